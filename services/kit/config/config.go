@@ -1,0 +1,92 @@
+// Package config reads a process's typed configuration from the environment.
+//
+// Every process declares one Config struct with `env` tags and working local defaults, embeds Common,
+// and calls Load once in main. A bad value fails fast with a message naming the variable.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Common holds the settings every Inlay process shares. Each field's variable is listed in the README.
+type Common struct {
+	// Env is "dev" or "prod". Dev mode creates missing databases and accepts unsigned fragment context.
+	Env string `env:"INLAY_ENV" envDefault:"dev"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+	// PostgresURL points at the PostgreSQL server; the database name in it is replaced by the service's own.
+	PostgresURL string `env:"POSTGRES_URL" envDefault:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"`
+	// DBPrefix prefixes every service's database name: inlay_ + context by default.
+	DBPrefix string `env:"INLAY_DB_PREFIX" envDefault:"inlay_"`
+	// RedisURL points at Redis.
+	RedisURL string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0"`
+	// RedisPrefix is put before each context's own key prefix ("<context>:").
+	RedisPrefix string `env:"INLAY_REDIS_PREFIX"`
+	// AMQPURL points at RabbitMQ.
+	AMQPURL string `env:"AMQP_URL" envDefault:"amqp://guest:guest@127.0.0.1:5672/"`
+	// Exchange is the durable topic exchange all events go through; queues are named after it.
+	Exchange string `env:"INLAY_EXCHANGE" envDefault:"inlay.events"`
+	// ShellPublicKey is the shell's Ed25519 public key (base64) that fragment servers verify
+	// Inlay-Context with.
+	ShellPublicKey string `env:"INLAY_SHELL_PUBLIC_KEY"`
+	// BodyLimit bounds request bodies, in bytes.
+	BodyLimit int `env:"INLAY_BODY_LIMIT" envDefault:"1048576"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `env:"INLAY_SHUTDOWN_TIMEOUT" envDefault:"10s"`
+}
+
+// Dev reports whether the process runs in development mode.
+func (c Common) Dev() bool { return c.Env == "dev" }
+
+// DatabaseName is the name of the database owned by the given context.
+func (c Common) DatabaseName(context string) string { return c.DBPrefix + context }
+
+// DatabaseURL is PostgresURL with its database replaced by the context's own.
+func (c Common) DatabaseURL(context string) (string, error) {
+	u, err := url.Parse(c.PostgresURL)
+	if err != nil {
+		return "", fmt.Errorf("POSTGRES_URL: %w", err)
+	}
+	u.Path = "/" + c.DatabaseName(context)
+	return u.String(), nil
+}
+
+// KeyPrefix is the Redis key prefix owned by the given context.
+func (c Common) KeyPrefix(context string) string { return c.RedisPrefix + context + ":" }
+
+// Load fills v, a pointer to a struct with `env` tags, from the environment.
+func Load(v any) error {
+	if err := env.Parse(v); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if c, ok := v.(interface{ common() *Common }); ok {
+		return c.common().validate()
+	}
+	return nil
+}
+
+func (c *Common) common() *Common { return c }
+
+func (c *Common) validate() error {
+	switch c.Env {
+	case "dev", "prod":
+	default:
+		return fmt.Errorf("configuration: INLAY_ENV must be dev or prod, not %q", c.Env)
+	}
+	if strings.TrimSpace(c.Exchange) == "" {
+		return fmt.Errorf("configuration: INLAY_EXCHANGE must not be empty")
+	}
+	if c.BodyLimit <= 0 {
+		return fmt.Errorf("configuration: INLAY_BODY_LIMIT must be positive")
+	}
+	return nil
+}
+
+// CommonConfig returns the shared part of a process's configuration.
+func (c Common) CommonConfig() Common { return c }

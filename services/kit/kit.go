@@ -1,0 +1,159 @@
+// Package kit is the service template every Inlay process builds on. A team's main is
+//
+//	type Config struct {
+//		config.Common
+//		Addr string `env:"DECIDE_ADDR" envDefault:":8101"`
+//	}
+//
+//	func main() { kit.Main("decide", run) }
+//
+//	func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+//		svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common,
+//			Log: log, Migrations: postgres.Migrations})
+//		if err != nil {
+//			return err
+//		}
+//		defer svc.Close()
+//		// routes on svc.Server.App, background work with svc.Go
+//		return svc.Run(ctx)
+//	}
+//
+// The pieces live in sub-packages: config, logging, server, postgres, redisdb, events and kittest.
+package kit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/logging"
+	"github.com/inlay-dev/inlay/services/kit/postgres"
+	"github.com/inlay-dev/inlay/services/kit/redisdb"
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+// Configurable is a process's Config: any struct embedding config.Common.
+type Configurable interface {
+	CommonConfig() config.Common
+}
+
+// Main loads C from the environment, builds the JSON logger, runs run until SIGINT or SIGTERM and
+// exits non-zero when it fails.
+func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log *slog.Logger) error) {
+	var cfg C
+	if err := config.Load(&cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	log := logging.New(os.Stdout, name, cfg.CommonConfig().LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("exit", "error", err.Error())
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Options configures Start.
+type Options struct {
+	Name   string        // the context or process name: decide, shell, ...
+	Addr   string        // listen address; ":0" picks a free port
+	Common config.Common // the shared configuration
+	Log    *slog.Logger
+	// Migrations, when not nil, makes Start open the service's PostgreSQL database (creating it in
+	// dev mode) and apply them.
+	Migrations fs.FS
+	// Redis makes Start open Redis; keys are scoped to Common.KeyPrefix(Name).
+	Redis bool
+	// Ready, when not nil, receives the bound address once listening.
+	Ready func(net.Addr)
+	// StreamRequestBody lets handlers stream request bodies (proxies).
+	StreamRequestBody bool
+}
+
+// Service is a started process: its server, stores and background work.
+type Service struct {
+	Name   string
+	Config config.Common
+	Log    *slog.Logger
+	Server *server.Server
+	DB     *pgxpool.Pool // nil unless Options.Migrations was set
+	Redis  *redis.Client // nil unless Options.Redis was set
+	Keys   redisdb.Keys  // the service's Redis key prefix
+
+	opts    Options
+	workers []func(context.Context) error
+}
+
+// Start opens the service's stores and builds its server with readiness checks on them.
+func Start(ctx context.Context, opts Options) (*Service, error) {
+	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts,
+		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
+	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
+		StreamRequestBody: opts.StreamRequestBody})
+	if opts.Migrations != nil {
+		dbURL, err := opts.Common.DatabaseURL(opts.Name)
+		if err != nil {
+			return nil, err
+		}
+		s.DB, err = postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations})
+		if err != nil {
+			return nil, fmt.Errorf("%s database: %w", opts.Name, err)
+		}
+		s.Server.AddCheck("postgres", func(ctx context.Context) error { return s.DB.Ping(ctx) })
+	}
+	if opts.Redis {
+		var err error
+		s.Redis, err = redisdb.Open(ctx, opts.Common.RedisURL)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.Server.AddCheck("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
+	}
+	return s, nil
+}
+
+// Go adds background work (a relay, a consumer) that runs with the server and stops with it. An error
+// from it stops the whole service.
+func (s *Service) Go(work func(ctx context.Context) error) {
+	s.workers = append(s.workers, work)
+}
+
+// Run serves until ctx is done or a background worker fails, then shuts down gracefully.
+func (s *Service) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.Server.Serve(ctx, s.opts.Addr, s.Config.ShutdownTimeout, s.opts.Ready)
+	})
+	for _, w := range s.workers {
+		g.Go(func() error { return w(ctx) })
+	}
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the service's stores.
+func (s *Service) Close() {
+	if s.DB != nil {
+		s.DB.Close()
+	}
+	if s.Redis != nil {
+		s.Redis.Close()
+	}
+}
