@@ -5,9 +5,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -63,7 +65,7 @@ func (c Common) KeyPrefix(context string) string { return c.RedisPrefix + contex
 // Load fills v, a pointer to a struct with `env` tags, from the environment.
 func Load(v any) error {
 	if err := env.Parse(v); err != nil {
-		return fmt.Errorf("configuration: %w", err)
+		return fmt.Errorf("configuration: %w", nameVariables(v, err))
 	}
 	if c, ok := v.(interface{ common() *Common }); ok {
 		return c.common().validate()
@@ -90,3 +92,40 @@ func (c *Common) validate() error {
 
 // CommonConfig returns the shared part of a process's configuration.
 func (c Common) CommonConfig() Common { return c }
+
+// nameVariables rewrites env's parse errors, which name the struct field, to name the variable.
+func nameVariables(v any, err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	keys := map[string]string{}
+	collectKeys(reflect.TypeOf(v), keys)
+	msgs := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) && keys[pe.Name] != "" {
+			msgs = append(msgs, fmt.Sprintf("%s: %v", keys[pe.Name], pe.Err))
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func collectKeys(t reflect.Type, keys map[string]string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if key, _, _ := strings.Cut(f.Tag.Get("env"), ","); key != "" {
+			keys[f.Name] = key
+		} else if f.Type.Kind() == reflect.Struct {
+			collectKeys(f.Type, keys)
+		}
+	}
+}

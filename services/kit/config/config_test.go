@@ -1,0 +1,72 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/inlay-dev/inlay/services/kit/config"
+)
+
+type testConfig struct {
+	config.Common
+	Addr string `env:"TESTD_ADDR" envDefault:":9999"`
+}
+
+func TestLoadDefaults(t *testing.T) {
+	var cfg testConfig
+	if err := config.Load(&cfg); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if cfg.Addr != ":9999" || !cfg.Dev() || cfg.Exchange != "inlay.events" {
+		t.Fatalf("unexpected defaults: %+v", cfg)
+	}
+	got, err := cfg.DatabaseURL("decide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "/inlay_decide?") {
+		t.Fatalf("DatabaseURL = %q, want the inlay_decide database", got)
+	}
+	if cfg.KeyPrefix("checkout") != "checkout:" {
+		t.Fatalf("KeyPrefix = %q", cfg.KeyPrefix("checkout"))
+	}
+}
+
+func TestLoadOverridesAndErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		check   func(*testing.T, testConfig)
+	}{
+		{name: "prefixes", env: map[string]string{"INLAY_DB_PREFIX": "inlay_e2e_", "INLAY_REDIS_PREFIX": "t1:"},
+			check: func(t *testing.T, c testConfig) {
+				if c.DatabaseName("explore") != "inlay_e2e_explore" || c.KeyPrefix("explore") != "t1:explore:" {
+					t.Errorf("prefixes not applied: %q %q", c.DatabaseName("explore"), c.KeyPrefix("explore"))
+				}
+			}},
+		{name: "bad env", env: map[string]string{"INLAY_ENV": "staging"}, wantErr: "INLAY_ENV"},
+		{name: "bad duration", env: map[string]string{"INLAY_SHUTDOWN_TIMEOUT": "soon"}, wantErr: "INLAY_SHUTDOWN_TIMEOUT"},
+		{name: "bad level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
+		{name: "bad limit", env: map[string]string{"INLAY_BODY_LIMIT": "0"}, wantErr: "INLAY_BODY_LIMIT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var cfg testConfig
+			err := config.Load(&cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load error = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}
