@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-		"testing"
+	"testing"
 	"testing/fstest"
 	"time"
 
