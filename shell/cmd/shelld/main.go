@@ -1,0 +1,32 @@
+// Command shelld is the Inlay shell: it composes the storefront's pages from the teams' fragments,
+// proxies /{context}/... to each team and serves the shell's assets. Configuration: SHELL_ADDR,
+// INLAY_TEAMS, INLAY_SHELL_PRIVATE_KEY, INLAY_PAGES_DIR and the common variables (README).
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/inlay-dev/inlay/services/kit"
+	"github.com/inlay-dev/inlay/shell/pages"
+	"github.com/inlay-dev/inlay/shell/server"
+)
+
+func main() { kit.Main("shell", run) }
+
+func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
+	svc, err := kit.Start(ctx, kit.Options{Name: "shell", Addr: cfg.Addr, Common: cfg.Common, Log: log,
+		StreamRequestBody: true})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	sh, err := server.New(ctx, server.Options{Config: cfg, Log: log, Pages: pages.All()})
+	if err != nil {
+		return err
+	}
+	defer sh.Close()
+	sh.Mount(svc.Server.App)
+	svc.Go(sh.Run)
+	return svc.Run(ctx)
+}
