@@ -1,0 +1,142 @@
+// Package explore is the language of the explore context: the storefront's categories with explore's
+// own product summaries, the stores, the home teasers and search. Product summaries are a read model
+// filled only from decide's events; categories, stores and teasers are explore's own data.
+//
+// Adapters live in sub-packages: postgres (stores and search), events (the consumer of decide's
+// events), ui/* (one package per fragment), static (content-hashed assets), cmd/explored (the process).
+package explore
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+// Category is a product category: its key is the URL segment (/products/{key}).
+type Category struct {
+	Key   string `json:"key"`
+	Name  string `json:"name"`  // "Classics", the filter label and page title
+	Title string `json:"title"` // "Classic Tractors", the teaser and search text
+}
+
+// Store is a physical store a customer may pick up an order from.
+type Store struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Street string `json:"street"`
+	City   string `json:"city"`
+}
+
+// Teaser is a home page teaser linking to a category.
+type Teaser struct {
+	Category string `json:"category"`
+	Title    string `json:"title"`
+	URL      string `json:"url"`
+}
+
+// ProductSummary is explore's copy of a product: what a tile shows.
+type ProductSummary struct {
+	ID       string
+	Name     string
+	Category string
+	// Image is the URL of the product's image as decide published it; empty when decide sent none.
+	Image string
+	// Color is the colour (#rrggbb) of the variant the start price belongs to, used to draw a
+	// tractor when there is no Image.
+	Color string
+	// StartPrice is the lowest price of the product's variants, in Ø.
+	StartPrice int64
+}
+
+// Variant is what explore keeps of a variant: enough to compute its product's start price.
+type Variant struct {
+	SKU   string
+	Color string
+	Image string
+	Price int64
+}
+
+// ErrCategoryNotFound is returned (wrapped) for a category explore does not have.
+func ErrCategoryNotFound(key string) error {
+	return server.Errorf(server.ENOTFOUND, "category %q not found", key)
+}
+
+// StartPrice returns the variant with the lowest price (the first of equals), and false when there
+// are no variants.
+func StartPrice(variants []Variant) (Variant, bool) {
+	if len(variants) == 0 {
+		return Variant{}, false
+	}
+	return slices.MinFunc(variants, func(a, b Variant) int { return cmp.Compare(a.Price, b.Price) }), true
+}
+
+// SortByStartPrice orders products by start price, highest first; equal prices by name, then id, so
+// the order is stable across requests.
+func SortByStartPrice(products []ProductSummary) {
+	slices.SortFunc(products, func(a, b ProductSummary) int {
+		if c := cmp.Compare(b.StartPrice, a.StartPrice); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// FilterEntry is one entry of the category filter.
+type FilterEntry struct {
+	Label  string
+	URL    string
+	Active bool // the active entry is shown, not linked
+}
+
+// Filters builds the category filter: "All" then each category, with the entry for active ("" for
+// all products) marked.
+func Filters(categories []Category, active string) []FilterEntry {
+	entries := make([]FilterEntry, 0, len(categories)+1)
+	entries = append(entries, FilterEntry{Label: "All", URL: "/products", Active: active == ""})
+	for _, c := range categories {
+		entries = append(entries, FilterEntry{Label: c.Name, URL: "/products/" + c.Key, Active: active == c.Key})
+	}
+	return entries
+}
+
+// ProductURL is the storefront URL of a product's page.
+func ProductURL(id string) string { return "/product/" + id }
+
+// Search query limits: longer queries are cut, so a request cannot make the database work hard.
+const (
+	MaxQueryTerms = 8
+	MaxTermLength = 40
+)
+
+// QueryTerms splits a search query into lower-case terms of letters and digits, at most
+// MaxQueryTerms of at most MaxTermLength runes each. Anything else separates terms, so the terms are
+// safe to put into a tsquery.
+func QueryTerms(q string) []string {
+	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool {
+		return !isTermRune(r)
+	})
+	terms := make([]string, 0, min(len(words), MaxQueryTerms))
+	seen := make(map[string]bool, len(words))
+	for _, w := range words {
+		if r := []rune(w); len(r) > MaxTermLength {
+			w = string(r[:MaxTermLength])
+		}
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		terms = append(terms, w)
+		if len(terms) == MaxQueryTerms {
+			break
+		}
+	}
+	return terms
+}
+
+func isTermRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
