@@ -1,0 +1,324 @@
+package fragments
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// ContextHeader carries the signed request context from the shell (or a BFF) to a fragment server.
+const ContextHeader = "Inlay-Context"
+
+// MaxContextHeaderLen bounds the header a verifier is willing to decode; a real context is a few
+// hundred bytes, so anything longer is rejected before any base64 or JSON work.
+const MaxContextHeaderLen = 4096
+
+// maxFieldLen bounds each string field of a Context.
+const maxFieldLen = 256
+
+// Context is what the shell tells a fragment about the request: who is asking, in which cart, in
+// which language, the CSRF token the fragment's forms must carry, and until when this is valid.
+// The zero Context is an anonymous guest.
+type Context struct {
+	CustomerID string
+	CartID     string
+	Locale     string
+	CSRF       string
+	Expires    time.Time
+}
+
+// payload is the JSON form of a Context inside the header. Field names are short because the header
+// travels with every fragment request; Expires is in Unix seconds.
+type payload struct {
+	CustomerID string `json:"sub,omitempty"`
+	CartID     string `json:"cart,omitempty"`
+	Locale     string `json:"loc,omitempty"`
+	CSRF       string `json:"csrf,omitempty"`
+	Expires    int64  `json:"exp"`
+}
+
+// Errors returned by Verifier.Verify. Middleware answers 401 for ErrMissingContext and
+// ErrForgedContext and 403 for ErrExpiredContext.
+var (
+	// ErrMissingContext means the request carried no Inlay-Context and unsigned requests are not allowed.
+	ErrMissingContext = errors.New("missing " + ContextHeader)
+	// ErrForgedContext means the header is malformed or its signature does not verify with the key.
+	ErrForgedContext = errors.New("invalid " + ContextHeader)
+	// ErrExpiredContext means the header verified but its expiry has passed.
+	ErrExpiredContext = errors.New("expired " + ContextHeader)
+)
+
+// b64 is strict so that each header has exactly one encoding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Signer signs contexts with the shell's Ed25519 private key. It is safe for concurrent use.
+type Signer struct {
+	key ed25519.PrivateKey
+}
+
+// NewSigner returns a Signer for key, which must be a full ed25519.PrivateKey (see ParsePrivateKey).
+func NewSigner(key ed25519.PrivateKey) *Signer {
+	return &Signer{key: key}
+}
+
+// PublicKey returns the public half of the signer's key, for the verifiers.
+func (s *Signer) PublicKey() ed25519.PublicKey {
+	if len(s.key) != ed25519.PrivateKeySize {
+		return nil
+	}
+	return s.key.Public().(ed25519.PublicKey) //nolint:forcetypeassert // documented to be ed25519.PublicKey
+}
+
+// Sign returns the header value for c: base64url(JSON payload) "." base64url(signature over the
+// encoded payload). c.Expires must be set: a context that never expires is a bug.
+func (s *Signer) Sign(c Context) (string, error) {
+	if len(s.key) != ed25519.PrivateKeySize {
+		return "", fmt.Errorf("sign %s: no valid private key (%d bytes)", ContextHeader, len(s.key))
+	}
+	if c.Expires.IsZero() {
+		return "", fmt.Errorf("sign %s: expiry not set", ContextHeader)
+	}
+	if err := c.validate(); err != nil {
+		return "", fmt.Errorf("sign %s: %w", ContextHeader, err)
+	}
+	body, err := json.Marshal(payload{
+		CustomerID: c.CustomerID,
+		CartID:     c.CartID,
+		Locale:     c.Locale,
+		CSRF:       c.CSRF,
+		Expires:    c.Expires.Unix(),
+	})
+	if err != nil {
+		return "", fmt.Errorf("sign %s: %w", ContextHeader, err)
+	}
+	enc := b64.EncodeToString(body)
+	sig := ed25519.Sign(s.key, []byte(enc))
+	h := enc + "." + b64.EncodeToString(sig)
+	if len(h) > MaxContextHeaderLen {
+		return "", fmt.Errorf("sign %s: header of %d bytes exceeds %d", ContextHeader, len(h), MaxContextHeaderLen)
+	}
+	return h, nil
+}
+
+// Verifier checks Inlay-Context headers with the shell's public key. It is safe for concurrent use.
+type Verifier struct {
+	pub           ed25519.PublicKey
+	allowUnsigned bool
+}
+
+// NewVerifier returns a Verifier for the shell's public key.
+//
+// allowUnsigned is for dev mode only: a request without the header is then an anonymous guest, and,
+// when pub is nil (no key configured), a present header is decoded without checking its signature.
+// A present header whose signature does not verify is always rejected when pub is set. With
+// allowUnsigned false and pub nil, every request is rejected: production fails closed.
+func NewVerifier(pub ed25519.PublicKey, allowUnsigned bool) *Verifier {
+	return &Verifier{pub: pub, allowUnsigned: allowUnsigned}
+}
+
+// Verify decodes and checks header h at time now. It returns ErrMissingContext, ErrForgedContext or
+// ErrExpiredContext (wrapped, test with errors.Is). An empty h in dev mode yields the zero Context.
+func (v *Verifier) Verify(h string, now time.Time) (Context, error) {
+	if h == "" {
+		if v.allowUnsigned {
+			return Context{}, nil
+		}
+		return Context{}, ErrMissingContext
+	}
+	if len(v.pub) != ed25519.PublicKeySize && !(v.pub == nil && v.allowUnsigned) {
+		return Context{}, fmt.Errorf("%w: no verification key configured", ErrForgedContext)
+	}
+	c, encPayload, sig, err := decodeHeader(h)
+	if err != nil {
+		return Context{}, err
+	}
+	if v.pub != nil && !ed25519.Verify(v.pub, []byte(encPayload), sig) {
+		return Context{}, fmt.Errorf("%w: bad signature", ErrForgedContext)
+	}
+	if !now.Before(c.Expires) {
+		return Context{}, fmt.Errorf("%w: at %s", ErrExpiredContext, c.Expires.UTC().Format(time.RFC3339))
+	}
+	return c, nil
+}
+
+// decodeHeader splits and decodes h without checking the signature. It returns the Context, the
+// encoded payload (what was signed) and the raw signature.
+func decodeHeader(h string) (Context, string, []byte, error) {
+	if len(h) > MaxContextHeaderLen {
+		return Context{}, "", nil, fmt.Errorf("%w: %d bytes", ErrForgedContext, len(h))
+	}
+	encPayload, encSig, ok := strings.Cut(h, ".")
+	if !ok || encPayload == "" || strings.Contains(encSig, ".") {
+		return Context{}, "", nil, fmt.Errorf("%w: not payload.signature", ErrForgedContext)
+	}
+	sig, err := b64.DecodeString(encSig)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return Context{}, "", nil, fmt.Errorf("%w: bad signature encoding", ErrForgedContext)
+	}
+	body, err := b64.DecodeString(encPayload)
+	if err != nil {
+		return Context{}, "", nil, fmt.Errorf("%w: bad payload encoding", ErrForgedContext)
+	}
+	var p payload
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&p); err != nil {
+		return Context{}, "", nil, fmt.Errorf("%w: bad payload: %v", ErrForgedContext, err)
+	}
+	if dec.More() {
+		return Context{}, "", nil, fmt.Errorf("%w: trailing data after payload", ErrForgedContext)
+	}
+	if p.Expires <= 0 {
+		return Context{}, "", nil, fmt.Errorf("%w: no expiry", ErrForgedContext)
+	}
+	c := Context{
+		CustomerID: p.CustomerID,
+		CartID:     p.CartID,
+		Locale:     p.Locale,
+		CSRF:       p.CSRF,
+		Expires:    time.Unix(p.Expires, 0).UTC(),
+	}
+	if err := c.validate(); err != nil {
+		return Context{}, "", nil, fmt.Errorf("%w: %v", ErrForgedContext, err)
+	}
+	return c, encPayload, sig, nil
+}
+
+// validate bounds the fields' sizes and keeps control characters out of them, so a context value can
+// be logged or echoed into a header safely.
+func (c Context) validate() error {
+	for _, f := range [...]struct{ name, v string }{
+		{"customer id", c.CustomerID}, {"cart id", c.CartID}, {"locale", c.Locale}, {"csrf", c.CSRF},
+	} {
+		if len(f.v) > maxFieldLen {
+			return fmt.Errorf("%s longer than %d bytes", f.name, maxFieldLen)
+		}
+		for _, r := range f.v {
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("%s holds a control character", f.name)
+			}
+		}
+	}
+	return nil
+}
+
+// Guest reports whether the context has no customer.
+func (c Context) Guest() bool { return c.CustomerID == "" }
+
+type contextKey struct{}
+
+// WithContext returns ctx carrying c; Middleware does this for each request, and handler tests can
+// use it directly.
+func WithContext(ctx context.Context, c Context) context.Context {
+	return context.WithValue(ctx, contextKey{}, c)
+}
+
+// ContextFrom returns the Context stored in ctx by Middleware, or the zero (guest) Context.
+func ContextFrom(ctx context.Context) Context {
+	c, _ := ctx.Value(contextKey{}).(Context)
+	return c
+}
+
+// Middleware verifies the Inlay-Context header of every request and stores the Context in
+// c.UserContext() (read it with ContextFrom). It answers 401 for a missing or forged header and 403
+// for an expired one, as *fiber.Error so the app's error handler writes the response. The manifest
+// (ManifestPath) is public and passes without a context.
+func Middleware(v *Verifier) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if c.Path() == ManifestPath {
+			return c.Next()
+		}
+		fc, err := v.Verify(c.Get(ContextHeader), time.Now())
+		switch {
+		case errors.Is(err, ErrExpiredContext):
+			return fiber.NewError(fiber.StatusForbidden, "expired "+ContextHeader)
+		case err != nil:
+			// The cause stays out of the response: a prober learns nothing about why.
+			return fiber.NewError(fiber.StatusUnauthorized, "missing or invalid "+ContextHeader)
+		}
+		c.SetUserContext(WithContext(c.UserContext(), fc))
+		return c.Next()
+	}
+}
+
+// ParsePrivateKey reads an Ed25519 private key from a base64 value (standard or URL alphabet, padded
+// or not) holding either the 32-byte seed or the 64-byte private key, as in INLAY_SHELL_PRIVATE_KEY.
+func ParsePrivateKey(s string) (ed25519.PrivateKey, error) {
+	b, err := decodeKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("private key: %w", err)
+	}
+	switch len(b) {
+	case ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(b), nil
+	case ed25519.PrivateKeySize:
+		k := ed25519.NewKeyFromSeed(b[:ed25519.SeedSize])
+		if !bytes.Equal(k, b) {
+			return nil, errors.New("private key: public half does not match the seed")
+		}
+		return k, nil
+	default:
+		return nil, fmt.Errorf("private key: %d bytes, want %d (seed) or %d", len(b), ed25519.SeedSize, ed25519.PrivateKeySize)
+	}
+}
+
+// ParsePublicKey reads an Ed25519 public key from a base64 value, as in INLAY_SHELL_PUBLIC_KEY.
+// An empty (or all-blank) value means no key is configured and returns nil, nil; pass the result to
+// NewVerifier, which then accepts unsigned requests only in dev mode.
+func ParsePublicKey(s string) (ed25519.PublicKey, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	b, err := decodeKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	if len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("public key: %d bytes, want %d", len(b), ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	if s == "" {
+		return nil, errors.New("empty")
+	}
+	if b, err := base64.RawStdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("not base64: %w", err)
+	}
+	return b, nil
+}
+
+// GenerateKey returns a new random key pair, for dev setups and tests (EncodePrivateKey and
+// EncodePublicKey turn it into the environment's form).
+func GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate key: %w", err)
+	}
+	return pub, priv, nil
+}
+
+// EncodePrivateKey returns the base64 seed of key, the form ParsePrivateKey and
+// INLAY_SHELL_PRIVATE_KEY take.
+func EncodePrivateKey(key ed25519.PrivateKey) string {
+	return base64.StdEncoding.EncodeToString(key.Seed())
+}
+
+// EncodePublicKey returns the base64 form of pub that ParsePublicKey and INLAY_SHELL_PUBLIC_KEY take.
+func EncodePublicKey(pub ed25519.PublicKey) string {
+	return base64.StdEncoding.EncodeToString(pub)
+}

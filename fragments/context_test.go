@@ -1,0 +1,284 @@
+package fragments_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/fragments"
+)
+
+var now = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+func mustKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	pub, priv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, priv
+}
+
+func mustSign(t testing.TB, priv ed25519.PrivateKey, c fragments.Context) string {
+	t.Helper()
+	h, err := fragments.NewSigner(priv).Sign(c)
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return h
+}
+
+func sampleContext() fragments.Context {
+	return fragments.Context{
+		CustomerID: "c-42",
+		CartID:     "cart-7",
+		Locale:     "de-DE",
+		CSRF:       "tok_abc",
+		Expires:    now.Add(time.Minute),
+	}
+}
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	t.Parallel()
+	pub, priv := mustKey(t)
+	want := sampleContext()
+	h := mustSign(t, priv, want)
+	if strings.Count(h, ".") != 1 {
+		t.Fatalf("header %q: want payload.signature", h)
+	}
+	for _, allowUnsigned := range []bool{false, true} {
+		got, err := fragments.NewVerifier(pub, allowUnsigned).Verify(h, now)
+		if err != nil {
+			t.Fatalf("allowUnsigned=%v: verify: %v", allowUnsigned, err)
+		}
+		if got != want {
+			t.Errorf("allowUnsigned=%v: got %+v, want %+v", allowUnsigned, got, want)
+		}
+	}
+}
+
+func TestSignRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	_, priv := mustKey(t)
+	tests := []struct {
+		name string
+		key  ed25519.PrivateKey
+		c    fragments.Context
+	}{
+		{"no expiry", priv, fragments.Context{CustomerID: "c"}},
+		{"no key", nil, sampleContext()},
+		{"control character", priv, fragments.Context{CSRF: "a\nb", Expires: now}},
+		{"field too long", priv, fragments.Context{CartID: strings.Repeat("x", 300), Expires: now}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if h, err := fragments.NewSigner(tt.key).Sign(tt.c); err == nil {
+				t.Fatalf("Sign = %q, want an error", h)
+			}
+		})
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	t.Parallel()
+	pub, priv := mustKey(t)
+	_, otherPriv := mustKey(t)
+	valid := mustSign(t, priv, sampleContext())
+	payload, sig, _ := strings.Cut(valid, ".")
+
+	// tampered: the same signature over a payload naming another customer.
+	tampered := sampleContext()
+	tampered.CustomerID = "c-1"
+	tamperedPayload, _, _ := strings.Cut(mustSign(t, priv, tampered), ".")
+
+	expired := sampleContext()
+	expired.Expires = now.Add(-time.Second)
+
+	rawSig := make([]byte, ed25519.SignatureSize)
+	tests := []struct {
+		name          string
+		pub           ed25519.PublicKey
+		allowUnsigned bool
+		header        string
+		want          error
+	}{
+		{"missing in prod", pub, false, "", fragments.ErrMissingContext},
+		{"missing without key in prod", nil, false, "", fragments.ErrMissingContext},
+		{"forged with another key", pub, false, mustSign(t, otherPriv, sampleContext()), fragments.ErrForgedContext},
+		{"forged with another key in dev", pub, true, mustSign(t, otherPriv, sampleContext()), fragments.ErrForgedContext},
+		{"tampered payload", pub, false, tamperedPayload + "." + sig, fragments.ErrForgedContext},
+		{"tampered payload in dev", pub, true, tamperedPayload + "." + sig, fragments.ErrForgedContext},
+		{"zero signature", pub, true, payload + "." + base64.RawURLEncoding.EncodeToString(rawSig), fragments.ErrForgedContext},
+		{"no signature", pub, true, payload + ".", fragments.ErrForgedContext},
+		{"no dot", pub, false, payload, fragments.ErrForgedContext},
+		{"two dots", pub, false, valid + ".x", fragments.ErrForgedContext},
+		{"garbage", pub, false, "not base64!.@@", fragments.ErrForgedContext},
+		{"too long", pub, false, strings.Repeat("a", fragments.MaxContextHeaderLen+1), fragments.ErrForgedContext},
+		{"wrong key length", pub[:16], false, valid, fragments.ErrForgedContext},
+		{"present without key in prod", nil, false, valid, fragments.ErrForgedContext},
+		{"expired", pub, false, mustSign(t, priv, expired), fragments.ErrExpiredContext},
+		{"expired in dev", pub, true, mustSign(t, priv, expired), fragments.ErrExpiredContext},
+		{"expired exactly now", pub, false, mustSign(t, priv, fragments.Context{Expires: now}), fragments.ErrExpiredContext},
+		{"expired without key in dev", nil, true, mustSign(t, priv, expired), fragments.ErrExpiredContext},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := fragments.NewVerifier(tt.pub, tt.allowUnsigned).Verify(tt.header, now)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Verify = %+v, %v; want %v", got, err, tt.want)
+			}
+			if got != (fragments.Context{}) {
+				t.Errorf("rejected header yielded a context: %+v", got)
+			}
+		})
+	}
+}
+
+func TestVerifyDevMode(t *testing.T) {
+	t.Parallel()
+	_, priv := mustKey(t)
+	// Missing header in dev: a guest.
+	got, err := fragments.NewVerifier(nil, true).Verify("", now)
+	if err != nil || got != (fragments.Context{}) || !got.Guest() {
+		t.Fatalf("missing in dev = %+v, %v; want guest", got, err)
+	}
+	// No key configured in dev: a present header is decoded without its signature checked.
+	want := sampleContext()
+	got, err = fragments.NewVerifier(nil, true).Verify(mustSign(t, priv, want), now)
+	if err != nil || got != want {
+		t.Fatalf("unverified in dev = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	t.Parallel()
+	pub, priv := mustKey(t)
+	seed := priv.Seed()
+	for name, s := range map[string]string{
+		"std seed":      base64.StdEncoding.EncodeToString(seed),
+		"raw url seed":  base64.RawURLEncoding.EncodeToString(seed),
+		"full key":      base64.StdEncoding.EncodeToString(priv),
+		"padded spaces": " " + fragments.EncodePrivateKey(priv) + "\n",
+	} {
+		got, err := fragments.ParsePrivateKey(s)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !got.Equal(priv) {
+			t.Errorf("%s: parsed a different key", name)
+		}
+	}
+	gotPub, err := fragments.ParsePublicKey(fragments.EncodePublicKey(pub))
+	if err != nil || !gotPub.Equal(pub) {
+		t.Fatalf("ParsePublicKey = %v, %v", gotPub, err)
+	}
+	if k, err := fragments.ParsePublicKey(""); k != nil || err != nil {
+		t.Errorf("ParsePublicKey(\"\") = %v, %v; want nil, nil (no key configured)", k, err)
+	}
+	if !fragments.NewSigner(priv).PublicKey().Equal(pub) {
+		t.Error("Signer.PublicKey does not match")
+	}
+
+	mismatched := append(append([]byte{}, seed...), make([]byte, 32)...)
+	for name, s := range map[string]string{
+		"not base64":      "%%%",
+		"short":           base64.StdEncoding.EncodeToString(seed[:10]),
+		"empty":           "",
+		"mismatched half": base64.StdEncoding.EncodeToString(mismatched),
+	} {
+		if _, err := fragments.ParsePrivateKey(s); err == nil {
+			t.Errorf("ParsePrivateKey(%s): want an error", name)
+		}
+	}
+	for name, s := range map[string]string{
+		"not base64": "%%%",
+		"seed size":  base64.StdEncoding.EncodeToString(priv),
+	} {
+		if _, err := fragments.ParsePublicKey(s); err == nil {
+			t.Errorf("ParsePublicKey(%s): want an error", name)
+		}
+	}
+}
+
+func TestContextFrom(t *testing.T) {
+	t.Parallel()
+	if got := fragments.ContextFrom(context.Background()); got != (fragments.Context{}) {
+		t.Errorf("empty ctx: %+v", got)
+	}
+	want := sampleContext()
+	if got := fragments.ContextFrom(fragments.WithContext(context.Background(), want)); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	pub, priv := mustKey(t)
+	_, otherPriv := mustKey(t)
+	future := time.Now().Add(time.Hour)
+	c := fragments.Context{CustomerID: "c-9", CartID: "k", Locale: "en", CSRF: "x", Expires: future}
+	valid := mustSign(t, priv, c)
+	forged := mustSign(t, otherPriv, c)
+	expired := mustSign(t, priv, fragments.Context{CustomerID: "c-9", Expires: time.Now().Add(-time.Hour)})
+
+	newApp := func(allowUnsigned bool) *fiber.App {
+		app := fiber.New()
+		app.Use(fragments.Middleware(fragments.NewVerifier(pub, allowUnsigned)))
+		fragments.ServeManifest(app, testManifest())
+		app.Get("/fragments/who", func(c *fiber.Ctx) error {
+			fc := fragments.ContextFrom(c.UserContext())
+			return c.SendString(fc.CustomerID + "|" + fc.Locale)
+		})
+		return app
+	}
+	tests := []struct {
+		name          string
+		allowUnsigned bool
+		path, header  string
+		status        int
+		body          string
+	}{
+		{"valid", false, "/fragments/who", valid, 200, "c-9|en"},
+		{"missing", false, "/fragments/who", "", 401, ""},
+		{"forged", false, "/fragments/who", forged, 401, ""},
+		{"expired", false, "/fragments/who", expired, 403, ""},
+		{"missing in dev is a guest", true, "/fragments/who", "", 200, "|"},
+		{"forged in dev with a key", true, "/fragments/who", forged, 401, ""},
+		{"manifest needs no context", false, fragments.ManifestPath, "", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			if tt.header != "" {
+				req.Header.Set(fragments.ContextHeader, tt.header)
+			}
+			resp, err := newApp(tt.allowUnsigned).Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.status)
+			}
+			if tt.body != "" && string(body) != tt.body {
+				t.Errorf("body %q, want %q", body, tt.body)
+			}
+			if tt.status >= 400 && strings.Contains(string(body), "signature") {
+				t.Errorf("error response leaks the cause: %q", body)
+			}
+		})
+	}
+}
