@@ -1,0 +1,84 @@
+# Inlay — the two commands are `make run` (the whole platform on this machine) and `make test`
+# (everything CI checks). See README.md.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO       ?= go
+BIN      := bin
+PROCFILE := deploy/Procfile
+DEV_ENV  := .inlay/dev.env
+# Every process binary: the main packages under */cmd/ of the shell, the services and the BFFs.
+CMD_PKGS  = $(shell $(GO) list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./shell/... ./services/... ./bff/... | grep /cmd/)
+# `go test` budget for the unit and integration tests; `make test` as a whole stays under 10 minutes.
+TEST_TIMEOUT ?= 6m
+E2E_TIMEOUT  ?= 4m
+
+# Benchmarks owned by other parts (see `bench`). Each must exist once its part has landed: a missing
+# one is an error, never a silent skip.
+EVENTS_BENCH_PKG ?= ./services/kit/events/...
+SHELL_BENCH      ?= shell/bench/run.sh
+
+.PHONY: help run build generate test unit e2e bench lint vet fmt-check generated-check services-up \
+	services-check chromium clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+run: services-check build $(DEV_ENV) ## generate, build, check the stores, start every process of deploy/Procfile (Ctrl-C stops all)
+	@echo "Inlay: storefront at http://localhost:8080 (Ctrl-C stops every process)"
+	$(GO) tool goreman -f $(PROCFILE) -env $(DEV_ENV) -set-ports=false -rpc-server=false start
+
+build: generate ## build every process binary into bin/
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(CMD_PKGS)
+
+generate: ## generate templ components (go tool templ)
+	$(GO) tool templ generate
+
+$(DEV_ENV): ## a local Ed25519 key pair so the shell's signed context verifies at every team
+	@mkdir -p $(dir $@)
+	$(GO) run ./scripts/keygen > $@.tmp && mv $@.tmp $@
+
+test: services-up chromium vet fmt-check generated-check unit e2e ## vet, format and generated-code checks, unit/integration and end-to-end tests
+
+unit: ## unit and integration tests against the real local stores, with the race detector
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+e2e: chromium ## end-to-end: build and start the platform on free ports, drive headless Chromium
+	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+
+bench: services-up ## benchmarks: the event backbone and the shell against nginx SSI and Tailor
+	# events (owner: helper "events"): end-to-end events/s and publish-to-handled latency.
+	@ls $(EVENTS_BENCH_PKG:/...=)/*_test.go >/dev/null 2>&1 || { echo "missing events benchmark in $(EVENTS_BENCH_PKG)" >&2; exit 1; }
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 10m $(EVENTS_BENCH_PKG)
+	# shell composition (owner: helper "shell-engine"): side by side with ../shared/bench/run-anchors.sh.
+	@test -x $(SHELL_BENCH) || { echo "missing shell benchmark script $(SHELL_BENCH)" >&2; exit 1; }
+	$(SHELL_BENCH)
+
+lint: vet fmt-check ## go vet (with the e2e tag) and gofmt, plus templ formatting
+	$(GO) tool templ fmt -fail .
+
+vet: ## go vet every package, the e2e ones included
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+
+fmt-check: ## fail when gofmt would change a file
+	scripts/check-gofmt.sh
+
+generated-check: ## fail when templ's generated code is not current
+	scripts/check-generated.sh
+
+services-up: ## start PostgreSQL, Redis and RabbitMQ when stopped, and wait for them
+	scripts/ensure-services.sh start
+
+services-check: ## say which local store is unreachable and how to start it
+	scripts/ensure-services.sh check
+
+chromium: ## install Debian's chromium when missing (for the e2e tests)
+	scripts/ensure-chromium.sh
+
+clean: ## remove build output and the local dev key pair
+	rm -rf $(BIN) .inlay

@@ -1,0 +1,42 @@
+// Command embedd runs the backend-for-frontend for third-party pages that embed fragments. It reads the team registry (INLAY_TEAMS), opens
+// Redis (rate limits) and serves /healthz, /readyz and /metrics on EMBED_ADDR (default :8202). Every
+// other variable is listed in the README.
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/inlay-dev/inlay/bff/internal/teams"
+	"github.com/inlay-dev/inlay/services/kit"
+	"github.com/inlay-dev/inlay/services/kit/config"
+)
+
+// Config is the embed BFF's configuration.
+type Config struct {
+	config.Common
+	// Addr is the listen address; ":0" picks a free port.
+	Addr string `env:"EMBED_ADDR" envDefault:":8202"`
+	// Teams is the team registry: context=baseURL pairs, comma-separated; teams.DefaultRegistry
+	// (every team on its local port) when unset.
+	Teams string `env:"INLAY_TEAMS"`
+}
+
+func main() { kit.Main("embed", run) }
+
+func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.Teams == "" {
+		cfg.Teams = teams.DefaultRegistry
+	}
+	registry, err := teams.Parse(cfg.Teams)
+	if err != nil {
+		return err
+	}
+	svc, err := kit.Start(ctx, kit.Options{Name: "embed", Addr: cfg.Addr, Common: cfg.Common, Log: log, Redis: true})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	log.Info("team registry", "teams", registry.Names())
+	return svc.Run(ctx)
+}
