@@ -51,17 +51,43 @@ type ProductSummary struct {
 	StartPrice int64
 }
 
-// Variant is what explore keeps of a variant: enough to compute its product's start price.
+// Variant is what explore keeps of a variant: enough to compute its product's start price and to
+// find the product by the variant's name.
 type Variant struct {
 	SKU   string
-	Color string
-	Image string
-	Price int64
+	Name  string // "Silver"
+	Color string // "#C0C0C0"
+	Image string // URL, empty when decide sent none
+	Price int64  // Ø
+}
+
+// ProductChange is a product's state as decide published it (created or updated).
+type ProductChange struct {
+	ID         string
+	Name       string
+	Category   string
+	Image      string // empty when decide sent none
+	Highlights []string
+	// Variants, when not nil, is the product's complete variant list: variants missing from it are
+	// removed. nil leaves the variants as they are.
+	Variants []Variant
+}
+
+// PriceChange is a new price for one variant.
+type PriceChange struct {
+	ProductID string
+	SKU       string
+	Price     int64
 }
 
 // ErrCategoryNotFound is returned (wrapped) for a category explore does not have.
 func ErrCategoryNotFound(key string) error {
 	return server.Errorf(server.ENOTFOUND, "category %q not found", key)
+}
+
+// ErrProductNotFound is returned (wrapped) for a product explore has no summary of.
+func ErrProductNotFound(id string) error {
+	return server.Errorf(server.ENOTFOUND, "product %q not found", id)
 }
 
 // StartPrice returns the variant with the lowest price (the first of equals), and false when there

@@ -25,17 +25,19 @@ CREATE TABLE teasers (
 );
 
 -- Product summaries are filled only from decide's events. version is the time of the last product
--- event applied, so an older event arriving late never overwrites a newer one.
+-- event applied, so an older event arriving late never overwrites a newer one. start_price,
+-- variant_image and color are derived from the cheapest variant; start_price is NULL while there is none.
 CREATE TABLE products (
-    id          text PRIMARY KEY,
-    name        text        NOT NULL,
-    category    text        NOT NULL,
-    image       text        NOT NULL DEFAULT '',
-    color       text        NOT NULL DEFAULT '',
-    highlights  text[]      NOT NULL DEFAULT '{}',
-    start_price bigint      NOT NULL DEFAULT 0,
-    version     timestamptz NOT NULL,
-    search      tsvector    NOT NULL DEFAULT ''::tsvector
+    id            text PRIMARY KEY,
+    name          text        NOT NULL,
+    category      text        NOT NULL,
+    image         text        NOT NULL DEFAULT '',
+    variant_image text        NOT NULL DEFAULT '',
+    color         text        NOT NULL DEFAULT '',
+    highlights    text[]      NOT NULL DEFAULT '{}',
+    start_price   bigint,
+    version       timestamptz NOT NULL,
+    search        tsvector    NOT NULL DEFAULT ''::tsvector
 );
 CREATE INDEX products_category ON products (category, start_price DESC);
 CREATE INDEX products_search ON products USING gin (search);
@@ -47,6 +49,7 @@ CREATE TABLE variants (
     sku        text PRIMARY KEY,
     product_id text        NOT NULL,
     position   int         NOT NULL DEFAULT 0,
+    name       text        NOT NULL DEFAULT '',
     color      text        NOT NULL DEFAULT '',
     image      text        NOT NULL DEFAULT '',
     price      bigint      NOT NULL,

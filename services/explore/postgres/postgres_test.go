@@ -1,0 +1,294 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inlay-dev/inlay/services/explore"
+	"github.com/inlay-dev/inlay/services/explore/postgres"
+	"github.com/inlay-dev/inlay/services/explore/seed"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// mustCatalog returns a Catalog on a fresh, migrated and seeded database.
+func mustCatalog(t *testing.T) (*postgres.Catalog, *pgxpool.Pool) {
+	t.Helper()
+	pool := kittest.Postgres(t, postgres.Migrations)
+	data, err := seed.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
+		t.Fatal(err)
+	}
+	return postgres.NewCatalog(pool), pool
+}
+
+func mustApplyProduct(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, at time.Time) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+		return c.ApplyProduct(context.Background(), tx, p, at)
+	})
+	if err != nil {
+		t.Fatalf("apply product %s: %v", p.ID, err)
+	}
+}
+
+func mustApplyPrice(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, ch explore.PriceChange, at time.Time) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+		return c.ApplyPrice(context.Background(), tx, ch, at)
+	})
+	if err != nil {
+		t.Fatalf("apply price %s: %v", ch.SKU, err)
+	}
+}
+
+// mustLoadCatalog applies every product of testdata/products.json (the storefront catalog).
+func mustLoadCatalog(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog) {
+	t.Helper()
+	b, err := os.ReadFile("testdata/products.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var products []struct {
+		ID, Name, Category string
+		Highlights         []string
+		Variants           []struct {
+			SKU, Name, Color string
+			Price            int64
+		}
+	}
+	if err := json.Unmarshal(b, &products); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range products {
+		ch := explore.ProductChange{ID: p.ID, Name: p.Name, Category: p.Category, Highlights: p.Highlights,
+			Variants: []explore.Variant{}}
+		for _, v := range p.Variants {
+			ch.Variants = append(ch.Variants, explore.Variant{SKU: v.SKU, Name: v.Name, Color: v.Color, Price: v.Price})
+		}
+		mustApplyProduct(t, pool, c, ch, t0)
+	}
+}
+
+func ids(products []explore.ProductSummary) []string {
+	out := make([]string, len(products))
+	for i, p := range products {
+		out[i] = p.ID
+	}
+	return out
+}
+
+func TestSeedIsIdempotent(t *testing.T) {
+	t.Parallel()
+	c, pool := mustCatalog(t)
+	data, _ := seed.Load()
+	if err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cats, err := c.Categories(ctx)
+	if err != nil || len(cats) != 2 || cats[0].Key != "classic" || cats[1].Name != "Autonomous" {
+		t.Fatalf("categories = %+v, %v", cats, err)
+	}
+	stores, err := c.Stores(ctx)
+	if err != nil || len(stores) != 4 || stores[0].ID != "store-a" || stores[3].City != "Davenport" {
+		t.Fatalf("stores = %+v, %v", stores, err)
+	}
+	teasers, err := c.Teasers(ctx)
+	if err != nil || len(teasers) != 2 || teasers[1].URL != "/products/autonomous" {
+		t.Fatalf("teasers = %+v, %v", teasers, err)
+	}
+}
+
+func TestProductsByCategory(t *testing.T) {
+	t.Parallel()
+	c, pool := mustCatalog(t)
+	mustLoadCatalog(t, pool, c)
+	ctx := context.Background()
+
+	all, err := c.Products(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 23 {
+		t.Fatalf("all products: %d, want 23", len(all))
+	}
+	if !slices.IsSortedFunc(all, func(a, b explore.ProductSummary) int { return int(b.StartPrice - a.StartPrice) }) {
+		t.Errorf("not sorted by start price, highest first: %v", ids(all))
+	}
+	if all[0].ID != "AU-04" || all[0].StartPrice != 8500 || all[0].Color == "" {
+		t.Errorf("first = %+v, want AU-04 from 8500", all[0])
+	}
+
+	for _, tc := range []struct {
+		category string
+		n        int
+		first    string
+	}{
+		{"classic", 15, "CL-08"},
+		{"autonomous", 8, "AU-04"},
+	} {
+		got, err := c.Products(ctx, tc.category)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != tc.n || got[0].ID != tc.first {
+			t.Errorf("%s: %d products starting %s, want %d starting %s", tc.category, len(got), got[0].ID, tc.n, tc.first)
+		}
+		for _, p := range got {
+			if p.Category != tc.category {
+				t.Errorf("%s lists %s of %s", tc.category, p.ID, p.Category)
+			}
+		}
+	}
+
+	if _, err := c.Products(ctx, "hovercraft"); server.ErrorCode(err) != server.ENOTFOUND {
+		t.Errorf("unknown category: %v, want ENOTFOUND", err)
+	}
+}
+
+func TestStartPriceFollowsPriceChanges(t *testing.T) {
+	t.Parallel()
+	c, pool := mustCatalog(t)
+	ctx := context.Background()
+	product := explore.ProductChange{ID: "CL-01", Name: "Heritage Workhorse", Category: "classic", Variants: []explore.Variant{
+		{SKU: "CL-01-GR", Name: "Green", Color: "#6B8E23", Price: 5700},
+		{SKU: "CL-01-GY", Name: "Grey", Color: "#808080", Price: 6200},
+	}}
+	mustApplyProduct(t, pool, c, product, t0)
+
+	steps := []struct {
+		name  string
+		apply func()
+		price int64
+		color string
+	}{
+		{"created", func() {}, 5700, "#6B8E23"},
+		{"grey cheaper", func() {
+			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 5000}, t0.Add(time.Minute))
+		}, 5000, "#808080"},
+		{"same event again", func() {
+			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 5000}, t0.Add(time.Minute))
+		}, 5000, "#808080"},
+		{"older price arrives late", func() {
+			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 9000}, t0.Add(30*time.Second))
+		}, 5000, "#808080"},
+		{"product update older than the price keeps the price", func() {
+			mustApplyProduct(t, pool, c, product, t0.Add(45*time.Second))
+		}, 5000, "#808080"},
+		{"newer product update sets both prices", func() {
+			mustApplyProduct(t, pool, c, product, t0.Add(2*time.Minute))
+		}, 5700, "#6B8E23"},
+		{"older product update is ignored", func() {
+			older := product
+			older.Name = "Old Name"
+			older.Variants = []explore.Variant{{SKU: "CL-01-GR", Price: 1}}
+			mustApplyProduct(t, pool, c, older, t0.Add(time.Minute))
+		}, 5700, "#6B8E23"},
+	}
+	for _, s := range steps {
+		s.apply()
+		got, err := c.Product(ctx, "CL-01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.StartPrice != s.price || got.Color != s.color || got.Name != "Heritage Workhorse" {
+			t.Errorf("%s: %+v, want from %d in %s", s.name, got, s.price, s.color)
+		}
+	}
+
+	if _, err := c.Product(ctx, "XX-99"); server.ErrorCode(err) != server.ENOTFOUND {
+		t.Errorf("unknown product: %v, want ENOTFOUND", err)
+	}
+}
+
+func TestPriceBeforeProduct(t *testing.T) {
+	t.Parallel()
+	c, pool := mustCatalog(t)
+	mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "AU-01", SKU: "AU-01-SI", Price: 900}, t0.Add(time.Minute))
+	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-01", Name: "TerraFirma AutoCultivator T-300", Category: "autonomous",
+		Variants: []explore.Variant{{SKU: "AU-01-SI", Name: "Silver", Color: "#C0C0C0", Price: 1000}}}, t0)
+	got, err := c.Product(context.Background(), "AU-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StartPrice != 900 {
+		t.Errorf("start price %d, want the later 900", got.StartPrice)
+	}
+}
+
+func TestVariantsRemovedByUpdate(t *testing.T) {
+	t.Parallel()
+	c, pool := mustCatalog(t)
+	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager", Category: "autonomous", Variants: []explore.Variant{
+		{SKU: "AU-07-MT", Price: 4000}, {SKU: "AU-07-YE", Price: 5000}}}, t0)
+	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager", Category: "autonomous", Variants: []explore.Variant{
+		{SKU: "AU-07-YE", Price: 5000}}}, t0.Add(time.Minute))
+	got, _ := c.Product(context.Background(), "AU-07")
+	if got.StartPrice != 5000 {
+		t.Errorf("start price %d, want 5000 once AU-07-MT is gone", got.StartPrice)
+	}
+	// An update without a variant list keeps the variants.
+	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager II", Category: "autonomous"}, t0.Add(2*time.Minute))
+	got, _ = c.Product(context.Background(), "AU-07")
+	if got.StartPrice != 5000 || got.Name != "Verde Voyager II" {
+		t.Errorf("after a name change: %+v", got)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	c, pool := mustCatalog(t)
+	mustLoadCatalog(t, pool, c)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		q        string
+		min, max int    // number of results; max -1 for no bound
+		first    string // expected best hit, when set
+		contains string // a product that must be among the hits, when set
+	}{
+		{q: "", min: 0, max: 0},
+		{q: "  !!  ", min: 0, max: 0},
+		{q: "tractor", min: 23, max: 23},
+		{q: "tracter", min: 23, max: 23}, // typo: trigram correction to "tractors"
+		{q: "Verde Voyager", min: 1, max: 1, first: "AU-07"},
+		{q: "verde voyeger", min: 1, max: 1, first: "AU-07"}, // typo in the name
+		{q: "voy", min: 1, max: 1, first: "AU-07"},           // prefix
+		{q: "autonomus", min: 8, max: 8},                     // typo in the category
+		{q: "classic tracter", min: 15, max: 15},
+		{q: "falcon", min: 2, max: 2, contains: "CL-02"},
+		{q: "silver", min: 1, max: -1, first: "AU-01"},
+		{q: "submarine", min: 0, max: 0},
+		{q: "xqzjw", min: 0, max: 0},
+	} {
+		got, err := c.Search(ctx, tc.q, 50)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.q, err)
+		}
+		if len(got) < tc.min || tc.max >= 0 && len(got) > tc.max {
+			t.Errorf("%q: %d results %v, want %d..%d", tc.q, len(got), ids(got), tc.min, tc.max)
+			continue
+		}
+		if tc.first != "" && (len(got) == 0 || got[0].ID != tc.first) {
+			t.Errorf("%q: first of %v, want %s", tc.q, ids(got), tc.first)
+		}
+		if tc.contains != "" && !slices.Contains(ids(got), tc.contains) {
+			t.Errorf("%q: %v lacks %s", tc.q, ids(got), tc.contains)
+		}
+	}
+	if got, _ := c.Search(ctx, "tractor", 5); len(got) != 5 {
+		t.Errorf("limit 5: %d results", len(got))
+	}
+}

@@ -1,0 +1,212 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inlay-dev/inlay/services/explore"
+)
+
+// Catalog reads and writes explore's catalog: categories, product summaries, stores and teasers.
+// Writes of product summaries take the caller's transaction, so an event handler's work commits
+// together with its inbox row.
+type Catalog struct{ db *pgxpool.Pool }
+
+// NewCatalog returns a Catalog on db.
+func NewCatalog(db *pgxpool.Pool) *Catalog { return &Catalog{db: db} }
+
+// Categories returns every category in display order.
+func (c *Catalog) Categories(ctx context.Context) ([]explore.Category, error) {
+	rows, err := c.db.Query(ctx, `SELECT key, name, title FROM categories ORDER BY position, key`)
+	if err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	cats, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.Category, error) {
+		var cat explore.Category
+		return cat, r.Scan(&cat.Key, &cat.Name, &cat.Title)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	return cats, nil
+}
+
+// Products returns the summaries of the products in category ("" for every category) that have a
+// price, sorted by start price, highest first. An unknown category is an ENOTFOUND error.
+func (c *Catalog) Products(ctx context.Context, category string) ([]explore.ProductSummary, error) {
+	if category != "" {
+		var exists bool
+		if err := c.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE key = $1)`, category).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("find category %s: %w", category, err)
+		}
+		if !exists {
+			return nil, explore.ErrCategoryNotFound(category)
+		}
+	}
+	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
+		FROM products p JOIN categories c ON c.key = p.category
+		WHERE p.start_price IS NOT NULL AND ($1 = '' OR p.category = $1)`, category)
+	if err != nil {
+		return nil, fmt.Errorf("list products of %q: %w", category, err)
+	}
+	products, err := pgx.CollectRows(rows, scanSummary)
+	if err != nil {
+		return nil, fmt.Errorf("list products of %q: %w", category, err)
+	}
+	explore.SortByStartPrice(products)
+	return products, nil
+}
+
+// Product returns one product's summary, or an ENOTFOUND error.
+func (c *Catalog) Product(ctx context.Context, id string) (explore.ProductSummary, error) {
+	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
+		FROM products p WHERE p.id = $1`, id)
+	if err != nil {
+		return explore.ProductSummary{}, fmt.Errorf("get product %s: %w", id, err)
+	}
+	p, err := pgx.CollectExactlyOneRow(rows, scanSummary)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return explore.ProductSummary{}, explore.ErrProductNotFound(id)
+	}
+	if err != nil {
+		return explore.ProductSummary{}, fmt.Errorf("get product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func scanSummary(r pgx.CollectableRow) (explore.ProductSummary, error) {
+	var p explore.ProductSummary
+	var price *int64
+	if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price); err != nil {
+		return p, err
+	}
+	if price != nil {
+		p.StartPrice = *price
+	}
+	return p, nil
+}
+
+// Stores returns every store in display order.
+func (c *Catalog) Stores(ctx context.Context) ([]explore.Store, error) {
+	rows, err := c.db.Query(ctx, `SELECT id, name, street, city FROM stores ORDER BY position, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list stores: %w", err)
+	}
+	stores, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.Store, error) {
+		var s explore.Store
+		return s, r.Scan(&s.ID, &s.Name, &s.Street, &s.City)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list stores: %w", err)
+	}
+	return stores, nil
+}
+
+// Teasers returns the home teasers in display order.
+func (c *Catalog) Teasers(ctx context.Context) ([]explore.Teaser, error) {
+	rows, err := c.db.Query(ctx, `SELECT category, title, url FROM teasers ORDER BY position, category`)
+	if err != nil {
+		return nil, fmt.Errorf("list teasers: %w", err)
+	}
+	teasers, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.Teaser, error) {
+		var t explore.Teaser
+		return t, r.Scan(&t.Category, &t.Title, &t.URL)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list teasers: %w", err)
+	}
+	return teasers, nil
+}
+
+// ApplyProduct records a product's state as of at, inside tx. A change older than the one already
+// applied is ignored, and so is each variant price older than the variant's last price change, so
+// events may arrive twice or out of order.
+func (c *Catalog) ApplyProduct(ctx context.Context, tx pgx.Tx, p explore.ProductChange, at time.Time) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO products (id, name, category, image, highlights, version)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, image = excluded.image,
+			highlights = excluded.highlights, version = excluded.version
+		WHERE products.version <= excluded.version`,
+		p.ID, p.Name, p.Category, p.Image, nonNil(p.Highlights), at)
+	if err != nil {
+		return fmt.Errorf("apply product %s: %w", p.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // a newer state is already recorded
+	}
+	if p.Variants != nil {
+		skus := make([]string, len(p.Variants))
+		b := &pgx.Batch{}
+		for i, v := range p.Variants {
+			skus[i] = v.SKU
+			b.Queue(`INSERT INTO variants (sku, product_id, position, name, color, image, price, price_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id, position = excluded.position,
+					name = excluded.name, color = excluded.color, image = excluded.image,
+					price = CASE WHEN variants.price_at <= excluded.price_at THEN excluded.price ELSE variants.price END,
+					price_at = greatest(variants.price_at, excluded.price_at)`,
+				v.SKU, p.ID, i, v.Name, v.Color, v.Image, v.Price, at)
+		}
+		b.Queue(`DELETE FROM variants WHERE product_id = $1 AND sku <> ALL($2)`, p.ID, skus)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("apply variants of %s: %w", p.ID, err)
+		}
+	}
+	return c.refresh(ctx, tx, p.ID)
+}
+
+// ApplyPrice records a variant's new price as of at, inside tx, and recomputes its product's start
+// price. A price older than the variant's last recorded price is ignored.
+func (c *Catalog) ApplyPrice(ctx context.Context, tx pgx.Tx, ch explore.PriceChange, at time.Time) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO variants (sku, product_id, price, price_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (sku) DO UPDATE SET price = excluded.price, price_at = excluded.price_at
+		WHERE variants.price_at <= excluded.price_at`, ch.SKU, ch.ProductID, ch.Price, at); err != nil {
+		return fmt.Errorf("apply price of %s: %w", ch.SKU, err)
+	}
+	productID := ch.ProductID
+	if err := tx.QueryRow(ctx, `SELECT product_id FROM variants WHERE sku = $1`, ch.SKU).Scan(&productID); err != nil {
+		return fmt.Errorf("apply price of %s: %w", ch.SKU, err)
+	}
+	return c.refresh(ctx, tx, productID)
+}
+
+// refresh derives a product's start price, image, colour and search document from its variants and
+// its category, and adds its words to the search terms.
+func (c *Catalog) refresh(ctx context.Context, tx pgx.Tx, productID string) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE products p SET start_price = cheapest.price, color = coalesce(cheapest.color, ''),
+			variant_image = coalesce(cheapest.image, '')
+		FROM (SELECT 1) AS one
+		LEFT JOIN LATERAL (SELECT price, color, image FROM variants WHERE product_id = $1
+			ORDER BY price, position, sku LIMIT 1) cheapest ON true
+		WHERE p.id = $1`, productID)
+	const text = `p.name || ' ' || coalesce((SELECT c.name || ' ' || c.title FROM categories c WHERE c.key = p.category), '')
+		|| ' ' || p.category || ' ' || coalesce((SELECT string_agg(v.name, ' ') FROM variants v WHERE v.product_id = p.id), '')
+		|| ' ' || array_to_string(p.highlights, ' ')`
+	b.Queue(`UPDATE products p SET search =
+			setweight(to_tsvector('english', p.name), 'A') ||
+			setweight(to_tsvector('english', coalesce((SELECT c.name || ' ' || c.title FROM categories c WHERE c.key = p.category), '') || ' ' || p.category), 'B') ||
+			setweight(to_tsvector('english', coalesce((SELECT string_agg(v.name, ' ') FROM variants v WHERE v.product_id = p.id), '')), 'C') ||
+			setweight(to_tsvector('english', array_to_string(p.highlights, ' ')), 'D')
+		WHERE p.id = $1`, productID)
+	b.Queue(`INSERT INTO search_terms (word)
+		SELECT DISTINCT w FROM products p, LATERAL regexp_split_to_table(lower(`+text+`), '[^[:alnum:]]+') AS w
+		WHERE p.id = $1 AND length(w) >= 3
+		ON CONFLICT (word) DO NOTHING`, productID)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("refresh product %s: %w", productID, err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inlay-dev/inlay/services/explore"
+)
+
+// alternativesPerTerm bounds how many spelling corrections one query term may expand to.
+const alternativesPerTerm = 3
+
+// Search finds products matching q, best first, at most limit. Each term of q matches as a prefix of
+// a word (full-text, English stemming) or through the known words nearest to it by trigram
+// similarity, so "tracter" finds tractors; every term must match. A product whose name is similar to
+// the whole query matches too. An empty query finds nothing.
+func (c *Catalog) Search(ctx context.Context, q string, limit int) ([]explore.ProductSummary, error) {
+	terms := explore.QueryTerms(q)
+	if len(terms) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	alternatives, err := c.corrections(ctx, terms)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category,
+			CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
+		FROM products p JOIN categories c ON c.key = p.category, to_tsquery('english', $1) AS query
+		WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
+		ORDER BY ts_rank(p.search, query) + word_similarity($2, p.name) DESC, p.start_price DESC, p.id
+		LIMIT $3`, tsquery(terms, alternatives), strings.Join(terms, " "), limit)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", q, err)
+	}
+	products, err := pgx.CollectRows(rows, scanSummary)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", q, err)
+	}
+	return products, nil
+}
+
+// corrections returns, for each term, the known words most similar to it (pg_trgm's % operator, at
+// its similarity threshold), best first.
+func (c *Catalog) corrections(ctx context.Context, terms []string) (map[string][]string, error) {
+	rows, err := c.db.Query(ctx, `SELECT t.term, s.word FROM unnest($1::text[]) AS t(term)
+		CROSS JOIN LATERAL (SELECT word FROM search_terms WHERE word % t.term AND word <> t.term
+			ORDER BY similarity(word, t.term) DESC, word LIMIT $2) s`, terms, alternativesPerTerm)
+	if err != nil {
+		return nil, fmt.Errorf("search corrections: %w", err)
+	}
+	defer rows.Close()
+	alternatives := make(map[string][]string, len(terms))
+	for rows.Next() {
+		var term, word string
+		if err := rows.Scan(&term, &word); err != nil {
+			return nil, fmt.Errorf("search corrections: %w", err)
+		}
+		alternatives[term] = append(alternatives[term], word)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search corrections: %w", err)
+	}
+	return alternatives, nil
+}
+
+// tsquery builds a to_tsquery expression: every term (as a prefix) or one of its alternatives.
+// Terms and known words hold only letters and digits (explore.QueryTerms, the search_terms split),
+// so they need no quoting.
+func tsquery(terms []string, alternatives map[string][]string) string {
+	var b strings.Builder
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteString(" & ")
+		}
+		b.WriteString("(")
+		b.WriteString(t)
+		b.WriteString(":*")
+		for _, a := range alternatives[t] {
+			b.WriteString(" | ")
+			b.WriteString(a)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
