@@ -1,0 +1,104 @@
+// Package events is Inlay's event backbone (DESIGN.md §5): a transactional outbox, a relay that
+// publishes it to RabbitMQ, and idempotent consumers with retries and parking.
+//
+// # Envelope
+//
+// Every event travels as a JSON envelope:
+//
+//	{"id":"0190…","type":"decide.variant.price_changed.v1","source":"decide",
+//	 "time":"2026-11-23T09:30:00.123Z","subject":"SKU-1","data":{…},"traceparent":"00-…-…-01"}
+//
+// id is a UUIDv7, type is the routing key {context}.{aggregate}.{event}.v{n}, subject is the
+// aggregate's id (events with the same subject are delivered in the order they were written),
+// data is the payload (consumers ignore fields they do not know), traceparent the W3C trace
+// context. Build one with New; Decode is the strict decoder consumers use: unknown envelope
+// fields, a missing field, a bad id or a malformed type are errors (*DecodeError), which a
+// Consumer turns into a parked message with the reason, never a crash.
+//
+// # Tables
+//
+// Migrate(ctx, pool) creates the tables in the service's own database: inlay_outbox and
+// inlay_inbox (plain idempotent SQL under an advisory lock; it does not touch the service's goose
+// version table, so it coexists with the service's own migrations). Call it at start-up.
+//
+// # Publishing
+//
+// Write the state change and the event in one transaction:
+//
+//	out := events.NewOutbox("checkout")
+//	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+//		// … update the order (lock/update the aggregate row first, then add its event) …
+//		e, err := events.New("checkout", "checkout.order.placed.v1", order.ID, payload)
+//		if err != nil {
+//			return err
+//		}
+//		return out.Add(ctx, tx, e)
+//	})
+//
+// Add inserts the row and a trigger issues pg_notify in the same transaction. A Relay per service
+// (NewRelay(RelayOptions{…}) then svc.Go(relay.Run)) is woken by LISTEN/NOTIFY (and polls as a
+// backup), publishes unsent rows in order to the durable topic exchange (default inlay.events)
+// with publisher confirms in batches, and marks rows sent only after the broker confirmed them.
+// It reconnects with backoff after losing the broker or the database. Only one relay per database
+// publishes at a time (a session advisory lock; others stand by), which keeps per-subject order.
+// Sent rows are deleted after RelayOptions.Retention. Delivery is at least once: a relay killed
+// between the confirm and the mark publishes the row again, and consumers drop the duplicate.
+//
+// # Consuming
+//
+//	c := events.NewConsumer(events.ConsumerOptions{Name: "explore", Pool: pool, AMQPURL: cfg.AMQPURL,
+//		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+//	c.Handle("decide.variant.price_changed.v1", func(ctx context.Context, tx pgx.Tx, e events.Event) error {
+//		var p PriceChanged
+//		if err := json.Unmarshal(e.Data, &p); err != nil {
+//			return events.Permanent(err) // parked at once, no retries
+//		}
+//		_, err := tx.Exec(ctx, `UPDATE …`, …)
+//		return err
+//	})
+//	svc.Go(c.Run)
+//
+// Each consumer service owns one durable quorum queue "<exchange>.<name>" bound to the routing keys
+// it handles (topic patterns with * and # are allowed). The handler runs inside a pgx transaction
+// together with an inbox row keyed by (consumer, event id); the transaction commits, then the
+// message is acked. A duplicate finds its inbox row, is acked and skipped. The handler must do all
+// its work through tx (it must not commit it) so a rollback undoes everything.
+//
+// Deliveries are spread over Concurrency workers by a hash of the subject, so events of one
+// aggregate are handled one at a time and in order; a worker handles what is already waiting in
+// one transaction (up to BatchSize, falling back to one transaction per event when any of them
+// fails). A failed event is retried after a backoff through delay queues
+// "<exchange>.<name>.delay.<duration>" (a queue TTL that dead-letters back to the main queue);
+// after MaxAttempts, or at once for a Permanent error, an undecodable envelope or a type nobody
+// handles, it lands in "<exchange>.<name>.parked" with headers x-inlay-reason, x-inlay-attempts,
+// x-inlay-parked-at and x-inlay-routing-key. (Retries are the one case where a later event of
+// the same subject may be handled before an earlier one; handlers should guard with versions or
+// timestamps where that matters.)
+//
+// ListParked and ReplayParked inspect and re-inject parked messages (replay resets the attempt
+// count; the inbox keeps a replay of an applied event from applying twice); the command
+// services/kit/events/cmd/inlay-events does the same from a shell:
+//
+//	go run ./services/kit/events/cmd/inlay-events parked list -service explore
+//	go run ./services/kit/events/cmd/inlay-events parked replay -service explore [-id <event id>]
+//
+// # Trace context and logs
+//
+// Outbox.Add fills Traceparent from the caller's context (OpenTelemetry's W3C propagator) when the
+// event has none; the relay sends it as the "traceparent" message header and the consumer puts it
+// back into the handler's context. Every publish and every consume is logged (debug level for
+// successes) with event_id and event_type.
+//
+// # Metrics
+//
+// Registered on the *prometheus.Registry passed in the options (a private one when nil):
+//
+//	inlay_events_outbox_backlog            gauge   unsent outbox rows
+//	inlay_events_outbox_oldest_age_seconds gauge   age of the oldest unsent row
+//	inlay_events_published_total           counter events confirmed by the broker
+//	inlay_events_handled_total             counter {consumer, type, outcome=applied|duplicate|retried|parked}
+//	inlay_events_consume_lag_seconds       histogram {consumer} event time → handled
+//	inlay_events_retries_total             counter {consumer}
+//	inlay_events_parked_total              counter {consumer}
+//	inlay_events_parked_messages           gauge   {consumer} messages in the parking queue
+package events

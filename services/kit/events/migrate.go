@@ -1,0 +1,67 @@
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// notifyChannel is the LISTEN/NOTIFY channel the outbox trigger signals (per database).
+const notifyChannel = "inlay_outbox"
+
+// schema is idempotent; Migrate runs it under a transaction-scoped advisory lock so that several
+// processes starting at once do not race. It keeps no goose version table, so it coexists with the
+// service's own goose migrations.
+const schema = `
+CREATE TABLE IF NOT EXISTS inlay_outbox (
+	seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id          uuid        NOT NULL,
+	type        text        NOT NULL,
+	subject     text        NOT NULL,
+	body        bytea       NOT NULL,
+	traceparent text        NOT NULL DEFAULT '',
+	created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+	sent_at     timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inlay_outbox_id ON inlay_outbox (id);
+CREATE INDEX IF NOT EXISTS inlay_outbox_unsent ON inlay_outbox (seq) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS inlay_outbox_sent ON inlay_outbox (sent_at) WHERE sent_at IS NOT NULL;
+
+CREATE OR REPLACE FUNCTION inlay_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('` + notifyChannel + `', '');
+	RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER inlay_outbox_notify AFTER INSERT ON inlay_outbox
+	FOR EACH STATEMENT EXECUTE FUNCTION inlay_outbox_notify();
+
+CREATE TABLE IF NOT EXISTS inlay_inbox (
+	consumer   text        NOT NULL,
+	event_id   uuid        NOT NULL,
+	type       text        NOT NULL,
+	handled_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (consumer, event_id)
+);
+CREATE INDEX IF NOT EXISTS inlay_inbox_handled ON inlay_inbox (handled_at);
+`
+
+// Migrate creates the outbox and inbox tables (and the outbox's NOTIFY trigger) in the service's
+// database. It is idempotent and safe to run from several processes at once.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('inlay.events.migrate', 0))`); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, schema); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate event tables: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,340 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// RelayOptions configures a Relay. Pool and AMQPURL are required.
+type RelayOptions struct {
+	// Name is the publishing service (connection name and logs); "relay" when empty.
+	Name string
+	// Pool is the service's database holding inlay_outbox (see Migrate).
+	Pool *pgxpool.Pool
+	// AMQPURL points at RabbitMQ.
+	AMQPURL string
+	// Exchange is the durable topic exchange; DefaultExchange when empty.
+	Exchange string
+	// Log receives the relay's logs; slog.Default() when nil.
+	Log *slog.Logger
+	// Registry receives the relay's metrics; a private registry when nil.
+	Registry *prometheus.Registry
+	// BatchSize bounds the rows published per confirm round; 500 when zero.
+	BatchSize int
+	// PollInterval is the backup poll when no NOTIFY arrives, and how often a standby relay
+	// tries to take over; 1 s when zero.
+	PollInterval time.Duration
+	// Retention is how long sent rows are kept before being deleted; 24 h when zero, never
+	// deleted when negative.
+	Retention time.Duration
+	// ConfirmTimeout bounds waiting for the broker's confirms of one batch; 15 s when zero.
+	ConfirmTimeout time.Duration
+	// MaxBackoff caps the wait between reconnection attempts; 10 s when zero.
+	MaxBackoff time.Duration
+
+	// afterConfirm, in tests, runs after a batch is confirmed and before it is marked sent; an
+	// error ends the session there (as if the process died).
+	afterConfirm func() error
+}
+
+// Relay publishes the outbox of one database to RabbitMQ. Start it with Run (svc.Go(relay.Run)).
+type Relay struct {
+	opts    RelayOptions
+	log     *slog.Logger
+	metrics *relayMetrics
+	lockKey int64
+}
+
+// relayLockKey is the session advisory lock that makes one relay per database the publisher.
+const relayLockName = "inlay.events.relay"
+
+// NewRelay returns a relay for opts, filling defaults.
+func NewRelay(opts RelayOptions) *Relay {
+	if opts.Name == "" {
+		opts.Name = "relay"
+	}
+	if opts.Exchange == "" {
+		opts.Exchange = DefaultExchange
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Retention == 0 {
+		opts.Retention = 24 * time.Hour
+	}
+	if opts.ConfirmTimeout <= 0 {
+		opts.ConfirmTimeout = 15 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 10 * time.Second
+	}
+	return &Relay{
+		opts:    opts,
+		log:     opts.Log.With("component", "events.relay", "exchange", opts.Exchange),
+		metrics: newRelayMetrics(opts.Registry),
+	}
+}
+
+// errStandby ends a session in which another relay holds the lock.
+var errStandby = errors.New("another relay is publishing this outbox")
+
+// Run publishes until ctx is done; it returns nil then. Failures of the database or the broker
+// are logged and retried with backoff; they never end Run.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.opts.Pool == nil || r.opts.AMQPURL == "" {
+		return errors.New("events relay: Pool and AMQPURL are required")
+	}
+	bo := backoff{min: 100 * time.Millisecond, max: r.opts.MaxBackoff}
+	standby := false
+	for {
+		started := time.Now()
+		err := r.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, errStandby) {
+			if !standby {
+				r.log.Info("standing by: another relay publishes this outbox")
+				standby = true
+			}
+			bo.reset()
+			sleep(ctx, r.opts.PollInterval)
+			continue
+		}
+		standby = false
+		if time.Since(started) > time.Minute {
+			bo.reset()
+		}
+		d := bo.next()
+		r.log.Warn("relay interrupted, reconnecting", "error", err.Error(), "retry_in", d.String())
+		sleep(ctx, d)
+	}
+}
+
+// session is one leadership term: it holds the advisory lock on its own connection (which also
+// LISTENs), keeps one broker channel in confirm mode and publishes until something fails.
+func (r *Relay) session(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pc, err := r.opts.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire database connection: %w", err)
+	}
+	// The connection carries a session lock and a LISTEN: it never goes back to the pool.
+	lconn := pc.Hijack()
+	defer func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer ccancel()
+		lconn.Close(cctx)
+	}()
+	var locked bool
+	if err := lconn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, relayLockName).Scan(&locked); err != nil {
+		return fmt.Errorf("take relay lock: %w", err)
+	}
+	if !locked {
+		return errStandby
+	}
+	if _, err := lconn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
+		return fmt.Errorf("listen %s: %w", notifyChannel, err)
+	}
+
+	conn, err := dial(ctx, r.opts.AMQPURL, r.opts.Name+".relay")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	if err := declareExchange(ch, r.opts.Exchange); err != nil {
+		return err
+	}
+	if err := ch.Confirm(false); err != nil {
+		return fmt.Errorf("enable publisher confirms: %w", err)
+	}
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	r.log.Info("relay publishing", "database", lconn.Config().Database)
+
+	wake := make(chan struct{}, 1)
+	listenErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := lconn.WaitForNotification(ctx); err != nil {
+				listenErr <- fmt.Errorf("wait for outbox notification: %w", err)
+				return
+			}
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	// The listener goroutine owns lconn from here on; it stops when ctx is cancelled (deferred),
+	// and lconn is closed after it returns.
+	defer func() {
+		cancel()
+		<-listenErr
+	}()
+
+	poll := time.NewTicker(r.opts.PollInterval)
+	defer poll.Stop()
+	var lastHousekeeping time.Time
+	for {
+		n, err := r.publishBatch(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if time.Since(lastHousekeeping) >= r.opts.PollInterval {
+			if err := r.housekeeping(ctx); err != nil {
+				return err
+			}
+			lastHousekeeping = time.Now()
+		}
+		if n == r.opts.BatchSize {
+			continue // more are waiting
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-listenErr:
+			listenErr <- err // for the deferred receive
+			return err
+		case e := <-closed:
+			return fmt.Errorf("%w: %v", errClosed, e)
+		case e := <-chClosed:
+			return fmt.Errorf("%w: channel: %v", errClosed, e)
+		case <-wake:
+		case <-poll.C:
+		}
+	}
+}
+
+type outboxRow struct {
+	seq         int64
+	id          string
+	typ         string
+	subject     string
+	body        []byte
+	traceparent string
+}
+
+// publishBatch publishes the oldest unsent rows in order, waits for their confirms and marks the
+// confirmed ones sent. It returns how many rows it read.
+func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error) {
+	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer qcancel()
+	rows, err := r.opts.Pool.Query(qctx,
+		`SELECT seq, id::text, type, subject, body, traceparent FROM inlay_outbox
+		 WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, r.opts.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
+		var o outboxRow
+		err := row.Scan(&o.seq, &o.id, &o.typ, &o.subject, &o.body, &o.traceparent)
+		return o, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+
+	cctx, ccancel := context.WithTimeout(ctx, r.opts.ConfirmTimeout)
+	defer ccancel()
+	dcs := make([]*amqp.DeferredConfirmation, 0, len(batch))
+	debug := r.log.Enabled(ctx, slog.LevelDebug)
+	now := time.Now()
+	for _, o := range batch {
+		headers := amqp.Table{"subject": o.subject}
+		if o.traceparent != "" {
+			headers["traceparent"] = o.traceparent
+		}
+		dc, err := ch.PublishWithDeferredConfirmWithContext(cctx, r.opts.Exchange, o.typ, false, false, amqp.Publishing{
+			ContentType:  "application/json",
+			DeliveryMode: amqp.Persistent,
+			MessageId:    o.id,
+			Type:         o.typ,
+			Timestamp:    now,
+			AppId:        r.opts.Name,
+			Headers:      headers,
+			Body:         o.body,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("publish %s %s: %w", o.typ, o.id, err)
+		}
+		dcs = append(dcs, dc)
+	}
+	acked, err := confirmAll(cctx, dcs)
+	if err != nil {
+		return 0, err
+	}
+	if r.opts.afterConfirm != nil {
+		if err := r.opts.afterConfirm(); err != nil {
+			return 0, err
+		}
+	}
+	seqs := make([]int64, 0, len(batch))
+	for i, o := range batch {
+		if !acked[i] {
+			r.log.Warn("broker rejected event; it stays in the outbox", "event_id", o.id, "event_type", o.typ)
+			continue
+		}
+		seqs = append(seqs, o.seq)
+		if debug {
+			r.log.Debug("published", "event_id", o.id, "event_type", o.typ, "subject", o.subject)
+		}
+	}
+	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer mcancel()
+	if _, err := r.opts.Pool.Exec(mctx, `UPDATE inlay_outbox SET sent_at = clock_timestamp() WHERE seq = ANY($1)`, seqs); err != nil {
+		return 0, fmt.Errorf("mark %d events sent: %w", len(seqs), err)
+	}
+	r.metrics.published.Add(float64(len(seqs)))
+	if len(seqs) < len(batch) {
+		return 0, fmt.Errorf("broker rejected %d of %d events", len(batch)-len(seqs), len(batch))
+	}
+	return len(batch), nil
+}
+
+// housekeeping refreshes the backlog gauges and deletes sent rows past the retention.
+func (r *Relay) housekeeping(ctx context.Context) error {
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var backlog int64
+	var oldest float64
+	if err := r.opts.Pool.QueryRow(hctx,
+		`SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8
+		 FROM inlay_outbox WHERE sent_at IS NULL`).Scan(&backlog, &oldest); err != nil {
+		return fmt.Errorf("measure outbox backlog: %w", err)
+	}
+	r.metrics.backlog.Set(float64(backlog))
+	r.metrics.oldest.Set(oldest)
+	if r.opts.Retention > 0 {
+		if _, err := r.opts.Pool.Exec(hctx,
+			`DELETE FROM inlay_outbox WHERE seq IN (SELECT seq FROM inlay_outbox
+			 WHERE sent_at IS NOT NULL AND sent_at < clock_timestamp() - $1::interval LIMIT 10000)`,
+			r.opts.Retention); err != nil {
+			return fmt.Errorf("delete sent outbox rows: %w", err)
+		}
+	}
+	return nil
+}
