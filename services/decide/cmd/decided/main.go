@@ -1,32 +1,150 @@
 // Command decided runs the decide service: products, variants, highlights and prices (the source of
-// truth), the Product page's fragment and decide's /v1 API. Configuration: DECIDE_ADDR (default
-// :8101) and the common variables (services/kit/config).
+// truth), the Product page's fragment, decide's /v1 API and its content-hashed assets. Its events go
+// out through the outbox and a relay to RabbitMQ.
+//
+//	decided                    serve (seeding the catalog first unless DECIDE_SEED=false)
+//	decided seed               seed the catalog and exit (idempotent)
+//	decided price SKU PRICE    change a variant's price and exit
+//	decided republish          write a product.updated snapshot of every product and exit, for
+//	                           consumers whose queue did not exist when the catalog was first published
+//
+// A running decided relays the events the commands write. Configuration: DECIDE_ADDR (default :8101),
+// DECIDE_ADMIN_TOKEN, DECIDE_SEED, DECIDE_STATIC_URL and the common variables (services/kit/config).
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/decide/api"
+	decideevents "github.com/inlay-dev/inlay/services/decide/events"
 	"github.com/inlay-dev/inlay/services/decide/postgres"
+	"github.com/inlay-dev/inlay/services/decide/seed"
+	"github.com/inlay-dev/inlay/services/decide/static"
+	"github.com/inlay-dev/inlay/services/decide/ui/product"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
 )
+
+// devAdminToken is DECIDE_ADMIN_TOKEN's default, refused in prod.
+const devAdminToken = "dev-admin-token"
 
 // Config is decided's configuration.
 type Config struct {
 	config.Common
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"DECIDE_ADDR" envDefault:":8101"`
+	// AdminToken guards the admin API (Authorization: Bearer <token>).
+	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token"`
+	// Seed seeds the embedded catalog at start.
+	Seed bool `env:"DECIDE_SEED" envDefault:"true"`
+	// StaticURL is the public URL prefix of decide's /static/ (the shell serves it at /static/decide).
+	StaticURL string `env:"DECIDE_STATIC_URL" envDefault:"/static/decide"`
 }
 
-func main() { kit.Main("decide", run) }
+func main() {
+	args := os.Args[1:]
+	kit.Main("decide", func(ctx context.Context, cfg Config, log *slog.Logger) error {
+		return run(ctx, cfg, log, args)
+	})
+}
 
-func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
+	if !cfg.Dev() && cfg.AdminToken == devAdminToken {
+		return errors.New("DECIDE_ADMIN_TOKEN must be set to a secret in prod")
+	}
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve", "seed", "republish":
+		if len(args) > 1 {
+			return fmt.Errorf("%s takes no arguments", cmd)
+		}
+	case "price":
+		if len(args) != 3 {
+			return errors.New("usage: decided price SKU PRICE")
+		}
+	default:
+		return fmt.Errorf("unknown command %q (serve, seed, price SKU PRICE, republish)", cmd)
+	}
+
 	svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common, Log: log,
 		Migrations: postgres.Migrations()})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
+	if err := events.Migrate(ctx, svc.DB); err != nil {
+		return err
+	}
+	assets := static.New(cfg.StaticURL)
+	store := postgres.NewStore(svc.DB, decideevents.NewPublisher(assets))
+
+	switch cmd {
+	case "seed":
+		return seedCatalog(ctx, store, log)
+	case "republish":
+		n, err := store.Republish(ctx)
+		if err == nil {
+			log.Info("republished", "products", n)
+		}
+		return err
+	case "price":
+		price, err := strconv.ParseInt(args[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("price %q: %w", args[2], err)
+		}
+		ch, err := store.ChangePrice(ctx, args[1], price)
+		if err == nil {
+			log.Info("price changed", "sku", ch.SKU, "old", ch.Old, "new", ch.New, "version", ch.Version)
+		}
+		return err
+	}
+
+	if cfg.Seed {
+		if err := seedCatalog(ctx, store, log); err != nil {
+			return err
+		}
+	}
+	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	if err != nil {
+		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+	}
+	if pub == nil && !cfg.Dev() {
+		return errors.New("INLAY_SHELL_PUBLIC_KEY must be set in prod")
+	}
+
+	app := svc.Server.App
+	assets.Mount(app)
+	fragments.ServeManifest(app, fragments.Manifest{Name: "decide", Version: assets.Version(),
+		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet())}})
+	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	frags.Get("/"+product.Name, product.Handler(store, assets, assets.StylesheetURL()))
+	api.New(store, store, assets, cfg.AdminToken).Mount(app)
+
+	relay := events.NewRelay(events.RelayOptions{Name: "decide", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
+		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	svc.Go(relay.Run)
 	return svc.Run(ctx)
+}
+
+func seedCatalog(ctx context.Context, store *postgres.Store, log *slog.Logger) error {
+	products, err := seed.Products()
+	if err != nil {
+		return err
+	}
+	res, err := store.Seed(ctx, products)
+	if err != nil {
+		return err
+	}
+	log.Info("catalog seeded", "created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged)
+	return nil
 }
