@@ -180,3 +180,12 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// DecodeData unmarshals the payload into v; fields v does not know are ignored, so a publisher can
+// add fields without breaking consumers.
+func (e Event) DecodeData(v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("decode %s data: %w", e.Type, err)
+	}
+	return nil
+}

@@ -295,7 +295,9 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error)
 	seqs := make([]int64, 0, len(batch))
 	for i, o := range batch {
 		if !acked[i] {
-			r.log.Warn("broker rejected event; it stays in the outbox", "event_id", o.id, "event_type", o.typ)
+			if !ch.IsClosed() {
+				r.log.Warn("broker refused event; it stays in the outbox", "event_id", o.id, "event_type", o.typ)
+			}
 			continue
 		}
 		seqs = append(seqs, o.seq)
@@ -310,7 +312,8 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error)
 	}
 	r.metrics.published.Add(float64(len(seqs)))
 	if len(seqs) < len(batch) {
-		return 0, fmt.Errorf("broker rejected %d of %d events", len(batch)-len(seqs), len(batch))
+		return 0, fmt.Errorf("broker did not confirm %d of %d events (channel closed: %t)",
+			len(batch)-len(seqs), len(batch), ch.IsClosed())
 	}
 	return len(batch), nil
 }
