@@ -1,6 +1,10 @@
 package server
 
-import "github.com/inlay-dev/inlay/services/kit/config"
+import (
+	"time"
+
+	"github.com/inlay-dev/inlay/services/kit/config"
+)
 
 // Config is the shell process's configuration.
 type Config struct {
@@ -14,4 +18,13 @@ type Config struct {
 	PrivateKey string `env:"INLAY_SHELL_PRIVATE_KEY"`
 	// PagesDir, when set, is a directory of page template files (*.html) served at /{name}.
 	PagesDir string `env:"INLAY_PAGES_DIR"`
+	// ManifestRefresh is how often the teams' manifests are re-read.
+	ManifestRefresh time.Duration `env:"INLAY_MANIFEST_REFRESH" envDefault:"15s"`
+	// FragmentTimeout is a fragment's deadline when neither its tag nor its manifest names one.
+	FragmentTimeout time.Duration `env:"INLAY_FRAGMENT_TIMEOUT" envDefault:"500ms"`
+	// PurgeToken, when set, is the bearer token the cache purge API requires; when unset only
+	// loopback callers may purge.
+	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
+	// Cache turns the fragment cache (in process and Redis) on or off.
+	Cache bool `env:"INLAY_FRAGMENT_CACHE" envDefault:"true"`
 }

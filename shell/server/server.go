@@ -1,21 +1,51 @@
-// Package server wires the shell process: page routes composed by the engine, the shell's own assets,
-// and the proxy to the teams. shelld's main only loads the configuration and calls New.
+// Package server wires the shell process: page routes composed by the engine (templ layouts and page
+// template files), the shell's own assets, the proxy to the teams' /ui/ and /static/, the cache purge
+// API, and the signed Inlay-Context every team receives. shelld's main only loads the configuration,
+// starts the kit and calls New.
 package server
 
 import (
-	"bytes"
+	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"mime"
+	"net/url"
 	"path"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/bytebufferpool"
 
+	"github.com/inlay-dev/inlay/fragments"
+	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/shell"
+	"github.com/inlay-dev/inlay/shell/compose"
+	"github.com/inlay-dev/inlay/shell/layout"
 	"github.com/inlay-dev/inlay/static"
 )
+
+// Cookies the shell reads. Each is owned by one team (Set-Cookie passes only from its owner) or by
+// the shell itself (the CSRF cookie).
+const (
+	CartCookie    = "inlay_cart"    // owned by checkout
+	SessionCookie = "inlay_session" // owned by accounts
+	CSRFCookie    = "inlay_csrf"    // set by the shell; its value is the CSRF token in Inlay-Context
+)
+
+// CookieOwners maps each cookie a team may set to the team that owns it. Set-Cookie for any other
+// name, or from any other team, is dropped by the proxy.
+var CookieOwners = map[string]string{CartCookie: "checkout", SessionCookie: "accounts"}
 
 // Options configures New.
 type Options struct {
@@ -23,13 +53,28 @@ type Options struct {
 	Log    *slog.Logger
 	// Pages are the templ-layout pages (shell/pages.All()).
 	Pages []shell.Page
+	// Redis, when not nil, is the fragment cache's shared level; keys start with RedisPrefix.
+	Redis       *redis.Client
+	RedisPrefix string
+	// Registry, when not nil, receives the shell's metrics.
+	Registry *prometheus.Registry
 }
 
 // Shell is the shell's HTTP surface, mounted on a kit server's Fiber app.
 type Shell struct {
-	opts   Options
-	log    *slog.Logger
-	assets map[string]asset
+	cfg     Config
+	log     *slog.Logger
+	pages   []shell.Page
+	files   map[string]*compose.Template
+	assets  map[string]asset
+	client  *fragments.Client
+	teams   *compose.Teams
+	cache   *compose.Cache
+	engine  *compose.Engine
+	signer  *fragments.Signer
+	sigs    *signatures
+	proxy   *proxy
+	metrics *metrics
 }
 
 type asset struct {
@@ -37,10 +82,55 @@ type asset struct {
 	contentType string
 }
 
-// New builds the shell from its configuration.
+// New builds the shell from its configuration: the team registry and client, the first read of every
+// manifest (a team that is down is retried by Run), the signer, the page template files and the
+// shell's assets.
 func New(ctx context.Context, opts Options) (*Shell, error) {
-	s := &Shell{opts: opts, log: opts.Log, assets: map[string]asset{}}
-	err := fs.WalkDir(static.FS, ".", func(p string, d fs.DirEntry, err error) error {
+	cfg := opts.Config
+	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, assets: map[string]asset{}, sigs: newSignatures()}
+	s.metrics = newMetrics(opts.Registry)
+
+	teams, err := fragments.ParseTeams(cfg.Teams)
+	if err != nil {
+		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
+	}
+	s.client, err = fragments.NewClient(fragments.ClientOptions{
+		Teams:   teams,
+		Timeout: 2 * time.Second,
+		OnStateChange: func(team string, from, to gobreaker.State) {
+			s.log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
+			s.metrics.breaker(team, to)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
+	}
+	s.teams = compose.NewTeams(s.client, teams, s.log)
+	if err := s.teams.Refresh(ctx, 2*time.Second); err != nil {
+		s.log.Warn("manifests not all read; retrying in the background", "error", err.Error())
+	}
+
+	key, err := signingKey(cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.signer = fragments.NewSigner(key)
+
+	if cfg.Cache {
+		s.cache = compose.NewCache(compose.CacheOptions{Redis: opts.Redis, Prefix: opts.RedisPrefix + "fragments:", Log: s.log})
+	}
+	composer, err := fs.ReadFile(static.FS, "composer.js")
+	if err != nil {
+		return nil, fmt.Errorf("composer script: %w", err)
+	}
+	s.engine = compose.New(compose.Options{
+		Teams: s.teams, Client: s.client, Cache: s.cache, Log: s.log,
+		DefaultTimeout: cfg.FragmentTimeout,
+		ComposerScript: compactScript(composer),
+		Observe:        s.metrics.observe,
+	})
+
+	if err := fs.WalkDir(static.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) == ".go" {
 			return err
 		}
@@ -50,29 +140,98 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		}
 		s.assets[p] = asset{body: b, contentType: mime.TypeByExtension(path.Ext(p))}
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
+	if cfg.PagesDir != "" {
+		if s.files, err = readPageFiles(cfg.PagesDir); err != nil {
+			return nil, err
+		}
+	}
+	s.proxy = newProxy(teams, s.signContext, cfg.Dev())
 	return s, nil
 }
 
-// Mount adds the shell's routes to app.
+// signingKey reads INLAY_SHELL_PRIVATE_KEY; in dev, when it is unset, it makes an ephemeral key and
+// logs both halves so teams can be started with the public one.
+func signingKey(cfg Config, log *slog.Logger) (ed25519.PrivateKey, error) {
+	if strings.TrimSpace(cfg.PrivateKey) != "" {
+		key, err := fragments.ParsePrivateKey(cfg.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("INLAY_SHELL_PRIVATE_KEY: %w", err)
+		}
+		return key, nil
+	}
+	if !cfg.Dev() {
+		return nil, errors.New("INLAY_SHELL_PRIVATE_KEY must be set outside dev")
+	}
+	pub, key, err := fragments.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	log.Warn("INLAY_SHELL_PRIVATE_KEY unset: using an ephemeral signing key (dev only)",
+		"INLAY_SHELL_PRIVATE_KEY", fragments.EncodePrivateKey(key), "INLAY_SHELL_PUBLIC_KEY", fragments.EncodePublicKey(pub))
+	return key, nil
+}
+
+// compactScript drops the comment lines of the composer script before it is inlined.
+func compactScript(b []byte) []byte {
+	var out []byte
+	for _, line := range strings.Split(string(b), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "//") {
+			continue
+		}
+		out = append(out, t...)
+		out = append(out, '\n')
+	}
+	return out
+}
+
+// Engine returns the composition engine.
+func (s *Shell) Engine() *compose.Engine { return s.engine }
+
+// Teams returns the team registry.
+func (s *Shell) Teams() *compose.Teams { return s.teams }
+
+// Cache returns the fragment cache, or nil when it is off.
+func (s *Shell) Cache() *compose.Cache { return s.cache }
+
+// Mount adds the shell's routes to app: assets, the purge API, pages (templ layouts first, then page
+// files), then the proxy for every registered context.
 func (s *Shell) Mount(app *fiber.App) {
 	app.Get("/static/shell/*", s.serveAsset)
-	for _, p := range s.opts.Pages {
-		app.Get(p.Route, s.pageHandler(p))
+	app.Post("/_inlay/purge", s.purge)
+	for _, p := range s.pages {
+		app.Get(p.Route, s.layoutPage(p))
+	}
+	for name, t := range s.files {
+		app.Get("/"+name, s.filePage(name, t))
+	}
+	for _, team := range s.teams.Names() {
+		app.All("/static/"+team+"/*", s.proxy.static(team))
+		app.All("/"+team+"/*", s.proxy.ui(team))
 	}
 }
 
-// Run does the shell's background work until ctx is done.
+// Run re-reads the manifests periodically and follows other replicas' purges until ctx is done.
 func (s *Shell) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return ctx.Err()
+	if s.cache != nil {
+		go func() {
+			if err := s.cache.Subscribe(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("purge subscription", "error", err.Error())
+			}
+		}()
+	}
+	err := s.teams.Run(ctx, s.cfg.ManifestRefresh, 2*time.Second)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
-// Close releases the shell's resources.
-func (s *Shell) Close() {}
+// Close releases the shell's connections.
+func (s *Shell) Close() { s.client.Close() }
 
 func (s *Shell) serveAsset(c *fiber.Ctx) error {
 	a, ok := s.assets[c.Params("*")]
@@ -84,18 +243,251 @@ func (s *Shell) serveAsset(c *fiber.Ctx) error {
 	return c.Send(a.body)
 }
 
-func (s *Shell) pageHandler(p shell.Page) fiber.Handler {
+// layoutPage serves a templ-layout page: the layout renders into a pooled buffer, which is parsed and
+// composed.
+func (s *Shell) layoutPage(p shell.Page) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		params := map[string]string{}
-		for _, k := range c.Route().Params {
-			params[k] = c.Params(k)
+		rc := s.requestContext(c)
+		var params map[string]string
+		if names := c.Route().Params; len(names) > 0 {
+			params = make(map[string]string, len(names))
+			for _, k := range names {
+				params[k] = c.Params(k)
+			}
 		}
-		req := shell.PageRequest{Path: c.Path(), Params: params, Locale: "en"}
-		var buf bytes.Buffer
-		if err := p.Layout(req).Render(c.UserContext(), &buf); err != nil {
-			return fmt.Errorf("render %s: %w", p.Name, err)
+		q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+		req := shell.PageRequest{Path: c.Path(), Params: params, Query: q, Locale: rc.locale, Nonce: rc.nonce}
+		buf := bytebufferpool.Get()
+		if err := p.Layout(req).Render(c.UserContext(), buf); err != nil {
+			bytebufferpool.Put(buf)
+			return fmt.Errorf("render page %s: %w", p.Name, err)
 		}
-		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-		return c.Send(buf.Bytes())
+		return s.serve(c, rc, compose.Parse(buf.B), func() { bytebufferpool.Put(buf) })
 	}
+}
+
+// filePage serves a page template file, parsed once.
+func (s *Shell) filePage(name string, t *compose.Template) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return s.serve(c, s.requestContext(c), t, nil)
+	}
+}
+
+// requestContext is what a page needs of the request, copied before anything streams.
+type requestContext struct {
+	nonce  string
+	locale string
+	debug  bool
+	fwd    fragments.Forwarded
+}
+
+func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
+	rc := requestContext{nonce: newNonce(), locale: locale(c.Get(fiber.HeaderAcceptLanguage))}
+	rc.debug = c.Query("debug") == "fragments"
+	rc.fwd = fragments.Forwarded{
+		AcceptLanguage: clip(c.Get(fiber.HeaderAcceptLanguage), 256),
+		UserAgent:      clip(c.Get(fiber.HeaderUserAgent), 512),
+		Traceparent:    clip(c.Get("traceparent"), 128),
+		RequestID:      kitserver.RequestID(c),
+		Context:        s.signContext(c, rc.locale),
+	}
+	return rc
+}
+
+// serve composes t for c: it waits for the primary's status, then writes the page in one piece when
+// every fragment is already there, or streams it.
+func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, release func()) error {
+	done := func() {
+		if release != nil {
+			release()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 30*time.Second)
+	comp := s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	out := comp.Outcome()
+	switch {
+	case out.Status >= 300 && out.Status <= 399:
+		comp.Cancel()
+		cancel()
+		done()
+		return c.Redirect(out.Location, out.Status)
+	case out.Status == 404 && out.Empty:
+		comp.Cancel()
+		cancel()
+		done()
+		return s.errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
+	case out.Status >= 500:
+		comp.Cancel()
+		cancel()
+		done()
+		c.Set(fiber.HeaderRetryAfter, "5")
+		return s.errorPage(c, rc, fiber.StatusServiceUnavailable, "We'll be right back",
+			"Part of this page is not available at the moment. Please try again in a few seconds.")
+	}
+	h := &c.Response().Header
+	h.SetStatusCode(out.Status)
+	h.SetContentType(fiber.MIMETextHTMLCharsetUTF8)
+	h.Set(fiber.HeaderCacheControl, "private, no-store")
+	h.Set(fiber.HeaderContentSecurityPolicy, csp(rc.nonce))
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
+	if st := comp.ServerTiming(); st != "" {
+		h.Set("Server-Timing", st)
+	}
+	if comp.Ready() {
+		// Everything is here (cached or fast): one piece, with a Content-Length, no stream.
+		err := comp.WriteTo(nopFlusher{c.Response().BodyWriter()})
+		cancel()
+		done()
+		return err
+	}
+	log := s.log
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		// Only what was copied above is used here: the Fiber context is gone by now.
+		defer cancel()
+		defer done()
+		if err := comp.WriteTo(flushWriter{w}); err != nil {
+			log.Debug("page stream ended early", "error", err.Error())
+		}
+	})
+	return nil
+}
+
+// errorPage writes the shell's own error page.
+func (s *Shell) errorPage(c *fiber.Ctx, rc requestContext, status int, title, msg string) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentSecurityPolicy, csp(rc.nonce))
+	return layout.ErrorPage(layout.ErrorProps{Status: status, Title: title, Message: msg, Nonce: rc.nonce}).
+		Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// NotFound is the shell's 404 page for routes nobody serves; mount it last.
+func (s *Shell) NotFound(c *fiber.Ctx) error {
+	return s.errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusNotFound, "Page not found",
+		"There is no page at this address.")
+}
+
+// flushWriter gives fasthttp's stream writer the Flush the engine (and templ) need.
+type flushWriter struct{ w *bufio.Writer }
+
+func (f flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f flushWriter) Flush() error                { return f.w.Flush() }
+
+type nopFlusher struct{ w interface{ Write([]byte) (int, error) } }
+
+func (n nopFlusher) Write(p []byte) (int, error) { return n.w.Write(p) }
+func (n nopFlusher) Flush() error                { return nil }
+
+// csp is the pages' Content-Security-Policy: scripts only from the shell's origin or with the
+// response's nonce.
+func csp(nonce string) string {
+	return "default-src 'self'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self' 'unsafe-inline'; " +
+		"img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+}
+
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// locale is the first language of Accept-Language ("de-CH,de;q=0.9" → "de-ch"), or "en".
+func locale(al string) string {
+	tag, _, _ := strings.Cut(al, ",")
+	tag, _, _ = strings.Cut(tag, ";")
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if len(tag) < 2 || len(tag) > 12 {
+		return "en"
+	}
+	for i := 0; i < len(tag); i++ {
+		if ch := tag[i]; !(ch >= 'a' && ch <= 'z' || ch == '-') {
+			return "en"
+		}
+	}
+	return tag
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// signContext returns the signed Inlay-Context for c: the cart from checkout's cookie, the CSRF token
+// from the shell's cookie (set now when missing), the locale; valid for five minutes. Signatures are
+// reused while they have more than two minutes left, so a page costs no Ed25519 signing in the common
+// case.
+func (s *Shell) signContext(c *fiber.Ctx, loc string) string {
+	csrf := c.Cookies(CSRFCookie)
+	if !validToken(csrf) {
+		csrf = newNonce() + newNonce()
+		c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev(),
+			SameSite: fiber.CookieSameSiteLaxMode})
+	}
+	cart := c.Cookies(CartCookie)
+	if !validToken(cart) {
+		cart = ""
+	}
+	key := sigKey{cart: cart, csrf: csrf, locale: loc}
+	if h, ok := s.sigs.get(key); ok {
+		return h
+	}
+	exp := time.Now().Add(5 * time.Minute)
+	h, err := s.signer.Sign(fragments.Context{CartID: cart, Locale: loc, CSRF: csrf, Expires: exp})
+	if err != nil {
+		s.log.Error("sign context", "error", err.Error())
+		return ""
+	}
+	s.sigs.put(key, h, exp)
+	return h
+}
+
+func validToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+type sigKey struct{ cart, csrf, locale string }
+
+type sig struct {
+	header  string
+	expires time.Time
+}
+
+// signatures remembers recent signed contexts, bounded.
+type signatures struct {
+	mu sync.Mutex
+	m  map[sigKey]sig
+}
+
+func newSignatures() *signatures { return &signatures{m: map[sigKey]sig{}} }
+
+func (s *signatures) get(k sigKey) (string, bool) {
+	s.mu.Lock()
+	v, ok := s.m[k]
+	s.mu.Unlock()
+	if !ok || time.Until(v.expires) < 2*time.Minute {
+		return "", false
+	}
+	return v.header, true
+}
+
+func (s *signatures) put(k sigKey, h string, exp time.Time) {
+	s.mu.Lock()
+	if len(s.m) >= 10000 {
+		clear(s.m)
+	}
+	s.m[k] = sig{header: h, expires: exp}
+	s.mu.Unlock()
 }

@@ -1,6 +1,7 @@
 // Command shelld is the Inlay shell: it composes the storefront's pages from the teams' fragments,
 // proxies /{context}/... to each team and serves the shell's assets. Configuration: SHELL_ADDR,
-// INLAY_TEAMS, INLAY_SHELL_PRIVATE_KEY, INLAY_PAGES_DIR and the common variables (README).
+// INLAY_TEAMS, INLAY_SHELL_PRIVATE_KEY, INLAY_PAGES_DIR, INLAY_MANIFEST_REFRESH,
+// INLAY_FRAGMENT_TIMEOUT, INLAY_FRAGMENT_CACHE, INLAY_PURGE_TOKEN and the common variables (README).
 package main
 
 import (
@@ -16,17 +17,19 @@ func main() { kit.Main("shell", run) }
 
 func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	svc, err := kit.Start(ctx, kit.Options{Name: "shell", Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		StreamRequestBody: true})
+		Redis: cfg.Cache, StreamRequestBody: true})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	sh, err := server.New(ctx, server.Options{Config: cfg, Log: log, Pages: pages.All()})
+	sh, err := server.New(ctx, server.Options{Config: cfg, Log: log, Pages: pages.All(),
+		Redis: svc.Redis, RedisPrefix: string(svc.Keys), Registry: svc.Server.Registry})
 	if err != nil {
 		return err
 	}
 	defer sh.Close()
 	sh.Mount(svc.Server.App)
+	svc.Server.App.Use(sh.NotFound)
 	svc.Go(sh.Run)
 	return svc.Run(ctx)
 }

@@ -1,0 +1,384 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cache holds public fragments in process and, when given a Redis client, in Redis shared by every
+// shell replica. Entries are fresh for max-age, may be served stale (and revalidated in the
+// background) for stale-while-revalidate, and are kept afterwards as the last good copy for
+// fallbacks until evicted.
+type Cache struct {
+	opts   CacheOptions
+	shards [cacheShards]cacheShard
+}
+
+const cacheShards = 32
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]*entry
+}
+
+// CacheOptions configures NewCache.
+type CacheOptions struct {
+	// Redis, when not nil, is the shared second level; keys start with Prefix.
+	Redis  *redis.Client
+	Prefix string
+	// MaxEntries bounds the in-process level [10000].
+	MaxEntries int
+	// KeepLastGood is how long an expired entry is kept in Redis as a last good copy [1h].
+	KeepLastGood time.Duration
+	// RedisTimeout bounds each Redis call [50ms]; a slow Redis is a miss, never a slow page.
+	RedisTimeout time.Duration
+	// Now is the clock [time.Now].
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// entry is one cached fragment. It is immutable once stored; a revalidation stores a new one.
+type entry struct {
+	body    []byte
+	etag    string
+	stored  time.Time
+	maxAge  time.Duration
+	swr     time.Duration
+	version string // the team's manifest version when stored
+	tmpl    *Template
+	// pass marks a key whose last answer was not cacheable ("hit for pass"): while it is fresh,
+	// requests go straight to the team, without Redis or request coalescing. Never in Redis.
+	pass bool
+}
+
+// passTTL is how long a not-cacheable answer makes its key skip the cache.
+const passTTL = 30 * time.Second
+
+// freshness of an entry at a moment.
+type freshness int
+
+const (
+	fresh   freshness = iota // within max-age
+	stale                    // within stale-while-revalidate: serve and revalidate
+	expired                  // only a last good copy
+)
+
+func (e *entry) freshness(now time.Time) freshness {
+	age := now.Sub(e.stored)
+	switch {
+	case age < e.maxAge:
+		return fresh
+	case age < e.maxAge+e.swr:
+		return stale
+	default:
+		return expired
+	}
+}
+
+// NewCache builds a cache.
+func NewCache(opts CacheOptions) *Cache {
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = 10000
+	}
+	if opts.KeepLastGood <= 0 {
+		opts.KeepLastGood = time.Hour
+	}
+	if opts.RedisTimeout <= 0 {
+		opts.RedisTimeout = 50 * time.Millisecond
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cache{opts: opts}
+	for i := range c.shards {
+		c.shards[i].m = map[string]*entry{}
+	}
+	return c
+}
+
+func (c *Cache) shard(key string) *cacheShard {
+	// FNV-1a, inline: no allocation.
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return &c.shards[h%cacheShards]
+}
+
+// local returns the in-process entry for key.
+func (c *Cache) local(key string) *entry {
+	s := c.shard(key)
+	s.mu.RLock()
+	e := s.m[key]
+	s.mu.RUnlock()
+	return e
+}
+
+// get returns the entry for key from process memory, else from Redis (then kept in memory).
+func (c *Cache) get(ctx context.Context, key string) *entry {
+	if e := c.local(key); e != nil {
+		return e
+	}
+	if c.opts.Redis == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RedisTimeout)
+	defer cancel()
+	b, err := c.opts.Redis.Get(ctx, c.opts.Prefix+key).Bytes()
+	if err != nil {
+		if !errors.Is(err, redis.Nil) {
+			c.opts.Log.Warn("fragment cache read", "key", key, "error", err.Error())
+		}
+		return nil
+	}
+	e, err := decodeEntry(b)
+	if err != nil {
+		c.opts.Log.Warn("fragment cache decode", "key", key, "error", err.Error())
+		return nil
+	}
+	c.putLocal(key, e)
+	return e
+}
+
+// put stores e in memory and in Redis.
+func (c *Cache) put(ctx context.Context, key string, e *entry) {
+	c.putLocal(key, e)
+	if c.opts.Redis == nil || e.pass {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RedisTimeout)
+	defer cancel()
+	ttl := e.maxAge + e.swr + c.opts.KeepLastGood
+	if err := c.opts.Redis.Set(ctx, c.opts.Prefix+key, encodeEntry(e), ttl).Err(); err != nil {
+		c.opts.Log.Warn("fragment cache write", "key", key, "error", err.Error())
+	}
+}
+
+func (c *Cache) putLocal(key string, e *entry) {
+	s := c.shard(key)
+	limit := c.opts.MaxEntries/cacheShards + 1
+	s.mu.Lock()
+	if _, ok := s.m[key]; !ok && len(s.m) >= limit {
+		// Evict expired entries first, then any one (map order is random).
+		now := c.opts.Now()
+		for k, old := range s.m {
+			if old.freshness(now) == expired {
+				delete(s.m, k)
+			}
+		}
+		for k := range s.m {
+			if len(s.m) < limit {
+				break
+			}
+			delete(s.m, k)
+		}
+	}
+	s.m[key] = e
+	s.mu.Unlock()
+}
+
+// Purge removes every entry whose key starts with prefix ("decide/product?id=7" or "decide/") from
+// this process and from Redis. Other replicas learn of it by PurgeChannel when Subscribe runs.
+func (c *Cache) Purge(ctx context.Context, prefix string) (int, error) {
+	n := c.purgeLocal(prefix)
+	if c.opts.Redis == nil {
+		return n, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	iter := c.opts.Redis.Scan(ctx, 0, c.opts.Prefix+escapeGlob(prefix)+"*", 500).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return n, fmt.Errorf("purge %q: scan: %w", prefix, err)
+	}
+	if len(keys) > 0 {
+		if err := c.opts.Redis.Unlink(ctx, keys...).Err(); err != nil {
+			return n, fmt.Errorf("purge %q: %w", prefix, err)
+		}
+	}
+	if err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, prefix).Err(); err != nil {
+		return n, fmt.Errorf("purge %q: publish: %w", prefix, err)
+	}
+	if len(keys) > n {
+		n = len(keys)
+	}
+	return n, nil
+}
+
+const purgeChannel = "purge"
+
+func (c *Cache) purgeLocal(prefix string) int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for k := range s.m {
+			if strings.HasPrefix(k, prefix) {
+				delete(s.m, k)
+				n++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Subscribe purges this process's entries when another replica purges, until ctx is done.
+func (c *Cache) Subscribe(ctx context.Context) error {
+	if c.opts.Redis == nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	sub := c.opts.Redis.Subscribe(ctx, c.opts.Prefix+purgeChannel)
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m, ok := <-ch:
+			if !ok {
+				return fmt.Errorf("fragment cache: purge subscription closed")
+			}
+			c.purgeLocal(m.Payload)
+		}
+	}
+}
+
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Encoding in Redis: magic, stored (unix ns), max-age and swr (ns), then length-prefixed etag and
+// version, then the body.
+const entryMagic = "IF1"
+
+func encodeEntry(e *entry) []byte {
+	b := make([]byte, 0, len(entryMagic)+8*3+4+len(e.etag)+4+len(e.version)+len(e.body))
+	b = append(b, entryMagic...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.stored.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.maxAge))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.swr))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.etag)))
+	b = append(b, e.etag...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.version)))
+	b = append(b, e.version...)
+	return append(b, e.body...)
+}
+
+func decodeEntry(b []byte) (*entry, error) {
+	if !bytes.HasPrefix(b, []byte(entryMagic)) || len(b) < len(entryMagic)+8*3+4 {
+		return nil, errors.New("not a cache entry")
+	}
+	b = b[len(entryMagic):]
+	e := &entry{
+		stored: time.Unix(0, int64(binary.BigEndian.Uint64(b))),
+		maxAge: time.Duration(binary.BigEndian.Uint64(b[8:])),
+		swr:    time.Duration(binary.BigEndian.Uint64(b[16:])),
+	}
+	b = b[24:]
+	var s string
+	var err error
+	if s, b, err = readString(b); err != nil {
+		return nil, err
+	}
+	e.etag = s
+	if s, b, err = readString(b); err != nil {
+		return nil, err
+	}
+	e.version = s
+	e.body = b
+	e.tmpl = parseFragment(b)
+	return e, nil
+}
+
+func readString(b []byte) (string, []byte, error) {
+	if len(b) < 4 {
+		return "", nil, errors.New("truncated cache entry")
+	}
+	n := int(binary.BigEndian.Uint32(b))
+	if len(b) < 4+n {
+		return "", nil, errors.New("truncated cache entry")
+	}
+	return string(b[4 : 4+n]), b[4+n:], nil
+}
+
+// cachePolicy is what a response's Cache-Control allows.
+type cachePolicy struct {
+	ok     bool // may be stored in a shared cache
+	maxAge time.Duration
+	swr    time.Duration
+}
+
+// parseCacheControl reads the directives the shell honours: public, private, no-store, no-cache,
+// max-age, s-maxage and stale-while-revalidate.
+func parseCacheControl(v string) cachePolicy {
+	var p cachePolicy
+	if v == "" {
+		return p
+	}
+	maxAge, sMaxAge := -1, -1
+	private := false
+	for _, d := range strings.Split(v, ",") {
+		d = strings.TrimSpace(d)
+		k, val, _ := strings.Cut(d, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		val = strings.Trim(strings.TrimSpace(val), `"`)
+		switch k {
+		case "private", "no-store", "no-cache":
+			private = true
+		case "max-age":
+			maxAge = atoiOr(val, -1)
+		case "s-maxage":
+			sMaxAge = atoiOr(val, -1)
+		case "stale-while-revalidate":
+			if n := atoiOr(val, 0); n > 0 {
+				p.swr = time.Duration(n) * time.Second
+			}
+		}
+	}
+	if sMaxAge >= 0 {
+		maxAge = sMaxAge
+	}
+	if private || maxAge <= 0 {
+		return cachePolicy{}
+	}
+	p.ok = true
+	p.maxAge = time.Duration(maxAge) * time.Second
+	return p
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return def
+	}
+	return n
+}

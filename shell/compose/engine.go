@@ -1,0 +1,752 @@
+// Package compose is the shell's streaming composition engine (DESIGN.md §4). A page is a Template
+// (an HTML document with <inlay-fragment> tags); Start begins every fetch it names at once, Outcome
+// waits for the primary fragment's status, and WriteTo streams the document with each tag replaced
+// by its fragment: the head (with the fragments' stylesheets) at once, the body in document order,
+// async slots out of order, nested tags resolved to a depth limit. Every fragment has its own
+// deadline, a fallback, a circuit breaker per team (in the fragments client) and, for public
+// fragments, a cache.
+package compose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/inlay-dev/inlay/fragments"
+)
+
+// Source says where a fragment's content came from; it is reported in Server-Timing.
+type Source uint8
+
+// Sources.
+const (
+	SourceFetch    Source = iota // fetched from the team for this page
+	SourceCache                  // a fresh cached copy
+	SourceStale                  // a stale cached copy, being revalidated
+	SourceFallback               // the fragment failed: last good copy, manifest fallback or inline content
+	SourceFailed                 // the primary fragment failed: the page fails
+)
+
+var sourceNames = [...]string{"fetch", "cache", "stale", "fallback", "failed"}
+
+func (s Source) String() string { return sourceNames[s] }
+
+// Options configures New.
+type Options struct {
+	Teams  *Teams
+	Client *fragments.Client
+	// Cache, when not nil, caches public fragments.
+	Cache *Cache
+	Log   *slog.Logger
+	// MaxDepth bounds nested fragments [3]: a tag inside a fragment is depth 1.
+	MaxDepth int
+	// MaxSlots bounds the fragments of one page, nested ones included [64].
+	MaxSlots int
+	// DefaultTimeout is a fragment's deadline when neither its tag nor its manifest names one [500ms].
+	DefaultTimeout time.Duration
+	// MaxFragmentSize bounds a fragment body [1 MiB]; a bigger one is garbage.
+	MaxFragmentSize int
+	// ComposerScript is the inline script that fills async slots (static/composer.js).
+	ComposerScript []byte
+	// Observe, when set, is told of every fragment's outcome (metrics).
+	Observe func(team, fragment string, src Source, d time.Duration)
+	// Now is the clock [time.Now].
+	Now func() time.Time
+}
+
+// Engine composes pages. It is safe for concurrent use.
+type Engine struct {
+	opts Options
+	sf   singleflight.Group
+}
+
+// New builds an engine.
+func New(opts Options) *Engine {
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = 3
+	}
+	if opts.MaxSlots <= 0 {
+		opts.MaxSlots = 64
+	}
+	if opts.DefaultTimeout <= 0 {
+		opts.DefaultTimeout = 500 * time.Millisecond
+	}
+	if opts.MaxFragmentSize <= 0 {
+		opts.MaxFragmentSize = 1 << 20
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Engine{opts: opts}
+}
+
+// Request is what a composition may use of the browser's request: copied out of it before the
+// response streams.
+type Request struct {
+	// Forwarded are the allowlisted headers and the signed context sent to every team.
+	Forwarded fragments.Forwarded
+	// Locale keys cached copies of public fragments.
+	Locale string
+	// Nonce is the response's CSP nonce, for the composer script.
+	Nonce string
+	// Debug outlines every fragment with its team, version, source and time.
+	Debug bool
+}
+
+// Composition is one page being composed. Start it, read Outcome, then call WriteTo once (or
+// Cancel, when the page is not written).
+type Composition struct {
+	e      *Engine
+	ctx    context.Context
+	cancel context.CancelFunc
+	req    Request
+	tmpl   *Template
+	slots  []*slot
+	prim   *slot
+
+	asyncDone chan *slot
+	nAsync    int
+
+	mu    sync.Mutex
+	all   []*slot // every slot, nested ones included, for Server-Timing
+	count int
+
+	// used only by the writer
+	assetsSeen map[string]struct{}
+	nonceAttr  string
+}
+
+type slot struct {
+	tag   *Tag
+	ref   ref
+	err   error
+	depth int
+	async bool
+	id    int
+	key   string // cache key; "" when not cacheable
+	done  chan struct{}
+
+	// Set before done is closed.
+	body     []byte
+	tmpl     *Template
+	children []*slot
+	status   int
+	location string
+	source   Source
+	dur      time.Duration
+	version  string
+
+	placeholder bool // the writer wrote a placeholder for it (async)
+}
+
+// Start begins composing t: every fragment it names is requested at once. ctx bounds the whole
+// composition; it is cancelled by WriteTo's end or Cancel.
+func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Composition{e: e, ctx: ctx, cancel: cancel, req: r, tmpl: t,
+		slots: make([]*slot, 0, t.nslots), all: make([]*slot, 0, t.nslots)}
+	for _, p := range t.parts {
+		if p.kind == partSlot && p.tag.Async && !p.tag.Primary {
+			c.nAsync++
+		}
+	}
+	if c.nAsync > 0 {
+		c.asyncDone = make(chan *slot, c.nAsync)
+	}
+	id := 0
+	for _, p := range t.parts {
+		if p.kind != partSlot {
+			continue
+		}
+		s := c.newSlot(p.tag, 0)
+		if s.tag.Primary && c.prim == nil {
+			c.prim = s
+		} else if s.tag.Async && !s.tag.Primary {
+			s.async, s.id = true, id
+			id++
+		}
+		c.slots = append(c.slots, s)
+	}
+	for _, s := range c.slots {
+		c.startSlot(s)
+	}
+	return c
+}
+
+func (c *Composition) newSlot(t *Tag, depth int) *slot {
+	s := &slot{tag: t, depth: depth, done: make(chan struct{})}
+	c.mu.Lock()
+	c.count++
+	over := c.count > c.e.opts.MaxSlots
+	c.all = append(c.all, s)
+	c.mu.Unlock()
+	if over {
+		s.err = fmt.Errorf("compose: more than %d fragments on one page", c.e.opts.MaxSlots)
+		return s
+	}
+	s.ref, s.err = c.e.opts.Teams.resolve(t.Src)
+	if s.err == nil && c.e.opts.Cache != nil && !(s.ref.manifest && s.ref.frag.Cache == fragments.Private) {
+		s.key = cacheKey(s.ref, c.req.Locale)
+	}
+	return s
+}
+
+// cacheKey is "context/name?query#locale": a purge prefix of "context/" or "context/name?" matches.
+func cacheKey(r ref, locale string) string {
+	return r.team.Name + "/" + r.name + "?" + r.query + "#" + locale
+}
+
+// startSlot resolves a slot at once when it can (bad src, fresh cached copy), else fetches it in the
+// background.
+func (c *Composition) startSlot(s *slot) {
+	if s.err != nil {
+		c.fail(s, s.err, 0)
+		return
+	}
+	if s.key != "" {
+		if en := c.e.opts.Cache.local(s.key); en != nil && !en.pass && en.freshness(c.e.opts.Now()) == fresh {
+			c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
+			return
+		}
+	}
+	go c.fetch(s)
+}
+
+// fetch gets a slot's fragment: from the cache when it can, else from the team.
+func (c *Composition) fetch(s *slot) {
+	start := c.e.opts.Now()
+	timeout := c.timeout(s)
+	if s.key != "" && !c.e.passing(s.key) {
+		en := c.e.opts.Cache.get(c.ctx, s.key)
+		if en != nil && !en.pass {
+			switch en.freshness(c.e.opts.Now()) {
+			case fresh:
+				c.succeed(s, en.body, en.tmpl, SourceCache, c.e.opts.Now().Sub(start), en.version)
+				return
+			case stale:
+				c.succeed(s, en.body, en.tmpl, SourceStale, c.e.opts.Now().Sub(start), en.version)
+				c.e.revalidate(s.ref, s.key, en, c.req.Forwarded, timeout)
+				return
+			}
+		}
+		// A miss (or only a last good copy): concurrent misses for one key make one request.
+		v, err, _ := c.e.sf.Do(s.key, func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), timeout)
+			defer cancel()
+			return c.e.fetchAndStore(ctx, s.ref, s.key, c.req.Forwarded, timeout, en)
+		})
+		f, _ := v.(fetched)
+		c.finish(s, f.resp, f.entry, err, c.e.opts.Now().Sub(start))
+		return
+	}
+	resp, err := c.e.opts.Client.Fetch(c.ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
+		Query: s.ref.query, Forwarded: c.req.Forwarded, Timeout: timeout})
+	if err == nil {
+		err = c.e.validate(resp)
+	}
+	c.finish(s, resp, nil, err, c.e.opts.Now().Sub(start))
+}
+
+func (c *Composition) timeout(s *slot) time.Duration {
+	switch {
+	case s.tag.Timeout > 0:
+		return s.tag.Timeout
+	case s.ref.frag.Timeout > 0:
+		return time.Duration(s.ref.frag.Timeout)
+	default:
+		return c.e.opts.DefaultTimeout
+	}
+}
+
+// passing reports a key whose last answer was not cacheable: fetch it directly.
+func (e *Engine) passing(key string) bool {
+	en := e.opts.Cache.local(key)
+	return en != nil && en.pass && en.freshness(e.opts.Now()) == fresh
+}
+
+// fetched is the shared result of one (singleflight) fetch.
+type fetched struct {
+	resp  *fragments.FetchResponse
+	entry *entry // the stored (or revalidated) entry, when the answer was cacheable
+}
+
+// fetchAndStore fetches a cacheable fragment and stores a cacheable answer. old, when not nil, is
+// revalidated with its ETag.
+func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragments.Forwarded, timeout time.Duration, old *entry) (fetched, error) {
+	req := fragments.FetchRequest{Team: r.team.Name, Path: r.path, Query: r.query, Forwarded: fwd, Timeout: timeout}
+	if old != nil && old.etag != "" {
+		req.IfNoneMatch = old.etag
+	}
+	resp, err := e.opts.Client.Fetch(ctx, req)
+	if err != nil {
+		return fetched{resp: resp}, err
+	}
+	if resp.Status == 304 && old != nil {
+		pol := parseCacheControl(resp.CacheControl)
+		en := *old
+		en.stored = e.opts.Now()
+		if pol.ok {
+			en.maxAge, en.swr = pol.maxAge, pol.swr
+		}
+		e.opts.Cache.put(ctx, key, &en)
+		return fetched{resp: &fragments.FetchResponse{Status: 200, Body: en.body, Duration: resp.Duration}, entry: &en}, nil
+	}
+	if err := e.validate(resp); err != nil {
+		return fetched{resp: resp}, err
+	}
+	if resp.Status != 200 {
+		return fetched{resp: resp}, nil
+	}
+	pol := parseCacheControl(resp.CacheControl)
+	if !pol.ok || varyPersonal(resp.Vary) {
+		e.opts.Cache.putLocal(key, &entry{pass: true, stored: e.opts.Now(), maxAge: passTTL})
+		return fetched{resp: resp}, nil
+	}
+	en := &entry{body: resp.Body, etag: resp.ETag, stored: e.opts.Now(), maxAge: pol.maxAge, swr: pol.swr,
+		version: r.team.Version(), tmpl: parseFragment(resp.Body)}
+	e.opts.Cache.put(ctx, key, en)
+	return fetched{resp: resp, entry: en}, nil
+}
+
+// revalidate refreshes a stale entry in the background, once per key at a time.
+func (e *Engine) revalidate(r ref, key string, old *entry, fwd fragments.Forwarded, timeout time.Duration) {
+	go func() {
+		_, _, _ = e.sf.Do("revalidate:"+key, func() (any, error) {
+			if cur := e.opts.Cache.local(key); cur != nil && cur.freshness(e.opts.Now()) == fresh {
+				return nil, nil // another replica or request got there first
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			_, err := e.fetchAndStore(ctx, r, key, fwd, timeout, old)
+			if err != nil {
+				e.opts.Log.Warn("fragment revalidation", "fragment", key, "error", err.Error())
+			}
+			return nil, nil
+		})
+	}()
+}
+
+// varyPersonal reports a Vary that makes a response unfit for a shared cache.
+func varyPersonal(v string) bool {
+	if v == "" {
+		return false
+	}
+	v = strings.ToLower(v)
+	return strings.Contains(v, "*") || strings.Contains(v, "cookie") || strings.Contains(v, "inlay-context") ||
+		strings.Contains(v, "authorization")
+}
+
+// errGarbage is a 2xx answer that is not an HTML fragment.
+var errGarbage = errors.New("compose: fragment is not an HTML fragment")
+
+// validate rejects 2xx answers that are not HTML fragments: another content type, invalid UTF-8, a
+// whole document, or too big.
+func (e *Engine) validate(resp *fragments.FetchResponse) error {
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil
+	}
+	if ct := resp.ContentType; ct != "" && !strings.HasPrefix(ct, "text/html") {
+		return fmt.Errorf("%w: content type %q", errGarbage, ct)
+	}
+	if len(resp.Body) > e.opts.MaxFragmentSize {
+		return fmt.Errorf("%w: %d bytes", errGarbage, len(resp.Body))
+	}
+	if !utf8.Valid(resp.Body) {
+		return fmt.Errorf("%w: invalid UTF-8", errGarbage)
+	}
+	b := bytes.TrimLeft(resp.Body, " \t\r\n")
+	if len(b) >= 5 && (equalFold(b[:5], "<html") || (len(b) >= 9 && equalFold(b[:9], "<!doctype"))) {
+		return fmt.Errorf("%w: a whole document", errGarbage)
+	}
+	return nil
+}
+
+// finish classifies a team's answer for a slot.
+func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, err error, d time.Duration) {
+	switch {
+	case err != nil:
+		c.fail(s, err, d)
+	case resp.Status >= 200 && resp.Status <= 299:
+		tmpl := (*Template)(nil)
+		if en != nil {
+			tmpl = en.tmpl
+		} else {
+			tmpl = parseFragment(resp.Body)
+		}
+		c.succeed(s, resp.Body, tmpl, SourceFetch, d, s.ref.team.Version())
+	case s == c.prim && resp.Status == 404:
+		s.status = 404
+		c.succeed(s, resp.Body, parseFragment(resp.Body), SourceFetch, d, s.ref.team.Version())
+	case s == c.prim && resp.Status >= 300 && resp.Status <= 399 && safeRedirect(resp.Location):
+		s.status, s.location, s.source, s.dur = resp.Status, resp.Location, SourceFetch, d
+		c.observe(s)
+		close(s.done)
+	default:
+		c.fail(s, fmt.Errorf("fetch %s/%s: status %d", s.ref.team.Name, s.ref.name, resp.Status), d)
+	}
+}
+
+// safeRedirect accepts only same-site paths, never another host.
+func safeRedirect(loc string) bool {
+	return strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") && !strings.HasPrefix(loc, "/\\") &&
+		!strings.ContainsAny(loc, "\r\n")
+}
+
+// succeed sets a slot's content and starts its nested fragments.
+func (c *Composition) succeed(s *slot, body []byte, tmpl *Template, src Source, d time.Duration, version string) {
+	s.body, s.source, s.dur, s.version = body, src, d, version
+	if s.status == 0 {
+		s.status = 200
+	}
+	if tmpl != nil {
+		s.tmpl = tmpl
+		if s.depth < c.e.opts.MaxDepth {
+			s.children = make([]*slot, 0, tmpl.nslots)
+			for _, p := range tmpl.parts {
+				if p.kind == partSlot {
+					s.children = append(s.children, c.newSlot(p.tag, s.depth+1))
+				}
+			}
+			for _, ch := range s.children {
+				c.startSlot(ch)
+			}
+		}
+	}
+	c.observe(s)
+	if s.async {
+		c.asyncDone <- s
+	}
+	close(s.done)
+}
+
+// fail sets a slot's fallback: the last good copy, the manifest's fallback or the tag's content. A
+// failed primary fails the page instead.
+func (c *Composition) fail(s *slot, err error, d time.Duration) {
+	if s == c.prim {
+		s.status, s.source, s.dur = 503, SourceFailed, d
+		c.e.opts.Log.Warn("primary fragment failed", "src", s.tag.Src, "error", err.Error())
+		c.observe(s)
+		close(s.done)
+		return
+	}
+	if c.ctx.Err() == nil {
+		c.e.opts.Log.Warn("fragment failed", "src", s.tag.Src, "error", err.Error())
+	}
+	var body []byte
+	var tmpl *Template
+	switch {
+	case s.key != "" && c.e.lastGood(s.key) != nil:
+		en := c.e.lastGood(s.key)
+		body, tmpl = en.body, en.tmpl
+	case s.ref.frag.Fallback != "":
+		body = []byte(s.ref.frag.Fallback)
+	default:
+		body = s.tag.Inline
+	}
+	s.status = 200
+	c.succeed(s, body, tmpl, SourceFallback, d, s.ref.versionOrEmpty())
+}
+
+// lastGood returns the cached copy of key, whatever its age, for a fallback.
+func (e *Engine) lastGood(key string) *entry {
+	if en := e.opts.Cache.local(key); en != nil && !en.pass {
+		return en
+	}
+	return nil
+}
+
+func (r ref) versionOrEmpty() string {
+	if r.team == nil {
+		return ""
+	}
+	return r.team.Version()
+}
+
+func (c *Composition) observe(s *slot) {
+	if c.e.opts.Observe != nil && s.ref.team != nil {
+		c.e.opts.Observe(s.ref.team.Name, s.ref.name, s.source, s.dur)
+	}
+}
+
+// Outcome is what the primary fragment decided for the page.
+type Outcome struct {
+	// Status is 200, 404 (the primary's body is composed as the page), a redirect (3xx with
+	// Location), or 503 when the primary failed.
+	Status   int
+	Location string
+	// Empty is set when the primary answered without content (a bare 404): the shell then shows its
+	// own error page instead of composing.
+	Empty bool
+}
+
+// Outcome waits for the primary fragment's answer (bounded by its deadline) and reports the page's
+// status. A page without a primary is 200 at once.
+func (c *Composition) Outcome() Outcome {
+	if c.prim == nil {
+		return Outcome{Status: 200}
+	}
+	<-c.prim.done
+	return Outcome{Status: c.prim.status, Location: c.prim.location,
+		Empty: len(bytes.TrimSpace(c.prim.body)) == 0}
+}
+
+// ServerTiming is the Server-Timing header value for the fragments finished so far.
+func (c *Composition) ServerTiming() string {
+	c.mu.Lock()
+	all := c.all
+	c.mu.Unlock()
+	var b strings.Builder
+	for i, s := range all {
+		select {
+		case <-s.done:
+		default:
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("f")
+		b.WriteString(strconv.Itoa(i))
+		b.WriteString(`;desc="`)
+		if s.ref.team != nil {
+			b.WriteString(s.ref.team.Name)
+			b.WriteByte('/')
+			b.WriteString(s.ref.name)
+			b.WriteByte(' ')
+		}
+		b.WriteString(s.source.String())
+		b.WriteString(`";dur=`)
+		b.WriteString(strconv.FormatFloat(float64(s.dur.Microseconds())/1000, 'f', 2, 64))
+	}
+	return b.String()
+}
+
+// Cancel ends a composition that will not be written.
+func (c *Composition) Cancel() { c.cancel() }
+
+// Ready reports whether every top-level fragment has finished: the page can then be written in one
+// piece, without streaming.
+func (c *Composition) Ready() bool {
+	for _, s := range c.slots {
+		select {
+		case <-s.done:
+		default:
+			return false
+		}
+		for _, ch := range s.children {
+			select {
+			case <-ch.done:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FlushWriter is where a composition streams to: Flush must push what was written to the client
+// and fail when the client is gone.
+type FlushWriter interface {
+	io.Writer
+	Flush() error
+}
+
+// WriteTo streams the composed page to w: the head with the fragments' assets, flushed at once; the
+// body in document order, flushing before each wait; async slots' content at the end. It stops at
+// the first write or flush error (the client went away) and cancels the composition.
+func (c *Composition) WriteTo(w FlushWriter) error {
+	defer c.cancel()
+	if c.req.Nonce != "" {
+		c.nonceAttr = ` nonce="` + html.EscapeString(c.req.Nonce) + `"`
+	}
+	if err := c.writeParts(w, c.tmpl, c.slots, 0); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, depth int) error {
+	si := 0
+	for i := range t.parts {
+		p := &t.parts[i]
+		switch p.kind {
+		case partText:
+			if _, err := w.Write(p.text); err != nil {
+				return err
+			}
+		case partHeadEnd:
+			c.writeHeadAssets(w)
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		case partBodyEnd:
+			if err := c.writeAsync(w); err != nil {
+				return err
+			}
+		case partSlot:
+			if si >= len(slots) {
+				// Beyond the depth limit: the tag's own content.
+				if _, err := w.Write(p.tag.Inline); err != nil {
+					return err
+				}
+				continue
+			}
+			s := slots[si]
+			si++
+			if err := c.writeSlot(w, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Composition) writeSlot(w FlushWriter, s *slot) error {
+	select {
+	case <-s.done:
+	default:
+		if s.async {
+			s.placeholder = true
+			io.WriteString(w, `<inlay-slot id="inlay-s-`)
+			io.WriteString(w, strconv.Itoa(s.id))
+			io.WriteString(w, `">`)
+			if s.ref.frag.Fallback != "" {
+				io.WriteString(w, s.ref.frag.Fallback)
+			} else {
+				w.Write(s.tag.Inline)
+			}
+			_, err := io.WriteString(w, `</inlay-slot>`)
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		select {
+		case <-s.done:
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		}
+	}
+	return c.writeContent(w, s)
+}
+
+func (c *Composition) writeContent(w FlushWriter, s *slot) error {
+	if s.depth > 0 {
+		c.writeAssets(w, s.ref.css, s.ref.js)
+	}
+	if c.req.Debug {
+		c.writeDebugOpen(w, s)
+	}
+	if s.tmpl != nil {
+		if err := c.writeParts(w, s.tmpl, s.children, s.depth+1); err != nil {
+			return err
+		}
+	} else if _, err := w.Write(s.body); err != nil {
+		return err
+	}
+	if c.req.Debug {
+		io.WriteString(w, "</inlay-debug>")
+	}
+	return nil
+}
+
+func (c *Composition) writeDebugOpen(w io.Writer, s *slot) {
+	team, name := "?", s.tag.Src
+	if s.ref.team != nil {
+		team, name = s.ref.team.Name, s.ref.name
+	}
+	fmt.Fprintf(w, `<inlay-debug data-team="%s" data-fragment="%s" data-version="%s" data-source="%s" data-ms="%.2f">`,
+		html.EscapeString(team), html.EscapeString(name), html.EscapeString(s.version), s.source,
+		float64(s.dur.Microseconds())/1000)
+}
+
+// writeHeadAssets writes the page's stylesheets and scripts (deduplicated) and the composer script.
+func (c *Composition) writeHeadAssets(w io.Writer) {
+	for _, s := range c.slots {
+		c.writeAssets(w, s.ref.css, s.ref.js)
+	}
+	if c.nAsync > 0 && len(c.e.opts.ComposerScript) > 0 {
+		io.WriteString(w, "<script")
+		io.WriteString(w, c.nonceAttr)
+		io.WriteString(w, ">")
+		w.Write(c.e.opts.ComposerScript)
+		io.WriteString(w, "</script>")
+	}
+}
+
+func (c *Composition) writeAssets(w io.Writer, css, js []string) {
+	if len(css) == 0 && len(js) == 0 {
+		return
+	}
+	if c.assetsSeen == nil {
+		c.assetsSeen = map[string]struct{}{}
+	}
+	for _, h := range css {
+		if _, ok := c.assetsSeen[h]; ok {
+			continue
+		}
+		c.assetsSeen[h] = struct{}{}
+		io.WriteString(w, `<link rel="stylesheet" href="`)
+		io.WriteString(w, html.EscapeString(h))
+		io.WriteString(w, `">`)
+	}
+	for _, h := range js {
+		if _, ok := c.assetsSeen[h]; ok {
+			continue
+		}
+		c.assetsSeen[h] = struct{}{}
+		io.WriteString(w, `<script type="module" src="`)
+		io.WriteString(w, html.EscapeString(h))
+		io.WriteString(w, `"></script>`)
+	}
+}
+
+// writeAsync writes, as each finishes, the content of the async slots that got a placeholder, each
+// in a <template> followed by the call that moves it in.
+func (c *Composition) writeAsync(w FlushWriter) error {
+	for range c.nAsync {
+		var s *slot
+		select {
+		case s = <-c.asyncDone:
+		default:
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			select {
+			case s = <-c.asyncDone:
+			case <-c.ctx.Done():
+				return c.ctx.Err()
+			}
+		}
+		if !s.placeholder {
+			continue
+		}
+		id := strconv.Itoa(s.id)
+		io.WriteString(w, `<template id="inlay-t-`)
+		io.WriteString(w, id)
+		io.WriteString(w, `">`)
+		if err := c.writeContent(w, s); err != nil {
+			return err
+		}
+		io.WriteString(w, `</template><script`)
+		io.WriteString(w, c.nonceAttr)
+		io.WriteString(w, `>inlayFill(`)
+		io.WriteString(w, id)
+		io.WriteString(w, `)</script>`)
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package compose
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/inlay-dev/inlay/fragments"
+)
+
+// Errors of resolving a tag's src.
+var (
+	// ErrBadSrc is a src that is not "context/name[?query]".
+	ErrBadSrc = errors.New("compose: src must be context/name[?query]")
+	// ErrUnknownContext is a src naming a context that is not registered.
+	ErrUnknownContext = errors.New("compose: unknown context")
+	// ErrUnknownFragment is a src naming a fragment that is not in its team's manifest.
+	ErrUnknownFragment = errors.New("compose: fragment not in manifest")
+)
+
+// Team is a registered context: its base URL comes from configuration, its manifest from the team.
+type Team struct {
+	Name    string
+	BaseURL string
+	state   atomic.Pointer[teamState]
+}
+
+// teamState is one read of a team's manifest, swapped atomically on refresh.
+type teamState struct {
+	// loaded is false until the manifest was read once, and when the team has none (404): then any
+	// well-formed fragment name is allowed with default settings.
+	loaded   bool
+	manifest fragments.Manifest
+	// css and js are the asset URLs (under the shell's /static/{context}/) per fragment.
+	css map[string][]string
+	js  map[string][]string
+}
+
+// Manifest returns the team's current manifest and whether it has one.
+func (t *Team) Manifest() (fragments.Manifest, bool) {
+	s := t.state.Load()
+	if s == nil || !s.loaded {
+		return fragments.Manifest{}, false
+	}
+	return s.manifest, true
+}
+
+// Version is the team's manifest version, or "".
+func (t *Team) Version() string {
+	if s := t.state.Load(); s != nil {
+		return s.manifest.Version
+	}
+	return ""
+}
+
+// Teams is the team registry: every context the shell may compose from.
+type Teams struct {
+	client *fragments.Client
+	log    *slog.Logger
+	byName map[string]*Team
+	names  []string
+}
+
+// NewTeams registers the given teams (context → base URL). Manifests are read by Refresh.
+func NewTeams(client *fragments.Client, teams map[string]string, log *slog.Logger) *Teams {
+	t := &Teams{client: client, log: log, byName: make(map[string]*Team, len(teams))}
+	for name, base := range teams {
+		team := &Team{Name: name, BaseURL: base}
+		team.state.Store(&teamState{})
+		t.byName[name] = team
+		t.names = append(t.names, name)
+	}
+	sort.Strings(t.names)
+	return t
+}
+
+// Team returns a registered team.
+func (t *Teams) Team(name string) (*Team, bool) {
+	team, ok := t.byName[name]
+	return team, ok
+}
+
+// Names lists the registered contexts, sorted.
+func (t *Teams) Names() []string { return t.names }
+
+// Refresh reads every team's manifest in parallel, each within timeout. A team that cannot be
+// reached keeps its previous manifest; a team that answers 404 has none. The first error is
+// returned after all have been tried.
+func (t *Teams) Refresh(ctx context.Context, timeout time.Duration) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(t.names))
+	for i, name := range t.names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = t.refreshTeam(ctx, t.byName[name], timeout)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (t *Teams) refreshTeam(ctx context.Context, team *Team, timeout time.Duration) error {
+	resp, err := t.client.Fetch(ctx, fragments.FetchRequest{Team: team.Name, Path: fragments.ManifestPath, Timeout: timeout})
+	if err != nil {
+		return fmt.Errorf("manifest of %s: %w", team.Name, err)
+	}
+	switch {
+	case resp.Status == 404:
+		team.state.Store(&teamState{})
+		return nil
+	case resp.Status != 200:
+		return fmt.Errorf("manifest of %s: status %d", team.Name, resp.Status)
+	}
+	var m fragments.Manifest
+	if err := json.Unmarshal(resp.Body, &m); err != nil {
+		return fmt.Errorf("manifest of %s: %w", team.Name, err)
+	}
+	old := team.state.Load()
+	st := &teamState{loaded: true, manifest: m, css: map[string][]string{}, js: map[string][]string{}}
+	for name, f := range m.Fragments {
+		for _, p := range f.CSS {
+			st.css[name] = append(st.css[name], assetURL(team.Name, p))
+		}
+		for _, p := range f.JS {
+			st.js[name] = append(st.js[name], assetURL(team.Name, p))
+		}
+	}
+	team.state.Store(st)
+	if old == nil || old.manifest.Version != m.Version {
+		t.log.Info("manifest loaded", "team", team.Name, "version", m.Version, "fragments", len(m.Fragments))
+	}
+	return nil
+}
+
+// assetURL maps a manifest asset path (under the team's /static/) to the shell's /static/{context}/.
+func assetURL(team, p string) string {
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "//") {
+		return "/static/" + team + "/" + strings.TrimLeft(p[strings.Index(p, "//")+2:], "/")
+	}
+	p = strings.TrimPrefix(p, "/")
+	p = strings.TrimPrefix(p, "static/")
+	return "/static/" + team + "/" + p
+}
+
+// Run re-reads the manifests every interval until ctx is done, so a team's new version takes effect
+// without restarting the shell. Failures are logged, never fatal.
+func (t *Teams) Run(ctx context.Context, interval, timeout time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if err := t.Refresh(ctx, timeout); err != nil && ctx.Err() == nil {
+				t.log.Warn("manifest refresh", "error", err.Error())
+			}
+		}
+	}
+}
+
+// ref is a resolved src: which team, which fragment, with which parameters.
+type ref struct {
+	team     *Team
+	name     string
+	path     string // "/fragments/name"
+	query    string
+	frag     fragments.Fragment
+	manifest bool // the team has a manifest (frag is from it)
+	css, js  []string
+}
+
+// resolve checks a tag's src against the registry: the context must be registered and, when the team
+// has a manifest, the fragment must be in it; parameters the manifest does not name are dropped. A
+// src is never a URL.
+func (t *Teams) resolve(src string) (ref, error) {
+	p, q, _ := strings.Cut(src, "?")
+	ctxName, name, ok := strings.Cut(p, "/")
+	if !ok || !validName(ctxName) || !validName(name) {
+		return ref{}, fmt.Errorf("%w: %q", ErrBadSrc, src)
+	}
+	team, ok := t.byName[ctxName]
+	if !ok {
+		return ref{}, fmt.Errorf("%w %q", ErrUnknownContext, ctxName)
+	}
+	r := ref{team: team, name: name, path: "/fragments/" + name}
+	st := team.state.Load()
+	if st != nil && st.loaded {
+		f, ok := st.manifest.Fragments[name]
+		if !ok {
+			return ref{}, fmt.Errorf("%w: %s/%s", ErrUnknownFragment, ctxName, name)
+		}
+		r.frag, r.manifest = f, true
+		r.css, r.js = st.css[name], st.js[name]
+		if q != "" {
+			vals, err := url.ParseQuery(q)
+			if err != nil {
+				return ref{}, fmt.Errorf("%w: %q: %v", ErrBadSrc, src, err)
+			}
+			// Only the declared parameters, in the manifest's order: a canonical cache key.
+			var b strings.Builder
+			for _, k := range f.Params {
+				for _, v := range vals[k] {
+					if b.Len() > 0 {
+						b.WriteByte('&')
+					}
+					b.WriteString(url.QueryEscape(k))
+					b.WriteByte('=')
+					b.WriteString(url.QueryEscape(v))
+				}
+			}
+			r.query = b.String()
+		}
+		return r, nil
+	}
+	if q != "" {
+		if !cleanQuery(q) {
+			vals, err := url.ParseQuery(q)
+			if err != nil {
+				return ref{}, fmt.Errorf("%w: %q: %v", ErrBadSrc, src, err)
+			}
+			q = vals.Encode()
+		}
+		r.query = q
+	}
+	return r, nil
+}
+
+// validName accepts a context or fragment name: lower-case letters, digits, '-' and '_'.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanQuery reports whether q can go on the wire as it is.
+func cleanQuery(q string) bool {
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f || c == '#' || c == '"' || c == '<' || c == '>' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// PurgePrefix returns the cache key prefix a purge of target removes: "context" purges all of a
+// team's fragments, "context/name" one fragment with any parameters, "context/name?params" one copy
+// (in every locale).
+func (t *Teams) PurgePrefix(target string) (string, error) {
+	if !strings.Contains(target, "/") {
+		if _, ok := t.byName[target]; !ok {
+			return "", fmt.Errorf("%w %q", ErrUnknownContext, target)
+		}
+		return target + "/", nil
+	}
+	r, err := t.resolve(target)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(target, "?") {
+		return r.team.Name + "/" + r.name + "?", nil
+	}
+	return r.team.Name + "/" + r.name + "?" + r.query + "#", nil
+}

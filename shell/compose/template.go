@@ -1,0 +1,121 @@
+package compose
+
+import "bytes"
+
+// Template is a parsed document: text, <inlay-fragment> slots and, for pages, the positions where
+// the head's assets and the async slots' content go. A Template is immutable and may be shared by
+// any number of compositions (a page template file is parsed once).
+type Template struct {
+	parts  []part
+	nslots int
+}
+
+type partKind uint8
+
+const (
+	partText    partKind = iota
+	partSlot             // an <inlay-fragment> tag
+	partHeadEnd          // just before </head>: stylesheets, scripts, the composer script
+	partBodyEnd          // just before </body>: async slots' content
+)
+
+type part struct {
+	kind partKind
+	text []byte
+	tag  *Tag
+}
+
+// Slots returns the template's tags in document order.
+func (t *Template) Slots() []Tag {
+	out := make([]Tag, 0, t.nslots)
+	for _, p := range t.parts {
+		if p.kind == partSlot {
+			out = append(out, *p.tag)
+		}
+	}
+	return out
+}
+
+// Parse parses a page: an HTML document with <inlay-fragment> tags. The template aliases doc, which
+// must not change afterwards. A document without </head> gets its assets at the start, one without
+// </body> its async content at the end.
+func Parse(doc []byte) *Template {
+	headEnd := indexFold(doc, "</head")
+	bodyEnd := lastIndexFold(doc, "</body")
+	t := parse(doc, headEnd, bodyEnd)
+	if headEnd < 0 {
+		t.parts = append([]part{{kind: partHeadEnd}}, t.parts...)
+	}
+	if bodyEnd < 0 {
+		t.parts = append(t.parts, part{kind: partBodyEnd})
+	}
+	return t
+}
+
+// parseFragment parses a fragment's body for nested tags; nil when it has none.
+func parseFragment(body []byte) *Template {
+	if !bytes.Contains(body, openTag) {
+		return nil
+	}
+	t := parse(body, -1, -1)
+	if t.nslots == 0 {
+		return nil
+	}
+	return t
+}
+
+func parse(doc []byte, headEnd, bodyEnd int) *Template {
+	t := &Template{parts: make([]part, 0, 8)}
+	text := func(from, to int) {
+		for from < to {
+			cut, kind := to, partText
+			if headEnd >= from && headEnd < to {
+				cut, kind = headEnd, partHeadEnd
+			} else if bodyEnd >= from && bodyEnd < to {
+				cut, kind = bodyEnd, partBodyEnd
+			}
+			if cut > from {
+				t.parts = append(t.parts, part{kind: partText, text: doc[from:cut]})
+			}
+			if kind != partText {
+				t.parts = append(t.parts, part{kind: kind})
+			}
+			from = cut
+			if kind != partText {
+				// The marker is before the closing tag's text, which the next round writes.
+				headEnd, bodyEnd = markDone(headEnd, cut), markDone(bodyEnd, cut)
+			}
+		}
+	}
+	pos := 0
+	Scan(doc, func(tag Tag) {
+		text(pos, tag.Start)
+		tg := tag
+		t.parts = append(t.parts, part{kind: partSlot, tag: &tg})
+		t.nslots++
+		pos = tag.End
+	})
+	text(pos, len(doc))
+	return t
+}
+
+func markDone(mark, cut int) int {
+	if mark == cut {
+		return -1
+	}
+	return mark
+}
+
+func lastIndexFold(b []byte, needle string) int {
+	for end := len(b); end > 0; {
+		i := bytes.LastIndexByte(b[:end], '<')
+		if i < 0 {
+			return -1
+		}
+		if i+len(needle) <= len(b) && equalFold(b[i:i+len(needle)], needle) {
+			return i
+		}
+		end = i
+	}
+	return -1
+}

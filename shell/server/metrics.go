@@ -1,0 +1,49 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/inlay-dev/inlay/shell/compose"
+)
+
+// metrics are the shell's own Prometheus metrics: fragment outcomes and breaker states.
+type metrics struct {
+	fragments *prometheus.HistogramVec
+	breakers  *prometheus.GaugeVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		fragments: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "inlay_fragment_duration_seconds",
+			Help:    "Fragment time by team and source (fetch, cache, stale, fallback, failed).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"team", "source"}),
+		breakers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "inlay_fragment_breaker_state",
+			Help: "Circuit breaker state per team: 0 closed, 1 half-open, 2 open.",
+		}, []string{"team"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.fragments, m.breakers)
+	}
+	return m
+}
+
+func (m *metrics) observe(team, _ string, src compose.Source, d time.Duration) {
+	m.fragments.WithLabelValues(team, src.String()).Observe(d.Seconds())
+}
+
+func (m *metrics) breaker(team string, st gobreaker.State) {
+	v := 0.0
+	switch st {
+	case gobreaker.StateHalfOpen:
+		v = 1
+	case gobreaker.StateOpen:
+		v = 2
+	}
+	m.breakers.WithLabelValues(team).Set(v)
+}

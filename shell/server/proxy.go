@@ -1,0 +1,158 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/inlay-dev/inlay/fragments"
+	kitserver "github.com/inlay-dev/inlay/services/kit/server"
+)
+
+// proxy forwards /{context}/... to the team's /ui/... and /static/{context}/... to its /static/....
+// Requests carry only allowlisted headers and the signed context, never the browser's cookies;
+// responses pass Set-Cookie only for cookies the team owns (CookieOwners).
+type proxy struct {
+	teams map[string]*proxyTeam
+	sign  func(c *fiber.Ctx, locale string) string
+	dev   bool
+}
+
+type proxyTeam struct {
+	name   string
+	scheme string
+	host   string
+	prefix string
+	client *fasthttp.HostClient
+}
+
+const proxyTimeout = 10 * time.Second
+
+func newProxy(teams map[string]string, sign func(*fiber.Ctx, string) string, dev bool) *proxy {
+	p := &proxy{teams: map[string]*proxyTeam{}, sign: sign, dev: dev}
+	for name, base := range teams {
+		u, err := url.Parse(base)
+		if err != nil {
+			continue // ParseTeams and NewClient have validated every URL already
+		}
+		addr := u.Host
+		if u.Port() == "" {
+			if u.Scheme == "https" {
+				addr += ":443"
+			} else {
+				addr += ":80"
+			}
+		}
+		p.teams[name] = &proxyTeam{name: name, scheme: u.Scheme, host: u.Host, prefix: u.Path,
+			client: &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 256,
+				MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
+				WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
+				MaxResponseBodySize: 16 << 20}}
+	}
+	return p
+}
+
+// Request headers a team may see from the browser, besides the signed context.
+var proxyRequestHeaders = []string{
+	"Accept", "Accept-Language", "Content-Type", "User-Agent", "traceparent", "Origin",
+	"If-None-Match", "If-Modified-Since",
+	"HX-Request", "HX-Target", "HX-Trigger", "HX-Trigger-Name", "HX-Current-URL", "HX-Boosted", "HX-Prompt",
+}
+
+// Response headers never passed back (hop-by-hop, or the shell's own).
+var proxyDroppedResponseHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true, "Content-Length": true,
+	"Server": true, "Date": true, "Set-Cookie": true, "Upgrade": true, "Proxy-Authenticate": true,
+	"Trailer": true, "Te": true,
+}
+
+// ui forwards /{team}/rest to the team's /ui/rest, with the signed context.
+func (p *proxy) ui(team string) fiber.Handler {
+	t := p.teams[team]
+	prefix := "/" + team + "/"
+	return func(c *fiber.Ctx) error {
+		rest := c.Path()[len(prefix)-1:] // "/rest"
+		return p.forward(c, t, "/ui"+rest, true)
+	}
+}
+
+// static forwards /static/{team}/rest to the team's /static/rest: GET and HEAD only, no context.
+func (p *proxy) static(team string) fiber.Handler {
+	t := p.teams[team]
+	prefix := "/static/" + team + "/"
+	return func(c *fiber.Ctx) error {
+		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+			return fiber.ErrMethodNotAllowed
+		}
+		rest := c.Path()[len(prefix)-1:]
+		return p.forward(c, t, "/static"+rest, false)
+	}
+}
+
+func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext bool) error {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+
+	in := &c.Request().Header
+	req.Header.SetMethodBytes(in.Method())
+	uri := req.URI()
+	uri.SetScheme(t.scheme)
+	uri.SetHost(t.host)
+	uri.SetPath(t.prefix + path)
+	if q := c.Request().URI().QueryString(); len(q) > 0 {
+		uri.SetQueryStringBytes(q)
+	}
+	for _, h := range proxyRequestHeaders {
+		if v := in.Peek(h); len(v) > 0 {
+			req.Header.SetBytesV(h, v)
+		}
+	}
+	req.Header.Set(fragments.HeaderRequestID, kitserver.RequestID(c))
+	req.Header.Set("X-Forwarded-For", c.IP())
+	req.Header.Set("X-Forwarded-Host", c.Hostname())
+	req.Header.Set("X-Forwarded-Proto", c.Protocol())
+	if withContext {
+		if h := p.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
+			req.Header.Set(fragments.ContextHeader, h)
+		}
+	}
+	if body := c.Body(); len(body) > 0 {
+		req.SetBodyRaw(body)
+	}
+	if err := t.client.DoTimeout(req, resp, proxyTimeout); err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			return kitserver.Wrap(kitserver.EUNAVAILABLE, err, t.name+" did not answer in time")
+		}
+		return kitserver.Wrap(kitserver.EUNAVAILABLE, fmt.Errorf("proxy to %s: %w", t.name, err), t.name+" is not available")
+	}
+
+	out := c.Response()
+	out.SetStatusCode(resp.StatusCode())
+	resp.Header.VisitAll(func(k, v []byte) {
+		if proxyDroppedResponseHeaders[string(k)] {
+			return
+		}
+		out.Header.SetBytesKV(k, v)
+	})
+	if withContext {
+		resp.Header.VisitAllCookie(func(name, value []byte) {
+			if CookieOwners[string(name)] != t.name {
+				return
+			}
+			ck := fasthttp.AcquireCookie()
+			defer fasthttp.ReleaseCookie(ck)
+			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
+				out.Header.SetCookie(ck)
+			}
+		})
+	}
+	out.SetBody(resp.Body())
+	return nil
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"crypto/subtle"
+	"net"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	kitserver "github.com/inlay-dev/inlay/services/kit/server"
+)
+
+// purgeRequest is the body of POST /_inlay/purge. Each target is "context" (all of a team's
+// fragments), "context/name" (one fragment, any parameters) or "context/name?params" (one copy).
+type purgeRequest struct {
+	Targets []string `json:"targets"`
+}
+
+// purge removes cached fragments, here and (through Redis) in every shell replica. A team calls it
+// after a change (or a consumer of its events does). It needs the INLAY_PURGE_TOKEN bearer token;
+// without one configured, only loopback callers may purge.
+func (s *Shell) purge(c *fiber.Ctx) error {
+	if !s.purgeAllowed(c) {
+		return kitserver.Errorf(kitserver.EFORBIDDEN, "purge not allowed")
+	}
+	if s.cache == nil {
+		return c.JSON(fiber.Map{"purged": 0})
+	}
+	var req purgeRequest
+	if err := c.BodyParser(&req); err != nil || len(req.Targets) == 0 {
+		return kitserver.Errorf(kitserver.EINVALID, `body must be {"targets":["context[/name[?params]]",...]}`)
+	}
+	total := 0
+	for _, t := range req.Targets {
+		prefix, err := s.teams.PurgePrefix(t)
+		if err != nil {
+			return kitserver.Wrap(kitserver.EINVALID, err, "bad purge target "+t)
+		}
+		n, err := s.cache.Purge(c.UserContext(), prefix)
+		if err != nil {
+			return kitserver.Wrap(kitserver.EUNAVAILABLE, err, "purge failed")
+		}
+		total += n
+	}
+	return c.JSON(fiber.Map{"purged": total})
+}
+
+func (s *Shell) purgeAllowed(c *fiber.Ctx) bool {
+	if s.cfg.PurgeToken != "" {
+		got := strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+		return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.PurgeToken)) == 1
+	}
+	ip := net.ParseIP(c.Context().RemoteIP().String())
+	return ip != nil && ip.IsLoopback()
+}
