@@ -1,0 +1,444 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inlay-dev/inlay/internal/procfile"
+)
+
+// Timeouts of the harness. They bound waiting, never pace it: readiness is polled.
+const (
+	readyTimeout = 60 * time.Second // from exec to every /readyz answering 200
+	stopTimeout  = 15 * time.Second // from SIGTERM to exit, before SIGKILL
+	pollInterval = 50 * time.Millisecond
+	logTailBytes = 64 << 10 // per process, dumped when a test fails
+)
+
+// Platform is the whole of Inlay running for one test: every process of deploy/Procfile on a free
+// port, against its own databases, Redis key prefix and exchange.
+type Platform struct {
+	// Shell is the shell's base URL, http://127.0.0.1:<port>: the storefront.
+	Shell string
+	// URLs holds every process's base URL by its Procfile name (shell, decide, mobile, ...).
+	URLs map[string]string
+	// Env is the environment every process was started with (beyond the test's own).
+	Env []string
+	// DBPrefix, RedisPrefix and Exchange isolate this platform's data; all of it is removed when
+	// the test ends.
+	DBPrefix, RedisPrefix, Exchange string
+	// ShellPrivateKey signs Inlay-Context like the shell does; tests use it to call teams directly.
+	ShellPrivateKey ed25519.PrivateKey
+
+	t     testing.TB
+	bins  *binaries
+	store stores
+	mu    sync.Mutex
+	procs map[string]*process
+}
+
+// Option changes how Start starts the platform.
+type Option func(*options)
+
+type options struct {
+	env  []string
+	only []string
+}
+
+// WithEnv adds KEY=value assignments to every process's environment (after the harness's own, so
+// they win).
+func WithEnv(kv ...string) Option {
+	return func(o *options) { o.env = append(o.env, kv...) }
+}
+
+// Only starts just the named processes (Procfile names). The team registry still names every team,
+// so a team that is not started is a team that is down.
+func Only(names ...string) Option {
+	return func(o *options) { o.only = append(o.only, names...) }
+}
+
+// Start builds every binary (once per test binary), starts the platform and waits until every
+// process answers /readyz with 200. Everything is stopped and removed when t ends: processes (whole
+// process groups), databases, Redis keys, queues and the exchange. A process that fails to start fails
+// the test with its log.
+func Start(t testing.TB, opts ...Option) *Platform {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	bins, err := build()
+	if err != nil {
+		t.Fatalf("build the platform: %v", err)
+	}
+	all, err := procfile.ParseFile(filepath.Join(bins.root, "deploy", "Procfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := all
+	if len(o.only) > 0 {
+		procs = slices.DeleteFunc(slices.Clone(all), func(p procfile.Process) bool { return !slices.Contains(o.only, p.Name) })
+		if len(procs) != len(o.only) {
+			t.Fatalf("Only(%v): some names are not in deploy/Procfile", o.only)
+		}
+	}
+
+	id := strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatalf("generate shell key: %v", err)
+	}
+	p := &Platform{
+		URLs:            map[string]string{},
+		DBPrefix:        "inlay_e2e_" + id + "_",
+		RedisPrefix:     "e2e_" + id + ":",
+		Exchange:        "inlay.e2e." + id,
+		ShellPrivateKey: priv,
+		t:               t,
+		bins:            bins,
+		store:           newStores(),
+		procs:           map[string]*process{},
+	}
+	if err := p.store.reachable(); err != nil {
+		t.Fatal(err)
+	}
+	// Cleanup runs even when a start below fails, and removes whatever got created.
+	t.Cleanup(p.stop)
+
+	addrs, err := freeAddrs(len(all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var teams []string
+	for i, proc := range all {
+		p.URLs[proc.Name] = "http://" + addrs[i]
+		if bins.isTeam(proc.Binary()) {
+			teams = append(teams, proc.Name+"="+p.URLs[proc.Name])
+		}
+	}
+	p.Shell = p.URLs["shell"]
+	p.Env = []string{
+		"INLAY_ENV=dev",
+		"LOG_LEVEL=info",
+		"POSTGRES_URL=" + p.store.postgresURL,
+		"REDIS_URL=" + p.store.redisURL,
+		"AMQP_URL=" + p.store.amqpURL,
+		"INLAY_DB_PREFIX=" + p.DBPrefix,
+		"INLAY_REDIS_PREFIX=" + p.RedisPrefix,
+		"INLAY_EXCHANGE=" + p.Exchange,
+		"INLAY_SHELL_PRIVATE_KEY=" + base64.StdEncoding.EncodeToString(priv.Seed()),
+		"INLAY_SHELL_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(pub),
+		"INLAY_TEAMS=" + strings.Join(teams, ","),
+		"INLAY_SHUTDOWN_TIMEOUT=5s",
+	}
+	p.Env = append(p.Env, o.env...)
+
+	for i, proc := range all {
+		if !slices.ContainsFunc(procs, func(q procfile.Process) bool { return q.Name == proc.Name }) {
+			continue
+		}
+		pr, err := p.newProcess(proc, addrs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.procs[proc.Name] = pr
+	}
+	p.startAll(t, procs)
+	return p
+}
+
+// URL returns the base URL of the named process, failing the test for an unknown name.
+func (p *Platform) URL(t testing.TB, name string) string {
+	t.Helper()
+	u, ok := p.URLs[name]
+	if !ok {
+		t.Fatalf("no process %q in deploy/Procfile", name)
+	}
+	return u
+}
+
+// Stop stops the named process (as a team going down) and waits until it has exited.
+func (p *Platform) Stop(t testing.TB, name string) {
+	t.Helper()
+	pr := p.process(t, name)
+	if err := pr.stop(); err != nil {
+		t.Fatalf("stop %s: %v", name, err)
+	}
+}
+
+// Restart starts the named process again on the same port and waits until it is ready.
+func (p *Platform) Restart(t testing.TB, name string) {
+	t.Helper()
+	pr := p.process(t, name)
+	if err := pr.stop(); err != nil {
+		t.Fatalf("stop %s: %v", name, err)
+	}
+	if err := pr.start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.waitReady(context.Background(), readyTimeout); err != nil {
+		t.Fatalf("%v\n%s", err, pr.logs.tail())
+	}
+}
+
+// Logs returns the tail of the named process's output.
+func (p *Platform) Logs(t testing.TB, name string) string {
+	t.Helper()
+	return p.process(t, name).logs.tail()
+}
+
+func (p *Platform) process(t testing.TB, name string) *process {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr, ok := p.procs[name]
+	if !ok {
+		t.Fatalf("process %q is not part of this platform", name)
+	}
+	return pr
+}
+
+func (p *Platform) newProcess(proc procfile.Process, addr string) (*process, error) {
+	bin, ok := p.bins.path(proc.Binary())
+	if !ok {
+		return nil, fmt.Errorf("deploy/Procfile: %s runs %s, but no cmd package builds that binary", proc.Name, proc.Command[0])
+	}
+	addrVar, _, ok := proc.AddrVar()
+	if !ok {
+		return nil, fmt.Errorf("deploy/Procfile: %s sets no *_ADDR variable", proc.Name)
+	}
+	env := append(os.Environ(), p.Env...)
+	for _, e := range proc.Env {
+		if e.Name != addrVar {
+			env = append(env, e.Name+"="+e.Value)
+		}
+	}
+	env = append(env, addrVar+"="+addr)
+	return &process{name: proc.Name, bin: bin, args: proc.Command[1:], dir: p.bins.root, env: env,
+		url: "http://" + addr, logs: &logBuffer{max: logTailBytes}}, nil
+}
+
+// startAll starts the processes together and waits until each is ready; a failure fails t with the
+// process's log.
+func (p *Platform) startAll(t testing.TB, procs []procfile.Process) {
+	t.Helper()
+	for _, proc := range procs {
+		if err := p.procs[proc.Name].start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(procs))
+	for i, proc := range procs {
+		wg.Go(func() {
+			pr := p.procs[proc.Name]
+			if err := pr.waitReady(ctx, readyTimeout); err != nil {
+				errs[i] = fmt.Errorf("%w\n--- %s log ---\n%s", err, proc.Name, pr.logs.tail())
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("start the platform: %v", err)
+	}
+}
+
+// stop ends every process and removes every piece of data the platform created.
+func (p *Platform) stop() {
+	p.mu.Lock()
+	procs := p.procs
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, pr := range procs {
+		wg.Go(func() {
+			if err := pr.stop(); err != nil {
+				p.t.Errorf("stop %s: %v", pr.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	if p.t.Failed() || testing.Verbose() {
+		for _, name := range slices.Sorted(func(yield func(string) bool) {
+			for n := range procs {
+				if !yield(n) {
+					return
+				}
+			}
+		}) {
+			p.t.Logf("--- %s log (tail) ---\n%s", name, procs[name].logs.tail())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.store.remove(ctx, p.DBPrefix, p.RedisPrefix, p.Exchange); err != nil {
+		p.t.Errorf("remove the platform's data: %v", err)
+	}
+}
+
+// process is one running binary in its own process group.
+type process struct {
+	name, bin, dir, url string
+	args, env           []string
+	logs                *logBuffer
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+func (pr *process) start() error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	cmd := exec.Command(pr.bin, pr.args...)
+	cmd.Dir = pr.dir
+	cmd.Env = pr.env
+	cmd.Stdout = pr.logs
+	cmd.Stderr = pr.logs
+	// Its own process group, so stopping it stops anything it started; and killed with the test
+	// binary, so a test killed by its timeout leaves nothing behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", pr.name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	pr.cmd, pr.done = cmd, done
+	return nil
+}
+
+// stop sends SIGTERM to the process group, then SIGKILL when it has not exited in stopTimeout.
+func (pr *process) stop() error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.cmd == nil {
+		return nil
+	}
+	defer func() { pr.cmd = nil }()
+	pgid := pr.cmd.Process.Pid
+	select {
+	case <-pr.done:
+		// Exited by itself: still clear its group.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		return nil
+	default:
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s: %w", pr.name, err)
+	}
+	timer := time.NewTimer(stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-pr.done:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL) // anything left in its group
+		return nil
+	case <-timer.C:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-pr.done
+		return fmt.Errorf("%s did not stop within %s of SIGTERM; killed", pr.name, stopTimeout)
+	}
+}
+
+// waitReady polls /readyz until it answers 200, the process exits, or the deadline passes.
+func (pr *process) waitReady(ctx context.Context, timeout time.Duration) error {
+	pr.mu.Lock()
+	done := pr.done
+	pr.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	var last string
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pr.url+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			body := new(bytes.Buffer)
+			_, _ = body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(body.String()))
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("%s exited before it was ready", pr.name)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready at %s/readyz within %s (last: %s)", pr.name, pr.url, timeout, last)
+		case <-ticker.C:
+		}
+	}
+}
+
+// logBuffer keeps the last max bytes a process wrote.
+type logBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *logBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// freeAddrs returns n distinct free 127.0.0.1 addresses. All are held open together while chosen, so
+// none repeats.
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs, nil
+}
