@@ -8,6 +8,7 @@ package explore
 
 import (
 	"cmp"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -132,7 +133,7 @@ func Filters(categories []Category, active string) []FilterEntry {
 }
 
 // ProductURL is the storefront URL of a product's page.
-func ProductURL(id string) string { return "/product/" + id }
+func ProductURL(id string) string { return "/product/" + url.PathEscape(id) }
 
 // Search query limits: longer queries are cut, so a request cannot make the database work hard.
 const (

@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,7 +17,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
-var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
 // mustCatalog returns a Catalog on a fresh, migrated and seeded database.
 func mustCatalog(t *testing.T) (*postgres.Catalog, *pgxpool.Pool) {
@@ -34,20 +32,20 @@ func mustCatalog(t *testing.T) (*postgres.Catalog, *pgxpool.Pool) {
 	return postgres.NewCatalog(pool), pool
 }
 
-func mustApplyProduct(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, at time.Time) {
+func mustApplyProduct(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, version int64) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
-		return c.ApplyProduct(context.Background(), tx, p, at)
+		return c.ApplyProduct(context.Background(), tx, p, version)
 	})
 	if err != nil {
 		t.Fatalf("apply product %s: %v", p.ID, err)
 	}
 }
 
-func mustApplyPrice(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, ch explore.PriceChange, at time.Time) {
+func mustApplyPrice(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, ch explore.PriceChange, version int64) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
-		return c.ApplyPrice(context.Background(), tx, ch, at)
+		return c.ApplyPrice(context.Background(), tx, ch, version)
 	})
 	if err != nil {
 		t.Fatalf("apply price %s: %v", ch.SKU, err)
@@ -78,7 +76,7 @@ func mustLoadCatalog(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog) {
 		for _, v := range p.Variants {
 			ch.Variants = append(ch.Variants, explore.Variant{SKU: v.SKU, Name: v.Name, Color: v.Color, Price: v.Price})
 		}
-		mustApplyProduct(t, pool, c, ch, t0)
+		mustApplyProduct(t, pool, c, ch, 1)
 	}
 }
 
@@ -167,7 +165,7 @@ func TestStartPriceFollowsPriceChanges(t *testing.T) {
 		{SKU: "CL-01-GR", Name: "Green", Color: "#6B8E23", Price: 5700},
 		{SKU: "CL-01-GY", Name: "Grey", Color: "#808080", Price: 6200},
 	}}
-	mustApplyProduct(t, pool, c, product, t0)
+	mustApplyProduct(t, pool, c, product, 1)
 
 	steps := []struct {
 		name  string
@@ -177,25 +175,25 @@ func TestStartPriceFollowsPriceChanges(t *testing.T) {
 	}{
 		{"created", func() {}, 5700, "#6B8E23"},
 		{"grey cheaper", func() {
-			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 5000}, t0.Add(time.Minute))
+			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 5000}, 3)
 		}, 5000, "#808080"},
 		{"same event again", func() {
-			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 5000}, t0.Add(time.Minute))
+			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 5000}, 3)
 		}, 5000, "#808080"},
 		{"older price arrives late", func() {
-			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 9000}, t0.Add(30*time.Second))
+			mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "CL-01", SKU: "CL-01-GY", Price: 9000}, 2)
 		}, 5000, "#808080"},
 		{"product update older than the price keeps the price", func() {
-			mustApplyProduct(t, pool, c, product, t0.Add(45*time.Second))
+			mustApplyProduct(t, pool, c, product, 2)
 		}, 5000, "#808080"},
 		{"newer product update sets both prices", func() {
-			mustApplyProduct(t, pool, c, product, t0.Add(2*time.Minute))
+			mustApplyProduct(t, pool, c, product, 4)
 		}, 5700, "#6B8E23"},
 		{"older product update is ignored", func() {
 			older := product
 			older.Name = "Old Name"
 			older.Variants = []explore.Variant{{SKU: "CL-01-GR", Price: 1}}
-			mustApplyProduct(t, pool, c, older, t0.Add(time.Minute))
+			mustApplyProduct(t, pool, c, older, 3)
 		}, 5700, "#6B8E23"},
 	}
 	for _, s := range steps {
@@ -217,9 +215,9 @@ func TestStartPriceFollowsPriceChanges(t *testing.T) {
 func TestPriceBeforeProduct(t *testing.T) {
 	t.Parallel()
 	c, pool := mustCatalog(t)
-	mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "AU-01", SKU: "AU-01-SI", Price: 900}, t0.Add(time.Minute))
+	mustApplyPrice(t, pool, c, explore.PriceChange{ProductID: "AU-01", SKU: "AU-01-SI", Price: 900}, 3)
 	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-01", Name: "TerraFirma AutoCultivator T-300", Category: "autonomous",
-		Variants: []explore.Variant{{SKU: "AU-01-SI", Name: "Silver", Color: "#C0C0C0", Price: 1000}}}, t0)
+		Variants: []explore.Variant{{SKU: "AU-01-SI", Name: "Silver", Color: "#C0C0C0", Price: 1000}}}, 1)
 	got, err := c.Product(context.Background(), "AU-01")
 	if err != nil {
 		t.Fatal(err)
@@ -233,15 +231,15 @@ func TestVariantsRemovedByUpdate(t *testing.T) {
 	t.Parallel()
 	c, pool := mustCatalog(t)
 	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager", Category: "autonomous", Variants: []explore.Variant{
-		{SKU: "AU-07-MT", Price: 4000}, {SKU: "AU-07-YE", Price: 5000}}}, t0)
+		{SKU: "AU-07-MT", Price: 4000}, {SKU: "AU-07-YE", Price: 5000}}}, 1)
 	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager", Category: "autonomous", Variants: []explore.Variant{
-		{SKU: "AU-07-YE", Price: 5000}}}, t0.Add(time.Minute))
+		{SKU: "AU-07-YE", Price: 5000}}}, 3)
 	got, _ := c.Product(context.Background(), "AU-07")
 	if got.StartPrice != 5000 {
 		t.Errorf("start price %d, want 5000 once AU-07-MT is gone", got.StartPrice)
 	}
 	// An update without a variant list keeps the variants.
-	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager II", Category: "autonomous"}, t0.Add(2*time.Minute))
+	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "AU-07", Name: "Verde Voyager II", Category: "autonomous"}, 4)
 	got, _ = c.Product(context.Background(), "AU-07")
 	if got.StartPrice != 5000 || got.Name != "Verde Voyager II" {
 		t.Errorf("after a name change: %+v", got)

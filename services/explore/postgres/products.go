@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -123,16 +122,16 @@ func (c *Catalog) Teasers(ctx context.Context) ([]explore.Teaser, error) {
 	return teasers, nil
 }
 
-// ApplyProduct records a product's state as of at, inside tx. A change older than the one already
-// applied is ignored, and so is each variant price older than the variant's last price change, so
-// events may arrive twice or out of order.
-func (c *Catalog) ApplyProduct(ctx context.Context, tx pgx.Tx, p explore.ProductChange, at time.Time) error {
+// ApplyProduct records a product's state at version (decide's product version, increasing with every
+// change), inside tx. A state older than the one already applied is ignored, and so is each variant
+// price older than the variant's last price change, so events may arrive twice or out of order.
+func (c *Catalog) ApplyProduct(ctx context.Context, tx pgx.Tx, p explore.ProductChange, version int64) error {
 	tag, err := tx.Exec(ctx, `INSERT INTO products (id, name, category, image, highlights, version)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, image = excluded.image,
 			highlights = excluded.highlights, version = excluded.version
 		WHERE products.version <= excluded.version`,
-		p.ID, p.Name, p.Category, p.Image, nonNil(p.Highlights), at)
+		p.ID, p.Name, p.Category, p.Image, nonNil(p.Highlights), version)
 	if err != nil {
 		return fmt.Errorf("apply product %s: %w", p.ID, err)
 	}
@@ -144,13 +143,13 @@ func (c *Catalog) ApplyProduct(ctx context.Context, tx pgx.Tx, p explore.Product
 		b := &pgx.Batch{}
 		for i, v := range p.Variants {
 			skus[i] = v.SKU
-			b.Queue(`INSERT INTO variants (sku, product_id, position, name, color, image, price, price_at)
+			b.Queue(`INSERT INTO variants (sku, product_id, position, name, color, image, price, price_version)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id, position = excluded.position,
 					name = excluded.name, color = excluded.color, image = excluded.image,
-					price = CASE WHEN variants.price_at <= excluded.price_at THEN excluded.price ELSE variants.price END,
-					price_at = greatest(variants.price_at, excluded.price_at)`,
-				v.SKU, p.ID, i, v.Name, v.Color, v.Image, v.Price, at)
+					price = CASE WHEN variants.price_version <= excluded.price_version THEN excluded.price ELSE variants.price END,
+					price_version = greatest(variants.price_version, excluded.price_version)`,
+				v.SKU, p.ID, i, v.Name, v.Color, v.Image, v.Price, version)
 		}
 		b.Queue(`DELETE FROM variants WHERE product_id = $1 AND sku <> ALL($2)`, p.ID, skus)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -160,12 +159,13 @@ func (c *Catalog) ApplyProduct(ctx context.Context, tx pgx.Tx, p explore.Product
 	return c.refresh(ctx, tx, p.ID)
 }
 
-// ApplyPrice records a variant's new price as of at, inside tx, and recomputes its product's start
-// price. A price older than the variant's last recorded price is ignored.
-func (c *Catalog) ApplyPrice(ctx context.Context, tx pgx.Tx, ch explore.PriceChange, at time.Time) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO variants (sku, product_id, price, price_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (sku) DO UPDATE SET price = excluded.price, price_at = excluded.price_at
-		WHERE variants.price_at <= excluded.price_at`, ch.SKU, ch.ProductID, ch.Price, at); err != nil {
+// ApplyPrice records a variant's new price at version (its product's version after the change),
+// inside tx, and recomputes the product's start price. A price older than the variant's last recorded
+// price is ignored.
+func (c *Catalog) ApplyPrice(ctx context.Context, tx pgx.Tx, ch explore.PriceChange, version int64) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO variants (sku, product_id, price, price_version) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (sku) DO UPDATE SET price = excluded.price, price_version = excluded.price_version
+		WHERE variants.price_version <= excluded.price_version`, ch.SKU, ch.ProductID, ch.Price, version); err != nil {
 		return fmt.Errorf("apply price of %s: %w", ch.SKU, err)
 	}
 	productID := ch.ProductID

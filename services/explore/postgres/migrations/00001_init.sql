@@ -24,8 +24,9 @@ CREATE TABLE teasers (
     position int  NOT NULL
 );
 
--- Product summaries are filled only from decide's events. version is the time of the last product
--- event applied, so an older event arriving late never overwrites a newer one. start_price,
+-- Product summaries are filled only from decide's events. version is the product's version (decide
+-- increases it with every change) of the last product event applied, so an older event arriving late
+-- never overwrites a newer one. start_price,
 -- variant_image and color are derived from the cheapest variant; start_price is NULL while there is none.
 CREATE TABLE products (
     id            text PRIMARY KEY,
@@ -36,7 +37,7 @@ CREATE TABLE products (
     color         text        NOT NULL DEFAULT '',
     highlights    text[]      NOT NULL DEFAULT '{}',
     start_price   bigint,
-    version       timestamptz NOT NULL,
+    version       bigint      NOT NULL,
     search        tsvector    NOT NULL DEFAULT ''::tsvector
 );
 CREATE INDEX products_category ON products (category, start_price DESC);
@@ -44,7 +45,8 @@ CREATE INDEX products_search ON products USING gin (search);
 CREATE INDEX products_name_trgm ON products USING gin (name gin_trgm_ops);
 
 -- Variants hold what explore needs to compute a product's start price (the lowest variant price).
--- A price event may arrive before its product's first event, so there is no foreign key.
+-- price_version is the product version the price was set at. A price event may arrive before its
+-- product's first event, so there is no foreign key.
 CREATE TABLE variants (
     sku        text PRIMARY KEY,
     product_id text        NOT NULL,
@@ -52,8 +54,8 @@ CREATE TABLE variants (
     name       text        NOT NULL DEFAULT '',
     color      text        NOT NULL DEFAULT '',
     image      text        NOT NULL DEFAULT '',
-    price      bigint      NOT NULL,
-    price_at   timestamptz NOT NULL
+    price         bigint NOT NULL,
+    price_version bigint NOT NULL
 );
 CREATE INDEX variants_product ON variants (product_id);
 

@@ -1,0 +1,89 @@
+// Package category serves the Category fragment: "All Machines" or a category's name, the number of
+// products, the filter (All, then each category; the active entry is not a link) and the product tiles,
+// highest start price first. An unknown category answers 404 with a not-found message, and the shell
+// gives the page that status.
+package category
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/explore"
+	"github.com/inlay-dev/inlay/services/explore/ui/tile"
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+// Name is the fragment's name in explore's manifest.
+const Name = "category"
+
+// Param is the query parameter naming the category; empty or absent for all products.
+const Param = "category"
+
+// MaxAge is how long a category may be cached: prices change through decide's events, so it is short.
+const MaxAge = 10 * time.Second
+
+// Catalog reads categories and their products.
+type Catalog interface {
+	Categories(ctx context.Context) ([]explore.Category, error)
+	// Products returns the products of category ("" for all) sorted for display, or an ENOTFOUND
+	// error for an unknown category.
+	Products(ctx context.Context, category string) ([]explore.ProductSummary, error)
+}
+
+// ViewModel is what the category fragment shows.
+type ViewModel struct {
+	Title   string
+	Count   string // "23 products"
+	Filters []explore.FilterEntry
+	Tiles   []tile.Tile
+}
+
+// AllTitle is the title of the page listing every product.
+const AllTitle = "All Machines"
+
+// NewViewModel builds the view of products in category key ("" for all).
+func NewViewModel(categories []explore.Category, key string, products []explore.ProductSummary) ViewModel {
+	title := AllTitle
+	for _, c := range categories {
+		if c.Key == key {
+			title = c.Name
+		}
+	}
+	return ViewModel{Title: title, Count: Count(len(products)), Filters: explore.Filters(categories, key),
+		Tiles: tile.FromSummaries(products)}
+}
+
+// Count is "1 product" or "N products".
+func Count(n int) string {
+	if n == 1 {
+		return "1 product"
+	}
+	return strconv.Itoa(n) + " products"
+}
+
+// Handler serves the category named by the category query parameter.
+func Handler(catalog Catalog, assets fragments.RenderOption) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		key := c.Query(Param)
+		products, err := catalog.Products(ctx, key)
+		if server.ErrorCode(err) == server.ENOTFOUND {
+			return fragments.Render(c, NotFound(key), fragments.Public, fragments.Status(fiber.StatusNotFound),
+				fragments.MaxAge(MaxAge), assets)
+		}
+		if err != nil {
+			return fmt.Errorf("category %q: %w", key, err)
+		}
+		categories, err := catalog.Categories(ctx)
+		if err != nil {
+			return fmt.Errorf("category %q: %w", key, err)
+		}
+		return fragments.Render(c, View(NewViewModel(categories, key, products)), fragments.Public,
+			fragments.MaxAge(MaxAge), assets)
+	}
+}
