@@ -1,0 +1,63 @@
+// Package archtest enforces the rules that keep Inlay's teams independent (DESIGN.md §1) with a test,
+// not with trust:
+//
+//   - services/<a> never imports services/<b>; every team may import services/kit (and fragments).
+//   - The shell, the BFFs and every other shared package import no team package.
+//
+// Both follow from one rule on every import edge of the module, tests included: a team's packages
+// (services/<context>/...) are imported only by packages of the same team.
+package archtest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Package is a package of the module with what it imports (its tests' imports included).
+type Package struct {
+	ImportPath string
+	Imports    []string
+}
+
+// Violation is one import that breaks the rule.
+type Violation struct {
+	From, To string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s imports %s", v.From, v.To)
+}
+
+// shared names the packages under services/ that every team may import.
+var shared = map[string]bool{"kit": true}
+
+// Check returns every import in pkgs of a team package by a package outside that team. module is
+// the module path, github.com/inlay-dev/inlay.
+func Check(module string, pkgs []Package) []Violation {
+	var out []Violation
+	for _, p := range pkgs {
+		from := team(module, p.ImportPath)
+		for _, imp := range p.Imports {
+			to := team(module, imp)
+			if to == "" || to == from {
+				continue
+			}
+			out = append(out, Violation{From: p.ImportPath, To: imp})
+		}
+	}
+	return out
+}
+
+// team returns the team owning path ("decide" for module/services/decide/postgres), or "" for a
+// package that belongs to no team: services/kit, shell, bff, fragments, anything outside the module.
+func team(module, path string) string {
+	rest, ok := strings.CutPrefix(path, module+"/services/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	if shared[name] {
+		return ""
+	}
+	return name
+}
