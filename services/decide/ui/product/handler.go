@@ -34,7 +34,9 @@ type Products interface {
 type ProductsFunc func(ctx context.Context, id string) (decide.Product, error)
 
 // Product calls f.
-func (f ProductsFunc) Product(ctx context.Context, id string) (decide.Product, error) { return f(ctx, id) }
+func (f ProductsFunc) Product(ctx context.Context, id string) (decide.Product, error) {
+	return f(ctx, id)
+}
 
 // MaxAge is how long the shell and browsers may reuse the fragment; a price change does not show in
 // it, and names and highlights change rarely.

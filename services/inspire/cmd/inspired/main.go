@@ -1,15 +1,22 @@
-// Command inspired runs the inspire service: its own read model of variants (from decide's events)
-// and the Recommendations fragment. Configuration: INSPIRE_ADDR (default :8104) and the common
-// variables (services/kit/config).
+// Command inspired runs the inspire service: its own read model of variants, filled only from decide's
+// events (an idempotent consumer), and the Recommendations fragment. Configuration: INSPIRE_ADDR
+// (default :8104), INSPIRE_STATIC_URL and the common variables (services/kit/config).
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
+	"github.com/inlay-dev/inlay/fragments"
+	inspireevents "github.com/inlay-dev/inlay/services/inspire/events"
 	"github.com/inlay-dev/inlay/services/inspire/postgres"
+	"github.com/inlay-dev/inlay/services/inspire/static"
+	"github.com/inlay-dev/inlay/services/inspire/ui/recommendations"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
 )
 
 // Config is inspired's configuration.
@@ -17,16 +24,43 @@ type Config struct {
 	config.Common
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"INSPIRE_ADDR" envDefault:":8104"`
+	// StaticURL is the public URL prefix of inspire's /static/ (the shell serves it at /static/inspire).
+	StaticURL string `env:"INSPIRE_STATIC_URL" envDefault:"/static/inspire"`
 }
 
 func main() { kit.Main("inspire", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	if err != nil {
+		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+	}
+	if pub == nil && !cfg.Dev() {
+		return errors.New("INLAY_SHELL_PUBLIC_KEY must be set in prod")
+	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "inspire", Addr: cfg.Addr, Common: cfg.Common, Log: log,
 		Migrations: postgres.Migrations()})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
+	if err := events.Migrate(ctx, svc.DB); err != nil {
+		return err
+	}
+	store := postgres.NewStore(svc.DB)
+	assets := static.New(cfg.StaticURL)
+
+	consumer := events.NewConsumer(events.ConsumerOptions{Name: "inspire", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
+		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	inspireevents.Register(consumer, store)
+	svc.Server.AddCheck("events", consumer.Ready)
+	svc.Go(consumer.Run)
+
+	app := svc.Server.App
+	assets.Mount(app)
+	fragments.ServeManifest(app, fragments.Manifest{Name: "inspire", Version: assets.Version(),
+		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
+	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
 	return svc.Run(ctx)
 }

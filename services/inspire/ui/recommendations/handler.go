@@ -1,0 +1,57 @@
+// Package recommendations is the Recommendations fragment: up to four variants nearest in colour to
+// the average colour of the given skus, linking to their product pages; nothing when there are none.
+//
+//	GET /fragments/recommendations?skus=CL-01-GY,AU-07-MT
+//
+// It is the same for every customer, so it is public and cacheable.
+package recommendations
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/inspire"
+)
+
+// Name is the fragment's name in inspire's manifest.
+const Name = "recommendations"
+
+// MaxAge is how long the shell and browsers may reuse the fragment.
+const MaxAge = 5 * time.Minute
+
+// Manifest is the fragment's entry in inspire's manifest; stylesheet is its CSS under /static/.
+// The fallback is empty: a page without recommendations is still whole.
+func Manifest(stylesheet string) fragments.Fragment {
+	return fragments.Fragment{
+		Params:  []string{"skus"},
+		Timeout: fragments.Duration(300 * time.Millisecond),
+		Cache:   fragments.Public,
+		CSS:     []string{stylesheet},
+	}
+}
+
+// Handler serves the fragment; css is the stylesheet's public URL.
+func Handler(store inspire.VariantStore, css string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		vs, err := inspire.Recommend(c.UserContext(), store, inspire.ParseSKUs(c.Query("skus")))
+		if err != nil {
+			return err
+		}
+		opts := []fragments.RenderOption{fragments.MaxAge(MaxAge)}
+		if len(vs) > 0 {
+			opts = append(opts, fragments.CSS(css))
+		}
+		return fragments.Render(c, View(Items(vs)), fragments.Public, opts...)
+	}
+}
+
+// Items is what View shows of vs.
+func Items(vs []inspire.Variant) []Item {
+	items := make([]Item, 0, len(vs))
+	for _, v := range vs {
+		items = append(items, Item{SKU: v.SKU, ProductName: v.ProductName, Name: v.Name, Image: v.Image, URL: v.URL()})
+	}
+	return items
+}
