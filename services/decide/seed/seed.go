@@ -43,7 +43,12 @@ func Parse(data []byte) ([]decide.Product, error) {
 	}
 	products := make([]decide.Product, 0, len(f.Products))
 	seen := map[string]string{}
+	ids := map[string]bool{}
 	for _, fp := range f.Products {
+		if ids[fp.ID] {
+			return nil, fmt.Errorf("catalog: product %s appears twice", fp.ID)
+		}
+		ids[fp.ID] = true
 		p := decide.Product{ID: fp.ID, Name: fp.Name, Category: fp.Category, Highlights: fp.Highlights}
 		if p.Highlights == nil {
 			p.Highlights = []string{}
