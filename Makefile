@@ -10,6 +10,7 @@ GO       ?= go
 BIN      := bin
 PROCFILE := deploy/Procfile
 DEV_ENV  := .inlay/dev.env
+TEAMS_ENV := .inlay/teams.env
 # Every process binary: the main packages under */cmd/ of the shell, the services and the BFFs.
 CMD_PKGS  = $(shell $(GO) list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./shell/... ./services/... ./bff/... | grep /cmd/)
 # `go test` budget for the unit and integration tests; `make test` as a whole stays under 10 minutes.
@@ -29,7 +30,8 @@ help: ## list the targets
 
 run: services-check build $(DEV_ENV) ## generate, build, check the stores, start every process of deploy/Procfile (Ctrl-C stops all)
 	@echo "Inlay: storefront at http://localhost:8080 (Ctrl-C stops every process)"
-	$(GO) tool goreman -f $(PROCFILE) -env $(DEV_ENV) -set-ports=false -rpc-server=false start
+	scripts/teams-env.sh $(PROCFILE) > $(TEAMS_ENV)
+	$(GO) tool goreman -f $(PROCFILE) -env $(DEV_ENV),$(TEAMS_ENV) -set-ports=false -rpc-server=false start
 
 build: generate ## build every process binary into bin/
 	@mkdir -p $(BIN)

@@ -8,10 +8,13 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inlay-dev/inlay/internal/procfile"
 )
 
 // buildTimeout bounds building every binary (cold, on two cores).
@@ -75,15 +78,21 @@ func buildAll() (*binaries, error) {
 	if err != nil {
 		return nil, err
 	}
+	procs, err := procfile.ParseFile(filepath.Join(b.root, "deploy", "Procfile"))
+	if err != nil {
+		return nil, err
+	}
+	// Only the binaries the Procfile runs; tools under cmd/ (event replay, benchmarks) are not needed.
 	var pkgs []string
 	for _, p := range strings.Fields(list) {
-		if strings.Contains(p, "/cmd/") {
+		name := path.Base(p)
+		if strings.Contains(p, "/cmd/") && slices.ContainsFunc(procs, func(pr procfile.Process) bool { return pr.Binary() == name }) {
 			pkgs = append(pkgs, p)
-			b.pkgs[path.Base(p)] = p
+			b.pkgs[name] = p
 		}
 	}
 	if len(pkgs) == 0 {
-		return nil, fmt.Errorf("no cmd packages under shell/, services/ or bff/")
+		return nil, fmt.Errorf("no cmd package under shell/, services/ or bff/ builds a binary of deploy/Procfile")
 	}
 	b.dir, err = os.MkdirTemp("", "inlay-e2e-bin-")
 	if err != nil {
