@@ -501,7 +501,7 @@ func (c *Composition) Outcome() Outcome {
 	}
 	<-c.prim.done
 	return Outcome{Status: c.prim.status, Location: c.prim.location,
-		Empty: len(bytes.TrimSpace(c.prim.body)) == 0}
+		Empty: c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0}
 }
 
 // ServerTiming is the Server-Timing header value for the fragments finished so far.

@@ -375,7 +375,9 @@ type flushWriter struct{ w *bufio.Writer }
 func (f flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
 func (f flushWriter) Flush() error                { return f.w.Flush() }
 
-type nopFlusher struct{ w interface{ Write([]byte) (int, error) } }
+type nopFlusher struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (n nopFlusher) Write(p []byte) (int, error) { return n.w.Write(p) }
 func (n nopFlusher) Flush() error                { return nil }

@@ -1,0 +1,202 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+)
+
+// versioned serves "<p>a vN</p>" with an ETag, answering 304 to a matching If-None-Match, or 500
+// while failing is set.
+func versioned(version *atomic.Int32, failing *atomic.Bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(500)
+			return
+		}
+		etag := fmt.Sprintf(`"v%d"`, version.Load())
+		w.Header().Set("Cache-Control", "public, max-age=10, stale-while-revalidate=30")
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<p>a v%d</p>", version.Load())
+	}
+}
+
+// waitFor polls cond (bounded): for work the engine does in the background.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestCacheHitStaleRevalidateLastGood(t *testing.T) {
+	team := newFakeTeam(t)
+	var version atomic.Int32
+	var failing atomic.Bool
+	version.Store(1)
+	team.handle("a", versioned(&version, &failing))
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true, client: fragments.ClientOptions{BreakerFailures: 100}})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)
+	key := "t/a?#en"
+
+	step := func(wantSource, wantBody string, wantRequests int) {
+		t.Helper()
+		_, body, c := h.compose(doc, Request{Locale: "en"})
+		if st := c.ServerTiming(); !strings.Contains(st, "t/a "+wantSource+`"`) {
+			t.Errorf("Server-Timing %q, want source %s", st, wantSource)
+		}
+		if !strings.Contains(body, wantBody) {
+			t.Errorf("body %s, want %s", body, wantBody)
+		}
+		if got := team.count("a"); wantRequests >= 0 && got != wantRequests {
+			t.Errorf("%d requests, want %d", got, wantRequests)
+		}
+	}
+	step("fetch", "<p>a v1</p>", 1)
+	step("cache", "<p>a v1</p>", 1)
+
+	// Stale: served at once, revalidated in the background with the ETag (304: still v1).
+	h.now.Advance(15 * time.Second)
+	step("stale", "<p>a v1</p>", -1) // the background revalidation may already be under way
+	waitFor(t, "revalidation", func() bool {
+		en := h.cache.local(key)
+		return en != nil && en.freshness(h.now.Now()) == fresh
+	})
+	if got := team.lastRequest("a").Header.Get("If-None-Match"); got != `"v1"` {
+		t.Errorf("revalidation If-None-Match %q", got)
+	}
+	step("cache", "<p>a v1</p>", 2)
+
+	// A new version is picked up at the next revalidation.
+	version.Store(2)
+	h.now.Advance(15 * time.Second)
+	step("stale", "<p>a v1</p>", -1)
+	waitFor(t, "revalidation to v2", func() bool {
+		en := h.cache.local(key)
+		return en != nil && strings.Contains(string(en.body), "v2")
+	})
+	step("cache", "<p>a v2</p>", 3)
+
+	// Expired and the team failing: the last good copy.
+	failing.Store(true)
+	h.now.Advance(time.Hour)
+	step("fallback", "<p>a v2</p>", 4)
+}
+
+func TestNotCacheable(t *testing.T) {
+	team := newFakeTeam(t)
+	team.html("nocc", "<p>x</p>", "")
+	team.html("private", "<p>y</p>", "private, max-age=60")
+	team.html("personal", "<p>z</p>", "public, max-age=60")
+	team.manifest = &fragments.Manifest{Name: "t", Fragments: map[string]fragments.Fragment{
+		"nocc": {Cache: fragments.Public}, "private": {Cache: fragments.Public}, "personal": {Cache: fragments.Private},
+	}}
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/nocc"></inlay-fragment><inlay-fragment src="t/private"></inlay-fragment><inlay-fragment src="t/personal"></inlay-fragment>`)
+	for range 3 {
+		h.compose(doc, Request{})
+	}
+	for _, name := range []string{"nocc", "private", "personal"} {
+		if got := team.count(name); got != 3 {
+			t.Errorf("%s requested %d times, want 3 (never cached)", name, got)
+		}
+	}
+}
+
+func TestCacheSharedThroughRedisAndPurge(t *testing.T) {
+	rdb, keys := kittest.Redis(t)
+	team := newFakeTeam(t)
+	var version atomic.Int32
+	var failing atomic.Bool
+	version.Store(1)
+	team.handle("a", versioned(&version, &failing))
+	opts := harnessOptions{cache: true, cacheOpts: CacheOptions{Redis: rdb, Prefix: string(keys), RedisTimeout: 2 * time.Second}}
+	a := newHarness(t, map[string]*fakeTeam{"t": team}, opts)
+	b := newHarness(t, map[string]*fakeTeam{"t": team}, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subscribed := make(chan error, 1)
+	go func() { subscribed <- b.cache.Subscribe(ctx) }()
+
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)
+	a.compose(doc, Request{Locale: "en"})
+	_, body, c := b.compose(doc, Request{Locale: "en"})
+	if st := c.ServerTiming(); !strings.Contains(st, `t/a cache"`) || !strings.Contains(body, "v1") {
+		t.Errorf("second replica did not read the shared copy: %q %s", st, body)
+	}
+	if got := team.count("a"); got != 1 {
+		t.Errorf("%d requests, want 1", got)
+	}
+
+	// A purge on one replica removes the copy from Redis and, by the channel, from the other.
+	version.Store(2)
+	prefix, err := a.teams.PurgePrefix("t/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "purge to reach the other replica", func() bool {
+		if _, err := a.cache.Purge(context.Background(), prefix); err != nil {
+			t.Fatal(err)
+		}
+		return b.cache.local("t/a?#en") == nil
+	})
+	_, body, _ = b.compose(doc, Request{Locale: "en"})
+	if !strings.Contains(body, "v2") {
+		t.Errorf("after purge: %s", body)
+	}
+	cancel()
+	<-subscribed
+}
+
+func TestCacheEntryEncoding(t *testing.T) {
+	e := &entry{body: []byte(`<p>x<inlay-fragment src="a/b"></inlay-fragment></p>`), etag: `"e"`, version: "9",
+		stored: time.Unix(123, 456), maxAge: time.Minute, swr: time.Hour}
+	got, err := decodeEntry(encodeEntry(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.body) != string(e.body) || got.etag != e.etag || got.version != e.version || !got.stored.Equal(e.stored) ||
+		got.maxAge != e.maxAge || got.swr != e.swr || got.tmpl == nil {
+		t.Errorf("round trip: %+v", got)
+	}
+	if _, err := decodeEntry([]byte("junk")); err == nil {
+		t.Error("junk decoded")
+	}
+}
+
+func TestParseCacheControl(t *testing.T) {
+	tests := []struct {
+		in   string
+		want cachePolicy
+	}{
+		{"", cachePolicy{}},
+		{"no-store", cachePolicy{}},
+		{"private, max-age=60", cachePolicy{}},
+		{"public, max-age=60", cachePolicy{ok: true, maxAge: time.Minute}},
+		{"public, max-age=60, stale-while-revalidate=30", cachePolicy{ok: true, maxAge: time.Minute, swr: 30 * time.Second}},
+		{"max-age=10, s-maxage=20", cachePolicy{ok: true, maxAge: 20 * time.Second}},
+		{"public, max-age=0", cachePolicy{}},
+		{"public, max-age=x", cachePolicy{}},
+	}
+	for _, tt := range tests {
+		if got := parseCacheControl(tt.in); got != tt.want {
+			t.Errorf("parseCacheControl(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
