@@ -5,12 +5,19 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/explore/events"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
 	"github.com/inlay-dev/inlay/services/explore/seed"
+	"github.com/inlay-dev/inlay/services/explore/static"
+	"github.com/inlay-dev/inlay/services/explore/ui"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 )
 
 // Config is explored's configuration.
@@ -22,12 +29,22 @@ type Config struct {
 func main() { kit.Main("explore", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	svc, err := kit.Start(ctx, kit.Options{Name: "explore", Addr: cfg.Addr, Common: cfg.Common, Log: log,
+	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	if err != nil {
+		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+	}
+	if pub == nil && !cfg.Dev() {
+		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
+	}
+	svc, err := kit.Start(ctx, kit.Options{Name: ui.Context, Addr: cfg.Addr, Common: cfg.Common, Log: log,
 		Migrations: postgres.Migrations})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
+	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
+		return fmt.Errorf("explore events tables: %w", err)
+	}
 	data, err := seed.Load()
 	if err != nil {
 		return err
@@ -35,5 +52,20 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := postgres.NewSeeder(svc.DB).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
 		return err
 	}
+
+	catalog := postgres.NewCatalog(svc.DB)
+	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
+	if err != nil {
+		return err
+	}
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets,
+		Verifier: fragments.NewVerifier(pub, cfg.Dev())}); err != nil {
+		return err
+	}
+
+	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
+		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	events.NewHandlers(catalog).Register(consumer)
+	svc.Go(consumer.Run)
 	return svc.Run(ctx)
 }

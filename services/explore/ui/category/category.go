@@ -67,14 +67,15 @@ func Count(n int) string {
 }
 
 // Handler serves the category named by the category query parameter.
-func Handler(catalog Catalog, assets fragments.RenderOption) fiber.Handler {
+func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
+	notFound := append([]fragments.RenderOption{fragments.Status(fiber.StatusNotFound)}, opts...)
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		key := c.Query(Param)
 		products, err := catalog.Products(ctx, key)
 		if server.ErrorCode(err) == server.ENOTFOUND {
-			return fragments.Render(c, NotFound(key), fragments.Public, fragments.Status(fiber.StatusNotFound),
-				fragments.MaxAge(MaxAge), assets)
+			return fragments.Render(c, NotFound(key), fragments.Public, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("category %q: %w", key, err)
@@ -83,7 +84,6 @@ func Handler(catalog Catalog, assets fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("category %q: %w", key, err)
 		}
-		return fragments.Render(c, View(NewViewModel(categories, key, products)), fragments.Public,
-			fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(NewViewModel(categories, key, products)), fragments.Public, opts...)
 	}
 }

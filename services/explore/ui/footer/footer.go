@@ -16,8 +16,9 @@ const Name = "footer"
 const MaxAge = 5 * time.Minute
 
 // Handler serves the footer.
-func Handler(assets fragments.RenderOption) fiber.Handler {
+func Handler(opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
 	return func(c *fiber.Ctx) error {
-		return fragments.Render(c, View(), fragments.Public, fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(), fragments.Public, opts...)
 	}
 }

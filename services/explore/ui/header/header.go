@@ -23,8 +23,9 @@ type Props struct {
 }
 
 // Handler serves the header.
-func Handler(p Props, assets fragments.RenderOption) fiber.Handler {
+func Handler(p Props, opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
 	return func(c *fiber.Ctx) error {
-		return fragments.Render(c, View(p), fragments.Public, fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(p), fragments.Public, opts...)
 	}
 }

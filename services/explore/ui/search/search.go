@@ -75,7 +75,8 @@ func NewViewModel(q string, products []explore.ProductSummary) ViewModel {
 }
 
 // Handler serves the results for the q query parameter.
-func Handler(s Searcher, assets fragments.RenderOption) fiber.Handler {
+func Handler(s Searcher, opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
 	return func(c *fiber.Ctx) error {
 		q := c.Query(Param)
 		if r := []rune(q); len(r) > MaxQueryLength {
@@ -88,6 +89,6 @@ func Handler(s Searcher, assets fragments.RenderOption) fiber.Handler {
 				return fmt.Errorf("search: %w", err)
 			}
 		}
-		return fragments.Render(c, View(NewViewModel(q, products)), fragments.Public, fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(NewViewModel(q, products)), fragments.Public, opts...)
 	}
 }

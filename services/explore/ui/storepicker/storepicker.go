@@ -46,13 +46,14 @@ func NewViewModel(list []explore.Store, images map[string]string, selectedID, sc
 }
 
 // Handler serves the picker; images maps a store id to its illustration's URL.
-func Handler(list stores.StoreLister, images map[string]string, scriptURL string, assets fragments.RenderOption) fiber.Handler {
+func Handler(list stores.StoreLister, images map[string]string, scriptURL string, opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
 	return func(c *fiber.Ctx) error {
 		all, err := list.Stores(c.UserContext())
 		if err != nil {
 			return fmt.Errorf("store picker: %w", err)
 		}
 		m := NewViewModel(all, images, c.Query(Param), scriptURL)
-		return fragments.Render(c, View(m), fragments.Public, fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(m), fragments.Public, opts...)
 	}
 }

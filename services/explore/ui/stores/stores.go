@@ -42,12 +42,13 @@ func NewStores(list []explore.Store, images map[string]string) []Store {
 }
 
 // Handler serves the stores.
-func Handler(stores StoreLister, images map[string]string, assets fragments.RenderOption) fiber.Handler {
+func Handler(stores StoreLister, images map[string]string, opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
 	return func(c *fiber.Ctx) error {
 		list, err := stores.Stores(c.UserContext())
 		if err != nil {
 			return fmt.Errorf("stores: %w", err)
 		}
-		return fragments.Render(c, View(NewStores(list, images)), fragments.Public, fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(NewStores(list, images)), fragments.Public, opts...)
 	}
 }

@@ -32,7 +32,8 @@ type Teaser struct {
 }
 
 // Handler serves the teasers; images maps a teaser's category to its illustration's URL.
-func Handler(teasers TeaserReader, images map[string]string, assets fragments.RenderOption) fiber.Handler {
+func Handler(teasers TeaserReader, images map[string]string, opts ...fragments.RenderOption) fiber.Handler {
+	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
 	return func(c *fiber.Ctx) error {
 		list, err := teasers.Teasers(c.UserContext())
 		if err != nil {
@@ -42,6 +43,6 @@ func Handler(teasers TeaserReader, images map[string]string, assets fragments.Re
 		for i, t := range list {
 			view[i] = Teaser{Title: t.Title, URL: t.URL, ImageURL: images[t.Category]}
 		}
-		return fragments.Render(c, View(view), fragments.Public, fragments.MaxAge(MaxAge), assets)
+		return fragments.Render(c, View(view), fragments.Public, opts...)
 	}
 }
