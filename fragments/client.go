@@ -295,7 +295,7 @@ func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, er
 		h.Set(HeaderRequestID, f.RequestID)
 	}
 	if f.Context != "" {
-		h.Set(inlayContextHeader, f.Context)
+		h.Set(ContextHeader, f.Context)
 	}
 	if r.IfNoneMatch != "" {
 		h.Set("If-None-Match", r.IfNoneMatch)
@@ -376,6 +376,3 @@ func validTeamName(s string) bool {
 	}
 	return true
 }
-
-// inlayContextHeader is the header the signed context travels in (ContextHeader).
-const inlayContextHeader = "Inlay-Context"
