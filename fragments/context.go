@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -79,7 +80,8 @@ func (s *Signer) PublicKey() ed25519.PublicKey {
 }
 
 // Sign returns the header value for c: base64url(JSON payload) "." base64url(signature over the
-// encoded payload). c.Expires must be set: a context that never expires is a bug.
+// encoded payload). c.Expires must be set (a context that never expires is a bug); it travels in
+// whole seconds.
 func (s *Signer) Sign(c Context) (string, error) {
 	if len(s.key) != ed25519.PrivateKeySize {
 		return "", fmt.Errorf("sign %s: no valid private key (%d bytes)", ContextHeader, len(s.key))
@@ -110,9 +112,38 @@ func (s *Signer) Sign(c Context) (string, error) {
 }
 
 // Verifier checks Inlay-Context headers with the shell's public key. It is safe for concurrent use.
+//
+// An Ed25519 verification costs tens of microseconds, and the shell sends one header to all of a
+// page's fragments, so the Verifier remembers the headers it verified (exact string → Context) in a
+// bounded two-generation cache; a remembered header is still checked for expiry on every use.
 type Verifier struct {
 	pub           ed25519.PublicKey
 	allowUnsigned bool
+
+	mu        sync.Mutex
+	cur, prev map[string]Context
+}
+
+// verifiedCacheSize is how many headers one cache generation holds; two are kept.
+const verifiedCacheSize = 4096
+
+func (v *Verifier) cached(h string) (Context, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c, ok := v.cur[h]; ok {
+		return c, true
+	}
+	c, ok := v.prev[h]
+	return c, ok
+}
+
+func (v *Verifier) remember(h string, c Context) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.cur) >= verifiedCacheSize || v.cur == nil {
+		v.prev, v.cur = v.cur, make(map[string]Context)
+	}
+	v.cur[h] = c
 }
 
 // NewVerifier returns a Verifier for the shell's public key.
@@ -137,12 +168,19 @@ func (v *Verifier) Verify(h string, now time.Time) (Context, error) {
 	if len(v.pub) != ed25519.PublicKeySize && !(v.pub == nil && v.allowUnsigned) {
 		return Context{}, fmt.Errorf("%w: no verification key configured", ErrForgedContext)
 	}
-	c, encPayload, sig, err := decodeHeader(h)
-	if err != nil {
-		return Context{}, err
-	}
-	if v.pub != nil && !ed25519.Verify(v.pub, []byte(encPayload), sig) {
-		return Context{}, fmt.Errorf("%w: bad signature", ErrForgedContext)
+	c, ok := v.cached(h)
+	if !ok {
+		var encPayload string
+		var sig []byte
+		var err error
+		c, encPayload, sig, err = decodeHeader(h)
+		if err != nil {
+			return Context{}, err
+		}
+		if v.pub != nil && !ed25519.Verify(v.pub, []byte(encPayload), sig) {
+			return Context{}, fmt.Errorf("%w: bad signature", ErrForgedContext)
+		}
+		v.remember(h, c)
 	}
 	if !now.Before(c.Expires) {
 		return Context{}, fmt.Errorf("%w: at %s", ErrExpiredContext, c.Expires.UTC().Format(time.RFC3339))

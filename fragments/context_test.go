@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,5 +282,85 @@ func TestMiddleware(t *testing.T) {
 				t.Errorf("error response leaks the cause: %q", body)
 			}
 		})
+	}
+}
+
+func BenchmarkSign(b *testing.B) {
+	_, priv := mustKey(b)
+	s := fragments.NewSigner(priv)
+	c := sampleContext()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	pub, priv := mustKey(b)
+	h := mustSign(b, priv, sampleContext())
+	v := fragments.NewVerifier(pub, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(h, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The Verifier remembers verified headers; expiry must still be checked on each use, a forged header
+// must never ride on a remembered one, and it must hold up under concurrent use and cache rotation.
+func TestVerifierCache(t *testing.T) {
+	t.Parallel()
+	pub, priv := mustKey(t)
+	_, otherPriv := mustKey(t)
+	v := fragments.NewVerifier(pub, false)
+	c := sampleContext() // expires at now+1m
+	h := mustSign(t, priv, c)
+	if got, err := v.Verify(h, now); err != nil || got != c {
+		t.Fatalf("first: %+v, %v", got, err)
+	}
+	if got, err := v.Verify(h, now.Add(30*time.Second)); err != nil || got != c {
+		t.Fatalf("remembered: %+v, %v", got, err)
+	}
+	if _, err := v.Verify(h, now.Add(2*time.Minute)); !errors.Is(err, fragments.ErrExpiredContext) {
+		t.Fatalf("remembered but expired: %v, want ErrExpiredContext", err)
+	}
+	if _, err := v.Verify(mustSign(t, otherPriv, c), now); !errors.Is(err, fragments.ErrForgedContext) {
+		t.Fatalf("same context, other key: %v, want ErrForgedContext", err)
+	}
+
+	// Many distinct headers from several goroutines, more than one cache generation holds.
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 1100 { // 4400 headers: past one rotation
+				want := fragments.Context{CartID: fmt.Sprintf("%d-%d", g, i), Expires: now.Add(time.Hour)}
+				h, err := fragments.NewSigner(priv).Sign(want)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for range 2 {
+					if got, err := v.Verify(h, now); err != nil || got != want {
+						t.Errorf("%+v: got %+v, %v", want, got, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkVerifyUncached(b *testing.B) {
+	pub, priv := mustKey(b)
+	h := mustSign(b, priv, sampleContext())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := fragments.NewVerifier(pub, false).Verify(h, now); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

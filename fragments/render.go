@@ -126,7 +126,8 @@ func Render(c *fiber.Ctx, comp templ.Component, p CachePolicy, opts ...RenderOpt
 
 	if o.status != fiber.StatusOK {
 		c.Status(o.status)
-		return c.Send(buf.Bytes())
+		c.Response().SetBody(buf.Bytes()) // copies: the buffer goes back to the pool
+		return nil
 	}
 	etag := ETag(buf.Bytes())
 	h.Set(fiber.HeaderETag, etag)
@@ -136,7 +137,10 @@ func Render(c *fiber.Ctx, comp templ.Component, p CachePolicy, opts ...RenderOpt
 		return nil
 	}
 	c.Status(fiber.StatusOK)
-	return c.Send(buf.Bytes()) // fasthttp copies the body, so the buffer can go back to the pool
+	// SetBody copies, unlike c.Send (SetBodyRaw), which would hand fasthttp a buffer that goes back
+	// to the pool and is overwritten by the next render before this response is written.
+	c.Response().SetBody(buf.Bytes())
+	return nil
 }
 
 func publicCacheControl(maxAge, swr time.Duration) string {
