@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/fragments/fragmenttest"
+	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+	"github.com/inlay-dev/inlay/services/kit/logging"
+	"github.com/inlay-dev/inlay/services/kit/postgres"
+)
+
+// probe listens on the exchange like another context would, collecting decide's events.
+func probe(t *testing.T, ctx context.Context, exchange string) <-chan events.Event {
+	t.Helper()
+	got := make(chan events.Event, 256)
+	pool := kittest.Postgres(t, nil)
+	if err := events.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	c := events.NewConsumer(events.ConsumerOptions{Name: "probe", Pool: pool, AMQPURL: kittest.AMQPURL(),
+		Exchange: exchange, Log: logging.New(io.Discard, "probe", slog.LevelError)})
+	c.Handle("decide.#", func(_ context.Context, _ pgx.Tx, e events.Event) error {
+		got <- e
+		return nil
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.DeleteQueues(cctx); err != nil {
+			t.Logf("delete probe queues: %v", err)
+		}
+		if err := events.DeleteExchange(cctx, kittest.AMQPURL(), exchange); err != nil {
+			t.Logf("delete exchange: %v", err)
+		}
+	})
+	waitFor(t, ctx, "the probe consumer", func() bool { return c.Ready(ctx) == nil })
+	return got
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func receive(t *testing.T, ctx context.Context, got <-chan events.Event) events.Event {
+	t.Helper()
+	select {
+	case e := <-got:
+		return e
+	case <-ctx.Done():
+		t.Fatalf("waiting for an event: %v", ctx.Err())
+		return events.Event{}
+	}
+}
+
+// TestDecided starts the real process wiring on a free port with its own database and exchange: it
+// seeds the catalog, publishes product.created for every product through the outbox and RabbitMQ,
+// passes the fragment contract suite, and publishes a price change made through the admin API.
+func TestDecided(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	exchange := kittest.Exchange(t)
+	got := probe(t, ctx, exchange)
+
+	pub, priv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange = kittest.PostgresURL(), kittest.AMQPURL(), exchange
+	cfg.DBPrefix = kittest.UniqueName("t") + "_"
+	cfg.Addr = kittest.FreeAddr(t)
+	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
+	cfg.AdminToken = "test-token"
+	dbURL, err := cfg.DatabaseURL("decide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := postgres.DropDatabase(cctx, dbURL); err != nil {
+			t.Logf("drop database: %v", err)
+		}
+	})
+	// Prod mode: the database must exist (it is not created) and every fragment request must carry a
+	// signed context.
+	cfg.Env = "prod"
+	if err := postgres.CreateDatabase(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "decide", slog.LevelError), nil) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	base := "http://" + cfg.Addr
+	client := &http.Client{Timeout: 5 * time.Second}
+	waitFor(t, ctx, "decided to be ready", func() bool {
+		resp, err := client.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	created := map[string]bool{}
+	for len(created) < 23 {
+		e := receive(t, ctx, got)
+		if e.Type != "decide.product.created.v1" || e.Source != "decide" {
+			t.Fatalf("unexpected event %s from %s", e.Type, e.Source)
+		}
+		created[e.Subject] = true
+	}
+
+	fragmenttest.Run(t, base, fragmenttest.Signer(fragments.NewSigner(priv)),
+		fragmenttest.Params("product", url.Values{"id": {"AU-02"}, "sku": {"AU-02-BL"}}),
+		fragmenttest.Params("product", url.Values{"id": {"CL-01"}, "sku": {"CL-01-GY"}}))
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/admin/variants/AU-02-BL/price",
+		strings.NewReader(`{"price": 4321}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer test-token")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("price change: %d", resp.StatusCode)
+	}
+	e := receive(t, ctx, got)
+	var pc struct {
+		SKU   string `json:"sku"`
+		Price int64  `json:"price"`
+	}
+	if err := json.Unmarshal(e.Data, &pc); err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != "decide.variant.price_changed.v1" || e.Subject != "AU-02" || pc.SKU != "AU-02-BL" || pc.Price != 4321 {
+		t.Errorf("price event %s %s %+v", e.Type, e.Subject, pc)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.PostgresURL = kittest.PostgresURL()
+	cfg.DBPrefix = kittest.UniqueName("t") + "_"
+	dbURL, _ := cfg.DatabaseURL("decide")
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = postgres.DropDatabase(cctx, dbURL)
+	})
+	log := logging.New(io.Discard, "decide", slog.LevelError)
+	for _, args := range [][]string{{"seed"}, {"seed"}, {"price", "CL-01-GY", "999"}, {"republish"}} {
+		if err := run(ctx, cfg, log, args); err != nil {
+			t.Fatalf("decided %v: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{{"price", "CL-01-GY"}, {"price", "CL-01-GY", "x"}, {"price", "NOPE", "1"}, {"frobnicate"}, {"seed", "extra"}} {
+		if err := run(ctx, cfg, log, args); err == nil {
+			t.Errorf("decided %v succeeded", args)
+		}
+	}
+	pool, err := postgres.Open(ctx, postgres.Options{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var events, price int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM inlay_outbox`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT price FROM variants WHERE sku = 'CL-01-GY'`).Scan(&price); err != nil {
+		t.Fatal(err)
+	}
+	if events != 23+1+23 || price != 999 {
+		t.Errorf("after seed, seed, price, republish: %d events, price %d; want 47 and 999", events, price)
+	}
+	cfg.Env = "prod"
+	if err := run(ctx, cfg, log, []string{"seed"}); err == nil || !strings.Contains(err.Error(), "DECIDE_ADMIN_TOKEN") {
+		t.Errorf("prod with the dev admin token: %v", err)
+	}
+}
