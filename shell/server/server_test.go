@@ -1,0 +1,438 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/config"
+	kitserver "github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/shell"
+)
+
+// team is a fake team server: fragments by name, /ui/ and /static/ handlers, and the requests it got.
+type team struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	handlers map[string]http.HandlerFunc // by path
+	requests []*http.Request
+	bodies   []string
+}
+
+func newTeam(t *testing.T) *team {
+	t.Helper()
+	tm := &team{handlers: map[string]http.HandlerFunc{}}
+	tm.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		tm.mu.Lock()
+		tm.requests = append(tm.requests, r.Clone(context.Background()))
+		tm.bodies = append(tm.bodies, string(b))
+		h := tm.handlers[r.URL.Path]
+		tm.mu.Unlock()
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h(w, r)
+	}))
+	t.Cleanup(tm.srv.Close)
+	return tm
+}
+
+func (tm *team) handle(path string, h http.HandlerFunc) {
+	tm.mu.Lock()
+	tm.handlers[path] = h
+	tm.mu.Unlock()
+}
+
+func (tm *team) fragment(name, body string) {
+	tm.handle("/fragments/"+name, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, body)
+	})
+}
+
+func (tm *team) last(path string) (*http.Request, string) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for i := len(tm.requests) - 1; i >= 0; i-- {
+		if tm.requests[i].URL.Path == path {
+			return tm.requests[i], tm.bodies[i]
+		}
+	}
+	return nil, ""
+}
+
+// rawPage is a test page whose layout is a fixed document.
+func rawPage(route, doc string) shell.Page {
+	return shell.Page{Name: strings.Trim(route, "/"), Route: route, Layout: func(r shell.PageRequest) templ.Component {
+		return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+			_, err := io.WriteString(w, strings.ReplaceAll(doc, "NONCE", r.Nonce))
+			return err
+		})
+	}}
+}
+
+type started struct {
+	url      string
+	shell    *Shell
+	verifier *fragments.Verifier
+}
+
+func startShell(t *testing.T, teams map[string]*team, pages []shell.Page, mod func(*Config)) started {
+	t.Helper()
+	var reg []string
+	for name, tm := range teams {
+		reg = append(reg, name+"="+tm.srv.URL)
+	}
+	pub, priv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Common:          config.Common{Env: "dev", BodyLimit: 1 << 20, ShutdownTimeout: time.Second},
+		Teams:           strings.Join(reg, ","),
+		PrivateKey:      fragments.EncodePrivateKey(priv),
+		ManifestRefresh: time.Hour,
+		FragmentTimeout: 2 * time.Second,
+		Cache:           true,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	sh, err := New(ctx, Options{Config: cfg, Log: log, Pages: pages})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, StreamRequestBody: true})
+	sh.Mount(srv.App)
+	srv.App.Use(sh.NotFound)
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", time.Second, func(a net.Addr) { addr <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		sh.Close()
+	})
+	return started{url: "http://" + (<-addr).String(), shell: sh, verifier: fragments.NewVerifier(pub, false)}
+}
+
+// testWriter sends logs to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func get(t *testing.T, url string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+const testDoc = `<!doctype html><html><head><title>t</title></head><body data-boundary-page="explore">` +
+	`<inlay-fragment src="explore/header"></inlay-fragment>` +
+	`<inlay-fragment src="decide/product?id=7" primary></inlay-fragment>` +
+	`<inlay-fragment src="inspire/recs" async></inlay-fragment></body></html>`
+
+func TestPageComposedWithSignedContextAndCSP(t *testing.T) {
+	explore, decide, inspire := newTeam(t), newTeam(t), newTeam(t)
+	explore.fragment("header", "<header>H</header>")
+	decide.fragment("product", "<article>P</article>")
+	inspire.fragment("recs", "<aside>R</aside>")
+	s := startShell(t, map[string]*team{"explore": explore, "decide": decide, "inspire": inspire},
+		[]shell.Page{rawPage("/product/:id", testDoc)}, nil)
+	resp, body := get(t, s.url+"/product/7", map[string]string{
+		"Cookie":          "inlay_cart=cart123; inlay_session=secret; other=x",
+		"Accept-Language": "de-CH,de;q=0.9",
+		"Authorization":   "Bearer browser-token",
+		"X-Custom":        "nope",
+	})
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{"<header>H</header>", "<article>P</article>", "<aside>R</aside>", `data-boundary-page="explore"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("%q missing: %s", want, body)
+		}
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	i := strings.Index(csp, "'nonce-")
+	if i < 0 {
+		t.Fatalf("CSP without nonce: %q", csp)
+	}
+	nonce := csp[i+7 : i+7+strings.Index(csp[i+7:], "'")]
+	if strings.Contains(body, "<script>") || (strings.Contains(body, "<template") && !strings.Contains(body, `<script nonce="`+nonce+`">`)) {
+		t.Errorf("inline script without the response's nonce %q: %s", nonce, body)
+	}
+	if st := resp.Header.Get("Server-Timing"); !strings.Contains(st, "decide/product fetch") {
+		t.Errorf("Server-Timing %q", st)
+	}
+	for name, tm := range map[string]*team{"explore": explore, "decide": decide, "inspire": inspire} {
+		path := map[string]string{"explore": "/fragments/header", "decide": "/fragments/product", "inspire": "/fragments/recs"}[name]
+		r, _ := tm.last(path)
+		if r == nil {
+			t.Fatalf("%s not asked", name)
+		}
+		for _, h := range []string{"Cookie", "Authorization", "X-Custom"} {
+			if r.Header.Get(h) != "" {
+				t.Errorf("%s received %s: %q", name, h, r.Header.Get(h))
+			}
+		}
+		fc, err := s.verifier.Verify(r.Header.Get(fragments.ContextHeader), time.Now())
+		if err != nil {
+			t.Fatalf("%s: context does not verify: %v", name, err)
+		}
+		if fc.CartID != "cart123" || fc.Locale != "de-ch" || fc.CSRF == "" {
+			t.Errorf("%s: context %+v", name, fc)
+		}
+	}
+	var csrf bool
+	for _, c := range resp.Cookies() {
+		csrf = csrf || (c.Name == CSRFCookie && c.HttpOnly)
+	}
+	if !csrf {
+		t.Error("no CSRF cookie set")
+	}
+}
+
+func TestHeadStreamsBeforeSlowFragment(t *testing.T) {
+	explore, decide := newTeam(t), newTeam(t)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	decide.fragment("product", "<article>P</article>")
+	explore.handle("/fragments/header", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<header>slow</header>")
+	})
+	s := startShell(t, map[string]*team{"explore": explore, "decide": decide}, []shell.Page{rawPage("/p", `<!doctype html><html><head><title>t</title></head><body><inlay-fragment src="decide/product" primary></inlay-fragment><inlay-fragment src="explore/header"></inlay-fragment></body></html>`)}, nil)
+	resp, err := http.Get(s.url + "/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// The head and the primary arrive while the header is still blocked.
+	r := bufio.NewReader(resp.Body)
+	var got strings.Builder
+	for !strings.Contains(got.String(), "<article>P</article>") {
+		b, err := r.ReadByte()
+		if err != nil {
+			t.Fatalf("stream ended before the primary: %q (%v)", got.String(), err)
+		}
+		got.WriteByte(b)
+	}
+	if !strings.Contains(got.String(), "</head>") {
+		t.Errorf("no head: %q", got.String())
+	}
+	unblock()
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rest), "<header>slow</header>") {
+		t.Errorf("slow fragment missing: %s", rest)
+	}
+}
+
+func TestPrimaryStatusBecomesPageStatus(t *testing.T) {
+	tests := []struct {
+		name     string
+		handler  http.HandlerFunc
+		status   int
+		location string
+		contains string
+	}{
+		{"404 with content", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(404)
+			fmt.Fprint(w, "<p>no such tractor</p>")
+		}, 404, "", "no such tractor"},
+		{"bare 404", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }, 404, "", `data-testid="error-page"`},
+		{"302", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/product/1?sku=A", 302) }, 302, "/product/1?sku=A", ""},
+		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, "", `data-testid="error-page"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			decide := newTeam(t)
+			decide.handle("/fragments/product", tt.handler)
+			s := startShell(t, map[string]*team{"decide": decide}, []shell.Page{rawPage("/p", `<html><head></head><body><inlay-fragment src="decide/product" primary></inlay-fragment></body></html>`)}, nil)
+			resp, body := get(t, s.url+"/p", nil)
+			if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location || !strings.Contains(body, tt.contains) {
+				t.Errorf("status %d location %q body %s; want %d %q containing %q", resp.StatusCode, resp.Header.Get("Location"), body, tt.status, tt.location, tt.contains)
+			}
+		})
+	}
+}
+
+func TestPageTemplateFile(t *testing.T) {
+	stub := newTeam(t)
+	stub.fragment("header", "<header>from file</header>")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bench.html"), []byte(`<html><head></head><body><inlay-fragment src="stub/header?size=10"></inlay-fragment></body></html>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startShell(t, map[string]*team{"stub": stub}, nil, func(c *Config) { c.PagesDir = dir })
+	resp, body := get(t, s.url+"/bench", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "<header>from file</header>") {
+		t.Errorf("status %d body %s", resp.StatusCode, body)
+	}
+	if r, _ := stub.last("/fragments/header"); r == nil || r.URL.RawQuery != "size=10" {
+		t.Errorf("fragment request %v", r)
+	}
+	if resp, _ := get(t, s.url+"/nothing-here", nil); resp.StatusCode != 404 {
+		t.Errorf("unknown route: %d", resp.StatusCode)
+	}
+}
+
+func TestProxyCookieRule(t *testing.T) {
+	checkout, explore := newTeam(t), newTeam(t)
+	checkout.handle("/ui/cart/add", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: CartCookie, Value: "c1", Path: "/", HttpOnly: true})
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "stolen", Path: "/"})
+		w.Header().Set("HX-Trigger", "checkout:cart-updated")
+		http.Redirect(w, r, "/checkout/cart", http.StatusSeeOther)
+	})
+	explore.handle("/ui/evil", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: CartCookie, Value: "evil", Path: "/"})
+		fmt.Fprint(w, "ok")
+	})
+	explore.handle("/static/logo.svg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		fmt.Fprint(w, "<svg/>")
+	})
+	s := startShell(t, map[string]*team{"checkout": checkout, "explore": explore}, nil, nil)
+
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/checkout/cart/add?x=1", strings.NewReader("sku=CL-01-GY"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "inlay_session=secret; inlay_cart=old")
+	req.Header.Set("HX-Request", "true")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/checkout/cart" || resp.Header.Get("HX-Trigger") != "checkout:cart-updated" {
+		t.Errorf("response %d %v", resp.StatusCode, resp.Header)
+	}
+	cookies := map[string]string{}
+	for _, c := range resp.Cookies() {
+		cookies[c.Name] = c.Value
+	}
+	if cookies[CartCookie] != "c1" || cookies[SessionCookie] != "" {
+		t.Errorf("cookies passed: %v (want only inlay_cart from checkout)", cookies)
+	}
+	r, body := checkout.last("/ui/cart/add")
+	if r == nil || body != "sku=CL-01-GY" || r.URL.RawQuery != "x=1" || r.Method != http.MethodPost || r.Header.Get("HX-Request") != "true" {
+		t.Fatalf("team got %v %q", r, body)
+	}
+	if r.Header.Get("Cookie") != "" {
+		t.Errorf("browser cookies reached the team: %q", r.Header.Get("Cookie"))
+	}
+	if fc, err := s.verifier.Verify(r.Header.Get(fragments.ContextHeader), time.Now()); err != nil || fc.CartID != "old" {
+		t.Errorf("context %+v %v", fc, err)
+	}
+
+	resp, _ = get(t, s.url+"/explore/evil", nil)
+	for _, c := range resp.Cookies() {
+		if c.Name == CartCookie {
+			t.Errorf("explore set %s", CartCookie)
+		}
+	}
+	resp, body = get(t, s.url+"/static/explore/logo.svg", map[string]string{"Cookie": "inlay_session=secret"})
+	if resp.StatusCode != 200 || body != "<svg/>" || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("static: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if r, _ := explore.last("/static/logo.svg"); r.Header.Get("Cookie") != "" || r.Header.Get(fragments.ContextHeader) != "" {
+		t.Errorf("static request carried cookie or context: %v", r.Header)
+	}
+}
+
+func TestPurgeAPI(t *testing.T) {
+	stub := newTeam(t)
+	n := 0
+	var mu sync.Mutex
+	stub.handle("/fragments/a", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		v := n
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		fmt.Fprintf(w, "<p>v%d</p>", v)
+	})
+	s := startShell(t, map[string]*team{"stub": stub}, []shell.Page{rawPage("/p", `<html><head></head><body><inlay-fragment src="stub/a?id=1"></inlay-fragment></body></html>`)},
+		func(c *Config) { c.PurgeToken = "s3cret" })
+	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v1") {
+		t.Fatal(body)
+	}
+	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v1") {
+		t.Fatalf("not cached: %s", body)
+	}
+	purge := func(token, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/_inlay/purge", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := purge("wrong", `{"targets":["stub"]}`); st != 403 {
+		t.Errorf("purge with a wrong token: %d", st)
+	}
+	if st := purge("s3cret", `{"targets":["nope/a"]}`); st != 400 {
+		t.Errorf("purge of an unknown context: %d", st)
+	}
+	if st := purge("s3cret", `{"targets":["stub/a?id=1"]}`); st != 200 {
+		t.Errorf("purge: %d", st)
+	}
+	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v2") {
+		t.Errorf("after purge: %s", body)
+	}
+}
