@@ -143,7 +143,9 @@ func (v *Verifier) remember(h string, c Context) {
 	if len(v.cur) >= verifiedCacheSize || v.cur == nil {
 		v.prev, v.cur = v.cur, make(map[string]Context)
 	}
-	v.cur[h] = c
+	// Clone: Fiber's c.Get returns a string over fasthttp's request buffer, which the next request on
+	// the connection overwrites; a map key must own its bytes.
+	v.cur[strings.Clone(h)] = c
 }
 
 // NewVerifier returns a Verifier for the shell's public key.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -361,6 +362,61 @@ func BenchmarkVerifyUncached(b *testing.B) {
 	for b.Loop() {
 		if _, err := fragments.NewVerifier(pub, false).Verify(h, now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestMiddlewareKeepAlive sends a valid, then an expired and a forged context over one keep-alive
+// connection to a real server. Fiber's header strings point into fasthttp's reused request buffer,
+// so a Verifier that kept them uncopied would find the second request's bytes under the first's
+// cache entry and wave it through.
+func TestMiddlewareKeepAlive(t *testing.T) {
+	t.Parallel()
+	pub, priv := mustKey(t)
+	_, otherPriv := mustKey(t)
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Use(fragments.Middleware(fragments.NewVerifier(pub, false)))
+	app.Get("/fragments/x", func(c *fiber.Ctx) error { return c.SendString(fragments.ContextFrom(c.UserContext()).CartID) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
+	t.Cleanup(client.CloseIdleConnections)
+
+	future := time.Now().Add(time.Hour)
+	ctxWith := func(cart string, exp time.Time) fragments.Context {
+		return fragments.Context{CartID: cart, Locale: "en", Expires: exp}
+	}
+	steps := []struct {
+		header string
+		status int
+		body   string
+	}{
+		{mustSign(t, priv, ctxWith("aaaa", future)), 200, "aaaa"},
+		{mustSign(t, priv, ctxWith("bbbb", time.Now().Add(-time.Hour))), 403, ""},
+		{mustSign(t, otherPriv, ctxWith("cccc", future)), 401, ""},
+		{mustSign(t, priv, ctxWith("dddd", future)), 200, "dddd"},
+		{mustSign(t, otherPriv, ctxWith("eeee", future)), 401, ""},
+	}
+	for i := range 3 {
+		for _, s := range steps {
+			req, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/fragments/x", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set(fragments.ContextHeader, s.header)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != s.status || (s.body != "" && string(body) != s.body) {
+				t.Errorf("round %d: got %d %q, want %d %q", i, resp.StatusCode, body, s.status, s.body)
+			}
 		}
 	}
 }

@@ -11,7 +11,7 @@
 // that is a fragment (no html/head/body), has a root carrying data-boundary (the team's name) and
 // data-testid, sends Cache-Control consistent with its manifest policy, an ETag honoured with 304 when
 // public, Link headers for its declared assets, no Set-Cookie, nested <inlay-fragment> tags that name
-// a context and fragment (never a URL), and rejects forged, expired or (outside dev mode) missing
+// a context and fragment (never a URL), a manifest fallback of the same shape, and rejects forged, expired or (outside dev mode) missing
 // Inlay-Context headers.
 package fragmenttest
 
@@ -334,7 +334,20 @@ func (s *suite) checkFragment(ctx context.Context, m fragments.Manifest, name st
 	}
 	if first {
 		s.checkContext(ctx, label, path)
+		if f.Fallback != "" {
+			s.add(label, "fallback", checkFallback(m.Name, f.Fallback))
+		}
 	}
+}
+
+// checkFallback holds the manifest's fallback HTML to the same shape as the fragment: it stands in
+// for it on the page, boundary outline included.
+func checkFallback(team, fallback string) error {
+	d := scan([]byte(fallback))
+	if err := errors.Join(d.documentErr, d.rootErr(team), d.nestedErr); err != nil {
+		return fmt.Errorf("manifest fallback: %w", err)
+	}
+	return nil
 }
 
 // checkNotModified asks again with If-None-Match and wants 304 with no body.

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -133,7 +134,12 @@ func TestGoodServerPasses(t *testing.T) {
 // badServer breaks the contract in every way the suite is meant to catch.
 func badServer() *fiber.App {
 	app := newApp()
-	fragments.ServeManifest(app, manifest)
+	bad := manifest
+	bad.Fragments = maps.Clone(manifest.Fragments)
+	cart := bad.Fragments["cart"]
+	cart.Fallback = `<div data-testid="cart">cart unavailable</div>` // no data-boundary
+	bad.Fragments["cart"] = cart
+	fragments.ServeManifest(app, bad)
 	app.Get("/fragments/header", func(c *fiber.Ctx) error {
 		c.Set("Cache-Control", "private")
 		c.Cookie(&fiber.Cookie{Name: "inlay_cart", Value: "x"})
@@ -199,6 +205,7 @@ func TestBadServerFails(t *testing.T) {
 		"fragment cart: status", // not text/html
 		"fragment cart: root",
 		"fragment cart: cache-control",
+		"fragment cart: fallback",
 	}
 	for _, want := range wantFailures {
 		if !slices.ContainsFunc(rec.errors, func(e string) bool { return strings.HasPrefix(e, "FAIL "+want+":") }) {
