@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -229,17 +230,22 @@ func (s *suite) run(ctx context.Context) []Finding {
 	if !ok {
 		return s.findings
 	}
-	names := make([]string, 0, len(m.Fragments))
-	for name := range m.Fragments {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for name := range s.params {
-		if _, ok := m.Fragments[name]; !ok {
+	for _, name := range slices.Sorted(maps.Keys(s.params)) {
+		sets := s.params[name]
+		f, ok := m.Fragments[name]
+		if !ok {
 			s.add(name, "params", fmt.Errorf("params given for a fragment the manifest does not declare"))
+			continue
+		}
+		for _, set := range sets {
+			for _, k := range slices.Sorted(maps.Keys(set)) {
+				if !slices.Contains(f.Params, k) {
+					s.add(name, "params", fmt.Errorf("param %q is not in the manifest's params %q: the shell drops it", k, f.Params))
+				}
+			}
 		}
 	}
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(m.Fragments)) {
 		sets := s.params[name]
 		if len(sets) == 0 {
 			sets = []url.Values{nil}

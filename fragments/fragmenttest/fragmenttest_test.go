@@ -281,3 +281,14 @@ func TestParamsForUnknownFragment(t *testing.T) {
 		t.Errorf("failures %q, want only the unknown fragment's params", failed)
 	}
 }
+
+func TestUndeclaredParam(t *testing.T) {
+	t.Parallel()
+	signer, pub := mustSigner(t)
+	base := serve(t, goodServer(pub, false))
+	rec := &recorder{}
+	fragmenttest.Run(rec, base, fragmenttest.Signer(signer), fragmenttest.Params("teaser", url.Values{"id": {"a"}, "size": {"s"}}))
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], `FAIL fragment teaser: params: param "size"`) {
+		t.Errorf("errors %q, want one about the undeclared param size", rec.errors)
+	}
+}
