@@ -9,11 +9,8 @@ import (
 // HomeRecommendedSKUs are the variants the home page recommends from (STOREFRONT.md).
 const HomeRecommendedSKUs = "CL-01-GY,AU-07-MT"
 
-// Home is GET /: Header, the category teasers, Recommendations and Footer.
+// Home is GET /: Header, explore's category teasers (primary), Recommendations for
+// HomeRecommendedSKUs, Footer.
 func Home() shell.Page {
-	return shell.Page{
-		Name:   "home",
-		Route:  "/",
-		Layout: func(r shell.PageRequest) templ.Component { return HomeLayout(r) },
-	}
+	return shell.Page{Name: "home", Route: "/", Layout: func(r shell.PageRequest) templ.Component { return HomeLayout(r) }}
 }
