@@ -19,8 +19,10 @@ E2E_TIMEOUT  ?= 4m
 
 # Benchmarks owned by other parts (see `bench`). Each must exist once its part has landed: a missing
 # one is an error, never a silent skip.
-EVENTS_BENCH_PKG ?= ./services/kit/events/...
-SHELL_BENCH      ?= shell/bench/run.sh
+EVENTS_BENCH  ?= ./services/kit/events/cmd/eventbench
+SHELL_BENCH   ?= shell/bench/run.sh
+GO_BENCH_PKGS ?= ./shell/... ./fragments/...
+BENCH_DIR     ?= .inlay/bench
 
 .PHONY: help run build generate test unit e2e bench lint vet fmt-check generated-check services-up \
 	services-check chromium clean
@@ -52,13 +54,17 @@ unit: ## unit and integration tests against the real local stores, with the race
 e2e: chromium ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
 
-bench: services-up ## benchmarks: the event backbone and the shell against nginx SSI and Tailor
-	# events (owner: helper "events"): end-to-end events/s and publish-to-handled latency.
-	@ls $(EVENTS_BENCH_PKG:/...=)/*_test.go >/dev/null 2>&1 || { echo "missing events benchmark in $(EVENTS_BENCH_PKG)" >&2; exit 1; }
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 10m $(EVENTS_BENCH_PKG)
-	# shell composition (owner: helper "shell-engine"): side by side with ../shared/bench/run-anchors.sh.
+bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor
+	@mkdir -p $(BENCH_DIR)
+	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
+	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
+	$(GO) run $(EVENTS_BENCH) | tee $(BENCH_DIR)/events.md
+	# --- Go benchmarks of the composition engine and the fragment library (allocations per page)
+	$(GO) test -run '^$$' -bench . -benchmem $(GO_BENCH_PKGS) | tee $(BENCH_DIR)/go.txt
+	# --- shell composition side by side (owner: helper "shell-engine"): ../shared/bench/run-anchors.sh
 	@test -x $(SHELL_BENCH) || { echo "missing shell benchmark script $(SHELL_BENCH)" >&2; exit 1; }
-	$(SHELL_BENCH)
+	BENCH_OUT=$(BENCH_DIR)/shell.md $(SHELL_BENCH)
+	@echo "tables in $(BENCH_DIR)/; record the figures in BENCHMARKS.md with the machine and the command"
 
 lint: vet fmt-check ## go vet (with the e2e tag) and gofmt, plus templ formatting
 	$(GO) tool templ fmt -fail .
