@@ -1,5 +1,5 @@
 // Package postgres holds the payments service's PostgreSQL adapter: its migrations (goose SQL files,
-// applied at start by services/kit) and, later, its stores.
+// applied at start by services/kit) and its Store of payments.
 package postgres
 
 import (

@@ -1,6 +1,9 @@
-// Command paymentsd runs the payments service: it opens (in dev mode, creates) its PostgreSQL database,
-// applies its migrations and serves /healthz, /readyz and /metrics on PAYMENTS_ADDR (default :8106).
-// Every other variable is listed in the README.
+// Command paymentsd runs the payments service: payments and refunds against a simulated card
+// provider with test cards, one payment per order. It consumes checkout.order.placed.v1 (authorize)
+// and inventory.stock.rejected.v1 (refund) with an idempotent consumer, publishes
+// payments.payment.authorized/declined/refunded.v1 through its outbox and relay, and serves
+// GET /v1/payments/{order_id}, /healthz, /readyz (database and consumer) and /metrics on
+// PAYMENTS_ADDR (default :8106). Every other variable is listed in the README.
 package main
 
 import (
@@ -9,6 +12,10 @@ import (
 
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/payments"
+	"github.com/inlay-dev/inlay/services/payments/api"
+	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
 	"github.com/inlay-dev/inlay/services/payments/postgres"
 )
 
@@ -33,5 +40,21 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Close()
+	if err := events.Migrate(ctx, svc.DB); err != nil {
+		return err
+	}
+	store := postgres.NewStore(svc.DB)
+
+	consumer := events.NewConsumer(events.ConsumerOptions{Name: paymentsevents.ConsumerName, Pool: svc.DB,
+		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	paymentsevents.NewHandlers(store, payments.NewID).Register(consumer)
+	svc.Server.AddCheck("events", consumer.Ready)
+	svc.Go(consumer.Run)
+
+	relay := events.NewRelay(events.RelayOptions{Name: "payments", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
+		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	svc.Go(relay.Run)
+
+	api.New(store).Mount(svc.Server.App)
 	return svc.Run(ctx)
 }
