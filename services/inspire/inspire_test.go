@@ -18,9 +18,9 @@ func TestParseColor(t *testing.T) {
 		want inspire.RGB
 		ok   bool
 	}{
-		{"#C0C0C0", inspire.RGB{192, 192, 192}, true},
-		{"#dd5219", inspire.RGB{0xdd, 0x52, 0x19}, true},
-		{"#fff", inspire.RGB{255, 255, 255}, true},
+		{"#C0C0C0", inspire.RGB{R: 192, G: 192, B: 192}, true},
+		{"#dd5219", inspire.RGB{R: 0xdd, G: 0x52, B: 0x19}, true},
+		{"#fff", inspire.RGB{R: 255, G: 255, B: 255}, true},
 		{"dd5219", inspire.RGB{}, false},
 		{"#dd521", inspire.RGB{}, false},
 		{"#xx5219", inspire.RGB{}, false},
@@ -42,10 +42,10 @@ func TestDistance(t *testing.T) {
 		a, b inspire.RGB
 		want float64
 	}{
-		{inspire.RGB{0, 0, 0}, inspire.RGB{0, 0, 0}, 0},
-		{inspire.RGB{0, 0, 0}, inspire.RGB{3, 4, 0}, 5},
-		{inspire.RGB{255, 255, 255}, inspire.RGB{0, 0, 0}, math.Sqrt(3 * 255 * 255)},
-		{inspire.RGB{10, 20, 30}, inspire.RGB{20, 10, 30}, math.Sqrt(200)},
+		{inspire.RGB{R: 0, G: 0, B: 0}, inspire.RGB{R: 0, G: 0, B: 0}, 0},
+		{inspire.RGB{R: 0, G: 0, B: 0}, inspire.RGB{R: 3, G: 4, B: 0}, 5},
+		{inspire.RGB{R: 255, G: 255, B: 255}, inspire.RGB{R: 0, G: 0, B: 0}, math.Sqrt(3 * 255 * 255)},
+		{inspire.RGB{R: 10, G: 20, B: 30}, inspire.RGB{R: 20, G: 10, B: 30}, math.Sqrt(200)},
 	}
 	for _, tt := range tests {
 		if got := inspire.Distance(tt.a, tt.b); math.Abs(got-tt.want) > 1e-9 {
@@ -66,11 +66,11 @@ func TestAverage(t *testing.T) {
 		ok   bool
 	}{
 		{"none", nil, inspire.RGB{}, false},
-		{"one", []inspire.RGB{{1, 2, 3}}, inspire.RGB{1, 2, 3}, true},
-		{"black and white", []inspire.RGB{{0, 0, 0}, {255, 255, 255}}, inspire.RGB{128, 128, 128}, true},
-		{"rounds to nearest", []inspire.RGB{{0, 0, 0}, {0, 0, 1}, {0, 0, 1}}, inspire.RGB{0, 0, 1}, true},
-		{"three", []inspire.RGB{{255, 0, 0}, {0, 255, 0}, {0, 0, 255}}, inspire.RGB{85, 85, 85}, true},
-		{"grey and red", []inspire.RGB{{0x80, 0x80, 0x80}, {0xff, 0x24, 0x00}}, inspire.RGB{0xc0, 0x52, 0x40}, true},
+		{"one", []inspire.RGB{{1, 2, 3}}, inspire.RGB{R: 1, G: 2, B: 3}, true},
+		{"black and white", []inspire.RGB{{0, 0, 0}, {255, 255, 255}}, inspire.RGB{R: 128, G: 128, B: 128}, true},
+		{"rounds to nearest", []inspire.RGB{{0, 0, 0}, {0, 0, 1}, {0, 0, 1}}, inspire.RGB{R: 0, G: 0, B: 1}, true},
+		{"three", []inspire.RGB{{255, 0, 0}, {0, 255, 0}, {0, 0, 255}}, inspire.RGB{R: 85, G: 85, B: 85}, true},
+		{"grey and red", []inspire.RGB{{0x80, 0x80, 0x80}, {0xff, 0x24, 0x00}}, inspire.RGB{R: 0xc0, G: 0x52, B: 0x40}, true},
 	}
 	for _, tt := range tests {
 		got, ok := inspire.Average(tt.in)
@@ -111,7 +111,7 @@ func TestNearest(t *testing.T) {
 		want    []string
 	}{
 		{"nearest first, excluding", red, []string{"RED"}, 4, []string{"DARKRED", "TIE-A", "TIE-B", "PINK"}},
-		{"ties by sku", inspire.RGB{0x80, 0, 0}, nil, 2, []string{"TIE-A", "TIE-B"}},
+		{"ties by sku", inspire.RGB{R: 0x80, G: 0, B: 0}, nil, 2, []string{"TIE-A", "TIE-B"}},
 		{"fewer than n", red, skus(all[1:]), 4, []string{"RED"}},
 		{"none left", red, skus(all), 4, []string{}},
 	}
@@ -205,10 +205,10 @@ func BenchmarkNearest(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	vs := make([]inspire.Variant, 10000)
 	for i := range vs {
-		vs[i] = inspire.Variant{SKU: string(rune(i)), Color: inspire.RGB{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256))}}
+		vs[i] = inspire.Variant{SKU: string(rune(i)), Color: inspire.RGB{R: uint8(r.IntN(256)), G: uint8(r.IntN(256)), B: uint8(r.IntN(256))}}
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		inspire.Nearest(vs, inspire.RGB{10, 200, 30}, nil, 4)
+		inspire.Nearest(vs, inspire.RGB{R: 10, G: 200, B: 30}, nil, 4)
 	}
 }

@@ -65,7 +65,7 @@ func TestApplyProductIsIdempotentAndVersionGuarded(t *testing.T) {
 		inTx(t, pool, func(tx pgx.Tx) error { return s.ApplyProduct(ctx(t), tx, "AU-02", 1, v1) })
 	}
 	if got, ok := get(t, s, "AU-02-BL"); !ok || got.Price != 4000 || got.Version != 1 || got.ProductName != "Product AU-02" ||
-		got.Color != (inspire.RGB{0x2a, 0x52, 0xbe}) || got.Image != "/img/AU-02-BL.svg" {
+		got.Color != (inspire.RGB{R: 0x2a, G: 0x52, B: 0xbe}) || got.Image != "/img/AU-02-BL.svg" {
 		t.Fatalf("after created: %+v", got)
 	}
 
@@ -139,9 +139,9 @@ func TestNearestMatchesDomain(t *testing.T) {
 		all = append(all, vs...)
 	}
 	for i := range 25 {
-		target := inspire.RGB{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256))}
+		target := inspire.RGB{R: uint8(r.IntN(256)), G: uint8(r.IntN(256)), B: uint8(r.IntN(256))}
 		if i == 0 {
-			target = inspire.RGB{0x40, 0x40, 0x40}
+			target = inspire.RGB{R: 0x40, G: 0x40, B: 0x40}
 		}
 		exclude := []string{all[r.IntN(len(all))].SKU, "P-00-0"}
 		got, err := s.Nearest(ctx(t), target, exclude, inspire.MaxRecommendations)
@@ -187,7 +187,7 @@ func BenchmarkNearest(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Nearest(context.Background(), inspire.RGB{10, 200, 30}, []string{"P-00001-A"}, 4); err != nil {
+		if _, err := s.Nearest(context.Background(), inspire.RGB{R: 10, G: 200, B: 30}, []string{"P-00001-A"}, 4); err != nil {
 			b.Fatal(err)
 		}
 	}
