@@ -99,6 +99,10 @@ func New(opts Options) *Engine {
 type Request struct {
 	// Forwarded are the allowlisted headers and the signed context sent to every team.
 	Forwarded fragments.Forwarded
+	// Sign, when set and Forwarded.Context is empty, returns the signed context. It is called at
+	// most once, by the first fetch, so a page served from the cache signs nothing. It runs on the
+	// engine's goroutines: it must not touch the request.
+	Sign func() string
 	// Locale keys cached copies of public fragments.
 	Locale string
 	// Nonce is the response's CSP nonce, for the composer script.
@@ -124,6 +128,9 @@ type Composition struct {
 	mu    sync.Mutex
 	all   []*slot // every slot, nested ones included, for Server-Timing
 	count int
+
+	fwdOnce sync.Once
+	fwd     fragments.Forwarded
 
 	// used only by the writer
 	assetsSeen map[string]struct{}
@@ -239,7 +246,7 @@ func (c *Composition) fetch(s *slot) {
 				return
 			case stale:
 				c.succeed(s, en.body, en.tmpl, SourceStale, c.e.opts.Now().Sub(start), en.version)
-				c.e.revalidate(s.ref, s.key, en, c.req.Forwarded, timeout)
+				c.e.revalidate(s.ref, s.key, en, c.forwarded(), timeout)
 				return
 			}
 		}
@@ -247,14 +254,14 @@ func (c *Composition) fetch(s *slot) {
 		v, err, _ := c.e.sf.Do(s.key, func() (any, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), timeout)
 			defer cancel()
-			return c.e.fetchAndStore(ctx, s.ref, s.key, c.req.Forwarded, timeout, en)
+			return c.e.fetchAndStore(ctx, s.ref, s.key, c.forwarded(), timeout, en)
 		})
 		f, _ := v.(fetched)
 		c.finish(s, f.resp, f.entry, err, c.e.opts.Now().Sub(start))
 		return
 	}
 	resp, err := c.e.opts.Client.Fetch(c.ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
-		Query: s.ref.query, Forwarded: c.req.Forwarded, Timeout: timeout})
+		Query: s.ref.query, Forwarded: c.forwarded(), Timeout: timeout})
 	if err == nil {
 		err = c.e.validate(resp)
 	}
@@ -480,6 +487,17 @@ func (c *Composition) observe(s *slot) {
 	if c.e.opts.Observe != nil && s.ref.team != nil {
 		c.e.opts.Observe(s.ref.team.Name, s.ref.name, s.source, s.dur)
 	}
+}
+
+// forwarded returns the headers for the teams, signing the context on first use.
+func (c *Composition) forwarded() fragments.Forwarded {
+	c.fwdOnce.Do(func() {
+		c.fwd = c.req.Forwarded
+		if c.fwd.Context == "" && c.req.Sign != nil {
+			c.fwd.Context = c.req.Sign()
+		}
+	})
+	return c.fwd
 }
 
 // Outcome is what the primary fragment decided for the page.

@@ -279,18 +279,22 @@ type requestContext struct {
 	locale string
 	debug  bool
 	fwd    fragments.Forwarded
+	sign   func() string // the signed Inlay-Context, made on first use
 }
 
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
-	rc := requestContext{nonce: newNonce(), locale: locale(c.Get(fiber.HeaderAcceptLanguage))}
+	// Fiber's strings alias the request's buffers, which are reused after the handler returns while
+	// the page (and a background revalidation) may still use them: every string kept is cloned.
+	rc := requestContext{nonce: newNonce(), locale: strings.Clone(locale(c.Get(fiber.HeaderAcceptLanguage)))}
 	rc.debug = c.Query("debug") == "fragments"
 	rc.fwd = fragments.Forwarded{
-		AcceptLanguage: clip(c.Get(fiber.HeaderAcceptLanguage), 256),
-		UserAgent:      clip(c.Get(fiber.HeaderUserAgent), 512),
-		Traceparent:    clip(c.Get("traceparent"), 128),
-		RequestID:      kitserver.RequestID(c),
-		Context:        s.signContext(c, rc.locale),
+		AcceptLanguage: strings.Clone(clip(c.Get(fiber.HeaderAcceptLanguage), 256)),
+		UserAgent:      strings.Clone(clip(c.Get(fiber.HeaderUserAgent), 512)),
+		Traceparent:    strings.Clone(clip(c.Get("traceparent"), 128)),
+		RequestID:      strings.Clone(kitserver.RequestID(c)),
 	}
+	key := s.contextKey(c, rc.locale)
+	rc.sign = func() string { return s.sign(key) }
 	return rc
 }
 
@@ -303,7 +307,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 30*time.Second)
-	comp := s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	comp := s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
 	out := comp.Outcome()
 	switch {
 	case out.Status >= 300 && out.Status <= 399:
@@ -418,11 +422,12 @@ func clip(s string, n int) string {
 	return s
 }
 
-// signContext returns the signed Inlay-Context for c: the cart from checkout's cookie, the CSRF token
-// from the shell's cookie (set now when missing), the locale; valid for five minutes. Signatures are
-// reused while they have more than two minutes left, so a page costs no Ed25519 signing in the common
-// case.
-func (s *Shell) signContext(c *fiber.Ctx, loc string) string {
+// signContext returns the signed Inlay-Context for c (see contextKey and sign).
+func (s *Shell) signContext(c *fiber.Ctx, loc string) string { return s.sign(s.contextKey(c, loc)) }
+
+// contextKey reads what the context carries from c: the cart from checkout's cookie, the CSRF token
+// from the shell's cookie (set now when missing), the locale.
+func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 	csrf := c.Cookies(CSRFCookie)
 	if !validToken(csrf) {
 		csrf = newNonce() + newNonce()
@@ -433,12 +438,18 @@ func (s *Shell) signContext(c *fiber.Ctx, loc string) string {
 	if !validToken(cart) {
 		cart = ""
 	}
-	key := sigKey{cart: cart, csrf: csrf, locale: loc}
+	// Cookie values alias fasthttp's buffers: copy them, the key outlives the handler.
+	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: loc}
+}
+
+// sign returns the signed context for key, valid for five minutes. Signatures are reused while
+// they have more than two minutes left, so a returning visitor's page costs no Ed25519 signing.
+func (s *Shell) sign(key sigKey) string {
 	if h, ok := s.sigs.get(key); ok {
 		return h
 	}
 	exp := time.Now().Add(5 * time.Minute)
-	h, err := s.signer.Sign(fragments.Context{CartID: cart, Locale: loc, CSRF: csrf, Expires: exp})
+	h, err := s.signer.Sign(fragments.Context{CartID: key.cart, Locale: key.locale, CSRF: key.csrf, Expires: exp})
 	if err != nil {
 		s.log.Error("sign context", "error", err.Error())
 		return ""

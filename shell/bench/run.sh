@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Side-by-side composition benchmark: builds shelld, serves the anchors' six-fragment page from page
+# template files (shell/bench/pages) with the anchors' stub registered as the context "stub", and runs
+# ../shared/bench/run-anchors.sh with the shell as extra targets, so nginx SSI, Tailor and Inlay are
+# measured in one run on this machine. Prints one Markdown table; with BENCH_OUT=file also writes it
+# there. D=seconds per target (default 10); SHELLD=path uses a prebuilt shelld.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+anchors=${INLAY_BENCH_ANCHORS:-$root/../shared/bench/run-anchors.sh}
+[ -x "$anchors" ] || { echo "run-anchors.sh not found at $anchors (set INLAY_BENCH_ANCHORS)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx" >&2; exit 1; }
+
+work=$(mktemp -d)
+shell_pid=""
+cleanup() { [ -n "$shell_pid" ] && kill "$shell_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+if [ -n "${SHELLD:-}" ]; then cp "$SHELLD" "$work/shelld"; else (cd "$root" && go build -o "$work/shelld" ./shell/cmd/shelld); fi
+port=${BENCH_SHELL_PORT:-18090}
+# The stub (127.0.0.1:9100) is started by run-anchors.sh; until it answers, the shell treats the team
+# as having no manifest (defaults), and the periodic refresh finds its 404.
+INLAY_TEAMS=stub=http://127.0.0.1:9100 \
+INLAY_PAGES_DIR="$root/shell/bench/pages" \
+SHELL_ADDR=127.0.0.1:$port \
+LOG_LEVEL=warn \
+INLAY_REDIS_PREFIX="bench$$:" \
+INLAY_MANIFEST_REFRESH=2s \
+  "$work/shelld" >"$work/shelld.log" 2>&1 &
+shell_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { echo "shelld did not start:" >&2; cat "$work/shelld.log" >&2; exit 1; }
+
+base=http://127.0.0.1:$port
+out=$("$anchors" inlay=$base/bench inlay-cached=$base/bench-cached inlay-20ms=$base/bench-20ms)
+echo "$out"
+if [ -n "${BENCH_OUT:-}" ]; then
+  { echo "Composition, side by side (shell/bench/run.sh, wrk -t1 -c32 -d${D:-10}s, $(nproc) cores, $(date -u +%F))"; echo; echo "$out"; } >"$BENCH_OUT"
+fi
