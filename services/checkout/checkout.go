@@ -1,6 +1,339 @@
-// Package checkout is the checkout context of the Inlay storefront: it owns carts (Redis) and orders with snapshots of lines, customer and store (PostgreSQL); it runs the order saga with payments and inventory.
-// See DESIGN.md §2.
+// Package checkout is the language of the checkout context: carts (kept in Redis, identified by the
+// HttpOnly cookie inlay_cart), orders with snapshots of their lines, customer and store (PostgreSQL),
+// checkout's own copy of decide's variants and of inventory's stock (filled only by their events),
+// and the order's part of the saga (DESIGN.md §2): an order is placed pending, then confirmed when
+// inventory reserved its stock, or cancelled with a reason when payments declined or refunded it.
 //
-// For now the service is its process only (cmd/checkoutd: configuration, database with migrations,
-// health, readiness and metrics); its domain, events, JSON API and fragments come in later issues.
+// Adapters live in sub-packages: redis (the cart store), postgres (variants, stock and orders with
+// the outbox), events (the handlers of decide's, inventory's and payments' events), ui (fragments
+// and the /ui endpoints), static (content-hashed assets) and cmd/checkoutd (the process).
 package checkout
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+// Cart limits: a line holds at most MaxQuantity units, a cart at most MaxLines lines. A cart lives
+// CartTTL after its last change (the cookie lasts as long).
+const (
+	MaxQuantity = 10
+	MaxLines    = 20
+	CartTTL     = 30 * 24 * time.Hour
+)
+
+// CartCookie is the cookie that names the cart. checkout sets it (through the shell's proxy, which
+// passes Set-Cookie for this name from checkout only); the shell puts its value into Inlay-Context.
+const CartCookie = "inlay_cart"
+
+// Variant is checkout's copy of one of decide's variants: what a cart line and an order snapshot show.
+type Variant struct {
+	SKU         string
+	ProductID   string
+	ProductName string // "SmartFarm Titan"
+	Name        string // the variant's name, "Sunset Copper"
+	Color       string // "#dd5219"
+	Image       string // URL, empty when decide sent none
+	Price       int64  // Ø
+}
+
+// Title is how the storefront names a variant: "SmartFarm Titan Sunset Copper".
+func (v Variant) Title() string {
+	if v.Name == "" {
+		return v.ProductName
+	}
+	return v.ProductName + " " + v.Name
+}
+
+// URL is the storefront URL of the variant on its product page.
+func (v Variant) URL() string {
+	return "/product/" + url.PathEscape(v.ProductID) + "?sku=" + url.QueryEscape(v.SKU)
+}
+
+// Item is a variant with its stock as checkout knows it.
+type Item struct {
+	Variant
+	// Stock is inventory's last published quantity; 0 when inventory has not published one.
+	Stock int
+}
+
+// InStock reports whether at least one unit is available.
+func (i Item) InStock() bool { return i.Stock > 0 }
+
+// CartLine is one line of a cart as stored: a sku and its quantity.
+type CartLine struct {
+	SKU      string
+	Quantity int
+}
+
+// Line is a cart line with its variant, for display and for placing an order.
+type Line struct {
+	Item
+	Quantity int
+}
+
+// Total is the line's price: quantity × unit price.
+func (l Line) Total() int64 { return int64(l.Quantity) * l.Price }
+
+// Cart is a cart with its variants.
+type Cart struct {
+	ID    string
+	Lines []Line
+}
+
+// Quantity is the number of units in the cart.
+func (c Cart) Quantity() int {
+	n := 0
+	for _, l := range c.Lines {
+		n += l.Quantity
+	}
+	return n
+}
+
+// Total is the sum of the line totals.
+func (c Cart) Total() int64 {
+	var t int64
+	for _, l := range c.Lines {
+		t += l.Total()
+	}
+	return t
+}
+
+// Empty reports whether the cart has no lines.
+func (c Cart) Empty() bool { return len(c.Lines) == 0 }
+
+// SKUs lists the cart's skus in line order.
+func (c Cart) SKUs() []string {
+	s := make([]string, len(c.Lines))
+	for i, l := range c.Lines {
+		s[i] = l.SKU
+	}
+	return s
+}
+
+// Errors a cart change may return; each maps to a clear message and status.
+var (
+	ErrUnknownSKU  = errors.New("unknown sku")
+	ErrOutOfStock  = errors.New("out of stock")
+	ErrLineLimit   = fmt.Errorf("at most %d of one tractor per order", MaxQuantity)
+	ErrCartFull    = fmt.Errorf("at most %d different tractors per order", MaxLines)
+	ErrNotInCart   = errors.New("not in the basket")
+	ErrInvalidSKU  = errors.New("invalid sku")
+	ErrCartMissing = errors.New("no basket")
+)
+
+// AddLimit is how many units of a line a cart may hold for an item: the smaller of MaxQuantity and
+// the stock. It checks the item can be added at all.
+func AddLimit(it Item) (int, error) {
+	if !it.InStock() {
+		return 0, server.Wrap(server.ECONFLICT, ErrOutOfStock, it.Title()+" is out of stock")
+	}
+	return min(MaxQuantity, it.Stock), nil
+}
+
+// ValidSKU reports whether s looks like a sku (letters, digits and dashes, at most 64 bytes).
+func ValidSKU(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Status is an order's state in the saga.
+type Status string
+
+// Order states: pending until the saga ends in confirmed or cancelled.
+const (
+	Pending   Status = "pending"
+	Confirmed Status = "confirmed"
+	Cancelled Status = "cancelled"
+)
+
+// Final reports whether s is an end state.
+func (s Status) Final() bool { return s == Confirmed || s == Cancelled }
+
+// ErrIllegalTransition is returned (wrapped) for a state change the saga does not allow.
+var ErrIllegalTransition = errors.New("illegal order transition")
+
+// Transition checks an order may go from one state to another. It returns changed=false with no
+// error when the order already is in the target state (a redelivered event), and
+// ErrIllegalTransition for anything but pending → confirmed or pending → cancelled.
+func Transition(from, to Status) (changed bool, err error) {
+	if from == to && (to == Confirmed || to == Cancelled) {
+		return false, nil
+	}
+	if from == Pending && (to == Confirmed || to == Cancelled) {
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: %s → %s", ErrIllegalTransition, from, to)
+}
+
+// Customer is who placed an order, as the checkout form gave it.
+type Customer struct {
+	ID        string // the account's id, empty for a guest
+	FirstName string
+	LastName  string
+	Email     string
+}
+
+// OrderLine is an order's snapshot of a cart line.
+type OrderLine struct {
+	SKU         string
+	ProductID   string
+	ProductName string
+	Name        string
+	Image       string
+	Quantity    int
+	UnitPrice   int64
+}
+
+// Total is quantity × unit price.
+func (l OrderLine) Total() int64 { return int64(l.Quantity) * l.UnitPrice }
+
+// Order is a placed order.
+type Order struct {
+	ID       string
+	CartID   string
+	Status   Status
+	Reason   string // why it was cancelled
+	Customer Customer
+	StoreID  string
+	CardLast string // the card's last four digits
+	Lines    []OrderLine
+	Total    int64
+	Created  time.Time
+	Updated  time.Time
+}
+
+// CheckoutForm is what the checkout form posts.
+type CheckoutForm struct {
+	FirstName      string
+	LastName       string
+	Email          string
+	Card           string
+	StoreID        string
+	IdempotencyKey string
+}
+
+// FieldErrors maps a form field to its error message.
+type FieldErrors map[string]string
+
+// Form field names, shared by the form and its validation.
+const (
+	FieldFirstName      = "first_name"
+	FieldLastName       = "last_name"
+	FieldEmail          = "email"
+	FieldCard           = "card"
+	FieldStore          = "store"
+	FieldIdempotencyKey = "idempotency_key"
+)
+
+// maxField bounds every text field of the form.
+const maxField = 100
+
+// Normalize trims the fields and removes spaces and dashes from the card number.
+func (f CheckoutForm) Normalize() CheckoutForm {
+	f.FirstName = strings.TrimSpace(f.FirstName)
+	f.LastName = strings.TrimSpace(f.LastName)
+	f.Email = strings.TrimSpace(f.Email)
+	f.StoreID = strings.TrimSpace(f.StoreID)
+	f.IdempotencyKey = strings.TrimSpace(f.IdempotencyKey)
+	f.Card = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, f.Card)
+	return f
+}
+
+// Validate checks a normalized form: names required, a valid e-mail address, a card number that
+// passes the Luhn check, a store id, and an idempotency key. It returns nil when all is well.
+func (f CheckoutForm) Validate() FieldErrors {
+	errs := FieldErrors{}
+	text := func(field, value, label string) {
+		switch {
+		case value == "":
+			errs[field] = label + " is required."
+		case utf8.RuneCountInString(value) > maxField || !utf8.ValidString(value) || strings.ContainsFunc(value, isControl):
+			errs[field] = label + " is not valid."
+		}
+	}
+	text(FieldFirstName, f.FirstName, "First name")
+	text(FieldLastName, f.LastName, "Last name")
+	if f.Email == "" {
+		errs[FieldEmail] = "E-mail is required."
+	} else if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 {
+		errs[FieldEmail] = "E-mail is not a valid address."
+	}
+	if f.Card == "" {
+		errs[FieldCard] = "Card number is required."
+	} else if !Luhn(f.Card) {
+		errs[FieldCard] = "Card number is not valid."
+	}
+	if f.StoreID == "" {
+		errs[FieldStore] = "Please choose a store."
+	} else if !ValidSKU(f.StoreID) {
+		errs[FieldStore] = "Store is not valid."
+	}
+	if f.IdempotencyKey == "" || len(f.IdempotencyKey) > 64 || !ValidSKU(f.IdempotencyKey) {
+		errs[FieldIdempotencyKey] = "The form has expired, please submit it again."
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// Luhn reports whether s, 12 to 19 digits, passes the Luhn check.
+func Luhn(s string) bool {
+	if len(s) < 12 || len(s) > 19 {
+		return false
+	}
+	sum := 0
+	double := false
+	for i := len(s) - 1; i >= 0; i-- {
+		ch := s[i]
+		if ch < '0' || ch > '9' {
+			return false
+		}
+		d := int(ch - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// LastFour returns the last four characters of a card number.
+func LastFour(card string) string {
+	if len(card) <= 4 {
+		return card
+	}
+	return card[len(card)-4:]
+}
+
+// ErrOrderNotFound is returned (wrapped) for an order that does not exist or is not the caller's.
+func ErrOrderNotFound(id string) error {
+	return server.Errorf(server.ENOTFOUND, "order %q not found", id)
+}

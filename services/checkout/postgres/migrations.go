@@ -1,5 +1,5 @@
 // Package postgres holds the checkout service's PostgreSQL adapter: its migrations (goose SQL files,
-// applied at start by services/kit) and, later, its stores.
+// applied at start by services/kit) and its store: variants, stock and orders with their events.
 package postgres
 
 import (

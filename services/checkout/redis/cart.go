@@ -1,0 +1,185 @@
+// Package redis is checkout's cart store: one Redis hash per cart (sku → quantity) that expires
+// checkout.CartTTL after its last change. Changes are single atomic scripts, so concurrent adds never
+// exceed the limits.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/kit/redisdb"
+)
+
+// Carts stores carts in Redis.
+type Carts struct {
+	rdb  *goredis.Client
+	keys redisdb.Keys
+}
+
+// NewCarts returns the cart store; keys are scoped by keys (the service's prefix).
+func NewCarts(rdb *goredis.Client, keys redisdb.Keys) *Carts { return &Carts{rdb: rdb, keys: keys} }
+
+func (s *Carts) key(id string) string { return s.keys.Key("cart", id) }
+
+// addScript adds ARGV[2] units of sku ARGV[1] unless the line would exceed ARGV[3] units (-1) or a new
+// line would exceed ARGV[4] lines (-2); it refreshes the TTL (ARGV[5] ms) and returns the line's
+// new quantity. Fields: "q:<sku>" the quantity, "o:<sku>" the line's position (from the counter
+// "seq"), so lines keep the order they were first added in.
+var addScript = goredis.NewScript(`
+local q = tonumber(redis.call('HGET', KEYS[1], 'q:' .. ARGV[1]) or '0')
+local n = q + tonumber(ARGV[2])
+if n > tonumber(ARGV[3]) then return -1 end
+if q == 0 then
+  local lines = math.floor(redis.call('HLEN', KEYS[1]) / 2)
+  if lines >= tonumber(ARGV[4]) then return -2 end
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('HSET', KEYS[1], 'o:' .. ARGV[1], seq)
+end
+redis.call('HSET', KEYS[1], 'q:' .. ARGV[1], n)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return n
+`)
+
+// removeScript removes sku ARGV[1]; it returns 0 when the line was not there.
+var removeScript = goredis.NewScript(`
+local n = redis.call('HDEL', KEYS[1], 'q:' .. ARGV[1], 'o:' .. ARGV[1])
+if n > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n
+`)
+
+// Add adds n units of sku to cart id, allowing at most limit units of that line and
+// checkout.MaxLines lines. It returns the line's new quantity, checkout.ErrLineLimit or
+// checkout.ErrCartFull.
+func (s *Carts) Add(ctx context.Context, id, sku string, n, limit int) (int, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("add %d of %s: quantity must be positive", n, sku)
+	}
+	q, err := addScript.Run(ctx, s.rdb, []string{s.key(id)}, sku, n, limit, checkout.MaxLines,
+		checkout.CartTTL.Milliseconds()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("add %s to cart: %w", sku, err)
+	}
+	switch q {
+	case -1:
+		return 0, checkout.ErrLineLimit
+	case -2:
+		return 0, checkout.ErrCartFull
+	}
+	return q, nil
+}
+
+// Quantity returns how many units of sku cart id holds.
+func (s *Carts) Quantity(ctx context.Context, id, sku string) (int, error) {
+	v, err := s.rdb.HGet(ctx, s.key(id), "q:"+sku).Int()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read cart line %s: %w", sku, err)
+	}
+	return v, nil
+}
+
+// Remove removes sku's line from cart id; checkout.ErrNotInCart when it was not there.
+func (s *Carts) Remove(ctx context.Context, id, sku string) error {
+	n, err := removeScript.Run(ctx, s.rdb, []string{s.key(id)}, sku, checkout.CartTTL.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("remove %s from cart: %w", sku, err)
+	}
+	if n == 0 {
+		return checkout.ErrNotInCart
+	}
+	return nil
+}
+
+// Lines returns cart id's lines in the order they were first added; none for a missing cart.
+func (s *Carts) Lines(ctx context.Context, id string) ([]checkout.CartLine, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read cart: %w", err)
+	}
+	type ordered struct {
+		checkout.CartLine
+		seq int
+	}
+	lines := make([]ordered, 0, len(m)/2)
+	for k, v := range m {
+		if len(k) < 3 || k[:2] != "q:" {
+			continue
+		}
+		q, err := strconv.Atoi(v)
+		if err != nil || q <= 0 {
+			continue // a field another version wrote; ignore it
+		}
+		seq, _ := strconv.Atoi(m["o:"+k[2:]])
+		lines = append(lines, ordered{checkout.CartLine{SKU: k[2:], Quantity: q}, seq})
+	}
+	slices.SortFunc(lines, func(a, b ordered) int {
+		if a.seq != b.seq {
+			return a.seq - b.seq
+		}
+		if a.SKU < b.SKU {
+			return -1
+		}
+		return 1
+	})
+	out := make([]checkout.CartLine, len(lines))
+	for i, l := range lines {
+		out[i] = l.CartLine
+	}
+	return out, nil
+}
+
+// Clear deletes cart id.
+func (s *Carts) Clear(ctx context.Context, id string) error {
+	if err := s.rdb.Del(ctx, s.key(id)).Err(); err != nil {
+		return fmt.Errorf("clear cart: %w", err)
+	}
+	return nil
+}
+
+// flashTTL is how long a refused checkout form is kept for the redirect that shows it again.
+const flashTTL = 10 * time.Minute
+
+// SaveForm keeps a refused checkout form (without its card number) and its errors for cart id, so
+// the checkout page shown after the redirect fills them in again.
+func (s *Carts) SaveForm(ctx context.Context, id string, f checkout.CheckoutForm, errs checkout.FieldErrors) error {
+	f.Card = "" // card numbers never rest in Redis
+	b, err := json.Marshal(flash{Form: f, Errors: errs})
+	if err != nil {
+		return fmt.Errorf("encode form: %w", err)
+	}
+	if err := s.rdb.Set(ctx, s.keys.Key("form", id), b, flashTTL).Err(); err != nil {
+		return fmt.Errorf("save form: %w", err)
+	}
+	return nil
+}
+
+// TakeForm returns and deletes the form SaveForm kept for cart id; ok is false when there is none.
+func (s *Carts) TakeForm(ctx context.Context, id string) (f checkout.CheckoutForm, errs checkout.FieldErrors, ok bool, err error) {
+	b, err := s.rdb.GetDel(ctx, s.keys.Key("form", id)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return f, nil, false, nil
+	}
+	if err != nil {
+		return f, nil, false, fmt.Errorf("read form: %w", err)
+	}
+	var fl flash
+	if err := json.Unmarshal(b, &fl); err != nil {
+		return f, nil, false, nil // an unreadable flash is as good as none
+	}
+	return fl.Form, fl.Errors, true, nil
+}
+
+type flash struct {
+	Form   checkout.CheckoutForm `json:"form"`
+	Errors checkout.FieldErrors  `json:"errors"`
+}

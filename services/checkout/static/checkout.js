@@ -1,0 +1,171 @@
+// checkout's script: Add To Cart posts in the background and announces `checkout:cart-updated`; the
+// Mini Cart reloads itself on that event and flashes; the checkout form validates (Luhn included)
+// and takes the store id from the Store Picker's `explore:store-selected`; the thank-you page polls
+// the order's status until it is final. Every form still works without this script (post, redirect,
+// get). Listeners are delegated from document, so fragments inserted later work too, and loading the
+// module twice installs them once.
+const installed = "checkoutScript";
+
+if (!document.documentElement.dataset[installed]) {
+  document.documentElement.dataset[installed] = "1";
+
+  // --- Add To Cart -------------------------------------------------------------------------------
+  document.addEventListener("submit", async (event) => {
+    const form = event.target instanceof HTMLFormElement ? event.target : null;
+    if (!form || !form.matches("[data-checkout-add-to-cart]")) return;
+    event.preventDefault();
+    const root = form.closest("[data-boundary='checkout']") ?? form;
+    const added = root.querySelector("[data-checkout-added]");
+    const error = root.querySelector("[data-checkout-error]");
+    const button = form.querySelector("button[type='submit']");
+    if (added) added.hidden = true;
+    if (error) error.hidden = true;
+    if (button) button.disabled = true;
+    const body = new URLSearchParams(new FormData(form));
+    try {
+      const res = await fetch(form.action, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": body.get("csrf") ?? "" },
+      });
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(data?.error?.message || "The tractor could not be added.");
+      if (added) added.hidden = false;
+      document.dispatchEvent(new CustomEvent("checkout:cart-updated", { detail: data }));
+    } catch (err) {
+      if (error) {
+        error.textContent = err instanceof Error ? err.message : String(err);
+        error.hidden = false;
+      }
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+
+  // --- Mini Cart ---------------------------------------------------------------------------------
+  document.addEventListener("checkout:cart-updated", async () => {
+    const carts = document.querySelectorAll("[data-checkout-mini-cart]");
+    if (carts.length === 0) return;
+    try {
+      const res = await fetch("/checkout/mini-cart", { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!res.ok) return;
+      const html = await res.text();
+      for (const old of carts) {
+        const tpl = document.createElement("template");
+        tpl.innerHTML = html.trim();
+        const next = tpl.content.firstElementChild;
+        if (!next) continue;
+        old.replaceWith(next);
+        next.classList.add("co-mini--flash");
+        next.setAttribute("data-flash", "");
+        setTimeout(() => {
+          next.classList.remove("co-mini--flash");
+          next.removeAttribute("data-flash");
+        }, 600);
+      }
+    } catch {
+      // The mini cart keeps its old count; the next page shows the right one.
+    }
+  });
+
+  // --- Checkout form -----------------------------------------------------------------------------
+  const luhn = (digits) => {
+    if (!/^\d{12,19}$/.test(digits)) return false;
+    let sum = 0;
+    let double = false;
+    for (let i = digits.length - 1; i >= 0; i--) {
+      let d = digits.charCodeAt(i) - 48;
+      if (double) {
+        d *= 2;
+        if (d > 9) d -= 9;
+      }
+      sum += d;
+      double = !double;
+    }
+    return sum % 10 === 0;
+  };
+
+  const validate = (form) => {
+    const card = form.elements.namedItem("card");
+    if (card instanceof HTMLInputElement) {
+      const digits = card.value.replace(/[\s-]/g, "");
+      card.setCustomValidity(digits === "" || luhn(digits) ? "" : "Card number is not valid.");
+    }
+    const store = form.elements.namedItem("store");
+    if (store instanceof HTMLInputElement) {
+      store.setCustomValidity(store.value.trim() === "" ? "Please choose a store." : "");
+    }
+    const valid = form.checkValidity();
+    const submit = form.querySelector("[data-checkout-place-order]");
+    if (submit) submit.disabled = !valid;
+    return valid;
+  };
+
+  const initCheckout = (container) => {
+    if (container.dataset.checkoutReady) return;
+    container.dataset.checkoutReady = "1";
+    const form = container.querySelector("form[data-checkout-form]");
+    if (!form) return;
+    container.addEventListener("explore:store-selected", (event) => {
+      const store = form.elements.namedItem("store");
+      if (store instanceof HTMLInputElement && typeof event.detail === "string") {
+        store.value = event.detail;
+        validate(form);
+      }
+    });
+    form.addEventListener("input", () => validate(form));
+    form.addEventListener("change", () => validate(form));
+    form.addEventListener("submit", (event) => {
+      if (!validate(form)) {
+        event.preventDefault();
+        form.reportValidity();
+        return;
+      }
+      // One order per form: a second click while the first post is on its way does nothing (the
+      // idempotency key makes a retry safe anyway).
+      if (form.dataset.submitted) event.preventDefault();
+      form.dataset.submitted = "1";
+    });
+    validate(form);
+  };
+
+  // --- Order status ------------------------------------------------------------------------------
+  const labels = { pending: "pending", confirmed: "confirmed", cancelled: "cancelled" };
+  const pollStatus = (el) => {
+    if (el.dataset.checkoutPolling) return;
+    el.dataset.checkoutPolling = "1";
+    const url = el.getAttribute("data-checkout-status-url");
+    let attempts = 0;
+    const tick = async () => {
+      attempts++;
+      try {
+        const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (res.ok) {
+          const s = await res.json();
+          el.dataset.status = s.status;
+          const text = el.querySelector("[data-checkout-status-text]");
+          if (text) text.textContent = labels[s.status] ?? s.status;
+          const reason = el.querySelector("[data-checkout-status-reason]");
+          if (reason) {
+            reason.textContent = s.reason ?? "";
+            reason.hidden = !s.reason;
+          }
+          if (s.final) return;
+        }
+      } catch {
+        // try again
+      }
+      if (attempts < 180) setTimeout(tick, Math.min(500 + attempts * 250, 3000));
+    };
+    tick();
+  };
+
+  const init = () => {
+    document.querySelectorAll("[data-checkout-checkout]").forEach(initCheckout);
+    document.querySelectorAll("[data-checkout-status-url][data-status='pending']").forEach(pollStatus);
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+  new MutationObserver(init).observe(document.documentElement, { childList: true, subtree: true });
+}
