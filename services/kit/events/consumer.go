@@ -74,6 +74,10 @@ type ConsumerOptions struct {
 	InboxRetention time.Duration
 	// MaxBackoff caps the wait between reconnection attempts; 10 s when zero.
 	MaxBackoff time.Duration
+	// OnSettled, when set, is called after each message is settled with the broker: the event
+	// (zero for a message that is not a valid envelope) and the outcome — applied, duplicate,
+	// retried or parked. For tests and benchmarks; it must return quickly.
+	OnSettled func(e Event, outcome string)
 }
 
 type route struct {
@@ -354,7 +358,8 @@ func (c *Consumer) session(ctx context.Context) error {
 	// Workers stop taking new deliveries when sctx ends; a batch already started finishes.
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	s := &session{c: c, ch: ch, pub: pub, ctx: sctx, fail: stop}
+	s := &session{c: c, ch: ch, pub: pub, ctx: sctx, fail: stop,
+		acks: &acker{ch: ch, next: 1, done: map[uint64]bool{}, limit: max(c.opts.Prefetch/2, 1)}}
 	ins := make([]chan amqp.Delivery, c.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i := range ins {
@@ -440,6 +445,55 @@ type session struct {
 	pub  *amqp.Channel // retries and parking, in confirm mode
 	ctx  context.Context
 	fail context.CancelCauseFunc
+	acks *acker
+}
+
+// acker acknowledges deliveries in coalesced runs: when every delivery up to tag t is settled, one
+// multiple-ack covers them (quorum queues settle a run in one log entry). Settled deliveries that
+// wait behind an unsettled one are acked one by one once more than limit of them are held, so a
+// slow event never starves the prefetch window.
+type acker struct {
+	mu    sync.Mutex
+	ch    *amqp.Channel
+	next  uint64          // the lowest delivery tag not yet settled
+	done  map[uint64]bool // settled tags above next; true once acked on their own
+	limit int
+}
+
+func (a *acker) ack(tag uint64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if tag < a.next {
+		return nil
+	}
+	a.done[tag] = false
+	var last uint64
+	for {
+		acked, ok := a.done[a.next]
+		if !ok {
+			break
+		}
+		if !acked {
+			last = a.next
+		}
+		delete(a.done, a.next)
+		a.next++
+	}
+	if last > 0 {
+		// Acks every outstanding tag up to last: all of them are settled.
+		return a.ch.Ack(last, true)
+	}
+	if len(a.done) > a.limit {
+		for t, acked := range a.done {
+			if !acked {
+				if err := a.ch.Ack(t, false); err != nil {
+					return err
+				}
+				a.done[t] = true
+			}
+		}
+	}
+	return nil
 }
 
 // item is one delivery being handled.
@@ -560,17 +614,34 @@ func (c *Consumer) apply(ctx context.Context, items []*item) error {
 		return infraError{fmt.Errorf("begin: %w", err)}
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// One statement records the whole batch in the inbox; the ids it returns are the new ones.
+	ids := make([]string, len(items))
+	types := make([]string, len(items))
+	for i, it := range items {
+		ids[i], types[i] = it.e.ID, it.e.Type
+	}
+	rows, err := tx.Query(ctx,
+		`INSERT INTO inlay_inbox (consumer, event_id, type)
+		 SELECT $1, u.id, u.type FROM unnest($2::uuid[], $3::text[]) AS u(id, type)
+		 ON CONFLICT DO NOTHING RETURNING event_id::text`,
+		c.opts.Name, ids, types)
+	if err != nil {
+		return fmt.Errorf("record %d events in inbox: %w", len(items), err)
+	}
+	fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("record %d events in inbox: %w", len(items), err)
+	}
+	isFresh := make(map[string]bool, len(fresh))
+	for _, id := range fresh {
+		isFresh[id] = true
+	}
 	for _, it := range items {
-		tag, err := tx.Exec(ctx,
-			`INSERT INTO inlay_inbox (consumer, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			c.opts.Name, it.e.ID, it.e.Type)
-		if err != nil {
-			return fmt.Errorf("record %s in inbox: %w", it.e.ID, err)
-		}
-		if tag.RowsAffected() == 0 {
+		if !isFresh[it.e.ID] {
 			it.outcome = "duplicate"
 			continue
 		}
+		isFresh[it.e.ID] = false // a second copy in the same batch is a duplicate
 		if err := runHandler(ContextWithTraceparent(ctx, it.e.Traceparent), it.h, tx, it.e); err != nil {
 			return fmt.Errorf("handle %s %s: %w", it.e.Type, it.e.ID, err)
 		}
@@ -624,12 +695,13 @@ func (s *session) settle(it *item) {
 		typ = "unknown"
 	}
 	if it.failure == nil {
-		if err := it.d.Ack(false); err != nil {
+		if err := s.acks.ack(it.d.DeliveryTag); err != nil {
 			// The work is committed; the redelivery will be acked as a duplicate.
 			s.fail(fmt.Errorf("ack %s: %w", it.e.ID, err))
 			return
 		}
 		c.metrics.outcome(typ, it.outcome)
+		c.settled(it.e, it.outcome)
 		if it.outcome == "applied" {
 			c.metrics.lag.Observe(it.handled.Sub(it.e.Time).Seconds())
 		}
@@ -652,6 +724,7 @@ func (s *session) settle(it *item) {
 		c.metrics.parked.Inc()
 		c.metrics.inParked.Inc()
 		c.metrics.outcome(typ, "parked")
+		c.settled(it.e, "parked")
 		log.Error("event parked", "reason", reason)
 		return
 	}
@@ -665,7 +738,14 @@ func (s *session) settle(it *item) {
 	}
 	c.metrics.retries.Inc()
 	c.metrics.outcome(typ, "retried")
+	c.settled(it.e, "retried")
 	log.Warn("event failed, retrying", "error", it.failure.Error(), "retry_in", delay.String())
+}
+
+func (c *Consumer) settled(e Event, outcome string) {
+	if c.opts.OnSettled != nil {
+		c.opts.OnSettled(e, outcome)
+	}
 }
 
 // republish copies it's message to queue (through the default exchange) with extra headers,
@@ -704,7 +784,7 @@ func (s *session) republish(it *item, queue string, extra amqp.Table) error {
 	if !ok {
 		return fmt.Errorf("broker refused the message for %s", queue)
 	}
-	if err := it.d.Ack(false); err != nil {
+	if err := s.acks.ack(it.d.DeliveryTag); err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}
 	return nil

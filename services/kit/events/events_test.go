@@ -269,40 +269,114 @@ func TestConnectionDroppedMidStream(t *testing.T) {
 	env := newEnv(t)
 	px, viaProxy := newProxy(t)
 	const subjects, perSubject = 20, 50
+	const total = subjects * perSubject
 	var handled atomic.Int32
-	var dropped atomic.Int32
+	var drops atomic.Int32
+	firstDrop := make(chan struct{})
 	c, _ := env.startConsumer(t, ConsumerOptions{AMQPURL: viaProxy, Prefetch: 100, Concurrency: 4, BatchSize: 16},
 		map[string]Handler{testType: func(ctx context.Context, tx pgx.Tx, e Event) error {
-			if handled.Add(1) == 300 {
-				go func() { dropped.Store(int32(px.dropAll())) }()
+			// Cut every broker connection (relay and consumer) twice while events flow: once in the
+			// first half, once while the second half is being written.
+			switch handled.Add(1) {
+			case 300:
+				go func() { drops.Add(int32(px.dropAll())); close(firstDrop) }()
+			case 700:
+				go func() { drops.Add(int32(px.dropAll())) }()
 			}
 			return record(ctx, tx, e)
 		}})
 	env.startRelay(t, RelayOptions{AMQPURL: viaProxy, BatchSize: 100})
-	var wg sync.WaitGroup
-	for s := range subjects {
-		wg.Go(func() {
-			for from := 0; from < perSubject; from += 10 {
-				env.add(t, context.Background(), testType, fmt.Sprintf("thing-%d", s), from, from+10)
-			}
-		})
+	write := func(from, to int) {
+		var wg sync.WaitGroup
+		for s := range subjects {
+			wg.Go(func() {
+				for i := from; i < to; i += 5 {
+					env.add(t, context.Background(), testType, fmt.Sprintf("thing-%d", s), i, i+5)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	write(0, perSubject/2)
+	select {
+	case <-firstDrop:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first half was not consumed")
+	}
+	write(perSubject/2, perSubject)
 
 	waitFor(t, 40*time.Second, "all 1,000 events applied", func() bool {
-		return env.count(t, `SELECT count(DISTINCT event_id) FROM applied`) == subjects*perSubject
+		return env.count(t, `SELECT count(DISTINCT event_id) FROM applied`) == total
 	})
-	if dropped.Load() == 0 {
-		t.Fatal("the connections were not dropped mid-stream")
-	}
-	if n := env.count(t, `SELECT count(*) FROM applied`); n != subjects*perSubject {
-		t.Fatalf("applied %d rows for %d events: some applied twice", n, subjects*perSubject)
-	}
 	waitFor(t, 20*time.Second, "the outbox drained", func() bool {
 		return env.count(t, `SELECT count(*) FROM inlay_outbox WHERE sent_at IS NULL`) == 0
 	})
-	t.Logf("dropped %d connections after 300 handled; %d handler calls, %v duplicates skipped",
-		dropped.Load(), handled.Load(), c.handledCount(t, testType, "duplicate"))
+	if n := env.count(t, `SELECT count(*) FROM applied`); n != total {
+		t.Fatalf("applied %d rows for %d events: some applied twice", n, total)
+	}
+	if n := env.count(t, `SELECT count(*) FROM inlay_inbox`); n != total {
+		t.Fatalf("inbox has %d rows, want %d", n, total)
+	}
+	if drops.Load() < 4 {
+		t.Fatalf("dropped %d connections, want the relay's and the consumer's twice", drops.Load())
+	}
+	t.Logf("dropped %d connections; %d handler calls, %v duplicates skipped",
+		drops.Load(), handled.Load(), c.handledCount(t, testType, "duplicate"))
+}
+
+func TestLateCommitIsPublished(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	env.startConsumer(t, ConsumerOptions{}, map[string]Handler{testType: record})
+	env.startRelay(t, RelayOptions{})
+	ctx := context.Background()
+	// tx takes the lower seq but commits after a later event is already published.
+	tx, err := env.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	early, _ := New("test", testType, "thing-1", payload{Seq: 1})
+	if err := env.outbox.Add(ctx, tx, early); err != nil {
+		t.Fatal(err)
+	}
+	later := env.add(t, ctx, testType, "thing-2", 2, 3)[0]
+	waitFor(t, 10*time.Second, "the later event applied", func() bool {
+		return env.count(t, `SELECT count(*) FROM applied WHERE event_id = $1`, later.ID) == 1
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the late event applied", func() bool {
+		return env.count(t, `SELECT count(*) FROM applied WHERE event_id = $1`, early.ID) == 1
+	})
+}
+
+func TestIdleRelayWakesOnNotify(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	got := make(chan Event, 1)
+	env.startConsumer(t, ConsumerOptions{}, map[string]Handler{testType: func(ctx context.Context, tx pgx.Tx, e Event) error {
+		got <- e
+		return nil
+	}})
+	// A backup poll far beyond the test: only NOTIFY (or the short grace after going idle) can
+	// wake the relay.
+	env.startRelay(t, RelayOptions{PollInterval: time.Hour})
+	waitFor(t, 10*time.Second, "the relay listening", func() bool {
+		return env.count(t, `SELECT count(*) FROM inlay_outbox_relay WHERE listening`) == 1
+	})
+	for i := range 3 {
+		sent := env.add(t, context.Background(), testType, "thing-1", i, i+1)[0]
+		select {
+		case e := <-got:
+			if e.ID != sent.ID {
+				t.Fatalf("got %s, want %s", e.ID, sent.ID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d not delivered: the relay did not wake", i)
+		}
+	}
 }
 
 func TestOrderPerSubjectWithTwoRelays(t *testing.T) {

@@ -29,9 +29,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS inlay_outbox_id ON inlay_outbox (id);
 CREATE INDEX IF NOT EXISTS inlay_outbox_unsent ON inlay_outbox (seq) WHERE sent_at IS NULL;
 CREATE INDEX IF NOT EXISTS inlay_outbox_sent ON inlay_outbox (sent_at) WHERE sent_at IS NOT NULL;
 
+-- The relay's state: producers NOTIFY only when no relay has said it is busy reading (a NOTIFY
+-- serialises commits database-wide, so it is kept for waking an idle relay). Unlogged: after a
+-- crash the row is gone, which means "notify".
+CREATE UNLOGGED TABLE IF NOT EXISTS inlay_outbox_relay (
+	id        int  PRIMARY KEY CHECK (id = 1),
+	listening bool NOT NULL
+);
+
 CREATE OR REPLACE FUNCTION inlay_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_notify('` + notifyChannel + `', '');
+	IF NOT EXISTS (SELECT 1 FROM inlay_outbox_relay WHERE NOT listening) THEN
+		PERFORM pg_notify('` + notifyChannel + `', '');
+	END IF;
 	RETURN NULL;
 END
 $$;

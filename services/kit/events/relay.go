@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -193,13 +194,62 @@ func (r *Relay) session(ctx context.Context) error {
 		<-listenErr
 	}()
 
+	// Publishing is pipelined: this loop reads and publishes batches in seq order while the
+	// completer waits for each batch's confirms, in order, and marks it sent; up to relayWindow
+	// batches are in flight. Rows published but not yet marked are excluded from the next reads.
+	p := &pipeline{pending: map[int64]struct{}{}, progress: make(chan struct{}, 1)}
+	batches := make(chan inflight, 1024)
+	completerErr := make(chan error, 1)
+	go func() {
+		completerErr <- r.complete(ctx, p, batches)
+	}()
+	defer func() {
+		cancel()
+		<-completerErr
+	}()
+
+	// While the relay is busy it keeps reading (every busyPoll when a read finds nothing) and
+	// producers skip NOTIFY (see setListening). After busyLinger without rows it declares itself
+	// listening, reads once more, keeps checking for listenGrace (a producer that saw "busy" may
+	// still be committing), then sleeps until a NOTIFY or the backup poll.
+	if err := r.setListening(ctx, false); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer scancel()
+		r.setListening(sctx, true) // best effort: producers notify whichever relay comes next
+	}()
+	listening := false
+	var graceUntil time.Time
+	lastRows := time.Now()
 	poll := time.NewTicker(r.opts.PollInterval)
 	defer poll.Stop()
 	var lastHousekeeping time.Time
 	for {
-		n, err := r.publishBatch(ctx, ch)
+		for p.size() >= relayWindow*r.opts.BatchSize {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case err := <-completerErr:
+				completerErr <- err
+				return err
+			case <-p.progress:
+			}
+		}
+		b, err := r.publishBatch(ctx, ch, p)
 		if err != nil {
 			return err
+		}
+		if len(b.rows) > 0 {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			case err := <-completerErr:
+				completerErr <- err
+				return err
+			}
 		}
 		if time.Since(lastHousekeeping) >= r.opts.PollInterval {
 			if err := r.housekeeping(ctx); err != nil {
@@ -207,8 +257,29 @@ func (r *Relay) session(ctx context.Context) error {
 			}
 			lastHousekeeping = time.Now()
 		}
-		if n == r.opts.BatchSize {
-			continue // more are waiting
+		if len(b.rows) > 0 {
+			lastRows = time.Now()
+			if listening {
+				if err := r.setListening(ctx, false); err != nil {
+					return err
+				}
+				listening = false
+			}
+			continue // keep reading while rows keep coming
+		}
+		var timer <-chan time.Time // collected once fired (Go 1.23+ timers)
+		switch {
+		case !listening && time.Since(lastRows) < busyLinger:
+			timer = time.After(busyPoll)
+		case !listening:
+			if err := r.setListening(ctx, true); err != nil {
+				return err
+			}
+			listening = true
+			graceUntil = time.Now().Add(listenGrace)
+			continue
+		case time.Now().Before(graceUntil):
+			timer = time.After(busyPoll)
 		}
 		select {
 		case <-ctx.Done():
@@ -216,15 +287,47 @@ func (r *Relay) session(ctx context.Context) error {
 		case err := <-listenErr:
 			listenErr <- err // for the deferred receive
 			return err
+		case err := <-completerErr:
+			completerErr <- err
+			return err
 		case e := <-closed:
 			return fmt.Errorf("%w: %v", errClosed, e)
 		case e := <-chClosed:
 			return fmt.Errorf("%w: channel: %v", errClosed, e)
 		case <-wake:
+		case <-timer:
 		case <-poll.C:
 		}
 	}
 }
+
+const (
+	// busyPoll is how often a busy relay reads when the last read found nothing.
+	busyPoll = 5 * time.Millisecond
+	// busyLinger is how long a relay stays busy (polling, producers not notifying) after the last
+	// rows it found: under a steady stream it never goes back to listening.
+	busyLinger = time.Second
+	// listenGrace is how long a relay that just went listening keeps polling quickly, for
+	// producers whose transaction read the "busy" flag and has not committed yet.
+	listenGrace = 100 * time.Millisecond
+)
+
+// setListening tells producers whether to NOTIFY. A NOTIFY serialises the commits of every
+// notifying transaction in the database (PostgreSQL holds a global lock through the commit's WAL
+// flush), so producers notify only while the relay is idle and listening, never under load.
+func (r *Relay) setListening(ctx context.Context, listening bool) error {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := r.opts.Pool.Exec(sctx,
+		`INSERT INTO inlay_outbox_relay (id, listening) VALUES (1, $1)
+		 ON CONFLICT (id) DO UPDATE SET listening = EXCLUDED.listening`, listening); err != nil {
+		return fmt.Errorf("set relay listening=%t: %w", listening, err)
+	}
+	return nil
+}
+
+// relayWindow is how many batches' worth of published rows may await their confirms at once.
+const relayWindow = 4
 
 type outboxRow struct {
 	seq         int64
@@ -235,16 +338,84 @@ type outboxRow struct {
 	traceparent string
 }
 
-// publishBatch publishes the oldest unsent rows in order, waits for their confirms and marks the
-// confirmed ones sent. It returns how many rows it read.
-func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error) {
+// inflight is a published batch awaiting its confirms.
+type inflight struct {
+	rows []outboxRow
+	dcs  []*amqp.DeferredConfirmation
+}
+
+// pipeline tracks rows published and not yet marked sent.
+type pipeline struct {
+	mu       sync.Mutex
+	pending  map[int64]struct{}
+	highest  int64         // the highest seq published in this session
+	swept    time.Time     // the last read that excluded pending by listing it
+	progress chan struct{} // signalled when rows leave pending
+}
+
+func (p *pipeline) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending)
+}
+
+// exclusion says how the next read skips the rows in flight: with sweep false, by reading past
+// after (the highest seq published); with sweep true (nothing in flight, or every interval), by
+// excluding pending, so that rows committed late with a lower seq are found too.
+func (p *pipeline) exclusion(interval time.Duration) (pending []int64, after int64, sweep bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.pending) > 0 && time.Since(p.swept) < interval {
+		return nil, p.highest, false
+	}
+	p.swept = time.Now()
+	pending = make([]int64, 0, len(p.pending))
+	for s := range p.pending {
+		pending = append(pending, s)
+	}
+	return pending, 0, true
+}
+
+func (p *pipeline) add(rows []outboxRow) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range rows {
+		p.pending[o.seq] = struct{}{}
+		p.highest = max(p.highest, o.seq)
+	}
+}
+
+func (p *pipeline) remove(rows []outboxRow) {
+	p.mu.Lock()
+	for _, o := range rows {
+		delete(p.pending, o.seq)
+	}
+	p.mu.Unlock()
+	select {
+	case p.progress <- struct{}{}:
+	default:
+	}
+}
+
+// publishBatch publishes the oldest unsent rows that are not in flight, in order.
+func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, p *pipeline) (inflight, error) {
 	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer qcancel()
-	rows, err := r.opts.Pool.Query(qctx,
-		`SELECT seq, id::text, type, subject, body, traceparent FROM inlay_outbox
-		 WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, r.opts.BatchSize)
+	// Rows in flight are skipped: past the highest seq published (cheap), or, on a sweep, by
+	// listing them, which also finds rows that committed late with a lower seq.
+	const (
+		query = `SELECT seq, id::text, type, subject, body, traceparent FROM inlay_outbox WHERE sent_at IS NULL`
+		order = ` ORDER BY seq LIMIT $1`
+	)
+	var rows pgx.Rows
+	var err error
+	if pending, after, sweep := p.exclusion(r.opts.PollInterval); !sweep {
+		rows, err = r.opts.Pool.Query(qctx, query+` AND seq > $2`+order, r.opts.BatchSize, after)
+	} else {
+		rows, err = r.opts.Pool.Query(qctx, query+` AND seq <> ALL($2)`+order, r.opts.BatchSize, pending)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+		return inflight{}, fmt.Errorf("read outbox: %w", err)
 	}
 	batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
 		var o outboxRow
@@ -252,23 +423,22 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error)
 		return o, err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+		return inflight{}, fmt.Errorf("read outbox: %w", err)
 	}
 	if len(batch) == 0 {
-		return 0, nil
+		return inflight{}, nil
 	}
-
-	cctx, ccancel := context.WithTimeout(ctx, r.opts.ConfirmTimeout)
-	defer ccancel()
-	dcs := make([]*amqp.DeferredConfirmation, 0, len(batch))
-	debug := r.log.Enabled(ctx, slog.LevelDebug)
+	p.add(batch)
+	b := inflight{rows: batch, dcs: make([]*amqp.DeferredConfirmation, 0, len(batch))}
+	pctx, pcancel := context.WithTimeout(ctx, r.opts.ConfirmTimeout)
+	defer pcancel()
 	now := time.Now()
 	for _, o := range batch {
-		headers := amqp.Table{"subject": o.subject}
+		headers := amqp.Table{HeaderSubject: o.subject}
 		if o.traceparent != "" {
-			headers["traceparent"] = o.traceparent
+			headers[HeaderTraceparent] = o.traceparent
 		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(cctx, r.opts.Exchange, o.typ, false, false, amqp.Publishing{
+		dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, r.opts.Exchange, o.typ, false, false, amqp.Publishing{
 			ContentType:  "application/json",
 			DeliveryMode: amqp.Persistent,
 			MessageId:    o.id,
@@ -279,43 +449,70 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error)
 			Body:         o.body,
 		})
 		if err != nil {
-			return 0, fmt.Errorf("publish %s %s: %w", o.typ, o.id, err)
+			return inflight{}, fmt.Errorf("publish %s %s: %w", o.typ, o.id, err)
 		}
-		dcs = append(dcs, dc)
+		b.dcs = append(b.dcs, dc)
 	}
-	acked, err := confirmAll(cctx, dcs)
-	if err != nil {
-		return 0, err
-	}
-	if r.opts.afterConfirm != nil {
-		if err := r.opts.afterConfirm(); err != nil {
-			return 0, err
+	return b, nil
+}
+
+// complete waits for the published batches' confirms in order and marks the confirmed rows
+// sent, all the batches that are ready in one statement.
+func (r *Relay) complete(ctx context.Context, p *pipeline, batches <-chan inflight) error {
+	debug := r.log.Enabled(ctx, slog.LevelDebug)
+	for {
+		var b inflight
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case b = <-batches:
 		}
-	}
-	seqs := make([]int64, 0, len(batch))
-	for i, o := range batch {
-		if !acked[i] {
-			if !ch.IsClosed() {
-				r.log.Warn("broker refused event; it stays in the outbox", "event_id", o.id, "event_type", o.typ)
+		rows, dcs := b.rows, b.dcs
+	more:
+		for len(rows) < relayWindow*r.opts.BatchSize {
+			select {
+			case b := <-batches:
+				rows, dcs = append(rows, b.rows...), append(dcs, b.dcs...)
+			default:
+				break more
 			}
-			continue
 		}
-		seqs = append(seqs, o.seq)
-		if debug {
-			r.log.Debug("published", "event_id", o.id, "event_type", o.typ, "subject", o.subject)
+		cctx, ccancel := context.WithTimeout(ctx, r.opts.ConfirmTimeout)
+		acked, err := confirmAll(cctx, dcs)
+		ccancel()
+		if err != nil {
+			return err
 		}
+		if r.opts.afterConfirm != nil {
+			if err := r.opts.afterConfirm(); err != nil {
+				return err
+			}
+		}
+		seqs := make([]int64, 0, len(rows))
+		for i, o := range rows {
+			if !acked[i] {
+				continue // nacked, or the channel closed: it stays in the outbox
+			}
+			seqs = append(seqs, o.seq)
+			if debug {
+				r.log.Debug("published", "event_id", o.id, "event_type", o.typ, "subject", o.subject)
+			}
+		}
+		if len(seqs) > 0 {
+			mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			_, err := r.opts.Pool.Exec(mctx, `UPDATE inlay_outbox SET sent_at = clock_timestamp() WHERE seq = ANY($1)`, seqs)
+			mcancel()
+			if err != nil {
+				return fmt.Errorf("mark %d events sent: %w", len(seqs), err)
+			}
+		}
+		r.metrics.published.Add(float64(len(seqs)))
+		if len(seqs) < len(rows) {
+			return fmt.Errorf("broker did not confirm %d of %d events (nacked or channel closed); they stay in the outbox",
+				len(rows)-len(seqs), len(rows))
+		}
+		p.remove(rows)
 	}
-	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer mcancel()
-	if _, err := r.opts.Pool.Exec(mctx, `UPDATE inlay_outbox SET sent_at = clock_timestamp() WHERE seq = ANY($1)`, seqs); err != nil {
-		return 0, fmt.Errorf("mark %d events sent: %w", len(seqs), err)
-	}
-	r.metrics.published.Add(float64(len(seqs)))
-	if len(seqs) < len(batch) {
-		return 0, fmt.Errorf("broker did not confirm %d of %d events (channel closed: %t)",
-			len(batch)-len(seqs), len(batch), ch.IsClosed())
-	}
-	return len(batch), nil
 }
 
 // housekeeping refreshes the backlog gauges and deletes sent rows past the retention.

@@ -1,0 +1,344 @@
+// Command eventbench measures the event backbone end to end (outbox → relay → RabbitMQ → consumer
+// → inbox) against the local PostgreSQL and RabbitMQ, in a database and exchange of its own that it
+// removes afterwards, and prints a markdown table:
+//
+//	go run ./services/kit/events/cmd/eventbench
+//	go run ./services/kit/events/cmd/eventbench -n 20000 -rate 1000 -duration 10s
+//
+// Throughput: -n events already in the outbox are drained (relay and consumer running), then -n
+// more are written by concurrent producers while everything runs; events/s counts from the start
+// until the last event is handled (its inbox row committed and the message acked). Latency: events
+// are written one per transaction at a fixed -rate for -duration; publish-to-handled is from the
+// event's creation (just before its transaction) to the consumer's ack.
+// POSTGRES_URL and AMQP_URL are read like the services read them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/postgres"
+)
+
+type options struct {
+	postgresURL, amqpURL string
+	n, subjects          int
+	rate                 int
+	duration             time.Duration
+	producers, perTx     int
+	concurrency, batch   int
+	prefetch             int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.postgresURL, "postgres", env("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server URL")
+	flag.StringVar(&o.amqpURL, "amqp", env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	flag.IntVar(&o.n, "n", 20000, "events per throughput run")
+	flag.IntVar(&o.subjects, "subjects", 1000, "distinct subjects (aggregates)")
+	flag.IntVar(&o.rate, "rate", 1000, "events/s for the latency run")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency run")
+	flag.IntVar(&o.producers, "producers", 8, "concurrent producers in the sustained run")
+	flag.IntVar(&o.perTx, "per-tx", 20, "events per producer transaction in the sustained run")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "consumer workers")
+	flag.IntVar(&o.batch, "batch", 64, "consumer events per transaction")
+	flag.IntVar(&o.prefetch, "prefetch", 1024, "consumer prefetch")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "eventbench:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+const eventType = "bench.thing.happened.v1"
+
+// bench is one run's wiring and bookkeeping.
+type bench struct {
+	pool    *pgxpool.Pool
+	outbox  *events.Outbox
+	handled atomic.Int64
+	dups    atomic.Int64
+	mu      sync.Mutex
+	lat     []time.Duration
+	measure atomic.Bool
+	done    chan struct{}
+	target  atomic.Int64
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	u, err := url.Parse(o.postgresURL)
+	if err != nil {
+		return fmt.Errorf("POSTGRES_URL: %w", err)
+	}
+	suffix := uuid.NewString()[:8]
+	u.Path = "/inlay_eventbench_" + suffix
+	dbURL := u.String()
+	exchange := "inlay.bench." + suffix
+	pool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: true, MaxConns: int32(o.concurrency + o.producers + 16)})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		pool.Close()
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := postgres.DropDatabase(cctx, dbURL); err != nil {
+			fmt.Fprintln(os.Stderr, "eventbench: drop database:", err)
+		}
+	}()
+	if err := events.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b := &bench{pool: pool, outbox: events.NewOutbox("bench"), done: make(chan struct{}, 1)}
+
+	consumer := events.NewConsumer(events.ConsumerOptions{
+		Name: "bench", Pool: pool, AMQPURL: o.amqpURL, Exchange: exchange, Log: log,
+		Concurrency: o.concurrency, BatchSize: o.batch, Prefetch: o.prefetch,
+		OnSettled: b.settled,
+	})
+	consumer.Handle(eventType, func(ctx context.Context, tx pgx.Tx, e events.Event) error { return nil })
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := consumer.DeleteQueues(cctx); err != nil {
+			fmt.Fprintln(os.Stderr, "eventbench:", err)
+		}
+		if err := events.DeleteExchange(cctx, o.amqpURL, exchange); err != nil {
+			fmt.Fprintln(os.Stderr, "eventbench:", err)
+		}
+	}()
+	relay := events.NewRelay(events.RelayOptions{Name: "bench", Pool: pool, AMQPURL: o.amqpURL, Exchange: exchange, Log: log})
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	start := func(name string, f func(context.Context) error) {
+		wg.Go(func() {
+			if err := f(rctx); err != nil {
+				fmt.Fprintf(os.Stderr, "eventbench: %s: %v\n", name, err)
+				cancel()
+			}
+		})
+	}
+	start("consumer", consumer.Run)
+	if err := waitReady(ctx, consumer); err != nil {
+		return err
+	}
+
+	// 1. Drain: n events already in the outbox when the relay starts.
+	if err := b.write(ctx, o.n, o.subjects, 1, 500); err != nil {
+		return err
+	}
+	b.target.Store(int64(o.n))
+	t0 := time.Now()
+	start("relay", relay.Run)
+	if err := b.wait(ctx, 2*time.Minute); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	drain := float64(o.n) / time.Since(t0).Seconds()
+
+	// 2. Sustained: producers write n more (transactions of 10) while relay and consumer run.
+	b.target.Add(int64(o.n))
+	t0 = time.Now()
+	if err := b.write(ctx, o.n, o.subjects, o.producers, o.perTx); err != nil {
+		return err
+	}
+	if err := b.wait(ctx, 2*time.Minute); err != nil {
+		return fmt.Errorf("sustained: %w", err)
+	}
+	sustained := float64(o.n) / time.Since(t0).Seconds()
+
+	// 3. Latency at a fixed rate, one event per transaction.
+	total := int(float64(o.rate) * o.duration.Seconds())
+	b.target.Add(int64(total))
+	b.measure.Store(true)
+	// Open loop: each event is written on its own schedule by its own goroutine (at most 256 at
+	// once), so a slow commit delays only its own event, as with independent requests.
+	interval := time.Second / time.Duration(o.rate)
+	sem := make(chan struct{}, 256)
+	var pw sync.WaitGroup
+	var perr atomic.Value
+	t0 = time.Now()
+	for i := range total {
+		if d := time.Until(t0.Add(time.Duration(i) * interval)); d > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		sem <- struct{}{}
+		pw.Go(func() {
+			defer func() { <-sem }()
+			if err := b.add(ctx, i, fmt.Sprintf("s-%d", i%o.subjects)); err != nil {
+				perr.Store(err)
+			}
+		})
+	}
+	pw.Wait()
+	if err, ok := perr.Load().(error); ok {
+		return err
+	}
+	achieved := float64(total) / time.Since(t0).Seconds()
+	if err := b.wait(ctx, time.Minute); err != nil {
+		return fmt.Errorf("latency run: %w", err)
+	}
+	b.mu.Lock()
+	lat := slices.Clone(b.lat)
+	b.mu.Unlock()
+	slices.Sort(lat)
+	pct := func(p float64) string {
+		if len(lat) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f ms", float64(lat[min(len(lat)-1, int(p*float64(len(lat))))])/1e6)
+	}
+
+	fmt.Fprintf(out, "| event backbone (outbox → relay → RabbitMQ → consumer → inbox) | value |\n|---|---|\n")
+	fmt.Fprintf(out, "| throughput, draining %d queued outbox rows | %.0f events/s |\n", o.n, drain)
+	fmt.Fprintf(out, "| throughput, %d events written by %d producers (%d per tx) while relaying | %.0f events/s |\n", o.n, o.producers, o.perTx, sustained)
+	fmt.Fprintf(out, "| latency run: rate achieved (target %d/s for %s, 1 event per tx) | %.0f events/s |\n", o.rate, o.duration, achieved)
+	fmt.Fprintf(out, "| publish → handled p50 | %s |\n", pct(0.50))
+	fmt.Fprintf(out, "| publish → handled p99 | %s |\n", pct(0.99))
+	fmt.Fprintf(out, "| publish → handled max | %s |\n", pct(1))
+	fmt.Fprintf(out, "| duplicates skipped | %d |\n", b.dups.Load())
+	fmt.Fprintf(out, "\nconsumer: %d workers, %d events/tx, prefetch %d; %d subjects\n", o.concurrency, o.batch, o.prefetch, o.subjects)
+	return nil
+}
+
+func waitReady(ctx context.Context, c *events.Consumer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for c.Ready(ctx) != nil {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("consumer not ready: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func (b *bench) settled(e events.Event, outcome string) {
+	switch outcome {
+	case "applied":
+		if b.measure.Load() {
+			d := time.Since(e.Time)
+			b.mu.Lock()
+			b.lat = append(b.lat, d)
+			b.mu.Unlock()
+		}
+		if b.handled.Add(1) == b.target.Load() {
+			select {
+			case b.done <- struct{}{}:
+			default:
+			}
+		}
+	case "duplicate":
+		b.dups.Add(1)
+	}
+}
+
+// wait blocks until the handled count reaches the target.
+func (b *bench) wait(ctx context.Context, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for b.handled.Load() < b.target.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return fmt.Errorf("only %d of %d events handled after %s", b.handled.Load(), b.target.Load(), timeout)
+		case <-b.done:
+		}
+	}
+	return nil
+}
+
+// write adds n events over subjects from producers goroutines, perTx per transaction.
+func (b *bench) write(ctx context.Context, n, subjects, producers, perTx int) error {
+	var next atomic.Int64
+	errs := make(chan error, producers)
+	var wg sync.WaitGroup
+	for range producers {
+		wg.Go(func() {
+			for {
+				from := int(next.Add(int64(perTx))) - perTx
+				if from >= n {
+					errs <- nil
+					return
+				}
+				cnt := min(perTx, n-from)
+				if err := b.addMany(ctx, from, cnt, subjects); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func (b *bench) addMany(ctx context.Context, from, cnt, subjects int) error {
+	return pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		es := make([]events.Event, 0, cnt)
+		for i := from; i < from+cnt; i++ {
+			e, err := b.outbox.New(eventType, fmt.Sprintf("s-%d", i%subjects), map[string]int{"n": i})
+			if err != nil {
+				return err
+			}
+			es = append(es, e)
+		}
+		if len(es) == 1 {
+			return b.outbox.Add(ctx, tx, es[0])
+		}
+		return b.outbox.AddBatch(ctx, tx, es)
+	})
+}
+
+func (b *bench) add(ctx context.Context, n int, subject string) error {
+	return pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		e, err := b.outbox.New(eventType, subject, map[string]int{"n": n})
+		if err != nil {
+			return err
+		}
+		return b.outbox.Add(ctx, tx, e)
+	})
+}
