@@ -129,7 +129,9 @@ func startPlatform(t *testing.T, ctx context.Context) *platform {
 	})
 
 	p := &platform{cfg: cfg, signer: fragments.NewSigner(priv)}
+	t0 := time.Now()
 	p.stop = startInspire(t, ctx, cfg) // first, so its queue exists before decide publishes the seed
+	t.Logf("inspired ready after %s", time.Since(t0).Round(time.Millisecond))
 
 	pool, err := postgres.Open(ctx, postgres.Options{URL: inspireURL})
 	if err != nil {
@@ -253,9 +255,13 @@ func (p *platform) count(t *testing.T, ctx context.Context) int {
 func TestCatalogAndPriceChangeReachInspire(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	start := time.Now()
+	phase := func(what string) { t.Logf("%s after %s", what, time.Since(start).Round(time.Millisecond)) }
 	p := startPlatform(t, ctx)
+	phase("platform started")
 
 	waitFor(t, ctx, "the 47 catalog variants in inspire's read model", func() bool { return p.count(t, ctx) == 47 })
+	phase("catalog in inspire")
 	if got := p.variantPrice(t, ctx, "AU-02-BL"); got != 4000 {
 		t.Fatalf("AU-02-BL price %d, want the catalog's 4000", got)
 	}
@@ -280,14 +286,17 @@ func TestCatalogAndPriceChangeReachInspire(t *testing.T) {
 		t.Fatalf("price change: %d", resp.StatusCode)
 	}
 	waitFor(t, ctx, "the new price in inspire's read model", func() bool { return p.variantPrice(t, ctx, "AU-02-BL") == 4321 })
+	phase("price change in inspire")
 
 	// Restart inspire, then republish everything from decide (a consumer catching up): nothing
 	// changes, nothing is duplicated, the newer price stays.
 	p.stop()
 	p.stop = startInspire(t, ctx, p.cfg)
+	phase("inspire restarted")
 	p.runDecide(t, ctx, nil, false, "republish")
 	p.runDecide(t, ctx, nil, false, "price", "CL-01-GY", "7777") // a marker behind the republished events
 	waitFor(t, ctx, "the marker price", func() bool { return p.variantPrice(t, ctx, "CL-01-GY") == 7777 })
+	phase("republished catalog and marker in inspire")
 	if n := p.count(t, ctx); n != 47 {
 		t.Errorf("%d variants after restart and republish, want 47", n)
 	}
