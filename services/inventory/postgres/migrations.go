@@ -1,5 +1,5 @@
 // Package postgres holds the inventory service's PostgreSQL adapter: its migrations (goose SQL files,
-// applied at start by services/kit) and, later, its stores.
+// applied at start by services/kit) and its Store of stock and reservations.
 package postgres
 
 import (
