@@ -376,7 +376,7 @@ func (c *Consumer) session(ctx context.Context) error {
 
 	gauge := time.NewTicker(15 * time.Second)
 	defer gauge.Stop()
-	c.refreshParkedGauge(ch)
+	c.refreshGauges(conn)
 	var lastCleanup time.Time
 	for {
 		if time.Since(lastCleanup) > time.Hour {
@@ -392,7 +392,7 @@ func (c *Consumer) session(ctx context.Context) error {
 		case e := <-closed:
 			return fmt.Errorf("%w: %v", errClosed, e)
 		case <-gauge.C:
-			c.refreshParkedGauge(ch)
+			c.refreshGauges(conn)
 		case d, ok := <-deliveries:
 			if !ok {
 				return fmt.Errorf("%w: deliveries stopped", errClosed)
@@ -416,13 +416,26 @@ func workerFor(d amqp.Delivery, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-func (c *Consumer) refreshParkedGauge(ch *amqp.Channel) {
+// refreshGauges counts the messages waiting in the main and parking queues (on a channel of its
+// own: a failed passive declare closes the channel).
+func (c *Consumer) refreshGauges(conn *amqp.Connection) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
 	q, err := ch.QueueDeclarePassive(c.parked, true, false, false, false, nil)
 	if err != nil {
 		c.log.Warn("count parked messages", "error", err.Error())
 		return
 	}
 	c.metrics.inParked.Set(float64(q.Messages))
+	q, err = ch.QueueDeclarePassive(c.queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+	if err != nil {
+		c.log.Warn("count queued messages", "error", err.Error())
+		return
+	}
+	c.metrics.ready.Set(float64(q.Messages))
 }
 
 func (c *Consumer) cleanupInbox(ctx context.Context) {

@@ -17,7 +17,8 @@
 //
 // # Tables
 //
-// Migrate(ctx, pool) creates the tables in the service's own database: inlay_outbox and
+// Migrate(ctx, pool) creates the tables in the service's own database: inlay_outbox (with its
+// NOTIFY trigger and the relay's state row, inlay_outbox_relay) and
 // inlay_inbox (plain idempotent SQL under an advisory lock; it does not touch the service's goose
 // version table, so it coexists with the service's own migrations). Call it at start-up.
 //
@@ -35,14 +36,22 @@
 //		return out.Add(ctx, tx, e)
 //	})
 //
-// Add inserts the row and a trigger issues pg_notify in the same transaction. A Relay per service
-// (NewRelay(RelayOptions{…}) then svc.Go(relay.Run)) is woken by LISTEN/NOTIFY (and polls as a
-// backup), publishes unsent rows in order to the durable topic exchange (default inlay.events)
-// with publisher confirms in batches, and marks rows sent only after the broker confirmed them.
-// It reconnects with backoff after losing the broker or the database. Only one relay per database
-// publishes at a time (a session advisory lock; others stand by), which keeps per-subject order.
-// Sent rows are deleted after RelayOptions.Retention. Delivery is at least once: a relay killed
-// between the confirm and the mark publishes the row again, and consumers drop the duplicate.
+// Add inserts the row (AddBatch many with one COPY). A Relay per service (NewRelay(RelayOptions{…})
+// then svc.Go(relay.Run)) publishes unsent rows in seq order to the durable topic exchange
+// (default inlay.events) with publisher confirms, pipelined (up to 4 batches in flight), and marks
+// rows sent only after the broker confirmed them. It reconnects with backoff after losing the broker
+// or the database. Only one relay per database publishes at a time (a session advisory lock;
+// others stand by and take over when it dies), which keeps per-subject order. Sent rows are
+// deleted after RelayOptions.Retention. Delivery is at least once: a relay killed between the
+// confirm and the mark publishes the row again, and consumers drop the duplicate.
+//
+// Wake-up: an idle relay LISTENs, and an insert trigger issues pg_notify in the inserting
+// transaction. A NOTIFY serialises the commits of all notifying transactions of a database
+// (PostgreSQL holds a global lock through the commit's WAL flush), so producers notify only while
+// the relay says it is idle (the unlogged inlay_outbox_relay row); a busy relay polls every few
+// milliseconds instead and goes back to listening after a second without rows. PollInterval is the
+// backup poll. Order per subject is the order of the outbox seq: lock or update the aggregate's
+// row before adding its event, so that two transactions on one aggregate take seqs in commit order.
 //
 // # Consuming
 //
@@ -50,13 +59,14 @@
 //		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
 //	c.Handle("decide.variant.price_changed.v1", func(ctx context.Context, tx pgx.Tx, e events.Event) error {
 //		var p PriceChanged
-//		if err := json.Unmarshal(e.Data, &p); err != nil {
+//		if err := e.DecodeData(&p); err != nil {
 //			return events.Permanent(err) // parked at once, no retries
 //		}
 //		_, err := tx.Exec(ctx, `UPDATE …`, …)
 //		return err
 //	})
 //	svc.Go(c.Run)
+//	svc.Server.AddCheck("events", c.Ready)
 //
 // Each consumer service owns one durable quorum queue "<exchange>.<name>" bound to the routing keys
 // it handles (topic patterns with * and # are allowed). The handler runs inside a pgx transaction
@@ -73,7 +83,14 @@
 // handles, it lands in "<exchange>.<name>.parked" with headers x-inlay-reason, x-inlay-attempts,
 // x-inlay-parked-at and x-inlay-routing-key. (Retries are the one case where a later event of
 // the same subject may be handled before an earlier one; handlers should guard with versions or
-// timestamps where that matters.)
+// timestamps where that matters.) A failure to begin a database transaction is not counted as an
+// attempt: the consumer reconnects with backoff and the messages come back. Acks are coalesced
+// (one multiple-ack per contiguous run of settled deliveries). The quorum queue's own delivery
+// limit (50) dead-letters a message that keeps killing the consumer process to the parking queue.
+//
+// Bindings are added, never removed: a routing key no longer handled keeps arriving and is parked
+// as "no handler" until the binding is removed (rabbitmqctl or the management UI). Tests remove
+// what they declared with Consumer.DeleteQueues and DeleteExchange.
 //
 // ListParked and ReplayParked inspect and re-inject parked messages (replay resets the attempt
 // count; the inbox keeps a replay of an applied event from applying twice); the command
@@ -101,4 +118,13 @@
 //	inlay_events_retries_total             counter {consumer}
 //	inlay_events_parked_total              counter {consumer}
 //	inlay_events_parked_messages           gauge   {consumer} messages in the parking queue
+//	inlay_events_queue_ready_messages      gauge   {consumer} messages waiting in the main queue
+//
+// # Benchmark
+//
+//	go run ./services/kit/events/cmd/eventbench
+//
+// measures events/s end to end (outbox → relay → broker → consumer → inbox) and publish-to-handled
+// latency at a fixed 1,000 events/s, in a database and exchange of its own, and prints a markdown
+// table.
 package events

@@ -46,6 +46,7 @@ type consumerMetrics struct {
 	retries  prometheus.Counter
 	parked   prometheus.Counter
 	inParked prometheus.Gauge
+	ready    prometheus.Gauge
 	name     string
 }
 
@@ -71,7 +72,11 @@ func newConsumerMetrics(reg *prometheus.Registry, consumer string) *consumerMetr
 	inParked := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "inlay_events_parked_messages", Help: "Messages waiting in the parking queue."},
 		[]string{"consumer"}))
+	ready := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "inlay_events_queue_ready_messages", Help: "Messages waiting in the consumer's queue (its backlog)."},
+		[]string{"consumer"}))
 	return &consumerMetrics{
+		ready:    ready.WithLabelValues(consumer),
 		handled:  handled,
 		lag:      lag.WithLabelValues(consumer),
 		retries:  retries.WithLabelValues(consumer),
