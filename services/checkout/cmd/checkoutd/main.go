@@ -1,15 +1,25 @@
-// Command checkoutd runs the checkout service: it opens (in dev mode, creates) its PostgreSQL database and Redis,
-// applies its migrations and serves /healthz, /readyz and /metrics on CHECKOUT_ADDR (default :8103).
-// Every other variable is listed in the README.
+// Command checkoutd runs the checkout service on CHECKOUT_ADDR (default :8103): carts in Redis,
+// orders and its copies of variants and stock in PostgreSQL (database created in dev mode, migrated
+// at start), the fragments and /ui endpoints of package ui, the outbox relay publishing
+// checkout.order.* and the consumer of decide's, inventory's and payments' events. Every other
+// variable is listed in the README.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
+	"github.com/inlay-dev/inlay/services/checkout/redis"
+	"github.com/inlay-dev/inlay/services/checkout/static"
+	"github.com/inlay-dev/inlay/services/checkout/ui"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 )
 
 // Config is the checkout process's configuration.
@@ -22,8 +32,15 @@ type Config struct {
 func main() { kit.Main("checkout", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	if err != nil {
+		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+	}
+	if pub == nil && !cfg.Dev() {
+		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
+	}
 	svc, err := kit.Start(ctx, kit.Options{
-		Name:       "checkout",
+		Name:       ui.Context,
 		Addr:       cfg.Addr,
 		Common:     cfg.Common,
 		Log:        log,
@@ -34,5 +51,26 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Close()
+	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
+		return fmt.Errorf("checkout events tables: %w", err)
+	}
+
+	store := postgres.NewStore(svc.DB)
+	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
+	if err != nil {
+		return err
+	}
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
+		Assets: assets, Verifier: fragments.NewVerifier(pub, cfg.Dev()), SecureCookie: !cfg.Dev(), Log: log}); err != nil {
+		return err
+	}
+
+	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
+		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
+		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	events.NewHandlers(store).Register(consumer)
+	svc.Go(relay.Run)
+	svc.Go(consumer.Run)
 	return svc.Run(ctx)
 }
