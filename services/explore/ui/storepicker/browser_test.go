@@ -1,0 +1,142 @@
+package storepicker_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/services/explore/static"
+	"github.com/inlay-dev/inlay/services/explore/ui/internal/uitest"
+	"github.com/inlay-dev/inlay/services/explore/ui/storepicker"
+)
+
+// chromium is the browser the test drives: CHROMIUM, else Debian's package.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("chromium not found at %s (%v): install Debian's chromium package (make chromium) or set CHROMIUM", path, err)
+	}
+	return path
+}
+
+// servePickerPage serves a page like checkout's: the picker inside a container that listens for
+// explore:store-selected and records the detail on <body>, with explore's real script.
+func servePickerPage(t *testing.T) string {
+	t.Helper()
+	assets, err := static.New("/static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := assets.URL("store-picker.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var picker bytes.Buffer
+	if err := storepicker.View(storepicker.NewViewModel(uitest.Stores(), nil, "", script)).Render(context.Background(), &picker); err != nil {
+		t.Fatal(err)
+	}
+	page := `<!DOCTYPE html><html><head><meta charset="utf-8"><title>picker</title></head><body>
+<form id="checkout">` + picker.String() + `</form>
+<script>
+document.getElementById("checkout").addEventListener("explore:store-selected", (e) => {
+  document.body.dataset.selected = e.detail;
+  document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
+});
+</script></body></html>`
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	assets.Mount(app)
+	app.Get("/", func(c *fiber.Ctx) error { return c.Type("html").SendString(page) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// TestPickerInABrowser opens the dialog, selects a store and checks what checkout relies on: the
+// store shown in the picker, the dialog closed, one bubbling explore:store-selected with the id.
+func TestPickerInABrowser(t *testing.T) {
+	t.Parallel()
+	u := servePickerPage(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	choose := func(store string) (chosen string) {
+		t.Helper()
+		err := chromedp.Do(tab,
+			chromedp.WaitVisible(css(`[data-testid="store-picker-open"]`)),
+			chromedp.Click(css(`[data-testid="store-picker-open"]`)),
+			chromedp.WaitVisible(css(`dialog[open] [data-store-id="`+store+`"] [data-testid="store-picker-select"]`)),
+			chromedp.Click(css(`[data-store-id="`+store+`"] [data-testid="store-picker-select"]`)),
+			chromedp.WaitReady(css(`body[data-selected="`+store+`"]`)),
+		)
+		if err != nil {
+			t.Fatalf("choose %s: %v", store, err)
+		}
+		chosen, err = chromedp.Run(tab, chromedp.Text(css(`[data-testid="store-picker-chosen"]`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chosen
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+
+	if err := chromedp.Do(tab, chromedp.Navigate(u)); err != nil {
+		t.Fatal(err)
+	}
+	chosen := choose("store-c")
+	if selected, events := eval(`document.body.dataset.selected`), eval(`document.body.dataset.events`); selected != "store-c" || events != "1" {
+		t.Errorf("explore:store-selected: detail %q, %s events; want store-c once", selected, events)
+	}
+	if !strings.Contains(chosen, "Central Mall") || !strings.Contains(chosen, "Clown Street 3, Cryo") {
+		t.Errorf("chosen store shows %q", chosen)
+	}
+	if open := eval(`String(document.querySelector("dialog").open)`); open != "false" {
+		t.Error("the dialog is still open")
+	}
+
+	// Choosing again replaces the choice.
+	chosen = choose("store-a")
+	if !strings.Contains(chosen, "Aurora Flagship Store") || strings.Contains(chosen, "Central Mall") {
+		t.Errorf("after choosing again: %q", chosen)
+	}
+	if events := eval(`document.body.dataset.events`); events != "2" {
+		t.Errorf("%s events after two choices", events)
+	}
+}
