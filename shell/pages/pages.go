@@ -19,6 +19,7 @@ func All() []shell.Page {
 		Stores(),
 		Product(),
 		Search(),
+		Cart(), Checkout(), Thanks(),
 	}
 }
 
