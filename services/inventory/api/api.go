@@ -61,7 +61,9 @@ type Handler struct {
 }
 
 // New returns the API handler; adminToken guards the admin endpoints and must not be empty.
-func New(store Store, adminToken string) *Handler { return &Handler{store: store, adminToken: adminToken} }
+func New(store Store, adminToken string) *Handler {
+	return &Handler{store: store, adminToken: adminToken}
+}
 
 // Mount adds the routes to r.
 func (h *Handler) Mount(r fiber.Router) {
