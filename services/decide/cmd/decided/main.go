@@ -9,7 +9,7 @@
 //	                           consumers whose queue did not exist when the catalog was first published
 //
 // A running decided relays the events the commands write. Configuration: DECIDE_ADDR (default :8101),
-// DECIDE_ADMIN_TOKEN, DECIDE_SEED, DECIDE_STATIC_URL and the common variables (services/kit/config).
+// DECIDE_ADMIN_TOKEN, DECIDE_SEED, DECIDE_CATCHUP, INLAY_TEAMS, DECIDE_STATIC_URL and the common variables (services/kit/config).
 package main
 
 import (
@@ -44,6 +44,11 @@ type Config struct {
 	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token"`
 	// Seed seeds the embedded catalog at start.
 	Seed bool `env:"DECIDE_SEED" envDefault:"true"`
+	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed decide waits
+	// for the consumers among them to be ready and republishes the catalog once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS" envDefault:"explore=http://127.0.0.1:8102,checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105"`
+	// CatchUp turns that republish on or off.
+	CatchUp bool `env:"DECIDE_CATCHUP" envDefault:"true"`
 	// StaticURL is the public URL prefix of decide's /static/ (the shell serves it at /static/decide).
 	StaticURL string `env:"DECIDE_STATIC_URL" envDefault:"/static/decide"`
 }
@@ -90,7 +95,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 
 	switch cmd {
 	case "seed":
-		return seedCatalog(ctx, store, log)
+		_, err := seedCatalog(ctx, store, log)
+		return err
 	case "republish":
 		n, err := store.Republish(ctx)
 		if err == nil {
@@ -110,8 +116,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	}
 
 	if cfg.Seed {
-		if err := seedCatalog(ctx, store, log); err != nil {
+		res, err := seedCatalog(ctx, store, log)
+		if err != nil {
 			return err
+		}
+		if res.Created > 0 && cfg.CatchUp {
+			teams, err := fragments.ParseTeams(cfg.Teams)
+			if err != nil {
+				return fmt.Errorf("INLAY_TEAMS: %w", err)
+			}
+			svc.Go(decideevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
 		}
 	}
 	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
@@ -136,15 +150,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	return svc.Run(ctx)
 }
 
-func seedCatalog(ctx context.Context, store *postgres.Store, log *slog.Logger) error {
+func seedCatalog(ctx context.Context, store *postgres.Store, log *slog.Logger) (postgres.SeedResult, error) {
 	products, err := seed.Products()
 	if err != nil {
-		return err
+		return postgres.SeedResult{}, err
 	}
 	res, err := store.Seed(ctx, products)
 	if err != nil {
-		return err
+		return postgres.SeedResult{}, err
 	}
 	log.Info("catalog seeded", "created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged)
-	return nil
+	return res, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -101,6 +102,10 @@ func TestDecided(t *testing.T) {
 	cfg.Addr = kittest.FreeAddr(t)
 	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
 	cfg.AdminToken = "test-token"
+	// The catch-up republish waits for this consumer's readiness.
+	consumer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer consumer.Close()
+	cfg.Teams, cfg.CatchUp = "inspire="+consumer.URL, true
 	dbURL, err := cfg.DatabaseURL("decide")
 	if err != nil {
 		t.Fatal(err)
@@ -139,13 +144,16 @@ func TestDecided(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 
-	created := map[string]bool{}
-	for len(created) < 23 {
-		e := receive(t, ctx, got)
-		if e.Type != "decide.product.created.v1" || e.Source != "decide" {
-			t.Fatalf("unexpected event %s from %s", e.Type, e.Source)
+	// The seed's product.created for every product, then the catch-up's product.updated snapshots.
+	for _, typ := range []string{"decide.product.created.v1", "decide.product.updated.v1"} {
+		subjects := map[string]bool{}
+		for len(subjects) < 23 {
+			e := receive(t, ctx, got)
+			if e.Type != typ || e.Source != "decide" {
+				t.Fatalf("unexpected event %s from %s, want %s", e.Type, e.Source, typ)
+			}
+			subjects[e.Subject] = true
 		}
-		created[e.Subject] = true
 	}
 
 	fragmenttest.Run(t, base, fragmenttest.Signer(fragments.NewSigner(priv)),

@@ -154,7 +154,8 @@ func (p *platform) runDecide(t *testing.T, ctx context.Context, env []string, se
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "INLAY_ENV=dev", "INLAY_DB_PREFIX="+p.cfg.DBPrefix,
 		"INLAY_EXCHANGE="+p.cfg.Exchange, "POSTGRES_URL="+p.cfg.PostgresURL, "AMQP_URL="+p.cfg.AMQPURL,
-		"DECIDE_ADMIN_TOKEN=test-token", "LOG_LEVEL=warn")
+		"DECIDE_ADMIN_TOKEN=test-token", "LOG_LEVEL=warn",
+		"INLAY_TEAMS=inspire=http://"+p.cfg.Addr) // decide's catch-up after the seed waits for this inspire
 	cmd.Env = append(cmd.Env, env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
