@@ -69,6 +69,7 @@ type Options struct {
 type Engine struct {
 	opts Options
 	sf   singleflight.Group
+	memo resolveMemo
 }
 
 // New builds an engine.
@@ -92,6 +93,55 @@ func New(opts Options) *Engine {
 		opts.Now = time.Now
 	}
 	return &Engine{opts: opts}
+}
+
+// resolved is a tag's src checked against the registry, with its cache key.
+type resolved struct {
+	ref   ref
+	key   string
+	err   error
+	state *teamState // the manifest read it was resolved against
+}
+
+type memoKey struct{ src, locale string }
+
+// resolveMemo remembers resolved srcs, so a page does not parse and check the same srcs and build
+// the same cache keys on every request. An entry is valid while its team's manifest is the same
+// read; the memo is bounded.
+type resolveMemo struct {
+	mu sync.RWMutex
+	m  map[memoKey]*resolved
+}
+
+const maxMemo = 10000
+
+func (e *Engine) resolve(src, locale string) *resolved {
+	k := memoKey{src, locale}
+	e.memo.mu.RLock()
+	r := e.memo.m[k]
+	e.memo.mu.RUnlock()
+	if r != nil && (r.ref.team == nil || r.ref.team.state.Load() == r.state) {
+		return r
+	}
+	r = &resolved{}
+	r.ref, r.err = e.opts.Teams.resolve(src)
+	if r.ref.team != nil {
+		r.state = r.ref.team.state.Load()
+	}
+	if r.err == nil && e.opts.Cache != nil && !(r.ref.manifest && r.ref.frag.Cache == fragments.Private) {
+		r.key = cacheKey(r.ref, locale)
+	}
+	// Registry errors are stable; the state pointer covers manifest changes.
+	if r.ref.team == nil && r.err != nil && !errors.Is(r.err, ErrUnknownContext) && !errors.Is(r.err, ErrBadSrc) {
+		return r
+	}
+	e.memo.mu.Lock()
+	if e.memo.m == nil || len(e.memo.m) >= maxMemo {
+		e.memo.m = make(map[memoKey]*resolved, 64)
+	}
+	e.memo.m[memoKey{strings.Clone(src), strings.Clone(locale)}] = r
+	e.memo.mu.Unlock()
+	return r
 }
 
 // Request is what a composition may use of the browser's request: copied out of it before the
@@ -146,6 +196,8 @@ type slot struct {
 	id    int
 	key   string // cache key; "" when not cacheable
 	done  chan struct{}
+	sync  bool   // resolved when created: done is the shared closed channel
+	hit   *entry // the fresh cached copy found when created
 
 	// Set before done is closed.
 	body     []byte
@@ -175,11 +227,12 @@ func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition
 		c.asyncDone = make(chan *slot, c.nAsync)
 	}
 	id := 0
+	slab := make([]slot, t.nslots) // one allocation for the page's own slots
 	for _, p := range t.parts {
 		if p.kind != partSlot {
 			continue
 		}
-		s := c.newSlot(p.tag, 0)
+		s := c.initSlot(&slab[len(c.slots)], p.tag, 0)
 		if s.tag.Primary && c.prim == nil {
 			c.prim = s
 		} else if s.tag.Async && !s.tag.Primary {
@@ -194,21 +247,38 @@ func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition
 	return c
 }
 
+// closed is the done channel of slots resolved while they are created: no channel to make.
+var closed = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// newSlot resolves a tag's src and, when it can, the slot itself (a bad src, a fresh cached copy):
+// such a slot needs no channel and no goroutine.
 func (c *Composition) newSlot(t *Tag, depth int) *slot {
-	s := &slot{tag: t, depth: depth, done: make(chan struct{})}
+	return c.initSlot(new(slot), t, depth)
+}
+
+func (c *Composition) initSlot(s *slot, t *Tag, depth int) *slot {
+	s.tag, s.depth = t, depth
 	c.mu.Lock()
 	c.count++
 	over := c.count > c.e.opts.MaxSlots
-	c.all = append(c.all, s)
 	c.mu.Unlock()
 	if over {
 		s.err = fmt.Errorf("compose: more than %d fragments on one page", c.e.opts.MaxSlots)
+	} else {
+		m := c.e.resolve(t.Src, c.req.Locale)
+		s.ref, s.key, s.err = m.ref, m.key, m.err
+	}
+	if s.err != nil {
+		s.done, s.sync = closed, true
 		return s
 	}
-	s.ref, s.err = c.e.opts.Teams.resolve(t.Src)
-	if s.err == nil && c.e.opts.Cache != nil && !(s.ref.manifest && s.ref.frag.Cache == fragments.Private) {
-		s.key = cacheKey(s.ref, c.req.Locale)
+	if s.key != "" {
+		if en := c.e.opts.Cache.local(s.key); en != nil && !en.pass && en.freshness(c.e.opts.Now()) == fresh {
+			s.done, s.sync, s.hit = closed, true, en
+			return s
+		}
 	}
+	s.done = make(chan struct{})
 	return s
 }
 
@@ -217,20 +287,28 @@ func cacheKey(r ref, locale string) string {
 	return r.team.Name + "/" + r.name + "?" + r.query + "#" + locale
 }
 
-// startSlot resolves a slot at once when it can (bad src, fresh cached copy), else fetches it in the
-// background.
+// startSlot completes a slot resolved by newSlot, or fetches it in the background.
 func (c *Composition) startSlot(s *slot) {
-	if s.err != nil {
+	switch {
+	case s.err != nil:
 		c.fail(s, s.err, 0)
-		return
+	case s.hit != nil:
+		en := s.hit
+		s.hit = nil
+		c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
+	default:
+		go c.fetch(s)
 	}
-	if s.key != "" {
-		if en := c.e.opts.Cache.local(s.key); en != nil && !en.pass && en.freshness(c.e.opts.Now()) == fresh {
-			c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
-			return
-		}
+}
+
+// complete publishes a finished slot: to Server-Timing and to whoever waits on it.
+func (c *Composition) complete(s *slot) {
+	c.mu.Lock()
+	c.all = append(c.all, s)
+	c.mu.Unlock()
+	if !s.sync {
+		close(s.done)
 	}
-	go c.fetch(s)
 }
 
 // fetch gets a slot's fragment: from the cache when it can, else from the team.
@@ -401,7 +479,7 @@ func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, 
 	case s == c.prim && resp.Status >= 300 && resp.Status <= 399 && safeRedirect(resp.Location):
 		s.status, s.location, s.source, s.dur = resp.Status, resp.Location, SourceFetch, d
 		c.observe(s)
-		close(s.done)
+		c.complete(s)
 	default:
 		c.fail(s, fmt.Errorf("fetch %s/%s: status %d", s.ref.team.Name, s.ref.name, resp.Status), d)
 	}
@@ -437,7 +515,7 @@ func (c *Composition) succeed(s *slot, body []byte, tmpl *Template, src Source, 
 	if s.async {
 		c.asyncDone <- s
 	}
-	close(s.done)
+	c.complete(s)
 }
 
 // fail sets a slot's fallback: the last good copy, the manifest's fallback or the tag's content. A
@@ -447,7 +525,7 @@ func (c *Composition) fail(s *slot, err error, d time.Duration) {
 		s.status, s.source, s.dur = 503, SourceFailed, d
 		c.e.opts.Log.Warn("primary fragment failed", "src", s.tag.Src, "error", err.Error())
 		c.observe(s)
-		close(s.done)
+		c.complete(s)
 		return
 	}
 	if c.ctx.Err() == nil {
@@ -529,11 +607,6 @@ func (c *Composition) ServerTiming() string {
 	c.mu.Unlock()
 	var b strings.Builder
 	for i, s := range all {
-		select {
-		case <-s.done:
-		default:
-			continue
-		}
 		if b.Len() > 0 {
 			b.WriteString(", ")
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,9 @@ import (
 type metrics struct {
 	fragments *prometheus.HistogramVec
 	breakers  *prometheus.GaugeVec
+
+	mu        sync.RWMutex
+	observers map[string]*[compose.SourceFailed + 1]prometheus.Observer // by team, then source
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -26,6 +30,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "inlay_fragment_breaker_state",
 			Help: "Circuit breaker state per team: 0 closed, 1 half-open, 2 open.",
 		}, []string{"team"}),
+		observers: map[string]*[compose.SourceFailed + 1]prometheus.Observer{},
 	}
 	if reg != nil {
 		reg.MustRegister(m.fragments, m.breakers)
@@ -34,7 +39,21 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 }
 
 func (m *metrics) observe(team, _ string, src compose.Source, d time.Duration) {
-	m.fragments.WithLabelValues(team, src.String()).Observe(d.Seconds())
+	m.mu.RLock()
+	obs := m.observers[team]
+	m.mu.RUnlock()
+	if obs == nil {
+		obs = new([compose.SourceFailed + 1]prometheus.Observer)
+		for s := range obs {
+			obs[s] = m.fragments.WithLabelValues(team, compose.Source(s).String())
+		}
+		m.mu.Lock()
+		m.observers[team] = obs
+		m.mu.Unlock()
+	}
+	if int(src) < len(obs) {
+		obs[src].Observe(d.Seconds())
+	}
 }
 
 func (m *metrics) breaker(team string, st gobreaker.State) {

@@ -306,23 +306,21 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 			release()
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 30*time.Second)
-	comp := s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	// The composition outlives the handler when it streams: its context is not the request's. Every
+	// fetch has its own deadline; WriteTo's end (or Cancel) ends the composition.
+	comp := s.engine.Start(context.WithoutCancel(c.UserContext()), t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
 	out := comp.Outcome()
 	switch {
 	case out.Status >= 300 && out.Status <= 399:
 		comp.Cancel()
-		cancel()
 		done()
 		return c.Redirect(out.Location, out.Status)
 	case out.Status == 404 && out.Empty:
 		comp.Cancel()
-		cancel()
 		done()
 		return s.errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
 	case out.Status >= 500:
 		comp.Cancel()
-		cancel()
 		done()
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return s.errorPage(c, rc, fiber.StatusServiceUnavailable, "We'll be right back",
@@ -341,14 +339,12 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	if comp.Ready() {
 		// Everything is here (cached or fast): one piece, with a Content-Length, no stream.
 		err := comp.WriteTo(nopFlusher{c.Response().BodyWriter()})
-		cancel()
 		done()
 		return err
 	}
 	log := s.log
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		// Only what was copied above is used here: the Fiber context is gone by now.
-		defer cancel()
 		defer done()
 		if err := comp.WriteTo(flushWriter{w}); err != nil {
 			log.Debug("page stream ended early", "error", err.Error())
