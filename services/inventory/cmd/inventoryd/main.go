@@ -11,7 +11,8 @@
 //	                        did not exist when the stock was first published
 //
 // A running inventoryd relays the events the commands write. Configuration: INVENTORY_ADDR (default
-// :8105), INVENTORY_ADMIN_TOKEN, INVENTORY_SEED and the common variables (services/kit/config).
+// :8105), INVENTORY_ADMIN_TOKEN, INVENTORY_SEED, INVENTORY_CATCHUP, INLAY_TEAMS and the common
+// variables (services/kit/config).
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/inventory/api"
 	inventoryevents "github.com/inlay-dev/inlay/services/inventory/events"
 	"github.com/inlay-dev/inlay/services/inventory/postgres"
@@ -42,6 +44,12 @@ type Config struct {
 	AdminToken string `env:"INVENTORY_ADMIN_TOKEN" envDefault:"dev-admin-token"`
 	// Seed seeds the embedded stock at start.
 	Seed bool `env:"INVENTORY_SEED" envDefault:"true"`
+	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed inventory
+	// waits for the consumers of stock.changed among them (checkout) to be ready and republishes the
+	// stock once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS" envDefault:"checkout=http://127.0.0.1:8103"`
+	// CatchUp turns that republish on or off.
+	CatchUp bool `env:"INVENTORY_CATCHUP" envDefault:"true"`
 }
 
 func main() {
@@ -86,7 +94,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 
 	switch cmd {
 	case "seed":
-		return seedStock(ctx, store, log)
+		_, err := seedStock(ctx, store, log)
+		return err
 	case "republish":
 		n, err := store.Republish(ctx)
 		if err == nil {
@@ -95,8 +104,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 		return err
 	}
 	if cfg.Seed {
-		if err := seedStock(ctx, store, log); err != nil {
+		created, err := seedStock(ctx, store, log)
+		if err != nil {
 			return err
+		}
+		if created > 0 && cfg.CatchUp {
+			teams, err := fragments.ParseTeams(cfg.Teams)
+			if err != nil {
+				return fmt.Errorf("INLAY_TEAMS: %w", err)
+			}
+			svc.Go(inventoryevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
 		}
 	}
 
@@ -114,15 +131,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	return svc.Run(ctx)
 }
 
-func seedStock(ctx context.Context, store *postgres.Store, log *slog.Logger) error {
+func seedStock(ctx context.Context, store *postgres.Store, log *slog.Logger) (int, error) {
 	stock, err := seed.Stock()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n, err := store.Seed(ctx, stock)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	log.Info("stock seeded", "skus", len(stock), "created", n)
-	return nil
+	return n, nil
 }
