@@ -30,7 +30,7 @@ import (
 // TestSaga runs payments (this process's wiring, in process) and inventory (its real binary) on their
 // own databases and exchange, plays checkout's part with an outbox and relay of its own, and watches
 // every event like another context would: orders that succeed, are declined, run out of stock (and
-// are refunded), arrive twice, and an inventory restarted mid-saga.
+// are refunded), arrive twice, an inventory restarted mid-saga, and 50 orders at once for 8 units.
 func TestSaga(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -124,6 +124,40 @@ func TestSaga(t *testing.T) {
 	expectStock(t, ctx, inv, "AU-02-OG", 2)
 	publish(orderCancelled(t, "o-restart"))
 	waitFor(t, ctx, "the released stock", func() bool { return stockOf(ctx, inv, "AU-02-OG") == 3 })
+
+	// 50 orders at once for a sku with 8 in stock: exactly 8 reserved, 42 rejected and refunded.
+	setStock(t, ctx, inv, "AU-01-SI", 8)
+	var rush []events.Event
+	for i := range 50 {
+		rush = append(rush, orderPlaced(t, fmt.Sprintf("rush-%02d", i), "4242424242424242", line{"AU-01-SI", 1}))
+	}
+	began := time.Now()
+	publish(rush...)
+	reserved, refunded := 0, 0
+	waitFor(t, ctx, "50 orders to settle", func() bool {
+		reserved, refunded = 0, 0
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		for i := range 50 {
+			switch evs := seen.orders[fmt.Sprintf("rush-%02d", i)]; {
+			case slices.Equal(evs, []string{"authorized", "reserved"}):
+				reserved++
+			case slices.Equal(evs, []string{"authorized", "rejected out of stock [AU-01-SI]", "refunded out of stock"}):
+				refunded++
+			}
+		}
+		return reserved+refunded == 50
+	})
+	t.Logf("50 orders placed → authorized → reserved or rejected and refunded in %v", time.Since(began).Round(time.Millisecond))
+	if reserved != 8 || refunded != 42 {
+		t.Errorf("%d reserved, %d refunded; want 8 and 42", reserved, refunded)
+	}
+	expectStock(t, ctx, inv, "AU-01-SI", 0)
+	for _, q := range seen.of("AU-01-SI") {
+		if q < 0 {
+			t.Errorf("stock.changed of AU-01-SI with %d", q)
+		}
+	}
 
 	// Nothing was applied twice: each order's events are exactly the expected ones.
 	seen.wait(t, ctx, "o-ok", "authorized", "reserved")
