@@ -19,7 +19,7 @@ import (
 
 
 // mustCatalog returns a Catalog on a fresh, migrated and seeded database.
-func mustCatalog(t *testing.T) (*postgres.Catalog, *pgxpool.Pool) {
+func mustCatalog(t testing.TB) (*postgres.Catalog, *pgxpool.Pool) {
 	t.Helper()
 	pool := kittest.Postgres(t, postgres.Migrations)
 	data, err := seed.Load()
@@ -32,7 +32,7 @@ func mustCatalog(t *testing.T) (*postgres.Catalog, *pgxpool.Pool) {
 	return postgres.NewCatalog(pool), pool
 }
 
-func mustApplyProduct(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, version int64) {
+func mustApplyProduct(t testing.TB, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, version int64) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
 		return c.ApplyProduct(context.Background(), tx, p, version)
@@ -42,7 +42,7 @@ func mustApplyProduct(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, p e
 	}
 }
 
-func mustApplyPrice(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, ch explore.PriceChange, version int64) {
+func mustApplyPrice(t testing.TB, pool *pgxpool.Pool, c *postgres.Catalog, ch explore.PriceChange, version int64) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
 		return c.ApplyPrice(context.Background(), tx, ch, version)
@@ -53,7 +53,7 @@ func mustApplyPrice(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog, ch ex
 }
 
 // mustLoadCatalog applies every product of testdata/products.json (the storefront catalog).
-func mustLoadCatalog(t *testing.T, pool *pgxpool.Pool, c *postgres.Catalog) {
+func mustLoadCatalog(t testing.TB, pool *pgxpool.Pool, c *postgres.Catalog) {
 	t.Helper()
 	b, err := os.ReadFile("testdata/products.json")
 	if err != nil {

@@ -16,7 +16,9 @@ const alternativesPerTerm = 3
 // Search finds products matching q, best first, at most limit. Each term of q matches as a prefix of
 // a word (full-text, English stemming) or through the known words nearest to it by trigram
 // similarity, so "tracter" finds tractors; every term must match. A product whose name is similar to
-// the whole query matches too. An empty query finds nothing.
+// the whole query matches too, ranked below full-text matches (word similarity is computed only for
+// those: it is the expensive part when a query matches much of a large catalog). An empty query
+// finds nothing.
 func (c *Catalog) Search(ctx context.Context, q string, limit int) ([]explore.ProductSummary, error) {
 	terms := explore.QueryTerms(q)
 	if len(terms) == 0 || limit <= 0 {
@@ -30,7 +32,8 @@ func (c *Catalog) Search(ctx context.Context, q string, limit int) ([]explore.Pr
 			CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
 		FROM products p JOIN categories c ON c.key = p.category, to_tsquery('english', $1) AS query
 		WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
-		ORDER BY ts_rank(p.search, query) + word_similarity($2, p.name) DESC, p.start_price DESC, p.id
+		ORDER BY CASE WHEN p.search @@ query THEN ts_rank(p.search, query) ELSE word_similarity($2, p.name) / 10 END DESC,
+			p.start_price DESC, p.id
 		LIMIT $3`, tsquery(terms, alternatives), strings.Join(terms, " "), limit)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)

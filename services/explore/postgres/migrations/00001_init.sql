@@ -24,38 +24,33 @@ CREATE TABLE teasers (
     position int  NOT NULL
 );
 
--- Product summaries are filled only from decide's events. version is the product's version (decide
--- increases it with every change) of the last product event applied, so an older event arriving late
--- never overwrites a newer one. start_price,
--- variant_image and color are derived from the cheapest variant; start_price is NULL while there is none.
+-- Product summaries are filled only from decide's events. version is the time of the last product
+-- event applied, so an older event arriving late never overwrites a newer one.
 CREATE TABLE products (
-    id            text PRIMARY KEY,
-    name          text        NOT NULL,
-    category      text        NOT NULL,
-    image         text        NOT NULL DEFAULT '',
-    variant_image text        NOT NULL DEFAULT '',
-    color         text        NOT NULL DEFAULT '',
-    highlights    text[]      NOT NULL DEFAULT '{}',
-    start_price   bigint,
-    version       bigint      NOT NULL,
-    search        tsvector    NOT NULL DEFAULT ''::tsvector
+    id          text PRIMARY KEY,
+    name        text        NOT NULL,
+    category    text        NOT NULL,
+    image       text        NOT NULL DEFAULT '',
+    color       text        NOT NULL DEFAULT '',
+    highlights  text[]      NOT NULL DEFAULT '{}',
+    start_price bigint      NOT NULL DEFAULT 0,
+    version     timestamptz NOT NULL,
+    search      tsvector    NOT NULL DEFAULT ''::tsvector
 );
 CREATE INDEX products_category ON products (category, start_price DESC);
 CREATE INDEX products_search ON products USING gin (search);
 CREATE INDEX products_name_trgm ON products USING gin (name gin_trgm_ops);
 
 -- Variants hold what explore needs to compute a product's start price (the lowest variant price).
--- price_version is the product version the price was set at. A price event may arrive before its
--- product's first event, so there is no foreign key.
+-- A price event may arrive before its product's first event, so there is no foreign key.
 CREATE TABLE variants (
     sku        text PRIMARY KEY,
     product_id text        NOT NULL,
     position   int         NOT NULL DEFAULT 0,
-    name       text        NOT NULL DEFAULT '',
     color      text        NOT NULL DEFAULT '',
     image      text        NOT NULL DEFAULT '',
-    price         bigint NOT NULL,
-    price_version bigint NOT NULL
+    price      bigint      NOT NULL,
+    price_at   timestamptz NOT NULL
 );
 CREATE INDEX variants_product ON variants (product_id);
 
