@@ -17,7 +17,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
-
 // mustCatalog returns a Catalog on a fresh, migrated and seeded database.
 func mustCatalog(t testing.TB) (*postgres.Catalog, *pgxpool.Pool) {
 	t.Helper()
