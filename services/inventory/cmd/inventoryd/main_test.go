@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inlay-dev/inlay/services/inventory/seed"
+	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+	"github.com/inlay-dev/inlay/services/kit/logging"
+	"github.com/inlay-dev/inlay/services/kit/postgres"
+)
+
+// stockEvents counts the stock.changed events seen per sku and keeps the last quantity.
+type stockEvents struct {
+	mu    sync.Mutex
+	count map[string]int
+	last  map[string]int
+	total int
+}
+
+func (s *stockEvents) snapshot() (int, map[string]int, map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	count, last := map[string]int{}, map[string]int{}
+	for k, v := range s.count {
+		count[k] = v
+	}
+	for k, v := range s.last {
+		last[k] = v
+	}
+	return s.total, count, last
+}
+
+// probe listens to inventory's stock.changed like checkout would.
+func probe(t *testing.T, ctx context.Context, exchange string) *stockEvents {
+	t.Helper()
+	pool := kittest.Postgres(t, nil)
+	if err := events.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	s := &stockEvents{count: map[string]int{}, last: map[string]int{}}
+	c := events.NewConsumer(events.ConsumerOptions{Name: "probe", Pool: pool, AMQPURL: kittest.AMQPURL(),
+		Exchange: exchange, Log: logging.New(io.Discard, "probe", slog.LevelError)})
+	c.Handle("inventory.stock.changed.v1", func(_ context.Context, _ pgx.Tx, e events.Event) error {
+		var d struct {
+			SKU      string `json:"sku"`
+			Quantity int    `json:"quantity"`
+		}
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			return events.Permanent(err)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.count[d.SKU]++
+		s.last[d.SKU] = d.Quantity
+		s.total++
+		return nil
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.DeleteQueues(cctx); err != nil {
+			t.Logf("delete probe queues: %v", err)
+		}
+		if err := events.DeleteExchange(cctx, kittest.AMQPURL(), exchange); err != nil {
+			t.Logf("delete exchange: %v", err)
+		}
+	})
+	waitFor(t, ctx, "the probe consumer", func() bool { return c.Ready(ctx) == nil })
+	return s
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// start runs inventoryd's wiring with cfg until the returned function stops it.
+func start(t *testing.T, ctx context.Context, cfg Config) (base string, stop func()) {
+	t.Helper()
+	cfg.Addr = kittest.FreeAddr(t)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "inventory", slog.LevelError), nil) }()
+	base = "http://" + cfg.Addr
+	waitFor(t, ctx, "inventoryd to be ready", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("inventoryd exited: %v", err)
+		default:
+		}
+		code, _ := call(ctx, http.MethodGet, base+"/readyz", "", "")
+		return code == http.StatusOK
+	})
+	return base, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("inventoryd: %v", err)
+		}
+	}
+}
+
+var client = &http.Client{Timeout: 5 * time.Second}
+
+func call(ctx context.Context, method, url, token, body string) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func testConfig(t *testing.T, exchange string) Config {
+	t.Helper()
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange = kittest.PostgresURL(), kittest.AMQPURL(), exchange
+	cfg.DBPrefix = kittest.UniqueName("t") + "_"
+	cfg.AdminToken = "test-token"
+	dbURL, err := cfg.DatabaseURL("inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		q := events.NewConsumer(events.ConsumerOptions{Name: "inventory", AMQPURL: kittest.AMQPURL(), Exchange: exchange})
+		if err := q.DeleteQueues(cctx); err != nil {
+			t.Logf("delete queues: %v", err)
+		}
+		if err := postgres.DropDatabase(cctx, dbURL); err != nil {
+			t.Logf("drop database: %v", err)
+		}
+	})
+	return cfg
+}
+
+// TestInventoryd starts the real wiring: the seed publishes every sku's stock, the catch-up
+// republishes it once checkout is ready, a restart publishes nothing again, and the API reads and
+// (with the admin token) sets stock.
+func TestInventoryd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exchange := kittest.Exchange(t)
+	got := probe(t, ctx, exchange)
+	stock, err := seed.Stock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(stock)
+
+	// A checkout that becomes ready only when the test says so.
+	readyNow := make(chan struct{})
+	checkout := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-readyNow:
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer checkout.Close()
+	cfg := testConfig(t, exchange)
+	cfg.Teams = "checkout=" + checkout.URL + ",decide=http://127.0.0.1:1"
+
+	base, stop := start(t, ctx, cfg)
+	waitFor(t, ctx, "the seed's events", func() bool { total, _, _ := got.snapshot(); return total >= n })
+	close(readyNow)
+	waitFor(t, ctx, "the catch-up's events", func() bool { total, _, _ := got.snapshot(); return total >= 2*n })
+	_, count, last := got.snapshot()
+	for _, st := range stock {
+		if count[st.SKU] != 2 || last[st.SKU] != st.Quantity {
+			t.Errorf("%s: %d events, last %d; want 2 with %d", st.SKU, count[st.SKU], last[st.SKU], st.Quantity)
+		}
+	}
+
+	for _, tc := range []struct {
+		method, path, token, body string
+		code                      int
+		contains                  string
+	}{
+		{"GET", "/v1/stock/AU-01-SI", "", "", 200, `{"sku":"AU-01-SI","quantity":8,"version":1}`},
+		{"GET", "/v1/stock/NOPE", "", "", 404, `"not_found"`},
+		{"GET", "/v1/stock", "", "", 200, `{"sku":"AU-01-SI","quantity":8,"version":1}`},
+		{"GET", "/v1/reservations/nobody", "", "", 404, ""},
+		{"POST", "/v1/admin/stock/AU-01-SI", "", `{"quantity":2}`, 401, ""},
+		{"POST", "/v1/admin/stock/AU-01-SI", "wrong", `{"quantity":2}`, 401, ""},
+		{"POST", "/v1/admin/stock/AU-01-SI", "test-token", `{"quantity":-1}`, 400, ""},
+		{"POST", "/v1/admin/stock/AU-01-SI", "test-token", `{}`, 400, ""},
+		{"POST", "/v1/admin/stock/AU-01-SI", "test-token", `{"quantity":2}`, 200, `{"sku":"AU-01-SI","quantity":2,"version":2}`},
+		{"POST", "/v1/admin/stock/AU-01-SI", "test-token", `{"quantity":2}`, 200, `"version":2`}, // unchanged
+		{"POST", "/v1/admin/stock/NEW-SKU", "test-token", `{"quantity":5}`, 200, `{"sku":"NEW-SKU","quantity":5,"version":1}`},
+	} {
+		code, body := call(ctx, tc.method, base+tc.path, tc.token, tc.body)
+		if code != tc.code || !strings.Contains(body, tc.contains) {
+			t.Errorf("%s %s: %d %s; want %d with %s", tc.method, tc.path, code, body, tc.code, tc.contains)
+		}
+	}
+	waitFor(t, ctx, "the admin changes' events", func() bool {
+		_, count, last := got.snapshot()
+		return count["AU-01-SI"] == 3 && last["AU-01-SI"] == 2 && count["NEW-SKU"] == 1
+	})
+	stop()
+
+	// A restart seeds nothing (the rows exist), so it publishes nothing and keeps the stock set by hand.
+	cfg.Teams = "checkout=" + checkout.URL
+	base, stop = start(t, ctx, cfg)
+	defer stop()
+	if code, body := call(ctx, "GET", base+"/v1/stock/AU-01-SI", "", ""); code != 200 || !strings.Contains(body, `"quantity":2`) {
+		t.Errorf("after restart: %d %s", code, body)
+	}
+	// The republish command writes every sku once more, and the running process relays it.
+	if err := run(ctx, cfg, logging.New(io.Discard, "inventory", slog.LevelError), []string{"republish"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the republished events", func() bool { total, _, _ := got.snapshot(); return total >= 3*n+2+1 })
+	if total, _, _ := got.snapshot(); total != 3*n+2+1 {
+		t.Errorf("%d events, want %d", total, 3*n+3)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := testConfig(t, "inlay.test.unused")
+	log := logging.New(io.Discard, "inventory", slog.LevelError)
+	for _, args := range [][]string{{"nope"}, {"seed", "x"}, {"republish", "x"}} {
+		if err := run(ctx, cfg, log, args); err == nil {
+			t.Errorf("inventoryd %v: no error", args)
+		}
+	}
+	for range 2 {
+		if err := run(ctx, cfg, log, []string{"seed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prod := cfg
+	prod.Env, prod.AdminToken = "prod", devAdminToken
+	if err := run(ctx, prod, log, nil); err == nil || !strings.Contains(err.Error(), "INVENTORY_ADMIN_TOKEN") {
+		t.Errorf("prod with the dev token: %v", err)
+	}
+}
