@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -425,4 +426,21 @@ func TestBadEventsArePermanent(t *testing.T) {
 	if got := outbox(t, pool); len(got) != 0 {
 		t.Errorf("bad events published %q", summary(t, got))
 	}
+}
+
+// BenchmarkReserve measures reservations of a two-line order, each in its own transaction with its
+// events, from parallel goroutines contending for the same two skus.
+func BenchmarkReserve(b *testing.B) {
+	pool, store := mustDB(b, map[string]int{"A": inventory.MaxQuantity, "B": inventory.MaxQuantity})
+	h := inventoryevents.NewHandlers(store)
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e := authorized(b, fmt.Sprintf("o%d", n.Add(1)), "A", 1, "B", 1)
+			if err := handle(pool, h.PaymentAuthorized, e); err != nil {
+				b.Error(err)
+			}
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -370,4 +371,21 @@ func TestBadEventsArePermanent(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d payments (%v) after bad events", n, err)
 	}
+}
+
+// BenchmarkOrderPlaced measures authorizing orders, each in its own transaction with its event, from
+// parallel goroutines.
+func BenchmarkOrderPlaced(b *testing.B) {
+	pool, store := mustDB(b)
+	h := paymentsevents.NewHandlers(store, payments.NewID)
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e := orderPlaced(b, fmt.Sprintf("o%d", n.Add(1)), "4242424242424242", 13900)
+			if err := handle(pool, h.OrderPlaced, e); err != nil {
+				b.Error(err)
+			}
+		}
+	})
 }
