@@ -112,12 +112,27 @@ func TestProductAddToCartHasAFallback(t *testing.T) {
 
 func TestRoutes(t *testing.T) {
 	t.Parallel()
-	var routes []string
+	routes := map[string]int{}
 	for _, p := range pages.All() {
-		routes = append(routes, p.Route)
+		routes[p.Route]++
 	}
-	want := []string{"/", "/products/:category", "/products", "/stores", "/product/:id", "/search"}
-	if !slices.Equal(routes, want) {
-		t.Errorf("routes %q, want %q", routes, want)
+	for _, want := range []string{"/", "/products/:category", "/products", "/stores", "/product/:id", "/search"} {
+		if routes[want] != 1 {
+			t.Errorf("route %s: %d pages, want 1", want, routes[want])
+		}
+	}
+	if routes[pages.NotFound().Route] != 0 {
+		t.Error("the 404 page must not be routed with the others: it would hide every later route")
+	}
+}
+
+func TestNotFoundLayout(t *testing.T) {
+	t.Parallel()
+	slots, doc := render(t, pages.NotFound(), nil, "")
+	if !slices.Equal(slots, []string{"explore/header", "explore/footer"}) {
+		t.Errorf("slots %q", slots)
+	}
+	if doc.Find(`body[data-boundary-page="shell"] [data-testid="not-found"] a[href="/products"]`).Length() != 1 {
+		t.Error("no message with a way back into the store")
 	}
 }
