@@ -24,6 +24,7 @@ INLAY_TEAMS=stub=http://127.0.0.1:9100 \
 INLAY_PAGES_DIR="$root/shell/bench/pages" \
 SHELL_ADDR=127.0.0.1:$port \
 LOG_LEVEL=warn \
+GOGC=${GOGC:-400} \
 INLAY_REDIS_PREFIX="bench$$:" \
 INLAY_MANIFEST_REFRESH=2s \
   "$work/shelld" >"$work/shelld.log" 2>&1 &

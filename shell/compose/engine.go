@@ -70,6 +70,7 @@ type Engine struct {
 	opts Options
 	sf   singleflight.Group
 	memo resolveMemo
+	work chan func() // idle fetch workers receive here
 }
 
 // New builds an engine.
@@ -92,7 +93,7 @@ func New(opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{opts: opts}
+	return &Engine{opts: opts, work: make(chan func())}
 }
 
 // resolved is a tag's src checked against the registry, with its cache key.
@@ -297,7 +298,34 @@ func (c *Composition) startSlot(s *slot) {
 		s.hit = nil
 		c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
 	default:
-		go c.fetch(s)
+		c.e.spawn(func() { c.fetch(s) })
+	}
+}
+
+// spawn runs f on an idle worker, or on a new one. Workers live on after their task for a while:
+// a fetch needs a deep stack (TLS-free HTTP client, parsing), and a fresh goroutine would grow and
+// copy its stack on every fetch.
+func (e *Engine) spawn(f func()) {
+	select {
+	case e.work <- f:
+	default:
+		go e.worker(f)
+	}
+}
+
+const workerIdle = 30 * time.Second
+
+func (e *Engine) worker(f func()) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		f()
+		idle.Reset(workerIdle)
+		select {
+		case f = <-e.work:
+		case <-idle.C:
+			return
+		}
 	}
 }
 
@@ -644,6 +672,35 @@ func (c *Composition) Ready() bool {
 			default:
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// WaitReady waits up to d for every fragment (nested ones included) to finish and reports whether
+// they all did. A page whose fragments arrive together is then written in one piece: no chunked
+// stream, one write, while a page with a slow fragment still streams after at most d.
+func (c *Composition) WaitReady(d time.Duration) bool {
+	if c.Ready() {
+		return true
+	}
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	return waitAll(c.slots, t.C)
+}
+
+func waitAll(slots []*slot, timeout <-chan time.Time) bool {
+	for _, s := range slots {
+		select {
+		case <-s.done:
+		case <-timeout:
+			return false
+		}
+		if !waitAll(s.children, timeout) {
+			return false
 		}
 	}
 	return true

@@ -27,4 +27,7 @@ type Config struct {
 	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
 	// Cache turns the fragment cache (in process and Redis) on or off.
 	Cache bool `env:"INLAY_FRAGMENT_CACHE" envDefault:"true"`
+	// StreamGrace is how long a page whose primary has answered waits for its other fragments before
+	// it streams: a page whose fragments all arrive within it goes out in one write.
+	StreamGrace time.Duration `env:"INLAY_STREAM_GRACE" envDefault:"2ms"`
 }

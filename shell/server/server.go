@@ -333,14 +333,18 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	h.Set(fiber.HeaderContentSecurityPolicy, csp(rc.nonce))
 	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	h.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
-	if st := comp.ServerTiming(); st != "" {
-		h.Set("Server-Timing", st)
-	}
-	if comp.Ready() {
-		// Everything is here (cached or fast): one piece, with a Content-Length, no stream.
+	if comp.WaitReady(s.cfg.StreamGrace) {
+		// Everything is here (cached, or arrived with the primary): one piece, with a
+		// Content-Length, no stream.
+		if st := comp.ServerTiming(); st != "" {
+			h.Set("Server-Timing", st)
+		}
 		err := comp.WriteTo(nopFlusher{c.Response().BodyWriter()})
 		done()
 		return err
+	}
+	if st := comp.ServerTiming(); st != "" {
+		h.Set("Server-Timing", st) // the fragments known now; the rest are in ?debug=fragments
 	}
 	log := s.log
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
