@@ -53,6 +53,9 @@ type Options struct {
 	Log    *slog.Logger
 	// Pages are the templ-layout pages (shell/pages.All()).
 	Pages []shell.Page
+	// NotFound, when its Layout is set, is the page composed (with status 404) for a GET no route
+	// serves and for a page whose primary fragment answers a bare 404; else the shell's own page.
+	NotFound shell.Page
 	// Redis, when not nil, is the fragment cache's shared level; keys start with RedisPrefix.
 	Redis       *redis.Client
 	RedisPrefix string
@@ -62,19 +65,20 @@ type Options struct {
 
 // Shell is the shell's HTTP surface, mounted on a kit server's Fiber app.
 type Shell struct {
-	cfg     Config
-	log     *slog.Logger
-	pages   []shell.Page
-	files   map[string]*compose.Template
-	assets  map[string]asset
-	client  *fragments.Client
-	teams   *compose.Teams
-	cache   *compose.Cache
-	engine  *compose.Engine
-	signer  *fragments.Signer
-	sigs    *signatures
-	proxy   *proxy
-	metrics *metrics
+	cfg      Config
+	log      *slog.Logger
+	pages    []shell.Page
+	notFound shell.Page
+	files    map[string]*compose.Template
+	assets   map[string]asset
+	client   *fragments.Client
+	teams    *compose.Teams
+	cache    *compose.Cache
+	engine   *compose.Engine
+	signer   *fragments.Signer
+	sigs     *signatures
+	proxy    *proxy
+	metrics  *metrics
 }
 
 type asset struct {
@@ -87,7 +91,7 @@ type asset struct {
 // shell's assets.
 func New(ctx context.Context, opts Options) (*Shell, error) {
 	cfg := opts.Config
-	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, assets: map[string]asset{}, sigs: newSignatures()}
+	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{}, sigs: newSignatures()}
 	s.metrics = newMetrics(opts.Registry)
 
 	teams, err := fragments.ParseTeams(cfg.Teams)
@@ -246,24 +250,28 @@ func (s *Shell) serveAsset(c *fiber.Ctx) error {
 // layoutPage serves a templ-layout page: the layout renders into a pooled buffer, which is parsed and
 // composed.
 func (s *Shell) layoutPage(p shell.Page) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		rc := s.requestContext(c)
-		var params map[string]string
-		if names := c.Route().Params; len(names) > 0 {
-			params = make(map[string]string, len(names))
-			for _, k := range names {
-				params[k] = c.Params(k)
-			}
+	return func(c *fiber.Ctx) error { return s.renderLayout(c, p, 0) }
+}
+
+// renderLayout composes p for c; status, when not zero, replaces a successful page's status.
+func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
+	rc := s.requestContext(c)
+	var params map[string]string
+	if names := c.Route().Params; len(names) > 0 {
+		params = make(map[string]string, len(names))
+		for _, k := range names {
+			params[k] = c.Params(k)
 		}
-		q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
-		req := shell.PageRequest{Path: c.Path(), Params: params, Query: q, Locale: rc.locale, Nonce: rc.nonce}
-		buf := bytebufferpool.Get()
-		if err := p.Layout(req).Render(c.UserContext(), buf); err != nil {
-			bytebufferpool.Put(buf)
-			return fmt.Errorf("render page %s: %w", p.Name, err)
-		}
-		return s.serve(c, rc, compose.Parse(buf.B), func() { bytebufferpool.Put(buf) })
 	}
+	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	req := shell.PageRequest{Path: c.Path(), Params: params, Query: q, Locale: rc.locale, Nonce: rc.nonce}
+	buf := bytebufferpool.Get()
+	if err := p.Layout(req).Render(c.UserContext(), buf); err != nil {
+		bytebufferpool.Put(buf)
+		return fmt.Errorf("render page %s: %w", p.Name, err)
+	}
+	rc.status = status
+	return s.serve(c, rc, compose.Parse(buf.B), func() { bytebufferpool.Put(buf) })
 }
 
 // filePage serves a page template file, parsed once.
@@ -280,6 +288,7 @@ type requestContext struct {
 	debug  bool
 	fwd    fragments.Forwarded
 	sign   func() string // the signed Inlay-Context, made on first use
+	status int           // when not zero, replaces a successful page's status (the 404 page)
 }
 
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
@@ -318,6 +327,9 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	case out.Status == 404 && out.Empty:
 		comp.Cancel()
 		done()
+		if s.notFound.Layout != nil && rc.status == 0 {
+			return s.renderLayout(c, s.notFound, fiber.StatusNotFound)
+		}
 		return s.errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
 	case out.Status >= 500:
 		comp.Cancel()
@@ -325,6 +337,9 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return s.errorPage(c, rc, fiber.StatusServiceUnavailable, "We'll be right back",
 			"Part of this page is not available at the moment. Please try again in a few seconds.")
+	}
+	if rc.status != 0 && out.Status == 200 {
+		out.Status = rc.status
 	}
 	h := &c.Response().Header
 	h.SetStatusCode(out.Status)
@@ -367,8 +382,12 @@ func (s *Shell) errorPage(c *fiber.Ctx, rc requestContext, status int, title, ms
 		Render(c.UserContext(), c.Response().BodyWriter())
 }
 
-// NotFound is the shell's 404 page for routes nobody serves; mount it last.
+// NotFound answers routes nobody serves with 404: the NotFound page for a GET when there is one,
+// else the shell's own page. Mount it last.
 func (s *Shell) NotFound(c *fiber.Ctx) error {
+	if s.notFound.Layout != nil && (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) {
+		return s.renderLayout(c, s.notFound, fiber.StatusNotFound)
+	}
 	return s.errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusNotFound, "Page not found",
 		"There is no page at this address.")
 }

@@ -95,6 +95,11 @@ type started struct {
 
 func startShell(t *testing.T, teams map[string]*team, pages []shell.Page, mod func(*Config)) started {
 	t.Helper()
+	return startShellWith(t, teams, pages, shell.Page{}, mod)
+}
+
+func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, notFound shell.Page, mod func(*Config)) started {
+	t.Helper()
 	var reg []string
 	for name, tm := range teams {
 		reg = append(reg, name+"="+tm.srv.URL)
@@ -116,7 +121,7 @@ func startShell(t *testing.T, teams map[string]*team, pages []shell.Page, mod fu
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	sh, err := New(ctx, Options{Config: cfg, Log: log, Pages: pages})
+	sh, err := New(ctx, Options{Config: cfg, Log: log, Pages: pages, NotFound: notFound})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,5 +439,29 @@ func TestPurgeAPI(t *testing.T) {
 	}
 	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v2") {
 		t.Errorf("after purge: %s", body)
+	}
+}
+
+func TestNotFoundPage(t *testing.T) {
+	explore, decide := newTeam(t), newTeam(t)
+	explore.fragment("header", "<header>H</header>")
+	decide.handle("/fragments/product", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) })
+	pages := []shell.Page{rawPage("/p", `<html><head></head><body><inlay-fragment src="decide/product" primary></inlay-fragment></body></html>`)}
+	s := startShellWith(t, map[string]*team{"explore": explore, "decide": decide}, pages,
+		rawPage("/*", `<html><head></head><body data-testid="not-found"><inlay-fragment src="explore/header"></inlay-fragment>nothing here</body></html>`), nil)
+	for _, path := range []string{"/no/such/page", "/p"} {
+		resp, body := get(t, s.url+path, nil)
+		if resp.StatusCode != 404 || !strings.Contains(body, `data-testid="not-found"`) || !strings.Contains(body, "<header>H</header>") {
+			t.Errorf("%s: status %d body %s", path, resp.StatusCode, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/no/such/page", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("POST to nowhere: %d", resp.StatusCode)
 	}
 }

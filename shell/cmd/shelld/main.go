@@ -22,7 +22,7 @@ func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Close()
-	sh, err := server.New(ctx, server.Options{Config: cfg, Log: log, Pages: pages.All(),
+	sh, err := server.New(ctx, server.Options{Config: cfg, Log: log, Pages: pages.All(), NotFound: pages.NotFound(),
 		Redis: svc.Redis, RedisPrefix: string(svc.Keys), Registry: svc.Server.Registry})
 	if err != nil {
 		return err
