@@ -117,8 +117,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 		}
 	}
 
+	// One event per transaction: a reservation locks its stock rows in sku order, which rules out
+	// deadlocks only while a transaction holds one event's locks (a batch of several orders would
+	// gather locks out of order and could deadlock with another worker's batch).
 	consumer := events.NewConsumer(events.ConsumerOptions{Name: inventoryevents.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry, BatchSize: 1})
 	inventoryevents.NewHandlers(store).Register(consumer)
 	svc.Server.AddCheck("events", consumer.Ready)
 	svc.Go(consumer.Run)
