@@ -66,6 +66,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
 		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
 	events.NewHandlers(catalog).Register(consumer)
+	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
+	// catalog after a first seed (services/decide/events.CatchUp).
+	svc.Server.AddCheck("events", consumer.Ready)
 	svc.Go(consumer.Run)
 	return svc.Run(ctx)
 }
