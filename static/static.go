@@ -1,5 +1,6 @@
-// Package static holds the shell's own assets: the base stylesheet and design tokens, the boundary
-// toggle and the composer's script. The shell serves them under /static/shell/.
+// Package static holds the shell's own assets: the base stylesheet and design tokens, htmx (2.0.4,
+// 0BSD, from the npm registry), the boundary toggle and the composer's script. The shell serves them
+// under /static/shell/.
 package static
 
 import "embed"
