@@ -34,53 +34,8 @@ import (
 func TestSaga(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	exchange := kittest.Exchange(t)
-	prefix := kittest.UniqueName("t") + "_"
-	inventoryBin := buildInventory(t, ctx)
-	for _, name := range []string{"payments", "inventory"} {
-		t.Cleanup(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			c := config.Common{PostgresURL: kittest.PostgresURL(), DBPrefix: prefix}
-			if u, err := c.DatabaseURL(name); err == nil {
-				if err := postgres.DropDatabase(cctx, u); err != nil {
-					t.Logf("drop %s database: %v", name, err)
-				}
-			}
-			q := events.NewConsumer(events.ConsumerOptions{Name: name, AMQPURL: kittest.AMQPURL(), Exchange: exchange})
-			if err := q.DeleteQueues(cctx); err != nil {
-				t.Logf("delete %s queues: %v", name, err)
-			}
-		})
-	}
-	seen := probe(t, ctx, exchange)
-	publish := checkout(t, ctx, exchange)
-
-	inventory := &process{bin: inventoryBin, addr: kittest.FreeAddr(t), env: []string{
-		"INLAY_ENV=dev", "LOG_LEVEL=warn", "POSTGRES_URL=" + kittest.PostgresURL(), "INLAY_DB_PREFIX=" + prefix,
-		"AMQP_URL=" + kittest.AMQPURL(), "INLAY_EXCHANGE=" + exchange, "INVENTORY_ADMIN_TOKEN=test-token",
-		"INVENTORY_CATCHUP=false"}}
-	inventory.start(t, ctx)
-	t.Cleanup(func() { inventory.stop(t) })
-
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange, cfg.DBPrefix = kittest.PostgresURL(), kittest.AMQPURL(), exchange, prefix
-	cfg.Addr = kittest.FreeAddr(t)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "payments", slog.LevelError)) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("paymentsd: %v", err)
-		}
-	})
-	payments := "http://" + cfg.Addr
-	waitFor(t, ctx, "paymentsd to be ready", func() bool { return get(ctx, payments+"/readyz", nil) == http.StatusOK })
-	inv := "http://" + inventory.addr
+	sg := startSaga(t, ctx)
+	seen, publish, inventory, inv, payments := sg.seen, sg.publish, sg.inventory, sg.inv, sg.payments
 
 	// The seed published every sku's stock.
 	waitFor(t, ctx, "the seed's stock.changed", func() bool { return len(seen.of("AU-01-SI")) > 0 })
@@ -164,13 +119,76 @@ func TestSaga(t *testing.T) {
 	seen.wait(t, ctx, "o-short", "authorized", "rejected out of stock [AU-01-SI]", "refunded out of stock")
 }
 
+// saga is payments and inventory running, with checkout's outbox and a probe.
+type saga struct {
+	seen      *seenEvents
+	publish   func(...events.Event)
+	inventory *process
+	inv       string // inventory's base URL
+	payments  string // payments' base URL
+}
+
+// startSaga starts payments (this process's wiring, in process) and inventory (its real binary) on
+// their own databases and exchange, checkout's outbox and relay, and the probe; everything stops and
+// is removed when t ends.
+func startSaga(t testing.TB, ctx context.Context) *saga {
+	t.Helper()
+	exchange := kittest.Exchange(t)
+	prefix := kittest.UniqueName("t") + "_"
+	inventoryBin := buildInventory(t, ctx)
+	for _, name := range []string{"payments", "inventory"} {
+		t.Cleanup(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c := config.Common{PostgresURL: kittest.PostgresURL(), DBPrefix: prefix}
+			if u, err := c.DatabaseURL(name); err == nil {
+				if err := postgres.DropDatabase(cctx, u); err != nil {
+					t.Logf("drop %s database: %v", name, err)
+				}
+			}
+			q := events.NewConsumer(events.ConsumerOptions{Name: name, AMQPURL: kittest.AMQPURL(), Exchange: exchange})
+			if err := q.DeleteQueues(cctx); err != nil {
+				t.Logf("delete %s queues: %v", name, err)
+			}
+		})
+	}
+	seen := probe(t, ctx, exchange)
+	publish := checkout(t, ctx, exchange)
+
+	inventory := &process{bin: inventoryBin, addr: kittest.FreeAddr(t), env: []string{
+		"INLAY_ENV=dev", "LOG_LEVEL=warn", "POSTGRES_URL=" + kittest.PostgresURL(), "INLAY_DB_PREFIX=" + prefix,
+		"AMQP_URL=" + kittest.AMQPURL(), "INLAY_EXCHANGE=" + exchange, "INVENTORY_ADMIN_TOKEN=test-token",
+		"INVENTORY_CATCHUP=false"}}
+	inventory.start(t, ctx)
+	t.Cleanup(func() { inventory.stop(t) })
+
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange, cfg.DBPrefix = kittest.PostgresURL(), kittest.AMQPURL(), exchange, prefix
+	cfg.Addr = kittest.FreeAddr(t)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "payments", slog.LevelError)) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("paymentsd: %v", err)
+		}
+	})
+	payments := "http://" + cfg.Addr
+	waitFor(t, ctx, "paymentsd to be ready", func() bool { return get(ctx, payments+"/readyz", nil) == http.StatusOK })
+	return &saga{seen: seen, publish: publish, inventory: inventory, inv: "http://" + inventory.addr, payments: payments}
+}
+
 type line struct {
 	sku      string
 	quantity int
 }
 
 // orderPlaced is checkout's order.placed as agreed (ISSUES.md issue 6).
-func orderPlaced(t *testing.T, order, card string, lines ...line) events.Event {
+func orderPlaced(t testing.TB, order, card string, lines ...line) events.Event {
 	t.Helper()
 	var ls []map[string]any
 	var total int64
@@ -186,7 +204,7 @@ func orderPlaced(t *testing.T, order, card string, lines ...line) events.Event {
 	return e
 }
 
-func orderCancelled(t *testing.T, order string) events.Event {
+func orderCancelled(t testing.TB, order string) events.Event {
 	t.Helper()
 	e, err := events.New("checkout", "checkout.order.cancelled.v1", order, map[string]any{
 		"order_id": order, "reason": "changed my mind", "lines": []map[string]any{}})
@@ -210,7 +228,7 @@ func (s *seenEvents) of(sku string) []int {
 }
 
 // wait waits until order's events are exactly want, failing at once when they went past it.
-func (s *seenEvents) wait(t *testing.T, ctx context.Context, order string, want ...string) {
+func (s *seenEvents) wait(t testing.TB, ctx context.Context, order string, want ...string) {
 	t.Helper()
 	waitFor(t, ctx, fmt.Sprintf("%s: %q", order, want), func() bool {
 		s.mu.Lock()
@@ -224,7 +242,7 @@ func (s *seenEvents) wait(t *testing.T, ctx context.Context, order string, want 
 }
 
 // probe listens on the exchange like another context would.
-func probe(t *testing.T, ctx context.Context, exchange string) *seenEvents {
+func probe(t testing.TB, ctx context.Context, exchange string) *seenEvents {
 	t.Helper()
 	pool := kittest.Postgres(t, nil)
 	if err := events.Migrate(ctx, pool); err != nil {
@@ -284,7 +302,7 @@ func probe(t *testing.T, ctx context.Context, exchange string) *seenEvents {
 
 // checkout starts an outbox and relay in a database of its own, publishing to exchange as checkout
 // would, and returns a function adding events to that outbox in one transaction.
-func checkout(t *testing.T, ctx context.Context, exchange string) func(...events.Event) {
+func checkout(t testing.TB, ctx context.Context, exchange string) func(...events.Event) {
 	t.Helper()
 	db := kittest.Postgres(t, nil)
 	if err := events.Migrate(ctx, db); err != nil {
@@ -348,7 +366,7 @@ type process struct {
 	done      chan error
 }
 
-func (p *process) start(t *testing.T, ctx context.Context) {
+func (p *process) start(t testing.TB, ctx context.Context) {
 	t.Helper()
 	p.cmd = exec.Command(p.bin)
 	p.cmd.Env = append(os.Environ(), append(p.env, "INVENTORY_ADDR="+p.addr)...)
@@ -369,7 +387,7 @@ func (p *process) start(t *testing.T, ctx context.Context) {
 	})
 }
 
-func (p *process) stop(t *testing.T) {
+func (p *process) stop(t testing.TB) {
 	t.Helper()
 	if p.cmd == nil {
 		return
@@ -391,7 +409,7 @@ func (p *process) stop(t *testing.T) {
 }
 
 // buildInventory builds inventoryd: the test runs the other service as the real process it is.
-func buildInventory(t *testing.T, ctx context.Context) string {
+func buildInventory(t testing.TB, ctx context.Context) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "inventoryd")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/inlay-dev/inlay/services/inventory/cmd/inventoryd")
@@ -432,14 +450,14 @@ func stockOf(ctx context.Context, base, sku string) int {
 	return s.Quantity
 }
 
-func expectStock(t *testing.T, ctx context.Context, base, sku string, want int) {
+func expectStock(t testing.TB, ctx context.Context, base, sku string, want int) {
 	t.Helper()
 	if got := stockOf(ctx, base, sku); got != want {
 		t.Errorf("stock of %s: %d, want %d", sku, got, want)
 	}
 }
 
-func setStock(t *testing.T, ctx context.Context, base, sku string, q int) {
+func setStock(t testing.TB, ctx context.Context, base, sku string, q int) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/admin/stock/"+sku, strings.NewReader(fmt.Sprintf(`{"quantity": %d}`, q)))
 	if err != nil {
@@ -456,7 +474,7 @@ func setStock(t *testing.T, ctx context.Context, base, sku string, q int) {
 	}
 }
 
-func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
+func waitFor(t testing.TB, ctx context.Context, what string, ok func() bool) {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -467,4 +485,31 @@ func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// BenchmarkSaga measures one order at a time from checkout's outbox commit to inventory's
+// stock.reserved seen by another context (order.placed → payments → payment.authorized → inventory
+// → stock.reserved, through RabbitMQ), and reports the p50 and p95 of that latency:
+//
+//	go test -run XXX -bench Saga -benchtime 200x ./services/payments/cmd/paymentsd
+func BenchmarkSaga(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sg := startSaga(b, ctx)
+	waitFor(b, ctx, "the seed's stock.changed", func() bool { return len(sg.seen.of("AU-01-SI")) > 0 })
+	setStock(b, ctx, sg.inv, "AU-01-SI", 1_000_000)
+	latencies := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		order := fmt.Sprintf("bench-%d", i)
+		e := orderPlaced(b, order, "4242424242424242", line{"AU-01-SI", 1})
+		began := time.Now()
+		sg.publish(e)
+		sg.seen.wait(b, ctx, order, "authorized", "reserved")
+		latencies = append(latencies, time.Since(began))
+	}
+	b.StopTimer()
+	slices.Sort(latencies)
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*95/100].Microseconds())/1000, "p95-ms")
 }
