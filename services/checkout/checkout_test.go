@@ -1,0 +1,176 @@
+package checkout_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+func TestTransition(t *testing.T) {
+	tests := []struct {
+		from, to checkout.Status
+		changed  bool
+		illegal  bool
+	}{
+		{checkout.Pending, checkout.Confirmed, true, false},
+		{checkout.Pending, checkout.Cancelled, true, false},
+		{checkout.Confirmed, checkout.Confirmed, false, false}, // redelivered stock.reserved
+		{checkout.Cancelled, checkout.Cancelled, false, false}, // redelivered decline or refund
+		{checkout.Confirmed, checkout.Cancelled, false, true},
+		{checkout.Cancelled, checkout.Confirmed, false, true},
+		{checkout.Confirmed, checkout.Pending, false, true},
+		{checkout.Cancelled, checkout.Pending, false, true},
+		{checkout.Pending, checkout.Pending, false, true},
+		{checkout.Pending, "shipped", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.from)+"→"+string(tt.to), func(t *testing.T) {
+			changed, err := checkout.Transition(tt.from, tt.to)
+			if changed != tt.changed {
+				t.Errorf("changed = %v, want %v", changed, tt.changed)
+			}
+			if got := errors.Is(err, checkout.ErrIllegalTransition); got != tt.illegal {
+				t.Errorf("err = %v, want illegal %v", err, tt.illegal)
+			}
+		})
+	}
+}
+
+func TestStatusFinal(t *testing.T) {
+	for s, want := range map[checkout.Status]bool{checkout.Pending: false, checkout.Confirmed: true, checkout.Cancelled: true} {
+		if s.Final() != want {
+			t.Errorf("%s.Final() = %v", s, !want)
+		}
+	}
+}
+
+func TestLuhn(t *testing.T) {
+	tests := []struct {
+		card string
+		ok   bool
+	}{
+		{"4242424242424242", true},
+		{"4000000000000002", true},
+		{"4000000000009995", true},
+		{"4242424242424241", false},
+		{"1234567812345678", false},
+		{"424242424242", true},          // 12 digits, the shortest accepted
+		{"79927398713", false},          // valid Luhn but too short
+		{"42424242424242424242", false}, // too long
+		{"4242a24242424242", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := checkout.Luhn(tt.card); got != tt.ok {
+			t.Errorf("Luhn(%q) = %v, want %v", tt.card, got, tt.ok)
+		}
+	}
+}
+
+func validForm() checkout.CheckoutForm {
+	return checkout.CheckoutForm{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
+		Card: "4242 4242 4242 4242", StoreID: "store-a", IdempotencyKey: "0b9c8f3e-0d3c-4f4e-9d8a-6d1c2b3a4f5e"}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*checkout.CheckoutForm)
+		fields []string
+	}{
+		{"valid", func(*checkout.CheckoutForm) {}, nil},
+		{"card with dashes", func(f *checkout.CheckoutForm) { f.Card = "4242-4242-4242-4242" }, nil},
+		{"names missing", func(f *checkout.CheckoutForm) { f.FirstName, f.LastName = " ", "" },
+			[]string{checkout.FieldFirstName, checkout.FieldLastName}},
+		{"name too long", func(f *checkout.CheckoutForm) { f.FirstName = strings.Repeat("a", 101) }, []string{checkout.FieldFirstName}},
+		{"name with control", func(f *checkout.CheckoutForm) { f.LastName = "Love\x00lace" }, []string{checkout.FieldLastName}},
+		{"bad e-mail", func(f *checkout.CheckoutForm) { f.Email = "ada at example" }, []string{checkout.FieldEmail}},
+		{"e-mail with name", func(f *checkout.CheckoutForm) { f.Email = "Ada <ada@example.com>" }, []string{checkout.FieldEmail}},
+		{"card fails Luhn", func(f *checkout.CheckoutForm) { f.Card = "4242 4242 4242 4241" }, []string{checkout.FieldCard}},
+		{"card missing", func(f *checkout.CheckoutForm) { f.Card = "" }, []string{checkout.FieldCard}},
+		{"no store", func(f *checkout.CheckoutForm) { f.StoreID = "" }, []string{checkout.FieldStore}},
+		{"bad store", func(f *checkout.CheckoutForm) { f.StoreID = "<script>" }, []string{checkout.FieldStore}},
+		{"no key", func(f *checkout.CheckoutForm) { f.IdempotencyKey = "" }, []string{checkout.FieldIdempotencyKey}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := validForm()
+			tt.change(&f)
+			errs := f.Normalize().Validate()
+			if len(errs) != len(tt.fields) {
+				t.Fatalf("errors = %v, want fields %v", errs, tt.fields)
+			}
+			for _, field := range tt.fields {
+				if errs[field] == "" {
+					t.Errorf("no error for %s in %v", field, errs)
+				}
+			}
+		})
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	f := checkout.CheckoutForm{FirstName: "  Ada ", Card: "4242 4242-4242 4242", StoreID: " store-a "}.Normalize()
+	if f.FirstName != "Ada" || f.Card != "4242424242424242" || f.StoreID != "store-a" {
+		t.Errorf("Normalize = %+v", f)
+	}
+	if got := checkout.LastFour(f.Card); got != "4242" {
+		t.Errorf("LastFour = %q", got)
+	}
+}
+
+func TestAddLimit(t *testing.T) {
+	tests := []struct {
+		stock, want int
+		err         bool
+	}{
+		{0, 0, true},
+		{3, 3, false},
+		{checkout.MaxQuantity, checkout.MaxQuantity, false},
+		{500, checkout.MaxQuantity, false},
+	}
+	for _, tt := range tests {
+		got, err := checkout.AddLimit(checkout.Item{Variant: checkout.Variant{SKU: "CL-01-GY", ProductName: "Heritage"}, Stock: tt.stock})
+		if got != tt.want || (err != nil) != tt.err {
+			t.Errorf("AddLimit(stock %d) = %d, %v", tt.stock, got, err)
+		}
+		if err != nil && (!errors.Is(err, checkout.ErrOutOfStock) || server.ErrorCode(err) != server.ECONFLICT) {
+			t.Errorf("AddLimit error = %v (code %s)", err, server.ErrorCode(err))
+		}
+	}
+}
+
+func TestCart(t *testing.T) {
+	line := func(sku string, price int64, q int) checkout.Line {
+		return checkout.Line{Item: checkout.Item{Variant: checkout.Variant{SKU: sku, ProductID: "CL-01", ProductName: "Heritage",
+			Name: "Grey", Price: price}}, Quantity: q}
+	}
+	c := checkout.Cart{Lines: []checkout.Line{line("CL-01-GY", 1000, 2), line("CL-01-RD", 1500, 1)}}
+	if c.Quantity() != 3 || c.Total() != 3500 || c.Empty() {
+		t.Errorf("quantity %d total %d empty %v", c.Quantity(), c.Total(), c.Empty())
+	}
+	if got := strings.Join(c.SKUs(), ","); got != "CL-01-GY,CL-01-RD" {
+		t.Errorf("SKUs = %s", got)
+	}
+	if got := c.Lines[0].URL(); got != "/product/CL-01?sku=CL-01-GY" {
+		t.Errorf("URL = %s", got)
+	}
+	if got := c.Lines[0].Title(); got != "Heritage Grey" {
+		t.Errorf("Title = %s", got)
+	}
+	if !(checkout.Cart{}).Empty() {
+		t.Error("zero cart not empty")
+	}
+}
+
+func TestValidSKU(t *testing.T) {
+	for s, want := range map[string]bool{"CL-01-GY": true, "au_07": true, "": false, "a b": false,
+		"<x>": false, strings.Repeat("a", 65): false} {
+		if checkout.ValidSKU(s) != want {
+			t.Errorf("ValidSKU(%q) = %v", s, !want)
+		}
+	}
+}

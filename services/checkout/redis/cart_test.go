@@ -1,0 +1,162 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/redis"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+)
+
+func newCarts(t *testing.T) (*redis.Carts, func(id string) time.Duration) {
+	t.Helper()
+	rdb, keys := kittest.Redis(t)
+	ttl := func(id string) time.Duration {
+		d, err := rdb.PTTL(context.Background(), keys.Key("cart", id)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return redis.NewCarts(rdb, keys), ttl
+}
+
+func TestAddIncrementsAndKeepsOrder(t *testing.T) {
+	ctx := context.Background()
+	carts, ttl := newCarts(t)
+	for _, sku := range []string{"CL-01-GY", "AU-07-MT", "CL-01-GY"} {
+		if _, err := carts.Add(ctx, "c1", sku, 1, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines, err := carts.Lines(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []checkout.CartLine{{SKU: "CL-01-GY", Quantity: 2}, {SKU: "AU-07-MT", Quantity: 1}}
+	if len(lines) != len(want) || lines[0] != want[0] || lines[1] != want[1] {
+		t.Fatalf("lines = %v, want %v", lines, want)
+	}
+	if d := ttl("c1"); d <= 29*24*time.Hour || d > checkout.CartTTL {
+		t.Errorf("ttl = %v, want about %v", d, checkout.CartTTL)
+	}
+	if q, err := carts.Quantity(ctx, "c1", "CL-01-GY"); err != nil || q != 2 {
+		t.Errorf("Quantity = %d, %v", q, err)
+	}
+	if q, err := carts.Quantity(ctx, "c1", "nope"); err != nil || q != 0 {
+		t.Errorf("Quantity of a missing line = %d, %v", q, err)
+	}
+	if lines, err := carts.Lines(ctx, "other"); err != nil || len(lines) != 0 {
+		t.Errorf("missing cart = %v, %v", lines, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	for range 3 {
+		if _, err := carts.Add(ctx, "c", "CL-01-GY", 1, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := carts.Add(ctx, "c", "CL-01-GY", 1, 3); !errors.Is(err, checkout.ErrLineLimit) {
+		t.Fatalf("fourth add = %v, want ErrLineLimit", err)
+	}
+	if _, err := carts.Add(ctx, "c", "CL-01-GY", 0, 3); err == nil {
+		t.Fatal("adding 0 succeeded")
+	}
+	for i := 1; i < checkout.MaxLines; i++ {
+		if _, err := carts.Add(ctx, "c", "SKU-"+string(rune('A'+i)), 1, 10); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+	}
+	if _, err := carts.Add(ctx, "c", "ONE-TOO-MANY", 1, 10); !errors.Is(err, checkout.ErrCartFull) {
+		t.Fatalf("line %d = %v, want ErrCartFull", checkout.MaxLines+1, err)
+	}
+	// An existing line may still grow in a full cart.
+	if _, err := carts.Add(ctx, "c", "SKU-B", 1, 10); err != nil {
+		t.Fatalf("grow a line in a full cart: %v", err)
+	}
+}
+
+// TestConcurrentAddsRespectTheLimit: the limit holds under parallel adds (run with -race).
+func TestConcurrentAddsRespectTheLimit(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := carts.Add(ctx, "c", "CL-01-GY", 1, 7); err == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			} else if !errors.Is(err, checkout.ErrLineLimit) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	q, err := carts.Quantity(ctx, "c", "CL-01-GY")
+	if err != nil || q != 7 || ok != 7 {
+		t.Fatalf("quantity %d, %d adds succeeded (%v), want 7", q, ok, err)
+	}
+}
+
+func TestRemoveAndClear(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	carts.Add(ctx, "c", "A-1", 1, 10)
+	carts.Add(ctx, "c", "B-1", 1, 10)
+	if err := carts.Remove(ctx, "c", "A-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.Remove(ctx, "c", "A-1"); !errors.Is(err, checkout.ErrNotInCart) {
+		t.Fatalf("second remove = %v, want ErrNotInCart", err)
+	}
+	lines, _ := carts.Lines(ctx, "c")
+	if len(lines) != 1 || lines[0].SKU != "B-1" {
+		t.Fatalf("lines = %v", lines)
+	}
+	// A removed sku added again goes to the end.
+	carts.Add(ctx, "c", "A-1", 1, 10)
+	lines, _ = carts.Lines(ctx, "c")
+	if len(lines) != 2 || lines[1].SKU != "A-1" {
+		t.Fatalf("lines = %v", lines)
+	}
+	if err := carts.Clear(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := carts.Lines(ctx, "c"); len(lines) != 0 {
+		t.Fatalf("cleared cart = %v", lines)
+	}
+}
+
+func TestFormFlash(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	f := checkout.CheckoutForm{FirstName: "Ada", Card: "4242424242424242", IdempotencyKey: "k1"}
+	if err := carts.SaveForm(ctx, "c", f, checkout.FieldErrors{checkout.FieldLastName: "Last name is required."}); err != nil {
+		t.Fatal(err)
+	}
+	got, errs, ok, err := carts.TakeForm(ctx, "c")
+	if err != nil || !ok {
+		t.Fatalf("TakeForm = %v, %v", ok, err)
+	}
+	if got.FirstName != "Ada" || got.IdempotencyKey != "k1" || got.Card != "" {
+		t.Errorf("form = %+v (the card number must not be kept)", got)
+	}
+	if errs[checkout.FieldLastName] == "" {
+		t.Errorf("errors = %v", errs)
+	}
+	if _, _, ok, err := carts.TakeForm(ctx, "c"); ok || err != nil {
+		t.Errorf("second TakeForm = %v, %v; want none", ok, err)
+	}
+}
