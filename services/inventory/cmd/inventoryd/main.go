@@ -91,6 +91,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 		return err
 	}
 	store := postgres.NewStore(svc.DB)
+	svc.Server.Registry.MustRegister(store.Collector())
 
 	switch cmd {
 	case "seed":

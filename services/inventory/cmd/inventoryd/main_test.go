@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -235,6 +236,10 @@ func TestInventoryd(t *testing.T) {
 		_, count, last := got.snapshot()
 		return count["AU-01-SI"] == 3 && last["AU-01-SI"] == 2 && count["NEW-SKU"] == 1
 	})
+	if code, body := call(ctx, "GET", base+"/metrics", "", ""); code != 200 ||
+		!strings.Contains(body, fmt.Sprintf("inlay_inventory_skus %d", n+1)) || !strings.Contains(body, "inlay_inventory_units ") {
+		t.Errorf("inventory's metrics: %d\n%s", code, body)
+	}
 	stop()
 
 	// A restart seeds nothing (the rows exist), so it publishes nothing and keeps the stock set by hand.

@@ -44,6 +44,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	store := postgres.NewStore(svc.DB)
+	svc.Server.Registry.MustRegister(store.Collector())
 
 	consumer := events.NewConsumer(events.ConsumerOptions{Name: paymentsevents.ConsumerName, Pool: svc.DB,
 		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})

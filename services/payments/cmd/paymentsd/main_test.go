@@ -63,6 +63,10 @@ func TestSaga(t *testing.T) {
 			t.Errorf("payment of %s: %d %+v, want %s", order, code, p, want)
 		}
 	}
+	if body := scrape(t, ctx, payments+"/metrics"); !strings.Contains(body, `inlay_payments_payments{status="refunded"} 1`) ||
+		!strings.Contains(body, `inlay_payments_payments{status="declined"} 2`) {
+		t.Errorf("payments' metrics do not count the payments:\n%s", body)
+	}
 	if code := get(ctx, payments+"/v1/payments/nobody", nil); code != http.StatusNotFound {
 		t.Errorf("payment of an unknown order: %d, want 404", code)
 	}
@@ -512,4 +516,22 @@ func BenchmarkSaga(b *testing.B) {
 	slices.Sort(latencies)
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*95/100].Microseconds())/1000, "p95-ms")
+}
+
+func scrape(t testing.TB, ctx context.Context, url string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
