@@ -1,0 +1,248 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
+	"github.com/inlay-dev/inlay/services/checkout/postgres"
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+func form(key string) checkout.CheckoutForm {
+	return checkout.CheckoutForm{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
+		Card: "4242424242424242", StoreID: "store-a", IdempotencyKey: key}
+}
+
+func TestItemsAndVersions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := checkouttest.Store(t)
+	it, err := s.Item(ctx, checkouttest.SKUGrey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Price != 5700 || it.Stock != 5 || it.ProductID != "CL-01" || it.Title() != "Heritage Workhorse Verdant Field" {
+		t.Fatalf("item = %+v", it)
+	}
+	if _, err := s.Item(ctx, "NOPE"); !errors.Is(err, checkout.ErrUnknownSKU) || server.ErrorCode(err) != server.ENOTFOUND {
+		t.Fatalf("unknown sku = %v", err)
+	}
+
+	// A newer price applies, an older one (a late event) does not.
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 5900, 3) })
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 1, 2) })
+	// A product update at an older version changes nothing either.
+	old := checkouttest.Products[0]
+	old.Name = "Stale"
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyProduct(ctx, tx, old, 2) })
+	if it, _ := s.Item(ctx, checkouttest.SKUGrey); it.Price != 5900 || it.ProductName != "Heritage Workhorse" {
+		t.Fatalf("after stale events: %+v", it)
+	}
+	// A newer product version without RD removes it.
+	p := postgres.ProductChange{ID: "CL-01", Name: "Heritage Workhorse II", Variants: []checkout.Variant{
+		{SKU: checkouttest.SKUGrey, ProductID: "CL-01", ProductName: "Heritage Workhorse II", Name: "Verdant Field", Price: 6000}}}
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyProduct(ctx, tx, p, 4) })
+	items, err := s.Items(ctx, []string{checkouttest.SKUGrey, checkouttest.SKURed, checkouttest.SKUMatte})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || items[checkouttest.SKUGrey].Price != 6000 || items[checkouttest.SKUGrey].ProductName != "Heritage Workhorse II" {
+		t.Fatalf("items = %+v", items)
+	}
+	// Stock: the last quantity wins.
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyStock(ctx, tx, checkouttest.SKUMatte, 9) })
+	if it, _ := s.Item(ctx, checkouttest.SKUMatte); it.Stock != 9 {
+		t.Fatalf("stock = %d", it.Stock)
+	}
+}
+
+func TestPlaceOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := checkouttest.Store(t)
+	lines := []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 2}, {SKU: checkouttest.SKURed, Quantity: 1}}
+	id, created, err := s.PlaceOrder(ctx, postgres.Place{CartID: "cart-1", Lines: lines, Form: form("key-1")})
+	if err != nil || !created {
+		t.Fatalf("PlaceOrder = %s, %v, %v", id, created, err)
+	}
+	o, err := s.Order(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != checkout.Pending || o.Total != 2*5700+6200 || o.CartID != "cart-1" || o.CardLast != "4242" ||
+		o.StoreID != "store-a" || o.Customer.Email != "ada@example.com" || len(o.Lines) != 2 || o.Lines[0].UnitPrice != 5700 {
+		t.Fatalf("order = %+v", o)
+	}
+	// The snapshot does not follow later price changes.
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 9999, 9) })
+	if o, _ := s.Order(ctx, id); o.Lines[0].UnitPrice != 5700 {
+		t.Fatalf("snapshot changed: %+v", o.Lines[0])
+	}
+
+	evs := checkouttest.Outbox(t, pool)
+	if len(evs) != 1 || evs[0].Type != postgres.OrderPlaced || evs[0].Subject != id || evs[0].Source != "checkout" {
+		t.Fatalf("outbox = %+v", evs)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(evs[0].Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"card":{"number":"4242424242424242"},"lines":[{"quantity":2,"sku":"CL-01-GY","unit_price":5700},{"quantity":1,"sku":"CL-01-RD","unit_price":6200}],"order_id":"` + id + `","total":17600}`
+	if got, _ := json.Marshal(data); string(got) != want {
+		t.Fatalf("order.placed data =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestPlaceOrderIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := checkouttest.Store(t)
+	place := postgres.Place{CartID: "cart-1", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, Form: form("key-1")}
+
+	// The same form posted 8 times at once makes one order.
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	created := make([]bool, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			ids[i], created[i], err = s.PlaceOrder(ctx, place)
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for i := range ids {
+		if ids[i] != ids[0] {
+			t.Fatalf("ids differ: %v", ids)
+		}
+		if created[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d creations, want 1", n)
+	}
+	// Again later, with the cart already emptied: the same order.
+	place.Lines = nil
+	if id, created, err := s.PlaceOrder(ctx, place); err != nil || created || id != ids[0] {
+		t.Fatalf("replay = %s, %v, %v", id, created, err)
+	}
+	var orders int
+	pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&orders)
+	if orders != 1 || len(checkouttest.Outbox(t, pool)) != 1 {
+		t.Fatalf("%d orders, %d events", orders, len(checkouttest.Outbox(t, pool)))
+	}
+	// Another cart cannot use the key.
+	place.CartID = "cart-2"
+	if _, _, err := s.PlaceOrder(ctx, place); server.ErrorCode(err) != server.ECONFLICT {
+		t.Fatalf("key of another cart = %v", err)
+	}
+}
+
+func TestPlaceOrderRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := checkouttest.Store(t)
+	tests := []struct {
+		name  string
+		lines []checkout.CartLine
+		code  string
+		is    error
+	}{
+		{"empty", nil, server.EINVALID, postgres.ErrEmptyCart},
+		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, server.EINVALID, checkout.ErrUnknownSKU},
+		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, server.ECONFLICT, checkout.ErrOutOfStock},
+		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, server.ECONFLICT, checkout.ErrOutOfStock},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := s.PlaceOrder(ctx, postgres.Place{CartID: "c", Lines: tt.lines, Form: form("key-" + tt.name)})
+			if !errors.Is(err, tt.is) || server.ErrorCode(err) != tt.code {
+				t.Fatalf("err = %v (code %s), want %v (%s)", err, server.ErrorCode(err), tt.is, tt.code)
+			}
+		})
+	}
+	if evs := checkouttest.Outbox(t, pool); len(evs) != 0 {
+		t.Fatalf("refused orders published %v", evs)
+	}
+}
+
+func TestConfirmAndCancel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := checkouttest.Store(t)
+	place := func(key string) string {
+		id, _, err := s.PlaceOrder(ctx, postgres.Place{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, Form: form(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	a, b := place("a"), place("b")
+	step := func(f func(tx pgx.Tx) (bool, error)) (changed bool, err error) {
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var err error
+			changed, err = f(tx)
+			return err
+		})
+		return changed, err
+	}
+	confirm := func(id string) func(pgx.Tx) (bool, error) {
+		return func(tx pgx.Tx) (bool, error) { return s.Confirm(ctx, tx, id) }
+	}
+	cancel := func(id, reason string) func(pgx.Tx) (bool, error) {
+		return func(tx pgx.Tx) (bool, error) { return s.Cancel(ctx, tx, id, reason) }
+	}
+	tests := []struct {
+		name    string
+		f       func(pgx.Tx) (bool, error)
+		changed bool
+		err     error
+	}{
+		{"confirm a", confirm(a), true, nil},
+		{"confirm a again", confirm(a), false, nil},
+		{"cancel confirmed a", cancel(a, "payment refunded"), false, checkout.ErrIllegalTransition},
+		{"cancel b", cancel(b, "card declined"), true, nil},
+		{"cancel b again", cancel(b, "other"), false, nil},
+		{"confirm cancelled b", confirm(b), false, checkout.ErrIllegalTransition},
+		{"unknown order", confirm("0190aaaa-0000-7000-8000-000000000000"), false, postgres.ErrUnknownOrder},
+		{"not an id", cancel("nope", "x"), false, postgres.ErrUnknownOrder},
+	}
+	for _, tt := range tests {
+		changed, err := step(tt.f)
+		if changed != tt.changed || !errors.Is(err, tt.err) {
+			t.Errorf("%s: changed %v err %v, want %v %v", tt.name, changed, err, tt.changed, tt.err)
+		}
+	}
+	if _, st, reason, err := s.OrderStatus(ctx, b); err != nil || st != checkout.Cancelled || reason != "card declined" {
+		t.Fatalf("b = %s %q %v", st, reason, err)
+	}
+	evs := checkouttest.Outbox(t, pool)
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	if len(evs) != 4 || evs[2].Type != postgres.OrderConfirmed || evs[3].Type != postgres.OrderCancelled {
+		t.Fatalf("events = %v", types)
+	}
+	var c postgres.CancelledData
+	if err := json.Unmarshal(evs[3].Data, &c); err != nil || c.OrderID != b || c.Reason != "card declined" ||
+		len(c.Lines) != 1 || c.Lines[0].SKU != checkouttest.SKUGrey || c.Lines[0].Quantity != 1 {
+		t.Fatalf("cancelled = %+v, %v", c, err)
+	}
+	if _, err := s.Order(ctx, "nope"); server.ErrorCode(err) != server.ENOTFOUND {
+		t.Fatalf("Order(nope) = %v", err)
+	}
+}
