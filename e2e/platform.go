@@ -148,6 +148,12 @@ func Start(t testing.TB, opts ...Option) *Platform {
 		"INLAY_SHELL_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(pub),
 		"INLAY_TEAMS=" + strings.Join(teams, ","),
 		"INLAY_SHUTDOWN_TIMEOUT=5s",
+		"INLAY_PURGE_TOKEN=" + uuid.NewString(),
+	}
+	// A team that calls the shell (explore purges its cached fragments) reads <CONTEXT>_SHELL_URL:
+	// point every one at this platform's shell, never at a shell on the default port.
+	for _, proc := range all {
+		p.Env = append(p.Env, strings.ToUpper(proc.Name)+"_SHELL_URL="+p.Shell)
 	}
 	p.Env = append(p.Env, o.env...)
 
