@@ -19,8 +19,8 @@ var (
 	shellRE = regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*):-`)
 )
 
-// ignored are variables of the environment, not of Inlay.
-var ignored = map[string]bool{"HOME": true, "PATH": true, "EUID": true}
+// ignored are variables of the environment and the Go runtime, not of Inlay.
+var ignored = map[string]bool{"HOME": true, "PATH": true, "EUID": true, "GOGC": true, "GOMAXPROCS": true, "GOMEMLIMIT": true}
 
 func TestReadmeNamesEveryVariable(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
@@ -33,7 +33,7 @@ func TestReadmeNamesEveryVariable(t *testing.T) {
 			return err
 		}
 		if d.IsDir() {
-			if name := d.Name(); name == ".git" || name == "bin" || name == "node_modules" || name == "testdata" {
+			if name := d.Name(); (strings.HasPrefix(name, ".") && name != "." && name != "..") || name == "bin" || name == "node_modules" || name == "testdata" {
 				return filepath.SkipDir
 			}
 			return nil
