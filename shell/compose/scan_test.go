@@ -91,6 +91,9 @@ func FuzzScan(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
+		if hasTag(doc) != bytes.Contains(doc, openTag) {
+			t.Fatalf("hasTag(%q) = %v", doc, hasTag(doc))
+		}
 		last := 0
 		Scan(doc, func(tag Tag) {
 			if tag.Start < last || tag.End <= tag.Start || tag.End > len(doc) {
@@ -116,4 +119,21 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHasTag(t *testing.T) {
+	for doc, want := range map[string]bool{
+		"":                               false,
+		"<p>x</p>":                       false,
+		"a-fragment":                     false,
+		"<inlay-fragment src=a/b>":       true,
+		"x-fragment <inlay-fragment":     true,
+		"<INLAY-fragment":                false,
+		strings.Repeat("<p>-f</p>", 100): false,
+		strings.Repeat("<p>-f</p>", 100) + "<inlay-fragment>": true,
+	} {
+		if got := hasTag([]byte(doc)); got != want {
+			t.Errorf("hasTag(%.30q) = %v, want %v", doc, got, want)
+		}
+	}
 }

@@ -54,7 +54,7 @@ func Parse(doc []byte) *Template {
 
 // parseFragment parses a fragment's body for nested tags; nil when it has none.
 func parseFragment(body []byte) *Template {
-	if !bytes.Contains(body, openTag) {
+	if !hasTag(body) {
 		return nil
 	}
 	t := parse(body, -1, -1)
@@ -62,6 +62,25 @@ func parseFragment(body []byte) *Template {
 		return nil
 	}
 	return t
+}
+
+// fragmentNeedle is searched instead of "<inlay-fragment": HTML is full of '<', which makes a search
+// led by it slow; '-' followed by "fragment" is rare.
+var fragmentNeedle = []byte("-fragment")
+
+// hasTag reports whether b contains "<inlay-fragment".
+func hasTag(b []byte) bool {
+	for off := 0; ; {
+		i := bytes.Index(b[off:], fragmentNeedle)
+		if i < 0 {
+			return false
+		}
+		i += off
+		if i >= len("<inlay") && bytes.Equal(b[i-len("<inlay"):i], openTag[:len("<inlay")]) {
+			return true
+		}
+		off = i + 1
+	}
 }
 
 func parse(doc []byte, headEnd, bodyEnd int) *Template {
