@@ -1,6 +1,6 @@
 // Command explored is the explore team's service: categories with product summaries (from decide's
-// events), stores, home teasers and search, served as fragments. Configuration: EXPLORE_ADDR and the
-// common variables (services/kit/config).
+// events), stores, home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
+// EXPLORE_SHELL_URL, INLAY_PURGE_TOKEN and the common variables (services/kit/config).
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/explore/events"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
+	"github.com/inlay-dev/inlay/services/explore/purge"
 	"github.com/inlay-dev/inlay/services/explore/seed"
 	"github.com/inlay-dev/inlay/services/explore/static"
 	"github.com/inlay-dev/inlay/services/explore/ui"
@@ -23,7 +24,13 @@ import (
 // Config is explored's configuration.
 type Config struct {
 	config.Common
+	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"EXPLORE_ADDR" envDefault:":8102"`
+	// ShellURL is the shell whose cached category and search fragments explore purges after decide's
+	// changes; empty turns purging off.
+	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:8080"`
+	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
+	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
 }
 
 func main() { kit.Main("explore", run) }
@@ -63,8 +70,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
+	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log})
+	svc.Go(purger.Run)
 	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry,
+		// Once a change is committed, the shell's cached listings are stale.
+		OnSettled: func(_ kitevents.Event, outcome string) {
+			if outcome == "applied" {
+				purger.Changed()
+			}
+		}})
 	events.NewHandlers(catalog).Register(consumer)
 	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
 	// catalog after a first seed (services/decide/events.CatchUp).

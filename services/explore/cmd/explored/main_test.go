@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -103,6 +104,14 @@ func TestExplored(t *testing.T) {
 	}
 	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
 	signer := fragments.NewSigner(key)
+	purges := make(chan string, 64)
+	shell := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		purges <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization") + " " + string(b)
+		_, _ = w.Write([]byte(`{"purged":1}`))
+	}))
+	defer shell.Close()
+	cfg.ShellURL, cfg.PurgeToken = shell.URL, "purge-token"
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -155,6 +164,16 @@ func TestExplored(t *testing.T) {
 		_, body := get("/fragments/category?category=autonomous", true)
 		return strings.Contains(body, `data-product-id="AU-02"`) && strings.Contains(body, "from 4100 Ø")
 	})
+
+	select {
+	case got := <-purges:
+		want := `POST /_inlay/purge Bearer purge-token {"targets":["explore/category","explore/search"]}`
+		if got != want {
+			t.Errorf("purge %q, want %q", got, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("the shell's listings were not purged after decide's changes")
+	}
 
 	if s, body := get("/fragments/search?q=smartfarm+titen", true); s != 200 || !strings.Contains(body, `data-product-id="AU-02"`) {
 		t.Errorf("search with a typo: %d\n%s", s, body)

@@ -17,15 +17,15 @@ import (
 	"github.com/inlay-dev/inlay/services/explore/ui/storepicker"
 )
 
-// chromium is the browser the test drives: CHROMIUM, else Debian's package.
+// chromium is the browser the test drives: INLAY_CHROMIUM, else Debian's package.
 func chromium(t *testing.T) string {
 	t.Helper()
-	path := os.Getenv("CHROMIUM")
+	path := os.Getenv("INLAY_CHROMIUM")
 	if path == "" {
 		path = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("chromium not found at %s (%v): install Debian's chromium package (make chromium) or set CHROMIUM", path, err)
+		t.Fatalf("chromium not found at %s (%v): install Debian's chromium package (make chromium) or set INLAY_CHROMIUM", path, err)
 	}
 	return path
 }

@@ -1,0 +1,120 @@
+// Package purge tells the shell to drop its cached copies of explore's listing fragments once explore's
+// read model changed (DESIGN.md §4: a team's events can purge its fragments), so a new start price shows
+// at once instead of when the cached category expires. It speaks to the shell's purge API
+// (POST /_inlay/purge); changes that come in a burst (a catalog republished) make one request.
+package purge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// defaultTargets are explore's fragments that show product summaries: every copy of each.
+var defaultTargets = []string{"explore/category", "explore/search"}
+
+// Options configures New.
+type Options struct {
+	// ShellURL is the shell's base URL; empty turns purging off.
+	ShellURL string
+	// Token is the bearer token the shell's purge API requires (INLAY_PURGE_TOKEN); empty when the
+	// shell accepts loopback callers.
+	Token string
+	// Window gathers changes into one request; 100 ms when zero.
+	Window time.Duration
+	// Timeout bounds one request; 2 s when zero.
+	Timeout time.Duration
+	Client  *http.Client
+	Log     *slog.Logger
+}
+
+// Purger purges explore's listings in the shell after changes.
+type Purger struct {
+	opts    Options
+	targets []byte
+	kick    chan struct{}
+}
+
+// New returns a Purger; call Run to start it.
+func New(opts Options) *Purger {
+	if opts.Window == 0 {
+		opts.Window = 100 * time.Millisecond
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	opts.ShellURL = strings.TrimRight(opts.ShellURL, "/")
+	body, _ := json.Marshal(map[string][]string{"targets": defaultTargets}) // cannot fail: strings only
+	return &Purger{opts: opts, targets: body, kick: make(chan struct{}, 1)}
+}
+
+// Changed notes that the read model changed. It never blocks.
+func (p *Purger) Changed() {
+	select {
+	case p.kick <- struct{}{}:
+	default: // a purge is already due
+	}
+}
+
+// Run purges after each burst of changes until ctx is done. A failed purge is logged, not retried:
+// the cached fragments still expire on their own.
+func (p *Purger) Run(ctx context.Context) error {
+	if p.opts.ShellURL == "" {
+		<-ctx.Done()
+		return nil
+	}
+	window := time.NewTimer(p.opts.Window)
+	window.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.kick:
+			window.Reset(p.opts.Window)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-window.C:
+			}
+			if err := p.purge(ctx); err != nil {
+				p.opts.Log.Warn("purge shell cache", "error", err.Error())
+			}
+		}
+	}
+}
+
+func (p *Purger) purge(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.ShellURL+"/_inlay/purge", bytes.NewReader(p.targets))
+	if err != nil {
+		return fmt.Errorf("purge request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if p.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.opts.Token)
+	}
+	res, err := p.opts.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("purge: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return fmt.Errorf("purge: status %d: %s", res.StatusCode, bytes.TrimSpace(b))
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	return nil
+}

@@ -1,0 +1,111 @@
+package purge_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/inlay-dev/inlay/services/explore/purge"
+)
+
+type request struct {
+	auth    string
+	targets []string
+}
+
+func fakeShell(t *testing.T, status int) (string, <-chan request) {
+	t.Helper()
+	got := make(chan request, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/_inlay/purge" {
+			http.NotFound(w, r)
+			return
+		}
+		var body struct{ Targets []string }
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &body)
+		got <- request{auth: r.Header.Get("Authorization"), targets: body.Targets}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"purged":3}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, got
+}
+
+func start(t *testing.T, p *purge.Purger) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+}
+
+func receive(t *testing.T, got <-chan request) request {
+	t.Helper()
+	select {
+	case r := <-got:
+		return r
+	case <-time.After(10 * time.Second): // a deadline for a broken test, not a timing assertion
+		t.Fatal("no purge request")
+		return request{}
+	}
+}
+
+func TestABurstOfChangesPurgesTheListings(t *testing.T) {
+	t.Parallel()
+	url, got := fakeShell(t, http.StatusOK)
+	p := purge.New(purge.Options{ShellURL: url + "/", Token: "s3cret", Window: time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for range 50 {
+		p.Changed() // never blocks, even before Run
+	}
+	start(t, p)
+	r := receive(t, got)
+	if r.auth != "Bearer s3cret" || !slices.Equal(r.targets, []string{"explore/category", "explore/search"}) {
+		t.Errorf("purge %+v", r)
+	}
+	select {
+	case extra := <-got:
+		t.Errorf("50 changes before Run made a second purge: %+v", extra)
+	default:
+	}
+	p.Changed()
+	receive(t, got)
+}
+
+func TestFailuresDoNotStopIt(t *testing.T) {
+	t.Parallel()
+	url, got := fakeShell(t, http.StatusForbidden)
+	p := purge.New(purge.Options{ShellURL: url, Window: time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	start(t, p)
+	p.Changed()
+	if r := receive(t, got); r.auth != "" {
+		t.Errorf("no token configured, yet Authorization %q", r.auth)
+	}
+	p.Changed()
+	receive(t, got)
+}
+
+func TestOffWithoutShellURL(t *testing.T) {
+	t.Parallel()
+	p := purge.New(purge.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	p.Changed()
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
