@@ -1,0 +1,288 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/events"
+	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
+	"github.com/inlay-dev/inlay/services/checkout/postgres"
+	kitevents "github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+)
+
+// decideEvent reads one of decide's example events, the contract decide keeps equal to what it
+// publishes.
+func decideEvent(t *testing.T, name string) kitevents.Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "decide", "events", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kitevents.Decode(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return e
+}
+
+func event(t *testing.T, source, typ, subject string, data any) kitevents.Event {
+	t.Helper()
+	e, err := kitevents.New(source, typ, subject, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func handle(t *testing.T, pool *pgxpool.Pool, h kitevents.Handler, e kitevents.Event) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return h(ctx, tx, e) })
+}
+
+func TestDecideExamplesInAnyOrderAndTwice(t *testing.T) {
+	t.Parallel()
+	created, updated, price := decideEvent(t, "product_created.json"), decideEvent(t, "product_updated.json"),
+		decideEvent(t, "price_changed.json")
+	orders := [][]kitevents.Event{
+		{created, price, updated},
+		{updated, price, created},
+		{price, created, updated, created, price},
+	}
+	for _, order := range orders {
+		pool := checkouttest.DB(t)
+		s := postgres.NewStore(pool)
+		h := events.NewHandlers(s)
+		for _, e := range order {
+			fn := h.Product
+			if e.Type == events.PriceChanged {
+				fn = h.Price
+			}
+			if err := handle(t, pool, fn, e); err != nil {
+				t.Fatalf("%s: %v", e.Type, err)
+			}
+		}
+		// product.updated (version 3) is the newest state: name "SmartFarm Titan II", BL at 4000.
+		it, err := s.Item(context.Background(), "AU-02-BL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.ProductName != "SmartFarm Titan II" || it.Price != 4000 || it.Name != "Cosmic Sapphire" ||
+			it.Image != "/static/decide/img/tractor-2a52be-small.ad2d9c185a.svg" || it.ProductID != "AU-02" {
+			t.Fatalf("after %d events: %+v", len(order), it)
+		}
+	}
+}
+
+func TestTolerantReader(t *testing.T) {
+	t.Parallel()
+	pool := checkouttest.DB(t)
+	s := postgres.NewStore(pool)
+	h := events.NewHandlers(s)
+	// Unknown fields are ignored.
+	e := event(t, "decide", events.ProductCreated, "X-1", map[string]any{"id": "X-1", "name": "X", "future": true,
+		"variants": []map[string]any{{"sku": "X-1-A", "price": 10, "colour": "ignored"}}, "version": 1})
+	if err := handle(t, pool, h.Product, e); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := s.Item(context.Background(), "X-1-A"); err != nil || it.Price != 10 {
+		t.Fatalf("X-1-A = %+v, %v", it, err)
+	}
+	// Payloads checkout cannot use are parked at once.
+	bad := []kitevents.Event{
+		event(t, "decide", events.ProductCreated, "X", map[string]any{"name": "no id"}),
+		event(t, "decide", events.ProductCreated, "X", map[string]any{"id": "X", "name": "X", "variants": []map[string]any{{"sku": "X-B"}}}),
+		event(t, "decide", events.PriceChanged, "X", map[string]any{"sku": "X-1-A"}),
+		event(t, "inventory", events.StockChanged, "X", map[string]any{"sku": "X-1-A"}),
+		event(t, "inventory", events.StockReserved, "X", map[string]any{"lines": []any{}}),
+		event(t, "payments", events.PaymentDeclined, "X", "not an object"),
+	}
+	hs := map[string]kitevents.Handler{events.ProductCreated: h.Product, events.PriceChanged: h.Price,
+		events.StockChanged: h.Stock, events.StockReserved: h.Reserved, events.PaymentDeclined: h.Declined}
+	for _, e := range bad {
+		if err := handle(t, pool, hs[e.Type], e); !kitevents.IsPermanent(err) {
+			t.Errorf("%s %s: err = %v, want permanent", e.Type, e.Data, err)
+		}
+	}
+	// Stock.
+	if err := handle(t, pool, h.Stock, event(t, "inventory", events.StockChanged, "X-1-A",
+		map[string]any{"sku": "X-1-A", "quantity": 4, "reserved": 2})); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := s.Item(context.Background(), "X-1-A"); it.Stock != 4 {
+		t.Fatalf("stock = %d", it.Stock)
+	}
+}
+
+func place(t *testing.T, s *postgres.Store, key string) string {
+	t.Helper()
+	id, _, err := s.PlaceOrder(context.Background(), postgres.Place{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}},
+		Form: checkout.CheckoutForm{FirstName: "A", LastName: "B", Email: "a@b.example", Card: "4000000000000002", StoreID: "store-a", IdempotencyKey: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func status(t *testing.T, s *postgres.Store, id string) (checkout.Status, string) {
+	t.Helper()
+	_, st, reason, err := s.OrderStatus(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, reason
+}
+
+func TestSagaEventsIdempotent(t *testing.T) {
+	t.Parallel()
+	s, pool := checkouttest.Store(t)
+	h := events.NewHandlers(s)
+	confirmed, declined, refunded := place(t, s, "k1"), place(t, s, "k2"), place(t, s, "k3")
+	reserved := event(t, "inventory", events.StockReserved, confirmed, map[string]any{"order_id": confirmed,
+		"lines": []map[string]any{{"sku": checkouttest.SKUGrey, "quantity": 1}}})
+	decline := event(t, "payments", events.PaymentDeclined, declined, map[string]any{"order_id": declined, "reason": "card_declined"})
+	refund := event(t, "payments", events.PaymentRefunded, refunded, map[string]any{"order_id": refunded,
+		"payment_id": "p1", "amount": 5700, "reason": "out of stock"})
+	for range 2 { // each event twice: the second is a no-op
+		for _, step := range []struct {
+			h kitevents.Handler
+			e kitevents.Event
+		}{{h.Reserved, reserved}, {h.Declined, decline}, {h.Refunded, refund}} {
+			if err := handle(t, pool, step.h, step.e); err != nil {
+				t.Fatalf("%s: %v", step.e.Type, err)
+			}
+		}
+	}
+	if st, _ := status(t, s, confirmed); st != checkout.Confirmed {
+		t.Errorf("confirmed order: %s", st)
+	}
+	if st, reason := status(t, s, declined); st != checkout.Cancelled || reason != "card declined" {
+		t.Errorf("declined order: %s %q", st, reason)
+	}
+	if st, reason := status(t, s, refunded); st != checkout.Cancelled || reason != "out of stock" {
+		t.Errorf("refunded order: %s %q", st, reason)
+	}
+	// 3 placed + 1 confirmed + 2 cancelled: the repeats published nothing.
+	if evs := checkouttest.Outbox(t, pool); len(evs) != 6 {
+		t.Errorf("%d events in the outbox, want 6", len(evs))
+	}
+	// Illegal transitions and unknown orders are parked, not applied.
+	late := event(t, "payments", events.PaymentDeclined, confirmed, map[string]any{"order_id": confirmed, "reason": "late"})
+	if err := handle(t, pool, h.Declined, late); !kitevents.IsPermanent(err) || !errors.Is(err, checkout.ErrIllegalTransition) {
+		t.Errorf("decline of a confirmed order: %v", err)
+	}
+	ghost := event(t, "inventory", events.StockReserved, "x", map[string]any{"order_id": "0190aaaa-0000-7000-8000-000000000000"})
+	if err := handle(t, pool, h.Reserved, ghost); !kitevents.IsPermanent(err) {
+		t.Errorf("unknown order: %v", err)
+	}
+	if st, _ := status(t, s, confirmed); st != checkout.Confirmed {
+		t.Errorf("confirmed order after a late decline: %s", st)
+	}
+}
+
+// TestDeclineThroughRabbitMQ runs the saga's decline path through a real exchange: payments'
+// decline (published twice, as a relay that died before marking its row sent would) reaches
+// checkout's consumer, which cancels the order once and writes one order.cancelled.
+func TestDeclineThroughRabbitMQ(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	exchange := kittest.Exchange(t)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, pool := checkouttest.Store(t)
+	type settled struct{ id, outcome string }
+	outcomes := make(chan settled, 16)
+	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: pool,
+		AMQPURL: kittest.AMQPURL(), Exchange: exchange, Log: log,
+		OnSettled: func(e kitevents.Event, outcome string) { outcomes <- settled{e.ID, outcome} }})
+	events.NewHandlers(s).Register(consumer)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("consumer: %v", err)
+		}
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		_ = consumer.DeleteQueues(cctx)
+		_ = kitevents.DeleteExchange(cctx, kittest.AMQPURL(), exchange)
+	})
+	for consumer.Ready(ctx) != nil {
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("consumer not ready")
+		}
+	}
+
+	id := place(t, s, "k1")
+	decline := event(t, "payments", events.PaymentDeclined, id, map[string]any{"order_id": id, "reason": "card declined"})
+	for i, want := range []string{"applied", "duplicate"} {
+		publish(ctx, t, exchange, log, decline)
+		select {
+		case got := <-outcomes:
+			if got != (settled{decline.ID, want}) {
+				t.Fatalf("delivery %d settled %+v, want %s", i, got, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("delivery %d: %v", i, ctx.Err())
+		}
+	}
+	if st, reason := status(t, s, id); st != checkout.Cancelled || reason != "card declined" {
+		t.Fatalf("order %s %q", st, reason)
+	}
+	evs := checkouttest.Outbox(t, pool)
+	if len(evs) != 2 || evs[1].Type != postgres.OrderCancelled {
+		t.Fatalf("outbox: %d events", len(evs))
+	}
+	var c postgres.CancelledData
+	if err := json.Unmarshal(evs[1].Data, &c); err != nil || c.Reason != "card declined" || c.OrderID != id {
+		t.Fatalf("order.cancelled = %+v, %v", c, err)
+	}
+}
+
+// publish sends es through an outbox and relay in a database of their own (payments' side) and
+// returns when the relay has published them.
+func publish(ctx context.Context, t *testing.T, exchange string, log *slog.Logger, es ...kitevents.Event) {
+	t.Helper()
+	db := kittest.Postgres(t, nil)
+	if err := kitevents.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: "payments", Pool: db, AMQPURL: kittest.AMQPURL(),
+		Exchange: exchange, Log: log, PollInterval: 50 * time.Millisecond})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("relay: %v", err)
+		}
+	})
+	out := kitevents.NewOutbox("payments")
+	if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		for _, e := range es {
+			if err := out.Add(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
