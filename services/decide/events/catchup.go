@@ -19,12 +19,13 @@ func IsConsumer(name string) bool {
 	return false
 }
 
-// CatchUp republishes the catalog once after a fresh seed. On a first start every process starts at
-// once, and the seed's events may reach the exchange before a consumer has declared and bound its
-// queue (RabbitMQ drops what no queue is bound for). CatchUp waits until every consumer in Teams
-// answers /readyz (their readiness includes a consuming queue), or until Deadline, then calls
-// Republish: consumers that already hold the catalog ignore the snapshots (same versions), the others
-// catch up. Later starts do not need it: queues are durable.
+// CatchUp republishes the catalog after a fresh seed, for consumers whose queue did not exist yet.
+// On a first start every process starts at once, and the seed's events may reach the exchange before
+// a consumer has declared and bound its queue (RabbitMQ drops what no queue is bound for). CatchUp
+// polls the /readyz of every consumer in Teams (their readiness includes a consuming queue) and
+// republishes whenever one or more of them has newly become ready, until all have, or until Deadline,
+// when it republishes a last time for the late ones. Consumers that already hold the catalog ignore
+// the snapshots (same versions). Later starts do not need it: queues are durable.
 type CatchUp struct {
 	// Teams maps a context to its base URL (INLAY_TEAMS); only the consumers (IsConsumer) are awaited.
 	Teams map[string]string
@@ -39,7 +40,7 @@ type CatchUp struct {
 	Log    *slog.Logger
 }
 
-// Run waits for the consumers, then republishes. It returns nil when ctx ends first.
+// Run polls the consumers and republishes as they become ready. It returns nil when ctx ends.
 func (c CatchUp) Run(ctx context.Context) error {
 	if c.Deadline == 0 {
 		c.Deadline = time.Minute
@@ -63,15 +64,22 @@ func (c CatchUp) Run(ctx context.Context) error {
 	defer deadline.Stop()
 	tick := time.NewTicker(c.Interval)
 	defer tick.Stop()
-wait:
 	for {
+		var ready []string
 		for name, base := range waiting {
 			if c.ready(ctx, base) {
 				delete(waiting, name)
+				ready = append(ready, name)
+			}
+		}
+		if len(ready) > 0 {
+			slices.Sort(ready)
+			if err := c.republish(ctx, "consumers ready", ready); err != nil {
+				return err
 			}
 		}
 		if len(waiting) == 0 {
-			break
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -82,11 +90,13 @@ wait:
 				names = append(names, name)
 			}
 			slices.Sort(names)
-			c.Log.Warn("catch-up: consumers not ready, republishing anyway", "waiting_for", strings.Join(names, ","))
-			break wait
+			return c.republish(ctx, "deadline: consumers still not ready", names)
 		case <-tick.C:
 		}
 	}
+}
+
+func (c CatchUp) republish(ctx context.Context, why string, consumers []string) error {
 	n, err := c.Republish(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -94,7 +104,7 @@ wait:
 		}
 		return fmt.Errorf("catch-up: %w", err)
 	}
-	c.Log.Info("catch-up: catalog republished for consumers that started after the seed", "products", n)
+	c.Log.Info("catch-up: catalog republished", "reason", why, "consumers", strings.Join(consumers, ","), "products", n)
 	return nil
 }
 
