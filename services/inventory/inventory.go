@@ -10,7 +10,6 @@
 package inventory
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -106,6 +105,3 @@ func ValidateQuantity(q int) error {
 func ErrSKUNotFound(sku string) error {
 	return server.Errorf(server.ENOTFOUND, "no stock of sku %q", sku)
 }
-
-// String formats a line for logs.
-func (l Line) String() string { return fmt.Sprintf("%d×%s", l.Quantity, l.SKU) }
