@@ -7,7 +7,6 @@ package purge
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,8 +15,8 @@ import (
 	"time"
 )
 
-// defaultTargets are explore's fragments that show product summaries: every copy of each.
-var defaultTargets = []string{"explore/category", "explore/search"}
+// purgeBody names explore's fragments that show product summaries: every copy of each.
+const purgeBody = `{"targets":["explore/category","explore/search"]}`
 
 // Options configures New.
 type Options struct {
@@ -36,9 +35,8 @@ type Options struct {
 
 // Purger purges explore's listings in the shell after changes.
 type Purger struct {
-	opts    Options
-	targets []byte
-	kick    chan struct{}
+	opts Options
+	kick chan struct{}
 }
 
 // New returns a Purger; call Run to start it.
@@ -56,8 +54,7 @@ func New(opts Options) *Purger {
 		opts.Log = slog.Default()
 	}
 	opts.ShellURL = strings.TrimRight(opts.ShellURL, "/")
-	body, _ := json.Marshal(map[string][]string{"targets": defaultTargets}) // cannot fail: strings only
-	return &Purger{opts: opts, targets: body, kick: make(chan struct{}, 1)}
+	return &Purger{opts: opts, kick: make(chan struct{}, 1)}
 }
 
 // Changed notes that the read model changed. It never blocks.
@@ -98,7 +95,7 @@ func (p *Purger) Run(ctx context.Context) error {
 func (p *Purger) purge(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.ShellURL+"/_inlay/purge", bytes.NewReader(p.targets))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.ShellURL+"/_inlay/purge", strings.NewReader(purgeBody))
 	if err != nil {
 		return fmt.Errorf("purge request: %w", err)
 	}
