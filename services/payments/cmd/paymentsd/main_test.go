@@ -30,7 +30,8 @@ import (
 // TestSaga runs payments (this process's wiring, in process) and inventory (its real binary) on their
 // own databases and exchange, plays checkout's part with an outbox and relay of its own, and watches
 // every event like another context would: orders that succeed, are declined, run out of stock (and
-// are refunded), arrive twice, an inventory restarted mid-saga, and 50 orders at once for 8 units.
+// are refunded), arrive twice, inventory and then payments restarted mid-saga, and 50 orders at
+// once for 8 units.
 func TestSaga(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -84,6 +85,13 @@ func TestSaga(t *testing.T) {
 	publish(orderCancelled(t, "o-restart"))
 	waitFor(t, ctx, "the released stock", func() bool { return stockOf(ctx, inv, "AU-02-OG") == 3 })
 
+	// payments stops mid-saga: the order waits in its queue, and a restarted payments authorizes it.
+	sg.paymentsd.stop(t)
+	publish(orderPlaced(t, "o-payments-restart", "4242424242424242", line{"AU-02-OG", 1}))
+	sg.paymentsd.start(t, ctx)
+	seen.wait(t, ctx, "o-payments-restart", "authorized", "reserved")
+	expectStock(t, ctx, inv, "AU-02-OG", 2)
+
 	// 50 orders at once for a sku with 8 in stock: exactly 8 reserved, 42 rejected and refunded.
 	setStock(t, ctx, inv, "AU-01-SI", 8)
 	var rush []events.Event
@@ -128,6 +136,7 @@ type saga struct {
 	seen      *seenEvents
 	publish   func(...events.Event)
 	inventory *process
+	paymentsd *inProcess
 	inv       string // inventory's base URL
 	payments  string // payments' base URL
 }
@@ -172,18 +181,11 @@ func startSaga(t testing.TB, ctx context.Context) *saga {
 	}
 	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange, cfg.DBPrefix = kittest.PostgresURL(), kittest.AMQPURL(), exchange, prefix
 	cfg.Addr = kittest.FreeAddr(t)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "payments", slog.LevelError)) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("paymentsd: %v", err)
-		}
-	})
+	paymentsd := &inProcess{cfg: cfg}
+	paymentsd.start(t, ctx)
+	t.Cleanup(func() { paymentsd.stop(t) })
 	payments := "http://" + cfg.Addr
-	waitFor(t, ctx, "paymentsd to be ready", func() bool { return get(ctx, payments+"/readyz", nil) == http.StatusOK })
-	return &saga{seen: seen, publish: publish, inventory: inventory, inv: "http://" + inventory.addr, payments: payments}
+	return &saga{seen: seen, publish: publish, inventory: inventory, paymentsd: paymentsd, inv: "http://" + inventory.addr, payments: payments}
 }
 
 type line struct {
@@ -359,6 +361,36 @@ func republish(ctx context.Context, tx pgx.Tx, e events.Event) error {
 	_, err = tx.Exec(ctx, `INSERT INTO inlay_outbox (id, type, subject, body) VALUES (gen_random_uuid(), $1, $2, $3)`,
 		e.Type, e.Subject, body)
 	return err
+}
+
+// inProcess is paymentsd's wiring (run) the test starts and stops in this process.
+type inProcess struct {
+	cfg  Config
+	stop func(t testing.TB)
+}
+
+func (p *inProcess) start(t testing.TB, ctx context.Context) {
+	t.Helper()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx, p.cfg, logging.New(io.Discard, "payments", slog.LevelError)) }()
+	var once sync.Once
+	p.stop = func(t testing.TB) {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("paymentsd: %v", err)
+			}
+		})
+	}
+	waitFor(t, ctx, "paymentsd to be ready", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("paymentsd exited: %v", err)
+		default:
+		}
+		return get(ctx, "http://"+p.cfg.Addr+"/readyz", nil) == http.StatusOK
+	})
 }
 
 // process is a service binary the test starts and stops.
