@@ -1,0 +1,430 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/fragments/fragmenttest"
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
+	"github.com/inlay-dev/inlay/services/checkout/postgres"
+	"github.com/inlay-dev/inlay/services/checkout/static"
+	"github.com/inlay-dev/inlay/services/checkout/ui"
+	"github.com/inlay-dev/inlay/services/kit/server"
+)
+
+const csrf = "csrf-token-of-the-test"
+
+type env struct {
+	t      *testing.T
+	srv    *server.Server
+	signer *fragments.Signer
+	store  *postgres.Store
+	pool   *pgxpool.Pool
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	pub, priv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, pool := checkouttest.Store(t)
+	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := server.New(server.Options{Name: "checkout", Log: log})
+	if _, err := ui.Mount(srv.App, ui.Options{Carts: checkouttest.Carts(t), Store: store, Assets: assets,
+		Verifier: fragments.NewVerifier(pub, false), Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, srv: srv, signer: fragments.NewSigner(priv), store: store, pool: pool}
+}
+
+type response struct {
+	*http.Response
+	body string
+	doc  *goquery.Document
+}
+
+// do sends a request with a context naming cart (none when ""); form, when not nil, is posted.
+func (e *env) do(method, target, cart string, form url.Values, header http.Header) response {
+	e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, target, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	h, err := e.signer.Sign(fragments.Context{CartID: cart, CSRF: csrf, Expires: time.Now().Add(time.Minute)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set(fragments.ContextHeader, h)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := e.srv.App.Test(req, -1)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(string(b)))
+	return response{res, string(b), doc}
+}
+
+func addForm(sku string) url.Values { return url.Values{"sku": {sku}, fragments.CSRFField: {csrf}} }
+
+var asJSON = http.Header{"Accept": {"application/json"}, fragments.CSRFHeader: {csrf}}
+
+func text(d *goquery.Document, sel string) string { return strings.Join(strings.Fields(d.Find(sel).Text()), " ") }
+
+func TestAddToCartFragment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("GET", "/fragments/add-to-cart?sku="+checkouttest.SKUGrey, "", nil, nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("status %d: %s", r.StatusCode, r.body)
+	}
+	if got := text(r.doc, "[data-testid=add-to-cart-price]"); got != "5700 Ø" {
+		t.Errorf("price %q", got)
+	}
+	if got := text(r.doc, "[data-testid=add-to-cart-stock]"); got != "5 in stock, free shipping" {
+		t.Errorf("stock %q", got)
+	}
+	b := r.doc.Find("[data-testid=add-to-cart-button]")
+	if got := strings.TrimSpace(b.Text()); got != "add to basket" || b.AttrOr("disabled", "no") != "no" {
+		t.Errorf("button %q disabled=%v", got, b.AttrOr("disabled", "no"))
+	}
+	f := r.doc.Find("form[data-checkout-add-to-cart]")
+	if f.AttrOr("action", "") != "/checkout/cart/add" || f.AttrOr("method", "") != "post" ||
+		f.Find("input[name=csrf]").AttrOr("value", "") != csrf || f.Find("input[name=sku]").AttrOr("value", "") != checkouttest.SKUGrey {
+		t.Errorf("form: %s", r.body)
+	}
+	if got := text(r.doc, "[data-testid=add-to-cart-added]"); got != "Tractor was added. View in basket." {
+		t.Errorf("confirmation %q", got)
+	}
+	if r.Header.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+
+	r = e.do("GET", "/fragments/add-to-cart?sku="+checkouttest.SKUMatte, "", nil, nil)
+	if got := text(r.doc, "[data-testid=add-to-cart-stock]"); got != "out of stock" {
+		t.Errorf("stock %q", got)
+	}
+	if _, disabled := r.doc.Find("[data-testid=add-to-cart-button]").Attr("disabled"); !disabled {
+		t.Error("button of an out-of-stock variant not disabled")
+	}
+	for _, sku := range []string{"NOPE", "", "<x>"} {
+		if r := e.do("GET", "/fragments/add-to-cart?sku="+url.QueryEscape(sku), "", nil, nil); r.StatusCode != 404 {
+			t.Errorf("sku %q: status %d", sku, r.StatusCode)
+		}
+	}
+}
+
+func TestAddWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/ui/cart/add", "", addForm(checkouttest.SKUGrey), nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/checkout/cart" {
+		t.Fatalf("status %d location %q: %s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	var cart *http.Cookie
+	for _, c := range r.Cookies() {
+		if c.Name == checkout.CartCookie {
+			cart = c
+		}
+	}
+	if cart == nil || cart.Value == "" || !cart.HttpOnly || cart.SameSite != http.SameSiteLaxMode || cart.Path != "/" ||
+		cart.MaxAge != 30*24*3600 {
+		t.Fatalf("cookie %+v", cart)
+	}
+	// The shell now names the cart in the context: the same sku again increments.
+	e.do("POST", "/ui/cart/add", cart.Value, addForm(checkouttest.SKUGrey), nil)
+	e.do("POST", "/ui/cart/add", cart.Value, addForm(checkouttest.SKURed), nil)
+	r = e.do("GET", "/fragments/mini-cart", cart.Value, nil, nil)
+	if got := text(r.doc, "[data-testid=mini-cart-count]"); got != "3" {
+		t.Fatalf("mini cart %q: %s", got, r.body)
+	}
+	if r.doc.Find("a[data-testid=mini-cart]").AttrOr("href", "") != "/checkout/cart" {
+		t.Errorf("mini cart does not link to the cart: %s", r.body)
+	}
+	if len(r.Cookies()) != 0 {
+		t.Error("a fragment set a cookie")
+	}
+	tests := []struct{ sku, location string }{
+		{"NOPE", "/checkout/cart?error=unknown"},
+		{checkouttest.SKUMatte, "/checkout/cart?error=out-of-stock"},
+		{checkouttest.SKURed, "/checkout/cart?error=line-limit"}, // 1 in stock, 1 in the cart
+		{"", "/checkout/cart?error=invalid"},
+	}
+	for _, tt := range tests {
+		r := e.do("POST", "/ui/cart/add", cart.Value, addForm(tt.sku), nil)
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tt.location {
+			t.Errorf("%q: %d %q", tt.sku, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	r = e.do("GET", "/fragments/cart?error=out-of-stock", cart.Value, nil, nil)
+	if got := text(r.doc, "[data-testid=cart-error]"); got != "Sorry, this tractor is out of stock." {
+		t.Errorf("cart error %q", got)
+	}
+}
+
+func TestAddWithJavaScript(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/ui/cart/add", "cart-js", addForm(checkouttest.SKURed), asJSON)
+	var res ui.AddResult
+	if err := json.Unmarshal([]byte(r.body), &res); err != nil || r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.body)
+	}
+	if res.Quantity != 1 || res.CartQuantity != 1 || res.Message != "Tractor was added." || res.SKU != checkouttest.SKURed {
+		t.Errorf("result %+v", res)
+	}
+	tests := []struct {
+		sku    string
+		status int
+		msg    string
+	}{
+		{checkouttest.SKURed, 409, "all we have in stock"},
+		{checkouttest.SKUMatte, 409, "out of stock"},
+		{"NOPE", 404, "does not exist"},
+	}
+	for _, tt := range tests {
+		r := e.do("POST", "/ui/cart/add", "cart-js", addForm(tt.sku), asJSON)
+		var body struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		json.Unmarshal([]byte(r.body), &body)
+		if r.StatusCode != tt.status || !strings.Contains(body.Error.Message, tt.msg) {
+			t.Errorf("%s: %d %s", tt.sku, r.StatusCode, r.body)
+		}
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, path := range []string{"/ui/cart/add", "/ui/cart/remove", "/ui/place-order"} {
+		form := url.Values{"sku": {checkouttest.SKUGrey}, fragments.CSRFField: {"wrong"}}
+		if r := e.do("POST", path, "c", form, nil); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s with a wrong token: %d", path, r.StatusCode)
+		}
+	}
+}
+
+func TestMiniCartEmpty(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, path := range []string{"/fragments/mini-cart", "/ui/mini-cart"} {
+		r := e.do("GET", path, "", nil, nil)
+		m := r.doc.Find("[data-testid=mini-cart]")
+		if r.StatusCode != 200 || m.Length() != 1 || strings.TrimSpace(m.Text()) != "" || m.AttrOr("hidden", "x") == "x" {
+			t.Errorf("%s: %d %s", path, r.StatusCode, r.body)
+		}
+	}
+}
+
+func TestCartPageAndRemove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("GET", "/fragments/cart", "c1", nil, nil)
+	if r.doc.Find("[data-testid=cart-empty]").Length() != 1 {
+		t.Fatalf("empty cart: %s", r.body)
+	}
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKURed), nil)
+	r = e.do("GET", "/fragments/cart", "c1", nil, nil)
+	lines := r.doc.Find("[data-testid=cart-line]")
+	if lines.Length() != 2 {
+		t.Fatalf("%d lines: %s", lines.Length(), r.body)
+	}
+	first := lines.First()
+	if first.Find("a[data-testid=cart-line-name]").AttrOr("href", "") != "/product/CL-01?sku=CL-01-GY" ||
+		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-quantity]") != "2" ||
+		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-total]") != "11400 Ø" {
+		t.Errorf("first line: %s", r.body)
+	}
+	if got := text(r.doc, "[data-testid=cart-total-price]"); got != "17600 Ø" {
+		t.Errorf("total %q", got)
+	}
+	if r.doc.Find("[data-testid=cart-checkout]").AttrOr("href", "") != "/checkout/checkout" ||
+		r.doc.Find("[data-testid=cart-continue]").AttrOr("href", "") != "/" {
+		t.Errorf("actions: %s", r.body)
+	}
+	if src := r.doc.Find("inlay-fragment").AttrOr("src", ""); src != "inspire/recommendations?skus=CL-01-GY%2CCL-01-RD" {
+		t.Errorf("recommendations src %q", src)
+	}
+	rm := e.do("POST", "/ui/cart/remove", "c1", addForm(checkouttest.SKUGrey), nil)
+	if rm.StatusCode != http.StatusSeeOther || rm.Header.Get("Location") != "/checkout/cart" {
+		t.Fatalf("remove: %d %q", rm.StatusCode, rm.Header.Get("Location"))
+	}
+	// Removing it again is harmless.
+	if rm := e.do("POST", "/ui/cart/remove", "c1", addForm(checkouttest.SKUGrey), nil); rm.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second remove: %d", rm.StatusCode)
+	}
+	r = e.do("GET", "/fragments/cart", "c1", nil, nil)
+	if r.doc.Find("[data-testid=cart-line]").Length() != 1 {
+		t.Fatalf("after remove: %s", r.body)
+	}
+}
+
+func checkoutForm(key string) url.Values {
+	return url.Values{"first_name": {"Ada"}, "last_name": {"Lovelace"}, "email": {"ada@example.com"},
+		"card": {"4242 4242 4242 4242"}, "store": {"store-b"}, "idempotency_key": {key}, fragments.CSRFField: {csrf}}
+}
+
+func TestCheckoutAndPlaceOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+
+	r := e.do("GET", "/fragments/checkout", "c1", nil, nil)
+	key := r.doc.Find("input[name=idempotency_key]").AttrOr("value", "")
+	if key == "" || r.doc.Find("form[data-checkout-form]").AttrOr("action", "") != "/checkout/place-order" {
+		t.Fatalf("checkout form: %s", r.body)
+	}
+	if _, ro := r.doc.Find("input[name=store]").Attr("readonly"); !ro {
+		t.Error("store id is not read-only")
+	}
+	if src := r.doc.Find("inlay-fragment").AttrOr("src", ""); src != "explore/store-picker" {
+		t.Errorf("store picker src %q", src)
+	}
+	if got := strings.TrimSpace(r.doc.Find("[data-testid=checkout-place-order]").Text()); got != "place order" {
+		t.Errorf("button %q", got)
+	}
+
+	// Server-side validation: the form comes back with the errors and the values (not the card).
+	bad := checkoutForm(key)
+	bad.Set("card", "4242 4242 4242 4241")
+	bad.Set("last_name", "")
+	r = e.do("POST", "/ui/place-order", "c1", bad, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/checkout/checkout" {
+		t.Fatalf("invalid form: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = e.do("GET", "/fragments/checkout", "c1", nil, nil)
+	if text(r.doc, "[data-testid=checkout-card-error]") != "Card number is not valid." ||
+		text(r.doc, "[data-testid=checkout-last_name-error]") != "Last name is required." ||
+		r.doc.Find("input[name=first_name]").AttrOr("value", "") != "Ada" ||
+		r.doc.Find("input[name=card]").AttrOr("value", "") != "" ||
+		r.doc.Find("input[name=idempotency_key]").AttrOr("value", "") != key {
+		t.Fatalf("form re-shown: %s", r.body)
+	}
+	if src := r.doc.Find("inlay-fragment").AttrOr("src", ""); src != "explore/store-picker?selected=store-b" {
+		t.Errorf("store picker src %q", src)
+	}
+
+	// Placing the same form twice (a double click, a retry) makes one order.
+	var location string
+	for i := range 2 {
+		r = e.do("POST", "/ui/place-order", "c1", checkoutForm(key), nil)
+		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/checkout/thanks?order=") {
+			t.Fatalf("place %d: %d %q %s", i, r.StatusCode, r.Header.Get("Location"), r.body)
+		}
+		if i == 1 && r.Header.Get("Location") != location {
+			t.Fatalf("second post went to %q, first to %q", r.Header.Get("Location"), location)
+		}
+		location = r.Header.Get("Location")
+	}
+	id := strings.TrimPrefix(location, "/checkout/thanks?order=")
+	o, err := e.store.Order(context.Background(), id)
+	if err != nil || o.Status != checkout.Pending || o.StoreID != "store-b" || o.Total != 5700 {
+		t.Fatalf("order %+v, %v", o, err)
+	}
+	// The cart is empty now.
+	if r := e.do("GET", "/fragments/mini-cart", "c1", nil, nil); r.doc.Find("[data-testid=mini-cart-count]").Length() != 0 {
+		t.Errorf("mini cart after the order: %s", r.body)
+	}
+
+	// Thank-you content and status, for this cart only.
+	r = e.do("GET", "/fragments/thanks?order="+id, "c1", nil, nil)
+	if r.StatusCode != 200 || text(r.doc, "h1") != "Thanks for your order!" || r.doc.Find("[data-testid=thanks-confetti]").Length() != 1 ||
+		r.doc.Find("[data-testid=thanks-status]").AttrOr("data-status", "") != "pending" ||
+		r.doc.Find("[data-testid=thanks-status]").AttrOr("data-checkout-status-url", "") != "/checkout/orders/"+id+"/status" {
+		t.Fatalf("thanks: %d %s", r.StatusCode, r.body)
+	}
+	r = e.do("GET", "/ui/orders/"+id+"/status", "c1", nil, http.Header{"Accept": {"application/json"}})
+	var st ui.OrderStatus
+	if err := json.Unmarshal([]byte(r.body), &st); err != nil || st.Status != checkout.Pending || st.Final || st.OrderID != id {
+		t.Fatalf("status %d %s", r.StatusCode, r.body)
+	}
+	for _, path := range []string{"/fragments/thanks?order=" + id, "/ui/orders/" + id + "/status", "/fragments/thanks?order=nope"} {
+		if r := e.do("GET", path, "someone-else", nil, nil); r.StatusCode != 404 {
+			t.Errorf("%s for another cart: %d", path, r.StatusCode)
+		}
+	}
+	// Without a cart there is nothing to order.
+	if r := e.do("POST", "/ui/place-order", "", checkoutForm("k2"), nil); r.Header.Get("Location") != "/checkout/cart" {
+		t.Errorf("no cart: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+func TestCheckoutOutOfStockAtPlacement(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKURed), nil)
+	e.do("POST", "/ui/cart/add", "c2", addForm(checkouttest.SKURed), nil)
+	if r := e.do("POST", "/ui/place-order", "c1", checkoutForm("k1"), nil); !strings.HasPrefix(r.Header.Get("Location"), "/checkout/thanks") {
+		t.Fatalf("first order: %q", r.Header.Get("Location"))
+	}
+	// inventory reports the last one gone before the second customer orders.
+	checkouttest.Tx(t, e.pool, func(ctx context.Context, tx pgx.Tx) error {
+		return e.store.ApplyStock(ctx, tx, checkouttest.SKURed, 0)
+	})
+	r := e.do("POST", "/ui/place-order", "c2", checkoutForm("k2"), nil)
+	if r.Header.Get("Location") != "/checkout/checkout" {
+		t.Fatalf("second order: %q", r.Header.Get("Location"))
+	}
+	r = e.do("GET", "/fragments/checkout", "c2", nil, nil)
+	if got := text(r.doc, "[data-testid=checkout-error]"); !strings.Contains(got, "out of stock") {
+		t.Errorf("error %q", got)
+	}
+}
+
+// TestFragmentContract runs the fragment contract suite against a real listening server.
+func TestFragmentContract(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "ft-cart", addForm(checkouttest.SKUGrey), nil)
+	r := e.do("POST", "/ui/place-order", "ft-cart", checkoutForm("ft-key"), nil)
+	order := strings.TrimPrefix(r.Header.Get("Location"), "/checkout/thanks?order=")
+	e.do("POST", "/ui/cart/add", "ft-cart", addForm(checkouttest.SKUGrey), nil)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.srv.App.Listener(ln)
+	t.Cleanup(func() { _ = e.srv.App.ShutdownWithTimeout(5 * time.Second) })
+	fragmenttest.Run(t, "http://"+ln.Addr().String(),
+		fragmenttest.Signer(e.signer),
+		fragmenttest.Context(fragments.Context{CartID: "ft-cart", CSRF: csrf}),
+		fragmenttest.Params(ui.AddToCart, url.Values{"sku": {checkouttest.SKUGrey}}),
+		fragmenttest.Params(ui.AddToCart, url.Values{"sku": {checkouttest.SKUMatte}}),
+		fragmenttest.Params(ui.CartPage, url.Values{}),
+		fragmenttest.Params(ui.CheckoutPage, url.Values{"store": {"store-a"}}),
+		fragmenttest.Params(ui.Thanks, url.Values{"order": {order}}),
+	)
+}
