@@ -465,3 +465,17 @@ func TestNotFoundPage(t *testing.T) {
 		t.Errorf("POST to nowhere: %d", resp.StatusCode)
 	}
 }
+
+func TestShellAssets(t *testing.T) {
+	s := startShell(t, map[string]*team{"explore": newTeam(t)}, nil, nil)
+	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/htmx.min.js": "javascript",
+		"/static/shell/boundary.js": "javascript"} {
+		resp, body := get(t, s.url+path, nil)
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || body == "" {
+			t.Errorf("%s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if resp, _ := get(t, s.url+"/static/shell/nope.js", nil); resp.StatusCode != 404 {
+		t.Errorf("missing asset: %d", resp.StatusCode)
+	}
+}
