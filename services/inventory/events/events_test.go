@@ -434,6 +434,7 @@ func BenchmarkReserve(b *testing.B) {
 	pool, store := mustDB(b, map[string]int{"A": inventory.MaxQuantity, "B": inventory.MaxQuantity})
 	h := inventoryevents.NewHandlers(store)
 	var n atomic.Int64
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

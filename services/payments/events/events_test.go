@@ -379,6 +379,7 @@ func BenchmarkOrderPlaced(b *testing.B) {
 	pool, store := mustDB(b)
 	h := paymentsevents.NewHandlers(store, payments.NewID)
 	var n atomic.Int64
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

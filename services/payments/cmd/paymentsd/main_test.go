@@ -535,6 +535,7 @@ func BenchmarkSaga(b *testing.B) {
 	waitFor(b, ctx, "the seed's stock.changed", func() bool { return len(sg.seen.of("AU-01-SI")) > 0 })
 	setStock(b, ctx, sg.inv, "AU-01-SI", 1_000_000)
 	latencies := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		order := fmt.Sprintf("bench-%d", i)
