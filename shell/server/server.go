@@ -355,6 +355,11 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	h.Set(fiber.HeaderContentSecurityPolicy, csp(rc.nonce))
 	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	h.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
+	if c.Method() == fiber.MethodHead {
+		comp.Cancel()
+		done()
+		return nil
+	}
 	if comp.WaitReady(s.cfg.StreamGrace) {
 		// Everything is here (cached, or arrived with the primary): one piece, with a
 		// Content-Length, no stream.
