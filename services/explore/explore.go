@@ -52,6 +52,12 @@ type ProductSummary struct {
 	StartPrice int64
 }
 
+// Listing is one page of a category: the products shown, in display order, and how many there are.
+type Listing struct {
+	Products []ProductSummary
+	Total    int
+}
+
 // Variant is what explore keeps of a variant: enough to compute its product's start price and to
 // find the product by the variant's name.
 type Variant struct {

@@ -40,7 +40,7 @@ func BenchmarkProducts(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Products(ctx, "classic"); err != nil {
+		if _, err := c.Products(ctx, "classic", 240); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -115,12 +115,22 @@ func TestProductsByCategory(t *testing.T) {
 	mustLoadCatalog(t, pool, c)
 	ctx := context.Background()
 
-	all, err := c.Products(ctx, "")
+	listing, err := c.Products(ctx, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 23 {
-		t.Fatalf("all products: %d, want 23", len(all))
+	all := listing.Products
+	if len(all) != 23 || listing.Total != 23 {
+		t.Fatalf("all products: %d of %d, want 23", len(all), listing.Total)
+	}
+	sorted := slices.Clone(all)
+	explore.SortByStartPrice(sorted)
+	if !slices.Equal(ids(sorted), ids(all)) {
+		t.Errorf("the database's order %v is not SortByStartPrice's %v", ids(all), ids(sorted))
+	}
+	page, err := c.Products(ctx, "", 5)
+	if err != nil || len(page.Products) != 5 || page.Total != 23 || !slices.Equal(ids(page.Products), ids(all[:5])) {
+		t.Errorf("first 5: %v of %d, %v; want %v of 23", ids(page.Products), page.Total, err, ids(all[:5]))
 	}
 	if !slices.IsSortedFunc(all, func(a, b explore.ProductSummary) int { return int(b.StartPrice - a.StartPrice) }) {
 		t.Errorf("not sorted by start price, highest first: %v", ids(all))
@@ -137,10 +147,11 @@ func TestProductsByCategory(t *testing.T) {
 		{"classic", 15, "CL-08"},
 		{"autonomous", 8, "AU-04"},
 	} {
-		got, err := c.Products(ctx, tc.category)
+		l, err := c.Products(ctx, tc.category, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := l.Products
 		if len(got) != tc.n || got[0].ID != tc.first {
 			t.Errorf("%s: %d products starting %s, want %d starting %s", tc.category, len(got), got[0].ID, tc.n, tc.first)
 		}
@@ -151,7 +162,7 @@ func TestProductsByCategory(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Products(ctx, "hovercraft"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Products(ctx, "hovercraft", 100); server.ErrorCode(err) != server.ENOTFOUND {
 		t.Errorf("unknown category: %v, want ENOTFOUND", err)
 	}
 }

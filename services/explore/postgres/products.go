@@ -35,30 +35,46 @@ func (c *Catalog) Categories(ctx context.Context) ([]explore.Category, error) {
 	return cats, nil
 }
 
-// Products returns the summaries of the products in category ("" for every category) that have a
-// price, sorted by start price, highest first. An unknown category is an ENOTFOUND error.
-func (c *Catalog) Products(ctx context.Context, category string) ([]explore.ProductSummary, error) {
+// Products returns the first limit summaries of the products in category ("" for every category)
+// that have a price, sorted by start price, highest first (then by name and id, as
+// explore.SortByStartPrice does), and how many there are. An unknown category is an ENOTFOUND error.
+func (c *Catalog) Products(ctx context.Context, category string, limit int) (explore.Listing, error) {
 	if category != "" {
 		var exists bool
 		if err := c.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE key = $1)`, category).Scan(&exists); err != nil {
-			return nil, fmt.Errorf("find category %s: %w", category, err)
+			return explore.Listing{}, fmt.Errorf("find category %s: %w", category, err)
 		}
 		if !exists {
-			return nil, explore.ErrCategoryNotFound(category)
+			return explore.Listing{}, explore.ErrCategoryNotFound(category)
 		}
 	}
-	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
+	// COLLATE "C" orders names byte-wise, as Go does, so the first page is the one SortByStartPrice
+	// would cut.
+	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
+			p.color, p.start_price, count(*) OVER ()
 		FROM products p JOIN categories c ON c.key = p.category
-		WHERE p.start_price IS NOT NULL AND ($1 = '' OR p.category = $1)`, category)
+		WHERE p.start_price IS NOT NULL AND ($1 = '' OR p.category = $1)
+		ORDER BY p.start_price DESC, p.name COLLATE "C", p.id COLLATE "C"
+		LIMIT $2`, category, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list products of %q: %w", category, err)
+		return explore.Listing{}, fmt.Errorf("list products of %q: %w", category, err)
 	}
-	products, err := pgx.CollectRows(rows, scanSummary)
+	var total int
+	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.ProductSummary, error) {
+		var p explore.ProductSummary
+		var price *int64
+		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &total); err != nil {
+			return p, err
+		}
+		if price != nil {
+			p.StartPrice = *price
+		}
+		return p, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list products of %q: %w", category, err)
+		return explore.Listing{}, fmt.Errorf("list products of %q: %w", category, err)
 	}
-	explore.SortByStartPrice(products)
-	return products, nil
+	return explore.Listing{Products: products, Total: total}, nil
 }
 
 // Product returns one product's summary, or an ENOTFOUND error.

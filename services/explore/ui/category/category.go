@@ -30,10 +30,14 @@ const MaxAge = 10 * time.Second
 // Catalog reads categories and their products.
 type Catalog interface {
 	Categories(ctx context.Context) ([]explore.Category, error)
-	// Products returns the products of category ("" for all) sorted for display, or an ENOTFOUND
-	// error for an unknown category.
-	Products(ctx context.Context, category string) ([]explore.ProductSummary, error)
+	// Products returns the first limit products of category ("" for all) sorted for display and
+	// how many there are, or an ENOTFOUND error for an unknown category.
+	Products(ctx context.Context, category string, limit int) (explore.Listing, error)
 }
+
+// MaxTiles bounds the tiles of one category page, so a very large catalog cannot make a page of
+// megabytes; the count still says how many products there are.
+const MaxTiles = 240
 
 // ViewModel is what the category fragment shows.
 type ViewModel struct {
@@ -41,21 +45,26 @@ type ViewModel struct {
 	Count   string // "23 products"
 	Filters []explore.FilterEntry
 	Tiles   []tile.Tile
+	More    string // "Showing the first 240." when there are more, else ""
 }
 
 // AllTitle is the title of the page listing every product.
 const AllTitle = "All Machines"
 
-// NewViewModel builds the view of products in category key ("" for all).
-func NewViewModel(categories []explore.Category, key string, products []explore.ProductSummary) ViewModel {
+// NewViewModel builds the view of the listing of category key ("" for all).
+func NewViewModel(categories []explore.Category, key string, l explore.Listing) ViewModel {
 	title := AllTitle
 	for _, c := range categories {
 		if c.Key == key {
 			title = c.Name
 		}
 	}
-	return ViewModel{Title: title, Count: Count(len(products)), Filters: explore.Filters(categories, key),
-		Tiles: tile.FromSummaries(products)}
+	m := ViewModel{Title: title, Count: Count(l.Total), Filters: explore.Filters(categories, key),
+		Tiles: tile.FromSummaries(l.Products)}
+	if l.Total > len(l.Products) {
+		m.More = "Showing the first " + strconv.Itoa(len(l.Products)) + "."
+	}
+	return m
 }
 
 // Count is "1 product" or "N products".
@@ -73,7 +82,7 @@ func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		key := c.Query(Param)
-		products, err := catalog.Products(ctx, key)
+		listing, err := catalog.Products(ctx, key, MaxTiles)
 		if server.ErrorCode(err) == server.ENOTFOUND {
 			return fragments.Render(c, NotFound(key), fragments.Public, notFound...)
 		}
@@ -84,6 +93,6 @@ func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("category %q: %w", key, err)
 		}
-		return fragments.Render(c, View(NewViewModel(categories, key, products)), fragments.Public, opts...)
+		return fragments.Render(c, View(NewViewModel(categories, key, listing)), fragments.Public, opts...)
 	}
 }

@@ -3,6 +3,7 @@ package category_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -22,20 +23,20 @@ func catalog() uitest.Catalog {
 	}
 	return uitest.Catalog{
 		CategoriesFunc: func(context.Context) ([]explore.Category, error) { return uitest.Categories(), nil },
-		ProductsFunc: func(_ context.Context, key string) ([]explore.ProductSummary, error) {
-			if key == "" {
-				return products, nil
+		ProductsFunc: func(_ context.Context, key string, limit int) (explore.Listing, error) {
+			if limit != category.MaxTiles {
+				return explore.Listing{}, fmt.Errorf("limit %d, want %d", limit, category.MaxTiles)
 			}
-			if key != "classic" && key != "autonomous" {
-				return nil, explore.ErrCategoryNotFound(key)
+			if key != "" && key != "classic" && key != "autonomous" {
+				return explore.Listing{}, explore.ErrCategoryNotFound(key)
 			}
 			var out []explore.ProductSummary
 			for _, p := range products {
-				if p.Category == key {
+				if key == "" || p.Category == key {
 					out = append(out, p)
 				}
 			}
-			return out, nil
+			return explore.Listing{Products: out, Total: len(out)}, nil
 		},
 	}
 }
@@ -126,10 +127,27 @@ func TestUnknownCategoryIs404(t *testing.T) {
 func TestStoreFailureIsAnError(t *testing.T) {
 	t.Parallel()
 	c := catalog()
-	c.ProductsFunc = func(context.Context, string) ([]explore.ProductSummary, error) { return nil, errors.New("db down") }
+	c.ProductsFunc = func(context.Context, string, int) (explore.Listing, error) {
+		return explore.Listing{}, errors.New("db down")
+	}
 	res, _ := uitest.Get(t, "/", category.Handler(c), "/")
 	if res.StatusCode != 500 {
 		t.Errorf("status %d, want 500 (the shell then shows the fallback)", res.StatusCode)
+	}
+}
+
+func TestMoreProductsThanTiles(t *testing.T) {
+	t.Parallel()
+	c := catalog()
+	c.ProductsFunc = func(context.Context, string, int) (explore.Listing, error) {
+		return explore.Listing{Products: []explore.ProductSummary{{ID: "A", Name: "A", StartPrice: 9}}, Total: 20000}, nil
+	}
+	_, doc := uitest.Get(t, "/", category.Handler(c), "/")
+	if got := uitest.Texts(doc, `[data-testid="category-count"]`); !slices.Equal(got, []string{"20000 products"}) {
+		t.Errorf("count %q", got)
+	}
+	if got := uitest.Texts(doc, `[data-testid="category-more"]`); !slices.Equal(got, []string{"Showing the first 1."}) {
+		t.Errorf("more %q", got)
 	}
 }
 

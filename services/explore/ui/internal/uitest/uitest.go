@@ -49,7 +49,7 @@ func Texts(doc *goquery.Document, sel string) []string {
 // Catalog is a fake of explore's catalog; nil functions answer empty.
 type Catalog struct {
 	CategoriesFunc func(ctx context.Context) ([]explore.Category, error)
-	ProductsFunc   func(ctx context.Context, category string) ([]explore.ProductSummary, error)
+	ProductsFunc   func(ctx context.Context, category string, limit int) (explore.Listing, error)
 	StoresFunc     func(ctx context.Context) ([]explore.Store, error)
 	TeasersFunc    func(ctx context.Context) ([]explore.Teaser, error)
 	SearchFunc     func(ctx context.Context, q string, limit int) ([]explore.ProductSummary, error)
@@ -64,11 +64,11 @@ func (c Catalog) Categories(ctx context.Context) ([]explore.Category, error) {
 }
 
 // Products calls ProductsFunc.
-func (c Catalog) Products(ctx context.Context, category string) ([]explore.ProductSummary, error) {
+func (c Catalog) Products(ctx context.Context, category string, limit int) (explore.Listing, error) {
 	if c.ProductsFunc == nil {
-		return nil, nil
+		return explore.Listing{}, nil
 	}
-	return c.ProductsFunc(ctx, category)
+	return c.ProductsFunc(ctx, category, limit)
 }
 
 // Stores calls StoresFunc.
