@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CPU per page: the composer's CPU time (user + system, from /proc) divided by the pages it served,
-# for nginx SSI and the shell on the anchors' stub (../shared/bench). On a shared, busy machine req/s
+# for nginx SSI, Tailor (node-tailor 3.9.2, installed with npm as run-anchors.sh does) and the shell
+# on the anchors' stub (../shared/bench). On a shared, busy machine req/s
 # swing with the neighbours' load; CPU per page much less so. Prints one Markdown table.
 # D=seconds per target (default 8); SHELLD=path uses a prebuilt shelld.
 set -euo pipefail
@@ -21,10 +22,16 @@ if [ -n "${SHELLD:-}" ]; then cp "$SHELLD" "$work/shelld"; else (cd "$root" && g
 mkdir -p "$work/html" && cp "$bench/nginx/html/"*.html "$work/html/"
 sed "s#__DIR__#$work#g" "$bench/nginx/nginx.conf.in" >"$work/nginx.conf"
 nginx -c "$work/nginx.conf"
+cp -r "$bench/tailor" "$work/tailor"
+(cd "$work/tailor" && npm install --no-save --no-audit --no-fund node-tailor@3.9.2 >/dev/null 2>&1) || { echo "npm install node-tailor failed" >&2; exit 1; }
+(cd "$work/tailor" && exec node server.js) >"$work/tailor.log" 2>&1 & tailor=$!; pids+=($tailor)
 port=${BENCH_SHELL_PORT:-18091}
 INLAY_TEAMS=stub=http://127.0.0.1:9100 INLAY_PAGES_DIR="$root/shell/bench/pages" SHELL_ADDR=127.0.0.1:$port \
   LOG_LEVEL=warn GOGC=${GOGC:-400} INLAY_REDIS_PREFIX="cpu$$:" "$work/shelld" >"$work/shelld.log" 2>&1 & shell=$!; pids+=($shell)
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && curl -fsS -o /dev/null http://127.0.0.1:9200/index 2>/dev/null && break
+  sleep 0.1
+done
 hz=$(getconf CLK_TCK)
 ticks() { local t=0 a; for p in "$@"; do read -r -a a <"/proc/$p/stat"; t=$((t + a[13] + a[14])); done; echo "$t"; }
 nginx_workers=$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')
@@ -42,7 +49,9 @@ row() { # name url pids...
 echo "| target | req/s | composer µs CPU/page | stub µs CPU/page |"
 echo "|---|---|---|---|"
 row nginx-ssi http://127.0.0.1:9300/index.html $nginx_workers
+row tailor http://127.0.0.1:9200/index "$tailor"
 row inlay "http://127.0.0.1:$port/bench" "$shell"
 row inlay-cached "http://127.0.0.1:$port/bench-cached" "$shell"
 row nginx-ssi-20ms http://127.0.0.1:9300/slow.html $nginx_workers
+row tailor-20ms http://127.0.0.1:9200/slow "$tailor"
 row inlay-20ms "http://127.0.0.1:$port/bench-20ms" "$shell"
