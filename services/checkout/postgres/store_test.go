@@ -36,7 +36,9 @@ func TestItemsAndVersions(t *testing.T) {
 	}
 
 	// A newer price applies, an older one (a late event) does not.
-	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 5900, 3) })
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error {
+		return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 5900, 3)
+	})
 	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 1, 2) })
 	// A product update at an older version changes nothing either.
 	old := checkouttest.Products[0]
@@ -81,7 +83,9 @@ func TestPlaceOrder(t *testing.T) {
 		t.Fatalf("order = %+v", o)
 	}
 	// The snapshot does not follow later price changes.
-	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 9999, 9) })
+	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error {
+		return s.ApplyPrice(ctx, tx, checkouttest.SKUGrey, 9999, 9)
+	})
 	if o, _ := s.Order(ctx, id); o.Lines[0].UnitPrice != 5700 {
 		t.Fatalf("snapshot changed: %+v", o.Lines[0])
 	}

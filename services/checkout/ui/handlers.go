@@ -62,7 +62,9 @@ var cartErrors = map[string]string{
 
 // --- fragments ----------------------------------------------------------------------------------
 
-func (h *handlers) assets(name string) fragments.RenderOption { return fragments.Assets(h.manifest, name) }
+func (h *handlers) assets(name string) fragments.RenderOption {
+	return fragments.Assets(h.manifest, name)
+}
 
 func (h *handlers) addToCart(c *fiber.Ctx) error {
 	ctx := c.UserContext()

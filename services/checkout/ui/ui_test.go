@@ -98,7 +98,9 @@ func addForm(sku string) url.Values { return url.Values{"sku": {sku}, fragments.
 
 var asJSON = http.Header{"Accept": {"application/json"}, fragments.CSRFHeader: {csrf}}
 
-func text(d *goquery.Document, sel string) string { return strings.Join(strings.Fields(d.Find(sel).Text()), " ") }
+func text(d *goquery.Document, sel string) string {
+	return strings.Join(strings.Fields(d.Find(sel).Text()), " ")
+}
 
 func TestAddToCartFragment(t *testing.T) {
 	t.Parallel()
