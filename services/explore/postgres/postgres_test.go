@@ -109,6 +109,18 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestEmptyCategory(t *testing.T) {
+	t.Parallel()
+	c, _ := mustCatalog(t)
+	l, err := c.Products(context.Background(), "classic", 10)
+	if err != nil || len(l.Products) != 0 || l.Total != 0 {
+		t.Errorf("a category without products: %+v, %v; want empty", l, err)
+	}
+	if _, err := c.Products(context.Background(), "hovercraft", 10); server.ErrorCode(err) != server.ENOTFOUND {
+		t.Errorf("unknown category: %v, want ENOTFOUND", err)
+	}
+}
+
 func TestProductsByCategory(t *testing.T) {
 	t.Parallel()
 	c, pool := mustCatalog(t)

@@ -39,15 +39,6 @@ func (c *Catalog) Categories(ctx context.Context) ([]explore.Category, error) {
 // that have a price, sorted by start price, highest first (then by name and id, as
 // explore.SortByStartPrice does), and how many there are. An unknown category is an ENOTFOUND error.
 func (c *Catalog) Products(ctx context.Context, category string, limit int) (explore.Listing, error) {
-	if category != "" {
-		var exists bool
-		if err := c.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE key = $1)`, category).Scan(&exists); err != nil {
-			return explore.Listing{}, fmt.Errorf("find category %s: %w", category, err)
-		}
-		if !exists {
-			return explore.Listing{}, explore.ErrCategoryNotFound(category)
-		}
-	}
 	// COLLATE "C" orders names byte-wise, as Go does, so the first page is the one SortByStartPrice
 	// would cut.
 	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
@@ -73,6 +64,16 @@ func (c *Catalog) Products(ctx context.Context, category string, limit int) (exp
 	})
 	if err != nil {
 		return explore.Listing{}, fmt.Errorf("list products of %q: %w", category, err)
+	}
+	if len(products) == 0 && category != "" {
+		// Nothing listed: an empty category, or one that does not exist.
+		var exists bool
+		if err := c.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE key = $1)`, category).Scan(&exists); err != nil {
+			return explore.Listing{}, fmt.Errorf("find category %s: %w", category, err)
+		}
+		if !exists {
+			return explore.Listing{}, explore.ErrCategoryNotFound(category)
+		}
 	}
 	return explore.Listing{Products: products, Total: total}, nil
 }
