@@ -39,8 +39,8 @@ build: generate ## build every process binary into bin/
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(CMD_PKGS)
 
-generate: ## generate templ components (go tool templ)
-	$(GO) tool templ generate
+generate: ## generate templ components (go tool templ; files that are current are left untouched)
+	scripts/templ-generate.sh
 
 $(DEV_ENV): ## a local Ed25519 key pair so the shell's signed context verifies at every team
 	@mkdir -p $(dir $@)
@@ -77,7 +77,7 @@ fmt-check: ## fail when gofmt would change a file
 	scripts/check-gofmt.sh
 
 generated-check: ## fail when templ's generated code is not current
-	scripts/check-generated.sh
+	scripts/templ-generate.sh --check
 
 services-up: ## start PostgreSQL, Redis and RabbitMQ when stopped, and wait for them
 	scripts/ensure-services.sh start
