@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -60,7 +61,8 @@ type FetchRequest struct {
 	IfNoneMatch string
 }
 
-// FetchResponse is a team's answer. Body is owned by the caller.
+// FetchResponse is a team's answer. Body is owned by the caller; a caller that is done with it may
+// call Release to let the client reuse its memory.
 type FetchResponse struct {
 	Status       int
 	Body         []byte
@@ -72,6 +74,18 @@ type FetchResponse struct {
 	Vary         string
 	// Duration is how long the request took.
 	Duration time.Duration
+
+	buf *bytebufferpool.ByteBuffer // Body's memory, while it is pooled
+}
+
+// Release returns Body's memory to the client's pool. Body (and anything that aliases it) must not be
+// used afterwards. Calling it is optional: an unreleased response is garbage collected.
+func (r *FetchResponse) Release() {
+	if r == nil || r.buf == nil {
+		return
+	}
+	bytebufferpool.Put(r.buf)
+	r.buf, r.Body = nil, nil
 }
 
 // ClientOptions configures NewClient. Zero values take the defaults in brackets.
@@ -307,11 +321,9 @@ func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, er
 		}
 		return nil, err
 	}
-	out := &FetchResponse{
-		Status:   resp.StatusCode(),
-		Body:     append([]byte(nil), resp.Body()...),
-		Duration: time.Since(start),
-	}
+	out := &FetchResponse{Status: resp.StatusCode(), Duration: time.Since(start), buf: bytebufferpool.Get()}
+	out.buf.B = append(out.buf.B[:0], resp.Body()...)
+	out.Body = out.buf.B
 	rh := &resp.Header
 	out.ContentType = string(rh.ContentType())
 	out.CacheControl = string(rh.Peek(fasthttp.HeaderCacheControl))

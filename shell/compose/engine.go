@@ -180,8 +180,9 @@ type Composition struct {
 	all   []*slot // every slot, nested ones included, for Server-Timing
 	count int
 
-	fwdOnce sync.Once
-	fwd     fragments.Forwarded
+	fwdOnce     sync.Once
+	fwd         fragments.Forwarded
+	releaseOnce sync.Once
 
 	// used only by the writer
 	assetsSeen map[string]struct{}
@@ -197,8 +198,9 @@ type slot struct {
 	id    int
 	key   string // cache key; "" when not cacheable
 	done  chan struct{}
-	sync  bool   // resolved when created: done is the shared closed channel
-	hit   *entry // the fresh cached copy found when created
+	sync  bool                     // resolved when created: done is the shared closed channel
+	hit   *entry                   // the fresh cached copy found when created
+	resp  *fragments.FetchResponse // this page's own answer (not shared, not cached): released after writing
 
 	// Set before done is closed.
 	body     []byte
@@ -371,6 +373,7 @@ func (c *Composition) fetch(s *slot) {
 	if err == nil {
 		err = c.e.validate(resp)
 	}
+	s.resp = resp
 	c.finish(s, resp, nil, err, c.e.opts.Now().Sub(start))
 }
 
@@ -655,7 +658,23 @@ func (c *Composition) ServerTiming() string {
 }
 
 // Cancel ends a composition that will not be written.
-func (c *Composition) Cancel() { c.cancel() }
+func (c *Composition) Cancel() {
+	c.cancel()
+	c.release()
+}
+
+// release returns the memory of the page's own fragment answers once the page is written (or
+// abandoned). Slots still running then keep theirs, for the garbage collector.
+func (c *Composition) release() {
+	c.releaseOnce.Do(func() {
+		c.mu.Lock()
+		all := c.all
+		c.mu.Unlock()
+		for _, s := range all {
+			s.resp.Release()
+		}
+	})
+}
 
 // Ready reports whether every top-level fragment has finished: the page can then be written in one
 // piece, without streaming.
@@ -717,6 +736,7 @@ type FlushWriter interface {
 // body in document order, flushing before each wait; async slots' content at the end. It stops at
 // the first write or flush error (the client went away) and cancels the composition.
 func (c *Composition) WriteTo(w FlushWriter) error {
+	defer c.release()
 	defer c.cancel()
 	if c.req.Nonce != "" {
 		c.nonceAttr = ` nonce="` + html.EscapeString(c.req.Nonce) + `"`
