@@ -200,3 +200,44 @@ func TestParseCacheControl(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentMissesMakeOneRequest(t *testing.T) {
+	team := newFakeTeam(t)
+	release := make(chan struct{})
+	team.handle("a", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		fmt.Fprint(w, "<p>shared</p>")
+	})
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true, engine: Options{DefaultTimeout: 10 * time.Second}})
+	const n = 8
+	joined := make(chan string, n)
+	h.engine.joined = func(key string) { joined <- key }
+	doc := Parse([]byte(fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)))
+	comps := make([]*Composition, n)
+	for i := range comps {
+		comps[i] = h.engine.Start(context.Background(), doc, Request{})
+	}
+	// Every page's miss is registered with the single flight before the team may answer.
+	for range n {
+		select {
+		case <-joined:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a miss never reached the single flight")
+		}
+	}
+	close(release)
+	for _, c := range comps {
+		w := newFlushRecorder()
+		if err := c.WriteTo(w); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(w.String(), "<p>shared</p>") {
+			t.Errorf("page without the fragment: %s", w.String())
+		}
+	}
+	if got := team.count("a"); got != 1 {
+		t.Errorf("%d requests for %d concurrent misses, want 1", got, n)
+	}
+}

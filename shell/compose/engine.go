@@ -71,6 +71,8 @@ type Engine struct {
 	sf   singleflight.Group
 	memo resolveMemo
 	work chan func() // idle fetch workers receive here
+	// joined, in tests, is told when a cache miss has joined (or started) the one request for its key.
+	joined func(key string)
 }
 
 // New builds an engine.
@@ -359,13 +361,17 @@ func (c *Composition) fetch(s *slot) {
 			}
 		}
 		// A miss (or only a last good copy): concurrent misses for one key make one request.
-		v, err, _ := c.e.sf.Do(s.key, func() (any, error) {
+		ch := c.e.sf.DoChan(s.key, func() (any, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), timeout)
 			defer cancel()
 			return c.e.fetchAndStore(ctx, s.ref, s.key, c.forwarded(), timeout, en)
 		})
-		f, _ := v.(fetched)
-		c.finish(s, f.resp, f.entry, err, c.e.opts.Now().Sub(start))
+		if c.e.joined != nil {
+			c.e.joined(s.key)
+		}
+		r := <-ch
+		f, _ := r.Val.(fetched)
+		c.finish(s, f.resp, f.entry, r.Err, c.e.opts.Now().Sub(start))
 		return
 	}
 	resp, err := c.e.opts.Client.Fetch(c.ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
