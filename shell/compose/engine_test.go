@@ -385,3 +385,22 @@ func TestManifestParamsFilter(t *testing.T) {
 		t.Errorf("query %q, want only the declared parameters in manifest order", got)
 	}
 }
+
+func TestOpenBreakerSkipsTheTeam(t *testing.T) {
+	team := newFakeTeam(t)
+	team.handle("a", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502) })
+	team.manifest = &fragments.Manifest{Name: "t", Fragments: map[string]fragments.Fragment{"a": {Fallback: "<p>later</p>"}}}
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{client: fragments.ClientOptions{BreakerFailures: 2, BreakerOpen: time.Hour}})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)
+	for range 2 {
+		h.compose(doc, Request{})
+	}
+	before := team.count("a")
+	_, body, c := h.compose(doc, Request{})
+	if team.count("a") != before {
+		t.Error("the team was asked while its breaker is open")
+	}
+	if !strings.Contains(body, "<p>later</p>") || !strings.Contains(c.ServerTiming(), "t/a fallback") {
+		t.Errorf("no fallback with the breaker open: %s", body)
+	}
+}
