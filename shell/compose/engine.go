@@ -438,6 +438,10 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 		e.opts.Cache.putLocal(key, &entry{pass: true, stored: e.opts.Now(), maxAge: passTTL})
 		return fetched{resp: resp}, nil
 	}
+	// The cached copy gets memory of its own size, not the client's pooled buffer.
+	body := bytes.Clone(resp.Body)
+	resp.Release()
+	resp.Body = body
 	en := &entry{body: resp.Body, etag: resp.ETag, stored: e.opts.Now(), maxAge: pol.maxAge, swr: pol.swr,
 		version: r.team.Version(), tmpl: parseFragment(resp.Body)}
 	e.opts.Cache.put(ctx, key, en)
