@@ -569,7 +569,12 @@ func (c *Composition) fail(s *slot, err error, d time.Duration) {
 		c.complete(s)
 		return
 	}
-	if c.ctx.Err() == nil {
+	switch {
+	case c.ctx.Err() != nil:
+	case errors.Is(err, fragments.ErrBreakerOpen):
+		// The breaker's state changes are logged once by the client's owner; not every skipped slot.
+		c.e.opts.Log.Debug("fragment skipped", "src", s.tag.Src, "error", err.Error())
+	default:
 		c.e.opts.Log.Warn("fragment failed", "src", s.tag.Src, "error", err.Error())
 	}
 	var body []byte
