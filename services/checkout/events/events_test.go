@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,28 +62,31 @@ func TestDecideExamplesInAnyOrderAndTwice(t *testing.T) {
 		{updated, price, created},
 		{price, created, updated, created, price},
 	}
-	for _, order := range orders {
-		pool := checkouttest.DB(t)
-		s := postgres.NewStore(pool)
-		h := events.NewHandlers(s)
-		for _, e := range order {
-			fn := h.Product
-			if e.Type == events.PriceChanged {
-				fn = h.Price
+	for i, order := range orders {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			pool := checkouttest.DB(t)
+			s := postgres.NewStore(pool)
+			h := events.NewHandlers(s)
+			for _, e := range order {
+				fn := h.Product
+				if e.Type == events.PriceChanged {
+					fn = h.Price
+				}
+				if err := handle(t, pool, fn, e); err != nil {
+					t.Fatalf("%s: %v", e.Type, err)
+				}
 			}
-			if err := handle(t, pool, fn, e); err != nil {
-				t.Fatalf("%s: %v", e.Type, err)
+			// product.updated (version 3) is the newest state: name "SmartFarm Titan II", BL at 4000.
+			it, err := s.Item(context.Background(), "AU-02-BL")
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		// product.updated (version 3) is the newest state: name "SmartFarm Titan II", BL at 4000.
-		it, err := s.Item(context.Background(), "AU-02-BL")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if it.ProductName != "SmartFarm Titan II" || it.Price != 4000 || it.Name != "Cosmic Sapphire" ||
-			it.Image != "/static/decide/img/tractor-2a52be-small.ad2d9c185a.svg" || it.ProductID != "AU-02" {
-			t.Fatalf("after %d events: %+v", len(order), it)
-		}
+			if it.ProductName != "SmartFarm Titan II" || it.Price != 4000 || it.Name != "Cosmic Sapphire" ||
+				it.Image != "/static/decide/img/tractor-2a52be-small.ad2d9c185a.svg" || it.ProductID != "AU-02" {
+				t.Fatalf("after %d events: %+v", len(order), it)
+			}
+		})
 	}
 }
 
