@@ -35,22 +35,24 @@ done
 hz=$(getconf CLK_TCK)
 ticks() { local t=0 a; for p in "$@"; do read -r -a a <"/proc/$p/stat"; t=$((t + a[13] + a[14])); done; echo "$t"; }
 nginx_workers=$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')
-row() { # name url pids...
+row() { # name url pids...  (HDR=header sent with every request)
   local name=$1 url=$2; shift 2
   curl -fsS -o /dev/null "$url"
   local c0 s0 c1 s1 out n rps
   c0=$(ticks "$@"); s0=$(ticks "$stub")
-  out=$(wrk -t1 -c32 -d"${D:-8}s" "$url")
+  if [ -n "${HDR:-}" ]; then out=$(wrk -t1 -c32 -d"${D:-8}s" -H "$HDR" "$url"); else out=$(wrk -t1 -c32 -d"${D:-8}s" "$url"); fi
   c1=$(ticks "$@"); s1=$(ticks "$stub")
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  printf "| %-14s | %9s | %8d | %8d |\n" "$name" "$rps" $(((c1 - c0) * 1000000 / hz / n)) $(((s1 - s0) * 1000000 / hz / n))
+  printf "| %-16s | %9s | %8d | %8d |\n" "$name" "$rps" $(((c1 - c0) * 1000000 / hz / n)) $(((s1 - s0) * 1000000 / hz / n))
 }
 echo "| target | req/s | composer µs CPU/page | stub µs CPU/page |"
 echo "|---|---|---|---|"
 row nginx-ssi http://127.0.0.1:9300/index.html $nginx_workers
 row tailor http://127.0.0.1:9200/index "$tailor"
 row inlay "http://127.0.0.1:$port/bench" "$shell"
+# A returning visitor sends the shell's CSRF cookie: its signed context is reused, not signed again.
+HDR="Cookie: inlay_csrf=returningvisitor0123456789abcdefABCDEF" row inlay-returning "http://127.0.0.1:$port/bench" "$shell"
 row inlay-cached "http://127.0.0.1:$port/bench-cached" "$shell"
 row nginx-ssi-20ms http://127.0.0.1:9300/slow.html $nginx_workers
 row tailor-20ms http://127.0.0.1:9200/slow "$tailor"
