@@ -21,6 +21,7 @@ E2E_TIMEOUT  ?= 4m
 # one is an error, never a silent skip.
 EVENTS_BENCH  ?= ./services/kit/events/cmd/eventbench
 SHELL_BENCH   ?= shell/bench/run.sh
+SHELL_CPU_BENCH ?= shell/bench/cpu.sh
 GO_BENCH_PKGS ?= ./shell/... ./fragments/...
 BENCH_DIR     ?= .inlay/bench
 
@@ -64,6 +65,8 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	# --- shell composition side by side (owner: helper "shell-engine"): ../shared/bench/run-anchors.sh
 	@test -x $(SHELL_BENCH) || { echo "missing shell benchmark script $(SHELL_BENCH)" >&2; exit 1; }
 	BENCH_OUT=$(BENCH_DIR)/shell.md $(SHELL_BENCH)
+	@test -x $(SHELL_CPU_BENCH) || { echo "missing shell CPU benchmark script $(SHELL_CPU_BENCH)" >&2; exit 1; }
+	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
 	@echo "tables in $(BENCH_DIR)/; record the figures in BENCHMARKS.md with the machine and the command"
 
 lint: vet fmt-check ## go vet (with the e2e tag) and gofmt, plus templ formatting

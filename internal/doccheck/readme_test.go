@@ -55,7 +55,12 @@ func TestReadmeNamesEveryVariable(t *testing.T) {
 		}
 		for _, re := range res {
 			for _, m := range re.FindAllSubmatch(b, -1) {
-				if name := string(m[1]); vars[name] == "" {
+				name := string(m[1])
+				// A script's own variable, set by the script itself, is not configuration.
+				if re == shellRE && regexp.MustCompile(`(^|[\s;(])`+name+`=`).Match(b) {
+					continue
+				}
+				if vars[name] == "" {
 					vars[name] = path
 				}
 			}
