@@ -100,7 +100,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	u.Path = "/inlay_eventbench_" + suffix
 	dbURL := u.String()
 	exchange := "inlay.bench." + suffix
-	pool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: true, MaxConns: int32(o.concurrency + o.producers + 16)})
+	pool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: true, MaxConns: int32(o.concurrency + 8)})
 	if err != nil {
 		return err
 	}
@@ -115,8 +115,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := events.Migrate(ctx, pool); err != nil {
 		return err
 	}
+	// Producers get a pool of their own, as a service's request handlers would not queue the relay
+	// and consumer behind hundreds of waiting writers.
+	wpool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, MaxConns: 32})
+	if err != nil {
+		return err
+	}
+	defer wpool.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b := &bench{pool: pool, outbox: events.NewOutbox("bench"), done: make(chan struct{}, 1)}
+	b := &bench{pool: wpool, outbox: events.NewOutbox("bench"), done: make(chan struct{}, 1)}
 
 	consumer := events.NewConsumer(events.ConsumerOptions{
 		Name: "bench", Pool: pool, AMQPURL: o.amqpURL, Exchange: exchange, Log: log,
