@@ -157,7 +157,7 @@ func discover(shell string) ([]string, error) {
 			return nil, err
 		}
 		for _, s := range skuLink.FindAllStringSubmatch(p, -1) {
-			sku := s[1] + s[2] // a variant link, or the selected variant's Add To Cart
+			sku := s[1] + s[2]                                  // a variant link, or the selected variant's Add To Cart
 			if !seen[sku] && strings.HasPrefix(sku, m[1]+"-") { // not the recommendations' skus
 				seen[sku] = true
 				skus = append(skus, m[1]+"?sku="+sku) // the product page of the sku
