@@ -15,7 +15,7 @@ TEAMS_ENV := .inlay/teams.env
 CMD_PKGS  = $(shell $(GO) list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./shell/... ./services/... ./bff/... | grep /cmd/)
 # `go test` budget for the unit and integration tests; `make test` as a whole stays under 10 minutes.
 TEST_TIMEOUT ?= 6m
-E2E_TIMEOUT  ?= 4m
+E2E_TIMEOUT  ?= 6m
 
 # Benchmarks owned by other parts (see `bench`). Each must exist once its part has landed: a missing
 # one is an error, never a silent skip.
