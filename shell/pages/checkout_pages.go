@@ -35,3 +35,13 @@ func Thanks() shell.Page {
 		Layout: func(r shell.PageRequest) templ.Component { return ThanksLayout(r) },
 	}
 }
+
+// Order is GET /checkout/orders/{id}: Header, the order with its live status (primary; 404 for an
+// order that is not the visitor's) and Footer.
+func Order() shell.Page {
+	return shell.Page{
+		Name:   "order",
+		Route:  "/checkout/orders/:id",
+		Layout: func(r shell.PageRequest) templ.Component { return OrderLayout(r) },
+	}
+}

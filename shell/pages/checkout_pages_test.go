@@ -26,6 +26,8 @@ func TestCheckoutPages(t *testing.T) {
 			[]string{"checkout/compact-header", "checkout/checkout", "explore/footer"}},
 		{pages.Thanks(), "/checkout/thanks", url.Values{"order": {"01a2"}}, "checkout/thanks?order=01a2",
 			[]string{"explore/header", "checkout/thanks?order=01a2", "explore/footer"}},
+		{pages.Order(), "/checkout/orders/:id", nil, "checkout/order?order=01a3",
+			[]string{"explore/header", "checkout/order?order=01a3", "explore/footer"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.page.Name, func(t *testing.T) {
@@ -33,7 +35,7 @@ func TestCheckoutPages(t *testing.T) {
 				t.Errorf("route %q", tt.page.Route)
 			}
 			var b strings.Builder
-			if err := tt.page.Layout(shell.PageRequest{Path: tt.route, Query: tt.query, Locale: "en", Nonce: "n"}).Render(context.Background(), &b); err != nil {
+			if err := tt.page.Layout(shell.PageRequest{Path: tt.route, Query: tt.query, Params: map[string]string{"id": "01a3"}, Locale: "en", Nonce: "n"}).Render(context.Background(), &b); err != nil {
 				t.Fatal(err)
 			}
 			doc, err := goquery.NewDocumentFromReader(strings.NewReader(b.String()))
@@ -57,7 +59,7 @@ func TestCheckoutPages(t *testing.T) {
 	for _, p := range pages.All() {
 		routes = append(routes, p.Route)
 	}
-	for _, r := range []string{"/checkout/cart", "/checkout/checkout", "/checkout/thanks"} {
+	for _, r := range []string{"/checkout/cart", "/checkout/checkout", "/checkout/thanks", "/checkout/orders/:id"} {
 		if !strings.Contains(" "+strings.Join(routes, " ")+" ", " "+r+" ") {
 			t.Errorf("pages.All lacks %s", r)
 		}

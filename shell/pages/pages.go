@@ -19,7 +19,7 @@ func All() []shell.Page {
 		Stores(),
 		Product(),
 		Search(),
-		Cart(), Checkout(), Thanks(),
+		Cart(), Checkout(), Thanks(), Order(),
 	}
 }
 

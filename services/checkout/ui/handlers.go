@@ -198,6 +198,19 @@ func (h *handlers) thanks(c *fiber.Ctx) error {
 	return fragments.Render(c, ThanksView(ThanksModel{Order: o}), fragments.Private, h.assets(Thanks))
 }
 
+// order is the order page's content (GET /checkout/orders/{id}): the order and its live status.
+func (h *handlers) order(c *fiber.Ctx) error {
+	o, err := h.ownOrder(c, c.Query("order"))
+	if server.ErrorCode(err) == server.ENOTFOUND {
+		return fragments.Render(c, Unavailable("checkout-order", "This order does not exist."), fragments.Private,
+			fragments.Status(fiber.StatusNotFound), h.assets(OrderPage))
+	}
+	if err != nil {
+		return err
+	}
+	return fragments.Render(c, OrderView(ThanksModel{Order: o}), fragments.Private, h.assets(OrderPage))
+}
+
 func (h *handlers) compactHeader(c *fiber.Ctx) error {
 	return fragments.Render(c, CompactHeaderView(h.logo), fragments.Public, h.assets(CompactHeader),
 		fragments.MaxAge(time.Hour), fragments.StaleWhileRevalidate(24*time.Hour))

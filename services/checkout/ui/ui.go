@@ -1,5 +1,5 @@
 // Package ui is checkout's storefront surface: the manifest, the fragments (add-to-cart, mini-cart,
-// cart, checkout, thanks, compact-header) under /fragments/{name}, and the interaction endpoints
+// cart, checkout, thanks, order, compact-header) under /fragments/{name}, and the interaction endpoints
 // under /ui/... that the shell proxies from /checkout/... (POST /checkout/cart/add reaches
 // POST /ui/cart/add). Fragments and /ui routes sit behind the Inlay-Context check; state-changing
 // /ui routes also need the context's CSRF token.
@@ -31,6 +31,7 @@ const (
 	CartPage      = "cart"
 	CheckoutPage  = "checkout"
 	Thanks        = "thanks"
+	OrderPage     = "order"
 	CompactHeader = "compact-header"
 )
 
@@ -92,6 +93,7 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	g.Get("/"+CartPage, h.cart)
 	g.Get("/"+CheckoutPage, h.checkout)
 	g.Get("/"+Thanks, h.thanks)
+	g.Get("/"+OrderPage, h.order)
 	g.Get("/"+CompactHeader, h.compactHeader)
 
 	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF())
@@ -122,6 +124,8 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 			Unavailable("checkout-checkout", "Checkout is not available right now. Please try again in a moment."), []string{"store"}, true},
 		{Thanks, time.Second, fragments.Private,
 			Unavailable("checkout-thanks", "Thanks for your order! Its status cannot be shown right now."), []string{"order"}, true},
+		{OrderPage, time.Second, fragments.Private,
+			Unavailable("checkout-order", "This order cannot be shown right now. Please try again in a moment."), []string{"order"}, true},
 		{CompactHeader, 300 * time.Millisecond, fragments.Public, compactFallback(), nil, false},
 	} {
 		var b bytes.Buffer

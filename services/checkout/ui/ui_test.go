@@ -372,7 +372,12 @@ func TestCheckoutAndPlaceOrder(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &st); err != nil || st.Status != checkout.Pending || st.Final || st.OrderID != id {
 		t.Fatalf("status %d %s", r.StatusCode, r.body)
 	}
-	for _, path := range []string{"/fragments/thanks?order=" + id, "/ui/orders/" + id + "/status", "/fragments/thanks?order=nope"} {
+	r = e.do("GET", "/fragments/order?order="+id, "c1", nil, nil)
+	if r.StatusCode != 200 || r.doc.Find("[data-testid=thanks-status]").AttrOr("data-status", "") != "pending" ||
+		r.doc.Find("[data-testid=thanks-confetti]").Length() != 0 {
+		t.Fatalf("order: %d %s", r.StatusCode, r.body)
+	}
+	for _, path := range []string{"/fragments/thanks?order=" + id, "/fragments/order?order=" + id, "/ui/orders/" + id + "/status", "/fragments/thanks?order=nope"} {
 		if r := e.do("GET", path, "someone-else", nil, nil); r.StatusCode != 404 {
 			t.Errorf("%s for another cart: %d", path, r.StatusCode)
 		}
@@ -428,5 +433,6 @@ func TestFragmentContract(t *testing.T) {
 		fragmenttest.Params(ui.CartPage, url.Values{}),
 		fragmenttest.Params(ui.CheckoutPage, url.Values{"store": {"store-a"}}),
 		fragmenttest.Params(ui.Thanks, url.Values{"order": {order}}),
+		fragmenttest.Params(ui.OrderPage, url.Values{"order": {order}}),
 	)
 }
