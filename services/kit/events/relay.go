@@ -348,8 +348,6 @@ type inflight struct {
 type pipeline struct {
 	mu       sync.Mutex
 	pending  map[int64]struct{}
-	highest  int64         // the highest seq published in this session
-	swept    time.Time     // the last read that excluded pending by listing it
 	progress chan struct{} // signalled when rows leave pending
 }
 
@@ -359,21 +357,15 @@ func (p *pipeline) size() int {
 	return len(p.pending)
 }
 
-// exclusion says how the next read skips the rows in flight: with sweep false, by reading past
-// after (the highest seq published); with sweep true (nothing in flight, or every interval), by
-// excluding pending, so that rows committed late with a lower seq are found too.
-func (p *pipeline) exclusion(interval time.Duration) (pending []int64, after int64, sweep bool) {
+// snapshot lists the seqs in flight.
+func (p *pipeline) snapshot() []int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.pending) > 0 && time.Since(p.swept) < interval {
-		return nil, p.highest, false
-	}
-	p.swept = time.Now()
-	pending = make([]int64, 0, len(p.pending))
+	seqs := make([]int64, 0, len(p.pending))
 	for s := range p.pending {
-		pending = append(pending, s)
+		seqs = append(seqs, s)
 	}
-	return pending, 0, true
+	return seqs
 }
 
 func (p *pipeline) add(rows []outboxRow) {
@@ -381,7 +373,6 @@ func (p *pipeline) add(rows []outboxRow) {
 	defer p.mu.Unlock()
 	for _, o := range rows {
 		p.pending[o.seq] = struct{}{}
-		p.highest = max(p.highest, o.seq)
 	}
 }
 
@@ -401,19 +392,12 @@ func (p *pipeline) remove(rows []outboxRow) {
 func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, p *pipeline) (inflight, error) {
 	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer qcancel()
-	// Rows in flight are skipped: past the highest seq published (cheap), or, on a sweep, by
-	// listing them, which also finds rows that committed late with a lower seq.
-	const (
-		query = `SELECT seq, id::text, type, subject, body, traceparent FROM inlay_outbox WHERE sent_at IS NULL`
-		order = ` ORDER BY seq LIMIT $1`
-	)
-	var rows pgx.Rows
-	var err error
-	if pending, after, sweep := p.exclusion(r.opts.PollInterval); !sweep {
-		rows, err = r.opts.Pool.Query(qctx, query+` AND seq > $2`+order, r.opts.BatchSize, after)
-	} else {
-		rows, err = r.opts.Pool.Query(qctx, query+` AND seq <> ALL($2)`+order, r.opts.BatchSize, pending)
-	}
+	// Rows in flight are skipped by listing them. (Reading past the highest seq published would be
+	// cheaper but wrong: a transaction that committed late can hold both a lower and a higher seq
+	// than rows already published, and its events would then go out in two pieces, out of order.)
+	rows, err := r.opts.Pool.Query(qctx,
+		`SELECT seq, id::text, type, subject, body, traceparent FROM inlay_outbox
+		 WHERE sent_at IS NULL AND seq <> ALL($2) ORDER BY seq LIMIT $1`, r.opts.BatchSize, p.snapshot())
 	if err != nil {
 		return inflight{}, fmt.Errorf("read outbox: %w", err)
 	}
