@@ -426,3 +426,24 @@ func (s *Store) transition(ctx context.Context, tx pgx.Tx, id string, to checkou
 	}
 	return true, nil
 }
+
+// OrdersOf returns a customer's latest orders (at most limit, newest first), without their lines.
+func (s *Store) OrdersOf(ctx context.Context, customerID string, limit int) ([]checkout.Order, error) {
+	if customerID == "" {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id::text, status, reason, store_id, total, created_at FROM orders
+		WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2`, customerID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read orders of customer: %w", err)
+	}
+	orders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkout.Order, error) {
+		o := checkout.Order{Customer: checkout.Customer{ID: customerID}}
+		err := r.Scan(&o.ID, &o.Status, &o.Reason, &o.StoreID, &o.Total, &o.Created)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read orders of customer: %w", err)
+	}
+	return orders, nil
+}

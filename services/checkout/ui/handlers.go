@@ -211,6 +211,19 @@ func (h *handlers) order(c *fiber.Ctx) error {
 	return fragments.Render(c, OrderView(ThanksModel{Order: o}), fragments.Private, h.assets(OrderPage))
 }
 
+// historyLength is how many orders the Order History shows.
+const historyLength = 20
+
+// orderHistory is the signed-in customer's latest orders, for accounts' Account page.
+func (h *handlers) orderHistory(c *fiber.Ctx) error {
+	fc := fragments.ContextFrom(c.UserContext())
+	orders, err := h.store.OrdersOf(c.UserContext(), fc.CustomerID, historyLength)
+	if err != nil {
+		return err
+	}
+	return fragments.Render(c, OrderHistoryView(orders, fc.Guest()), fragments.Private, h.assets(OrderHistory))
+}
+
 func (h *handlers) compactHeader(c *fiber.Ctx) error {
 	return fragments.Render(c, CompactHeaderView(h.logo), fragments.Public, h.assets(CompactHeader),
 		fragments.MaxAge(time.Hour), fragments.StaleWhileRevalidate(24*time.Hour))

@@ -1,5 +1,6 @@
 // Package ui is checkout's storefront surface: the manifest, the fragments (add-to-cart, mini-cart,
-// cart, checkout, thanks, order, compact-header) under /fragments/{name}, and the interaction endpoints
+// cart, checkout, thanks, order, order-history, compact-header) under /fragments/{name}, and the
+// interaction endpoints
 // under /ui/... that the shell proxies from /checkout/... (POST /checkout/cart/add reaches
 // POST /ui/cart/add). Fragments and /ui routes sit behind the Inlay-Context check; state-changing
 // /ui routes also need the context's CSRF token.
@@ -32,6 +33,7 @@ const (
 	CheckoutPage  = "checkout"
 	Thanks        = "thanks"
 	OrderPage     = "order"
+	OrderHistory  = "order-history"
 	CompactHeader = "compact-header"
 )
 
@@ -94,6 +96,7 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	g.Get("/"+CheckoutPage, h.checkout)
 	g.Get("/"+Thanks, h.thanks)
 	g.Get("/"+OrderPage, h.order)
+	g.Get("/"+OrderHistory, h.orderHistory)
 	g.Get("/"+CompactHeader, h.compactHeader)
 
 	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF())
@@ -126,6 +129,8 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 			Unavailable("checkout-thanks", "Thanks for your order! Its status cannot be shown right now."), []string{"order"}, true},
 		{OrderPage, time.Second, fragments.Private,
 			Unavailable("checkout-order", "This order cannot be shown right now. Please try again in a moment."), []string{"order"}, true},
+		{OrderHistory, 500 * time.Millisecond, fragments.Private,
+			Unavailable("checkout-order-history", "Your orders cannot be shown right now."), nil, false},
 		{CompactHeader, 300 * time.Millisecond, fragments.Public, compactFallback(), nil, false},
 	} {
 		var b bytes.Buffer

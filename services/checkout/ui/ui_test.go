@@ -66,6 +66,12 @@ type response struct {
 // do sends a request with a context naming cart (none when ""); form, when not nil, is posted.
 func (e *env) do(method, target, cart string, form url.Values, header http.Header) response {
 	e.t.Helper()
+	return e.doAs("", method, target, cart, form, header)
+}
+
+// doAs is do for a signed-in customer.
+func (e *env) doAs(customer, method, target, cart string, form url.Values, header http.Header) response {
+	e.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -74,7 +80,7 @@ func (e *env) do(method, target, cart string, form url.Values, header http.Heade
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	h, err := e.signer.Sign(fragments.Context{CartID: cart, CSRF: csrf, Expires: time.Now().Add(time.Minute)})
+	h, err := e.signer.Sign(fragments.Context{CustomerID: customer, CartID: cart, CSRF: csrf, Expires: time.Now().Add(time.Minute)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -410,6 +416,34 @@ func TestCheckoutOutOfStockAtPlacement(t *testing.T) {
 	}
 }
 
+func TestOrderHistory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if r := e.do("GET", "/fragments/order-history", "c1", nil, nil); r.doc.Find("[data-testid=order-history-guest]").Length() != 1 {
+		t.Fatalf("guest: %s", r.body)
+	}
+	if r := e.doAs("cust-1", "GET", "/fragments/order-history", "c1", nil, nil); r.doc.Find("[data-testid=order-history-empty]").Length() != 1 {
+		t.Fatalf("no orders: %s", r.body)
+	}
+	e.doAs("cust-1", "POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	r := e.doAs("cust-1", "POST", "/ui/place-order", "c1", checkoutForm("k1"), nil)
+	id := strings.TrimPrefix(r.Header.Get("Location"), "/checkout/thanks?order=")
+	r = e.doAs("cust-1", "GET", "/fragments/order-history", "another-cart", nil, nil)
+	if r.doc.Find("[data-testid=order-history-order] a").AttrOr("href", "") != "/checkout/orders/"+id {
+		t.Fatalf("history: %s", r.body)
+	}
+	// The customer sees the order from another device (another cart), others do not.
+	if r := e.doAs("cust-1", "GET", "/fragments/order?order="+id, "another-cart", nil, nil); r.StatusCode != 200 {
+		t.Errorf("own order from another cart: %d", r.StatusCode)
+	}
+	if r := e.doAs("cust-2", "GET", "/fragments/order?order="+id, "another-cart", nil, nil); r.StatusCode != 404 {
+		t.Errorf("someone else's order: %d", r.StatusCode)
+	}
+	if r := e.doAs("cust-2", "GET", "/fragments/order-history", "c1", nil, nil); r.doc.Find("[data-testid=order-history-order]").Length() != 0 {
+		t.Errorf("another customer's history: %s", r.body)
+	}
+}
+
 // TestFragmentContract runs the fragment contract suite against a real listening server.
 func TestFragmentContract(t *testing.T) {
 	t.Parallel()
@@ -434,5 +468,6 @@ func TestFragmentContract(t *testing.T) {
 		fragmenttest.Params(ui.CheckoutPage, url.Values{"store": {"store-a"}}),
 		fragmenttest.Params(ui.Thanks, url.Values{"order": {order}}),
 		fragmenttest.Params(ui.OrderPage, url.Values{"order": {order}}),
+		fragmenttest.Params(ui.OrderHistory, url.Values{}),
 	)
 }
