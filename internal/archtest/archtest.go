@@ -5,7 +5,9 @@
 //   - The shell, the BFFs and every other shared package import no team package.
 //
 // Both follow from one rule on every import edge of the module, tests included: a team's packages
-// (services/<context>/...) are imported only by packages of the same team.
+// (services/<context>/...) are imported only by packages of the same team. The one exception is e2e,
+// the end-to-end tests of the whole platform, which may read a team's seed data to know what the
+// storefront must show; nothing imports e2e.
 package archtest
 
 import (
@@ -31,11 +33,18 @@ func (v Violation) String() string {
 // shared names the packages under services/ that every team may import.
 var shared = map[string]bool{"kit": true}
 
+// platformTests are the packages (relative to the module) that test the whole platform and may
+// import any team.
+var platformTests = []string{"e2e"}
+
 // Check returns every import in pkgs of a team package by a package outside that team. module is
 // the module path, github.com/inlay-dev/inlay.
 func Check(module string, pkgs []Package) []Violation {
 	var out []Violation
 	for _, p := range pkgs {
+		if isPlatformTest(module, p.ImportPath) {
+			continue
+		}
 		from := team(module, p.ImportPath)
 		for _, imp := range p.Imports {
 			to := team(module, imp)
@@ -60,4 +69,13 @@ func team(module, path string) string {
 		return ""
 	}
 	return name
+}
+
+func isPlatformTest(module, path string) bool {
+	for _, t := range platformTests {
+		if path == module+"/"+t || strings.HasPrefix(path, module+"/"+t+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -54,6 +54,11 @@ func TestCheck(t *testing.T) {
 		{name: "a name that only starts like a team",
 			pkgs: []Package{{m + "/services/decidex", []string{m + "/services/decide"}}},
 			want: []string{m + "/services/decidex imports " + m + "/services/decide"}},
+		{name: "the platform's end-to-end tests read a team's seed",
+			pkgs: []Package{{m + "/e2e", []string{m + "/services/decide/seed", m + "/services/explore/seed"}}}},
+		{name: "a package only named like e2e",
+			pkgs: []Package{{m + "/e2etools", []string{m + "/services/decide"}}},
+			want: []string{m + "/e2etools imports " + m + "/services/decide"}},
 		{name: "shell and bffs import kit and fragments",
 			pkgs: []Package{{m + "/shell/server", []string{m + "/services/kit/server", m + "/fragments"}}, {m + "/bff/embed", []string{m + "/services/kit"}}}},
 	}
