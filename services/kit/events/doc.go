@@ -38,7 +38,7 @@
 //
 // Add inserts the row (AddBatch many with one COPY). A Relay per service (NewRelay(RelayOptions{…})
 // then svc.Go(relay.Run)) publishes unsent rows in seq order to the durable topic exchange
-// (default inlay.events) with publisher confirms, pipelined (up to 4 batches in flight), and marks
+// (default inlay.events) with publisher confirms, pipelined (up to 8 batches in flight, confirms awaited and marks committed in overlapping stages), and marks
 // rows sent only after the broker confirmed them. It reconnects with backoff after losing the broker
 // or the database. Only one relay per database publishes at a time (a session advisory lock;
 // others stand by and take over when it dies), which keeps per-subject order. Sent rows are
