@@ -92,11 +92,15 @@ if (!document.documentElement.dataset[installed]) {
       const digits = card.value.replace(/[\s-]/g, "");
       card.setCustomValidity(digits === "" || luhn(digits) ? "" : "Card number is not valid.");
     }
+    // The store id is read-only, and read-only inputs are barred from constraint validation
+    // (checkValidity ignores their required and custom validity): check it here.
     const store = form.elements.namedItem("store");
+    let storeChosen = true;
     if (store instanceof HTMLInputElement) {
-      store.setCustomValidity(store.value.trim() === "" ? "Please choose a store." : "");
+      storeChosen = store.value.trim() !== "";
+      store.setCustomValidity(storeChosen ? "" : "Please choose a store.");
     }
-    const valid = form.checkValidity();
+    const valid = form.checkValidity() && storeChosen;
     const submit = form.querySelector("[data-checkout-place-order]");
     if (submit) submit.disabled = !valid;
     return valid;
