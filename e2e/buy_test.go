@@ -57,7 +57,11 @@ func TestBuy(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := seed.Stores[len(seed.Stores)-1]
-	sfWaitCatalog(t, p, sfMust(decideseed.Products()))
+	products, err := decideseed.Products()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sfWaitCatalog(t, p, products)
 
 	t.Run("WithJavaScript", func(t *testing.T) {
 		it := items[0]
@@ -246,8 +250,14 @@ func TestBuy(t *testing.T) {
 // orders never run out), one per test.
 func sfBuyItems(t testing.TB) []sfBuyItem {
 	t.Helper()
-	products := sfMust(decideseed.Products())
-	stock := sfMust(inventoryseed.Stock())
+	products, err := decideseed.Products()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stock, err := inventoryseed.Stock()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var items []sfBuyItem
 	for _, pr := range products {
 		for _, v := range pr.Variants {
@@ -264,14 +274,6 @@ func sfBuyItems(t testing.TB) []sfBuyItem {
 		t.Fatalf("inventory's seed has too little stock for the buy tests: %+v", items)
 	}
 	return items[:3]
-}
-
-// sfMust returns v, panicking on err (the embedded seeds are checked by their own tests).
-func sfMust[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
 
 // sfWaitAddToCart opens the product page u until Add To Cart offers the item in stock: checkout has
