@@ -1,9 +1,7 @@
 package events_test
 
 import (
-	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,6 +9,7 @@ import (
 	decideevents "github.com/inlay-dev/inlay/services/decide/events"
 	"github.com/inlay-dev/inlay/services/decide/static"
 	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/events/eventstest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.json from the current payloads")
@@ -50,46 +49,9 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", name)
-			if *update {
-				b, err := json.MarshalIndent(e, "", "  ")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to write it)", err)
-			}
-			want, err := events.Decode(raw)
-			if err != nil {
-				t.Fatalf("testdata %s is not a valid envelope: %v", name, err)
-			}
-			if want.Type != e.Type || want.Source != e.Source || want.Subject != e.Subject {
-				t.Errorf("envelope: testdata has %s/%s/%s, publisher %s/%s/%s", want.Type, want.Source, want.Subject, e.Type, e.Source, e.Subject)
-			}
-			if !jsonEqual(t, want.Data, e.Data) {
-				t.Errorf("data differs from testdata (go test -update to accept):\n got %s\nwant %s", e.Data, want.Data)
-			}
+			eventstest.Example(t, filepath.Join("testdata", name), e, *update)
 		})
 	}
-}
-
-func jsonEqual(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatal(err)
-	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return string(xb) == string(yb)
 }
 
 func TestPayloads(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	inventoryevents "github.com/inlay-dev/inlay/services/inventory/events"
 	"github.com/inlay-dev/inlay/services/inventory/postgres"
 	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/events/eventstest"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 )
 
@@ -46,46 +47,9 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", name)
-			if *update {
-				b, err := json.MarshalIndent(e, "", "  ")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to write it)", err)
-			}
-			want, err := events.Decode(raw)
-			if err != nil {
-				t.Fatalf("testdata %s is not a valid envelope: %v", name, err)
-			}
-			if want.Type != e.Type || want.Source != e.Source || want.Subject != e.Subject {
-				t.Errorf("envelope: testdata has %s/%s/%s, publisher %s/%s/%s", want.Type, want.Source, want.Subject, e.Type, e.Source, e.Subject)
-			}
-			if !jsonEqual(t, want.Data, e.Data) {
-				t.Errorf("data differs from testdata (go test -update to accept):\n got %s\nwant %s", e.Data, want.Data)
-			}
+			eventstest.Example(t, filepath.Join("testdata", name), e, *update)
 		})
 	}
-}
-
-func jsonEqual(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatal(err)
-	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return string(xb) == string(yb)
 }
 
 // mustDB returns inventory's database, migrated with the event tables, its store, and stock set to

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/events/eventstest"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/payments"
 	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
@@ -50,46 +50,9 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", name)
-			if *update {
-				b, err := json.MarshalIndent(e, "", "  ")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to write it)", err)
-			}
-			want, err := events.Decode(raw)
-			if err != nil {
-				t.Fatalf("testdata %s is not a valid envelope: %v", name, err)
-			}
-			if want.Type != e.Type || want.Source != e.Source || want.Subject != e.Subject {
-				t.Errorf("envelope: testdata has %s/%s/%s, publisher %s/%s/%s", want.Type, want.Source, want.Subject, e.Type, e.Source, e.Subject)
-			}
-			if !jsonEqual(t, want.Data, e.Data) {
-				t.Errorf("data differs from testdata (go test -update to accept):\n got %s\nwant %s", e.Data, want.Data)
-			}
+			eventstest.Example(t, filepath.Join("testdata", name), e, *update)
 		})
 	}
-}
-
-func jsonEqual(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatal(err)
-	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return string(xb) == string(yb)
 }
 
 // orderPlaced is checkout's order.placed as agreed with checkout (ISSUES.md issue 6).
