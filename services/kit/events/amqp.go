@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -16,6 +17,14 @@ const dialTimeout = 10 * time.Second
 
 // dial connects to the broker with a deadline and a heartbeat, naming the connection.
 func dial(ctx context.Context, url, name string) (*amqp.Connection, error) {
+	conn, _, err := dialHeld(ctx, url, name)
+	return conn, err
+}
+
+// dialHeld is dial, also returning the connection's socket as a heldConn, through which a
+// publisher sends a whole batch of messages in one write.
+func dialHeld(ctx context.Context, url, name string) (*amqp.Connection, *heldConn, error) {
+	var held *heldConn
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(name)
 	cfg := amqp.Config{
@@ -35,14 +44,70 @@ func dial(ctx context.Context, url, name string) (*amqp.Connection, error) {
 				conn.Close()
 				return nil, err
 			}
-			return conn, nil
+			held = &heldConn{Conn: conn}
+			return held, nil
 		},
 	}
 	conn, err := amqp.DialConfig(url, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to RabbitMQ (start it with: rabbitmq-server -detached): %w", err)
+		return nil, nil, fmt.Errorf("connect to RabbitMQ (start it with: rabbitmq-server -detached): %w", err)
 	}
-	return conn, nil
+	return conn, held, nil
+}
+
+// heldConn is a broker socket whose writes can be held back and sent together: amqp091 writes
+// every publish to the socket on its own, and a batch of small writes costs the relay, the kernel
+// and the broker a system call and a wake-up each. Between hold and release the writes collect in
+// memory; release sends them in one write, under a deadline.
+type heldConn struct {
+	net.Conn
+	mu   sync.Mutex
+	held bool
+	buf  []byte
+}
+
+// heldBufferCap is the buffer a release keeps for the next batch; a larger one is dropped.
+const heldBufferCap = 1 << 20
+
+func (c *heldConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// hold starts collecting writes.
+func (c *heldConn) hold() {
+	c.mu.Lock()
+	c.held = true
+	c.mu.Unlock()
+}
+
+// release sends what was collected since hold in one write, failing after timeout; later writes
+// go straight to the socket again.
+func (c *heldConn) release(timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	defer func() {
+		if cap(c.buf) > heldBufferCap {
+			c.buf = nil
+		}
+		c.buf = c.buf[:0]
+	}()
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return fmt.Errorf("set write deadline: %w", err)
+	}
+	if _, err := c.Conn.Write(c.buf); err != nil {
+		return fmt.Errorf("send batch to broker: %w", err)
+	}
+	return c.Conn.SetWriteDeadline(time.Time{})
 }
 
 // declareExchange declares the durable topic exchange.

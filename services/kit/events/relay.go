@@ -154,7 +154,7 @@ func (r *Relay) session(ctx context.Context) error {
 		return fmt.Errorf("listen %s: %w", notifyChannel, err)
 	}
 
-	conn, err := dial(ctx, r.opts.AMQPURL, r.opts.Name+".relay")
+	conn, sock, err := dialHeld(ctx, r.opts.AMQPURL, r.opts.Name+".relay")
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (r *Relay) session(ctx context.Context) error {
 			case <-p.progress:
 			}
 		}
-		b, err := r.publishBatch(ctx, ch, p)
+		b, err := r.publishBatch(ctx, ch, sock, p)
 		if err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ func (p *pipeline) remove(rows []outboxRow) {
 }
 
 // publishBatch publishes the oldest unsent rows that are not in flight, in order.
-func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, p *pipeline) (inflight, error) {
+func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, sock *heldConn, p *pipeline) (inflight, error) {
 	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer qcancel()
 	// Rows in flight are skipped by listing them. (Reading past the highest seq published would be
@@ -422,6 +422,8 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, p *pipeline)
 	pctx, pcancel := context.WithTimeout(ctx, r.opts.ConfirmTimeout)
 	defer pcancel()
 	now := time.Now()
+	// The batch's frames go to the broker in one write, after the loop.
+	sock.hold()
 	for _, o := range batch {
 		headers := amqp.Table{HeaderSubject: o.subject}
 		if o.traceparent != "" {
@@ -438,9 +440,13 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, p *pipeline)
 			Body:         o.body,
 		})
 		if err != nil {
+			sock.release(r.opts.ConfirmTimeout)
 			return inflight{}, fmt.Errorf("publish %s %s: %w", o.typ, o.id, err)
 		}
 		b.dcs = append(b.dcs, dc)
+	}
+	if err := sock.release(r.opts.ConfirmTimeout); err != nil {
+		return inflight{}, err
 	}
 	return b, nil
 }

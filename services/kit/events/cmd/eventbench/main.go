@@ -26,6 +26,8 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,7 +45,7 @@ type options struct {
 	postgresURL, amqpURL string
 	n, subjects          int
 	rate                 int
-	duration             time.Duration
+	duration, warmup     time.Duration
 	producers, perTx     int
 	concurrency, batch   int
 	prefetch             int
@@ -58,6 +60,7 @@ func main() {
 	flag.IntVar(&o.subjects, "subjects", 1000, "distinct subjects (aggregates)")
 	flag.IntVar(&o.rate, "rate", 1000, "events/s for the latency run")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency run")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured lead-in of the latency run, at the same rate")
 	flag.IntVar(&o.producers, "producers", 8, "concurrent producers in the sustained run")
 	flag.IntVar(&o.perTx, "per-tx", 20, "events per producer transaction in the sustained run")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "consumer workers")
@@ -96,6 +99,9 @@ func env(name, def string) string {
 }
 
 const eventType = "bench.thing.happened.v1"
+
+// warmupPrefix marks the subjects of the latency run's warm-up events, which are not measured.
+const warmupPrefix = "warmup-"
 
 // bench is one run's wiring and bookkeeping.
 type bench struct {
@@ -205,22 +211,23 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	sustained := float64(o.n) / time.Since(t0).Seconds()
 
-	// 3. Latency at a fixed rate, one event per transaction.
+	// 3. Latency at a fixed rate, one event per transaction, after -warmup at the same rate (the
+	// producers' pool grows to the connections the rate needs; the warm-up events are handled but
+	// not measured).
+	warm := int(float64(o.rate) * o.warmup.Seconds())
 	total := int(float64(o.rate) * o.duration.Seconds())
-	b.target.Add(int64(total))
+	b.target.Add(int64(warm + total))
 	b.measure.Store(true)
 	// Open loop: each event is written on its own schedule by its own goroutine (at most 256 at
 	// once), so a slow commit delays only its own event, as with independent requests.
-	var fromSeq int64
-	if err := pool.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) FROM inlay_outbox`).Scan(&fromSeq); err != nil {
-		return fmt.Errorf("read outbox position: %w", err)
-	}
 	interval := time.Second / time.Duration(o.rate)
 	sem := make(chan struct{}, 256)
 	var pw sync.WaitGroup
 	var perr atomic.Value
+	var fromSeq int64
+	var cpu0 cpuTimes
 	t0 = time.Now()
-	for i := range total {
+	for i := range warm + total {
 		if d := time.Until(t0.Add(time.Duration(i) * interval)); d > 0 {
 			select {
 			case <-ctx.Done():
@@ -228,10 +235,20 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			case <-time.After(d):
 			}
 		}
+		subject := fmt.Sprintf("s-%d", i%o.subjects)
+		if i < warm {
+			subject = warmupPrefix + subject
+		} else if i == warm {
+			// Everything written from here on is measured.
+			if err := wpool.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) FROM inlay_outbox`).Scan(&fromSeq); err != nil {
+				return fmt.Errorf("read outbox position: %w", err)
+			}
+			cpu0 = readCPU()
+		}
 		sem <- struct{}{}
 		pw.Go(func() {
 			defer func() { <-sem }()
-			if err := b.add(ctx, i, fmt.Sprintf("s-%d", i%o.subjects)); err != nil {
+			if err := b.add(ctx, i, subject); err != nil {
 				perr.Store(err)
 			}
 		})
@@ -240,7 +257,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err, ok := perr.Load().(error); ok {
 		return err
 	}
-	achieved := float64(total) / time.Since(t0).Seconds()
+	achieved := float64(warm+total) / time.Since(t0).Seconds()
+	cpuBusy := readCPU().busySince(cpu0)
 	if err := b.wait(ctx, time.Minute); err != nil {
 		return fmt.Errorf("latency run: %w", err)
 	}
@@ -266,7 +284,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "| event backbone (outbox → relay → RabbitMQ → consumer → inbox) | value |\n|---|---|\n")
 	fmt.Fprintf(out, "| throughput, draining %d queued outbox rows | %.0f events/s |\n", o.n, drain)
 	fmt.Fprintf(out, "| throughput, %d events written by %d producers (%d per tx) while relaying | %.0f events/s |\n", o.n, o.producers, o.perTx, sustained)
-	fmt.Fprintf(out, "| latency run: rate achieved (target %d/s for %s, 1 event per tx) | %.0f events/s |\n", o.rate, o.duration, achieved)
+	fmt.Fprintf(out, "| latency run: rate achieved (target %d/s for %s after %s of warm-up, 1 event per tx) | %.0f events/s |\n", o.rate, o.duration, o.warmup, achieved)
+	fmt.Fprintf(out, "| latency run: machine CPU busy (all processes: producers, PostgreSQL, RabbitMQ, relay, consumer) | %s |\n", cpuBusy)
 	fmt.Fprintf(out, "| publish → handled p50 | %s |\n", pct(0.50))
 	fmt.Fprintf(out, "| publish → handled p99 | %s |\n", pct(0.99))
 	fmt.Fprintf(out, "| publish → handled max | %s |\n", pct(1))
@@ -297,7 +316,7 @@ func waitReady(ctx context.Context, c *events.Consumer) error {
 func (b *bench) settled(e events.Event, outcome string) {
 	switch outcome {
 	case "applied":
-		if b.measure.Load() {
+		if b.measure.Load() && !strings.HasPrefix(e.Subject, warmupPrefix) {
 			now := time.Now()
 			var d time.Duration
 			if v, loaded := b.commits.LoadOrStore(e.ID, now); loaded {
@@ -400,4 +419,36 @@ func (b *bench) add(ctx context.Context, n int, subject string) error {
 		b.commits.Delete(e.ID) // already handled (see settled)
 	}
 	return nil
+}
+
+// cpuTimes are the machine's CPU counters from /proc/stat (Linux), in clock ticks.
+type cpuTimes struct{ busy, total uint64 }
+
+func readCPU() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	var t cpuTimes
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return cpuTimes{}
+		}
+		t.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+// busySince is the share of CPU time spent busy since t0, "-" where /proc/stat is missing.
+func (t cpuTimes) busySince(t0 cpuTimes) string {
+	if t.total <= t0.total || t0.total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(t.busy-t0.busy)/float64(t.total-t0.total))
 }
