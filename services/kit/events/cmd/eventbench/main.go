@@ -63,7 +63,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured lead-in of the latency run, at the same rate")
 	flag.IntVar(&o.producers, "producers", 8, "concurrent producers in the sustained run")
 	flag.IntVar(&o.perTx, "per-tx", 20, "events per producer transaction in the sustained run")
-	flag.IntVar(&o.concurrency, "concurrency", 8, "consumer workers")
+	flag.IntVar(&o.concurrency, "concurrency", 2, "consumer workers (one per core: fewer, fuller transactions)")
 	flag.IntVar(&o.batch, "batch", 64, "consumer events per transaction")
 	flag.IntVar(&o.prefetch, "prefetch", 1024, "consumer prefetch")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")

@@ -1,0 +1,72 @@
+// Command floor is the least work a composer can do, for the side-by-side benchmark (run.sh): it
+// serves the anchors' six-fragment page by fetching the six fragments from the stub in parallel
+// over pooled keep-alive connections and writing them out in order. No template, no streaming, no
+// context signing, no timeouts or fallbacks, no cache, no breaker. Measured in the same run as the
+// shell, nginx SSI and Tailor, it shows what this machine and the stub allow any composer: the
+// latency of a page of 20 ms fragments is bounded below by the stub's own timers and by the three
+// processes (wrk, stub, composer) sharing two cores, not by the composer.
+//
+//	go run ./shell/bench/floor -addr 127.0.0.1:18096 -stub http://127.0.0.1:9100
+//	curl 'http://127.0.0.1:18096/?delay=20'
+//
+// The query string (delay=, cc=) is passed to every fragment, as the page files pass theirs.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// fragments is the anchors' page: header, product, availability, add to cart, recommendations,
+// footer, with their sizes (../shared/bench/nginx/html/index.html).
+var fragments = []string{
+	"header?size=2048",
+	"product?size=8192",
+	"availability?size=1024",
+	"addtocart?size=1024",
+	"recommendations?size=4096",
+	"footer?size=2048",
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18096", "listen address")
+	stub := flag.String("stub", "http://127.0.0.1:9100", "the stub fragment server")
+	flag.Parse()
+	client := &fasthttp.Client{MaxConnsPerHost: 4096, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	h := func(ctx *fasthttp.RequestCtx) {
+		extra := string(ctx.QueryArgs().QueryString())
+		bodies := make([][]byte, len(fragments))
+		var wg sync.WaitGroup
+		for i, f := range fragments {
+			wg.Go(func() {
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				uri := *stub + "/fragments/" + f
+				if extra != "" {
+					uri += "&" + extra
+				}
+				req.SetRequestURI(uri)
+				if err := client.DoTimeout(req, resp, 5*time.Second); err == nil && resp.StatusCode() == fasthttp.StatusOK {
+					bodies[i] = append([]byte(nil), resp.Body()...)
+				}
+			})
+		}
+		wg.Wait()
+		ctx.SetContentType("text/html; charset=utf-8")
+		ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
+		for i, b := range bodies {
+			if b == nil {
+				fmt.Fprintf(ctx, "<!-- %s failed -->", fragments[i])
+			}
+			ctx.Write(b)
+		}
+		ctx.WriteString("\n</body></html>\n")
+	}
+	log.Fatal(fasthttp.ListenAndServe(*addr, h))
+}
