@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 // fallbacks until evicted.
 type Cache struct {
 	opts   CacheOptions
+	seed   maphash.Seed
 	shards [cacheShards]cacheShard
 }
 
@@ -102,7 +104,7 @@ func NewCache(opts CacheOptions) *Cache {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Cache{opts: opts}
+	c := &Cache{opts: opts, seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		c.shards[i].m = map[string]*entry{}
 	}
@@ -110,13 +112,7 @@ func NewCache(opts CacheOptions) *Cache {
 }
 
 func (c *Cache) shard(key string) *cacheShard {
-	// FNV-1a, inline: no allocation.
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
-		h *= 16777619
-	}
-	return &c.shards[h%cacheShards]
+	return &c.shards[maphash.String(c.seed, key)%cacheShards]
 }
 
 // local returns the in-process entry for key.
