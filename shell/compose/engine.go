@@ -773,8 +773,12 @@ func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, dept
 			}
 		case partHeadEnd:
 			c.writeHeadAssets(w)
-			if err := w.Flush(); err != nil {
-				return err
+			// The head goes out at once when a fragment is still on its way; when every one has
+			// arrived, the whole page follows without waiting and one write carries both.
+			if c.waiting(slots) {
+				if err := w.Flush(); err != nil {
+					return err
+				}
 			}
 		case partBodyEnd:
 			if err := c.writeAsync(w); err != nil {
@@ -796,6 +800,18 @@ func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, dept
 		}
 	}
 	return nil
+}
+
+// waiting reports whether one of slots has not arrived yet.
+func (c *Composition) waiting(slots []*slot) bool {
+	for _, s := range slots {
+		select {
+		case <-s.done:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Composition) writeSlot(w FlushWriter, s *slot) error {

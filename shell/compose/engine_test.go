@@ -107,6 +107,31 @@ func TestStreamingOrder(t *testing.T) {
 	}
 }
 
+// TestReadyPageIsOneWrite checks that a page whose fragments have all arrived by the time the head
+// is written (here: fresh cache hits) goes out in one flush, not one for the head and one for the
+// rest; TestStreamingOrder covers the page that has to wait.
+func TestReadyPageIsOneWrite(t *testing.T) {
+	team := newFakeTeam(t)
+	team.html("a", "<p>a</p>", "public, max-age=60")
+	team.html("b", "<p>b</p>", "public, max-age=60")
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment><inlay-fragment src="t/b"></inlay-fragment>`)
+	h.compose(doc, Request{Locale: "en"}) // fills the cache
+
+	c := h.engine.Start(context.Background(), Parse([]byte(doc)), Request{Locale: "en"})
+	c.Outcome()
+	w := newFlushRecorder()
+	if err := c.WriteTo(w); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.flushes) != 1 {
+		t.Errorf("%d flushes, want 1: %q", len(w.flushes), w.flushes)
+	}
+	if out := w.String(); !strings.Contains(out, "<p>a</p><p>b</p>") {
+		t.Errorf("page %s", out)
+	}
+}
+
 func TestClientGoneStopsWriting(t *testing.T) {
 	team := newFakeTeam(t)
 	team.html("a", "<p>a</p>", "")
