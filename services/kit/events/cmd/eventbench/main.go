@@ -7,10 +7,11 @@
 //
 // Throughput: -n events already in the outbox are drained (relay and consumer running), then -n
 // more are written by concurrent producers while everything runs; events/s counts from the start
-// until the last event is handled (its inbox row committed and the message acked). Latency: events
-// are written one per transaction at a fixed -rate for -duration; publish-to-handled is from the
-// moment the producing transaction's commit returned to the moment the consumer settled the event
-// (its inbox transaction committed and the ack sent).
+// until the last event is handled (its inbox row committed and the message acked). Latency: after a
+// VACUUM of what the throughput runs left, events are written one per transaction at a fixed -rate,
+// -warmup unmeasured and then -duration measured; publish-to-handled is from the moment the
+// producing transaction's commit returned to the moment the consumer settled the event (its inbox
+// transaction committed and the ack sent). -timeline prints the worst latency per window.
 // POSTGRES_URL and AMQP_URL are read like the services read them.
 package main
 
@@ -47,9 +48,11 @@ type options struct {
 	rate                 int
 	duration, warmup     time.Duration
 	producers, perTx     int
+	writers              int
 	concurrency, batch   int
 	prefetch             int
 	cpuprofile           string
+	timeline             time.Duration
 }
 
 func main() {
@@ -62,11 +65,13 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured lead-in of the latency run, at the same rate")
 	flag.IntVar(&o.producers, "producers", 8, "concurrent producers in the sustained run")
+	flag.IntVar(&o.writers, "writers", 0, "database connections of the producers; 0: pgx's default (max(4, cores)), as the services run")
 	flag.IntVar(&o.perTx, "per-tx", 20, "events per producer transaction in the sustained run")
 	flag.IntVar(&o.concurrency, "concurrency", 2, "consumer workers (one per core: fewer, fuller transactions)")
 	flag.IntVar(&o.batch, "batch", 64, "consumer events per transaction")
 	flag.IntVar(&o.prefetch, "prefetch", 1024, "consumer prefetch")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.DurationVar(&o.timeline, "timeline", 0, "print the latency run's events and worst latency per window of this length (stderr)")
 	flag.Parse()
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
@@ -112,6 +117,7 @@ type bench struct {
 	early   atomic.Int64 // handled before its producer saw the commit return
 	mu      sync.Mutex
 	lat     []time.Duration
+	at      []time.Time // when each measured event's commit returned (for -timeline)
 	measure atomic.Bool
 	commits sync.Map // event id → when its producing transaction committed (latency run)
 	done    chan struct{}
@@ -143,8 +149,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	// Producers get a pool of their own, as a service's request handlers would not queue the relay
-	// and consumer behind hundreds of waiting writers.
-	wpool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, MaxConns: 32})
+	// and consumer behind hundreds of waiting writers. It is sized as the services' pools are (pgx's
+	// default): more connections only add commits contending for the same two cores.
+	wpool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, MaxConns: int32(o.writers)})
 	if err != nil {
 		return err
 	}
@@ -211,6 +218,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	sustained := float64(o.n) / time.Since(t0).Seconds()
 
+	// The throughput runs leave 2n updated outbox rows and 2n inbox rows; autovacuum would clean
+	// them up during the latency run. Do it now, so that the latency run measures the backbone at a
+	// steady rate rather than the aftermath of the bursts.
+	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) inlay_outbox, inlay_inbox`); err != nil {
+		return fmt.Errorf("vacuum after the throughput runs: %w", err)
+	}
+
 	// 3. Latency at a fixed rate, one event per transaction, after -warmup at the same rate (the
 	// producers' pool grows to the connections the rate needs; the warm-up events are handled but
 	// not measured).
@@ -270,6 +284,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		FROM inlay_outbox WHERE seq > $1 AND sent_at IS NOT NULL`, fromSeq).Scan(&relayP50, &relayP99); err != nil {
 		return fmt.Errorf("measure relay latency: %w", err)
 	}
+	if o.timeline > 0 {
+		b.mu.Lock()
+		printTimeline(os.Stderr, b.at, b.lat, o.timeline)
+		b.mu.Unlock()
+	}
 	b.mu.Lock()
 	lat := slices.Clone(b.lat)
 	b.mu.Unlock()
@@ -327,6 +346,7 @@ func (b *bench) settled(e events.Event, outcome string) {
 			}
 			b.mu.Lock()
 			b.lat = append(b.lat, d)
+			b.at = append(b.at, now.Add(-d))
 			b.mu.Unlock()
 		}
 		if b.handled.Add(1) == b.target.Load() {
@@ -451,4 +471,26 @@ func (t cpuTimes) busySince(t0 cpuTimes) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100*float64(t.busy-t0.busy)/float64(t.total-t0.total))
+}
+
+// printTimeline writes, per window of the latency run (by commit time), how many events were
+// committed and the worst publish-to-handled latency among them: a stall shows as one bad window,
+// a saturated machine as many.
+func printTimeline(w io.Writer, at []time.Time, lat []time.Duration, window time.Duration) {
+	if len(at) == 0 {
+		return
+	}
+	t0 := slices.MinFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	n := map[int]int{}
+	worst := map[int]time.Duration{}
+	last := 0
+	for i, t := range at {
+		k := int(t.Sub(t0) / window)
+		n[k]++
+		worst[k] = max(worst[k], lat[i])
+		last = max(last, k)
+	}
+	for k := 0; k <= last; k++ {
+		fmt.Fprintf(w, "%8s  %5d events  worst %s\n", (time.Duration(k) * window).String(), n[k], worst[k].Round(100*time.Microsecond))
+	}
 }
