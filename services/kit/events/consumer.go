@@ -473,13 +473,16 @@ type acker struct {
 	limit int
 }
 
-func (a *acker) ack(tag uint64) error {
+// ack settles tags (a worker's batch) and sends what that completes: one multiple-ack for the run of
+// settled tags from the lowest unsettled one on.
+func (a *acker) ack(tags ...uint64) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if tag < a.next {
-		return nil
+	for _, tag := range tags {
+		if tag >= a.next {
+			a.done[tag] = false
+		}
 	}
-	a.done[tag] = false
 	var last uint64
 	for {
 		acked, ok := a.done[a.next]
@@ -581,13 +584,32 @@ func (s *session) process(batch []amqp.Delivery) {
 	} else if err != nil {
 		items[0].failure = err
 	}
+	// The handled items are acked together (one frame for the batch), the failed ones retried or
+	// parked one by one.
+	tags := make([]uint64, 0, len(items))
 	for _, it := range items {
 		var infra infraError
 		if errors.As(it.failure, &infra) {
 			s.fail(it.failure) // unacked: redelivered after the reconnection
 			return
 		}
-		s.settle(it)
+		if it.failure == nil {
+			tags = append(tags, it.d.DeliveryTag)
+		}
+	}
+	if len(tags) > 0 {
+		if err := s.acks.ack(tags...); err != nil {
+			// The work is committed; the redeliveries will be acked as duplicates.
+			s.fail(fmt.Errorf("ack %d events: %w", len(tags), err))
+			return
+		}
+	}
+	for _, it := range items {
+		if it.failure == nil {
+			s.consumed(it)
+		} else {
+			s.settle(it)
+		}
 	}
 }
 
@@ -695,8 +717,21 @@ func runHandler(ctx context.Context, h Handler, tx pgx.Tx, e Event) (err error) 
 	return h(ctx, handlerTx{tx}, e)
 }
 
-// settle acks a handled item, or sends a failed one to a delay queue or the parking queue (and
-// acks it once the broker confirmed that).
+// consumed records a handled item whose ack has been sent.
+func (s *session) consumed(it *item) {
+	c := s.c
+	c.metrics.outcome(it.e.Type, it.outcome)
+	c.settled(it.e, it.outcome)
+	if it.outcome == "applied" {
+		c.metrics.lag.Observe(it.handled.Sub(it.e.Time).Seconds())
+	}
+	if c.log.Enabled(s.ctx, slog.LevelDebug) {
+		c.log.Debug("consumed", "event_id", it.e.ID, "event_type", it.e.Type, "attempt", it.attempt, "outcome", it.outcome)
+	}
+}
+
+// settle sends a failed item to a delay queue or the parking queue, and acks it once the broker
+// confirmed that.
 func (s *session) settle(it *item) {
 	c := s.c
 	log := c.log.With("event_id", it.e.ID, "event_type", it.e.Type, "attempt", it.attempt)
@@ -706,22 +741,6 @@ func (s *session) settle(it *item) {
 	typ := it.e.Type
 	if typ == "" || c.handler(typ) == nil {
 		typ = "unknown"
-	}
-	if it.failure == nil {
-		if err := s.acks.ack(it.d.DeliveryTag); err != nil {
-			// The work is committed; the redelivery will be acked as a duplicate.
-			s.fail(fmt.Errorf("ack %s: %w", it.e.ID, err))
-			return
-		}
-		c.metrics.outcome(typ, it.outcome)
-		c.settled(it.e, it.outcome)
-		if it.outcome == "applied" {
-			c.metrics.lag.Observe(it.handled.Sub(it.e.Time).Seconds())
-		}
-		if log.Enabled(s.ctx, slog.LevelDebug) {
-			log.Debug("consumed", "outcome", it.outcome)
-		}
-		return
 	}
 	if it.poisoned || IsPermanent(it.failure) || it.attempt >= c.opts.MaxAttempts {
 		reason := it.failure.Error()
