@@ -60,14 +60,19 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
 	$(GO) run $(EVENTS_BENCH) | tee $(BENCH_DIR)/events.md
+	scripts/record-bench.sh events $(BENCH_DIR)/events.md
 	# --- Go benchmarks of the composition engine and the fragment library (allocations per page)
 	$(GO) test -run '^$$' -bench . -benchmem $(GO_BENCH_PKGS) | tee $(BENCH_DIR)/go.txt
+	{ echo '```'; grep -E '^(Benchmark|goos|goarch|cpu|pkg)' $(BENCH_DIR)/go.txt; echo '```'; } >$(BENCH_DIR)/go.md
+	scripts/record-bench.sh go $(BENCH_DIR)/go.md
 	# --- shell composition side by side (owner: helper "shell-engine"): ../shared/bench/run-anchors.sh
 	@test -x $(SHELL_BENCH) || { echo "missing shell benchmark script $(SHELL_BENCH)" >&2; exit 1; }
 	BENCH_OUT=$(BENCH_DIR)/shell.md $(SHELL_BENCH)
+	scripts/record-bench.sh shell $(BENCH_DIR)/shell.md
 	@test -x $(SHELL_CPU_BENCH) || { echo "missing shell CPU benchmark script $(SHELL_CPU_BENCH)" >&2; exit 1; }
 	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
-	@echo "tables in $(BENCH_DIR)/; record the figures in BENCHMARKS.md with the machine and the command"
+	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
+	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
 
 lint: vet fmt-check ## go vet (with the e2e tag) and gofmt, plus templ formatting
 	$(GO) tool templ fmt -fail .
