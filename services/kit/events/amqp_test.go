@@ -2,10 +2,16 @@ package events
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/inlay-dev/inlay/services/kit/kittest"
 )
 
 // TestHeldConnSendsABatchInOneWrite checks that writes between hold and release reach the peer
@@ -100,4 +106,77 @@ type countingConn struct {
 func (c *countingConn) Write(p []byte) (int, error) {
 	c.writes++
 	return c.Conn.Write(p)
+}
+
+// TestAckerAcksWhatABatchSettles checks the consumer's acker against RabbitMQ: a batch that
+// completes the lowest tags acks them, and the settled tags it leaves behind an unsettled one are
+// acked one by one in the same call once more than limit of them wait. What the broker counts as
+// acked is read back by closing the channel: the unacked deliveries return to the queue.
+func TestAckerAcksWhatABatchSettles(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := dial(ctx, kittest.AMQPURL(), "test.acker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	admin, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := admin.QueueDeclare("inlay.test.acker."+uuid.NewString()[:8], false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.QueueDelete(q.Name, false, false, false)
+	if err := admin.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	for i := range n {
+		dc, err := admin.PublishWithDeferredConfirmWithContext(ctx, "", q.Name, false, false,
+			amqp.Publishing{Body: []byte{byte(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := dc.WaitContext(ctx); err != nil || !ok {
+			t.Fatalf("confirm: %t %v", ok, err)
+		}
+	}
+
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		select {
+		case d := <-deliveries:
+			if d.DeliveryTag != uint64(i+1) {
+				t.Fatalf("delivery %d has tag %d", i, d.DeliveryTag)
+			}
+		case <-ctx.Done():
+			t.Fatal("deliveries did not arrive")
+		}
+	}
+	a := &acker{ch: ch, next: 1, done: map[uint64]bool{}, limit: 3}
+	// Tag 2 is still being handled: 1 is acked as a run, and 3–7 (five, over the limit) one by one
+	// in the same call, so that a slow event does not hold the prefetch window.
+	if err := a.ack(1, 3, 4, 5, 6, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "unacked deliveries back in the queue", func() bool {
+		st, err := admin.QueueDeclarePassive(q.Name, false, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Messages == 4 // 2, 8, 9 and 10
+	})
 }

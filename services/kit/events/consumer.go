@@ -497,8 +497,11 @@ func (a *acker) ack(tags ...uint64) error {
 	}
 	if last > 0 {
 		// Acks every outstanding tag up to last: all of them are settled.
-		return a.ch.Ack(last, true)
+		if err := a.ch.Ack(last, true); err != nil {
+			return err
+		}
 	}
+	// A batch can leave many settled tags behind one that is not: past limit, ack them one by one.
 	if len(a.done) > a.limit {
 		for t, acked := range a.done {
 			if !acked {

@@ -440,7 +440,9 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, sock *heldCo
 			Body:         o.body,
 		})
 		if err != nil {
-			sock.release(r.opts.ConfirmTimeout)
+			// The session ends on this error and the batch stays in the outbox; whether the held
+			// frames reach the broker does not matter.
+			_ = sock.release(r.opts.ConfirmTimeout)
 			return inflight{}, fmt.Errorf("publish %s %s: %w", o.typ, o.id, err)
 		}
 		b.dcs = append(b.dcs, dc)
