@@ -21,7 +21,9 @@ func TestParkedListAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	// Cleanups run after the test's defers, last registered first: the connection closes after the
+	// queues are deleted through it.
+	t.Cleanup(func() { conn.Close() })
 	ch, err := conn.Channel()
 	if err != nil {
 		t.Fatal(err)
