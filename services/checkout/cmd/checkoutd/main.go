@@ -25,6 +25,7 @@ import (
 // Config is the checkout process's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"CHECKOUT_ADDR" envDefault:":8103"`
 }

@@ -38,10 +38,11 @@ const devAdminToken = "dev-admin-token"
 // Config is decided's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"DECIDE_ADDR" envDefault:":8101"`
 	// AdminToken guards the admin API (Authorization: Bearer <token>).
-	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token"`
+	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token" prod:"required"`
 	// Seed seeds the embedded catalog at start.
 	Seed bool `env:"DECIDE_SEED" envDefault:"true"`
 	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed decide waits

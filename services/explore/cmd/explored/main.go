@@ -24,13 +24,14 @@ import (
 // Config is explored's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"EXPLORE_ADDR" envDefault:":8102"`
 	// ShellURL is the shell whose cached category and search fragments explore purges after decide's
-	// changes; empty turns purging off.
-	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:8080"`
+	// changes; empty turns purging off (dev only: prod requires it).
+	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:8080" prod:"required"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
-	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
+	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
 }
 
 func main() { kit.Main("explore", run) }

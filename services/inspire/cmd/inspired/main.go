@@ -22,6 +22,7 @@ import (
 // Config is inspired's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"INSPIRE_ADDR" envDefault:":8104"`
 	// StaticURL is the public URL prefix of inspire's /static/ (the shell serves it at /static/inspire).
