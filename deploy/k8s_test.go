@@ -53,13 +53,13 @@ type (
 		} `yaml:"ports"`
 	}
 	podSpec struct {
-		TerminationGracePeriodSeconds *int            `yaml:"terminationGracePeriodSeconds"`
-		HostNetwork                   bool            `yaml:"hostNetwork"`
-		HostPID                       bool            `yaml:"hostPID"`
-		HostIPC                       bool            `yaml:"hostIPC"`
-		SecurityContext               securityContext `yaml:"securityContext"`
-		Containers                    []container     `yaml:"containers"`
-		InitContainers                []container     `yaml:"initContainers"`
+		TerminationGracePeriodSeconds *int             `yaml:"terminationGracePeriodSeconds"`
+		HostNetwork                   bool             `yaml:"hostNetwork"`
+		HostPID                       bool             `yaml:"hostPID"`
+		HostIPC                       bool             `yaml:"hostIPC"`
+		SecurityContext               securityContext  `yaml:"securityContext"`
+		Containers                    []container      `yaml:"containers"`
+		InitContainers                []container      `yaml:"initContainers"`
 		Volumes                       []map[string]any `yaml:"volumes"`
 	}
 	securityContext struct {
