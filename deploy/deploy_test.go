@@ -147,12 +147,25 @@ func TestCompose(t *testing.T) {
 			Environment map[string]string `yaml:"environment"`
 			Ports       []string          `yaml:"ports"`
 			DependsOn   map[string]any    `yaml:"depends_on"`
+			Profiles    []string          `yaml:"profiles"`
 		} `yaml:"services"`
 	}
 	readYAML(t, "compose.yaml", &compose)
-	for _, store := range []string{"postgres", "redis", "rabbitmq"} {
-		if _, ok := compose.Services[store]; !ok {
+	// `--profile stores` starts the stores alone, on the local ports every process defaults to (so
+	// `make run` finds them); a service without profiles would start with them.
+	for store, port := range map[string]string{"postgres": "5432", "redis": "6379", "rabbitmq": "5672"} {
+		s, ok := compose.Services[store]
+		if !ok {
 			t.Errorf("compose.yaml: no %s service", store)
+			continue
+		}
+		if !slices.Contains(s.Profiles, "stores") || !slices.Contains(s.Ports, "127.0.0.1:"+port+":"+port) {
+			t.Errorf("compose.yaml: %s has profiles %v and ports %v, want the stores profile and 127.0.0.1:%s:%s", store, s.Profiles, s.Ports, port, port)
+		}
+	}
+	for name, s := range compose.Services {
+		if _, store := map[string]bool{"postgres": true, "redis": true, "rabbitmq": true}[name]; !store && (len(s.Profiles) == 0 || slices.Contains(s.Profiles, "stores")) {
+			t.Errorf("compose.yaml: %s would start with --profile stores (profiles %v)", name, s.Profiles)
 		}
 	}
 	for _, p := range procs {
@@ -179,8 +192,18 @@ func TestCompose(t *testing.T) {
 			}
 		}
 	}
-	if s := compose.Services["shell"]; s.Environment["INLAY_SHELL_PRIVATE_KEY"] == "" {
+	shell, explore := compose.Services["shell"], compose.Services["explore"]
+	if shell.Environment["INLAY_SHELL_PRIVATE_KEY"] == "" {
 		t.Error("compose.yaml: the shell gets no INLAY_SHELL_PRIVATE_KEY")
+	}
+	// explore purges the shell's cache through the shell's admin listener, with the shell's token.
+	if tok := shell.Environment["INLAY_PURGE_TOKEN"]; tok == "" || explore.Environment["INLAY_PURGE_TOKEN"] != tok {
+		t.Errorf("compose.yaml: INLAY_PURGE_TOKEN is %q for the shell and %q for explore, want one token for both", tok, explore.Environment["INLAY_PURGE_TOKEN"])
+	}
+	_, adminPort, _ := strings.Cut(shell.Environment["SHELL_ADMIN_ADDR"], ":")
+	if adminPort == "" || strings.HasPrefix(shell.Environment["SHELL_ADMIN_ADDR"], "127.") || explore.Environment["EXPLORE_SHELL_URL"] != "http://shell:"+adminPort {
+		t.Errorf("compose.yaml: SHELL_ADMIN_ADDR=%q, EXPLORE_SHELL_URL=%q; want the admin listener open to the other containers and explore purging there",
+			shell.Environment["SHELL_ADMIN_ADDR"], explore.Environment["EXPLORE_SHELL_URL"])
 	}
 }
 

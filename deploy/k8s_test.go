@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,10 +48,11 @@ type (
 			} `yaml:"metadata"`
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
-		Ports []struct { // Service
-			Port       int `yaml:"port"`
-			TargetPort any `yaml:"targetPort"`
-		} `yaml:"ports"`
+		Ports []servicePort `yaml:"ports"` // Service
+	}
+	servicePort struct {
+		Port       int `yaml:"port"`
+		TargetPort any `yaml:"targetPort"`
 	}
 	podSpec struct {
 		TerminationGracePeriodSeconds *int             `yaml:"terminationGracePeriodSeconds"`
@@ -304,6 +306,7 @@ func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]req
 				t.Errorf("Deployment %s: %s is %q; the process refuses to start in prod without it (prod:\"required\")", p.name, r.name, v)
 			}
 		}
+		checkServiceURLs(t, o, p.name, env)
 		checkProbes(t, p.name, c)
 		if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
 			t.Errorf("Deployment %s: resources %+v, want cpu and memory requests and a memory limit", p.name, c.Resources)
@@ -395,6 +398,25 @@ func resolveEnv(t *testing.T, o overlay, name string, c container) map[string]st
 		}
 	}
 	return env
+}
+
+// checkServiceURLs: a URL in the environment naming a host of the cluster (a Service's bare name,
+// such as explore's http://shell-admin:9080) names a Service of the overlay with that port.
+func checkServiceURLs(t *testing.T, o overlay, name string, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		if k == "INLAY_TEAMS" {
+			continue // checked against the Procfile
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.Contains(u.Hostname(), ".") {
+			continue
+		}
+		s, ok := o.get("Service", u.Hostname())
+		if !ok || !slices.ContainsFunc(s.Spec.Ports, func(sp servicePort) bool { return strconv.Itoa(sp.Port) == u.Port() }) {
+			t.Errorf("Deployment %s: %s=%s, but no Service %s has port %s", name, k, v, u.Hostname(), u.Port())
+		}
+	}
 }
 
 func checkProbes(t *testing.T, name string, c container) {
