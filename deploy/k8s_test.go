@@ -242,15 +242,25 @@ func TestKubernetes(t *testing.T) {
 	if !slices.Contains(req["shelld"], required{name: "INLAY_SHELL_PRIVATE_KEY"}) {
 		t.Fatalf("the shell's INLAY_SHELL_PRIVATE_KEY is not among its prod:\"required\" variables %v", req["shelld"])
 	}
+	// The processes whose code reads <NAME>_ADMIN_ADDR serve /metrics on that admin listener.
+	admin := map[string]bool{}
+	for _, p := range procs {
+		_, admin[p.name] = envDefault(t, adminVar(p))
+	}
 	dockerfileBase := finalStage(t)
 	for _, o := range buildOverlays(t) {
 		t.Run(o.name, func(t *testing.T) {
-			checkOverlay(t, o, procs, req, dockerfileBase)
+			checkOverlay(t, o, procs, req, admin, dockerfileBase)
 		})
 	}
 }
 
-func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]required, imageBase string) {
+// adminVar is the variable of a process's admin listener: SHELL_ADMIN_ADDR for SHELL_ADDR.
+func adminVar(p process) string {
+	return strings.TrimSuffix(p.addrVar, "_ADDR") + "_ADMIN_ADDR"
+}
+
+func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]required, admin map[string]bool, imageBase string) {
 	ns, ok := o.get("Namespace", "inlay")
 	if !ok || ns.Metadata.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 		t.Errorf("no Namespace inlay enforcing Pod Security restricted: %+v", ns.Metadata.Labels)
@@ -315,6 +325,9 @@ func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]req
 			t.Errorf("Deployment %s: the root filesystem is writable", p.name)
 		}
 		checkDrain(t, p.name, c, pod.Spec.TerminationGracePeriodSeconds, shutdown, imageBase)
+		if _, set := env[adminVar(p)]; admin[p.name] && !set {
+			t.Errorf("Deployment %s: %s is unset, so /metrics is on loopback only", p.name, adminVar(p))
+		}
 		checkMetrics(t, p, pod.Metadata.Annotations, env, ports)
 		checkPDB(t, o, p.name, pod.Metadata.Labels, d.Spec.Replicas)
 		s, ok := o.get("Service", p.name)
@@ -466,7 +479,7 @@ func checkDrain(t *testing.T, name string, c container, grace *int, shutdown tim
 func checkMetrics(t *testing.T, p process, ann, env map[string]string, ports map[string]int) {
 	t.Helper()
 	want := p.port
-	adminVar := strings.TrimSuffix(p.addrVar, "_ADDR") + "_ADMIN_ADDR"
+	adminVar := adminVar(p)
 	if addr, ok := env[adminVar]; ok {
 		_, port, _ := strings.Cut(addr, ":")
 		if strings.HasPrefix(addr, "127.") || strings.HasPrefix(addr, "localhost") || port == "" {
