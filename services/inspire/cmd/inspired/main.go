@@ -61,7 +61,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "inspire", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	verifier := fragments.NewVerifier(pub, cfg.Dev())
+	frags := app.Group("/fragments", fragments.Middleware(verifier))
 	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
+	// Ready once its fragment has rendered (pool open, queries warm).
+	svc.Server.AddCheck("warm", fragments.WarmUp(app, verifier, recommendations.Name+"?skus=AU-01-SI"))
 	return svc.Run(ctx)
 }
