@@ -31,7 +31,7 @@ func TestClientForwardsOnlyAllowlistedHeaders(t *testing.T) {
 		w.Header().Set("Cache-Control", "public, max-age=5")
 		w.Header().Set("ETag", `"x"`)
 		w.Header().Set("Link", "</static/a.css>; rel=stylesheet")
-		w.Write([]byte("<p>hi</p>"))
+		_, _ = w.Write([]byte("<p>hi</p>"))
 	}))
 	defer srv.Close()
 	c := newTestClient(t, srv.URL, ClientOptions{})
@@ -92,7 +92,7 @@ func TestClientBreakerOpensAndHalfOpens(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
 	changes := make(chan gobreaker.State, 10)

@@ -294,8 +294,7 @@ func (s *Server) Serve(ctx context.Context, addr string, timeout time.Duration, 
 	}
 	select {
 	case err := <-errc:
-		s.shutdown(timeout)
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), s.shutdown(timeout))
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
