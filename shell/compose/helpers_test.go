@@ -203,6 +203,8 @@ type flushRecorder struct {
 	failAt  int         // fail the n-th flush (1-based); 0: never
 }
 
+var _ FlushWriter = (*flushRecorder)(nil)
+
 func newFlushRecorder() *flushRecorder { return &flushRecorder{flushed: make(chan string, 1000)} }
 
 func (r *flushRecorder) Write(p []byte) (int, error) {
