@@ -42,7 +42,7 @@ func mustDecideEvent(t *testing.T, name string) kitevents.Event {
 func mustExploreDB(t *testing.T) (*pgxpool.Pool, *postgres.Catalog) {
 	t.Helper()
 	ctx := context.Background()
-	pool := kittest.Postgres(t, postgres.Migrations)
+	pool := kittest.Postgres(t, postgres.Migrations())
 	if err := kitevents.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}

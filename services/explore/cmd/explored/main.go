@@ -44,7 +44,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
 	}
 	svc, err := kit.Start(ctx, kit.Options{Name: ui.Context, Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations})
+		Migrations: postgres.Migrations()})
 	if err != nil {
 		return err
 	}
