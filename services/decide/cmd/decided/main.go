@@ -125,7 +125,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			if err != nil {
 				return fmt.Errorf("INLAY_TEAMS: %w", err)
 			}
-			svc.Go(decideevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
+			svc.Go(events.CatchUp{Consumers: decideevents.Consumers(), Teams: teams, Republish: store.Republish,
+				What: "products", Log: log}.Run)
 		}
 	}
 	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)

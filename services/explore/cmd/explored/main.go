@@ -82,7 +82,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}})
 	events.NewHandlers(catalog).Register(consumer)
 	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
-	// catalog after a first seed (services/decide/events.CatchUp).
+	// catalog after a first seed (services/kit/events.CatchUp).
 	svc.Server.AddCheck("events", consumer.Ready)
 	svc.Go(consumer.Run)
 	return svc.Run(ctx)

@@ -114,7 +114,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			if err != nil {
 				return fmt.Errorf("INLAY_TEAMS: %w", err)
 			}
-			svc.Go(inventoryevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
+			svc.Go(events.CatchUp{Consumers: inventoryevents.Consumers(), Teams: teams, Republish: store.Republish,
+				What: "skus", Log: log}.Run)
 		}
 	}
 
