@@ -9,12 +9,14 @@
 //
 //	func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 //		svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common,
-//			Log: log, Migrations: postgres.Migrations})
+//			Log: log, Migrations: postgres.Migrations(), Events: true, Fragments: true})
 //		if err != nil {
 //			return err
 //		}
 //		defer svc.Close()
-//		// routes on svc.Server.App, background work with svc.Go
+//		svc.Relay()                                             // publish the outbox
+//		handlers.Register(svc.Consumer(events.ConsumerOptions{})) // consume the team's queue
+//		// routes on svc.Server.App (fragments behind svc.Verifier), background work with svc.Go
 //		return svc.Run(ctx)
 //	}
 //
@@ -36,7 +38,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/postgres"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
@@ -75,6 +79,12 @@ type Options struct {
 	// Migrations, when not nil, makes Start open the service's PostgreSQL database (creating it in
 	// dev mode) and apply them.
 	Migrations fs.FS
+	// Events makes Start create the event backbone's tables (outbox and inbox, events.Migrate) in
+	// the service's database, for Relay and Consumer; it needs Migrations.
+	Events bool
+	// Fragments makes Start read the shell's public key (INLAY_SHELL_PUBLIC_KEY, required outside
+	// dev mode) into Service.Verifier, for the service's fragment routes.
+	Fragments bool
 	// Redis makes Start open Redis; keys are scoped to Common.KeyPrefix(Name).
 	Redis bool
 	// Ready, when not nil, receives the bound address once listening.
@@ -92,6 +102,9 @@ type Service struct {
 	DB     *pgxpool.Pool // nil unless Options.Migrations was set
 	Redis  *redis.Client // nil unless Options.Redis was set
 	Keys   redisdb.Keys  // the service's Redis key prefix
+	// Verifier checks the shell's signed Inlay-Context on fragment requests; nil unless
+	// Options.Fragments was set.
+	Verifier *fragments.Verifier
 
 	opts    Options
 	workers []func(context.Context) error
@@ -103,6 +116,19 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
 		StreamRequestBody: opts.StreamRequestBody})
+	if opts.Fragments {
+		pub, err := fragments.ParsePublicKey(opts.Common.ShellPublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+		}
+		if pub == nil && !opts.Common.Dev() {
+			return nil, errors.New("INLAY_SHELL_PUBLIC_KEY must be set outside dev mode")
+		}
+		s.Verifier = fragments.NewVerifier(pub, opts.Common.Dev())
+	}
+	if opts.Events && opts.Migrations == nil {
+		return nil, errors.New("kit: Options.Events needs the service's database (Options.Migrations)")
+	}
 	if opts.Migrations != nil {
 		dbURL, err := opts.Common.DatabaseURL(opts.Name)
 		if err != nil {
@@ -113,6 +139,12 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 			return nil, fmt.Errorf("%s database: %w", opts.Name, err)
 		}
 		s.Server.AddCheck("postgres", func(ctx context.Context) error { return s.DB.Ping(ctx) })
+		if opts.Events {
+			if err := events.Migrate(ctx, s.DB); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("%s event tables: %w", opts.Name, err)
+			}
+		}
 	}
 	if opts.Redis {
 		var err error
@@ -124,6 +156,30 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.Server.AddCheck("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
 	}
 	return s, nil
+}
+
+// Relay publishes the service's outbox (Options.Events) to the exchange while the service runs.
+func (s *Service) Relay() {
+	relay := events.NewRelay(events.RelayOptions{Name: s.Name, Pool: s.DB, AMQPURL: s.Config.AMQPURL,
+		Exchange: s.Config.Exchange, Log: s.Log, Registry: s.Server.Registry})
+	s.Go(relay.Run)
+}
+
+// Consumer returns the consumer of the service's own queue, on its database (Options.Events), broker,
+// log and metrics: opts' Name (when empty), Pool, AMQPURL, Exchange, Log and Registry are set, the
+// rest (BatchSize, OnSettled, ...) is the caller's. Register its handlers before Run: it runs with the
+// service, and the service is ready only while it consumes (the "events" check), which is what a
+// publisher's catch-up waits for.
+func (s *Service) Consumer(opts events.ConsumerOptions) *events.Consumer {
+	if opts.Name == "" {
+		opts.Name = s.Name
+	}
+	opts.Pool, opts.AMQPURL, opts.Exchange = s.DB, s.Config.AMQPURL, s.Config.Exchange
+	opts.Log, opts.Registry = s.Log, s.Server.Registry
+	c := events.NewConsumer(opts)
+	s.Server.AddCheck("events", c.Ready)
+	s.Go(c.Run)
+	return c
 }
 
 // Go adds background work (a relay, a consumer) that runs with the server and stops with it. An error

@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -32,28 +30,20 @@ type Config struct {
 func main() { kit.Main("checkout", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
-	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
-	}
 	svc, err := kit.Start(ctx, kit.Options{
 		Name:       ui.Context,
 		Addr:       cfg.Addr,
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
+		Fragments:  true,
 		Redis:      true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
-		return fmt.Errorf("checkout events tables: %w", err)
-	}
 
 	store := postgres.NewStore(svc.DB)
 	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
@@ -61,19 +51,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
-		Assets: assets, Verifier: fragments.NewVerifier(pub, cfg.Dev()), SecureCookie: !cfg.Dev(), Log: log}); err != nil {
+		Assets: assets, Verifier: svc.Verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
 		return err
 	}
 
-	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	events.NewHandlers(store).Register(consumer)
+	svc.Relay()
 	// Ready only once the queue is bound: decide's and inventory's first-start catch-ups wait for it
 	// before republishing the catalog and the stock.
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(relay.Run)
-	svc.Go(consumer.Run)
+	events.NewHandlers(store).Register(svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName}))
 	return svc.Run(ctx)
 }

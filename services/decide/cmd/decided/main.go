@@ -82,14 +82,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	}
 
 	svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations()})
+		Migrations: postgres.Migrations(), Events: true, Fragments: cmd == "serve"})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	assets := static.New(cfg.StaticURL)
 	store := postgres.NewStore(svc.DB, decideevents.NewPublisher(assets))
 
@@ -129,25 +126,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 				What: "products", Log: log}.Run)
 		}
 	}
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
-	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY must be set in prod")
-	}
-
 	app := svc.Server.App
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "decide", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	frags := app.Group("/fragments", fragments.Middleware(svc.Verifier))
 	frags.Get("/"+product.Name, product.Handler(store, assets, assets.StylesheetURL()))
 	api.New(store, store, assets, cfg.AdminToken).Mount(app)
 
-	relay := events.NewRelay(events.RelayOptions{Name: "decide", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	svc.Go(relay.Run)
+	svc.Relay()
 	return svc.Run(ctx)
 }
 

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -31,36 +29,22 @@ type Config struct {
 func main() { kit.Main("inspire", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
-	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY must be set in prod")
-	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "inspire", Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations()})
+		Migrations: postgres.Migrations(), Events: true, Fragments: true})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	store := postgres.NewStore(svc.DB)
 	assets := static.New(cfg.StaticURL)
 
-	consumer := events.NewConsumer(events.ConsumerOptions{Name: "inspire", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	inspireevents.Register(consumer, store)
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
+	inspireevents.Register(svc.Consumer(events.ConsumerOptions{}), store)
 
 	app := svc.Server.App
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "inspire", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	frags := app.Group("/fragments", fragments.Middleware(svc.Verifier))
 	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
 	return svc.Run(ctx)
 }

@@ -82,14 +82,12 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	store := postgres.NewStore(svc.DB)
 	svc.Server.Registry.MustRegister(store.Collector())
 
@@ -122,15 +120,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	// One event per transaction: a reservation locks its stock rows in sku order, which rules out
 	// deadlocks only while a transaction holds one event's locks (a batch of several orders would
 	// gather locks out of order and could deadlock with another worker's batch).
-	consumer := events.NewConsumer(events.ConsumerOptions{Name: inventoryevents.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry, BatchSize: 1})
-	inventoryevents.NewHandlers(store).Register(consumer)
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
-
-	relay := events.NewRelay(events.RelayOptions{Name: "inventory", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	svc.Go(relay.Run)
+	inventoryevents.NewHandlers(store).Register(svc.Consumer(events.ConsumerOptions{
+		Name: inventoryevents.ConsumerName, BatchSize: 1}))
+	svc.Relay()
 
 	api.New(store, cfg.AdminToken).Mount(svc.Server.App)
 	return svc.Run(ctx)
