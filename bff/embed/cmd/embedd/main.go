@@ -5,9 +5,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
-	"github.com/inlay-dev/inlay/bff/internal/teams"
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
 )
@@ -17,7 +18,7 @@ type Config struct {
 	config.Common
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"EMBED_ADDR" envDefault:":8202"`
-	// Teams is the team registry: context=baseURL pairs, comma-separated; teams.DefaultRegistry
+	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
 	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
 }
@@ -25,12 +26,9 @@ type Config struct {
 func main() { kit.Main("embed", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if cfg.Teams == "" {
-		cfg.Teams = teams.DefaultRegistry
-	}
-	registry, err := teams.Parse(cfg.Teams)
+	registry, err := fragments.ParseTeams(cfg.Teams)
 	if err != nil {
-		return err
+		return fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "embed", Addr: cfg.Addr, Common: cfg.Common, Log: log, Redis: true})
 	if err != nil {

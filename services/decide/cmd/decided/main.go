@@ -44,9 +44,10 @@ type Config struct {
 	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token"`
 	// Seed seeds the embedded catalog at start.
 	Seed bool `env:"DECIDE_SEED" envDefault:"true"`
-	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed decide waits
-	// for the consumers among them to be ready and republishes the catalog once (see events.CatchUp).
-	Teams string `env:"INLAY_TEAMS" envDefault:"explore=http://127.0.0.1:8102,checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105"`
+	// Teams is the team registry (context=base URL, comma-separated; fragments.DefaultTeams when
+	// empty); after a fresh seed decide waits for its consumers among them to be ready and republishes
+	// the catalog once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS"`
 	// CatchUp turns that republish on or off.
 	CatchUp bool `env:"DECIDE_CATCHUP" envDefault:"true"`
 	// StaticURL is the public URL prefix of decide's /static/ (the shell serves it at /static/decide).

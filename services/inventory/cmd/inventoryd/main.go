@@ -44,10 +44,10 @@ type Config struct {
 	AdminToken string `env:"INVENTORY_ADMIN_TOKEN" envDefault:"dev-admin-token"`
 	// Seed seeds the embedded stock at start.
 	Seed bool `env:"INVENTORY_SEED" envDefault:"true"`
-	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed inventory
-	// waits for the consumers of stock.changed among them (checkout) to be ready and republishes the
-	// stock once (see events.CatchUp).
-	Teams string `env:"INLAY_TEAMS" envDefault:"checkout=http://127.0.0.1:8103"`
+	// Teams is the team registry (context=base URL, comma-separated; fragments.DefaultTeams when
+	// empty); after a fresh seed inventory waits for the consumers of stock.changed among them
+	// (checkout) to be ready and republishes the stock once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS"`
 	// CatchUp turns that republish on or off.
 	CatchUp bool `env:"INVENTORY_CATCHUP" envDefault:"true"`
 }
