@@ -29,9 +29,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -68,6 +71,31 @@ func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log 
 		stop()
 		os.Exit(1)
 	}
+}
+
+// MainArgs is Main for a process with commands: run also receives the command line's arguments (see
+// Command).
+func MainArgs[C Configurable](name string, run func(ctx context.Context, cfg C, log *slog.Logger, args []string) error) {
+	args := os.Args[1:]
+	Main(name, func(ctx context.Context, cfg C, log *slog.Logger) error { return run(ctx, cfg, log, args) })
+}
+
+// Command reads a process's command line: the first argument names one of commands, "serve" when
+// there is none, and commands maps each name to the number of arguments it takes.
+func Command(args []string, commands map[string]int) (string, error) {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	n, ok := commands[cmd]
+	if !ok {
+		names := slices.Sorted(maps.Keys(commands))
+		return "", fmt.Errorf("unknown command %q (%s)", cmd, strings.Join(names, ", "))
+	}
+	if len(args) != n {
+		return "", fmt.Errorf("%s takes %d arguments, not %d", cmd, n, len(args))
+	}
+	return cmd, nil
 }
 
 // Options configures Start.
@@ -180,6 +208,21 @@ func (s *Service) Consumer(opts events.ConsumerOptions) *events.Consumer {
 	s.Server.AddCheck("events", c.Ready)
 	s.Go(c.Run)
 	return c
+}
+
+// CatchUp runs c with the service, its Teams read from the team registry teams (INLAY_TEAMS): a
+// publisher that has just seeded a fresh database republishes once its consumers are ready.
+func (s *Service) CatchUp(teams string, c events.CatchUp) error {
+	reg, err := fragments.ParseTeams(teams)
+	if err != nil {
+		return fmt.Errorf("INLAY_TEAMS: %w", err)
+	}
+	c.Teams = reg
+	if c.Log == nil {
+		c.Log = s.Log
+	}
+	s.Go(c.Run)
+	return nil
 }
 
 // Go adds background work (a relay, a consumer) that runs with the server and stops with it. An error

@@ -177,3 +177,24 @@ func TestStartFragmentsVerifier(t *testing.T) {
 		t.Errorf("dev without a key: %v, verifier %v", err, svc)
 	}
 }
+
+func TestCommand(t *testing.T) {
+	commands := map[string]int{"serve": 0, "seed": 0, "price": 2}
+	for _, tc := range []struct {
+		args []string
+		want string
+		err  string
+	}{
+		{nil, "serve", ""},
+		{[]string{"seed"}, "seed", ""},
+		{[]string{"price", "SKU", "12"}, "price", ""},
+		{[]string{"price", "SKU"}, "", "price takes 2 arguments, not 1"},
+		{[]string{"seed", "extra"}, "", "seed takes 0 arguments, not 1"},
+		{[]string{"frobnicate"}, "", `unknown command "frobnicate" (price, seed, serve)`},
+	} {
+		got, err := kit.Command(tc.args, commands)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
+			t.Errorf("Command(%q) = %q, %v; want %q, %s", tc.args, got, err, tc.want, tc.err)
+		}
+	}
+}

@@ -14,10 +14,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -31,9 +29,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 )
-
-// devAdminToken is DECIDE_ADMIN_TOKEN's default, refused in prod.
-const devAdminToken = "dev-admin-token"
 
 // Config is decided's configuration.
 type Config struct {
@@ -54,32 +49,15 @@ type Config struct {
 	StaticURL string `env:"DECIDE_STATIC_URL" envDefault:"/static/decide"`
 }
 
-func main() {
-	args := os.Args[1:]
-	kit.Main("decide", func(ctx context.Context, cfg Config, log *slog.Logger) error {
-		return run(ctx, cfg, log, args)
-	})
-}
+func main() { kit.MainArgs("decide", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
-	if !cfg.Dev() && cfg.AdminToken == devAdminToken {
-		return errors.New("DECIDE_ADMIN_TOKEN must be set to a secret in prod")
+	if err := cfg.CheckAdminToken("DECIDE_ADMIN_TOKEN", cfg.AdminToken); err != nil {
+		return err
 	}
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve", "seed", "republish":
-		if len(args) > 1 {
-			return fmt.Errorf("%s takes no arguments", cmd)
-		}
-	case "price":
-		if len(args) != 3 {
-			return errors.New("usage: decided price SKU PRICE")
-		}
-	default:
-		return fmt.Errorf("unknown command %q (serve, seed, price SKU PRICE, republish)", cmd)
+	cmd, err := kit.Command(args, map[string]int{"serve": 0, "seed": 0, "republish": 0, "price": 2})
+	if err != nil {
+		return err
 	}
 
 	svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common, Log: log,
@@ -119,12 +97,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			return err
 		}
 		if res.Created > 0 && cfg.CatchUp {
-			teams, err := fragments.ParseTeams(cfg.Teams)
-			if err != nil {
-				return fmt.Errorf("INLAY_TEAMS: %w", err)
+			if err := svc.CatchUp(cfg.Teams, events.CatchUp{Consumers: decideevents.Consumers(),
+				Republish: store.Republish, What: "products"}); err != nil {
+				return err
 			}
-			svc.Go(events.CatchUp{Consumers: decideevents.Consumers(), Teams: teams, Republish: store.Republish,
-				What: "products", Log: log}.Run)
 		}
 	}
 	app := svc.Server.App

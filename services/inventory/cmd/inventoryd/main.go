@@ -17,12 +17,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/inventory/api"
 	inventoryevents "github.com/inlay-dev/inlay/services/inventory/events"
 	"github.com/inlay-dev/inlay/services/inventory/postgres"
@@ -31,9 +27,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 )
-
-// devAdminToken is INVENTORY_ADMIN_TOKEN's default, refused in prod.
-const devAdminToken = "dev-admin-token"
 
 // Config is the inventory process's configuration.
 type Config struct {
@@ -52,28 +45,15 @@ type Config struct {
 	CatchUp bool `env:"INVENTORY_CATCHUP" envDefault:"true"`
 }
 
-func main() {
-	args := os.Args[1:]
-	kit.Main("inventory", func(ctx context.Context, cfg Config, log *slog.Logger) error {
-		return run(ctx, cfg, log, args)
-	})
-}
+func main() { kit.MainArgs("inventory", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
-	if !cfg.Dev() && cfg.AdminToken == devAdminToken {
-		return errors.New("INVENTORY_ADMIN_TOKEN must be set to a secret in prod")
+	if err := cfg.CheckAdminToken("INVENTORY_ADMIN_TOKEN", cfg.AdminToken); err != nil {
+		return err
 	}
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve", "seed", "republish":
-		if len(args) > 1 {
-			return fmt.Errorf("%s takes no arguments", cmd)
-		}
-	default:
-		return fmt.Errorf("unknown command %q (serve, seed, republish)", cmd)
+	cmd, err := kit.Command(args, map[string]int{"serve": 0, "seed": 0, "republish": 0})
+	if err != nil {
+		return err
 	}
 
 	svc, err := kit.Start(ctx, kit.Options{
@@ -108,12 +88,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			return err
 		}
 		if created > 0 && cfg.CatchUp {
-			teams, err := fragments.ParseTeams(cfg.Teams)
-			if err != nil {
-				return fmt.Errorf("INLAY_TEAMS: %w", err)
+			if err := svc.CatchUp(cfg.Teams, events.CatchUp{Consumers: inventoryevents.Consumers(),
+				Republish: store.Republish, What: "skus"}); err != nil {
+				return err
 			}
-			svc.Go(events.CatchUp{Consumers: inventoryevents.Consumers(), Teams: teams, Republish: store.Republish,
-				What: "skus", Log: log}.Run)
 		}
 	}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inlay-dev/inlay/services/inventory/seed"
+	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
@@ -183,7 +184,7 @@ func TestCommands(t *testing.T) {
 		}
 	}
 	prod := cfg
-	prod.Env, prod.AdminToken = "prod", devAdminToken
+	prod.Env, prod.AdminToken = "prod", config.DevAdminToken
 	if err := run(ctx, prod, log, nil); err == nil || !strings.Contains(err.Error(), "INVENTORY_ADMIN_TOKEN") {
 		t.Errorf("prod with the dev token: %v", err)
 	}
