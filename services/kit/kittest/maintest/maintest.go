@@ -129,21 +129,30 @@ func (p *Platform) Probe(ctx context.Context, handle events.Handler, patterns ..
 	for _, pattern := range patterns {
 		c.Handle(pattern, handle)
 	}
+	p.Consume(ctx, c)
+}
+
+// Consume runs c (a consumer on the platform's exchange, its handlers registered) until the test
+// ends, then deletes its queues. It is consuming when Consume returns: nothing published after is
+// lost.
+func (p *Platform) Consume(ctx context.Context, c *events.Consumer) {
+	t := p.t
+	t.Helper()
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(runCtx) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
-			t.Errorf("probe: %v", err)
+			t.Errorf("consumer %s: %v", c.Queue(), err)
 		}
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := c.DeleteQueues(cctx); err != nil {
-			t.Logf("delete probe queues: %v", err)
+			t.Logf("delete queues of %s: %v", c.Queue(), err)
 		}
 	})
-	WaitFor(t, ctx, "the probe consumer", func() bool { return c.Ready(ctx) == nil })
+	WaitFor(t, ctx, "consumer "+c.Queue(), func() bool { return c.Ready(ctx) == nil })
 }
 
 // Publisher is another context's side of the exchange: an outbox in a database of its own, and its
