@@ -21,7 +21,7 @@ import (
 // mustCatalog returns a Catalog on a fresh, migrated and seeded database.
 func mustCatalog(t testing.TB) (*postgres.Catalog, *pgxpool.Pool) {
 	t.Helper()
-	pool := kittest.Postgres(t, postgres.Migrations)
+	pool := kittest.Postgres(t, postgres.Migrations())
 	data, err := seed.Load()
 	if err != nil {
 		t.Fatal(err)

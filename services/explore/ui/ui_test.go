@@ -30,7 +30,7 @@ func startExplore(t *testing.T, signer *fragments.Signer) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool := kittest.Postgres(t, postgres.Migrations)
+	pool := kittest.Postgres(t, postgres.Migrations())
 	data, err := seed.Load()
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -44,22 +42,12 @@ type Config struct {
 func main() { kit.Main("explore", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
-	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
-	}
 	svc, err := kit.Start(ctx, kit.Options{Name: ui.Context, Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations})
+		Migrations: postgres.Migrations(), Events: true, Fragments: &cfg.FragmentServer})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
-		return fmt.Errorf("explore events tables: %w", err)
-	}
 	data, err := seed.Load()
 	if err != nil {
 		return err
@@ -73,18 +61,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	verifier := fragments.NewVerifier(pub, cfg.Dev())
-	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets, Verifier: verifier}); err != nil {
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets,
+		Verifier: svc.Verifier}); err != nil {
 		return err
 	}
 	// Ready once every page's fragment of explore has rendered (pool open, queries warm).
-	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, verifier, header.Name, footer.Name, teasers.Name,
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, header.Name, footer.Name, teasers.Name,
 		category.Name+"?category=classic", search.Name+"?q=tractor", stores.Name, storepicker.Name))
 
 	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log})
 	svc.Go(purger.Run)
-	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry,
+	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
+	// catalog after a first seed (services/kit/events.CatchUp).
+	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName,
 		// Once a change is committed, the shell's cached listings are stale.
 		OnSettled: func(_ kitevents.Event, outcome string) {
 			if outcome == "applied" {
@@ -92,9 +81,5 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}})
 	events.NewHandlers(catalog).Register(consumer)
-	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
-	// catalog after a first seed (services/decide/events.CatchUp).
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
 	return svc.Run(ctx)
 }

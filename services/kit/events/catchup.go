@@ -1,3 +1,6 @@
+// Catching up: a publisher that seeds its state into a fresh database republishes it once its
+// consumers' queues exist.
+
 package events
 
 import (
@@ -10,42 +13,38 @@ import (
 	"time"
 )
 
-// IsConsumer reports whether the context name consumes decide's events (DESIGN.md §2).
-func IsConsumer(name string) bool {
-	switch name {
-	case "explore", "checkout", "inspire", "inventory":
-		return true
-	}
-	return false
-}
-
-// CatchUp republishes the catalog after a fresh seed, for consumers whose queue did not exist yet.
-// On a first start every process starts at once, and the seed's events may reach the exchange before
-// a consumer has declared and bound its queue (RabbitMQ drops what no queue is bound for). CatchUp
-// polls the /readyz of every consumer in Teams (their readiness includes a consuming queue) and
-// republishes whenever one or more of them has newly become ready, until all have, or until Deadline,
-// when it republishes a last time for the late ones. Consumers that already hold the catalog ignore
-// the snapshots (same versions). Later starts do not need it: queues are durable.
+// CatchUp republishes a publisher's state after a fresh seed, for consumers whose queue did not exist
+// yet. On a first start every process starts at once, and the seed's events may reach the exchange
+// before a consumer has declared and bound its queue (RabbitMQ drops what no queue is bound for).
+// CatchUp polls the /readyz of every consumer (a consumer's readiness includes a consuming queue)
+// and republishes whenever one or more of them has newly become ready, until all have, or until
+// Deadline, when it republishes a last time for the late ones. Consumers that already hold the state
+// ignore the repeat (same versions). Later starts do not need it: queues are durable.
 type CatchUp struct {
-	// Teams maps a context to its base URL (INLAY_TEAMS); only the consumers (IsConsumer) are awaited.
+	// Consumers are the contexts that consume the publisher's events; those in Teams are awaited.
+	Consumers []string
+	// Teams maps a context to its base URL: the team registry (fragments.ParseTeams, INLAY_TEAMS).
 	Teams map[string]string
-	// Republish writes a product.updated snapshot of every product to the outbox.
+	// Republish writes a snapshot of the publisher's state to the outbox and returns how many events.
 	Republish func(ctx context.Context) (int, error)
+	// What names Republish's events in the log ("products", "skus"); "events" when empty.
+	What string
 	// Deadline bounds the wait for the consumers; 60 s when zero.
 	Deadline time.Duration
 	// Interval is the pause between readiness rounds; 250 ms when zero.
 	Interval time.Duration
 	// Client asks the consumers; one with a 2 s timeout when nil.
 	Client *http.Client
-	Log    *slog.Logger
+	// Log receives the catch-up's logs; slog.Default() when nil.
+	Log *slog.Logger
 }
 
 // Run polls the consumers and republishes as they become ready. It returns nil when ctx ends.
 func (c CatchUp) Run(ctx context.Context) error {
-	if c.Deadline == 0 {
+	if c.Deadline <= 0 {
 		c.Deadline = time.Minute
 	}
-	if c.Interval == 0 {
+	if c.Interval <= 0 {
 		c.Interval = 250 * time.Millisecond
 	}
 	if c.Client == nil {
@@ -54,9 +53,12 @@ func (c CatchUp) Run(ctx context.Context) error {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+	if c.What == "" {
+		c.What = "events"
+	}
 	waiting := map[string]string{}
-	for name, base := range c.Teams {
-		if IsConsumer(name) {
+	for _, name := range c.Consumers {
+		if base, ok := c.Teams[name]; ok {
 			waiting[name] = strings.TrimRight(base, "/")
 		}
 	}
@@ -104,7 +106,7 @@ func (c CatchUp) republish(ctx context.Context, why string, consumers []string) 
 		}
 		return fmt.Errorf("catch-up: %w", err)
 	}
-	c.Log.Info("catch-up: catalog republished", "reason", why, "consumers", strings.Join(consumers, ","), "products", n)
+	c.Log.Info("catch-up: republished", "reason", why, "consumers", strings.Join(consumers, ","), c.What, n)
 	return nil
 }
 

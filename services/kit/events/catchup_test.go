@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	decideevents "github.com/inlay-dev/inlay/services/decide/events"
+	"github.com/inlay-dev/inlay/services/kit/events"
 )
 
 // readyAfter answers /readyz with 503 n times, then 200.
@@ -33,7 +33,8 @@ func TestCatchUpWaitsForConsumers(t *testing.T) {
 	t.Parallel()
 	inspire, explore := readyAfter(t, 0), readyAfter(t, 3)
 	var republished atomic.Int32
-	c := decideevents.CatchUp{
+	c := events.CatchUp{
+		Consumers: []string{"inspire", "explore", "inventory"}, // inventory is not registered: not awaited
 		Teams: map[string]string{"inspire": inspire.URL, "explore": explore.URL,
 			"shell": "http://127.0.0.1:1"}, // not a consumer: never asked
 		Republish: func(context.Context) (int, error) { republished.Add(1); return 23, nil },
@@ -54,7 +55,8 @@ func TestCatchUpRepublishesAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	never := readyAfter(t, 1<<30)
 	var republished atomic.Int32
-	c := decideevents.CatchUp{
+	c := events.CatchUp{
+		Consumers: []string{"checkout"},
 		Teams:     map[string]string{"checkout": never.URL},
 		Republish: func(context.Context) (int, error) { republished.Add(1); return 1, nil },
 		Interval:  time.Millisecond,
@@ -74,7 +76,8 @@ func TestCatchUpStopsWithItsContext(t *testing.T) {
 	never := readyAfter(t, 1<<30)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	c := decideevents.CatchUp{
+	c := events.CatchUp{
+		Consumers: []string{"inventory"},
 		Teams:     map[string]string{"inventory": never.URL},
 		Republish: func(context.Context) (int, error) { return 0, errors.New("must not be called") },
 		Interval:  time.Millisecond,
@@ -87,7 +90,8 @@ func TestCatchUpStopsWithItsContext(t *testing.T) {
 
 func TestCatchUpReportsRepublishFailure(t *testing.T) {
 	t.Parallel()
-	c := decideevents.CatchUp{
+	c := events.CatchUp{
+		Consumers: []string{"inspire"},
 		Teams:     map[string]string{"inspire": readyAfter(t, 0).URL},
 		Republish: func(context.Context) (int, error) { return 0, errors.New("db down") },
 		Interval:  time.Millisecond,
