@@ -18,7 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Cart limits: a line holds at most MaxQuantity units, a cart at most MaxLines lines. A cart lives
@@ -133,7 +133,7 @@ var (
 // the stock. It checks the item can be added at all.
 func AddLimit(it Item) (int, error) {
 	if !it.InStock() {
-		return 0, server.Wrap(server.ECONFLICT, ErrOutOfStock, it.Title()+" is out of stock")
+		return 0, errs.Wrap(errs.ECONFLICT, ErrOutOfStock, it.Title()+" is out of stock")
 	}
 	return min(MaxQuantity, it.Stock), nil
 }
@@ -335,5 +335,5 @@ func LastFour(card string) string {
 
 // ErrOrderNotFound is returned (wrapped) for an order that does not exist or is not the caller's.
 func ErrOrderNotFound(id string) error {
-	return server.Errorf(server.ENOTFOUND, "order %q not found", id)
+	return errs.Errorf(errs.ENOTFOUND, "order %q not found", id)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -128,9 +129,9 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 	if err := t.client.DoTimeout(req, resp, proxyTimeout); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
-			return kitserver.Wrap(kitserver.EUNAVAILABLE, err, t.name+" did not answer in time")
+			return errs.Wrap(errs.EUNAVAILABLE, err, t.name+" did not answer in time")
 		}
-		return kitserver.Wrap(kitserver.EUNAVAILABLE, fmt.Errorf("proxy to %s: %w", t.name, err), t.name+" is not available")
+		return errs.Wrap(errs.EUNAVAILABLE, fmt.Errorf("proxy to %s: %w", t.name, err), t.name+" is not available")
 	}
 
 	out := c.Response()

@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // Source is the events' source, and the event types checkout publishes (the saga contract agreed
@@ -142,7 +142,7 @@ func (s *Store) Item(ctx context.Context, sku string) (checkout.Item, error) {
 	it, err := scanItem(s.db.QueryRow(ctx, `SELECT `+itemColumns+` FROM variants v LEFT JOIN stock s USING (sku)
 		WHERE v.sku = $1`, sku))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return it, server.Wrap(server.ENOTFOUND, checkout.ErrUnknownSKU, fmt.Sprintf("tractor %q does not exist", sku))
+		return it, errs.Wrap(errs.ENOTFOUND, checkout.ErrUnknownSKU, fmt.Sprintf("tractor %q does not exist", sku))
 	}
 	if err != nil {
 		return it, fmt.Errorf("read variant %s: %w", sku, err)
@@ -220,7 +220,7 @@ func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created boo
 		return id, false, err
 	}
 	if len(p.Lines) == 0 {
-		return "", false, server.Wrap(server.EINVALID, ErrEmptyCart, "Your basket is empty.")
+		return "", false, errs.Wrap(errs.EINVALID, ErrEmptyCart, "Your basket is empty.")
 	}
 	uid, err := uuid.NewV7()
 	if err != nil {
@@ -289,11 +289,11 @@ func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created boo
 	if err != nil {
 		var le *LineError
 		if errors.As(err, &le) {
-			code := server.ECONFLICT
+			code := errs.ECONFLICT
 			if errors.Is(le.Reason, checkout.ErrUnknownSKU) {
-				code = server.EINVALID
+				code = errs.EINVALID
 			}
-			return "", false, server.Wrap(code, err, le.Error())
+			return "", false, errs.Wrap(code, err, le.Error())
 		}
 		return "", false, fmt.Errorf("place order: %w", err)
 	}
@@ -312,7 +312,7 @@ func (s *Store) orderByKey(ctx context.Context, key, cartID string) (string, boo
 		return "", false, fmt.Errorf("find order by idempotency key: %w", err)
 	}
 	if cart != cartID {
-		return "", false, server.Errorf(server.ECONFLICT, "this form was already used; please reload the checkout page")
+		return "", false, errs.Errorf(errs.ECONFLICT, "this form was already used; please reload the checkout page")
 	}
 	return id, true, nil
 }

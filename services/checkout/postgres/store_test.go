@@ -12,7 +12,7 @@ import (
 	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 func form(key string) checkout.CheckoutForm {
@@ -31,7 +31,7 @@ func TestItemsAndVersions(t *testing.T) {
 	if it.Price != 5700 || it.Stock != 5 || it.ProductID != "CL-01" || it.Title() != "Heritage Workhorse Verdant Field" {
 		t.Fatalf("item = %+v", it)
 	}
-	if _, err := s.Item(ctx, "NOPE"); !errors.Is(err, checkout.ErrUnknownSKU) || server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := s.Item(ctx, "NOPE"); !errors.Is(err, checkout.ErrUnknownSKU) || errs.Code(err) != errs.ENOTFOUND {
 		t.Fatalf("unknown sku = %v", err)
 	}
 
@@ -150,7 +150,7 @@ func TestPlaceOrderIdempotent(t *testing.T) {
 	}
 	// Another cart cannot use the key.
 	place.CartID = "cart-2"
-	if _, _, err := s.PlaceOrder(ctx, place); server.ErrorCode(err) != server.ECONFLICT {
+	if _, _, err := s.PlaceOrder(ctx, place); errs.Code(err) != errs.ECONFLICT {
 		t.Fatalf("key of another cart = %v", err)
 	}
 }
@@ -165,16 +165,16 @@ func TestPlaceOrderRefused(t *testing.T) {
 		code  string
 		is    error
 	}{
-		{"empty", nil, server.EINVALID, postgres.ErrEmptyCart},
-		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, server.EINVALID, checkout.ErrUnknownSKU},
-		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, server.ECONFLICT, checkout.ErrOutOfStock},
-		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, server.ECONFLICT, checkout.ErrOutOfStock},
+		{"empty", nil, errs.EINVALID, postgres.ErrEmptyCart},
+		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, errs.EINVALID, checkout.ErrUnknownSKU},
+		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, errs.ECONFLICT, checkout.ErrOutOfStock},
+		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, errs.ECONFLICT, checkout.ErrOutOfStock},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := s.PlaceOrder(ctx, postgres.Place{CartID: "c", Lines: tt.lines, Form: form("key-" + tt.name)})
-			if !errors.Is(err, tt.is) || server.ErrorCode(err) != tt.code {
-				t.Fatalf("err = %v (code %s), want %v (%s)", err, server.ErrorCode(err), tt.is, tt.code)
+			if !errors.Is(err, tt.is) || errs.Code(err) != tt.code {
+				t.Fatalf("err = %v (code %s), want %v (%s)", err, errs.Code(err), tt.is, tt.code)
 			}
 		})
 	}
@@ -246,7 +246,7 @@ func TestConfirmAndCancel(t *testing.T) {
 		len(c.Lines) != 1 || c.Lines[0].SKU != checkouttest.SKUGrey || c.Lines[0].Quantity != 1 {
 		t.Fatalf("cancelled = %+v, %v", c, err)
 	}
-	if _, err := s.Order(ctx, "nope"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := s.Order(ctx, "nope"); errs.Code(err) != errs.ENOTFOUND {
 		t.Fatalf("Order(nope) = %v", err)
 	}
 }

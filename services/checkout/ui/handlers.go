@@ -13,7 +13,7 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Models of the views.
@@ -188,7 +188,7 @@ func owns(fc fragments.Context, cartID, customerID string) bool {
 
 func (h *handlers) thanks(c *fiber.Ctx) error {
 	o, err := h.ownOrder(c, c.Query("order"))
-	if server.ErrorCode(err) == server.ENOTFOUND {
+	if errs.Code(err) == errs.ENOTFOUND {
 		return fragments.Render(c, Unavailable("checkout-thanks", "This order does not exist."), fragments.Private,
 			fragments.Status(fiber.StatusNotFound), h.assets(Thanks))
 	}
@@ -201,7 +201,7 @@ func (h *handlers) thanks(c *fiber.Ctx) error {
 // order is the order page's content (GET /checkout/orders/{id}): the order and its live status.
 func (h *handlers) order(c *fiber.Ctx) error {
 	o, err := h.ownOrder(c, c.Query("order"))
-	if server.ErrorCode(err) == server.ENOTFOUND {
+	if errs.Code(err) == errs.ENOTFOUND {
 		return fragments.Render(c, Unavailable("checkout-order", "This order does not exist."), fragments.Private,
 			fragments.Status(fiber.StatusNotFound), h.assets(OrderPage))
 	}
@@ -281,7 +281,7 @@ func (h *handlers) add(c *fiber.Ctx) error {
 func (h *handlers) addSKU(c *fiber.Ctx, sku string) (int, string, error) {
 	ctx := c.UserContext()
 	if !checkout.ValidSKU(sku) {
-		return 0, "", server.Wrap(server.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
+		return 0, "", errs.Wrap(errs.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
 	}
 	it, err := h.store.Item(ctx, sku)
 	if err != nil {
@@ -304,9 +304,9 @@ func (h *handlers) addSKU(c *fiber.Ctx, sku string) (int, string, error) {
 		} else {
 			msg += ", the most one order may hold."
 		}
-		return 0, "", server.Wrap(server.ECONFLICT, err, msg)
+		return 0, "", errs.Wrap(errs.ECONFLICT, err, msg)
 	case errors.Is(err, checkout.ErrCartFull):
-		return 0, "", server.Wrap(server.ECONFLICT, err, "Your basket is full: "+err.Error()+".")
+		return 0, "", errs.Wrap(errs.ECONFLICT, err, "Your basket is full: "+err.Error()+".")
 	case err != nil:
 		return 0, "", err
 	}
@@ -332,7 +332,7 @@ func (h *handlers) remove(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	sku := c.FormValue("sku")
 	if !checkout.ValidSKU(sku) {
-		return server.Wrap(server.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
+		return errs.Wrap(errs.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
 	}
 	if id := fragments.ContextFrom(ctx).CartID; id != "" {
 		// Removing a line that is not there is done already: the answer is the same.
@@ -374,8 +374,8 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 	if errors.Is(err, postgres.ErrEmptyCart) {
 		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 	}
-	if code := server.ErrorCode(err); code == server.EINVALID || code == server.ECONFLICT {
-		return refuse(checkout.FieldErrors{generalError: server.ErrorMessage(err)})
+	if code := errs.Code(err); code == errs.EINVALID || code == errs.ECONFLICT {
+		return refuse(checkout.FieldErrors{generalError: errs.Message(err)})
 	}
 	if err != nil {
 		return err

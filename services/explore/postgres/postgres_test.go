@@ -13,8 +13,8 @@ import (
 	"github.com/inlay-dev/inlay/services/explore"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
 	"github.com/inlay-dev/inlay/services/explore/seed"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // mustCatalog returns a Catalog on a fresh, migrated and seeded database.
@@ -116,7 +116,7 @@ func TestEmptyCategory(t *testing.T) {
 	if err != nil || len(l.Products) != 0 || l.Total != 0 {
 		t.Errorf("a category without products: %+v, %v; want empty", l, err)
 	}
-	if _, err := c.Products(context.Background(), "hovercraft", 10); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Products(context.Background(), "hovercraft", 10); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown category: %v, want ENOTFOUND", err)
 	}
 }
@@ -174,7 +174,7 @@ func TestProductsByCategory(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Products(ctx, "hovercraft", 100); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Products(ctx, "hovercraft", 100); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown category: %v, want ENOTFOUND", err)
 	}
 }
@@ -229,7 +229,7 @@ func TestStartPriceFollowsPriceChanges(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Product(ctx, "XX-99"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Product(ctx, "XX-99"); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown product: %v, want ENOTFOUND", err)
 	}
 }
