@@ -57,6 +57,14 @@ func (v Variant) URL() string {
 	return "/product/" + url.PathEscape(v.ProductID) + "?sku=" + url.QueryEscape(v.SKU)
 }
 
+// ProductChange is a product's state as decide published it: its name and, when Variants is not
+// nil, its complete variant list (variants missing from it are removed).
+type ProductChange struct {
+	ID       string
+	Name     string
+	Variants []Variant
+}
+
 // Item is a variant with its stock as checkout knows it.
 type Item struct {
 	Variant

@@ -1,4 +1,6 @@
-// Package events holds checkout's handlers for the events it consumes:
+// Package events holds what checkout publishes — checkout.order.placed, confirmed and cancelled, their
+// payloads and the functions that build them (publish.go; examples in testdata/*.json, the contract
+// payments' and inventory's tests decode) — and its handlers for the events it consumes:
 //
 //   - decide.product.created.v1, decide.product.updated.v1, decide.variant.price_changed.v1 fill
 //     checkout's copy of the variants (version-guarded: an older product version changes nothing);
@@ -24,7 +26,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inlay-dev/inlay/services/checkout"
-	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 )
 
@@ -42,20 +43,34 @@ const (
 	PaymentRefunded = "payments.payment.refunded.v1"
 )
 
-// Writer applies the events inside the handler's transaction (postgres.Store).
-type Writer interface {
-	ApplyProduct(ctx context.Context, tx pgx.Tx, p postgres.ProductChange, version int64) error
+// CopyWriter keeps checkout's copies of decide's variants and inventory's stock inside the handler's
+// transaction (postgres.Store).
+type CopyWriter interface {
+	// ApplyProduct records a product's variants at version; older versions are ignored.
+	ApplyProduct(ctx context.Context, tx pgx.Tx, p checkout.ProductChange, version int64) error
+	// ApplyPrice records a variant's price at version; older versions are ignored.
 	ApplyPrice(ctx context.Context, tx pgx.Tx, sku string, price, version int64) error
+	// ApplyStock records a sku's available quantity.
 	ApplyStock(ctx context.Context, tx pgx.Tx, sku string, quantity int) error
-	Confirm(ctx context.Context, tx pgx.Tx, orderID string) (bool, error)
-	Cancel(ctx context.Context, tx pgx.Tx, orderID, reason string) (bool, error)
 }
 
-// Handlers handles checkout's events with a Writer.
-type Handlers struct{ w Writer }
+// OrderUpdater changes an order inside the handler's transaction (postgres.Store.UpdateTx). It
+// returns an error wrapping checkout.ErrUnknownOrder for an order checkout does not have, and fn's
+// error as it is.
+type OrderUpdater interface {
+	UpdateTx(ctx context.Context, tx pgx.Tx, id string, fn func(o *checkout.Order) error) (checkout.Order, error)
+}
 
-// NewHandlers returns the handlers writing through w.
-func NewHandlers(w Writer) *Handlers { return &Handlers{w: w} }
+// Handlers handles checkout's events.
+type Handlers struct {
+	copies CopyWriter
+	orders OrderUpdater
+}
+
+// NewHandlers returns the handlers writing copies through copies and order changes through orders.
+func NewHandlers(copies CopyWriter, orders OrderUpdater) *Handlers {
+	return &Handlers{copies: copies, orders: orders}
+}
 
 // Register routes the events on c to the handlers.
 func (h *Handlers) Register(c *kitevents.Consumer) {
@@ -113,7 +128,7 @@ func (h *Handlers) Product(ctx context.Context, tx pgx.Tx, e kitevents.Event) er
 	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Name) == "" {
 		return permanent(e, errors.New("product without id or name"))
 	}
-	ch := postgres.ProductChange{ID: p.ID, Name: p.Name}
+	ch := checkout.ProductChange{ID: p.ID, Name: p.Name}
 	if p.Variants != nil {
 		ch.Variants = make([]checkout.Variant, 0, len(p.Variants))
 	}
@@ -128,7 +143,7 @@ func (h *Handlers) Product(ctx context.Context, tx pgx.Tx, e kitevents.Event) er
 		ch.Variants = append(ch.Variants, checkout.Variant{SKU: v.SKU, ProductID: p.ID, ProductName: p.Name,
 			Name: v.Name, Color: v.Color, Image: img, Price: *v.Price})
 	}
-	if err := h.w.ApplyProduct(ctx, tx, ch, p.Version); err != nil {
+	if err := h.copies.ApplyProduct(ctx, tx, ch, p.Version); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -143,7 +158,7 @@ func (h *Handlers) Price(ctx context.Context, tx pgx.Tx, e kitevents.Event) erro
 	if !checkout.ValidSKU(p.SKU) || p.Price == nil || *p.Price < 0 {
 		return permanent(e, fmt.Errorf("price change of %q without valid sku or price", p.SKU))
 	}
-	if err := h.w.ApplyPrice(ctx, tx, p.SKU, *p.Price, p.Version); err != nil {
+	if err := h.copies.ApplyPrice(ctx, tx, p.SKU, *p.Price, p.Version); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -158,7 +173,7 @@ func (h *Handlers) Stock(ctx context.Context, tx pgx.Tx, e kitevents.Event) erro
 	if !checkout.ValidSKU(s.SKU) || s.Quantity == nil {
 		return permanent(e, fmt.Errorf("stock change of %q without valid sku or quantity", s.SKU))
 	}
-	if err := h.w.ApplyStock(ctx, tx, s.SKU, max(*s.Quantity, 0)); err != nil {
+	if err := h.copies.ApplyStock(ctx, tx, s.SKU, max(*s.Quantity, 0)); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -181,7 +196,7 @@ func (h *Handlers) Reserved(ctx context.Context, tx pgx.Tx, e kitevents.Event) e
 	if err != nil {
 		return err
 	}
-	_, err = h.w.Confirm(ctx, tx, o.OrderID)
+	_, err = h.orders.UpdateTx(ctx, tx, o.OrderID, func(o *checkout.Order) error { return o.Confirm() })
 	return h.sagaErr(e, err)
 }
 
@@ -191,7 +206,7 @@ func (h *Handlers) Declined(ctx context.Context, tx pgx.Tx, e kitevents.Event) e
 	if err != nil {
 		return err
 	}
-	_, err = h.w.Cancel(ctx, tx, o.OrderID, reasonOr(o.Reason, "payment declined"))
+	_, err = h.orders.UpdateTx(ctx, tx, o.OrderID, cancel(reasonOr(o.Reason, "payment declined")))
 	return h.sagaErr(e, err)
 }
 
@@ -202,8 +217,13 @@ func (h *Handlers) Refunded(ctx context.Context, tx pgx.Tx, e kitevents.Event) e
 	if err != nil {
 		return err
 	}
-	_, err = h.w.Cancel(ctx, tx, o.OrderID, reasonOr(o.Reason, "payment refunded"))
+	_, err = h.orders.UpdateTx(ctx, tx, o.OrderID, cancel(reasonOr(o.Reason, "payment refunded")))
 	return h.sagaErr(e, err)
+}
+
+// cancel is the order change of a cancellation with reason.
+func cancel(reason string) func(o *checkout.Order) error {
+	return func(o *checkout.Order) error { return o.Cancel(reason) }
 }
 
 // sagaErr parks events that can never apply (an unknown order, an illegal transition) and lets
@@ -212,7 +232,7 @@ func (h *Handlers) sagaErr(e kitevents.Event, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, checkout.ErrIllegalTransition) || errors.Is(err, postgres.ErrUnknownOrder) {
+	if errors.Is(err, checkout.ErrIllegalTransition) || errors.Is(err, checkout.ErrUnknownOrder) {
 		return permanent(e, err)
 	}
 	return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)

@@ -67,7 +67,7 @@ func TestDecideExamplesInAnyOrderAndTwice(t *testing.T) {
 			t.Parallel()
 			pool := checkouttest.DB(t)
 			s := postgres.NewStore(pool)
-			h := events.NewHandlers(s)
+			h := events.NewHandlers(s, s)
 			for _, e := range order {
 				fn := h.Product
 				if e.Type == events.PriceChanged {
@@ -94,7 +94,7 @@ func TestTolerantReader(t *testing.T) {
 	t.Parallel()
 	pool := checkouttest.DB(t)
 	s := postgres.NewStore(pool)
-	h := events.NewHandlers(s)
+	h := events.NewHandlers(s, s)
 	// Unknown fields are ignored.
 	e := event(t, "decide", events.ProductCreated, "X-1", map[string]any{"id": "X-1", "name": "X", "future": true,
 		"variants": []map[string]any{{"sku": "X-1-A", "price": 10, "colour": "ignored"}}, "version": 1})
@@ -132,7 +132,7 @@ func TestTolerantReader(t *testing.T) {
 
 func place(t *testing.T, s *postgres.Store, key string) string {
 	t.Helper()
-	id, _, err := s.PlaceOrder(context.Background(), postgres.Place{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}},
+	id, _, err := s.PlaceOrder(context.Background(), checkout.Placement{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}},
 		Form: checkout.CheckoutForm{FirstName: "A", LastName: "B", Email: "a@b.example", Card: "4000000000000002", StoreID: "store-a", IdempotencyKey: key}})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func status(t *testing.T, s *postgres.Store, id string) (checkout.Status, string
 func TestSagaEventsIdempotent(t *testing.T) {
 	t.Parallel()
 	s, pool := checkouttest.Store(t)
-	h := events.NewHandlers(s)
+	h := events.NewHandlers(s, s)
 	confirmed, declined, refunded := place(t, s, "k1"), place(t, s, "k2"), place(t, s, "k3")
 	reserved := event(t, "inventory", events.StockReserved, confirmed, map[string]any{"order_id": confirmed,
 		"lines": []map[string]any{{"sku": checkouttest.SKUGrey, "quantity": 1}}})
@@ -211,7 +211,7 @@ func TestDeclineThroughRabbitMQ(t *testing.T) {
 	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: pool,
 		AMQPURL: kittest.AMQPURL(), Exchange: exchange, Log: log,
 		OnSettled: func(e kitevents.Event, outcome string) { outcomes <- settled{e.ID, outcome} }})
-	events.NewHandlers(s).Register(consumer)
+	events.NewHandlers(s, s).Register(consumer)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- consumer.Run(runCtx) }()
@@ -250,10 +250,10 @@ func TestDeclineThroughRabbitMQ(t *testing.T) {
 		t.Fatalf("order %s %q", st, reason)
 	}
 	evs := checkouttest.Outbox(t, pool)
-	if len(evs) != 2 || evs[1].Type != postgres.OrderCancelled {
+	if len(evs) != 2 || evs[1].Type != events.OrderCancelledType {
 		t.Fatalf("outbox: %d events", len(evs))
 	}
-	var c postgres.CancelledData
+	var c events.CancelledData
 	if err := json.Unmarshal(evs[1].Data, &c); err != nil || c.Reason != "card declined" || c.OrderID != id {
 		t.Fatalf("order.cancelled = %+v, %v", c, err)
 	}

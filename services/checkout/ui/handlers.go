@@ -12,7 +12,6 @@ import (
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/checkout"
-	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
@@ -370,8 +369,8 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, created, err := h.store.PlaceOrder(ctx, postgres.Place{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
-	if errors.Is(err, postgres.ErrEmptyCart) {
+	id, created, err := h.store.PlaceOrder(ctx, checkout.Placement{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
+	if errors.Is(err, checkout.ErrEmptyCart) {
 		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 	}
 	if code := errs.Code(err); code == errs.EINVALID || code == errs.ECONFLICT {

@@ -27,7 +27,7 @@ const (
 )
 
 // Products are the seeded products, as decide would publish them.
-var Products = []postgres.ProductChange{
+var Products = []checkout.ProductChange{
 	{ID: "CL-01", Name: "Heritage Workhorse", Variants: []checkout.Variant{
 		{SKU: SKUGrey, Name: "Verdant Field", Color: "#6b8e23", Image: "/static/decide/img/gy.svg", Price: 5700},
 		{SKU: SKURed, Name: "Red Barn", Color: "#b22222", Image: "/static/decide/img/rd.svg", Price: 6200},
