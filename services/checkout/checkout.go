@@ -345,3 +345,30 @@ func LastFour(card string) string {
 func ErrOrderNotFound(id string) error {
 	return errs.Errorf(errs.ENOTFOUND, "order %q not found", id)
 }
+
+// NewCart is cart id with the variants of its lines, in line order; lines whose sku checkout no
+// longer knows (not in items) are left out.
+func NewCart(id string, lines []CartLine, items map[string]Item) Cart {
+	c := Cart{ID: id}
+	for _, l := range lines {
+		if it, ok := items[l.SKU]; ok {
+			c.Lines = append(c.Lines, Line{Item: it, Quantity: l.Quantity})
+		}
+	}
+	return c
+}
+
+// OwnedBy reports whether the order belongs to the visitor with cartID or customerID (either may be
+// empty): nobody else may see it.
+func (o Order) OwnedBy(cartID, customerID string) bool {
+	return cartID != "" && cartID == o.CartID || customerID != "" && customerID == o.Customer.ID
+}
+
+// Units is the number of units in cart lines.
+func Units(lines []CartLine) int {
+	n := 0
+	for _, l := range lines {
+		n += l.Quantity
+	}
+	return n
+}

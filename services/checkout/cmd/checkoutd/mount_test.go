@@ -1,4 +1,7 @@
-package ui_test
+// The tests of this file mount checkout's fragments and /ui endpoints as checkoutd wires them, on the
+// real PostgreSQL and Redis stores: adapters are put together only here, in cmd; the ui packages'
+// own tests use function-field fakes.
+package main_test
 
 import (
 	"context"
@@ -24,6 +27,8 @@ import (
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	"github.com/inlay-dev/inlay/services/checkout/static"
 	"github.com/inlay-dev/inlay/services/checkout/ui"
+	"github.com/inlay-dev/inlay/services/checkout/ui/addtocart"
+	"github.com/inlay-dev/inlay/services/checkout/ui/order"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -203,7 +208,7 @@ func TestAddWithJavaScript(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := e.do("POST", "/ui/cart/add", "cart-js", addForm(checkouttest.SKURed), asJSON)
-	var res ui.AddResult
+	var res addtocart.AddResult
 	if err := json.Unmarshal([]byte(r.body), &res); err != nil || r.StatusCode != 200 {
 		t.Fatalf("%d %s", r.StatusCode, r.body)
 	}
@@ -374,7 +379,7 @@ func TestCheckoutAndPlaceOrder(t *testing.T) {
 		t.Fatalf("thanks: %d %s", r.StatusCode, r.body)
 	}
 	r = e.do("GET", "/ui/orders/"+id+"/status", "c1", nil, http.Header{"Accept": {"application/json"}})
-	var st ui.OrderStatus
+	var st order.Status
 	if err := json.Unmarshal([]byte(r.body), &st); err != nil || st.Status != checkout.Pending || st.Final || st.OrderID != id {
 		t.Fatalf("status %d %s", r.StatusCode, r.body)
 	}
