@@ -85,7 +85,7 @@ func TestCheckoutExample(t *testing.T) {
 		t.Fatalf("checkout's example has type %s, payments routes %s", e.Type, paymentsevents.OrderPlacedType)
 	}
 	pool, store := mustDB(t)
-	if err := handle(pool, paymentsevents.NewHandlers(store, payments.NewID).OrderPlaced, e); err != nil {
+	if err := handle(pool, paymentsevents.NewHandlers(store, postgres.NewID).OrderPlaced, e); err != nil {
 		t.Fatal(err)
 	}
 	var want struct {
@@ -158,7 +158,7 @@ func types(es []events.Event) []string {
 func TestOrderPlaced(t *testing.T) {
 	t.Parallel()
 	pool, store := mustDB(t)
-	h := paymentsevents.NewHandlers(store, payments.NewID)
+	h := paymentsevents.NewHandlers(store, postgres.NewID)
 	for i, tc := range []struct {
 		card   string
 		status payments.Status
@@ -223,7 +223,7 @@ func TestOrderPlaced(t *testing.T) {
 func TestNeverChargedTwice(t *testing.T) {
 	t.Parallel()
 	pool, store := mustDB(t)
-	h := paymentsevents.NewHandlers(store, payments.NewID)
+	h := paymentsevents.NewHandlers(store, postgres.NewID)
 	const order = "order-twice"
 	first := orderPlaced(t, order, "4242424242424242", 1000)
 	for _, e := range []events.Event{first, first, orderPlaced(t, order, "4000000000000002", 99)} {
@@ -262,7 +262,7 @@ func TestNeverChargedTwice(t *testing.T) {
 func TestRefundOnce(t *testing.T) {
 	t.Parallel()
 	pool, store := mustDB(t)
-	h := paymentsevents.NewHandlers(store, payments.NewID)
+	h := paymentsevents.NewHandlers(store, postgres.NewID)
 	const order, declinedOrder = "order-refund", "order-declined"
 	if err := handle(pool, h.OrderPlaced, orderPlaced(t, order, "4242424242424242", 13900)); err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestRefundOnce(t *testing.T) {
 func TestRefundConcurrently(t *testing.T) {
 	t.Parallel()
 	pool, store := mustDB(t)
-	h := paymentsevents.NewHandlers(store, payments.NewID)
+	h := paymentsevents.NewHandlers(store, postgres.NewID)
 	const order = "order-refund-concurrently"
 	if err := handle(pool, h.OrderPlaced, orderPlaced(t, order, "4242424242424242", 500)); err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestRefundConcurrently(t *testing.T) {
 func TestBadEventsArePermanent(t *testing.T) {
 	t.Parallel()
 	pool, store := mustDB(t)
-	h := paymentsevents.NewHandlers(store, payments.NewID)
+	h := paymentsevents.NewHandlers(store, postgres.NewID)
 	ev := func(typ, data string) events.Event {
 		return events.Event{ID: "01a207b9-9386-7ac3-83d4-f89df26f476e", Type: typ, Data: json.RawMessage(data)}
 	}
@@ -366,7 +366,7 @@ func TestBadEventsArePermanent(t *testing.T) {
 // parallel goroutines.
 func BenchmarkOrderPlaced(b *testing.B) {
 	pool, store := mustDB(b)
-	h := paymentsevents.NewHandlers(store, payments.NewID)
+	h := paymentsevents.NewHandlers(store, postgres.NewID)
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()

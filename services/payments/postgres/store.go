@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -13,6 +14,15 @@ import (
 	"github.com/inlay-dev/inlay/services/payments"
 	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
 )
+
+// NewID returns a new payment id (a UUIDv7).
+func NewID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new payment id: %w", err)
+	}
+	return id.String(), nil
+}
 
 // Store keeps payments. Every change commits together with its event in the outbox.
 type Store struct {

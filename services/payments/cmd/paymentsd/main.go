@@ -13,7 +13,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/payments"
 	"github.com/inlay-dev/inlay/services/payments/api"
 	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
 	"github.com/inlay-dev/inlay/services/payments/postgres"
@@ -48,7 +47,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	consumer := events.NewConsumer(events.ConsumerOptions{Name: paymentsevents.ConsumerName, Pool: svc.DB,
 		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	paymentsevents.NewHandlers(store, payments.NewID).Register(consumer)
+	paymentsevents.NewHandlers(store, postgres.NewID).Register(consumer)
 	svc.Server.AddCheck("events", consumer.Ready)
 	svc.Go(consumer.Run)
 
