@@ -12,6 +12,9 @@ import (
 var (
 	// ErrEmptyCart is returned (wrapped, EINVALID) for an order of a cart without lines.
 	ErrEmptyCart = errors.New("the basket is empty")
+	// ErrUnknownStore is returned (wrapped, EINVALID) for an order to be picked up at a store checkout
+	// does not know (explore has not published it).
+	ErrUnknownStore = errors.New("unknown store")
 	// ErrUnknownOrder is returned (wrapped) by an order update for an order checkout does not have.
 	ErrUnknownOrder = errors.New("unknown order")
 	// ErrSnapshotChanged is returned (wrapped, EINVALID) by an order update whose function changed
@@ -34,6 +37,12 @@ func (e *LineError) Error() string {
 }
 
 func (e *LineError) Unwrap() error { return e.Reason }
+
+// PickupStore is checkout's copy of one of explore's stores, where an order is picked up.
+type PickupStore struct {
+	ID   string
+	Name string
+}
 
 // Placement is what placing an order needs: the cart's lines and the validated form.
 type Placement struct {
@@ -72,13 +81,26 @@ func OrderTotal(lines []OrderLine) int64 {
 	return t
 }
 
+// CheckStore checks an order may be picked up at store id: stores are the stores checkout knows, by
+// id. It returns an EINVALID error wrapping ErrUnknownStore otherwise.
+func CheckStore(id string, stores map[string]PickupStore) error {
+	if _, ok := stores[id]; !ok {
+		return errs.Wrap(errs.EINVALID, ErrUnknownStore, "Please choose one of our stores.")
+	}
+	return nil
+}
+
 // NewOrder is the pending order id placed from p with items, checkout's copies of the cart's
-// variants with their stock (by sku): every line checked (CheckLine) and priced (PriceLine), and the
-// snapshot of customer, store and card taken. It returns an EINVALID error wrapping ErrEmptyCart or
+// variants with their stock (by sku), and stores, the stores it knows (by id): the store checked
+// (CheckStore), every line checked (CheckLine) and priced (PriceLine), and the snapshot of customer,
+// store and card taken. It returns an EINVALID error wrapping ErrEmptyCart, ErrUnknownStore or
 // ErrUnknownSKU, or an ECONFLICT one wrapping ErrOutOfStock, with a message for the customer.
-func NewOrder(id string, p Placement, items map[string]Item) (Order, error) {
+func NewOrder(id string, p Placement, items map[string]Item, stores map[string]PickupStore) (Order, error) {
 	if len(p.Lines) == 0 {
 		return Order{}, errs.Wrap(errs.EINVALID, ErrEmptyCart, "Your basket is empty.")
+	}
+	if err := CheckStore(p.Form.StoreID, stores); err != nil {
+		return Order{}, err
 	}
 	lines := make([]OrderLine, 0, len(p.Lines))
 	for _, l := range p.Lines {

@@ -13,8 +13,9 @@ var (
 		Name: "Verdant Field", Image: "/gy.svg", Price: 5700}, Stock: 5}
 	red = checkout.Item{Variant: checkout.Variant{SKU: "CL-01-RD", ProductID: "CL-01", ProductName: "Heritage Workhorse",
 		Name: "Red Barn", Price: 6200}, Stock: 1}
-	items = map[string]checkout.Item{grey.SKU: grey, red.SKU: red}
-	form  = checkout.CheckoutForm{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
+	items  = map[string]checkout.Item{grey.SKU: grey, red.SKU: red}
+	stores = map[string]checkout.PickupStore{"store-a": {ID: "store-a", Name: "Aurora Flagship Store"}}
+	form   = checkout.CheckoutForm{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
 		Card: "4242424242424242", StoreID: "store-a", IdempotencyKey: "k1"}
 )
 
@@ -23,6 +24,7 @@ func TestNewOrder(t *testing.T) {
 	tests := []struct {
 		name  string
 		lines []checkout.CartLine
+		store string // the form's; store-a when empty
 		total int64
 		code  string
 		is    error
@@ -34,13 +36,19 @@ func TestNewOrder(t *testing.T) {
 		{name: "empty cart", code: errs.EINVALID, is: checkout.ErrEmptyCart, msg: "Your basket is empty."},
 		{name: "unknown sku", lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 1}, {SKU: "NOPE", Quantity: 1}},
 			code: errs.EINVALID, is: checkout.ErrUnknownSKU, msg: "NOPE: unknown sku"},
+		{name: "a store checkout does not know", lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 1}}, store: "no-such-store",
+			code: errs.EINVALID, is: checkout.ErrUnknownStore, msg: "Please choose one of our stores."},
 		{name: "more than in stock", lines: []checkout.CartLine{{SKU: red.SKU, Quantity: 2}},
 			code: errs.ECONFLICT, is: checkout.ErrOutOfStock, msg: "Heritage Workhorse Red Barn: out of stock"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			o, err := checkout.NewOrder("o1", checkout.Placement{CartID: "c1", CustomerID: "u1", Lines: tt.lines, Form: form}, items)
+			f := form
+			if tt.store != "" {
+				f.StoreID = tt.store
+			}
+			o, err := checkout.NewOrder("o1", checkout.Placement{CartID: "c1", CustomerID: "u1", Lines: tt.lines, Form: f}, items, stores)
 			if tt.is != nil {
 				if !errors.Is(err, tt.is) || errs.Code(err) != tt.code || errs.Message(err) != tt.msg {
 					t.Fatalf("err = %v (code %s, message %q), want %v (%s, %q)", err, errs.Code(err), errs.Message(err), tt.is, tt.code, tt.msg)
@@ -124,7 +132,7 @@ func TestConfirmAndCancel(t *testing.T) {
 
 func TestSameSnapshot(t *testing.T) {
 	t.Parallel()
-	o, err := checkout.NewOrder("o1", checkout.Placement{CartID: "c1", Lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 1}}, Form: form}, items)
+	o, err := checkout.NewOrder("o1", checkout.Placement{CartID: "c1", Lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 1}}, Form: form}, items, stores)
 	if err != nil {
 		t.Fatal(err)
 	}

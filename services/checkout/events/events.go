@@ -5,6 +5,8 @@
 //   - decide.product.created.v1, decide.product.updated.v1, decide.variant.price_changed.v1 fill
 //     checkout's copy of the variants (version-guarded: an older product version changes nothing);
 //   - inventory.stock.changed.v1 {"sku","quantity"} keeps "N in stock" true;
+//   - explore.store.changed.v1 {"id","name","version"} fills checkout's copy of the stores (an order
+//     is picked up only at a store checkout knows; version-guarded);
 //   - inventory.stock.reserved.v1 {"order_id","lines"} confirms the order;
 //   - payments.payment.declined.v1 {"order_id","reason"} and payments.payment.refunded.v1
 //     {"order_id","payment_id","amount","reason"} cancel it with the reason.
@@ -41,6 +43,7 @@ const (
 	StockReserved   = "inventory.stock.reserved.v1"
 	PaymentDeclined = "payments.payment.declined.v1"
 	PaymentRefunded = "payments.payment.refunded.v1"
+	StoreChanged    = "explore.store.changed.v1"
 )
 
 // CopyWriter keeps checkout's copies of decide's variants and inventory's stock inside the handler's
@@ -54,6 +57,13 @@ type CopyWriter interface {
 	ApplyStock(ctx context.Context, tx pgx.Tx, sku string, quantity int) error
 }
 
+// StoreWriter keeps checkout's copy of explore's stores inside the handler's transaction
+// (postgres.Store).
+type StoreWriter interface {
+	// ApplyStore records a store at version; older versions are ignored.
+	ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupStore, version int64) error
+}
+
 // OrderUpdater changes an order inside the handler's transaction (postgres.Store.UpdateTx). It
 // returns an error wrapping checkout.ErrUnknownOrder for an order checkout does not have, and fn's
 // error as it is.
@@ -64,12 +74,14 @@ type OrderUpdater interface {
 // Handlers handles checkout's events.
 type Handlers struct {
 	copies CopyWriter
+	stores StoreWriter
 	orders OrderUpdater
 }
 
-// NewHandlers returns the handlers writing copies through copies and order changes through orders.
-func NewHandlers(copies CopyWriter, orders OrderUpdater) *Handlers {
-	return &Handlers{copies: copies, orders: orders}
+// NewHandlers returns the handlers writing the copies of variants and stock through copies, of stores
+// through stores, and order changes through orders.
+func NewHandlers(copies CopyWriter, stores StoreWriter, orders OrderUpdater) *Handlers {
+	return &Handlers{copies: copies, stores: stores, orders: orders}
 }
 
 // Register routes the events on c to the handlers.
@@ -78,6 +90,7 @@ func (h *Handlers) Register(c *kitevents.Consumer) {
 	c.Handle(ProductUpdated, h.Product)
 	c.Handle(PriceChanged, h.Price)
 	c.Handle(StockChanged, h.Stock)
+	c.Handle(StoreChanged, h.Store)
 	c.Handle(StockReserved, h.Reserved)
 	c.Handle(PaymentDeclined, h.Declined)
 	c.Handle(PaymentRefunded, h.Refunded)
@@ -108,6 +121,12 @@ type priceChanged struct {
 type stockChanged struct {
 	SKU      string `json:"sku"`
 	Quantity *int   `json:"quantity"`
+}
+
+type storeChanged struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version int64  `json:"version"`
 }
 
 type orderEvent struct {
@@ -174,6 +193,21 @@ func (h *Handlers) Stock(ctx context.Context, tx pgx.Tx, e kitevents.Event) erro
 		return permanent(e, fmt.Errorf("stock change of %q without valid sku or quantity", s.SKU))
 	}
 	if err := h.copies.ApplyStock(ctx, tx, s.SKU, max(*s.Quantity, 0)); err != nil {
+		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
+	}
+	return nil
+}
+
+// Store handles explore.store.changed.
+func (h *Handlers) Store(ctx context.Context, tx pgx.Tx, e kitevents.Event) error {
+	var s storeChanged
+	if err := json.Unmarshal(e.Data, &s); err != nil {
+		return permanent(e, fmt.Errorf("decode store change: %w", err))
+	}
+	if !checkout.ValidSKU(s.ID) || strings.TrimSpace(s.Name) == "" || s.Version < 1 {
+		return permanent(e, fmt.Errorf("store change of %q without valid id, name or version", s.ID))
+	}
+	if err := h.stores.ApplyStore(ctx, tx, checkout.PickupStore{ID: s.ID, Name: s.Name}, s.Version); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil

@@ -62,6 +62,38 @@ func (s *Store) ApplyProduct(ctx context.Context, tx pgx.Tx, p checkout.ProductC
 	return nil
 }
 
+// ApplyStore writes one of explore's stores at version inside tx; a row written by a newer version is
+// left alone, so a late or repeated event changes nothing.
+func (s *Store) ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupStore, version int64) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO stores (id, name, version) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, version = EXCLUDED.version, updated_at = now()
+		WHERE stores.version < EXCLUDED.version`, st.ID, st.Name, version); err != nil {
+		return fmt.Errorf("write store %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// pickupStores returns the stores among ids that checkout knows, by id.
+func pickupStores(ctx context.Context, q querier, ids ...string) (map[string]checkout.PickupStore, error) {
+	rows, err := q.Query(ctx, `SELECT id, name FROM stores WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read stores: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkout.PickupStore, error) {
+		var st checkout.PickupStore
+		err := r.Scan(&st.ID, &st.Name)
+		return st, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stores: %w", err)
+	}
+	out := make(map[string]checkout.PickupStore, len(list))
+	for _, st := range list {
+		out[st.ID] = st
+	}
+	return out, nil
+}
+
 // ApplyPrice writes a variant's price at version inside tx; older versions are ignored.
 func (s *Store) ApplyPrice(ctx context.Context, tx pgx.Tx, sku string, price, version int64) error {
 	if _, err := tx.Exec(ctx, `UPDATE variants SET price = $2, version = $3, updated_at = now()
@@ -159,7 +191,11 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 		if err != nil {
 			return err
 		}
-		o, err := checkout.NewOrder(id, p, known)
+		stores, err := pickupStores(ctx, tx, p.Form.StoreID)
+		if err != nil {
+			return err
+		}
+		o, err := checkout.NewOrder(id, p, known, stores)
 		if err != nil {
 			return err
 		}

@@ -162,17 +162,24 @@ func TestPlaceOrderRefused(t *testing.T) {
 	tests := []struct {
 		name  string
 		lines []checkout.CartLine
+		store string // store-a when empty
 		code  string
 		is    error
 	}{
-		{"empty", nil, errs.EINVALID, checkout.ErrEmptyCart},
-		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, errs.EINVALID, checkout.ErrUnknownSKU},
-		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, errs.ECONFLICT, checkout.ErrOutOfStock},
-		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, errs.ECONFLICT, checkout.ErrOutOfStock},
+		{"empty", nil, "", errs.EINVALID, checkout.ErrEmptyCart},
+		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, "", errs.EINVALID, checkout.ErrUnknownSKU},
+		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, "", errs.ECONFLICT, checkout.ErrOutOfStock},
+		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, "", errs.ECONFLICT, checkout.ErrOutOfStock},
+		// A store explore never published (hardening issue 10, defect 5).
+		{"a store that does not exist", []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, "no-such-store", errs.EINVALID, checkout.ErrUnknownStore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := s.PlaceOrder(ctx, checkout.Placement{CartID: "c", Lines: tt.lines, Form: form("key-" + tt.name)})
+			f := form("key-" + tt.name)
+			if tt.store != "" {
+				f.StoreID = tt.store
+			}
+			_, _, err := s.PlaceOrder(ctx, checkout.Placement{CartID: "c", Lines: tt.lines, Form: f})
 			if !errors.Is(err, tt.is) || errs.Code(err) != tt.code {
 				t.Fatalf("err = %v (code %s), want %v (%s)", err, errs.Code(err), tt.is, tt.code)
 			}

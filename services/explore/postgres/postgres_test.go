@@ -11,9 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/explore"
+	exploreevents "github.com/inlay-dev/inlay/services/explore/events"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
 	"github.com/inlay-dev/inlay/services/explore/seed"
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 )
 
@@ -21,14 +23,78 @@ import (
 func mustCatalog(t testing.TB) (*postgres.Catalog, *pgxpool.Pool) {
 	t.Helper()
 	pool := kittest.Postgres(t, postgres.Migrations)
+	if err := kitevents.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
 	data, err := seed.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	return postgres.NewCatalog(pool), pool
+}
+
+// storeEvents returns the store.changed events in the outbox, oldest first.
+func storeEvents(t *testing.T, pool *pgxpool.Pool) []exploreevents.StoreChanged {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT body FROM inlay_outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []exploreevents.StoreChanged
+	for _, b := range bodies {
+		e, err := kitevents.Decode(b)
+		if err != nil || e.Type != exploreevents.StoreChangedType || e.Source != "explore" {
+			t.Fatalf("outbox row %s: %v", b, err)
+		}
+		var s exploreevents.StoreChanged
+		if err := json.Unmarshal(e.Data, &s); err != nil || e.Subject != s.ID {
+			t.Fatalf("store.changed %s: %v", e.Data, err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestSeedPublishesStores: the first seed publishes every store at version 1, an unchanged seed
+// publishes nothing, a changed store is published again at version 2, and RepublishStores publishes
+// every store at its version.
+func TestSeedPublishesStores(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := mustCatalog(t)
+	data, _ := seed.Load()
+	if evs := storeEvents(t, pool); len(evs) != 4 || evs[0] != (exploreevents.StoreChanged{ID: "store-a",
+		Name: "Aurora Flagship Store", Street: "Astronaut Way 1", City: "Arlington", Version: 1}) {
+		t.Fatalf("first seed published %+v", evs)
+	}
+	s := postgres.NewSeeder(pool)
+	if n, err := s.Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil || n != 0 {
+		t.Fatalf("unchanged seed: %d changed, %v", n, err)
+	}
+	stores := slices.Clone(data.Stores)
+	stores[1].Name = "Bigger Micro Machines"
+	slices.Reverse(stores) // a new order alone is no change
+	if n, err := s.Seed(ctx, data.Categories, stores, data.Teasers); err != nil || n != 1 {
+		t.Fatalf("changed seed: %d changed, %v", n, err)
+	}
+	evs := storeEvents(t, pool)
+	if len(evs) != 5 || evs[4].ID != "store-b" || evs[4].Name != "Bigger Micro Machines" || evs[4].Version != 2 {
+		t.Fatalf("after a change: %+v", evs)
+	}
+	if n, err := s.RepublishStores(ctx); err != nil || n != 4 {
+		t.Fatalf("RepublishStores = %d, %v", n, err)
+	}
+	evs = storeEvents(t, pool)
+	if len(evs) != 9 || evs[5].ID != "store-d" || evs[7].Version != 2 {
+		t.Fatalf("republished %+v", evs[5:])
+	}
 }
 
 func mustApplyProduct(t testing.TB, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, version int64) {
@@ -91,7 +157,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	t.Parallel()
 	c, pool := mustCatalog(t)
 	data, _ := seed.Load()
-	if err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()

@@ -476,3 +476,29 @@ func TestFragmentContract(t *testing.T) {
 		fragmenttest.Params(ui.OrderHistory, url.Values{}),
 	)
 }
+
+// TestPlaceOrderAtAStoreThatDoesNotExist: an order for a store explore never published is refused
+// with the store field's error, and no order is placed (hardening issue 10, defect 5).
+func TestPlaceOrderAtAStoreThatDoesNotExist(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	form := checkoutForm("k-no-such-store")
+	form.Set("store", "no-such-store")
+	r := e.do("POST", "/ui/place-order", "c1", form, nil)
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/checkout/checkout" {
+		t.Fatalf("place order at no-such-store: %d → %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = e.do("GET", "/fragments/checkout", "c1", nil, nil)
+	if got := strings.TrimSpace(r.doc.Find("[data-testid=checkout-store-error]").Text()); got != "Please choose one of our stores." {
+		t.Errorf("store error %q: %s", got, r.body)
+	}
+	if n := len(checkouttest.Outbox(t, e.pool)); n != 0 {
+		t.Errorf("%d events: an order was placed", n)
+	}
+	// A script asking for JSON gets a 400.
+	form.Set("idempotency_key", "k-no-such-store-2")
+	if r := e.do("POST", "/ui/place-order", "c1", form, asJSON); r.StatusCode != 400 {
+		t.Errorf("as JSON: %d %s", r.StatusCode, r.body)
+	}
+}

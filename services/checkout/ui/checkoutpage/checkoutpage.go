@@ -92,7 +92,9 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts
 
 // PlaceOrder is POST /ui/place-order: a valid form places the order (or finds it again by its
 // idempotency key), empties the cart and redirects to the thank-you page; an invalid or refused one
-// is kept with its errors and redirected back to the checkout page; without a cart, to the cart.
+// (a store checkout does not know, a tractor out of stock) is kept with its errors and redirected back
+// to the checkout page, or answered with a 4xx error when the script asks for JSON; without a cart,
+// the visitor is sent to the cart.
 func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
@@ -105,14 +107,19 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			Email: c.FormValue(checkout.FieldEmail), Card: c.FormValue(checkout.FieldCard),
 			StoreID: c.FormValue(checkout.FieldStore), IdempotencyKey: c.FormValue(checkout.FieldIdempotencyKey),
 		}.Normalize()
-		refuse := func(fe checkout.FieldErrors) error {
+		// refuse keeps the form and its errors for the checkout page; a form post is redirected there,
+		// a script (Accept: JSON) gets why as a 4xx error.
+		refuse := func(fe checkout.FieldErrors, why error) error {
 			if err := basket.SaveForm(ctx, fc.CartID, f, fe); err != nil {
 				return fmt.Errorf("keep refused form: %w", err)
+			}
+			if cart.WantsJSON(c) {
+				return why
 			}
 			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
 		}
 		if fe := f.Validate(); fe != nil {
-			return refuse(fe)
+			return refuse(fe, errs.Errorf(errs.EINVALID, "Please check the highlighted fields."))
 		}
 		lines, err := basket.Lines(ctx, fc.CartID)
 		if err != nil {
@@ -122,8 +129,11 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		if errors.Is(err, checkout.ErrEmptyCart) {
 			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 		}
+		if errors.Is(err, checkout.ErrUnknownStore) {
+			return refuse(checkout.FieldErrors{checkout.FieldStore: errs.Message(err)}, err)
+		}
 		if code := errs.Code(err); code == errs.EINVALID || code == errs.ECONFLICT {
-			return refuse(checkout.FieldErrors{generalError: errs.Message(err)})
+			return refuse(checkout.FieldErrors{generalError: errs.Message(err)}, err)
 		}
 		if err != nil {
 			return err

@@ -95,6 +95,9 @@ func TestPlaceOrder(t *testing.T) {
 				checkout.FieldIdempotencyKey: "The form has expired, please submit it again."}},
 		{name: "out of stock", cart: "c1", form: validForm(), place: errs.Wrap(errs.ECONFLICT, checkout.ErrOutOfStock, "Red: out of stock"),
 			location: "/checkout/checkout", saved: map[string]string{"_": "Red: out of stock"}},
+		{name: "a store checkout does not know", cart: "c1", form: validForm(),
+			place:    errs.Wrap(errs.EINVALID, checkout.ErrUnknownStore, "Please choose one of our stores."),
+			location: "/checkout/checkout", saved: map[string]string{checkout.FieldStore: "Please choose one of our stores."}},
 		{name: "empty", cart: "c1", form: validForm(), place: errs.Wrap(errs.EINVALID, checkout.ErrEmptyCart, "Your basket is empty."),
 			location: "/checkout/cart"},
 	}
@@ -132,6 +135,34 @@ func TestPlaceOrder(t *testing.T) {
 				t.Errorf("cart cleared %v", cleared)
 			}
 		})
+	}
+}
+
+// TestPlaceOrderRefusedAsJSON: a script asking for JSON gets the refusal as a 4xx error, and the
+// form is kept for the page all the same.
+func TestPlaceOrderRefusedAsJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		form   url.Values
+		place  error
+		status int
+	}{
+		{"invalid", url.Values{checkout.FieldFirstName: {"Ada"}}, nil, 400},
+		{"unknown store", validForm(), errs.Wrap(errs.EINVALID, checkout.ErrUnknownStore, "Please choose one of our stores."), 400},
+		{"out of stock", validForm(), errs.Wrap(errs.ECONFLICT, checkout.ErrOutOfStock, "Red: out of stock"), 409},
+	} {
+		kept := false
+		carts := uitest.Carts{LinesFunc: lines, SaveFormFunc: func(context.Context, string, checkout.CheckoutForm, checkout.FieldErrors) error {
+			kept = true
+			return nil
+		}}
+		store := uitest.Store{PlaceOrderFunc: func(context.Context, checkout.Placement) (string, bool, error) { return "", false, tt.place }}
+		r := uitest.Do(t, checkoutpage.PlaceOrder(carts, store, discard), uitest.Request{Method: "POST",
+			Context: fragments.Context{CartID: "c1"}, Form: tt.form, Header: uitest.JSON})
+		if r.StatusCode != tt.status || !kept {
+			t.Errorf("%s: %d %s (form kept: %v)", tt.name, r.StatusCode, r.Body, kept)
+		}
 	}
 }
 

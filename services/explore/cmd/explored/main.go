@@ -1,5 +1,5 @@
 // Command explored is the explore team's service: categories with product summaries (from decide's
-// events), stores, home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
+// events), stores (published as explore.store.changed), home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
 // EXPLORE_SHELL_URL, INLAY_PURGE_TOKEN and the common variables (services/kit/config).
 package main
 
@@ -31,6 +31,10 @@ type Config struct {
 	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:8080"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
 	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
+	// Teams is the team registry (context=base URL, comma-separated); after a seed that changed the
+	// stores explore waits for the consumers of store.changed among them (checkout) to be ready and
+	// republishes the stores once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS" envDefault:"checkout=http://127.0.0.1:8103"`
 }
 
 func main() { kit.Main("explore", run) }
@@ -56,8 +60,17 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := postgres.NewSeeder(svc.DB).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	seeder := postgres.NewSeeder(svc.DB)
+	changed, err := seeder.Seed(ctx, data.Categories, data.Stores, data.Teasers)
+	if err != nil {
 		return err
+	}
+	if changed > 0 {
+		teams, err := fragments.ParseTeams(cfg.Teams)
+		if err != nil {
+			return fmt.Errorf("INLAY_TEAMS: %w", err)
+		}
+		svc.Go(events.CatchUp{Teams: teams, Republish: seeder.RepublishStores, Log: log}.Run)
 	}
 
 	catalog := postgres.NewCatalog(svc.DB)
@@ -85,5 +98,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// catalog after a first seed (services/decide/events.CatchUp).
 	svc.Server.AddCheck("events", consumer.Ready)
 	svc.Go(consumer.Run)
+	// The relay publishes explore.store.changed from the outbox.
+	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
+		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	svc.Go(relay.Run)
 	return svc.Run(ctx)
 }
