@@ -40,8 +40,23 @@ type CartAdder interface {
 
 // AddToCartModel is what Add To Cart shows.
 type AddToCartModel struct {
-	Item checkout.Item
+	Item Item
 	CSRF string
+}
+
+// Item is what Add To Cart shows of a variant: its sku (posted), price and stock.
+type Item struct {
+	SKU   string
+	Price int64
+	Stock int
+}
+
+// InStock reports whether at least one unit is available.
+func (i Item) InStock() bool { return i.Stock > 0 }
+
+// NewModel is Add To Cart's view of it with the form's CSRF token.
+func NewModel(it checkout.Item, csrf string) AddToCartModel {
+	return AddToCartModel{Item: Item{SKU: it.SKU, Price: it.Price, Stock: it.Stock}, CSRF: csrf}
 }
 
 // Handler serves Add To Cart for ?sku=; a sku checkout does not know is answered with 404 and a
@@ -61,7 +76,7 @@ func Handler(items ItemReader, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("add to cart %s: %w", sku, err)
 		}
-		return fragments.Render(c, AddToCartView(AddToCartModel{Item: it, CSRF: fragments.ContextFrom(ctx).CSRF}),
+		return fragments.Render(c, AddToCartView(NewModel(it, fragments.ContextFrom(ctx).CSRF)),
 			fragments.Private, opts...)
 	}
 }

@@ -36,10 +36,51 @@ type LineRemover interface {
 
 // CartModel is what the cart page's content shows.
 type CartModel struct {
-	Cart               checkout.Cart
+	Cart               Cart
 	CSRF               string
 	Error              string
 	RecommendationsSrc string
+}
+
+// Cart is what the cart page shows of a cart: its lines and total.
+type Cart struct {
+	Lines []Line
+	total int64
+}
+
+// Empty reports whether the cart has no lines.
+func (c Cart) Empty() bool { return len(c.Lines) == 0 }
+
+// Total is the sum of the line totals.
+func (c Cart) Total() int64 { return c.total }
+
+// Line is what the cart page shows of a line: the tractor (linked to its page, with its image), the
+// quantity, the line's total, and the sku its remove form posts.
+type Line struct {
+	SKU      string
+	Image    string
+	Quantity int
+	url      string
+	title    string
+	total    int64
+}
+
+// URL is the storefront page of the line's variant.
+func (l Line) URL() string { return l.url }
+
+// Title names the line's variant: "SmartFarm Titan Sunset Copper".
+func (l Line) Title() string { return l.title }
+
+// Total is quantity × unit price.
+func (l Line) Total() int64 { return l.total }
+
+// NewCart is the cart page's view of c.
+func NewCart(c checkout.Cart) Cart {
+	v := Cart{total: c.Total()}
+	for _, l := range c.Lines {
+		v.Lines = append(v.Lines, Line{SKU: l.SKU, Image: l.Image, Quantity: l.Quantity, url: l.URL(), title: l.Title(), total: l.Total()})
+	}
+	return v
 }
 
 // Cart error codes the no-JavaScript add redirects with (?error=); only these messages are shown, so
@@ -97,7 +138,7 @@ func Handler(carts LineReader, items ItemReader, opts ...fragments.RenderOption)
 		if err != nil {
 			return fmt.Errorf("cart: %w", err)
 		}
-		m := CartModel{Cart: cart, CSRF: fragments.ContextFrom(ctx).CSRF, Error: cartErrors[c.Query("error")]}
+		m := CartModel{Cart: NewCart(cart), CSRF: fragments.ContextFrom(ctx).CSRF, Error: cartErrors[c.Query("error")]}
 		if !cart.Empty() {
 			m.RecommendationsSrc = "inspire/recommendations?skus=" + url.QueryEscape(strings.Join(cart.SKUs(), ","))
 		}

@@ -44,13 +44,31 @@ type OrderPlacer interface {
 
 // CheckoutModel is what the checkout page's content shows.
 type CheckoutModel struct {
-	Cart           checkout.Cart
+	Cart           Summary
 	CSRF           string
 	Form           checkout.CheckoutForm
 	Errors         checkout.FieldErrors
 	Error          string
 	StorePickerSrc string
 }
+
+// Summary is what the checkout page shows of the cart: how many tractors, for how much.
+type Summary struct {
+	units int
+	total int64
+}
+
+// NewSummary is the checkout page's summary of c.
+func NewSummary(c checkout.Cart) Summary { return Summary{units: c.Quantity(), total: c.Total()} }
+
+// Empty reports whether the cart holds nothing.
+func (s Summary) Empty() bool { return s.units == 0 }
+
+// Quantity is the number of tractors in the cart.
+func (s Summary) Quantity() int { return s.units }
+
+// Total is the cart's total.
+func (s Summary) Total() int64 { return s.total }
 
 // generalError is the FieldErrors key of an error that belongs to no field.
 const generalError = "_"
@@ -64,7 +82,7 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts
 		if err != nil {
 			return fmt.Errorf("checkout: %w", err)
 		}
-		m := CheckoutModel{Cart: crt, CSRF: fragments.ContextFrom(ctx).CSRF}
+		m := CheckoutModel{Cart: NewSummary(crt), CSRF: fragments.ContextFrom(ctx).CSRF}
 		if crt.ID != "" {
 			f, errs, ok, err := forms.TakeForm(ctx, crt.ID)
 			if err != nil {

@@ -26,7 +26,37 @@ type Reader interface {
 
 // Model is what the order page's content shows.
 type Model struct {
-	Order checkout.Order
+	Order View
+}
+
+// View is what the order page and the thank-you page show of an order: its id (and status URL),
+// status and reason, lines and total.
+type View struct {
+	ID     string
+	Status checkout.Status
+	Reason string
+	Lines  []Line
+	Total  int64
+}
+
+// Line is what is shown of an order line: "2 × SmartFarm Titan Sunset Copper — 8200 Ø".
+type Line struct {
+	Quantity    int
+	ProductName string
+	Name        string
+	total       int64
+}
+
+// Total is quantity × unit price.
+func (l Line) Total() int64 { return l.total }
+
+// NewView is the view of order o.
+func NewView(o checkout.Order) View {
+	v := View{ID: o.ID, Status: o.Status, Reason: o.Reason, Total: o.Total, Lines: make([]Line, len(o.Lines))}
+	for i, l := range o.Lines {
+		v.Lines[i] = Line{Quantity: l.Quantity, ProductName: l.ProductName, Name: l.Name, total: l.Total()}
+	}
+	return v
 }
 
 // Own reads order id when it belongs to the request's cart or customer; ENOTFOUND otherwise, so
@@ -55,7 +85,7 @@ func Handler(orders Reader, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("order: %w", err)
 		}
-		return fragments.Render(c, OrderView(Model{Order: o}), fragments.Private, opts...)
+		return fragments.Render(c, OrderView(Model{Order: NewView(o)}), fragments.Private, opts...)
 	}
 }
 

@@ -5,6 +5,7 @@ package orderhistory
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -24,6 +25,23 @@ type Lister interface {
 	OrdersOf(ctx context.Context, customerID string, limit int) ([]checkout.Order, error)
 }
 
+// Entry is what the history shows of an order: its date (linking to the order page), status and total.
+type Entry struct {
+	ID      string
+	Status  checkout.Status
+	Created time.Time
+	Total   int64
+}
+
+// NewEntries are the history's entries of orders.
+func NewEntries(orders []checkout.Order) []Entry {
+	out := make([]Entry, len(orders))
+	for i, o := range orders {
+		out[i] = Entry{ID: o.ID, Status: o.Status, Created: o.Created, Total: o.Total}
+	}
+	return out
+}
+
 // Handler serves the order history of the request's customer.
 func Handler(orders Lister, opts ...fragments.RenderOption) fiber.Handler {
 	return func(c *fiber.Ctx) error {
@@ -32,6 +50,6 @@ func Handler(orders Lister, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("order history: %w", err)
 		}
-		return fragments.Render(c, OrderHistoryView(list, fc.Guest()), fragments.Private, opts...)
+		return fragments.Render(c, OrderHistoryView(NewEntries(list), fc.Guest()), fragments.Private, opts...)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
-	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/checkout/ui/fallback"
 	"github.com/inlay-dev/inlay/services/checkout/ui/order"
 	"github.com/inlay-dev/inlay/services/kit/errs"
@@ -20,7 +19,7 @@ const Name = "thanks"
 
 // ThanksModel is what the thank-you page's content shows.
 type ThanksModel struct {
-	Order checkout.Order
+	Order order.View
 }
 
 // Handler serves the thank-you page's content for ?order=; 404 with a short message when the order
@@ -35,6 +34,6 @@ func Handler(orders order.Reader, opts ...fragments.RenderOption) fiber.Handler 
 		if err != nil {
 			return fmt.Errorf("thanks: %w", err)
 		}
-		return fragments.Render(c, ThanksView(ThanksModel{Order: o}), fragments.Private, opts...)
+		return fragments.Render(c, ThanksView(ThanksModel{Order: order.NewView(o)}), fragments.Private, opts...)
 	}
 }
