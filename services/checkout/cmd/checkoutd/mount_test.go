@@ -23,8 +23,10 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/fragmenttest"
 	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
+	"github.com/inlay-dev/inlay/services/checkout/redis"
 	"github.com/inlay-dev/inlay/services/checkout/static"
 	"github.com/inlay-dev/inlay/services/checkout/ui"
 	"github.com/inlay-dev/inlay/services/checkout/ui/addtocart"
@@ -33,6 +35,15 @@ import (
 )
 
 const csrf = "csrf-token-of-the-test"
+
+// The stores checkoutd wires implement the interfaces the ui and events packages declare.
+var (
+	_ ui.Carts            = (*redis.Carts)(nil)
+	_ ui.Store            = (*postgres.Store)(nil)
+	_ events.CopyWriter   = (*postgres.Store)(nil)
+	_ events.StoreWriter  = (*postgres.Store)(nil)
+	_ events.OrderUpdater = (*postgres.Store)(nil)
+)
 
 type env struct {
 	t      *testing.T
