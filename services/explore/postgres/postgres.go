@@ -29,7 +29,8 @@ func NewSeeder(db *pgxpool.Pool) *Seeder {
 }
 
 // Seed upserts the categories, stores and teasers in one transaction, in the given order, and adds a
-// store.changed event for every store that is new or changed; it returns how many. Running it again
+// store.changed event for every store that is new or changed, or was never published (version 0: seeded
+// before explore published its stores); it returns how many. Running it again
 // changes nothing, so every start may seed.
 func (s *Seeder) Seed(ctx context.Context, categories []explore.Category, stores []explore.Store, teasers []explore.Teaser) (changed int, err error) {
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -54,6 +55,7 @@ func (s *Seeder) Seed(ctx context.Context, categories []explore.Category, stores
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, street = excluded.street, city = excluded.city,
 				position = excluded.position, version = stores.version + 1
 				WHERE (stores.name, stores.street, stores.city) IS DISTINCT FROM (excluded.name, excluded.street, excluded.city)
+					OR stores.version = 0
 				RETURNING version`, st.ID, st.Name, st.Street, st.City, i).Scan(&version)
 			if errors.Is(err, pgx.ErrNoRows) { // unchanged; only its position may have moved
 				if _, err := tx.Exec(ctx, `UPDATE stores SET position = $2 WHERE id = $1`, st.ID, i); err != nil {

@@ -88,12 +88,22 @@ func TestSeedPublishesStores(t *testing.T) {
 	if len(evs) != 5 || evs[4].ID != "store-b" || evs[4].Name != "Bigger Micro Machines" || evs[4].Version != 2 {
 		t.Fatalf("after a change: %+v", evs)
 	}
+	// A store seeded before explore published its stores (version 0) is published on the next seed.
+	if _, err := pool.Exec(ctx, `UPDATE stores SET version = 0 WHERE id = 'store-c'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Seed(ctx, data.Categories, stores, data.Teasers); err != nil || n != 1 {
+		t.Fatalf("seed over an unpublished store: %d changed, %v", n, err)
+	}
+	if evs := storeEvents(t, pool); len(evs) != 6 || evs[5].ID != "store-c" || evs[5].Version != 1 {
+		t.Fatalf("after an unpublished store: %+v", evs)
+	}
 	if n, err := s.RepublishStores(ctx); err != nil || n != 4 {
 		t.Fatalf("RepublishStores = %d, %v", n, err)
 	}
 	evs = storeEvents(t, pool)
-	if len(evs) != 9 || evs[5].ID != "store-d" || evs[7].Version != 2 {
-		t.Fatalf("republished %+v", evs[5:])
+	if len(evs) != 10 || evs[6].ID != "store-d" || evs[8].Version != 2 {
+		t.Fatalf("republished %+v", evs[6:])
 	}
 }
 
