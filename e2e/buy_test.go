@@ -214,6 +214,21 @@ func TestBuy(t *testing.T) {
 		fields.Set(checkout.FieldCard, "4242 4242 4242 4242")
 		fields.Set(checkout.FieldStore, store.ID)
 
+		// A store that does not exist is refused with the store field's error, and no order is placed
+		// (hardening issue 10, defect 5): checkout knows the stores from explore's events.
+		unknown := url.Values{}
+		for k, v := range fields {
+			unknown[k] = v
+		}
+		unknown.Set(checkout.FieldStore, "no-such-store")
+		res = sfPost(t, client, p.Shell+"/checkout/place-order", unknown)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/checkout/checkout" {
+			t.Fatalf("place order at no-such-store: %d to %q, want 303 to /checkout/checkout", res.StatusCode, loc)
+		}
+		if _, doc := sfGet(t, client, p.Shell+"/checkout/checkout"); strings.TrimSpace(doc.Find(`[data-testid="checkout-store-error"]`).Text()) != "Please choose one of our stores." {
+			t.Errorf("no store error on the checkout page after no-such-store")
+		}
+
 		res = sfPost(t, client, p.Shell+"/checkout/place-order", fields)
 		loc := res.Header.Get("Location")
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/checkout/thanks?order=") {

@@ -299,7 +299,9 @@ func TestPrimaryStatusBecomesPageStatus(t *testing.T) {
 			fmt.Fprint(w, "<p>no such tractor</p>")
 		}, 404, "", "no such tractor"},
 		{"bare 404", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }, 404, "", `data-testid="error-page"`},
-		{"302", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/product/1?sku=A", http.StatusFound) }, http.StatusFound, "/product/1?sku=A", ""},
+		{"302", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/product/1?sku=A", http.StatusFound)
+		}, http.StatusFound, "/product/1?sku=A", ""},
 		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, "", `data-testid="error-page"`},
 	}
 	for _, tt := range tests {

@@ -51,7 +51,7 @@ func mustExploreDB(t *testing.T) (*pgxpool.Pool, *postgres.Catalog) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	return pool, postgres.NewCatalog(pool)

@@ -31,11 +31,14 @@ func startExplore(t *testing.T, signer *fragments.Signer) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool := kittest.Postgres(t, postgres.Migrations())
+	if err := kitevents.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
 	data, err := seed.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	catalog := postgres.NewCatalog(pool)

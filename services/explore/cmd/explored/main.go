@@ -1,5 +1,5 @@
 // Command explored is the explore team's service: categories with product summaries (from decide's
-// events), stores, home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
+// events), stores (published as explore.store.changed), home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
 // EXPLORE_SHELL_URL, INLAY_PURGE_TOKEN and the common variables (services/kit/config).
 package main
 
@@ -37,6 +37,10 @@ type Config struct {
 	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:9080" prod:"required"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
 	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
+	// Teams is the team registry (context=base URL, comma-separated); after a seed that changed the
+	// stores explore waits for the consumers of store.changed among them (checkout) to be ready and
+	// republishes the stores once (kit/events.CatchUp).
+	Teams string `env:"INLAY_TEAMS" envDefault:"checkout=http://127.0.0.1:8103"`
 }
 
 func main() { kit.Main("explore", run) }
@@ -52,8 +56,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := postgres.NewSeeder(svc.DB).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	seeder := postgres.NewSeeder(svc.DB)
+	changed, err := seeder.Seed(ctx, data.Categories, data.Stores, data.Teasers)
+	if err != nil {
 		return err
+	}
+	if changed > 0 {
+		if err := svc.CatchUp(cfg.Teams, kitevents.CatchUp{Consumers: events.Consumers(),
+			Republish: seeder.RepublishStores, What: "stores"}); err != nil {
+			return err
+		}
 	}
 
 	catalog := postgres.NewCatalog(svc.DB)
@@ -81,5 +93,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}})
 	events.NewHandlers(catalog).Register(consumer)
+	// The relay publishes explore.store.changed from the outbox.
+	svc.Relay()
 	return svc.Run(ctx)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/payments"
 	"github.com/inlay-dev/inlay/services/payments/api"
 	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
 	"github.com/inlay-dev/inlay/services/payments/postgres"
@@ -44,7 +43,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	store := postgres.NewStore(svc.DB)
 	svc.Server.Registry.MustRegister(store.Collector())
 
-	paymentsevents.NewHandlers(store, payments.NewID).Register(svc.Consumer(events.ConsumerOptions{
+	paymentsevents.NewHandlers(store, postgres.NewID).Register(svc.Consumer(events.ConsumerOptions{
 		Name: paymentsevents.ConsumerName}))
 	svc.Relay()
 

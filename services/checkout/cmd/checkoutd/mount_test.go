@@ -1,4 +1,7 @@
-package ui_test
+// The tests of this file mount checkout's fragments and /ui endpoints as checkoutd wires them, on the
+// real PostgreSQL and Redis stores: adapters are put together only here, in cmd; the ui packages'
+// own tests use function-field fakes.
+package main_test
 
 import (
 	"context"
@@ -20,14 +23,27 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/fragmenttest"
 	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
+	"github.com/inlay-dev/inlay/services/checkout/redis"
 	"github.com/inlay-dev/inlay/services/checkout/static"
 	"github.com/inlay-dev/inlay/services/checkout/ui"
+	"github.com/inlay-dev/inlay/services/checkout/ui/addtocart"
+	"github.com/inlay-dev/inlay/services/checkout/ui/order"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 const csrf = "csrf-token-of-the-test"
+
+// The stores checkoutd wires implement the interfaces the ui and events packages declare.
+var (
+	_ ui.Carts            = (*redis.Carts)(nil)
+	_ ui.Store            = (*postgres.Store)(nil)
+	_ events.CopyWriter   = (*postgres.Store)(nil)
+	_ events.StoreWriter  = (*postgres.Store)(nil)
+	_ events.OrderUpdater = (*postgres.Store)(nil)
+)
 
 type env struct {
 	t      *testing.T
@@ -203,7 +219,7 @@ func TestAddWithJavaScript(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := e.do("POST", "/ui/cart/add", "cart-js", addForm(checkouttest.SKURed), asJSON)
-	var res ui.AddResult
+	var res addtocart.AddResult
 	if err := json.Unmarshal([]byte(r.body), &res); err != nil || r.StatusCode != 200 {
 		t.Fatalf("%d %s", r.StatusCode, r.body)
 	}
@@ -374,7 +390,7 @@ func TestCheckoutAndPlaceOrder(t *testing.T) {
 		t.Fatalf("thanks: %d %s", r.StatusCode, r.body)
 	}
 	r = e.do("GET", "/ui/orders/"+id+"/status", "c1", nil, http.Header{"Accept": {"application/json"}})
-	var st ui.OrderStatus
+	var st order.Status
 	if err := json.Unmarshal([]byte(r.body), &st); err != nil || st.Status != checkout.Pending || st.Final || st.OrderID != id {
 		t.Fatalf("status %d %s", r.StatusCode, r.body)
 	}
@@ -470,4 +486,30 @@ func TestFragmentContract(t *testing.T) {
 		fragmenttest.Params(ui.OrderPage, url.Values{"order": {order}}),
 		fragmenttest.Params(ui.OrderHistory, url.Values{}),
 	)
+}
+
+// TestPlaceOrderAtAStoreThatDoesNotExist: an order for a store explore never published is refused
+// with the store field's error, and no order is placed (hardening issue 10, defect 5).
+func TestPlaceOrderAtAStoreThatDoesNotExist(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	form := checkoutForm("k-no-such-store")
+	form.Set("store", "no-such-store")
+	r := e.do("POST", "/ui/place-order", "c1", form, nil)
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/checkout/checkout" {
+		t.Fatalf("place order at no-such-store: %d → %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = e.do("GET", "/fragments/checkout", "c1", nil, nil)
+	if got := strings.TrimSpace(r.doc.Find("[data-testid=checkout-store-error]").Text()); got != "Please choose one of our stores." {
+		t.Errorf("store error %q: %s", got, r.body)
+	}
+	if n := len(checkouttest.Outbox(t, e.pool)); n != 0 {
+		t.Errorf("%d events: an order was placed", n)
+	}
+	// A script asking for JSON gets a 400.
+	form.Set("idempotency_key", "k-no-such-store-2")
+	if r := e.do("POST", "/ui/place-order", "c1", form, asJSON); r.StatusCode != 400 {
+		t.Errorf("as JSON: %d %s", r.StatusCode, r.body)
+	}
 }
