@@ -409,3 +409,15 @@ func (h *handlers) orderStatus(c *fiber.Ctx) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// miniCartLabel is the Mini Cart link's accessible name: its icon and count alone say nothing to a
+// screen reader.
+func miniCartLabel(quantity int) string {
+	switch quantity {
+	case 0:
+		return "Basket, empty"
+	case 1:
+		return "Basket, 1 item"
+	}
+	return "Basket, " + strconv.Itoa(quantity) + " items"
+}

@@ -247,9 +247,16 @@ func TestMiniCartEmpty(t *testing.T) {
 	e := newEnv(t)
 	for _, path := range []string{"/fragments/mini-cart", "/ui/mini-cart"} {
 		r := e.do("GET", path, "", nil, nil)
-		m := r.doc.Find("[data-testid=mini-cart]")
-		if r.StatusCode != 200 || m.Length() != 1 || strings.TrimSpace(m.Text()) != "" || m.AttrOr("hidden", "x") == "x" {
-			t.Errorf("%s: %d %s", path, r.StatusCode, r.body)
+		// An empty cart still links to the cart page, shows no number and is not hidden.
+		m := r.doc.Find("a[data-testid=mini-cart]")
+		if r.StatusCode != 200 || m.Length() != 1 || m.AttrOr("href", "") != "/checkout/cart" {
+			t.Errorf("%s: %d, want a link to /checkout/cart: %s", path, r.StatusCode, r.body)
+		}
+		if _, hidden := m.Attr("hidden"); hidden || m.AttrOr("data-quantity", "") != "0" || m.Find("[data-testid=mini-cart-count]").Length() != 0 {
+			t.Errorf("%s: an empty Mini Cart is hidden or shows a number: %s", path, r.body)
+		}
+		if got := m.AttrOr("aria-label", ""); got != "Basket, empty" {
+			t.Errorf("%s: accessible name %q", path, got)
 		}
 	}
 }
@@ -274,6 +281,10 @@ func TestCartPageAndRemove(t *testing.T) {
 		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-quantity]") != "2" ||
 		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-total]") != "11400 Ø" {
 		t.Errorf("first line: %s", r.body)
+	}
+	// One link per line, image and name together: an image link of its own would have no name.
+	if links := first.Find("a"); links.Length() != 1 || strings.TrimSpace(links.Text()) == "" {
+		t.Errorf("first line: %d links, name %q", links.Length(), links.Text())
 	}
 	if got := text(r.doc, "[data-testid=cart-total-price]"); got != "17600 Ø" {
 		t.Errorf("total %q", got)
