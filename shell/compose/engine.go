@@ -59,6 +59,9 @@ type Options struct {
 	MaxFragmentSize int
 	// ComposerScript is the inline script that fills async slots (static/composer.js).
 	ComposerScript []byte
+	// Stylesheets are linked in every composed page's head before the fragments' own, once each:
+	// the pattern library's (fragments/ui), whose components every team uses.
+	Stylesheets []string
 	// Observe, when set, is told of every fragment's outcome (metrics).
 	Observe func(team, fragment string, src Source, d time.Duration)
 	// Now is the clock [time.Now].
@@ -875,6 +878,7 @@ func (c *Composition) writeDebugOpen(w io.Writer, s *slot) {
 
 // writeHeadAssets writes the page's stylesheets and scripts (deduplicated) and the composer script.
 func (c *Composition) writeHeadAssets(w io.Writer) {
+	c.writeAssets(w, c.e.opts.Stylesheets, nil)
 	for _, s := range c.slots {
 		c.writeAssets(w, s.ref.css, s.ref.js)
 	}
