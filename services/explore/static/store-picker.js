@@ -1,7 +1,7 @@
 // explore's Store Picker: "choose a store" opens the picker's <dialog>; "select" shows the chosen
 // store in the picker and dispatches a bubbling `explore:store-selected` CustomEvent whose detail is
 // the store id (STOREFRONT.md). Listeners are delegated from document, so pickers inserted later (an
-// async slot, an htmx swap) work too, and loading this module twice installs them once.
+// async slot) work too, and loading this module twice installs them once.
 const installed = "exploreStorePicker";
 
 if (!document.documentElement.dataset[installed]) {
