@@ -363,6 +363,16 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 		}
 		return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
 	}
+	if choice, ok := storeChoice(c); ok {
+		// A store chosen in the picker without JavaScript: back to the checkout page with it and the
+		// other fields (SaveForm keeps them, never the card number); only a bad store id is an error.
+		f.StoreID = choice
+		var errs checkout.FieldErrors
+		if msg := f.Validate()[checkout.FieldStore]; msg != "" {
+			errs = checkout.FieldErrors{checkout.FieldStore: msg}
+		}
+		return refuse(errs)
+	}
 	if errs := f.Validate(); errs != nil {
 		return refuse(errs)
 	}
@@ -388,6 +398,12 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 		h.log.ErrorContext(ctx, "clear cart after order", "order_id", id, "error", err.Error())
 	}
 	return c.Redirect("/checkout/thanks?order="+url.QueryEscape(id), fiber.StatusSeeOther)
+}
+
+// storeChoice is the store id a Store Picker "select" button posted, when one did.
+func storeChoice(c *fiber.Ctx) (string, bool) {
+	choice := strings.TrimSpace(c.FormValue(checkout.FieldStoreChoice))
+	return choice, choice != ""
 }
 
 // OrderStatus is GET /ui/orders/{id}/status's JSON answer.
