@@ -439,7 +439,7 @@ func TestChooseStoreWithoutJavaScript(t *testing.T) {
 	r = e.do("GET", "/fragments/checkout", "c1", nil, nil)
 	for name, want := range map[string]string{"store": "store-c", "first_name": "Ada", "email": "ada@example.com",
 		"card": "", "idempotency_key": key} {
-		if got := r.doc.Find("input[name=" + name + "]").AttrOr("value", ""); got != want {
+		if got := r.doc.Find("input[name="+name+"]").AttrOr("value", ""); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
