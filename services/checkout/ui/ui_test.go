@@ -525,7 +525,7 @@ func TestFragmentContract(t *testing.T) {
 	go e.srv.App.Listener(ln)
 	t.Cleanup(func() { _ = e.srv.App.ShutdownWithTimeout(5 * time.Second) })
 	fragmenttest.Run(t, "http://"+ln.Addr().String(),
-		fragmenttest.Signer(e.signer),
+		fragmenttest.Signer(e.signer), fragmenttest.IDPrefix("co-"),
 		fragmenttest.Context(fragments.Context{CartID: "ft-cart", CSRF: csrf}),
 		fragmenttest.Params(ui.AddToCart, url.Values{"sku": {checkouttest.SKUGrey}}),
 		fragmenttest.Params(ui.AddToCart, url.Values{"sku": {checkouttest.SKUMatte}}),
