@@ -189,7 +189,7 @@ func owns(fc fragments.Context, cartID, customerID string) bool {
 func (h *handlers) thanks(c *fiber.Ctx) error {
 	o, err := h.ownOrder(c, c.Query("order"))
 	if server.ErrorCode(err) == server.ENOTFOUND {
-		return fragments.Render(c, Unavailable("checkout-thanks", "This order does not exist."), fragments.Private,
+		return fragments.Render(c, PageUnavailable("checkout-thanks", "Order not found", "This order does not exist."), fragments.Private,
 			fragments.Status(fiber.StatusNotFound), h.assets(Thanks))
 	}
 	if err != nil {
@@ -202,7 +202,7 @@ func (h *handlers) thanks(c *fiber.Ctx) error {
 func (h *handlers) order(c *fiber.Ctx) error {
 	o, err := h.ownOrder(c, c.Query("order"))
 	if server.ErrorCode(err) == server.ENOTFOUND {
-		return fragments.Render(c, Unavailable("checkout-order", "This order does not exist."), fragments.Private,
+		return fragments.Render(c, PageUnavailable("checkout-order", "Order not found", "This order does not exist."), fragments.Private,
 			fragments.Status(fiber.StatusNotFound), h.assets(OrderPage))
 	}
 	if err != nil {

@@ -405,8 +405,13 @@ func TestCheckoutAndPlaceOrder(t *testing.T) {
 		t.Fatalf("order: %d %s", r.StatusCode, r.body)
 	}
 	for _, path := range []string{"/fragments/thanks?order=" + id, "/fragments/order?order=" + id, "/ui/orders/" + id + "/status", "/fragments/thanks?order=nope"} {
-		if r := e.do("GET", path, "someone-else", nil, nil); r.StatusCode != 404 {
+		r := e.do("GET", path, "someone-else", nil, nil)
+		if r.StatusCode != 404 {
 			t.Errorf("%s for another cart: %d", path, r.StatusCode)
+		}
+		// The not-found content is the page's: it carries the page's one heading.
+		if !strings.HasPrefix(path, "/ui/") && text(r.doc, "h1") != "Order not found" {
+			t.Errorf("%s for another cart: heading %q", path, text(r.doc, "h1"))
 		}
 	}
 	// Without a cart there is nothing to order.
