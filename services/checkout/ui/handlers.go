@@ -365,11 +365,12 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 	}
 	if choice, ok := storeChoice(c); ok {
 		// A store chosen in the picker without JavaScript: back to the checkout page with it and the
-		// other fields (SaveForm keeps them, never the card number); only a bad store id is an error.
+		// other fields (SaveForm keeps them, never the card number); only a bad store id is an error,
+		// and it is not kept (the picker would be asked for it).
 		f.StoreID = choice
 		var errs checkout.FieldErrors
 		if msg := f.Validate()[checkout.FieldStore]; msg != "" {
-			errs = checkout.FieldErrors{checkout.FieldStore: msg}
+			f.StoreID, errs = "", checkout.FieldErrors{checkout.FieldStore: msg}
 		}
 		return refuse(errs)
 	}

@@ -462,6 +462,9 @@ func TestChooseStoreWithoutJavaScript(t *testing.T) {
 	if got := text(r.doc, "[data-testid=checkout-store-error]"); got != "Store is not valid." {
 		t.Errorf("store error %q: %s", got, r.body)
 	}
+	if got := r.doc.Find("input[name=store]").AttrOr("value", "x"); got != "" {
+		t.Errorf("the refused store id is kept: %q", got)
+	}
 }
 
 func TestCheckoutOutOfStockAtPlacement(t *testing.T) {
