@@ -247,6 +247,10 @@ const (
 	FieldCard           = "card"
 	FieldStore          = "store"
 	FieldIdempotencyKey = "idempotency_key"
+	// FieldStoreChoice is sent by the Store Picker's "select" buttons, submit buttons of the checkout
+	// form (explore's storepicker.ChoiceField): without JavaScript, choosing a store posts the form
+	// with the store id in it, and the checkout page comes back with the store chosen.
+	FieldStoreChoice = "store_choice"
 )
 
 // maxField bounds every text field of the form.

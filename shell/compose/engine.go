@@ -52,6 +52,9 @@ type Options struct {
 	MaxFragmentSize int
 	// ComposerScript is the inline script that fills async slots (static/composer.js).
 	ComposerScript []byte
+	// Stylesheets are linked in every composed page's head before the fragments' own, once each:
+	// the pattern library's (fragments/ui), whose components every team uses.
+	Stylesheets []string
 	// Observe, when set, is told of every fragment's outcome (metrics).
 	Observe func(team, fragment string, src Source, d time.Duration)
 	// Now is the clock [time.Now].

@@ -145,6 +145,7 @@ func (c *Composition) writeDebugOpen(w io.Writer, s *slot) {
 
 // writeHeadAssets writes the page's stylesheets and scripts (deduplicated) and the composer script.
 func (c *Composition) writeHeadAssets(w io.Writer) {
+	c.writeAssets(w, c.e.opts.Stylesheets, nil)
 	for _, s := range c.slots {
 		c.writeAssets(w, s.ref.css, s.ref.js)
 	}

@@ -475,8 +475,7 @@ func TestNotFoundPage(t *testing.T) {
 
 func TestShellAssets(t *testing.T) {
 	s := startShell(t, map[string]*team{"explore": newTeam(t)}, nil, nil)
-	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/htmx.min.js": "javascript",
-		"/static/shell/boundary.js": "javascript"} {
+	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/boundary.js": "javascript"} {
 		resp, body := get(t, s.url+path, nil)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || body == "" {
 			t.Errorf("%s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))

@@ -97,7 +97,7 @@ func TestFragmentContract(t *testing.T) {
 	}
 	signer := fragments.NewSigner(key)
 	base := startExplore(t, signer)
-	fragmenttest.Run(t, base, fragmenttest.Signer(signer),
+	fragmenttest.Run(t, base, fragmenttest.Signer(signer), fragmenttest.IDPrefix("ex-"),
 		fragmenttest.Params("category", url.Values{}),
 		fragmenttest.Params("category", url.Values{"category": {"classic"}}),
 		fragmenttest.Params("category", url.Values{"category": {"autonomous"}}),

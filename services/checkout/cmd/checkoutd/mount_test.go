@@ -263,9 +263,16 @@ func TestMiniCartEmpty(t *testing.T) {
 	e := newEnv(t)
 	for _, path := range []string{"/fragments/mini-cart", "/ui/mini-cart"} {
 		r := e.do("GET", path, "", nil, nil)
-		m := r.doc.Find("[data-testid=mini-cart]")
-		if r.StatusCode != 200 || m.Length() != 1 || strings.TrimSpace(m.Text()) != "" || m.AttrOr("hidden", "x") == "x" {
-			t.Errorf("%s: %d %s", path, r.StatusCode, r.body)
+		// An empty cart still links to the cart page, shows no number and is not hidden.
+		m := r.doc.Find("a[data-testid=mini-cart]")
+		if r.StatusCode != 200 || m.Length() != 1 || m.AttrOr("href", "") != "/checkout/cart" {
+			t.Errorf("%s: %d, want a link to /checkout/cart: %s", path, r.StatusCode, r.body)
+		}
+		if _, hidden := m.Attr("hidden"); hidden || m.AttrOr("data-quantity", "") != "0" || m.Find("[data-testid=mini-cart-count]").Length() != 0 {
+			t.Errorf("%s: an empty Mini Cart is hidden or shows a number: %s", path, r.body)
+		}
+		if got := m.AttrOr("aria-label", ""); got != "Basket, empty" {
+			t.Errorf("%s: accessible name %q", path, got)
 		}
 	}
 }
@@ -290,6 +297,10 @@ func TestCartPageAndRemove(t *testing.T) {
 		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-quantity]") != "2" ||
 		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-total]") != "11400 Ø" {
 		t.Errorf("first line: %s", r.body)
+	}
+	// One link per line, image and name together: an image link of its own would have no name.
+	if links := first.Find("a"); links.Length() != 1 || strings.TrimSpace(links.Text()) == "" {
+		t.Errorf("first line: %d links, name %q", links.Length(), links.Text())
 	}
 	if got := text(r.doc, "[data-testid=cart-total-price]"); got != "17600 Ø" {
 		t.Errorf("total %q", got)
@@ -338,6 +349,16 @@ func TestCheckoutAndPlaceOrder(t *testing.T) {
 	}
 	if got := strings.TrimSpace(r.doc.Find("[data-testid=checkout-place-order]").Text()); got != "place order" {
 		t.Errorf("button %q", got)
+	}
+	// Enter in a field clicks the form's first submit button: it must place the order (the Store
+	// Picker's "select" buttons, submit buttons too, come later in the form).
+	if first := r.doc.Find("form[data-checkout-form] button[type=submit]").First(); first.AttrOr("name", "") != "" ||
+		strings.TrimSpace(first.Text()) != "place order" {
+		t.Errorf("default button %q named %q", first.Text(), first.AttrOr("name", ""))
+	}
+	// The store is chosen before the card number is typed: the card never survives a round trip.
+	if store, card := strings.Index(r.body, `name="store"`), strings.Index(r.body, `name="card"`); store < 0 || card < store {
+		t.Error("the card number comes before the store")
 	}
 
 	// Server-side validation: the form comes back with the errors and the values (not the card).
@@ -400,13 +421,65 @@ func TestCheckoutAndPlaceOrder(t *testing.T) {
 		t.Fatalf("order: %d %s", r.StatusCode, r.body)
 	}
 	for _, path := range []string{"/fragments/thanks?order=" + id, "/fragments/order?order=" + id, "/ui/orders/" + id + "/status", "/fragments/thanks?order=nope"} {
-		if r := e.do("GET", path, "someone-else", nil, nil); r.StatusCode != 404 {
+		r := e.do("GET", path, "someone-else", nil, nil)
+		if r.StatusCode != 404 {
 			t.Errorf("%s for another cart: %d", path, r.StatusCode)
+		}
+		// The not-found content is the page's: it carries the page's one heading.
+		if !strings.HasPrefix(path, "/ui/") && text(r.doc, "h1") != "Order not found" {
+			t.Errorf("%s for another cart: heading %q", path, text(r.doc, "h1"))
 		}
 	}
 	// Without a cart there is nothing to order.
 	if r := e.do("POST", "/ui/place-order", "", checkoutForm("k2"), nil); r.Header.Get("Location") != "/checkout/cart" {
 		t.Errorf("no cart: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// TestChooseStoreWithoutJavaScript posts the checkout form as a Store Picker "select" button does
+// without JavaScript: no order, and the checkout page comes back with the store chosen and the other
+// fields kept (but the card number, which never rests in Redis), without errors.
+func TestChooseStoreWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	key := e.do("GET", "/fragments/checkout", "c1", nil, nil).doc.Find("input[name=idempotency_key]").AttrOr("value", "")
+
+	form := checkoutForm(key)
+	form.Set("store", "")
+	form.Set("last_name", "") // not an error yet: the shopper is still filling the form
+	form.Set(checkout.FieldStoreChoice, "store-c")
+	r := e.do("POST", "/ui/place-order", "c1", form, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/checkout/checkout" {
+		t.Fatalf("choose a store: %d %q, want 303 to /checkout/checkout", r.StatusCode, r.Header.Get("Location"))
+	}
+	var orders int
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM orders").Scan(&orders); err != nil || orders != 0 {
+		t.Fatalf("%d orders (%v) after choosing a store", orders, err)
+	}
+	r = e.do("GET", "/fragments/checkout", "c1", nil, nil)
+	for name, want := range map[string]string{"store": "store-c", "first_name": "Ada", "email": "ada@example.com",
+		"card": "", "idempotency_key": key} {
+		if got := r.doc.Find("input[name="+name+"]").AttrOr("value", ""); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if n := r.doc.Find(".co-field__error, [role=alert]").Length(); n != 0 {
+		t.Errorf("%d errors shown after choosing a store: %s", n, r.body)
+	}
+	if src := r.doc.Find("inlay-fragment").AttrOr("src", ""); src != "explore/store-picker?selected=store-c" {
+		t.Errorf("store picker src %q", src)
+	}
+
+	// A store id that cannot be one is refused on its field.
+	form.Set(checkout.FieldStoreChoice, "store c!")
+	e.do("POST", "/ui/place-order", "c1", form, nil)
+	r = e.do("GET", "/fragments/checkout", "c1", nil, nil)
+	if got := text(r.doc, "[data-testid=checkout-store-error]"); got != "Store is not valid." {
+		t.Errorf("store error %q: %s", got, r.body)
+	}
+	if got := r.doc.Find("input[name=store]").AttrOr("value", "x"); got != "" {
+		t.Errorf("the refused store id is kept: %q", got)
 	}
 }
 
@@ -476,7 +549,7 @@ func TestFragmentContract(t *testing.T) {
 	go e.srv.App.Listener(ln)
 	t.Cleanup(func() { _ = e.srv.App.ShutdownWithTimeout(5 * time.Second) })
 	fragmenttest.Run(t, "http://"+ln.Addr().String(),
-		fragmenttest.Signer(e.signer),
+		fragmenttest.Signer(e.signer), fragmenttest.IDPrefix("co-"),
 		fragmenttest.Context(fragments.Context{CartID: "ft-cart", CSRF: csrf}),
 		fragmenttest.Params(ui.AddToCart, url.Values{"sku": {checkouttest.SKUGrey}}),
 		fragmenttest.Params(ui.AddToCart, url.Values{"sku": {checkouttest.SKUMatte}}),

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -133,6 +134,20 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			}
 			if cart.WantsJSON(c) {
 				return why
+			}
+			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
+		}
+		if choice := strings.TrimSpace(c.FormValue(checkout.FieldStoreChoice)); choice != "" {
+			// A store chosen in the picker without JavaScript: back to the checkout page with it and
+			// the other fields (SaveForm keeps them, never the card number); only a bad store id is an
+			// error, and it is not kept (the picker would be asked for it).
+			f.StoreID = choice
+			var fe checkout.FieldErrors
+			if msg := f.Validate()[checkout.FieldStore]; msg != "" {
+				f.StoreID, fe = "", checkout.FieldErrors{checkout.FieldStore: msg}
+			}
+			if err := basket.SaveForm(ctx, fc.CartID, f, fe); err != nil {
+				return fmt.Errorf("keep the form with its chosen store: %w", err)
 			}
 			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
 		}

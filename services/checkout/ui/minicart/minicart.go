@@ -5,6 +5,7 @@ package minicart
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -34,4 +35,16 @@ func Handler(carts LineReader, opts ...fragments.RenderOption) fiber.Handler {
 		}
 		return fragments.Render(c, MiniCartView(n), fragments.Private, opts...)
 	}
+}
+
+// miniCartLabel is the Mini Cart link's accessible name: its icon and count alone say nothing to a
+// screen reader.
+func miniCartLabel(quantity int) string {
+	switch quantity {
+	case 0:
+		return "Basket, empty"
+	case 1:
+		return "Basket, 1 item"
+	}
+	return "Basket, " + strconv.Itoa(quantity) + " items"
 }

@@ -80,7 +80,7 @@ func Handler(orders Reader, opts ...fragments.RenderOption) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		o, err := Own(c.UserContext(), orders, c.Query("order"))
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, fallback.Unavailable("checkout-order", "This order does not exist."), fragments.Private, notFound...)
+			return fragments.Render(c, fallback.PageUnavailable("checkout-order", "Order not found", "This order does not exist."), fragments.Private, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("order: %w", err)

@@ -29,7 +29,7 @@ func Handler(orders order.Reader, opts ...fragments.RenderOption) fiber.Handler 
 	return func(c *fiber.Ctx) error {
 		o, err := order.Own(c.UserContext(), orders, c.Query("order"))
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, fallback.Unavailable("checkout-thanks", "This order does not exist."), fragments.Private, notFound...)
+			return fragments.Render(c, fallback.PageUnavailable("checkout-thanks", "Order not found", "This order does not exist."), fragments.Private, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("thanks: %w", err)

@@ -113,7 +113,7 @@ func TestExplored(t *testing.T) {
 		res.Body.Close()
 	}
 
-	fragmenttest.Run(t, base, fragmenttest.Signer(signer), fragmenttest.AllowUnsigned(),
+	fragmenttest.Run(t, base, fragmenttest.Signer(signer), fragmenttest.AllowUnsigned(), fragmenttest.IDPrefix("ex-"),
 		fragmenttest.Params("category", url.Values{"category": {"autonomous"}}),
 		fragmenttest.Params("search", url.Values{"q": {"tracter"}}))
 }
