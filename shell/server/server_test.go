@@ -137,7 +137,9 @@ func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, no
 	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", time.Second, func(a net.Addr) { addr <- a }) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		sh.Close()
 	})
 	return started{url: "http://" + (<-addr).String(), admin: "http://" + (<-adminAddr).String(), shell: sh,
