@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/checkout"
@@ -160,16 +161,22 @@ type querier interface {
 }
 
 func items(ctx context.Context, q querier, skus []string) (map[string]checkout.Item, error) {
-	out := make(map[string]checkout.Item, len(skus))
 	if len(skus) == 0 {
-		return out, nil
+		return map[string]checkout.Item{}, nil
 	}
-	rows, err := q.Query(ctx, `SELECT `+itemColumns+` FROM variants v LEFT JOIN stock s USING (sku)
-		WHERE v.sku = ANY($1)`, skus)
+	rows, err := q.Query(ctx, itemsSQL, skus)
 	if err != nil {
 		return nil, fmt.Errorf("read variants: %w", err)
 	}
+	return collectItems(rows, len(skus))
+}
+
+// itemsSQL reads the variants (with their stock) of the skus in $1.
+const itemsSQL = `SELECT ` + itemColumns + ` FROM variants v LEFT JOIN stock s USING (sku) WHERE v.sku = ANY($1)`
+
+func collectItems(rows pgx.Rows, n int) (map[string]checkout.Item, error) {
 	defer rows.Close()
+	out := make(map[string]checkout.Item, n)
 	for rows.Next() {
 		it, err := scanItem(rows)
 		if err != nil {
@@ -216,8 +223,36 @@ func (e *LineError) Unwrap() error { return e.Reason }
 // twice makes one order. A key used by another cart is a conflict.
 func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created bool, err error) {
 	key := p.Form.IdempotencyKey
-	if id, ok, err := s.orderByKey(ctx, key, p.CartID); err != nil || ok {
-		return id, false, err
+	// Two round trips to PostgreSQL, whatever its latency: one batch reads an order already placed
+	// with this form and the cart's variants; one batch (one implicit transaction) writes the order,
+	// its lines and its event. A duplicate key (a concurrent post of the same form) fails the second
+	// batch as a whole.
+	skus := make([]string, len(p.Lines))
+	for i, l := range p.Lines {
+		skus[i] = l.SKU
+	}
+	var prior, priorCart string
+	var known map[string]checkout.Item
+	read := &pgx.Batch{}
+	read.Queue(`SELECT id::text, cart_id FROM orders WHERE idempotency_key = $1`, key).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&prior, &priorCart); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("find order by idempotency key: %w", err)
+		}
+		return nil
+	})
+	read.Queue(itemsSQL, skus).Query(func(rows pgx.Rows) error {
+		var err error
+		known, err = collectItems(rows, len(skus))
+		return err
+	})
+	if err := s.db.SendBatch(ctx, read).Close(); err != nil {
+		return "", false, fmt.Errorf("place order: %w", err)
+	}
+	if prior != "" {
+		if priorCart != p.CartID {
+			return "", false, server.Errorf(server.ECONFLICT, "this form was already used; please reload the checkout page")
+		}
+		return prior, false, nil
 	}
 	if len(p.Lines) == 0 {
 		return "", false, server.Wrap(server.EINVALID, ErrEmptyCart, "Your basket is empty.")
@@ -227,59 +262,48 @@ func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created boo
 		return "", false, fmt.Errorf("order id: %w", err)
 	}
 	id = uid.String()
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		skus := make([]string, len(p.Lines))
-		for i, l := range p.Lines {
-			skus[i] = l.SKU
+	lines := make([]checkout.OrderLine, 0, len(p.Lines))
+	evLines := make([]EventLine, 0, len(p.Lines))
+	var total int64
+	for _, l := range p.Lines {
+		it, ok := known[l.SKU]
+		if !ok {
+			le := &LineError{SKU: l.SKU, Reason: checkout.ErrUnknownSKU}
+			return "", false, server.Wrap(server.EINVALID, le, le.Error())
 		}
-		known, err := items(ctx, tx, skus)
-		if err != nil {
-			return err
+		if it.Stock < l.Quantity {
+			le := &LineError{SKU: l.SKU, Title: it.Title(), Reason: checkout.ErrOutOfStock}
+			return "", false, server.Wrap(server.ECONFLICT, le, le.Error())
 		}
-		lines := make([]checkout.OrderLine, 0, len(p.Lines))
-		evLines := make([]EventLine, 0, len(p.Lines))
-		var total int64
-		for _, l := range p.Lines {
-			it, ok := known[l.SKU]
-			if !ok {
-				return &LineError{SKU: l.SKU, Reason: checkout.ErrUnknownSKU}
-			}
-			if it.Stock < l.Quantity {
-				return &LineError{SKU: l.SKU, Title: it.Title(), Reason: checkout.ErrOutOfStock}
-			}
-			ol := checkout.OrderLine{SKU: it.SKU, ProductID: it.ProductID, ProductName: it.ProductName, Name: it.Name,
-				Image: it.Image, Quantity: l.Quantity, UnitPrice: it.Price}
-			lines = append(lines, ol)
-			evLines = append(evLines, EventLine{SKU: it.SKU, Quantity: l.Quantity, UnitPrice: it.Price})
-			total += ol.Total()
-		}
-		f := p.Form
-		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
-				store_id, card_last4, total, idempotency_key)
-			VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (idempotency_key) DO NOTHING`,
-			id, p.CartID, p.CustomerID, f.FirstName, f.LastName, f.Email, f.StoreID, checkout.LastFour(f.Card), total, key)
-		if err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return errDuplicateKey // a concurrent request with the same key won
-		}
-		for i, l := range lines {
-			if _, err := tx.Exec(ctx, `INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
-					image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				id, i, l.SKU, l.ProductID, l.ProductName, l.Name, l.Image, l.Quantity, l.UnitPrice); err != nil {
-				return fmt.Errorf("insert order line %s: %w", l.SKU, err)
-			}
-		}
-		e, err := events.New(Source, OrderPlaced, id, PlacedData{OrderID: id, Lines: evLines, Total: total,
-			Card: Card{Number: f.Card}})
-		if err != nil {
-			return err
-		}
-		return s.out.Add(ctx, tx, e)
-	})
-	if errors.Is(err, errDuplicateKey) {
+		ol := checkout.OrderLine{SKU: it.SKU, ProductID: it.ProductID, ProductName: it.ProductName, Name: it.Name,
+			Image: it.Image, Quantity: l.Quantity, UnitPrice: it.Price}
+		lines = append(lines, ol)
+		evLines = append(evLines, EventLine{SKU: it.SKU, Quantity: l.Quantity, UnitPrice: it.Price})
+		total += ol.Total()
+	}
+	f := p.Form
+	write := &pgx.Batch{}
+	write.Queue(`INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
+			store_id, card_last4, total, idempotency_key)
+		VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id, p.CartID, p.CustomerID, f.FirstName, f.LastName, f.Email, f.StoreID, checkout.LastFour(f.Card), total, key)
+	for i, l := range lines {
+		write.Queue(`INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
+				image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			id, i, l.SKU, l.ProductID, l.ProductName, l.Name, l.Image, l.Quantity, l.UnitPrice)
+	}
+	e, err := events.New(Source, OrderPlaced, id, PlacedData{OrderID: id, Lines: evLines, Total: total,
+		Card: Card{Number: f.Card}})
+	if err != nil {
+		return "", false, err
+	}
+	if err := s.out.Queue(ctx, write, e); err != nil {
+		return "", false, err
+	}
+	err = s.db.SendBatch(ctx, write).Close()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "orders_idempotency_key" {
+		// A concurrent request with the same key won.
 		id, ok, err := s.orderByKey(ctx, key, p.CartID)
 		if err == nil && !ok {
 			err = fmt.Errorf("order with idempotency key %s vanished", key)
@@ -287,20 +311,10 @@ func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created boo
 		return id, false, err
 	}
 	if err != nil {
-		var le *LineError
-		if errors.As(err, &le) {
-			code := server.ECONFLICT
-			if errors.Is(le.Reason, checkout.ErrUnknownSKU) {
-				code = server.EINVALID
-			}
-			return "", false, server.Wrap(code, err, le.Error())
-		}
 		return "", false, fmt.Errorf("place order: %w", err)
 	}
 	return id, true, nil
 }
-
-var errDuplicateKey = errors.New("duplicate idempotency key")
 
 func (s *Store) orderByKey(ctx context.Context, key, cartID string) (string, bool, error) {
 	var id, cart string
