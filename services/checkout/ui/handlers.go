@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strconv"
@@ -346,8 +347,14 @@ func (h *handlers) remove(c *fiber.Ctx) error {
 	return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 }
 
+// placeOrderTimeout bounds placing an order, its queries included: the shell gives up on a team
+// after 10 s, and a browser sooner, but neither tells checkout, so without a deadline of its own a
+// query waiting in PostgreSQL (on a lock, a slow disk) would run on after everyone has gone.
+const placeOrderTimeout = 5 * time.Second
+
 func (h *handlers) placeOrder(c *fiber.Ctx) error {
-	ctx := c.UserContext()
+	ctx, cancel := context.WithTimeout(c.UserContext(), placeOrderTimeout)
+	defer cancel()
 	fc := fragments.ContextFrom(ctx)
 	if fc.CartID == "" {
 		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
