@@ -25,7 +25,7 @@ SHELL_CPU_BENCH ?= shell/bench/cpu.sh
 GO_BENCH_PKGS ?= ./shell/... ./fragments/...
 BENCH_DIR     ?= .inlay/bench
 
-.PHONY: help run build generate test unit e2e bench lint vet fmt-check generated-check services-up \
+.PHONY: help run build generate test unit e2e faults bench lint vet fmt-check generated-check services-up \
 	services-check chromium clean
 
 help: ## list the targets
@@ -54,6 +54,15 @@ unit: ## unit and integration tests against the real local stores, with the race
 
 e2e: chromium ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+
+# The fault suite runs within `unit` (the engine's cases) and `e2e` (the stores' cases); this target
+# runs it alone.
+FAULT_TESTS_ENGINE := TestFaultyFragment|TestFiveFragmentsDown|TestNestingAndCycle
+FAULT_TESTS_STORES := TestFaultsStores
+
+faults: services-up ## the fault suite alone: toxiproxy between the shell and fragments, and between the services and their stores
+	$(GO) test -race -count=1 -run '$(FAULT_TESTS_ENGINE)' ./shell/server/
+	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_STORES)' ./e2e/
 
 bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor
 	@mkdir -p $(BENCH_DIR)
