@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/checkout"
+	checkoutevents "github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
 )
@@ -44,7 +45,7 @@ func TestPlaceOrderRoundTrips(t *testing.T) {
 	}
 	t.Cleanup(traced.Close)
 	s := postgres.NewStore(traced)
-	place := postgres.Place{CartID: "cart-rt", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1},
+	place := checkout.Placement{CartID: "cart-rt", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1},
 		{SKU: checkouttest.SKURed, Quantity: 1}}, Form: form("key-rt")}
 
 	id, created, err := s.PlaceOrder(ctx, place)
@@ -65,7 +66,7 @@ func TestPlaceOrderRoundTrips(t *testing.T) {
 	if o, err := s.Order(ctx, id); err != nil || len(o.Lines) != 2 {
 		t.Fatalf("order = %+v, %v", o, err)
 	}
-	if evs := checkouttest.Outbox(t, pool); len(evs) != 1 || evs[0].Type != postgres.OrderPlaced {
-		t.Fatalf("outbox = %+v, want one %s", evs, postgres.OrderPlaced)
+	if evs := checkouttest.Outbox(t, pool); len(evs) != 1 || evs[0].Type != checkoutevents.OrderPlacedType {
+		t.Fatalf("outbox = %+v, want one %s", evs, checkoutevents.OrderPlacedType)
 	}
 }
