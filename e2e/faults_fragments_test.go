@@ -93,7 +93,7 @@ func fragPage(team string, timeout time.Duration) string {
 func htmlFragment(body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body)
 	}
 }
 
@@ -139,8 +139,10 @@ func TestFaultsFragment(t *testing.T) {
 	oneAndHalf := strings.Repeat("<p>tractor</p>", (3<<19)/14)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(bytes.Repeat([]byte("<p>tractor</p>"), (4<<20)/14)) // 4 MiB once inflated, a few KiB sent
-	zw.Close()
+	_, _ = zw.Write(bytes.Repeat([]byte("<p>tractor</p>"), (4<<20)/14)) // 4 MiB once inflated, a few KiB sent
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	binary := make([]byte, 4096)
 	for i := range binary {
 		binary[i] = byte(i*7 + 0x80)
@@ -163,13 +165,13 @@ func TestFaultsFragment(t *testing.T) {
 		{name: "garbage-wire", raw: append([]byte("\x00\xff\xfeNOT HTTP AT ALL\r\n\r\n"), binary...)},
 		{name: "garbage-body", serve: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
-			w.Write(binary)
+			_, _ = w.Write(binary)
 		}},
 		{name: "big", serve: htmlFragment(big)},
 		{name: "big-chunked", serve: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			for i := 0; i < len(big); i += 64 << 10 {
-				io.WriteString(w, big[i:min(len(big), i+64<<10)])
+				_, _ = io.WriteString(w, big[i:min(len(big), i+64<<10)])
 				w.(http.Flusher).Flush()
 			}
 		}},
@@ -177,7 +179,7 @@ func TestFaultsFragment(t *testing.T) {
 		{name: "gzip-bomb", serve: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.Header().Set("Content-Encoding", "gzip")
-			w.Write(gz.Bytes())
+			_, _ = w.Write(gz.Bytes())
 		}},
 	}
 

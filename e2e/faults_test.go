@@ -219,7 +219,7 @@ func faultPostgresLatency(t *testing.T, p *Platform, pg *toxictest.Proxy, fc *fa
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Rollback(context.Background())
+	defer func() { _ = lock.Rollback(context.Background()) }() // a no-op once rolled back below
 	if _, err := lock.Exec(context.Background(), "LOCK TABLE orders IN SHARE ROW EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +526,7 @@ func (b *faultBuyer) place(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	io.Copy(io.Discard, res.Body)
+	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	loc := res.Header.Get("Location")
 	id, ok := strings.CutPrefix(loc, "/checkout/thanks?order=")

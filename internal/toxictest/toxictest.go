@@ -72,7 +72,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", port)
+	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", port) //nolint:gosec // G204: bin is the pinned tool that go tool -n built
 	var logs strings.Builder
 	var mu sync.Mutex
 	cmd.Stdout = lockedWriter{&mu, &logs}

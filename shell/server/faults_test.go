@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,10 +112,7 @@ func TestNestingAndCycle(t *testing.T) {
 
 	const maxDepth = 3 // the engine's default, the shell's setting
 	t.Run("deeper than the limit", func(t *testing.T) {
-		resp, body := get(t, s.url+"/deep", nil)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
+		body := page200(t, s.url+"/deep")
 		for i := range maxDepth + 1 {
 			if !strings.Contains(body, "LEVEL-"+strconv.Itoa(i)) {
 				t.Errorf("level %d missing: %s", i, body)
@@ -127,10 +126,7 @@ func TestNestingAndCycle(t *testing.T) {
 		}
 	})
 	t.Run("include cycle", func(t *testing.T) {
-		resp, body := get(t, s.url+"/cycle", nil)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
+		body := page200(t, s.url+"/cycle")
 		if n := strings.Count(body, "LOOP"); n != maxDepth+1 {
 			t.Errorf("the cycle rendered %d times, want %d (cut at the depth limit): %s", n, maxDepth+1, body)
 		}
@@ -149,4 +145,22 @@ func TestNestingAndCycle(t *testing.T) {
 			t.Errorf("the cycle was fetched %d times, want at most %d", n, maxDepth+1)
 		}
 	})
+}
+
+// page200 GETs url and returns its body, failing t unless the answer is 200.
+func page200(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: status %d: %s", url, resp.StatusCode, b)
+	}
+	return string(b)
 }

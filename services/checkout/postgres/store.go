@@ -74,15 +74,6 @@ func (s *Store) ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupSto
 	return nil
 }
 
-// pickupStores returns the stores among ids that checkout knows, by id.
-func pickupStores(ctx context.Context, q querier, ids ...string) (map[string]checkout.PickupStore, error) {
-	rows, err := q.Query(ctx, storesSQL, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read stores: %w", err)
-	}
-	return collectStores(rows)
-}
-
 // storesSQL reads the pickup stores of the ids in $1.
 const storesSQL = `SELECT id, name FROM stores WHERE id = ANY($1)`
 
