@@ -5,7 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 )
+
+// EnvOr returns the environment variable name, or def when it is empty: the commands' flags default
+// to the variables the services read (INVENTORY_ADMIN_TOKEN, POSTGRES_URL, INLAY_DB_PREFIX).
+func EnvOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 // CheckTarget refuses a target that is not an http(s) URL, and one whose host is not a loopback
 // address (a name must resolve to loopback addresses only) unless allowRemote: a load run against

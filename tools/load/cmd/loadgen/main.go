@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string) (failed bool, err error) {
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the sessions")
 	out := fs.String("out", ".inlay/load", "directory for report.md and chart.svg")
 	invURL := fs.String("inventory", "http://127.0.0.1:8105", "inventory's base URL (its /v1 API)")
-	invToken := fs.String("inventory-token", envOr("INVENTORY_ADMIN_TOKEN", "dev-admin-token"), "inventory's admin token (default $INVENTORY_ADMIN_TOKEN)")
+	invToken := fs.String("inventory-token", load.EnvOr("INVENTORY_ADMIN_TOKEN", "dev-admin-token"), "inventory's admin token (default $INVENTORY_ADMIN_TOKEN)")
 	topUp := fs.Int("topup", 1000, "stock added to every sku for the run and taken back after it; 0 leaves stock alone")
 	if err := fs.Parse(args); err != nil {
 		return false, err
@@ -142,11 +142,4 @@ func writeOutputs(dir string, info load.RunInfo, sum load.Summary) error {
 	}
 	fmt.Fprintf(os.Stderr, "report and chart in %s/ (report.md, chart.svg)\n", dir)
 	return nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
