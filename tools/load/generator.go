@@ -47,7 +47,7 @@ func (g *Generator) Run(ctx context.Context) (Summary, error) {
 	defer cancel()
 	stopProgress := g.progress(rec)
 
-	rnd := rand.New(rand.NewPCG(g.Seed, g.Seed+1))
+	rnd := rand.New(rand.NewPCG(g.Seed, g.Seed+1)) //nolint:gosec // G404: a repeatable run, not a secret
 	interval := time.Duration(float64(time.Second) / g.Rate)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(g.MaxActive, 1))

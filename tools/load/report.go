@@ -70,7 +70,7 @@ const (
 func WriteChart(w io.Writer, title string, s Summary) error {
 	pts := s.Points
 	var maxReq int64 = 1
-	var maxP99 time.Duration = time.Millisecond
+	maxP99 := time.Millisecond
 	for _, p := range pts {
 		maxReq = max(maxReq, p.Requests)
 		maxP99 = max(maxP99, p.P99)

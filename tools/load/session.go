@@ -81,7 +81,8 @@ func newSession(sh *Shopping, seed uint64) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cookie jar: %w", err)
 	}
-	return &session{sh: sh, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), client: &http.Client{
+	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) //nolint:gosec // G404: a repeatable session, not a secret
+	return &session{sh: sh, rnd: rnd, client: &http.Client{
 		Transport: sh.Transport, Jar: jar, Timeout: sh.RequestTimeout,
 		// Redirects are followed by hand, each hop timed under its own name.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

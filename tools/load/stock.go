@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -103,7 +104,7 @@ func (inv Inventory) Raise(ctx context.Context, topUp int) (*StockGuard, error) 
 	g := &StockGuard{inv: inv, skus: len(before), before: before}
 	if err := inv.SetAll(ctx, before, topUp); err != nil {
 		// Put back what was raised before the failure.
-		return nil, fmt.Errorf("raise stock: %w (restore: %v)", err, g.Restore(context.WithoutCancel(ctx)))
+		return nil, errors.Join(fmt.Errorf("raise stock: %w", err), g.Restore(context.WithoutCancel(ctx)))
 	}
 	return g, nil
 }

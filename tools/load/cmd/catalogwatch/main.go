@@ -112,10 +112,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	report := writeReport(strings.Join(cmdArgs, " "), first, samples, full, cmdTook)
 	fmt.Print(report)
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(*out), 0o750); err != nil {
 		return err
 	}
-	return os.WriteFile(*out, []byte(report), 0o644)
+	return os.WriteFile(*out, []byte(report), 0o600)
 }
 
 func writeReport(command string, first load.CatalogSample, samples []load.CatalogSample, full []time.Duration, cmdTook time.Duration) string {

@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string) (failed bool, err error) {
 }
 
 func writeOutputs(dir string, info load.RunInfo, sum load.Summary) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
 	var report strings.Builder
@@ -129,7 +129,7 @@ func writeOutputs(dir string, info load.RunInfo, sum load.Summary) error {
 		return err
 	}
 	fmt.Print(report.String())
-	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(report.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(report.String()), 0o600); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	var chart strings.Builder
@@ -137,7 +137,7 @@ func writeOutputs(dir string, info load.RunInfo, sum load.Summary) error {
 	if err := load.WriteChart(&chart, title, sum); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "chart.svg"), []byte(chart.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "chart.svg"), []byte(chart.String()), 0o600); err != nil {
 		return fmt.Errorf("write chart: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "report and chart in %s/ (report.md, chart.svg)\n", dir)
