@@ -42,8 +42,8 @@ func WriteReport(w io.Writer, info RunInfo, s Summary) error {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", r.Name, r.Kind, r.Count, r.Errors,
 			ms(r.P50), ms(r.P90), ms(r.P95), ms(r.P99), ms(r.Max))
 	}
-	b.WriteString("\nPages are GETs that render HTML; steps are form posts, status polls and `" + StepOrderFinal +
-		"` (from sending the order until its status is final, as the thank-you page polls it).\n")
+	b.WriteString("\nPages are GETs that render HTML; steps are the other requests (form posts, status polls); waits span " +
+		"several requests: from sending the order until its status is final, as the thank-you page polls it.\n")
 	if len(s.ErrorSamples) > 0 {
 		b.WriteString("\nErrors (first kinds seen):\n\n")
 		keys := make([]string, 0, len(s.ErrorSamples))

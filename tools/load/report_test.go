@@ -17,7 +17,7 @@ func TestReport(t *testing.T) {
 		rec.Record(PageHome, KindPage, start.Add(500*time.Millisecond), time.Duration(i)*time.Millisecond, nil)
 	}
 	rec.Record(StepAddToCart, KindStep, start.Add(2500*time.Millisecond), 7*time.Millisecond, errors.New("status 403, want 303"))
-	rec.Record(StepOrderFinal, KindStep, start.Add(2600*time.Millisecond), 90*time.Millisecond, nil)
+	rec.Record(WaitConfirmed, KindWait, start.Add(2600*time.Millisecond), 90*time.Millisecond, nil)
 	rec.SessionEnded()
 	sum := rec.Summary(3 * time.Second)
 

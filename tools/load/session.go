@@ -29,9 +29,11 @@ const (
 	StepAddToCart  = "POST cart/add"
 	StepPlaceOrder = "POST place-order"
 	StepStatus     = "GET order status"
-	// StepOrderFinal is the time from sending the order until its status is final: the saga's latency
-	// as a shopper on the thank-you page sees it.
-	StepOrderFinal = "place-order → final"
+	// WaitConfirmed and WaitCancelled are the time from sending the order until its status is final
+	// (confirmed for the good card, cancelled for the declined one): the saga's latency as a shopper on
+	// the thank-you page sees it.
+	WaitConfirmed = "place-order → confirmed"
+	WaitCancelled = "place-order → cancelled (declined card)"
 )
 
 // Test cards (STOREFRONT.md): one the payment service authorises, one it declines.
@@ -334,9 +336,9 @@ func (s *session) buy(ctx context.Context) error {
 	if csrf == nil || idem == nil || len(stores) == 0 {
 		return errors.New("checkout page: no csrf, idempotency key or store")
 	}
-	card, want := CardOK, "confirmed"
+	card, want, wait := CardOK, "confirmed", WaitConfirmed
 	if s.rnd.Float64() < s.sh.Declined {
-		card, want = CardDeclined, "cancelled"
+		card, want, wait = CardDeclined, "cancelled", WaitCancelled
 	}
 	form := url.Values{"csrf": {csrf[1]}, "idempotency_key": {idem[1]}, "first_name": {"Ada"}, "last_name": {"Lovelace"},
 		"email": {"ada@example.com"}, "card": {card}, "store": {pick(s.rnd, stores)}}
@@ -361,7 +363,7 @@ func (s *session) buy(ctx context.Context) error {
 	if err == nil && st.Status != want {
 		err = fmt.Errorf("order paid with %s became %s (%s), want %s", card, st.Status, st.Reason, want)
 	}
-	s.sh.Recorder.Record(StepOrderFinal, KindStep, end, end.Sub(placed), err)
+	s.sh.Recorder.Record(wait, KindWait, end, end.Sub(placed), err)
 	return err
 }
 

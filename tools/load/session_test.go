@@ -161,7 +161,7 @@ func TestSessions(t *testing.T) {
 		Search:    {PageHome, PageSearch, PageProduct},
 		AddToCart: {PageHome, PageCategory, StepRedirect, PageProduct, StepAddToCart, PageCart},
 		Buy: {PageHome, PageCategory, StepRedirect, PageProduct, StepAddToCart, PageCart, PageCheckout, StepPlaceOrder,
-			PageThanks, StepStatus, StepOrderFinal},
+			PageThanks, StepStatus, WaitConfirmed},
 	}
 	for kind, names := range want {
 		t.Run(kind.String(), func(t *testing.T) {
@@ -216,8 +216,8 @@ func TestBuyDeclined(t *testing.T) {
 	if err := Run(context.Background(), sh, Buy, 2); err == nil || !strings.Contains(err.Error(), "became confirmed") {
 		t.Fatalf("buy with a declined card that got confirmed: %v, want an error", err)
 	}
-	if r := rowsByName(sh.Recorder.Summary(time.Second))[StepOrderFinal]; r.Errors != 1 {
-		t.Errorf("%s row %+v, want 1 error", StepOrderFinal, r)
+	if r := rowsByName(sh.Recorder.Summary(time.Second))[WaitCancelled]; r.Errors != 1 {
+		t.Errorf("%s row %+v, want 1 error", WaitCancelled, r)
 	}
 }
 

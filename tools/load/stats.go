@@ -1,7 +1,9 @@
 package load
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,11 +17,13 @@ const (
 	histSigFigs = 3
 )
 
-// Stat kinds: a page is a GET that renders HTML; a step is anything else a session does (a form post,
-// a status poll, the time from placing an order until it is final).
+// Stat kinds: a page is a GET that renders HTML; a step is any other request a session sends (a form
+// post, a status poll); a wait is a span of several requests, not a request of its own (from placing an
+// order until its status is final).
 const (
 	KindPage = "page"
 	KindStep = "step"
+	KindWait = "wait"
 )
 
 // Recorder collects the latency and outcome of every request of a run, by name, and per second of the
@@ -85,7 +89,7 @@ func (r *Recorder) Record(name, kind string, end time.Time, d time.Duration, err
 	s.count++
 	_ = s.hist.RecordValue(us) // out of range only beyond histMax: counted, clamped below
 	sec := r.secondAt(end)
-	if name != StepOrderFinal { // not a request of its own: the polls that saw it are
+	if kind != KindWait { // not a request of its own: the requests it spans are counted
 		r.requests++
 		sec.requests++
 		_ = r.all.RecordValue(us)
@@ -164,7 +168,7 @@ type Point struct {
 
 // Summary is what a run measured.
 type Summary struct {
-	Rows         []Row   // pages first, then steps, each by name
+	Rows         []Row   // pages first, then steps, then waits, each by name
 	Total        Row     // every request
 	Points       []Point // per second
 	Sessions     int64
@@ -186,20 +190,9 @@ func (r *Recorder) Summary(elapsed time.Duration) Summary {
 	for name, st := range r.stats {
 		s.Rows = append(s.Rows, row(name, st.kind, st.hist, st.count, st.errors))
 	}
+	rank := map[string]int{KindPage: 0, KindStep: 1, KindWait: 2}
 	slices.SortFunc(s.Rows, func(a, b Row) int {
-		if a.Kind != b.Kind {
-			if a.Kind == KindPage {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(rank[a.Kind], rank[b.Kind]), strings.Compare(a.Name, b.Name))
 	})
 	s.Total = row("all requests", "", r.all, r.requests, r.errors)
 	for i, sec := range r.seconds {
