@@ -97,7 +97,7 @@ func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	ct := c.Request().Header.ContentType()
+	ct := bytes.ToLower(c.Request().Header.ContentType())
 	if bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) || bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) {
 		limit = min(limit, FormBodyLimit)
 	}
@@ -182,7 +182,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 	req.Header.Set(fragments.HeaderRequestID, kitserver.RequestID(c))
 	req.Header.Set("X-Forwarded-For", c.IP())
-	req.Header.Set("X-Forwarded-Host", c.Hostname())
+	req.Header.Set("X-Forwarded-Host", string(c.Request().Host())) // the Host the origin check used, never a client X-Forwarded-Host
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
 	if withContext {
 		if h := p.opts.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
@@ -200,10 +200,15 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 
 	status := resp.StatusCode()
-	html := bytes.HasPrefix(resp.Header.ContentType(), []byte(fiber.MIMETextHTML))
-	if status >= 500 || (status >= 400 && !html) {
-		// The team's own error text may name its internal routes ("Cannot GET /ui/..."): the
-		// shell answers with its own. A team's HTML 4xx (a form with its errors) passes.
+	ct := bytes.ToLower(resp.Header.ContentType())
+	html := bytes.HasPrefix(ct, []byte(fiber.MIMETextHTML))
+	jsonError := bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationJSON)) && status >= 400 && status < 500 &&
+		status != fiber.StatusNotFound && status != fiber.StatusMethodNotAllowed
+	if status >= 500 || (status >= 400 && !html && !jsonError) {
+		// A team's plain-text error (Fiber's "Cannot GET /ui/...") or its routing 404 may name its
+		// internal routes, and a 5xx says nothing a shopper can use: the shell answers with its own.
+		// A team's HTML 4xx (a form with its errors) and its JSON 4xx for scripts (the kit's
+		// {"error":{"code","message"}}, written for users) pass.
 		return p.opts.errorPage(c, status)
 	}
 	out := c.Response()

@@ -553,7 +553,7 @@ func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 		cart = ""
 	}
 	// Cookie values alias fasthttp's buffers: copy them, the key outlives the handler.
-	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: loc}
+	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: strings.Clone(loc)}
 }
 
 // sign returns the signed context for key, valid for five minutes. Signatures are reused while
