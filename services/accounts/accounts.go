@@ -340,3 +340,16 @@ type PasswordHasher interface {
 	// a hash this hasher reads.
 	Verify(password, encoded string) (ok, rehash bool, err error)
 }
+
+// FormErrors returns what a form shows for err: the *Error's errors by field, or its message as the
+// form's own error ("" key), or a generic message for an unexpected error.
+func FormErrors(err error) FieldErrors {
+	var e *Error
+	if !errors.As(err, &e) {
+		return FieldErrors{"": "Something went wrong. Please try again."}
+	}
+	if len(e.Fields) > 0 {
+		return e.Fields
+	}
+	return FieldErrors{"": e.Message}
+}
