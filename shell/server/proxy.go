@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,6 +22,9 @@ type proxy struct {
 	teams map[string]*proxyTeam
 	sign  func(c *fiber.Ctx, locale string) string
 	dev   bool
+	// sessionChanged, when set, hears of the session cookie a request came with when the session's
+	// owner answered it with a new (or cleared) session cookie: a sign-in or sign-out.
+	sessionChanged func(old string)
 }
 
 type proxyTeam struct {
@@ -118,9 +122,18 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	req.Header.Set("X-Forwarded-For", c.IP())
 	req.Header.Set("X-Forwarded-Host", c.Hostname())
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
+	var session string
 	if withContext {
 		if h := p.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
+		}
+		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out
+		// and replaces it at sign-in.
+		if t.name == sessionOwner {
+			if v := c.Cookies(SessionCookie); validToken(v) {
+				session = strings.Clone(v)
+				req.Header.SetCookie(SessionCookie, session)
+			}
 		}
 	}
 	if body := c.Body(); len(body) > 0 {
@@ -150,6 +163,9 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 			defer fasthttp.ReleaseCookie(ck)
 			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
 				out.Header.SetCookie(ck)
+				if string(name) == SessionCookie && p.sessionChanged != nil {
+					p.sessionChanged(session)
+				}
 			}
 		})
 	}
