@@ -184,9 +184,9 @@ func TestClientAddr(t *testing.T) {
 		xff  []string
 		want string
 	}{
-		{"203.0.113.5", []string{"1.2.3.4"}, "203.0.113.5"},                        // untrusted peer: its own address
-		{"10.0.0.2", nil, "10.0.0.2"},                                              // trusted, nothing forwarded
-		{"10.0.0.2", []string{"1.2.3.4, 198.51.100.9"}, "198.51.100.9"},            // the hop the proxy appended
+		{"203.0.113.5", []string{"1.2.3.4"}, "203.0.113.5"},                          // untrusted peer: its own address
+		{"10.0.0.2", nil, "10.0.0.2"},                                                // trusted, nothing forwarded
+		{"10.0.0.2", []string{"1.2.3.4, 198.51.100.9"}, "198.51.100.9"},              // the hop the proxy appended
 		{"10.0.0.2", []string{"1.2.3.4", "198.51.100.9, 192.0.2.1"}, "198.51.100.9"}, // through two proxies
 		{"10.0.0.2", []string{"garbage, 198.51.100.9"}, "198.51.100.9"},
 		{"10.0.0.2", []string{"198.51.100.9, garbage"}, "10.0.0.2"},
