@@ -65,7 +65,7 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem $(GO_BENCH_PKGS) | tee $(BENCH_DIR)/go.txt
 	{ echo '```'; grep -E '^(Benchmark|goos|goarch|cpu|pkg)' $(BENCH_DIR)/go.txt; echo '```'; } >$(BENCH_DIR)/go.md
 	scripts/record-bench.sh go $(BENCH_DIR)/go.md
-	# --- shell composition side by side (owner: helper "shell-engine"): ../shared/bench/run-anchors.sh
+	# --- shell composition side by side (owner: helper "shell-engine"): shell/bench/run-anchors.sh
 	@test -x $(SHELL_BENCH) || { echo "missing shell benchmark script $(SHELL_BENCH)" >&2; exit 1; }
 	BENCH_OUT=$(BENCH_DIR)/shell.md $(SHELL_BENCH)
 	scripts/record-bench.sh shell $(BENCH_DIR)/shell.md

@@ -40,6 +40,9 @@ type Platform struct {
 	Shell string
 	// URLs holds every process's base URL by its Procfile name (shell, decide, mobile, ...).
 	URLs map[string]string
+	// Admin holds the admin listener's base URL (/metrics, the shell's purge API) of each process
+	// that faces the internet and so keeps them off its public port: shell, mobile, embed.
+	Admin map[string]string
 	// Env is the environment every process was started with (beyond the test's own).
 	Env []string
 	// DBPrefix, RedisPrefix and Exchange isolate this platform's data; all of it is removed when
@@ -123,9 +126,16 @@ func Start(t testing.TB, opts ...Option) *Platform {
 	// Cleanup runs even when a start below fails, and removes whatever got created.
 	t.Cleanup(p.stop)
 
-	addrs, err := freeAddrs(len(all))
+	addrs, err := freeAddrs(len(all) + len(adminProcs))
 	if err != nil {
 		t.Fatal(err)
+	}
+	p.Admin = map[string]string{}
+	var adminEnv []string
+	for i, name := range adminProcs {
+		addr := addrs[len(all)+i]
+		p.Admin[name] = "http://" + addr
+		adminEnv = append(adminEnv, strings.ToUpper(name)+"_ADMIN_ADDR="+addr)
 	}
 	var teams []string
 	for i, proc := range all {
@@ -150,10 +160,11 @@ func Start(t testing.TB, opts ...Option) *Platform {
 		"INLAY_SHUTDOWN_TIMEOUT=5s",
 		"INLAY_PURGE_TOKEN=" + uuid.NewString(),
 	}
-	// A team that calls the shell (explore purges its cached fragments) reads <CONTEXT>_SHELL_URL:
-	// point every one at this platform's shell, never at a shell on the default port.
+	p.Env = append(p.Env, adminEnv...)
+	// A team that calls the shell's admin API (explore purges its cached fragments) reads
+	// <CONTEXT>_SHELL_URL: point every one at this platform's shell, never at the default port.
 	for _, proc := range all {
-		p.Env = append(p.Env, strings.ToUpper(proc.Name)+"_SHELL_URL="+p.Shell)
+		p.Env = append(p.Env, strings.ToUpper(proc.Name)+"_SHELL_URL="+p.Admin["shell"])
 	}
 	p.Env = append(p.Env, o.env...)
 
@@ -170,6 +181,9 @@ func Start(t testing.TB, opts ...Option) *Platform {
 	p.startAll(t, procs)
 	return p
 }
+
+// adminProcs are the processes with an admin listener of their own (<NAME>_ADMIN_ADDR).
+var adminProcs = []string{"shell", "mobile", "embed"}
 
 // URL returns the base URL of the named process, failing the test for an unknown name.
 func (p *Platform) URL(t testing.TB, name string) string {

@@ -57,6 +57,16 @@ func TestRequireCSRF(t *testing.T) {
 		r.Header.Set(fragments.CSRFHeader, tok)
 		return r
 	}
+	withFetchSite := func(r *http.Request, site, origin string) *http.Request {
+		r.Header.Set("X-Forwarded-Host", "shop.example")
+		if site != "" {
+			r.Header.Set("Sec-Fetch-Site", site)
+		}
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		return r
+	}
 	tests := []struct {
 		name   string
 		req    *http.Request
@@ -68,6 +78,11 @@ func TestRequireCSRF(t *testing.T) {
 		{"missing", form(url.Values{"sku": {"a"}}), 403},
 		{"wrong", form(url.Values{fragments.CSRFField: {"nope"}}), 403},
 		{"wrong header on delete", withHeader(http.MethodDelete, "nope"), 403},
+		{"cross-site fetch", withFetchSite(withHeader(http.MethodPost, "tok"), "cross-site", ""), 403},
+		{"same-site but other origin", withFetchSite(withHeader(http.MethodPost, "tok"), "same-site", ""), 403},
+		{"same-origin fetch", withFetchSite(withHeader(http.MethodPost, "tok"), "same-origin", ""), 200},
+		{"foreign origin, no fetch metadata", withFetchSite(withHeader(http.MethodPost, "tok"), "", "https://evil.example"), 403},
+		{"own origin, no fetch metadata", withFetchSite(withHeader(http.MethodPost, "tok"), "", "http://shop.example"), 200},
 	}
 	for _, tt := range tests {
 		resp, err := app.Test(tt.req, -1)
@@ -79,4 +94,43 @@ func TestRequireCSRF(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.status)
 		}
 	}
+}
+
+func TestCSRFTokens(t *testing.T) {
+	t.Parallel()
+	tokens := fragments.NewCSRFTokens([]byte("server secret"))
+	other := fragments.NewCSRFTokens([]byte("another secret"))
+	guest := tokens.Issue("")
+	if len(guest) != fragments.CSRFTokenLen || guest == tokens.Issue("") {
+		t.Fatalf("tokens must be random and %d long: %q", fragments.CSRFTokenLen, guest)
+	}
+	signedIn := tokens.Issue("session-1")
+	tests := []struct {
+		name    string
+		token   string
+		session string
+		ok      bool
+	}{
+		{"guest token", guest, "", true},
+		{"session token", signedIn, "session-1", true},
+		{"guest token after sign-in", guest, "session-1", false},
+		{"token of another session", signedIn, "session-2", false},
+		{"made up", "X", "", false},
+		{"made up, right length", strings.Repeat("A", fragments.CSRFTokenLen), "", false},
+		{"another key", other.Issue(""), "", false},
+		{"tampered random part", flipFirst(guest), "", false},
+	}
+	for _, tt := range tests {
+		if got := tokens.Valid(tt.token, tt.session); got != tt.ok {
+			t.Errorf("%s: Valid = %v, want %v", tt.name, got, tt.ok)
+		}
+	}
+}
+
+// flipFirst changes the first character of s.
+func flipFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }

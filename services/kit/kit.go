@@ -81,6 +81,11 @@ type Options struct {
 	Ready func(net.Addr)
 	// StreamRequestBody lets handlers stream request bodies (proxies).
 	StreamRequestBody bool
+	// AdminAddr, when set, serves /metrics on an admin listener at this address instead of the
+	// public one (processes that face the internet: the shell and the BFFs); see server.Options.
+	AdminAddr string
+	// AdminReady, when not nil, receives the admin listener's bound address.
+	AdminReady func(net.Addr)
 }
 
 // Service is a started process: its server, stores and background work.
@@ -102,7 +107,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts,
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
-		StreamRequestBody: opts.StreamRequestBody})
+		StreamRequestBody: opts.StreamRequestBody, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady})
 	if opts.Migrations != nil {
 		dbURL, err := opts.Common.DatabaseURL(opts.Name)
 		if err != nil {

@@ -1,30 +1,27 @@
 #!/usr/bin/env bash
 # CPU per page: the composer's CPU time (user + system, from /proc) divided by the pages it served,
-# for nginx SSI, Tailor (node-tailor 3.9.2, installed with npm as run-anchors.sh does) and the shell
-# on the anchors' stub (../shared/bench). On a shared, busy machine req/s
-# swing with the neighbours' load; CPU per page much less so. Prints one Markdown table.
+# for nginx SSI, Tailor and the shell on the benchmark's stub (anchors.sh; ensure-tools.sh installs
+# what is missing). On a shared, busy machine req/s swing with the neighbours' load; CPU per page much
+# less so. Prints one Markdown table.
 # D=seconds per target (default 8); SHELLD=path uses a prebuilt shelld.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bench=${INLAY_BENCH_DIR:-$root/../shared/bench}
-work=$(mktemp -d) && chmod 755 "$work"
+"$root/shell/bench/ensure-tools.sh"
+# shellcheck source=anchors.sh
+. "$root/shell/bench/anchors.sh"
+work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  anchors_stop
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-(cd "$bench/stub" && go build -o "$work/stub" .)
 if [ -n "${SHELLD:-}" ]; then cp "$SHELLD" "$work/shelld"; else (cd "$root" && go build -o "$work/shelld" ./shell/cmd/shelld); fi
-"$work/stub" -addr 127.0.0.1:9100 >"$work/stub.log" 2>&1 & stub=$!; pids+=($stub)
-mkdir -p "$work/html" && cp "$bench/nginx/html/"*.html "$work/html/"
-sed "s#__DIR__#$work#g" "$bench/nginx/nginx.conf.in" >"$work/nginx.conf"
-nginx -c "$work/nginx.conf"
-cp -r "$bench/tailor" "$work/tailor"
-(cd "$work/tailor" && npm install --no-save --no-audit --no-fund node-tailor@3.9.2 >/dev/null 2>&1) || { echo "npm install node-tailor failed" >&2; exit 1; }
-(cd "$work/tailor" && exec node server.js) >"$work/tailor.log" 2>&1 & tailor=$!; pids+=($tailor)
+anchors_start "$work"
+stub=$stub_pid
+tailor=$tailor_pid
 port=${BENCH_SHELL_PORT:-18091}
 INLAY_TEAMS=stub=http://127.0.0.1:9100 INLAY_PAGES_DIR="$root/shell/bench/pages" SHELL_ADDR=127.0.0.1:$port \
   LOG_LEVEL=warn GOGC=${GOGC:-400} INLAY_REDIS_PREFIX="cpu$$:" "$work/shelld" >"$work/shelld.log" 2>&1 & shell=$!; pids+=($shell)
@@ -34,7 +31,7 @@ for _ in $(seq 1 100); do
 done
 hz=$(getconf CLK_TCK)
 ticks() { local t=0 a; for p in "$@"; do read -r -a a <"/proc/$p/stat"; t=$((t + a[13] + a[14])); done; echo "$t"; }
-nginx_workers=$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')
+nginx_workers=$(pgrep -P "$(nginx_pid)" | tr '\n' ' ')
 row() { # name url pids...  (HDR=header sent with every request)
   local name=$1 url=$2; shift 2
   curl -fsS -o /dev/null "$url"

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # Side-by-side composition benchmark: builds shelld, serves the anchors' six-fragment page from page
-# template files (shell/bench/pages) with the anchors' stub registered as the context "stub", and runs
-# ../shared/bench/run-anchors.sh with the shell as extra targets, so nginx SSI, Tailor and Inlay are
+# template files (shell/bench/pages) with the benchmark's stub registered as the context "stub", and
+# runs shell/bench/run-anchors.sh with the shell as extra targets, so nginx SSI, Tailor and Inlay are
 # measured in one run on this machine. Prints one Markdown table; with BENCH_OUT=file also writes it
-# there. D=seconds per target (default 10); SHELLD=path uses a prebuilt shelld.
+# there. D=seconds per target (default 10); SHELLD=path uses a prebuilt shelld. Everything it needs is
+# in the repository or installed when missing (shell/bench/ensure-tools.sh: nginx, wrk, node-tailor).
 # The floor targets are shell/bench/floor, the least work a composer can do (six parallel fetches,
 # concatenated), on the same page in the same run: what this machine and the stub allow.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-anchors=${INLAY_BENCH_ANCHORS:-$root/../shared/bench/run-anchors.sh}
-[ -x "$anchors" ] || { echo "run-anchors.sh not found at $anchors (set INLAY_BENCH_ANCHORS)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx" >&2; exit 1; }
+anchors=$root/shell/bench/run-anchors.sh
+"$root/shell/bench/ensure-tools.sh"
 
 work=$(mktemp -d)
 shell_pid=""

@@ -134,11 +134,22 @@ func TestReadyPageIsOneWrite(t *testing.T) {
 
 func TestClientGoneStopsWriting(t *testing.T) {
 	team := newFakeTeam(t)
-	team.html("a", "<p>a</p>", "")
+	// The fragment is held back until the head's flush has failed: were it already there, the page
+	// would go out in one write and the test would depend on which came first.
+	release := make(chan struct{})
+	team.handle("a", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		fmt.Fprint(w, "<p>a</p>")
+	})
 	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{})
 	c := h.engine.Start(context.Background(), Parse([]byte(fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`))), Request{})
 	w := newFlushRecorder()
 	w.failAt = 1
+	var once sync.Once
+	w.onFlush = func() { once.Do(func() { close(release) }) }
 	if err := c.WriteTo(w); err == nil {
 		t.Fatal("WriteTo succeeded on a gone client")
 	}

@@ -201,6 +201,7 @@ type flushRecorder struct {
 	flushes []string
 	flushed chan string // what was written so far, at each flush (buffered)
 	failAt  int         // fail the n-th flush (1-based); 0: never
+	onFlush func()      // when not nil, called at every flush
 }
 
 func newFlushRecorder() *flushRecorder { return &flushRecorder{flushed: make(chan string, 1000)} }
@@ -215,6 +216,9 @@ func (r *flushRecorder) Flush() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.flushes = append(r.flushes, r.buf.String())
+	if r.onFlush != nil {
+		r.onFlush()
+	}
 	if r.failAt > 0 && len(r.flushes) >= r.failAt {
 		return errClientGone
 	}

@@ -37,7 +37,9 @@ type Team struct {
 type teamState struct {
 	// loaded is false until the manifest was read once, and when the team has none (404): then any
 	// well-formed fragment name is allowed with default settings.
-	loaded   bool
+	loaded bool
+	// answered is true once the team answered a manifest request (200 or 404).
+	answered bool
 	manifest fragments.Manifest
 	// css and js are the asset URLs (under the shell's /static/{context}/) per fragment.
 	css map[string][]string
@@ -115,7 +117,7 @@ func (t *Teams) refreshTeam(ctx context.Context, team *Team, timeout time.Durati
 	}
 	switch {
 	case resp.Status == 404:
-		team.state.Store(&teamState{})
+		team.state.Store(&teamState{answered: true})
 		return nil
 	case resp.Status != 200:
 		return fmt.Errorf("manifest of %s: status %d", team.Name, resp.Status)
@@ -125,7 +127,7 @@ func (t *Teams) refreshTeam(ctx context.Context, team *Team, timeout time.Durati
 		return fmt.Errorf("manifest of %s: %w", team.Name, err)
 	}
 	old := team.state.Load()
-	st := &teamState{loaded: true, manifest: m, css: map[string][]string{}, js: map[string][]string{}}
+	st := &teamState{loaded: true, answered: true, manifest: m, css: map[string][]string{}, js: map[string][]string{}}
 	for name, f := range m.Fragments {
 		for _, p := range f.CSS {
 			st.css[name] = append(st.css[name], assetURL(team.Name, p))
@@ -185,6 +187,17 @@ func (t *Teams) Run(ctx context.Context, interval, timeout time.Duration) error 
 		}
 		timer.Reset(next)
 	}
+}
+
+// Unread lists the teams that have not answered a manifest request since the start (sorted).
+func (t *Teams) Unread() []string {
+	var out []string
+	for _, name := range t.names {
+		if s := t.byName[name].state.Load(); s == nil || !s.answered {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // unread reports whether a team's manifest has never been read (nor answered 404).

@@ -79,7 +79,7 @@ func startShell(t *testing.T, teams map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, StreamRequestBody: true})
+	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log})
 	sh.Mount(srv.App)
 	srv.App.Use(sh.NotFound)
 	addr := make(chan net.Addr, 1)

@@ -11,6 +11,11 @@ type Config struct {
 	config.Common
 	// Addr is the shell's listen address.
 	Addr string `env:"SHELL_ADDR" envDefault:":8080"`
+	// AdminAddr is the admin listener's address: /metrics and the purge API, never on the public port.
+	AdminAddr string `env:"SHELL_ADMIN_ADDR" envDefault:"127.0.0.1:9080"`
+	// ReadyWait bounds how long /readyz waits for every team's manifest to be read once: after it the
+	// shell reports ready anyway, so a team that is down cannot keep the shell out of rotation.
+	ReadyWait time.Duration `env:"SHELL_READY_WAIT" envDefault:"30s"`
 	// Teams is the team registry: context=baseURL pairs, comma-separated.
 	Teams string `env:"INLAY_TEAMS" envDefault:"decide=http://127.0.0.1:8101,explore=http://127.0.0.1:8102,checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105,payments=http://127.0.0.1:8106,accounts=http://127.0.0.1:8107"`
 	// PrivateKey is the base64 Ed25519 seed (32 bytes) the shell signs Inlay-Context with. In dev an

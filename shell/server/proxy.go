@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -20,8 +21,17 @@ import (
 // responses pass Set-Cookie only for cookies the team owns (CookieOwners).
 type proxy struct {
 	teams map[string]*proxyTeam
-	sign  func(c *fiber.Ctx, locale string) string
-	dev   bool
+	opts  proxyOptions
+}
+
+type proxyOptions struct {
+	// sign returns the signed Inlay-Context for c.
+	sign func(c *fiber.Ctx, locale string) string
+	// bodyLimit bounds a request body other than a form post's (FormBodyLimit).
+	bodyLimit int
+	// errorPage answers in place of a team's error whose body is not the team's HTML (a team's
+	// plain-text or JSON error, which may name its internal routes).
+	errorPage func(c *fiber.Ctx, status int) error
 	// sessionChanged, when set, hears of the session cookie a request came with when the session's
 	// owner answered it with a new (or cleared) session cookie: a sign-in or sign-out.
 	sessionChanged func(old string)
@@ -37,8 +47,8 @@ type proxyTeam struct {
 
 const proxyTimeout = 10 * time.Second
 
-func newProxy(teams map[string]string, sign func(*fiber.Ctx, string) string, dev bool) *proxy {
-	p := &proxy{teams: map[string]*proxyTeam{}, sign: sign, dev: dev}
+func newProxy(teams map[string]string, opts proxyOptions) *proxy {
+	p := &proxy{teams: map[string]*proxyTeam{}, opts: opts}
 	for name, base := range teams {
 		u, err := url.Parse(base)
 		if err != nil {
@@ -63,7 +73,8 @@ func newProxy(teams map[string]string, sign func(*fiber.Ctx, string) string, dev
 
 // Request headers a team may see from the browser, besides the signed context.
 var proxyRequestHeaders = []string{
-	"Accept", "Accept-Language", "Content-Type", "User-Agent", "traceparent", "Origin",
+	"Accept", "Accept-Language", "Content-Type", "User-Agent", "traceparent", "Origin", "Sec-Fetch-Site",
+	fragments.CSRFHeader,
 	"If-None-Match", "If-Modified-Since",
 	"HX-Request", "HX-Target", "HX-Trigger", "HX-Trigger-Name", "HX-Current-URL", "HX-Boosted", "HX-Prompt",
 }
@@ -73,6 +84,49 @@ var proxyDroppedResponseHeaders = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true, "Content-Length": true,
 	"Server": true, "Date": true, "Set-Cookie": true, "Upgrade": true, "Proxy-Authenticate": true,
 	"Trailer": true, "Te": true,
+}
+
+// proxiedCSP is the Content-Security-Policy of team HTML the shell proxies: like a page's, without
+// a nonce (such HTML runs only the scripts it loads from the storefront's origin).
+const proxiedCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// body reads the request body to forward, refusing one over its limit with 413: a declared length
+// at once, before reading a byte of it (the connection is then closed, as its unread rest cannot be
+// skipped); a chunked body as soon as it passes the limit. Form posts have the tighter
+// FormBodyLimit.
+func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
+	limit := p.opts.bodyLimit
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	ct := c.Request().Header.ContentType()
+	if bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) || bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) {
+		limit = min(limit, FormBodyLimit)
+	}
+	tooLarge := func() error {
+		c.Context().SetConnectionClose()
+		return kitserver.Errorf(kitserver.ETOOLARGE, "The request body is larger than %d bytes.", limit)
+	}
+	if n := c.Request().Header.ContentLength(); n > limit {
+		return nil, tooLarge()
+	}
+	stream := c.Request().BodyStream()
+	if stream == nil {
+		b := c.Request().Body()
+		if len(b) > limit {
+			return nil, tooLarge()
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+	if err != nil {
+		return nil, kitserver.Wrap(kitserver.EINVALID, fmt.Errorf("read request body: %w", err), "The request body could not be read.")
+	}
+	if len(b) > limit {
+		return nil, tooLarge()
+	}
+	return b, nil
 }
 
 // ui forwards /{team}/rest to the team's /ui/rest, with the signed context.
@@ -99,6 +153,17 @@ func (p *proxy) static(team string) fiber.Handler {
 }
 
 func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext bool) error {
+	if withContext {
+		// A state-changing request from another site never reaches a team (the team checks again,
+		// and checks the CSRF token).
+		if err := fragments.CheckOrigin(c, string(c.Request().Host())); err != nil {
+			return kitserver.Wrap(kitserver.EFORBIDDEN, err, "This request did not come from our store's pages.")
+		}
+	}
+	body, err := p.body(c)
+	if err != nil {
+		return err
+	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -124,7 +189,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
 	var session string
 	if withContext {
-		if h := p.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
+		if h := p.opts.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
 		}
 		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out
@@ -136,7 +201,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 			}
 		}
 	}
-	if body := c.Body(); len(body) > 0 {
+	if len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
 	if err := t.client.DoTimeout(req, resp, proxyTimeout); err != nil {
@@ -146,14 +211,28 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		return kitserver.Wrap(kitserver.EUNAVAILABLE, fmt.Errorf("proxy to %s: %w", t.name, err), t.name+" is not available")
 	}
 
+	status := resp.StatusCode()
+	html := bytes.HasPrefix(resp.Header.ContentType(), []byte(fiber.MIMETextHTML))
+	if status >= 500 || (status >= 400 && !html) {
+		// The team's own error text may name its internal routes ("Cannot GET /ui/..."): the
+		// shell answers with its own. A team's HTML 4xx (a form with its errors) passes.
+		return p.opts.errorPage(c, status)
+	}
 	out := c.Response()
-	out.SetStatusCode(resp.StatusCode())
+	out.SetStatusCode(status)
 	resp.Header.VisitAll(func(k, v []byte) {
 		if proxyDroppedResponseHeaders[string(k)] {
 			return
 		}
 		out.Header.SetBytesKV(k, v)
 	})
+	out.Header.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if html {
+		// The shell's policy applies to every HTML answer it sends, whoever rendered it.
+		out.Header.Set(fiber.HeaderContentSecurityPolicy, proxiedCSP)
+		out.Header.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
+		out.Header.Set(fiber.HeaderXFrameOptions, "DENY")
+	}
 	if withContext {
 		resp.Header.VisitAllCookie(func(name, value []byte) {
 			if CookieOwners[string(name)] != t.name {
@@ -163,8 +242,8 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 			defer fasthttp.ReleaseCookie(ck)
 			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
 				out.Header.SetCookie(ck)
-				if string(name) == SessionCookie && p.sessionChanged != nil {
-					p.sessionChanged(session)
+				if string(name) == SessionCookie && p.opts.sessionChanged != nil {
+					p.opts.sessionChanged(session)
 				}
 			}
 		})

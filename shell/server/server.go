@@ -20,6 +20,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,12 +42,20 @@ import (
 const (
 	CartCookie    = "inlay_cart"    // owned by checkout
 	SessionCookie = "inlay_session" // owned by accounts
-	CSRFCookie    = "inlay_csrf"    // set by the shell; its value is the CSRF token in Inlay-Context
+	// CSRFCookie is set by the shell; its value is the signed CSRF token in Inlay-Context. Outside
+	// dev it is SecureCSRFCookie: the __Host- prefix makes browsers refuse it unless it is Secure,
+	// for Path=/ and set by this host (no sibling domain can plant it).
+	CSRFCookie       = "inlay_csrf"
+	SecureCSRFCookie = "__Host-inlay_csrf"
 )
 
 // sessionOwner is the team that owns sessions: the shell resolves the session cookie with it and
 // forwards the cookie to its /ui endpoints (and to nobody else), so it can end or rotate a session.
 const sessionOwner = "accounts"
+
+// FormBodyLimit bounds the body of a form post (URL-encoded or multipart) proxied to a team; other
+// bodies are bound by INLAY_BODY_LIMIT.
+const FormBodyLimit = 64 << 10
 
 // CookieOwners maps each cookie a team may set to the team that owns it. Set-Cookie for any other
 // name, or from any other team, is dropped by the proxy.
@@ -81,7 +90,10 @@ type Shell struct {
 	cache    *compose.Cache
 	engine   *compose.Engine
 	signer   *fragments.Signer
+	csrf     *fragments.CSRFTokens
 	sigs     *signatures
+	started  time.Time
+	ready    atomic.Bool
 	proxy    *proxy
 	metrics  *metrics
 	sessions *sessions
@@ -98,7 +110,8 @@ type asset struct {
 // shell's assets.
 func New(ctx context.Context, opts Options) (*Shell, error) {
 	cfg := opts.Config
-	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{}, sigs: newSignatures()}
+	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{},
+		sigs: newSignatures(), started: time.Now()}
 	s.metrics = newMetrics(opts.Registry)
 
 	teams, err := fragments.ParseTeams(cfg.Teams)
@@ -126,6 +139,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		return nil, err
 	}
 	s.signer = fragments.NewSigner(key)
+	s.csrf = fragments.NewCSRFTokens(key.Seed())
 
 	if cfg.Cache {
 		s.cache = compose.NewCache(compose.CacheOptions{Redis: opts.Redis, Prefix: opts.RedisPrefix + "fragments:", Log: s.log})
@@ -163,8 +177,8 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		return nil, err
 	}
 	s.sessions = newSessions(teams[sessionOwner], s.log)
-	s.proxy = newProxy(teams, s.signContext, cfg.Dev())
-	s.proxy.sessionChanged = s.sessions.forget
+	s.proxy = newProxy(teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
+		sessionChanged: s.sessions.forget})
 	return s, nil
 }
 
@@ -213,15 +227,14 @@ func (s *Shell) Teams() *compose.Teams { return s.teams }
 // Cache returns the fragment cache, or nil when it is off.
 func (s *Shell) Cache() *compose.Cache { return s.cache }
 
-// Mount adds the shell's routes to app: assets, the purge API, pages (templ layouts first, then page
-// files), then the proxy for every registered context.
+// Mount adds the shell's public routes to app: assets, pages (templ layouts first, then page
+// files), then the proxy for every registered context. Operators' routes are on MountAdmin's app.
 func (s *Shell) Mount(app *fiber.App) {
 	// A composed page (~20 KB) and its headers then leave in one write instead of three.
 	if srv := app.Server(); srv != nil && srv.WriteBufferSize < pageWriteBuffer {
 		srv.WriteBufferSize = pageWriteBuffer
 	}
 	app.Get("/static/shell/*", s.serveAsset)
-	app.Post("/_inlay/purge", s.purge)
 	for _, p := range s.pages {
 		app.Get(p.Route, s.layoutPage(p))
 	}
@@ -232,6 +245,32 @@ func (s *Shell) Mount(app *fiber.App) {
 		app.All("/static/"+team+"/*", s.proxy.static(team))
 		app.All("/"+team+"/*", s.proxy.ui(team))
 	}
+}
+
+// MountAdmin adds the operators' routes to the admin listener's app: the cache purge API.
+func (s *Shell) MountAdmin(admin *fiber.App) {
+	admin.Post("/_inlay/purge", s.purge)
+}
+
+// Ready is the shell's readiness check: it fails until every team's manifest has been read once
+// (or answered that it has none), so a new shell takes no traffic before it knows every team's
+// fragments, their deadlines and their assets. After ReadyWait it passes anyway, naming the teams
+// still missing in the log: a team that is down must not keep the shell out of rotation.
+func (s *Shell) Ready(ctx context.Context) error {
+	if s.ready.Load() {
+		return nil
+	}
+	missing := s.teams.Unread()
+	if len(missing) == 0 {
+		s.ready.Store(true)
+		return nil
+	}
+	if time.Since(s.started) >= s.cfg.ReadyWait {
+		s.log.Warn("ready without every manifest", "missing", missing, "waited", s.cfg.ReadyWait.String())
+		s.ready.Store(true)
+		return nil
+	}
+	return fmt.Errorf("manifests not read yet: %s", strings.Join(missing, ", "))
 }
 
 // pageWriteBuffer is the connection write buffer the shell asks its server for.
@@ -406,6 +445,31 @@ func (s *Shell) errorPage(c *fiber.Ctx, rc requestContext, status int, title, ms
 		Render(c.UserContext(), c.Response().BodyWriter())
 }
 
+// proxyError answers for a team's error in the shell's own words: its error page for browsers, a
+// JSON error for clients that ask for JSON.
+func (s *Shell) proxyError(c *fiber.Ctx, status int) error {
+	title, msg := "Something went wrong", "We could not do that. Please go back and try again."
+	switch {
+	case status == fiber.StatusNotFound:
+		title, msg = "Page not found", "There is no page at this address."
+	case status == fiber.StatusMethodNotAllowed:
+		msg = "This address does not take that kind of request."
+	case status == fiber.StatusForbidden || status == fiber.StatusUnauthorized:
+		title, msg = "Not allowed", "This request was refused. Please reload the page and try again."
+	case status == fiber.StatusTooManyRequests:
+		title, msg = "Too many requests", "Please wait a moment and try again."
+	case status >= 500:
+		status = fiber.StatusServiceUnavailable
+		title, msg = "We'll be right back", "Part of our store is not available at the moment. Please try again in a few seconds."
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	if c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(status).JSON(fiber.Map{"error": fiber.Map{"code": kitserver.CodeForStatus(status), "message": msg}})
+	}
+	return s.errorPage(c, requestContext{nonce: newNonce()}, status, title, msg)
+}
+
 // NotFound answers routes nobody serves with 404: the NotFound page for a GET when there is one,
 // else the shell's own page. Mount it last.
 func (s *Shell) NotFound(c *fiber.Ctx) error {
@@ -472,10 +536,17 @@ func (s *Shell) signContext(c *fiber.Ctx, loc string) string { return s.sign(s.c
 // with accounts), the cart from checkout's cookie, the CSRF token from the shell's cookie (set now
 // when missing), the client's address, the locale.
 func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
-	csrf := c.Cookies(CSRFCookie)
-	if !validToken(csrf) {
-		csrf = newNonce() + newNonce()
-		c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev(),
+	session := c.Cookies(SessionCookie)
+	if !validToken(session) {
+		session = ""
+	}
+	// The CSRF cookie must carry a token this shell signed for this session: a value an attacker
+	// planted, or one issued before a sign-in, is replaced (and then fails the team's check).
+	name := s.csrfCookieName()
+	csrf := c.Cookies(name)
+	if !s.csrf.Valid(csrf, session) {
+		csrf = s.csrf.Issue(session)
+		c.Cookie(&fiber.Cookie{Name: name, Value: csrf, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev(),
 			SameSite: fiber.CookieSameSiteLaxMode})
 	}
 	cart := c.Cookies(CartCookie)
@@ -483,8 +554,8 @@ func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 		cart = ""
 	}
 	var customer string
-	if id := c.Cookies(SessionCookie); validToken(id) {
-		customer = s.sessions.customer(c.UserContext(), id)
+	if session != "" {
+		customer = s.sessions.customer(c.UserContext(), session)
 	}
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	var xff []string
@@ -513,6 +584,15 @@ func (s *Shell) sign(key sigKey) string {
 	}
 	s.sigs.put(key, h, exp)
 	return h
+}
+
+// csrfCookieName is the CSRF cookie's name: __Host- prefixed outside dev (where pages are served
+// over HTTPS).
+func (s *Shell) csrfCookieName() string {
+	if s.cfg.Dev() {
+		return CSRFCookie
+	}
+	return SecureCSRFCookie
 }
 
 func validToken(s string) bool {

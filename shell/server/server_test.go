@@ -89,6 +89,7 @@ func rawPage(route, doc string) shell.Page {
 
 type started struct {
 	url      string
+	admin    string
 	shell    *Shell
 	verifier *fragments.Verifier
 }
@@ -125,8 +126,11 @@ func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, no
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, StreamRequestBody: true})
+	adminAddr := make(chan net.Addr, 1)
+	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, BodyLimit: cfg.BodyLimit,
+		AdminAddr: "127.0.0.1:0", AdminReady: func(a net.Addr) { adminAddr <- a }})
 	sh.Mount(srv.App)
+	sh.MountAdmin(srv.Admin)
 	srv.App.Use(sh.NotFound)
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
@@ -136,7 +140,8 @@ func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, no
 		<-done
 		sh.Close()
 	})
-	return started{url: "http://" + (<-addr).String(), shell: sh, verifier: fragments.NewVerifier(pub, false)}
+	return started{url: "http://" + (<-addr).String(), admin: "http://" + (<-adminAddr).String(), shell: sh,
+		verifier: fragments.NewVerifier(pub, false)}
 }
 
 // testWriter sends logs to the test's log.
@@ -416,7 +421,7 @@ func TestPurgeAPI(t *testing.T) {
 		t.Fatalf("not cached: %s", body)
 	}
 	purge := func(token, body string) int {
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/_inlay/purge", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, s.admin+"/_inlay/purge", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)

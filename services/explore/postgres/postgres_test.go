@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -310,5 +311,61 @@ func TestSearch(t *testing.T) {
 	}
 	if got, _ := c.Search(ctx, "tractor", 5); len(got) != 5 {
 		t.Errorf("limit 5: %d results", len(got))
+	}
+}
+
+// A price change waits for the product's row before it touches the variant: ApplyProduct locks the
+// product and then its variants, so the opposite order deadlocked two consumer workers (40P01).
+func TestApplyPriceLocksTheProductFirst(t *testing.T) {
+	c, pool := mustCatalog(t)
+	ctx := context.Background()
+	mustApplyProduct(t, pool, c, explore.ProductChange{ID: "P1", Name: "Tractor", Category: "classic",
+		Variants: []explore.Variant{{SKU: "P1-GN", Name: "Green", Color: "#0f0", Price: 1000}}}, 1)
+
+	// Another worker is applying a change of P1: it holds the product's row.
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM products WHERE id = 'P1' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	var holderPID int
+	if err := holder.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&holderPID); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		done <- pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			return c.ApplyPrice(ctx, tx, explore.PriceChange{SKU: "P1-GN", ProductID: "P1", Price: 900}, 2)
+		})
+	}()
+	// Wait until the price change is blocked behind the holder.
+	for {
+		var waiting bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE $1 = ANY(pg_blocking_pids(pid)))`, holderPID).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the price change finished while the product was locked: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// The holder now takes the variant, as ApplyProduct does next: it must not be locked already.
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM variants WHERE sku = 'P1-GN' FOR UPDATE NOWAIT`); err != nil {
+		t.Fatalf("the price change locked the variant before the product (lock order inverted): %v", err)
+	}
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("price change: %v", err)
 	}
 }

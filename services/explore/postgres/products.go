@@ -179,7 +179,14 @@ func (c *Catalog) ApplyProduct(ctx context.Context, tx pgx.Tx, p explore.Product
 // ApplyPrice records a variant's new price at version (its product's version after the change),
 // inside tx, and recomputes the product's start price. A price older than the variant's last recorded
 // price is ignored.
+//
+// Locks are taken in ApplyProduct's order — the product's row, then its variants, then search terms
+// in word order — so that a price change and a product change of the same product, handled by two
+// consumer workers at once, queue behind each other instead of deadlocking (SQLSTATE 40P01).
 func (c *Catalog) ApplyPrice(ctx context.Context, tx pgx.Tx, ch explore.PriceChange, version int64) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM products WHERE id = $1 FOR UPDATE`, ch.ProductID); err != nil {
+		return fmt.Errorf("apply price of %s: lock product %s: %w", ch.SKU, ch.ProductID, err)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO variants (sku, product_id, price, price_version) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (sku) DO UPDATE SET price = excluded.price, price_version = excluded.price_version
 		WHERE variants.price_version <= excluded.price_version`, ch.SKU, ch.ProductID, ch.Price, version); err != nil {
@@ -214,7 +221,8 @@ func (c *Catalog) refresh(ctx context.Context, tx pgx.Tx, productID string) erro
 	b.Queue(`INSERT INTO search_terms (word)
 		SELECT DISTINCT w FROM products p, LATERAL regexp_split_to_table(lower(`+text+`), '[^[:alnum:]]+') AS w
 		WHERE p.id = $1 AND length(w) >= 3
-		ON CONFLICT (word) DO NOTHING`, productID)
+		ORDER BY w
+		ON CONFLICT (word) DO NOTHING`, productID) // in word order: two products sharing words lock them alike
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("refresh product %s: %w", productID, err)
 	}

@@ -91,3 +91,15 @@ func Status(code string) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// CodeForStatus maps an HTTP status to its error code: the code of that status, else EINVALID for
+// a 4xx and EINTERNAL for anything else.
+func CodeForStatus(status int) string {
+	if c, ok := codeByStatus[status]; ok {
+		return c
+	}
+	if status >= 400 && status < 500 {
+		return EINVALID
+	}
+	return EINTERNAL
+}

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -37,6 +39,12 @@ type Options struct {
 	Checks map[string]Check
 	// StreamRequestBody lets handlers (a proxy) read request bodies as streams.
 	StreamRequestBody bool
+	// AdminAddr, when set, moves /metrics off the public port onto an admin listener of its own at
+	// this address (the shell and the BFFs face the internet); handlers for operators (the purge API)
+	// go on Server.Admin. The public port then answers 404 for /metrics.
+	AdminAddr string
+	// AdminReady, when not nil, receives the admin listener's bound address.
+	AdminReady func(net.Addr)
 }
 
 // Check reports whether a dependency the process needs is usable.
@@ -44,10 +52,14 @@ type Check func(ctx context.Context) error
 
 // Server is a Fiber app with Inlay's middleware, plus what it needs to shut down cleanly.
 type Server struct {
-	App      *fiber.App
+	App *fiber.App
+	// Admin is the admin listener's app (/metrics, /healthz and what the caller adds), or nil when
+	// Options.AdminAddr is empty.
+	Admin    *fiber.App
 	Registry *prometheus.Registry
 	log      *slog.Logger
 	checks   map[string]Check
+	opts     Options
 }
 
 // New builds a Server. Routes are added to s.App by the caller.
@@ -60,7 +72,7 @@ func New(opts Options) *Server {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	s := &Server{Registry: reg, log: opts.Log, checks: opts.Checks}
+	s := &Server{Registry: reg, log: opts.Log, checks: opts.Checks, opts: opts}
 	s.App = fiber.New(fiber.Config{
 		AppName:               opts.Name,
 		BodyLimit:             opts.BodyLimit,
@@ -90,7 +102,12 @@ func New(opts Options) *Server {
 		c.Locals(requestIDKey{}, id)
 		c.SetUserContext(logging.With(c.UserContext(), slog.String("request_id", id)))
 		start := time.Now()
-		err := c.Next()
+		var err error
+		if bad := invalidText(c, !opts.StreamRequestBody); bad != "" {
+			err = Errorf(EINVALID, "the request's %s is not valid UTF-8 text", bad)
+		} else {
+			err = c.Next()
+		}
 		if err != nil {
 			// Run the error handler now so the logged and measured status is the real one.
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
@@ -98,8 +115,10 @@ func New(opts Options) *Server {
 			}
 		}
 		status := c.Response().StatusCode()
+		// Both labels are constants, never the request's bytes: c.Method() aliases fasthttp's request
+		// buffer, which the next request on the connection overwrites after the label was stored.
 		route := c.Route().Path
-		requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+		requests.WithLabelValues(methodLabel(c.Request().Header.Method()), route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
 		if route != "/healthz" && route != "/readyz" && route != "/metrics" {
 			s.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 				slog.String("method", c.Method()), slog.String("path", c.Path()),
@@ -109,9 +128,67 @@ func New(opts Options) *Server {
 	})
 	s.App.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	s.App.Get("/readyz", s.ready)
-	s.App.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	metrics := adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if opts.AdminAddr == "" {
+		s.App.Get("/metrics", metrics)
+		return s
+	}
+	s.Admin = fiber.New(fiber.Config{
+		AppName:               opts.Name + "-admin",
+		BodyLimit:             64 << 10,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+	})
+	s.Admin.Use(recover.New())
+	s.Admin.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	s.Admin.Get("/readyz", s.ready)
+	s.Admin.Get("/metrics", metrics)
 	return s
 }
+
+// invalidText names the part of c's request that is not valid UTF-8 (or holds a NUL byte): the
+// path, a query parameter or, when form is set, a field of a URL-encoded form body. Every process
+// refuses such a request at its edge, so no handler echoes bytes a browser or the shell's parser
+// would reject.
+func invalidText(c *fiber.Ctx, form bool) string {
+	uri := c.Request().URI()
+	if !validText(uri.Path()) {
+		return "path"
+	}
+	bad := ""
+	uri.QueryArgs().VisitAll(func(k, v []byte) {
+		if bad == "" && (!validText(k) || !validText(v)) {
+			bad = "query"
+		}
+	})
+	if bad == "" && form && bytes.HasPrefix(c.Request().Header.ContentType(), []byte(fiber.MIMEApplicationForm)) {
+		c.Request().PostArgs().VisitAll(func(k, v []byte) {
+			if bad == "" && (!validText(k) || !validText(v)) {
+				bad = "form"
+			}
+		})
+	}
+	return bad
+}
+
+func validText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
+
+// methodLabel is the metric label for a request method: one of the standard methods, as a constant
+// string, or "other" (which also bounds the label's values).
+func methodLabel(m []byte) string {
+	for _, std := range standardMethods {
+		if string(m) == std {
+			return std
+		}
+	}
+	return "other"
+}
+
+var standardMethods = [...]string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut,
+	fiber.MethodPatch, fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace}
 
 type requestIDKey struct{}
 
@@ -187,27 +264,53 @@ func writeError(c *fiber.Ctx, status int, code, message string) error {
 	return c.JSON(fiber.Map{"error": fiber.Map{"code": code, "message": message}})
 }
 
-// Serve listens on addr (":0" picks a free port; ready, when not nil, receives the bound address)
-// and serves until ctx is done, then shuts down within timeout.
+// Serve listens on addr (":0" picks a free port; ready, when not nil, receives the bound address),
+// and on the admin address when there is one, and serves until ctx is done, then shuts down within
+// timeout.
 func (s *Server) Serve(ctx context.Context, addr string, timeout time.Duration, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
+	var adminLn net.Listener
+	if s.Admin != nil {
+		if adminLn, err = net.Listen("tcp", s.opts.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen admin %s: %w", s.opts.AdminAddr, err)
+		}
+		if s.opts.AdminReady != nil {
+			s.opts.AdminReady(adminLn.Addr())
+		}
+		s.log.Info("admin listening", "addr", adminLn.Addr().String())
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
 	s.log.Info("listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.App.Listener(ln) }()
+	if adminLn != nil {
+		go func() { errc <- s.Admin.Listener(adminLn) }()
+	}
 	select {
 	case err := <-errc:
+		s.shutdown(timeout)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
+	return s.shutdown(timeout)
+}
+
+func (s *Server) shutdown(timeout time.Duration) error {
+	var errs []error
 	if err := s.App.ShutdownWithTimeout(timeout); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
 	}
-	return nil
+	if s.Admin != nil {
+		if err := s.Admin.ShutdownWithTimeout(timeout); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown admin: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -153,5 +155,133 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// serve starts s on free loopback ports and returns the public address; the server stops with t.
+func serve(t *testing.T, s *server.Server) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, "127.0.0.1:0", 5*time.Second, func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	select {
+	case a := <-addrc:
+		return a.String()
+	case err := <-errc:
+		t.Fatalf("Serve: %v", err)
+		return ""
+	}
+}
+
+// roundTrips sends each "METHOD path" on one keep-alive connection, reading each answer before the
+// next request, and returns the last answer's status and body.
+func roundTrips(t *testing.T, addr string, reqs ...string) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	var status int
+	var body []byte
+	for _, line := range reqs {
+		method, path, _ := strings.Cut(line, " ")
+		if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", method, path); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(r, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status = resp.StatusCode
+	}
+	return status, string(body)
+}
+
+// The request metric's method label once aliased fasthttp's request buffer: after GET, POST, PUT,
+// DELETE on one connection a stored label read "GETETE", and once two label sets collided /metrics
+// answered 500.
+func TestMetricsLabelsSurviveKeepAlive(t *testing.T) {
+	s := newServer(t, io.Discard, nil)
+	addr := serve(t, s)
+	seq := []string{"GET /healthz", "POST /x", "PUT /y", "DELETE /z", "GET /healthz", "PATCH /healthz", "OPTIONS /x", "GET /healthz"}
+	for range 3 {
+		roundTrips(t, addr, seq...)
+	}
+	status, body := roundTrips(t, addr, "GET /metrics")
+	if status != 200 {
+		t.Fatalf("/metrics = %d %s", status, body)
+	}
+	allowed := map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "OPTIONS": true}
+	for _, line := range strings.Split(body, "\n") {
+		_, rest, ok := strings.Cut(line, `method="`)
+		if !strings.HasPrefix(line, "inlay_http_request_duration_seconds") || !ok {
+			continue
+		}
+		m, _, _ := strings.Cut(rest, `"`)
+		if !allowed[m] {
+			t.Fatalf("metric with a corrupted method label %q: %s", m, line)
+		}
+	}
+}
+
+func TestAdminListenerServesMetrics(t *testing.T) {
+	adminc := make(chan net.Addr, 1)
+	s := server.New(server.Options{Name: "edge", Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		AdminAddr: "127.0.0.1:0", AdminReady: func(a net.Addr) { adminc <- a }})
+	addr := serve(t, s)
+	admin := (<-adminc).String()
+	if status, _ := roundTrips(t, addr, "GET /metrics"); status != 404 {
+		t.Fatalf("public /metrics = %d, want 404", status)
+	}
+	if status, body := roundTrips(t, admin, "GET /metrics"); status != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Fatalf("admin /metrics = %d", status)
+	}
+	if status, _ := roundTrips(t, addr, "GET /healthz"); status != 200 {
+		t.Fatalf("public /healthz = %d, want 200", status)
+	}
+}
+
+func TestInvalidUTF8IsRefused(t *testing.T) {
+	s := newServer(t, io.Discard, nil)
+	s.App.Get("/echo-query", func(c *fiber.Ctx) error { return c.SendString(c.Query("q")) })
+	for _, tt := range []struct {
+		method, target, body string
+		want                 int
+	}{
+		{"GET", "/echo-query?q=%ff%fe", "", 400},
+		{"GET", "/echo-query?q=a%00b", "", 400},
+		{"GET", "/echo-query?%c3%28=x", "", 400},
+		{"GET", "/echo-%ff", "", 400},
+		{"POST", "/echo", "q=%ff", 400},
+		{"GET", "/echo-query?q=Traktor+gr%C3%BCn", "", 200},
+		{"POST", "/echo", "q=gr%C3%BCn", 200},
+	} {
+		req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+		if tt.body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := s.App.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s %s = %d %s, want %d", tt.method, tt.target, resp.StatusCode, b, tt.want)
+		}
+		if tt.want == 400 && !utf8.Valid(b) {
+			t.Errorf("%s %s: the error echoes invalid bytes: %q", tt.method, tt.target, b)
+		}
 	}
 }

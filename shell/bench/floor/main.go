@@ -23,7 +23,7 @@ import (
 )
 
 // fragments is the anchors' page: header, product, availability, add to cart, recommendations,
-// footer, with their sizes (../shared/bench/nginx/html/index.html).
+// footer, with their sizes (shell/bench/nginx/html/index.html).
 var fragments = []string{
 	"header?size=2048",
 	"product?size=8192",

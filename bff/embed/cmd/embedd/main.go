@@ -1,5 +1,5 @@
 // Command embedd runs the backend-for-frontend for third-party pages that embed fragments. It reads the team registry (INLAY_TEAMS), opens
-// Redis (rate limits) and serves /healthz, /readyz and /metrics on EMBED_ADDR (default :8202). Every
+// Redis (rate limits) and serves /healthz and /readyz on EMBED_ADDR and /metrics on EMBED_ADMIN_ADDR (defaults :8202 and 127.0.0.1:9202). Every
 // other variable is listed in the README.
 package main
 
@@ -17,6 +17,8 @@ type Config struct {
 	config.Common
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"EMBED_ADDR" envDefault:":8202"`
+	// AdminAddr is the admin listener (/metrics), never the public port.
+	AdminAddr string `env:"EMBED_ADMIN_ADDR" envDefault:"127.0.0.1:9202"`
 	// Teams is the team registry: context=baseURL pairs, comma-separated; teams.DefaultRegistry
 	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
@@ -32,7 +34,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc, err := kit.Start(ctx, kit.Options{Name: "embed", Addr: cfg.Addr, Common: cfg.Common, Log: log, Redis: true})
+	svc, err := kit.Start(ctx, kit.Options{Name: "embed", Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Common: cfg.Common, Log: log, Redis: true})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ type Config struct {
 	Addr string `env:"EXPLORE_ADDR" envDefault:":8102"`
 	// ShellURL is the shell whose cached category and search fragments explore purges after decide's
 	// changes; empty turns purging off.
-	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:8080"`
+	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:9080"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
 	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
 }

@@ -1,0 +1,232 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inlay-dev/inlay/fragments"
+)
+
+// post sends a POST to the shell with the given headers and body and returns the answer.
+func post(t *testing.T, url, contentType, body string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestOperatorRoutesOnlyOnTheAdminListener(t *testing.T) {
+	s := startShell(t, map[string]*team{"explore": newTeam(t)}, nil, nil)
+	for _, path := range []string{"/metrics", "/_inlay/purge"} {
+		resp, _ := get(t, s.url+path, nil)
+		if resp.StatusCode != 404 {
+			t.Errorf("public %s = %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if resp, _ := post(t, s.url+"/_inlay/purge", "application/json", `{"targets":["explore"]}`, nil); resp.StatusCode != 404 {
+		t.Errorf("public purge = %d, want 404", resp.StatusCode)
+	}
+	if resp, body := get(t, s.admin+"/metrics", nil); resp.StatusCode != 200 || !strings.Contains(body, "inlay_http_request_duration_seconds") {
+		t.Errorf("admin /metrics = %d", resp.StatusCode)
+	}
+	if resp, _ := post(t, s.admin+"/_inlay/purge", "application/json", `{"targets":["explore"]}`, nil); resp.StatusCode != 200 {
+		t.Errorf("admin purge from loopback = %d, want 200", resp.StatusCode)
+	}
+}
+
+// A declared body over the limit is refused at once, before the shell waits for (or buffers) it.
+func TestProxyRefusesDeclaredOversizedBodyAtOnce(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/cart/add", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "added") })
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The test fails (rather than hangs) if the shell waits for the 2 MiB it was promised.
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprint(conn, "POST /checkout/cart/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 2097152\r\n\r\nsku=AU-04-RD")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to an oversized declared body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if r, _ := checkout.last("/ui/cart/add"); r != nil {
+		t.Error("an oversized request reached the team")
+	}
+}
+
+func TestProxyBodyLimits(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/upload", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	form := "sku=" + strings.Repeat("a", FormBodyLimit)
+	if resp, _ := post(t, s.url+"/checkout/upload", "application/x-www-form-urlencoded", form, nil); resp.StatusCode != 413 {
+		t.Errorf("form post over %d bytes = %d, want 413", FormBodyLimit, resp.StatusCode)
+	}
+	if resp, _ := post(t, s.url+"/checkout/upload", "application/x-www-form-urlencoded", form[:FormBodyLimit], nil); resp.StatusCode != 200 {
+		t.Errorf("form post of %d bytes = %d, want 200", FormBodyLimit, resp.StatusCode)
+	}
+	// A chunked body has no declared length: it is cut off once it passes the limit.
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/checkout/upload", io.MultiReader(strings.NewReader(strings.Repeat("x", 2<<20))))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.ContentLength = -1
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("chunked 2 MiB body = %d, want 413", resp.StatusCode)
+		}
+	}
+	if resp, _ := post(t, s.url+"/checkout/upload", "application/json", strings.Repeat("x", 512<<10), nil); resp.StatusCode != 200 {
+		t.Errorf("512 KiB JSON body = %d, want 200 (under INLAY_BODY_LIMIT)", resp.StatusCode)
+	}
+}
+
+func TestProxyForwardsCSRFHeaderAndRefusesCrossSite(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/cart/add", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "added") })
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	resp, _ := post(t, s.url+"/checkout/cart/add", "application/x-www-form-urlencoded", "sku=a",
+		map[string]string{fragments.CSRFHeader: "tok", "Sec-Fetch-Site": "same-origin"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("same-origin post = %d", resp.StatusCode)
+	}
+	r, _ := checkout.last("/ui/cart/add")
+	if r.Header.Get(fragments.CSRFHeader) != "tok" || r.Header.Get("Sec-Fetch-Site") != "same-origin" {
+		t.Errorf("team got headers %v", r.Header)
+	}
+	for name, hdr := range map[string]map[string]string{
+		"cross-site":              {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		"foreign Origin, no meta": {"Origin": "https://evil.example"},
+	} {
+		before := len(checkout.requests)
+		resp, body := post(t, s.url+"/checkout/cart/add", "application/x-www-form-urlencoded", "sku=b", hdr)
+		if resp.StatusCode != 403 {
+			t.Errorf("%s: status %d, want 403: %s", name, resp.StatusCode, body)
+		}
+		if len(checkout.requests) != before {
+			t.Errorf("%s: the request reached the team", name)
+		}
+	}
+}
+
+func TestProxiedHTMLHasTheShellsHeadersAndErrors(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/mini-cart", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<a href="/checkout/cart">Cart</a>`)
+	})
+	checkout.handle("/ui/form", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(422)
+		fmt.Fprint(w, `<form><p>Please enter your e-mail.</p></form>`)
+	})
+	checkout.handle("/ui/boom", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(500)
+		fmt.Fprint(w, "panic in /ui/boom at db.go:12")
+	})
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	resp, _ := get(t, s.url+"/checkout/mini-cart", nil)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("proxied HTML CSP %q", csp)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Error("proxied HTML without nosniff")
+	}
+	// A team's own HTML 4xx (a form with its errors) passes as it is.
+	if resp, body := get(t, s.url+"/checkout/form", nil); resp.StatusCode != 422 || !strings.Contains(body, "Please enter") {
+		t.Errorf("form error: %d %s", resp.StatusCode, body)
+	}
+	for path, want := range map[string]int{"/checkout/no-such-route": 404, "/checkout/boom": 503} {
+		resp, body := get(t, s.url+path, map[string]string{"Accept": "text/html"})
+		if resp.StatusCode != want || strings.Contains(body, "/ui/") || strings.Contains(body, "db.go") || !strings.Contains(body, "<html") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		resp, body = get(t, s.url+path, map[string]string{"Accept": "application/json"})
+		if resp.StatusCode != want || strings.Contains(body, "/ui/") || !strings.Contains(body, `"error"`) {
+			t.Errorf("%s as JSON: %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// A CSRF cookie the shell did not sign (planted by an attacker) is replaced: the context then
+// carries the shell's token, so a form posting the planted value fails the team's check.
+func TestPlantedCSRFCookieIsReplaced(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/cart", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "cart") })
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	csrfOf := func(cookie string) (ctxToken, setCookie string) {
+		resp, _ := get(t, s.url+"/checkout/cart", map[string]string{"Cookie": cookie})
+		for _, c := range resp.Cookies() {
+			if c.Name == CSRFCookie {
+				setCookie = c.Value
+			}
+		}
+		r, _ := checkout.last("/ui/cart")
+		fc, err := s.verifier.Verify(r.Header.Get(fragments.ContextHeader), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fc.CSRF, setCookie
+	}
+	planted := "X"
+	tok, set := csrfOf(CSRFCookie + "=" + planted)
+	if tok == planted || set == "" || set != tok {
+		t.Fatalf("planted token kept: context %q, Set-Cookie %q", tok, set)
+	}
+	// The shell's own token is kept while the session does not change...
+	if again, set2 := csrfOf(CSRFCookie + "=" + tok); again != tok || set2 != "" {
+		t.Errorf("a valid token was replaced: %q → %q (Set-Cookie %q)", tok, again, set2)
+	}
+	// ...and reissued when it does (sign-in).
+	if after, set3 := csrfOf(CSRFCookie + "=" + tok + "; " + SessionCookie + "=s1"); after == tok || set3 != after {
+		t.Errorf("token not reissued for a new session: %q", after)
+	}
+}
+
+func TestReadyOnceEveryManifestIsRead(t *testing.T) {
+	explore := newTeam(t)
+	explore.handle("/fragments/manifest.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"context":"explore","version":"1","fragments":{}}`)
+	})
+	down := newTeam(t)
+	down.srv.Close() // registered, never answers
+	s := startShell(t, map[string]*team{"explore": explore, "down": down}, nil, func(c *Config) { c.ReadyWait = time.Hour })
+	err := s.shell.Ready(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "down") || strings.Contains(err.Error(), "explore") {
+		t.Fatalf("Ready = %v, want it to name the team whose manifest is unread", err)
+	}
+	s.shell.cfg.ReadyWait = 0 // past the wait: ready anyway
+	if err := s.shell.Ready(context.Background()); err != nil {
+		t.Fatalf("Ready after the wait = %v", err)
+	}
+}
