@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -30,9 +31,13 @@ type Params struct {
 	KeyLen  uint32 // bytes
 }
 
-// Default is OWASP's minimum for Argon2id (19 MiB, 2 passes, 1 lane) with a 128-bit salt and a
-// 256-bit hash. BENCHMARKS.md records what a hash costs on the project's machine.
-var Default = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+// Minimum is OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane (with a 128-bit salt and a
+// 256-bit hash). New refuses anything weaker.
+var Minimum = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Default is what accounts hashes with: above the minimum (32 MiB, 3 passes, 1 lane), so that one hash
+// costs 50 to 500 ms on the project's machine (BENCHMARKS.md; at the minimum it took 30 to 60 ms).
+var Default = Params{Memory: 32 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // Bounds on parameters read from a stored hash, so a corrupt row cannot make a verification take
 // gigabytes or minutes.
@@ -45,22 +50,30 @@ const (
 	maxSalt   = 64
 )
 
-// Hasher hashes with its Params.
+// Hasher hashes with its Params. At most two hashes per CPU run at once (the others wait), so a
+// burst of sign-ins costs time, not Memory × attempts of RAM.
 type Hasher struct {
-	p Params
+	p     Params
+	slots chan struct{}
+}
+
+func (h *Hasher) key(password string, salt []byte, p Params) []byte {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 
 var _ accounts.PasswordHasher = (*Hasher)(nil)
 
-// New returns a Hasher with p, which must be at least OWASP's minimum (Default).
+// New returns a Hasher with p, which must be at least OWASP's minimum (Minimum).
 func New(p Params) (*Hasher, error) {
-	if p.Memory < Default.Memory || p.Time < Default.Time || p.Threads < 1 || p.SaltLen < Default.SaltLen || p.KeyLen < minKey {
-		return nil, fmt.Errorf("argon2id parameters %+v are below the minimum %+v", p, Default)
+	if p.Memory < Minimum.Memory || p.Time < Minimum.Time || p.Threads < 1 || p.SaltLen < Minimum.SaltLen || p.KeyLen < minKey {
+		return nil, fmt.Errorf("argon2id parameters %+v are below the minimum %+v", p, Minimum)
 	}
 	if p.Memory > maxMemory || p.Time > maxTime || p.KeyLen > maxKey || p.SaltLen > maxSalt {
 		return nil, fmt.Errorf("argon2id parameters %+v are above the bounds", p)
 	}
-	return &Hasher{p: p}, nil
+	return &Hasher{p: p, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}, nil
 }
 
 // Params returns the hasher's parameters.
@@ -74,7 +87,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("argon2id salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
+	key := h.key(password, salt, h.p)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.Memory, h.p.Time, h.p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -89,7 +102,7 @@ func (h *Hasher) Verify(password, encoded string) (ok, rehash bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := h.key(password, salt, p)
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	rehash = p.Memory < h.p.Memory || p.Time < h.p.Time || p.Threads < h.p.Threads ||
 		p.KeyLen < h.p.KeyLen || p.SaltLen < h.p.SaltLen
