@@ -40,6 +40,8 @@ type CheckoutModel struct {
 	Errors         checkout.FieldErrors
 	Error          string
 	StorePickerSrc string
+	// Address is the signed-in customer's address on one line, "" when there is none.
+	Address string
 }
 
 // ThanksModel is what the thank-you page's content shows.
@@ -86,7 +88,11 @@ func (h *handlers) addToCart(c *fiber.Ctx) error {
 func (h *handlers) miniCart(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	n := 0
-	if id := fragments.ContextFrom(ctx).CartID; id != "" {
+	id, err := h.cartID(ctx)
+	if err != nil {
+		return err
+	}
+	if id != "" {
 		lines, err := h.carts.Lines(ctx, id)
 		if err != nil {
 			return err
@@ -102,7 +108,11 @@ func (h *handlers) miniCart(c *fiber.Ctx) error {
 // longer knows are left out.
 func (h *handlers) loadCart(c *fiber.Ctx) (checkout.Cart, error) {
 	ctx := c.UserContext()
-	cart := checkout.Cart{ID: fragments.ContextFrom(ctx).CartID}
+	id, err := h.cartID(ctx)
+	if err != nil {
+		return checkout.Cart{}, err
+	}
+	cart := checkout.Cart{ID: id}
 	if cart.ID == "" {
 		return cart, nil
 	}
@@ -154,6 +164,17 @@ func (h *handlers) checkout(c *fiber.Ctx) error {
 			m.Form, m.Errors = f, errs
 			m.Error = errs[generalError]
 			delete(m.Errors, generalError)
+		}
+	}
+	if fc := fragments.ContextFrom(ctx); !fc.Guest() {
+		// checkout's own copy of the account, kept by accounts' events: no call to accounts here.
+		cu, ok, err := h.store.CustomerCopy(ctx, fc.CustomerID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			m.Form = cu.Prefill(m.Form)
+			m.Address = cu.Address.String()
 		}
 	}
 	if m.Form.IdempotencyKey == "" {
@@ -291,7 +312,10 @@ func (h *handlers) addSKU(c *fiber.Ctx, sku string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	id := fragments.ContextFrom(ctx).CartID
+	id, err := h.cartID(ctx)
+	if err != nil {
+		return 0, "", err
+	}
 	if id == "" {
 		id = uuid.NewString()
 	}
@@ -310,7 +334,7 @@ func (h *handlers) addSKU(c *fiber.Ctx, sku string) (int, string, error) {
 	case err != nil:
 		return 0, "", err
 	}
-	h.setCartCookie(c, id)
+	h.keepCartCookie(c, id)
 	return q, id, nil
 }
 
@@ -334,11 +358,16 @@ func (h *handlers) remove(c *fiber.Ctx) error {
 	if !checkout.ValidSKU(sku) {
 		return server.Wrap(server.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
 	}
-	if id := fragments.ContextFrom(ctx).CartID; id != "" {
+	id, err := h.cartID(ctx)
+	if err != nil {
+		return err
+	}
+	if id != "" {
 		// Removing a line that is not there is done already: the answer is the same.
 		if err := h.carts.Remove(ctx, id, sku); err != nil && !errors.Is(err, checkout.ErrNotInCart) {
 			return err
 		}
+		h.keepCartCookie(c, id)
 	}
 	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"sku": sku, "removed": true})
@@ -349,7 +378,11 @@ func (h *handlers) remove(c *fiber.Ctx) error {
 func (h *handlers) placeOrder(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	fc := fragments.ContextFrom(ctx)
-	if fc.CartID == "" {
+	cartID, err := h.cartID(ctx)
+	if err != nil {
+		return err
+	}
+	if cartID == "" {
 		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 	}
 	f := checkout.CheckoutForm{
@@ -358,7 +391,7 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 		StoreID: c.FormValue(checkout.FieldStore), IdempotencyKey: c.FormValue(checkout.FieldIdempotencyKey),
 	}.Normalize()
 	refuse := func(errs checkout.FieldErrors) error {
-		if err := h.carts.SaveForm(ctx, fc.CartID, f, errs); err != nil {
+		if err := h.carts.SaveForm(ctx, cartID, f, errs); err != nil {
 			return err
 		}
 		return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
@@ -366,11 +399,11 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 	if errs := f.Validate(); errs != nil {
 		return refuse(errs)
 	}
-	lines, err := h.carts.Lines(ctx, fc.CartID)
+	lines, err := h.carts.Lines(ctx, cartID)
 	if err != nil {
 		return err
 	}
-	id, created, err := h.store.PlaceOrder(ctx, postgres.Place{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
+	id, created, err := h.store.PlaceOrder(ctx, postgres.Place{CartID: cartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
 	if errors.Is(err, postgres.ErrEmptyCart) {
 		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 	}
@@ -383,10 +416,11 @@ func (h *handlers) placeOrder(c *fiber.Ctx) error {
 	if created {
 		h.log.InfoContext(ctx, "order placed", "order_id", id, "lines", len(lines))
 	}
-	if err := h.carts.Clear(ctx, fc.CartID); err != nil {
+	if err := h.carts.Clear(ctx, cartID); err != nil {
 		// The order stands; the basket empties on the next attempt (the key finds the same order).
 		h.log.ErrorContext(ctx, "clear cart after order", "order_id", id, "error", err.Error())
 	}
+	h.keepCartCookie(c, cartID)
 	return c.Redirect("/checkout/thanks?order="+url.QueryEscape(id), fiber.StatusSeeOther)
 }
 

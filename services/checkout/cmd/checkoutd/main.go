@@ -70,6 +70,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
 		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
 	events.NewHandlers(store).Register(consumer)
+	events.NewAccountHandlers(store).Register(consumer)
 	// Ready only once the queue is bound: decide's and inventory's first-start catch-ups wait for it
 	// before republishing the catalog and the stock.
 	svc.Server.AddCheck("events", consumer.Ready)
