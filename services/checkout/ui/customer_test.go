@@ -117,7 +117,7 @@ func TestCheckoutPrefilledFromAccountsEvents(t *testing.T) {
 	e.doAs(ev.Subject, "POST", "/ui/cart/add", "", addForm(checkouttest.SKUGrey), nil)
 	r := e.doAs(ev.Subject, "GET", "/fragments/checkout", "", nil, nil)
 	for name, want := range map[string]string{checkout.FieldFirstName: "Ada", checkout.FieldLastName: "Lovelace", checkout.FieldEmail: "ada@example.com"} {
-		if got := r.doc.Find("input[name=" + name + "]").AttrOr("value", ""); got != want {
+		if got := r.doc.Find("input[name="+name+"]").AttrOr("value", ""); got != want {
 			t.Errorf("%s prefilled %q, want %q", name, got, want)
 		}
 	}
