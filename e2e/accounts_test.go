@@ -49,7 +49,7 @@ func TestAccounts(t *testing.T) {
 				}
 			}
 			j := journey{t: t, p: p, tab: tab, js: js, name: "Ada Lovelace",
-				email: fmt.Sprintf("ada.%s.%d@example.com", strings.ToLower(name), time.Now().UnixNano()),
+				email:    fmt.Sprintf("ada.%s.%d@example.com", strings.ToLower(name), time.Now().UnixNano()),
 				password: "analytical engine 1843"}
 			j.run(items[0], items[1], items[2], store.ID)
 		})
