@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +213,76 @@ func (j journey) run(first, saved, guest sfBuyItem, storeID string) {
 		if n := sfCount(t, j.tab, fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, it.Variant.SKU)); n != 1 {
 			t.Errorf("cart after sign-in lacks %s", it.Variant.SKU)
 		}
+	}
+}
+
+// TestSignInThrottleThroughShell: through the shell, ten failed sign-ins from one client (each with
+// another e-mail and another spoofed X-Forwarded-For, which the shell does not trust) use up that
+// client's budget: the eleventh attempt is refused even with the right password, and no session is
+// set.
+func TestSignInThrottleThroughShell(t *testing.T) {
+	p := Start(t, Only("shell", "accounts"), WithEnv("SHELL_READY_WAIT=1s"))
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	csrf := func(page string) string {
+		t.Helper()
+		res, doc := sfGet(t, client, p.Shell+page)
+		tok := doc.Find(`input[name="csrf"]`).AttrOr("value", "")
+		if res.StatusCode != http.StatusOK || tok == "" {
+			t.Fatalf("%s: %d, csrf %q", page, res.StatusCode, tok)
+		}
+		return tok
+	}
+	post := func(path string, form url.Values, xff string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, p.Shell+path, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	// Register, then sign out: a known account with a known password.
+	res := post("/accounts/register", url.Values{"csrf": {csrf("/account/register")}, "name": {"Bob"},
+		"email": {"bob@example.com"}, "password": {"the right password"}}, "")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account" {
+		t.Fatalf("register: %d → %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := post("/accounts/logout", url.Values{"csrf": {csrf("/account")}}, ""); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	tok := csrf("/account/login")
+	for i := 1; i <= 10; i++ {
+		res := post("/accounts/login", url.Values{"csrf": {tok}, "email": {fmt.Sprintf("nobody%d@example.com", i)},
+			"password": {"wrong password"}}, fmt.Sprintf("198.51.100.%d", i))
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("failure %d: %d", i, res.StatusCode)
+		}
+		_, doc := sfGet(t, client, p.Shell+"/account/login")
+		if got := strings.TrimSpace(doc.Find(`[data-testid="sign-in-error"]`).Text()); !strings.Contains(got, "not right") {
+			t.Fatalf("failure %d shows %q", i, got)
+		}
+	}
+	res = post("/accounts/login", url.Values{"csrf": {tok}, "email": {"bob@example.com"}, "password": {"the right password"}}, "203.0.113.99")
+	for _, c := range res.Cookies() {
+		if c.Name == "inlay_session" && c.Value != "" {
+			t.Fatal("the 11th attempt signed in")
+		}
+	}
+	_, doc := sfGet(t, client, p.Shell+"/account/login")
+	if got := strings.TrimSpace(doc.Find(`[data-testid="sign-in-error"]`).Text()); !strings.Contains(got, "Too many failed sign-ins") {
+		t.Errorf("11th attempt shows %q, want the throttle's message", got)
 	}
 }
