@@ -90,7 +90,7 @@ generated-check: ## fail when templ's generated code is not current
 services-up: ## start PostgreSQL, Redis and RabbitMQ when stopped, and wait for them
 	scripts/ensure-services.sh start
 
-services-check: ## say which local store is unreachable and how to start it
+services-check: ## say which local store is unreachable and how to start it (or run them with compose)
 	scripts/ensure-services.sh check
 
 chromium: ## install Debian's chromium when missing (for the e2e tests)

@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,12 +147,25 @@ func TestCompose(t *testing.T) {
 			Environment map[string]string `yaml:"environment"`
 			Ports       []string          `yaml:"ports"`
 			DependsOn   map[string]any    `yaml:"depends_on"`
+			Profiles    []string          `yaml:"profiles"`
 		} `yaml:"services"`
 	}
 	readYAML(t, "compose.yaml", &compose)
-	for _, store := range []string{"postgres", "redis", "rabbitmq"} {
-		if _, ok := compose.Services[store]; !ok {
+	// `--profile stores` starts the stores alone, on the local ports every process defaults to (so
+	// `make run` finds them); a service without profiles would start with them.
+	for store, port := range map[string]string{"postgres": "5432", "redis": "6379", "rabbitmq": "5672"} {
+		s, ok := compose.Services[store]
+		if !ok {
 			t.Errorf("compose.yaml: no %s service", store)
+			continue
+		}
+		if !slices.Contains(s.Profiles, "stores") || !slices.Contains(s.Ports, "127.0.0.1:"+port+":"+port) {
+			t.Errorf("compose.yaml: %s has profiles %v and ports %v, want the stores profile and 127.0.0.1:%s:%s", store, s.Profiles, s.Ports, port, port)
+		}
+	}
+	for name, s := range compose.Services {
+		if _, store := map[string]bool{"postgres": true, "redis": true, "rabbitmq": true}[name]; !store && (len(s.Profiles) == 0 || slices.Contains(s.Profiles, "stores")) {
+			t.Errorf("compose.yaml: %s would start with --profile stores (profiles %v)", name, s.Profiles)
 		}
 	}
 	for _, p := range procs {
@@ -181,153 +192,18 @@ func TestCompose(t *testing.T) {
 			}
 		}
 	}
-	if s := compose.Services["shell"]; s.Environment["INLAY_SHELL_PRIVATE_KEY"] == "" {
+	shell, explore := compose.Services["shell"], compose.Services["explore"]
+	if shell.Environment["INLAY_SHELL_PRIVATE_KEY"] == "" {
 		t.Error("compose.yaml: the shell gets no INLAY_SHELL_PRIVATE_KEY")
 	}
-}
-
-// k8sObject is the part of a Kubernetes object the test reads.
-type k8sObject struct {
-	Kind     string `yaml:"kind"`
-	Metadata struct {
-		Name string `yaml:"name"`
-	} `yaml:"metadata"`
-	Data map[string]string `yaml:"data"`
-	Spec struct {
-		// Selector is a Deployment's {matchLabels: {...}} or a Service's plain label map.
-		Selector map[string]any `yaml:"selector"`
-		Template struct {
-			Metadata struct {
-				Labels map[string]string `yaml:"labels"`
-			} `yaml:"metadata"`
-			Spec struct {
-				Containers []struct {
-					Image   string   `yaml:"image"`
-					Command []string `yaml:"command"`
-					Ports   []struct {
-						Name          string `yaml:"name"`
-						ContainerPort int    `yaml:"containerPort"`
-					} `yaml:"ports"`
-					EnvFrom []struct {
-						ConfigMapRef struct {
-							Name string `yaml:"name"`
-						} `yaml:"configMapRef"`
-					} `yaml:"envFrom"`
-					Env []struct {
-						Name  string `yaml:"name"`
-						Value string `yaml:"value"`
-					} `yaml:"env"`
-					ReadinessProbe struct {
-						HTTPGet struct {
-							Path string `yaml:"path"`
-							Port any    `yaml:"port"`
-						} `yaml:"httpGet"`
-					} `yaml:"readinessProbe"`
-					LivenessProbe struct {
-						HTTPGet struct {
-							Path string `yaml:"path"`
-						} `yaml:"httpGet"`
-					} `yaml:"livenessProbe"`
-				} `yaml:"containers"`
-			} `yaml:"spec"`
-		} `yaml:"template"`
-		// Service
-		Ports []struct {
-			Port       int `yaml:"port"`
-			TargetPort any `yaml:"targetPort"`
-		} `yaml:"ports"`
-	} `yaml:"spec"`
-}
-
-func TestKubernetes(t *testing.T) {
-	procs := loadProcfile(t)
-	base := filepath.Join("k8s", "base")
-	var kustomization struct {
-		Resources []string `yaml:"resources"`
+	// explore purges the shell's cache through the shell's admin listener, with the shell's token.
+	if tok := shell.Environment["INLAY_PURGE_TOKEN"]; tok == "" || explore.Environment["INLAY_PURGE_TOKEN"] != tok {
+		t.Errorf("compose.yaml: INLAY_PURGE_TOKEN is %q for the shell and %q for explore, want one token for both", tok, explore.Environment["INLAY_PURGE_TOKEN"])
 	}
-	readYAML(t, filepath.Join(base, "kustomization.yaml"), &kustomization)
-	objects := map[string]k8sObject{} // kind/name
-	for _, res := range kustomization.Resources {
-		f, err := os.ReadFile(filepath.Join(base, res))
-		if err != nil {
-			t.Fatalf("kustomization.yaml names %s: %v", res, err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(f))
-		for {
-			var o k8sObject
-			if err := dec.Decode(&o); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", res, err)
-			}
-			key := o.Kind + "/" + o.Metadata.Name
-			if _, dup := objects[key]; dup {
-				t.Errorf("%s: %s defined twice", res, key)
-			}
-			objects[key] = o
-		}
-	}
-	cm, ok := objects["ConfigMap/inlay"]
-	if !ok {
-		t.Fatal("k8s: no ConfigMap inlay")
-	}
-	if got, want := cm.Data["INLAY_TEAMS"], teamsValue(procs); got != want {
-		t.Errorf("k8s ConfigMap INLAY_TEAMS = %q, want %q", got, want)
-	}
-	for _, p := range procs {
-		d, ok := objects["Deployment/"+p.name]
-		if !ok {
-			t.Errorf("k8s: no Deployment %s", p.name)
-			continue
-		}
-		podLabels := d.Spec.Template.Metadata.Labels
-		if match := labels(d.Spec.Selector["matchLabels"]); len(match) == 0 || !equalMaps(match, podLabels) {
-			t.Errorf("k8s Deployment %s: selector %v does not match its pod labels %v", p.name, match, podLabels)
-		}
-		if len(d.Spec.Template.Spec.Containers) != 1 {
-			t.Errorf("k8s Deployment %s: %d containers, want 1", p.name, len(d.Spec.Template.Spec.Containers))
-			continue
-		}
-		c := d.Spec.Template.Spec.Containers[0]
-		if c.Image != "inlay" || !slices.Equal(c.Command, []string{"/usr/local/bin/" + p.binary}) {
-			t.Errorf("k8s Deployment %s runs %s %v, want image inlay with /usr/local/bin/%s", p.name, c.Image, c.Command, p.binary)
-		}
-		if len(c.Ports) != 1 || c.Ports[0].ContainerPort != p.port {
-			t.Errorf("k8s Deployment %s: container ports %+v, want %d", p.name, c.Ports, p.port)
-		}
-		addr := ""
-		for _, e := range c.Env {
-			if e.Name == p.addrVar {
-				addr = e.Value
-			}
-		}
-		if want := ":" + strconv.Itoa(p.port); addr != want {
-			t.Errorf("k8s Deployment %s: %s=%q, want %q", p.name, p.addrVar, addr, want)
-		}
-		if len(c.EnvFrom) == 0 || c.EnvFrom[0].ConfigMapRef.Name != "inlay" {
-			t.Errorf("k8s Deployment %s does not read the ConfigMap inlay", p.name)
-		}
-		if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" {
-			t.Errorf("k8s Deployment %s: probes %q/%q, want /readyz and /healthz", p.name, c.ReadinessProbe.HTTPGet.Path, c.LivenessProbe.HTTPGet.Path)
-		}
-		s, ok := objects["Service/"+p.name]
-		if !ok {
-			t.Errorf("k8s: no Service %s", p.name)
-			continue
-		}
-		if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != p.port {
-			t.Errorf("k8s Service %s: ports %+v, want %d", p.name, s.Spec.Ports, p.port)
-		}
-		if sel := labels(s.Spec.Selector); len(sel) == 0 || !equalMaps(sel, podLabels) {
-			t.Errorf("k8s Service %s: selector %v does not select the Deployment's pods %v", p.name, sel, podLabels)
-		}
-	}
-	// Every Deployment and Service belongs to a process of the Procfile.
-	for key := range objects {
-		kind, name, _ := strings.Cut(key, "/")
-		if (kind == "Deployment" || kind == "Service") && !slices.ContainsFunc(procs, func(p process) bool { return p.name == name }) {
-			t.Errorf("k8s: %s is not a process of the Procfile", key)
-		}
+	_, adminPort, _ := strings.Cut(shell.Environment["SHELL_ADMIN_ADDR"], ":")
+	if adminPort == "" || strings.HasPrefix(shell.Environment["SHELL_ADMIN_ADDR"], "127.") || explore.Environment["EXPLORE_SHELL_URL"] != "http://shell:"+adminPort {
+		t.Errorf("compose.yaml: SHELL_ADMIN_ADDR=%q, EXPLORE_SHELL_URL=%q; want the admin listener open to the other containers and explore purging there",
+			shell.Environment["SHELL_ADMIN_ADDR"], explore.Environment["EXPLORE_SHELL_URL"])
 	}
 }
 
@@ -336,9 +212,73 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ARG PROCESS=", "ENV INLAY_PROCESS=${PROCESS}", "COPY --from=build /out/ /usr/local/bin/"} {
+	for _, want := range []string{"ARG PROCESS=", "ENV INLAY_PROCESS=${PROCESS}", "COPY --from=build /out/ /usr/local/bin/", "USER 10001"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	// The build stage's Go is go.mod's, to the patch release.
+	mod, err := os.ReadFile(filepath.Join("..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if goVersion == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	want := "golang:" + string(goVersion[1]) + "-"
+	if from := stages(t)[0]; !strings.HasPrefix(from, want) {
+		t.Errorf("Dockerfile builds with %s, want %s... (go.mod's go %s)", from, want, goVersion[1])
+	}
+}
+
+// stages returns the image of each FROM line of the Dockerfile.
+func stages(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^FROM\s+(\S+)`).FindAllSubmatch(b, -1) {
+		out = append(out, string(m[1]))
+	}
+	if len(out) == 0 {
+		t.Fatal("Dockerfile has no FROM")
+	}
+	return out
+}
+
+// finalStage is the image the processes run on.
+func finalStage(t *testing.T) string {
+	s := stages(t)
+	return s[len(s)-1]
+}
+
+// TestDockerignore: the build context leaves out the repository's history, the local dev key pair
+// and other per-machine state, build output and deployment secrets.
+func TestDockerignore(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			patterns = append(patterns, strings.TrimPrefix(line, "/"))
+		}
+	}
+	for _, path := range []string{".git", ".inlay", "bin", "deploy/.env", "deploy/k8s/overlays/prod/secrets.env"} {
+		excluded := slices.ContainsFunc(patterns, func(p string) bool {
+			name := path
+			if rest, ok := strings.CutPrefix(p, "**/"); ok {
+				p, name = rest, filepath.Base(path)
+			}
+			ok, _ := filepath.Match(p, name)
+			return ok
+		})
+		if !excluded {
+			t.Errorf(".dockerignore does not leave out %s", path)
 		}
 	}
 }

@@ -4,6 +4,10 @@
 #   check  reports each store that does not answer, with the command that starts it; exits 1 if any.
 #   start  starts each store that does not answer (with exactly that command) and waits until it does.
 #
+# On a machine where a store is not installed, both suggest running the stores in containers instead:
+# docker compose -f deploy/compose.yaml --profile stores up -d (PostgreSQL, Redis and RabbitMQ alone,
+# on their local ports).
+#
 # Addresses come from POSTGRES_URL, REDIS_URL and AMQP_URL (the variables every process reads), with the
 # same local defaults.
 set -euo pipefail
@@ -33,6 +37,8 @@ pg=$(hostport "${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" 543
 redis=$(hostport "${REDIS_URL:-redis://127.0.0.1:6379/0}" 6379)
 amqp=$(hostport "${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}" 5672)
 
+compose='docker compose -f deploy/compose.yaml --profile stores up -d'
+
 names=(PostgreSQL Redis RabbitMQ)
 addrs=("$pg" "$redis" "$amqp")
 starts=(
@@ -40,18 +46,30 @@ starts=(
 	'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log'
 	'rabbitmq-server -detached'
 )
+# The program each start command needs: when it is missing, the store is not installed here.
+programs=(pg_ctlcluster redis-server rabbitmq-server)
+
+# installed I succeeds when store I's start command can run on this machine.
+installed() {
+	command -v "${programs[$1]}" >/dev/null 2>&1
+}
 
 case $mode in
 check)
 	missing=0
 	for i in "${!names[@]}"; do
-		if ! answers "${addrs[$i]}"; then
-			echo "${names[$i]} is not reachable at ${addrs[$i]}. Start it with: ${starts[$i]}" >&2
-			missing=1
+		if answers "${addrs[$i]}"; then
+			continue
 		fi
+		if installed "$i"; then
+			echo "${names[$i]} is not reachable at ${addrs[$i]}. Start it with: ${starts[$i]}" >&2
+		else
+			echo "${names[$i]} is not reachable at ${addrs[$i]} and not installed here (no ${programs[$i]})." >&2
+		fi
+		missing=1
 	done
 	if ((missing)); then
-		echo "(or run: scripts/ensure-services.sh start)" >&2
+		echo "(or run: scripts/ensure-services.sh start; without the stores installed, run them in containers: $compose)" >&2
 	fi
 	exit $missing
 	;;
@@ -60,6 +78,10 @@ start)
 	for i in "${!names[@]}"; do
 		if answers "${addrs[$i]}"; then
 			continue
+		fi
+		if ! installed "$i"; then
+			echo "${names[$i]} is not installed here (no ${programs[$i]}); run the stores in containers: $compose" >&2
+			exit 1
 		fi
 		echo "starting ${names[$i]}: ${starts[$i]}"
 		bash -c "${starts[$i]}"

@@ -20,7 +20,7 @@ type Config struct {
 	Teams string `env:"INLAY_TEAMS" envDefault:"decide=http://127.0.0.1:8101,explore=http://127.0.0.1:8102,checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105,payments=http://127.0.0.1:8106,accounts=http://127.0.0.1:8107"`
 	// PrivateKey is the base64 Ed25519 seed (32 bytes) the shell signs Inlay-Context with. In dev an
 	// ephemeral key is generated (and logged) when it is unset.
-	PrivateKey string `env:"INLAY_SHELL_PRIVATE_KEY"`
+	PrivateKey string `env:"INLAY_SHELL_PRIVATE_KEY" prod:"required"`
 	// PagesDir, when set, is a directory of page template files (*.html) served at /{name}.
 	PagesDir string `env:"INLAY_PAGES_DIR"`
 	// ManifestRefresh is how often the teams' manifests are re-read.
@@ -28,8 +28,8 @@ type Config struct {
 	// FragmentTimeout is a fragment's deadline when neither its tag nor its manifest names one.
 	FragmentTimeout time.Duration `env:"INLAY_FRAGMENT_TIMEOUT" envDefault:"500ms"`
 	// PurgeToken, when set, is the bearer token the cache purge API requires; when unset only
-	// loopback callers may purge.
-	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
+	// loopback callers may purge (dev only: in prod the teams purge from other hosts).
+	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
 	// Cache turns the fragment cache (in process and Redis) on or off.
 	Cache bool `env:"INLAY_FRAGMENT_CACHE" envDefault:"true"`
 	// TrustedProxies lists the addresses and CIDR prefixes of the proxies in front of the shell whose

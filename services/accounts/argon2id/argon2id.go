@@ -50,8 +50,11 @@ const (
 	maxSalt   = 64
 )
 
-// Hasher hashes with its Params. At most two hashes per CPU run at once (the others wait), so a
-// burst of sign-ins costs time, not Memory × attempts of RAM.
+// maxConcurrent bounds the hashes running at once whatever the CPU count: 4 × 32 MiB.
+const maxConcurrent = 4
+
+// Hasher hashes with its Params. At most two hashes per CPU (and maxConcurrent) run at once, the
+// others wait, so a burst of sign-ins costs time, not Memory × attempts of RAM.
 type Hasher struct {
 	p     Params
 	slots chan struct{}
@@ -73,7 +76,7 @@ func New(p Params) (*Hasher, error) {
 	if p.Memory > maxMemory || p.Time > maxTime || p.KeyLen > maxKey || p.SaltLen > maxSalt {
 		return nil, fmt.Errorf("argon2id parameters %+v are above the bounds", p)
 	}
-	return &Hasher{p: p, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}, nil
+	return &Hasher{p: p, slots: make(chan struct{}, min(2*runtime.GOMAXPROCS(0), maxConcurrent))}, nil
 }
 
 // Params returns the hasher's parameters.

@@ -86,9 +86,11 @@ func (s *Sessions) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// SignInLimit is how many failed sign-ins one key (an e-mail, a client address) may have: 10 a
-// minute, refilled continuously.
-var SignInLimit = redis_rate.Limit{Rate: 10, Burst: 10, Period: time.Minute}
+// SignInLimit is how many failed sign-ins one key (an e-mail, a client address) may have: 10, then
+// one more a minute (GCRA: a burst of 10 refilled at one a minute). So no minute ever holds more than
+// 10 failures of one key; 10 quick failures lock the key for a minute, and it is whole again after
+// ten quiet minutes.
+var SignInLimit = redis_rate.Limit{Rate: 1, Burst: 10, Period: time.Minute}
 
 // Throttle counts failed sign-ins with redis_rate. It fails closed: when Redis cannot be asked, it
 // answers accounts.ErrSignInUnavailable.

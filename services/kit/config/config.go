@@ -2,6 +2,11 @@
 //
 // Every process declares one Config struct with `env` tags and working local defaults, embeds Common,
 // and calls Load once in main. A bad value fails fast with a message naming the variable.
+//
+// A default that only suits a developer's machine (a well-known token, a loopback URL, a missing key)
+// is marked `prod:"required"`: in prod (INLAY_ENV=prod) Load refuses to start until that variable is
+// set to something other than its default. The tag is the one list of such variables: deploy's test
+// reads it to check that every deployment sets them.
 package config
 
 import (
@@ -9,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -34,13 +40,18 @@ type Common struct {
 	AMQPURL string `env:"AMQP_URL" envDefault:"amqp://guest:guest@127.0.0.1:5672/"`
 	// Exchange is the durable topic exchange all events go through; queues are named after it.
 	Exchange string `env:"INLAY_EXCHANGE" envDefault:"inlay.events"`
-	// ShellPublicKey is the shell's Ed25519 public key (base64) that fragment servers verify
-	// Inlay-Context with.
-	ShellPublicKey string `env:"INLAY_SHELL_PUBLIC_KEY"`
 	// BodyLimit bounds request bodies, in bytes.
 	BodyLimit int `env:"INLAY_BODY_LIMIT" envDefault:"1048576"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `env:"INLAY_SHUTDOWN_TIMEOUT" envDefault:"10s"`
+}
+
+// FragmentServer is the configuration of a process that serves fragments to the shell; such a
+// process embeds it beside Common.
+type FragmentServer struct {
+	// ShellPublicKey is the shell's Ed25519 public key (base64) that fragment servers verify
+	// Inlay-Context with. Dev mode accepts unsigned contexts without it.
+	ShellPublicKey string `env:"INLAY_SHELL_PUBLIC_KEY" prod:"required"`
 }
 
 // Dev reports whether the process runs in development mode.
@@ -68,9 +79,63 @@ func Load(v any) error {
 		return fmt.Errorf("configuration: %w", nameVariables(v, err))
 	}
 	if c, ok := v.(interface{ common() *Common }); ok {
-		return c.common().validate()
+		if err := c.common().validate(); err != nil {
+			return err
+		}
+		if !c.common().Dev() {
+			return requireProd(reflect.TypeOf(v))
+		}
 	}
 	return nil
+}
+
+// ProdRequired reports whether a struct field's tag marks its variable as one a process refuses to
+// default in prod (`prod:"required"`), and names the variable.
+func ProdRequired(tag reflect.StructTag) (variable string, ok bool) {
+	if tag.Get("prod") != "required" {
+		return "", false
+	}
+	variable, _, _ = strings.Cut(tag.Get("env"), ",")
+	return variable, variable != ""
+}
+
+// requireProd fails when a variable marked `prod:"required"` in t, a configuration struct, is unset,
+// blank or set to its (dev) default.
+func requireProd(t reflect.Type) error {
+	var missing []string
+	walkFields(t, func(f reflect.StructField) {
+		name, ok := ProdRequired(f.Tag)
+		if !ok {
+			return
+		}
+		v, set := os.LookupEnv(name)
+		if def, hasDefault := f.Tag.Lookup("envDefault"); !set || strings.TrimSpace(v) == "" || (hasDefault && v == def) {
+			missing = append(missing, name)
+		}
+	})
+	if len(missing) > 0 {
+		return fmt.Errorf("configuration: INLAY_ENV=prod needs %s set, and not to a dev default", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// walkFields calls fn for each field of the struct type t, descending into embedded and nested
+// structs that carry no env tag of their own.
+func walkFields(t reflect.Type, fn func(reflect.StructField)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if key, _, _ := strings.Cut(f.Tag.Get("env"), ","); key == "" && f.Type.Kind() == reflect.Struct {
+			walkFields(f.Type, fn)
+			continue
+		}
+		fn(f)
+	}
 }
 
 func (c *Common) common() *Common { return c }
@@ -114,18 +179,9 @@ func nameVariables(v any, err error) error {
 }
 
 func collectKeys(t reflect.Type, keys map[string]string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
+	walkFields(t, func(f reflect.StructField) {
 		if key, _, _ := strings.Cut(f.Tag.Get("env"), ","); key != "" {
 			keys[f.Name] = key
-		} else if f.Type.Kind() == reflect.Struct {
-			collectKeys(f.Type, keys)
 		}
-	}
+	})
 }

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,5 +69,66 @@ func TestLoadOverridesAndErrors(t *testing.T) {
 			}
 			tt.check(t, cfg)
 		})
+	}
+}
+
+// prodConfig has one variable of each kind prod refuses: one with a dev default, one without.
+type prodConfig struct {
+	config.Common
+	config.FragmentServer
+	Token string `env:"TESTD_TOKEN" envDefault:"dev-token" prod:"required"`
+	Plain string `env:"TESTD_PLAIN" envDefault:"fine"`
+}
+
+func TestLoadProdRequired(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		missing []string // named in the error; none: Load succeeds
+	}{
+		{name: "dev needs none", env: map[string]string{"INLAY_ENV": "dev"}},
+		{name: "prod needs all", env: map[string]string{"INLAY_ENV": "prod"}, missing: []string{"INLAY_SHELL_PUBLIC_KEY", "TESTD_TOKEN"}},
+		{name: "prod refuses the dev default", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "dev-token", "INLAY_SHELL_PUBLIC_KEY": "k"},
+			missing: []string{"TESTD_TOKEN"}},
+		{name: "prod refuses blank", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "s3cret", "INLAY_SHELL_PUBLIC_KEY": " "},
+			missing: []string{"INLAY_SHELL_PUBLIC_KEY"}},
+		{name: "prod with both set", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "s3cret", "INLAY_SHELL_PUBLIC_KEY": "k"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var cfg prodConfig
+			err := config.Load(&cfg)
+			if len(tt.missing) == 0 {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error naming %v", tt.missing)
+			}
+			for _, name := range tt.missing {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("Load error %q does not name %s", err, name)
+				}
+			}
+			if strings.Contains(err.Error(), "TESTD_PLAIN") {
+				t.Errorf("Load error %q names TESTD_PLAIN, which prod does not require", err)
+			}
+		})
+	}
+}
+
+func TestProdRequired(t *testing.T) {
+	f, _ := reflect.TypeFor[prodConfig]().FieldByName("Token")
+	if name, ok := config.ProdRequired(f.Tag); !ok || name != "TESTD_TOKEN" {
+		t.Errorf("ProdRequired(Token) = %q, %v; want TESTD_TOKEN, true", name, ok)
+	}
+	f, _ = reflect.TypeFor[prodConfig]().FieldByName("Plain")
+	if name, ok := config.ProdRequired(f.Tag); ok {
+		t.Errorf("ProdRequired(Plain) = %q, true; want false", name)
 	}
 }

@@ -1,5 +1,7 @@
 // Package postgres opens a service's PostgreSQL pool, creating its database in dev mode and applying
-// its embedded migrations (goose, SQL files).
+// its embedded migrations (goose, SQL files). Migrations run under goose's session locker (a
+// PostgreSQL advisory lock on the service's database), so replicas starting at once apply them one at
+// a time: the first migrates, the others wait and then find nothing pending.
 package postgres
 
 import (
@@ -16,6 +18,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// Waiting for another replica's migrations: goose's session locker tries the advisory lock every
+// lockPoll seconds, lockTries times (5 minutes), before Migrate gives up.
+const (
+	lockPoll  = 1
+	lockTries = 300
 )
 
 // Options configures Open.
@@ -69,7 +79,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations)
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(lockPoll, lockTries))
+	if err != nil {
+		return fmt.Errorf("migrations lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithSessionLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

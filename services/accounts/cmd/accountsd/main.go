@@ -26,6 +26,7 @@ import (
 // Config is the accounts process's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"ACCOUNTS_ADDR" envDefault:":8107"`
 }

@@ -25,6 +25,7 @@ import (
 // Config is the checkout process's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"CHECKOUT_ADDR" envDefault:":8103"`
 }
@@ -60,10 +61,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	verifier := fragments.NewVerifier(pub, cfg.Dev())
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
-		Assets: assets, Verifier: fragments.NewVerifier(pub, cfg.Dev()), SecureCookie: !cfg.Dev(), Log: log}); err != nil {
+		Assets: assets, Verifier: verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
 		return err
 	}
+	// Ready once the header's and the cart pages' fragments have rendered (pools open, queries warm).
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, verifier, ui.MiniCart, ui.CartPage, ui.CheckoutPage,
+		ui.AddToCart+"?sku=AU-01-SI"))
 
 	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
 		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})

@@ -38,10 +38,11 @@ const devAdminToken = "dev-admin-token"
 // Config is decided's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"DECIDE_ADDR" envDefault:":8101"`
 	// AdminToken guards the admin API (Authorization: Bearer <token>).
-	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token"`
+	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token" prod:"required"`
 	// Seed seeds the embedded catalog at start.
 	Seed bool `env:"DECIDE_SEED" envDefault:"true"`
 	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed decide waits
@@ -140,8 +141,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "decide", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	verifier := fragments.NewVerifier(pub, cfg.Dev())
+	frags := app.Group("/fragments", fragments.Middleware(verifier))
 	frags.Get("/"+product.Name, product.Handler(store, assets, assets.StylesheetURL()))
+	// Ready once the product page's fragment has rendered (pool open, queries warm).
+	svc.Server.AddCheck("warm", fragments.WarmUp(app, verifier, product.Name+"?id=AU-01&sku=AU-01-SI"))
 	api.New(store, store, assets, cfg.AdminToken).Mount(app)
 
 	relay := events.NewRelay(events.RelayOptions{Name: "decide", Pool: svc.DB, AMQPURL: cfg.AMQPURL,

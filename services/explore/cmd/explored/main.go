@@ -16,6 +16,13 @@ import (
 	"github.com/inlay-dev/inlay/services/explore/seed"
 	"github.com/inlay-dev/inlay/services/explore/static"
 	"github.com/inlay-dev/inlay/services/explore/ui"
+	"github.com/inlay-dev/inlay/services/explore/ui/category"
+	"github.com/inlay-dev/inlay/services/explore/ui/footer"
+	"github.com/inlay-dev/inlay/services/explore/ui/header"
+	"github.com/inlay-dev/inlay/services/explore/ui/search"
+	"github.com/inlay-dev/inlay/services/explore/ui/storepicker"
+	"github.com/inlay-dev/inlay/services/explore/ui/stores"
+	"github.com/inlay-dev/inlay/services/explore/ui/teasers"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
 	kitevents "github.com/inlay-dev/inlay/services/kit/events"
@@ -24,13 +31,14 @@ import (
 // Config is explored's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"EXPLORE_ADDR" envDefault:":8102"`
 	// ShellURL is the shell whose cached category and search fragments explore purges after decide's
-	// changes; empty turns purging off.
-	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:9080"`
+	// changes (its admin listener); empty turns purging off (dev only: prod requires it).
+	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:9080" prod:"required"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
-	PurgeToken string `env:"INLAY_PURGE_TOKEN"`
+	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
 }
 
 func main() { kit.Main("explore", run) }
@@ -65,10 +73,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets,
-		Verifier: fragments.NewVerifier(pub, cfg.Dev())}); err != nil {
+	verifier := fragments.NewVerifier(pub, cfg.Dev())
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets, Verifier: verifier}); err != nil {
 		return err
 	}
+	// Ready once every page's fragment of explore has rendered (pool open, queries warm).
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, verifier, header.Name, footer.Name, teasers.Name,
+		category.Name+"?category=classic", search.Name+"?q=tractor", stores.Name, storepicker.Name))
 
 	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log})
 	svc.Go(purger.Run)

@@ -22,6 +22,7 @@ import (
 // Config is inspired's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"INSPIRE_ADDR" envDefault:":8104"`
 	// StaticURL is the public URL prefix of inspire's /static/ (the shell serves it at /static/inspire).
@@ -60,7 +61,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "inspire", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, cfg.Dev())))
+	verifier := fragments.NewVerifier(pub, cfg.Dev())
+	frags := app.Group("/fragments", fragments.Middleware(verifier))
 	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
+	// Ready once its fragment has rendered (pool open, queries warm).
+	svc.Server.AddCheck("warm", fragments.WarmUp(app, verifier, recommendations.Name+"?skus=AU-01-SI"))
 	return svc.Run(ctx)
 }

@@ -41,7 +41,7 @@ type Config struct {
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"INVENTORY_ADDR" envDefault:":8105"`
 	// AdminToken guards the admin API (Authorization: Bearer <token>).
-	AdminToken string `env:"INVENTORY_ADMIN_TOKEN" envDefault:"dev-admin-token"`
+	AdminToken string `env:"INVENTORY_ADMIN_TOKEN" envDefault:"dev-admin-token" prod:"required"`
 	// Seed seeds the embedded stock at start.
 	Seed bool `env:"INVENTORY_SEED" envDefault:"true"`
 	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed inventory
