@@ -25,7 +25,7 @@ SHELL_CPU_BENCH ?= shell/bench/cpu.sh
 GO_BENCH_PKGS ?= ./shell/... ./fragments/...
 BENCH_DIR     ?= .inlay/bench
 
-.PHONY: help run build generate test unit e2e bench lint vet fmt-check generated-check services-up \
+.PHONY: help run build generate test unit e2e bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium clean
 
 help: ## list the targets
@@ -47,7 +47,7 @@ $(DEV_ENV): ## a local Ed25519 key pair so the shell's signed context verifies a
 	@mkdir -p $(dir $@)
 	$(GO) run ./scripts/keygen > $@.tmp && mv $@.tmp $@
 
-test: services-up chromium vet fmt-check generated-check unit e2e ## vet, format and generated-code checks, unit/integration and end-to-end tests
+test: services-up chromium vet fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## vet, format, tidy, lint and generated-code checks, unit/integration and end-to-end tests
 
 unit: ## unit and integration tests against the real local stores, with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
@@ -74,8 +74,16 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
 
-lint: vet fmt-check ## go vet (with the e2e tag) and gofmt, plus templ formatting
+lint: vet fmt-check templ-fmt-check tidy-check lint-go ## go vet, gofmt, templ fmt, go mod tidy and golangci-lint
+
+templ-fmt-check: ## fail when templ fmt would change a .templ file
 	$(GO) tool templ fmt -fail .
+
+tidy-check: ## fail when go.mod or go.sum is not what go mod tidy makes
+	$(GO) mod tidy -diff
+
+lint-go: ## golangci-lint (pinned in tools/golangci-lint/go.mod) with .golangci.yml
+	$(GO) tool -modfile=tools/golangci-lint/go.mod golangci-lint run ./...
 
 vet: ## go vet every package, the e2e ones included
 	$(GO) vet ./...

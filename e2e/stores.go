@@ -43,7 +43,7 @@ func (s stores) reachable() error {
 		}
 		conn, err := net.DialTimeout("tcp", u.Host, 3*time.Second)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s is not reachable at %s (%v); start it with: %s (or: make services-up)", st.name, u.Host, err, st.start))
+			errs = append(errs, fmt.Errorf("%s is not reachable at %s (%w); start it with: %s (or: make services-up)", st.name, u.Host, err, st.start))
 			continue
 		}
 		conn.Close()

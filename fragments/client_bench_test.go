@@ -24,9 +24,9 @@ func benchServer(b *testing.B) string {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body)
 	})}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }

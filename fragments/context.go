@@ -238,7 +238,7 @@ func decodeHeader(h string) (Context, string, []byte, error) {
 	var p payload
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&p); err != nil {
-		return Context{}, "", nil, fmt.Errorf("%w: bad payload: %v", ErrForgedContext, err)
+		return Context{}, "", nil, fmt.Errorf("%w: bad payload: %w", ErrForgedContext, err)
 	}
 	if dec.More() {
 		return Context{}, "", nil, fmt.Errorf("%w: trailing data after payload", ErrForgedContext)
@@ -255,7 +255,7 @@ func decodeHeader(h string) (Context, string, []byte, error) {
 		Expires:    time.Unix(p.Expires, 0).UTC(),
 	}
 	if err := c.validate(); err != nil {
-		return Context{}, "", nil, fmt.Errorf("%w: %v", ErrForgedContext, err)
+		return Context{}, "", nil, fmt.Errorf("%w: %w", ErrForgedContext, err)
 	}
 	return c, encPayload, sig, nil
 }

@@ -209,6 +209,13 @@ func SafeNext(next string) string {
 	return next
 }
 
+// Flash is a refused form's typed values (never a password) and its errors, kept for the page the
+// visitor is sent back to.
+type Flash struct {
+	Values map[string]string `json:"values,omitempty"`
+	Errors FieldErrors       `json:"errors,omitempty"`
+}
+
 // FieldErrors are form errors by field name; the key "" holds an error of the whole form.
 type FieldErrors map[string]string
 

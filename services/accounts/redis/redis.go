@@ -170,12 +170,8 @@ func (p prefixed) Del(ctx context.Context, keys ...string) *goredis.IntCmd {
 	return cmd
 }
 
-// Flash is a refused form's typed values (never a password) and its errors, kept for the page the
-// visitor is sent back to.
-type Flash struct {
-	Values map[string]string    `json:"values,omitempty"`
-	Errors accounts.FieldErrors `json:"errors,omitempty"`
-}
+// Flash is a refused form's typed values and errors (accounts.Flash).
+type Flash = accounts.Flash
 
 // FlashTTL is how long a flash waits to be shown.
 const FlashTTL = 5 * time.Minute

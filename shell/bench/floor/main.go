@@ -59,14 +59,15 @@ func main() {
 		}
 		wg.Wait()
 		ctx.SetContentType("text/html; charset=utf-8")
-		ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
+		// Writes to a fasthttp response body buffer cannot fail.
+		_, _ = ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
 		for i, b := range bodies {
 			if b == nil {
 				fmt.Fprintf(ctx, "<!-- %s failed -->", fragments[i])
 			}
-			ctx.Write(b)
+			_, _ = ctx.Write(b)
 		}
-		ctx.WriteString("\n</body></html>\n")
+		_, _ = ctx.WriteString("\n</body></html>\n")
 	}
 	log.Fatal(fasthttp.ListenAndServe(*addr, h))
 }

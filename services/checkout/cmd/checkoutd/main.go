@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -33,53 +31,39 @@ type Config struct {
 func main() { kit.Main("checkout", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
-	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
-	}
 	svc, err := kit.Start(ctx, kit.Options{
 		Name:       ui.Context,
 		Addr:       cfg.Addr,
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
+		Fragments:  &cfg.FragmentServer,
 		Redis:      true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
-		return fmt.Errorf("checkout events tables: %w", err)
-	}
 
 	store := postgres.NewStore(svc.DB)
 	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
 	if err != nil {
 		return err
 	}
-	verifier := fragments.NewVerifier(pub, cfg.Dev())
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
-		Assets: assets, Verifier: verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
+		Assets: assets, Verifier: svc.Verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
 		return err
 	}
 	// Ready once the header's and the cart pages' fragments have rendered (pools open, queries warm).
-	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, verifier, ui.MiniCart, ui.CartPage, ui.CheckoutPage,
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, ui.MiniCart, ui.CartPage, ui.CheckoutPage,
 		ui.AddToCart+"?sku=AU-01-SI"))
 
-	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	events.NewHandlers(store).Register(consumer)
-	events.NewAccountHandlers(store).Register(consumer)
+	svc.Relay()
 	// Ready only once the queue is bound: decide's and inventory's first-start catch-ups wait for it
 	// before republishing the catalog and the stock.
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(relay.Run)
-	svc.Go(consumer.Run)
+	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName})
+	events.NewHandlers(store, store, store).Register(consumer)
+	events.NewAccountHandlers(store).Register(consumer)
 	return svc.Run(ctx)
 }

@@ -11,11 +11,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/services/accounts"
-	accountsredis "github.com/inlay-dev/inlay/services/accounts/redis"
 )
 
 // Flash is a refused form's values (never a password) and errors.
-type Flash = accountsredis.Flash
+type Flash = accounts.Flash
 
 // Flashes keeps a refused form for the page the visitor is sent back to; owner is the visitor's
 // CSRF token.
