@@ -55,7 +55,8 @@ func TestOrderPage(t *testing.T) {
 				t.Errorf("%s: %s", tt.name, r.Body)
 			}
 		case 404:
-			if uitest.Text(r.Doc, "[data-testid=checkout-order]") != "This order does not exist." {
+			if uitest.Text(r.Doc, "[data-testid=checkout-order] h1") != "Order not found" ||
+				uitest.Text(r.Doc, "[data-testid=checkout-order] p") != "This order does not exist." {
 				t.Errorf("%s: %s", tt.name, r.Body)
 			}
 		}
