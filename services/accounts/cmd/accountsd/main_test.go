@@ -117,7 +117,17 @@ func (p *process) sign(fc fragments.Context) string {
 }
 
 // do sends a request as the shell would: signed context, the session cookie only for /ui.
-func (p *process) do(method, path string, fc fragments.Context, form url.Values, session string) (*http.Response, string) {
+// answer is a response read whole (its body closed).
+type answer struct {
+	StatusCode int
+	Header     http.Header
+	cookies    []*http.Cookie
+}
+
+// Cookies returns the cookies the answer sets.
+func (a answer) Cookies() []*http.Cookie { return a.cookies }
+
+func (p *process) do(method, path string, fc fragments.Context, form url.Values, session string) (answer, string) {
 	p.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -140,10 +150,10 @@ func (p *process) do(method, path string, fc fragments.Context, form url.Values,
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res, string(b)
+	return answer{StatusCode: res.StatusCode, Header: res.Header, cookies: res.Cookies()}, string(b)
 }
 
-func sessionCookie(res *http.Response) *http.Cookie {
+func sessionCookie(res interface{ Cookies() []*http.Cookie }) *http.Cookie {
 	for _, c := range res.Cookies() {
 		if c.Name == accounts.SessionCookie {
 			return c
@@ -267,25 +277,25 @@ func TestAccountsd(t *testing.T) {
 
 	// JSON sign-in for the BFFs: a bearer token.
 	req, _ := http.NewRequestWithContext(p.ctx, http.MethodPost, p.base+"/v1/sessions", strings.NewReader(`{"email":"ADA@example.com","password":"analytical engine"}`))
-	res, err := p.client.Do(req)
+	hres, err := p.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sess struct{ Token string }
-	if err := json.NewDecoder(res.Body).Decode(&sess); err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /v1/sessions: %d %v", res.StatusCode, err)
+	if err := json.NewDecoder(hres.Body).Decode(&sess); err != nil || hres.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v1/sessions: %d %v", hres.StatusCode, err)
 	}
-	res.Body.Close()
+	hres.Body.Close()
 	req, _ = http.NewRequestWithContext(p.ctx, http.MethodGet, p.base+"/v1/profile", nil)
 	req.Header.Set("Authorization", "Bearer "+sess.Token)
-	res, err = p.client.Do(req)
+	hres, err = p.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `"city":"Springfield"`) || strings.Contains(string(b), "argon2") {
-		t.Errorf("profile: %d %s", res.StatusCode, b)
+	b, _ := io.ReadAll(hres.Body)
+	hres.Body.Close()
+	if hres.StatusCode != 200 || !strings.Contains(string(b), `"city":"Springfield"`) || strings.Contains(string(b), "argon2") {
+		t.Errorf("profile: %d %s", hres.StatusCode, b)
 	}
 
 	// Sign out ends the session server-side and expires the cookie.
