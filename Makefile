@@ -25,7 +25,7 @@ SHELL_CPU_BENCH ?= shell/bench/cpu.sh
 GO_BENCH_PKGS ?= ./shell/... ./fragments/...
 BENCH_DIR     ?= .inlay/bench
 
-.PHONY: help run build generate test unit e2e bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run build generate test unit e2e faults bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium clean
 
 help: ## list the targets
@@ -54,6 +54,18 @@ unit: ## unit and integration tests against the real local stores, with the race
 
 e2e: chromium ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+
+# The fault suite runs within `unit` (the shell's goroutines after 1,000 pages, nesting and cycles,
+# in process) and `e2e` (the timed fragment cases against shelld, and the stores' cases); this
+# target runs it alone and shows each case's measured figure and bound (full log in .inlay/faults.log).
+FAULT_TESTS_UNIT := TestFiveFragmentsDown|TestNestingAndCycle
+FAULT_TESTS_E2E  := TestFaults
+
+faults: services-up ## the fault suite alone, with its figures: toxiproxy between the shell and fragments, and between the services and their stores
+	@mkdir -p .inlay
+	{ $(GO) test -race -count=1 -v -run '$(FAULT_TESTS_UNIT)' ./shell/server/ && \
+	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
+	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
 bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor
 	@mkdir -p $(BENCH_DIR)

@@ -56,6 +56,7 @@ func TestErrorHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(b), tt.wantBody) {
 				t.Fatalf("%s %s = %d %s, want %d containing %s", tt.method, tt.path, resp.StatusCode, b, tt.wantStatus, tt.wantBody)
@@ -82,6 +83,7 @@ func TestRequestIDPropagatesOnlyWhenSafe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		resp.Body.Close()
 		if got := resp.Header.Get(server.RequestIDHeader); (got == id) != keep || got == "" {
 			t.Errorf("request id %q answered %q, keep=%v", id, got, keep)
 		}
@@ -101,6 +103,7 @@ func TestReadiness(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Fatalf("readyz = %d, want %d", resp.StatusCode, want)
 		}

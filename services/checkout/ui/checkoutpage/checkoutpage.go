@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -128,6 +129,11 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, cust
 	}
 }
 
+// placeOrderTimeout bounds placing an order, its queries included: the shell gives up on a team
+// after 10 s, and a browser sooner, but neither tells checkout, so without a deadline of its own a
+// query waiting in PostgreSQL (on a lock, a slow disk) would run on after everyone has gone (issue 17).
+const placeOrderTimeout = 5 * time.Second
+
 // PlaceOrder is POST /ui/place-order: a valid form places the order (or finds it again by its
 // idempotency key), empties the cart and redirects to the thank-you page; an invalid or refused one
 // (a store checkout does not know, a tractor out of stock) is kept with its errors and redirected back
@@ -135,7 +141,8 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, cust
 // the visitor is sent to the cart.
 func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
+		ctx, cancel := context.WithTimeout(c.UserContext(), placeOrderTimeout)
+		defer cancel()
 		fc := fragments.ContextFrom(ctx)
 		if fc.CartID == "" {
 			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
