@@ -24,8 +24,14 @@ SHELL_BENCH   ?= shell/bench/run.sh
 SHELL_CPU_BENCH ?= shell/bench/cpu.sh
 GO_BENCH_PKGS ?= ./shell/... ./fragments/...
 BENCH_DIR     ?= .inlay/bench
+# make load: new shopper sessions per second, for how long, against which storefront (see README, Load).
+RATE     ?= 20
+DURATION ?= 60s
+TARGET   ?= http://127.0.0.1:8080
+LOAD_DIR ?= .inlay/load
+LOAD_FLAGS ?=
 
-.PHONY: help run build generate test unit e2e faults bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run build generate test unit e2e faults bench load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium clean
 
 help: ## list the targets
@@ -85,6 +91,9 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
 	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
+
+load: ## shoppers against the storefront of `make run` (RATE, DURATION, TARGET, LOAD_FLAGS); report and chart in .inlay/load/
+	$(GO) run ./tools/load/cmd/loadgen -target $(TARGET) -rate $(RATE) -duration $(DURATION) -out $(LOAD_DIR) $(LOAD_FLAGS)
 
 lint: vet fmt-check templ-fmt-check tidy-check lint-go ## go vet, gofmt, templ fmt, go mod tidy and golangci-lint
 
