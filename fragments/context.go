@@ -26,15 +26,19 @@ const MaxContextHeaderLen = 4096
 // maxFieldLen bounds each string field of a Context.
 const maxFieldLen = 256
 
-// Context is what the shell tells a fragment about the request: who is asking, in which cart, in
-// which language, the CSRF token the fragment's forms must carry, and until when this is valid.
+// Context is what the shell tells a fragment about the request: who is asking (and from which
+// address), in which cart, in which language, the CSRF token the fragment's forms must carry, and
+// until when this is valid.
 // The zero Context is an anonymous guest.
 type Context struct {
 	CustomerID string
 	CartID     string
 	Locale     string
 	CSRF       string
-	Expires    time.Time
+	// Client is the visitor's network address as the shell saw it (from the connection, or from
+	// X-Forwarded-For when the peer is a trusted proxy): what per-client limits count by.
+	Client  string
+	Expires time.Time
 }
 
 // payload is the JSON form of a Context inside the header. Field names are short because the header
@@ -44,6 +48,7 @@ type payload struct {
 	CartID     string `json:"cart,omitempty"`
 	Locale     string `json:"loc,omitempty"`
 	CSRF       string `json:"csrf,omitempty"`
+	Client     string `json:"ip,omitempty"`
 	Expires    int64  `json:"exp"`
 }
 
@@ -97,6 +102,7 @@ func (s *Signer) Sign(c Context) (string, error) {
 		CartID:     c.CartID,
 		Locale:     c.Locale,
 		CSRF:       c.CSRF,
+		Client:     c.Client,
 		Expires:    c.Expires.Unix(),
 	})
 	if err != nil {
@@ -246,6 +252,7 @@ func decodeHeader(h string) (Context, string, []byte, error) {
 		CartID:     p.CartID,
 		Locale:     p.Locale,
 		CSRF:       p.CSRF,
+		Client:     p.Client,
 		Expires:    time.Unix(p.Expires, 0).UTC(),
 	}
 	if err := c.validate(); err != nil {
@@ -258,7 +265,7 @@ func decodeHeader(h string) (Context, string, []byte, error) {
 // be logged or echoed into a header safely.
 func (c Context) validate() error {
 	for _, f := range [...]struct{ name, v string }{
-		{"customer id", c.CustomerID}, {"cart id", c.CartID}, {"locale", c.Locale}, {"csrf", c.CSRF},
+		{"customer id", c.CustomerID}, {"cart id", c.CartID}, {"locale", c.Locale}, {"csrf", c.CSRF}, {"client", c.Client},
 	} {
 		if len(f.v) > maxFieldLen {
 			return fmt.Errorf("%s longer than %d bytes", f.name, maxFieldLen)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +33,9 @@ type proxyOptions struct {
 	// errorPage answers in place of a team's error whose body is not the team's HTML (a team's
 	// plain-text or JSON error, which may name its internal routes).
 	errorPage func(c *fiber.Ctx, status int) error
+	// sessionChanged, when set, hears of the session cookie a request came with when the session's
+	// owner answered it with a new (or cleared) session cookie: a sign-in or sign-out.
+	sessionChanged func(old string)
 }
 
 type proxyTeam struct {
@@ -184,9 +188,18 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	req.Header.Set("X-Forwarded-For", c.IP())
 	req.Header.Set("X-Forwarded-Host", string(c.Request().Host())) // the Host the origin check used, never a client X-Forwarded-Host
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
+	var session string
 	if withContext {
 		if h := p.opts.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
+		}
+		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out
+		// and replaces it at sign-in.
+		if t.name == sessionOwner {
+			if v := c.Cookies(SessionCookie); validToken(v) {
+				session = strings.Clone(v)
+				req.Header.SetCookie(SessionCookie, session)
+			}
 		}
 	}
 	if len(body) > 0 {
@@ -235,6 +248,9 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 			defer fasthttp.ReleaseCookie(ck)
 			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
 				out.Header.SetCookie(ck)
+				if string(name) == SessionCookie && p.opts.sessionChanged != nil {
+					p.opts.sessionChanged(session)
+				}
 			}
 		})
 	}

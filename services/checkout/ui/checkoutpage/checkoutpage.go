@@ -52,6 +52,14 @@ type CheckoutModel struct {
 	Errors         checkout.FieldErrors
 	Error          string
 	StorePickerSrc string
+	// Address is the signed-in customer's address on one line, "" when there is none.
+	Address string
+}
+
+// CustomerCopies reads checkout's own copy of an account, kept by accounts' events (ok=false when
+// checkout has none yet): the checkout path never calls accounts.
+type CustomerCopies interface {
+	CustomerCopy(ctx context.Context, id string) (c checkout.CustomerCopy, ok bool, err error)
 }
 
 // Summary is what the checkout page shows of the cart: how many tractors, for how much.
@@ -76,8 +84,9 @@ func (s Summary) Total() int64 { return s.total }
 const generalError = "_"
 
 // Handler serves the checkout page's content: the cart's summary and the form, filled again with a
-// refused form and its errors, the store preselected from ?store=.
-func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts ...fragments.RenderOption) fiber.Handler {
+// refused form and its errors, for a signed-in customer prefilled from customers (name, e-mail; the
+// address shown), the store preselected from ?store=. customers may be nil.
+func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, customers CustomerCopies, opts ...fragments.RenderOption) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		crt, err := cart.Load(ctx, carts, items)
@@ -94,6 +103,16 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts
 				m.Form, m.Errors = f, errs
 				m.Error = errs[generalError]
 				delete(m.Errors, generalError)
+			}
+		}
+		if fc := fragments.ContextFrom(ctx); customers != nil && !fc.Guest() {
+			cu, ok, err := customers.CustomerCopy(ctx, fc.CustomerID)
+			if err != nil {
+				return fmt.Errorf("checkout: customer: %w", err)
+			}
+			if ok {
+				m.Form = cu.Prefill(m.Form)
+				m.Address = cu.Address.String()
 			}
 		}
 		if m.Form.IdempotencyKey == "" {
