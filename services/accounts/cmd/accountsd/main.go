@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -18,9 +16,10 @@ import (
 	accountsredis "github.com/inlay-dev/inlay/services/accounts/redis"
 	"github.com/inlay-dev/inlay/services/accounts/static"
 	"github.com/inlay-dev/inlay/services/accounts/ui"
+	"github.com/inlay-dev/inlay/services/accounts/ui/accountmenu"
+	"github.com/inlay-dev/inlay/services/accounts/ui/signin"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
-	"github.com/inlay-dev/inlay/services/kit/events"
 )
 
 // Config is the accounts process's configuration.
@@ -34,28 +33,20 @@ type Config struct {
 func main() { kit.Main("accounts", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
-	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
-	}
 	svc, err := kit.Start(ctx, kit.Options{
 		Name:       ui.Context,
 		Addr:       cfg.Addr,
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
+		Fragments:  &cfg.FragmentServer,
 		Redis:      true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return fmt.Errorf("accounts events tables: %w", err)
-	}
 
 	hasher, err := argon2id.New(argon2id.Default)
 	if err != nil {
@@ -76,13 +67,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Service: service, Flashes: accountsredis.NewFlashes(svc.Redis, svc.Keys),
-		Assets: assets, Verifier: fragments.NewVerifier(pub, cfg.Dev()), SecureCookie: !cfg.Dev()}); err != nil {
+		Assets: assets, Verifier: svc.Verifier, SecureCookie: !cfg.Dev()}); err != nil {
 		return err
 	}
 	api.New(service).Mount(svc.Server.App)
+	// Ready once the header's Account Menu and the sign-in form have rendered (pools open, queries warm).
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, accountmenu.Name, signin.Name))
 
-	relay := events.NewRelay(events.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	svc.Go(relay.Run)
+	svc.Relay() // publishes the outbox: customer.registered, address.changed
 	return svc.Run(ctx)
 }
