@@ -445,3 +445,65 @@ func TestApplyPriceLocksTheProductFirst(t *testing.T) {
 		t.Fatalf("price change: %v", err)
 	}
 }
+
+// Two consumer workers, each applying a batch of products in one transaction, once inserted new
+// search terms that the other had inserted in the opposite order and deadlocked (40P01): tx1 adds
+// "qqalpha" then waits for "qqbeta", which tx2 added before it waits for "qqalpha".
+func TestConcurrentBatchesSharingNewWordsDoNotDeadlock(t *testing.T) {
+	c, pool := mustCatalog(t)
+	ctx := context.Background()
+	product := func(id, name string) explore.ProductChange {
+		return explore.ProductChange{ID: id, Name: name, Category: "classic"}
+	}
+	// The words every product shares (its category's) exist already: only the names are new.
+	mustApplyProduct(t, pool, c, product("P0", "seed"), 1)
+
+	tx1, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx1.Rollback(ctx) }()
+	var pid1 int
+	if err := tx1.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyProduct(ctx, tx1, product("P1", "qqalpha"), 1); err != nil {
+		t.Fatal(err)
+	}
+
+	firstDone := make(chan struct{})
+	tx2Err := make(chan error, 1)
+	go func() {
+		tx2Err <- pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if err := c.ApplyProduct(ctx, tx, product("P2", "qqbeta"), 1); err != nil {
+				return err
+			}
+			close(firstDone)
+			return c.ApplyProduct(ctx, tx, product("P4", "qqalpha"), 1)
+		})
+	}()
+	// Go on once tx2 has applied its first product, or is waiting behind tx1.
+	for waiting := false; !waiting; {
+		select {
+		case <-firstDone:
+			waiting = true
+			continue
+		case err := <-tx2Err:
+			t.Fatalf("tx2 ended before tx1 went on: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))`,
+			pid1).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.ApplyProduct(ctx, tx1, product("P3", "qqbeta"), 1); err != nil {
+		t.Fatalf("tx1's second product: %v", err)
+	}
+	if err := tx1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-tx2Err; err != nil {
+		t.Fatalf("tx2: %v", err)
+	}
+}

@@ -221,6 +221,12 @@ func (c *Catalog) refresh(ctx context.Context, tx pgx.Tx, productID string) erro
 			setweight(to_tsvector('english', coalesce((SELECT string_agg(v.name, ' ') FROM variants v WHERE v.product_id = p.id), '')), 'C') ||
 			setweight(to_tsvector('english', array_to_string(p.highlights, ' ')), 'D')
 		WHERE p.id = $1`, productID)
+	// Search terms are shared between products: two consumer workers, each applying a batch of
+	// products in one transaction, would insert the same new words in different orders and deadlock
+	// (40P01, seen at start-up when the whole catalogue arrives). One transaction-scoped advisory lock
+	// serializes the term inserts of concurrent transactions; workers never share a product row
+	// (events of one product go to one worker), so no other lock can close a cycle with it.
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, searchTermsLock)
 	b.Queue(`INSERT INTO search_terms (word)
 		SELECT DISTINCT w FROM products p, LATERAL regexp_split_to_table(lower(`+text+`), '[^[:alnum:]]+') AS w
 		WHERE p.id = $1 AND length(w) >= 3
@@ -231,6 +237,9 @@ func (c *Catalog) refresh(ctx context.Context, tx pgx.Tx, productID string) erro
 	}
 	return nil
 }
+
+// searchTermsLock is the advisory lock key of explore's search-term inserts.
+const searchTermsLock int64 = 0x6578706c6f7265 // "explore"
 
 func nonNil(s []string) []string {
 	if s == nil {
