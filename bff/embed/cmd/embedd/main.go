@@ -22,6 +22,9 @@ type Config struct {
 	// Teams is the team registry: context=baseURL pairs, comma-separated; teams.DefaultRegistry
 	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
+	// PrivateKey is embed's Ed25519 seed (base64, key id "embed") it signs its partners' guest
+	// contexts with; the teams verify them with INLAY_EMBED_PUBLIC_KEY. Dev mode makes a fresh one.
+	PrivateKey string `env:"INLAY_EMBED_PRIVATE_KEY" prod:"required"`
 }
 
 func main() { kit.Main("embed", run) }

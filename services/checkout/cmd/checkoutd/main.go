@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -33,12 +32,9 @@ type Config struct {
 func main() { kit.Main("checkout", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
 	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
+		return err
 	}
 	svc, err := kit.Start(ctx, kit.Options{
 		Name:       ui.Context,
@@ -61,7 +57,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	verifier := fragments.NewVerifier(pub, cfg.Dev())
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
 		Assets: assets, Verifier: verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
 		return err

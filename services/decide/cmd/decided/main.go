@@ -129,19 +129,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			svc.Go(decideevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
 		}
 	}
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
 	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY must be set in prod")
+		return err
 	}
 
 	app := svc.Server.App
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "decide", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet())}})
-	verifier := fragments.NewVerifier(pub, cfg.Dev())
 	frags := app.Group("/fragments", fragments.Middleware(verifier))
 	frags.Get("/"+product.Name, product.Handler(store, assets, assets.StylesheetURL()))
 	// Ready once the product page's fragment has rendered (pool open, queries warm).

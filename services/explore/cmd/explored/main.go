@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -44,12 +43,9 @@ type Config struct {
 func main() { kit.Main("explore", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
 	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
+		return err
 	}
 	svc, err := kit.Start(ctx, kit.Options{Name: ui.Context, Addr: cfg.Addr, Common: cfg.Common, Log: log,
 		Migrations: postgres.Migrations})
@@ -73,7 +69,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	verifier := fragments.NewVerifier(pub, cfg.Dev())
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets, Verifier: verifier}); err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -32,12 +30,9 @@ type Config struct {
 func main() { kit.Main("inspire", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
 	if err != nil {
-		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
-	}
-	if pub == nil && !cfg.Dev() {
-		return errors.New("INLAY_SHELL_PUBLIC_KEY must be set in prod")
+		return err
 	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "inspire", Addr: cfg.Addr, Common: cfg.Common, Log: log,
 		Migrations: postgres.Migrations()})
@@ -61,7 +56,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "inspire", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
-	verifier := fragments.NewVerifier(pub, cfg.Dev())
 	frags := app.Group("/fragments", fragments.Middleware(verifier))
 	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
 	// Ready once its fragment has rendered (pool open, queries warm).
