@@ -93,6 +93,10 @@ func TestDecided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	embedPub, embedPriv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var cfg Config
 	if err := config.Load(&cfg); err != nil {
 		t.Fatal(err)
@@ -101,6 +105,7 @@ func TestDecided(t *testing.T) {
 	cfg.DBPrefix = kittest.UniqueName("t") + "_"
 	cfg.Addr = kittest.FreeAddr(t)
 	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
+	cfg.EmbedPublicKey = fragments.EncodePublicKey(embedPub)
 	cfg.AdminToken = "test-token"
 	// The catch-up republish waits for this consumer's readiness.
 	consumer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
@@ -163,7 +168,12 @@ func TestDecided(t *testing.T) {
 
 	fragmenttest.Run(t, base, fragmenttest.Signer(fragments.NewSigner(priv)),
 		fragmenttest.Params("product", url.Values{"id": {"AU-02"}, "sku": {"AU-02-BL"}}),
-		fragmenttest.Params("product", url.Values{"id": {"CL-01"}, "sku": {"CL-01-GY"}}))
+		fragmenttest.Params("product", url.Values{"id": {"CL-01"}, "sku": {"CL-01-GY"}}),
+		fragmenttest.Params("product-card", url.Values{"sku": {"CL-01-GY"}}))
+	// The Product Card as bff/embed asks for it: a guest context signed with embed's own key.
+	fragmenttest.Run(t, base, fragmenttest.Signer(fragments.NewKeySigner(fragments.KeyEmbed, embedPriv)),
+		fragmenttest.Params("product", url.Values{"id": {"AU-02"}, "sku": {"AU-02-BL"}}),
+		fragmenttest.Params("product-card", url.Values{"sku": {"AU-02-BL"}}))
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/admin/variants/AU-02-BL/price",
 		strings.NewReader(`{"price": 4321}`))
