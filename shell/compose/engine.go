@@ -210,7 +210,9 @@ type slot struct {
 	children []*slot
 	status   int
 	location string
-	source   Source
+	// cacheControl and etag are the team's answer's, or made from the cached copy's policy.
+	cacheControl, etag string
+	source             Source
 	dur      time.Duration
 	version  string
 
@@ -300,6 +302,7 @@ func (c *Composition) startSlot(s *slot) {
 	case s.hit != nil:
 		en := s.hit
 		s.hit = nil
+		s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 		c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
 	default:
 		c.e.spawn(func() { c.fetch(s) })
@@ -352,9 +355,11 @@ func (c *Composition) fetch(s *slot) {
 		if en != nil && !en.pass {
 			switch en.freshness(c.e.opts.Now()) {
 			case fresh:
+				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 				c.succeed(s, en.body, en.tmpl, SourceCache, c.e.opts.Now().Sub(start), en.version)
 				return
 			case stale:
+				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 				c.succeed(s, en.body, en.tmpl, SourceStale, c.e.opts.Now().Sub(start), en.version)
 				c.e.revalidate(s.ref, s.key, en, c.forwarded(), timeout)
 				return
@@ -510,12 +515,14 @@ func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, 
 		tmpl := (*Template)(nil)
 		if en != nil {
 			tmpl = en.tmpl
+			s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 		} else {
 			tmpl = parseFragment(resp.Body)
+			s.cacheControl, s.etag = resp.CacheControl, resp.ETag
 		}
 		c.succeed(s, resp.Body, tmpl, SourceFetch, d, s.ref.team.Version())
 	case s == c.prim && resp.Status == 404:
-		s.status = 404
+		s.status, s.cacheControl = 404, resp.CacheControl
 		c.succeed(s, resp.Body, parseFragment(resp.Body), SourceFetch, d, s.ref.team.Version())
 	case s == c.prim && resp.Status >= 300 && resp.Status <= 399 && safeRedirect(resp.Location):
 		s.status, s.location, s.source, s.dur = resp.Status, resp.Location, SourceFetch, d
@@ -633,6 +640,9 @@ type Outcome struct {
 	// Empty is set when the primary answered without content (a bare 404): the shell then shows its
 	// own error page instead of composing.
 	Empty bool
+	// CacheControl and ETag are the primary's: its team's answer's or, served from the cache, its
+	// policy with the time left (empty when it failed or answered without them).
+	CacheControl, ETag string
 }
 
 // Outcome waits for the primary fragment's answer (bounded by its deadline) and reports the page's
@@ -643,7 +653,21 @@ func (c *Composition) Outcome() Outcome {
 	}
 	<-c.prim.done
 	return Outcome{Status: c.prim.status, Location: c.prim.location,
-		Empty: c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0}
+		Empty:        c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0,
+		CacheControl: c.prim.cacheControl, ETag: c.prim.etag}
+}
+
+// FellBack reports whether a fragment of the composition took its fallback (or failed); call it
+// after WriteTo, when every fragment has finished.
+func (c *Composition) FellBack() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.all {
+		if s.source == SourceFallback || s.source == SourceFailed {
+			return true
+		}
+	}
+	return false
 }
 
 // ServerTiming is the Server-Timing header value for the fragments finished so far.
