@@ -165,6 +165,7 @@ func Start(t testing.TB, opts ...Option) *Platform {
 		"INLAY_TEAMS=" + strings.Join(teams, ","),
 		"INLAY_SHUTDOWN_TIMEOUT=5s",
 		"INLAY_PURGE_TOKEN=" + uuid.NewString(),
+		"EMBED_STOREFRONT_URL=" + p.Shell,
 	}
 	p.Env = append(p.Env, adminEnv...)
 	// A team that calls the shell's admin API (explore purges its cached fragments) reads

@@ -184,7 +184,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	req.Header.Set("X-Forwarded-Host", c.Hostname())
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
 	if withContext {
-		if h := p.opts.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
+		if h := p.opts.sign(c, fragments.Locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
 		}
 	}
