@@ -26,7 +26,7 @@ GO_BENCH_PKGS ?= ./shell/... ./fragments/...
 BENCH_DIR     ?= .inlay/bench
 
 .PHONY: help run build generate test unit e2e bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
-	services-check chromium clean
+	services-check chromium proxies clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,12 +47,12 @@ $(DEV_ENV): ## a local Ed25519 key pair so the shell's signed context verifies a
 	@mkdir -p $(dir $@)
 	$(GO) run ./scripts/keygen > $@.tmp && mv $@.tmp $@
 
-test: services-up chromium vet fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## vet, format, tidy, lint and generated-code checks, unit/integration and end-to-end tests
+test: services-up chromium proxies vet fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## vet, format, tidy, lint and generated-code checks, unit/integration and end-to-end tests
 
 unit: ## unit and integration tests against the real local stores, with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
-e2e: chromium ## end-to-end: build and start the platform on free ports, drive headless Chromium
+e2e: chromium proxies ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
 
 bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor
@@ -103,6 +103,9 @@ services-check: ## say which local store is unreachable and how to start it (or 
 
 chromium: ## install Debian's chromium when missing (for the e2e tests)
 	scripts/ensure-chromium.sh
+
+proxies: ## install Debian's nginx and varnish when missing (the e2e tests' partner pages)
+	scripts/ensure-proxies.sh
 
 clean: ## remove build output and the local dev key pair
 	rm -rf $(BIN) .inlay

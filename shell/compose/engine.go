@@ -213,8 +213,8 @@ type slot struct {
 	// cacheControl and etag are the team's answer's, or made from the cached copy's policy.
 	cacheControl, etag string
 	source             Source
-	dur      time.Duration
-	version  string
+	dur                time.Duration
+	version            string
 
 	placeholder bool // the writer wrote a placeholder for it (async)
 }
