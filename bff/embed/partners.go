@@ -148,6 +148,9 @@ func (s *Store) Add(ctx context.Context, n NewPartner) (Keys, error) {
 	if err := n.validate(); err != nil {
 		return Keys{}, err
 	}
+	if n.Origins == nil {
+		n.Origins = []string{} // a server-only partner; NULL is not an empty list
+	}
 	k := Keys{Publishable: publishablePrefix + rand.Text(), Secret: secretPrefix + rand.Text()}
 	_, err := s.db.Exec(ctx, `INSERT INTO partners (name, origins, fragments, rate_per_minute, publishable_hash, secret_hash)
 		VALUES ($1, $2, $3, $4, $5, $6)`, n.Name, n.Origins, n.Fragments, n.RatePerMinute, hashKey(k.Publishable), hashKey(k.Secret))
