@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/internal/procfile"
 )
 
@@ -318,4 +320,22 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestDefaultTeams: the team registry's local default (fragments.DefaultTeams, INLAY_TEAMS when
+// unset) names every team of the Procfile on its local port.
+func TestDefaultTeams(t *testing.T) {
+	want := fragments.Teams{}
+	for _, p := range loadProcfile(t) {
+		if p.team {
+			want[p.name] = "http://127.0.0.1:" + strconv.Itoa(p.port)
+		}
+	}
+	got, err := fragments.ParseTeams(fragments.DefaultTeams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("fragments.DefaultTeams = %v, want the Procfile's teams %v", got, want)
+	}
 }

@@ -17,8 +17,11 @@ type required struct {
 	name, def string
 }
 
-// kitMain is the function whose type argument is a process's configuration.
-const kitMain = "github.com/inlay-dev/inlay/services/kit.Main"
+// kitMains are the functions whose type argument is a process's configuration.
+var kitMains = map[string]bool{
+	"github.com/inlay-dev/inlay/services/kit.Main":     true,
+	"github.com/inlay-dev/inlay/services/kit.MainArgs": true,
+}
 
 // prodRequired reads, from the source of each process's main package (dirs: binary → directory),
 // the variables its configuration marks `prod:"required"`: the fields of the type it passes to
@@ -49,12 +52,12 @@ func prodRequired(t *testing.T, dirs map[string]string) map[string][]required {
 		}
 		var cfg types.Type
 		for id, inst := range pkg.TypesInfo.Instances {
-			if fn, ok := pkg.TypesInfo.Uses[id].(*types.Func); ok && fn.FullName() == kitMain && inst.TypeArgs.Len() == 1 {
+			if fn, ok := pkg.TypesInfo.Uses[id].(*types.Func); ok && kitMains[fn.FullName()] && inst.TypeArgs.Len() == 1 {
 				cfg = inst.TypeArgs.At(0)
 			}
 		}
 		if cfg == nil {
-			t.Errorf("%s: no call of kit.Main, so its configuration is unknown", pkg.PkgPath)
+			t.Errorf("%s: no call of kit.Main or kit.MainArgs, so its configuration is unknown", pkg.PkgPath)
 			continue
 		}
 		out[binary] = []required{}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strconv"
@@ -15,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
 
-	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/decide"
 	decideseed "github.com/inlay-dev/inlay/services/decide/seed"
 	exploreseed "github.com/inlay-dev/inlay/services/explore/seed"
@@ -47,8 +44,10 @@ func (it sfBuyItem) URL() string {
 
 // TestBuy orders tractors through the storefront (STOREFRONT.md, issue 6) on one platform: with
 // JavaScript in Chromium (Add To Cart twice, Mini Cart, cart, checkout with the Store Picker, place
-// order, live status until confirmed; a declined card until cancelled) and without it, as plain form
-// posts.
+// order, live status until confirmed; a declined card until cancelled) and in Chromium with JavaScript
+// off (browse by links, add, remove, choose a store by a form post, a refused card, place order, the
+// thank-you page reloaded until confirmed). axe-core checks each page of a full cart, the checkout
+// form and an order on the way (CheckAccessibility).
 func TestBuy(t *testing.T) {
 	p := sfStart(t)
 	items := sfBuyItems(t)
@@ -91,6 +90,7 @@ func TestBuy(t *testing.T) {
 		if got, want := sfText(t, tab, `[data-testid="cart-total-price"]`), fmt.Sprintf("%d Ø", 2*it.Variant.Price); got != want {
 			t.Errorf("cart total %q, want %q", got, want)
 		}
+		CheckAccessibility(t, tab, "cart")
 
 		// Checkout.
 		resp, err = sfClickNav(tab, `[data-testid="cart-checkout"]`)
@@ -103,12 +103,17 @@ func TestBuy(t *testing.T) {
 		if n := sfCount(t, tab, `[data-testid="explore-header"]`); n != 0 {
 			t.Errorf("checkout page shows explore's header")
 		}
+		CheckAccessibility(t, tab, "checkout")
 		orderID := sfPlaceOrderJS(t, tab, sfCardOK, store.ID, store.Name)
 
 		sfWaitStatus(t, tab, "confirmed")
 		if got := sfText(t, tab, `[data-testid="thanks-status-text"]`); got != "confirmed" {
 			t.Errorf("status text %q, want confirmed", got)
 		}
+		CheckAccessibility(t, tab, "thanks")
+		sfOpen(t, tab, p.Shell+"/checkout/orders/"+url.PathEscape(orderID))
+		CheckAccessibility(t, tab, "order")
+		sfOpen(t, tab, p.Shell+"/checkout/thanks?order="+url.QueryEscape(orderID))
 		// The Mini Cart is empty after the order: on the thank-you page and on the next page.
 		if got := sfAttr(t, tab, `[data-testid="mini-cart"]`, "data-quantity"); got != "0" {
 			t.Errorf("mini cart on the thank-you page: quantity %q, want 0", got)
@@ -144,104 +149,150 @@ func TestBuy(t *testing.T) {
 	})
 
 	t.Run("WithoutJavaScript", func(t *testing.T) {
-		it := items[2]
-		jar, err := cookiejar.New(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := &http.Client{
-			Jar:     jar,
-			Timeout: 10 * time.Second,
-			// Redirects are part of what is tested: see them, follow them by hand.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		it, other := items[2], items[0]
+		tab := Browser(t)
+		tab = DisableJavaScript(t, tab)
+		sfWaitAddToCart(t, tab, p.Shell+other.URL(), other)
+		sfWaitAddToCart(t, tab, p.Shell+it.URL(), it)
 
-		// Add To Cart's form on the product page, once checkout knows the variant's stock.
-		var csrf string
-		sfEventually(t, sfSettle, "add to cart form for "+it.Variant.SKU, func() (bool, string) {
-			res, doc, err := sfFetch(client, p.Shell+it.URL())
-			if err != nil {
-				return false, err.Error()
+		// Browse: home, the item's category, its product, its variant; every step a plain link.
+		sfOpen(t, tab, p.Shell+"/")
+		if got := sfAttr(t, tab, `[data-testid="mini-cart"]`, "href"); got != "/checkout/cart" {
+			t.Errorf("the empty Mini Cart links to %q, want /checkout/cart", got)
+		}
+		for _, step := range []struct{ what, sel, want string }{
+			{"teaser", fmt.Sprintf(`a[data-testid="teaser"][href="/products/%s"]`, it.Product.Category), "/products/" + it.Product.Category},
+			{"tile", fmt.Sprintf(`[data-testid="product-tile"][data-product-id=%q] a`, it.Product.ID), "/product/" + it.Product.ID},
+			{"variant", fmt.Sprintf(`[data-testid="decide-variant"][data-sku=%q] a[data-testid="decide-variant-link"], [data-testid="decide-variant"][data-sku=%q] [data-testid="decide-variant-selected"]`, it.Variant.SKU, it.Variant.SKU), "sku=" + url.QueryEscape(it.Variant.SKU)},
+		} {
+			if step.what == "variant" && sfCount(t, tab, fmt.Sprintf(`[data-testid="decide-variant"][data-sku=%q] a[data-testid="decide-variant-link"]`, it.Variant.SKU)) == 0 {
+				continue // the product page shows this variant already
 			}
-			form := doc.Find(fmt.Sprintf(`[data-testid="checkout-add-to-cart"][data-sku=%q] form[action="/checkout/cart/add"]`, it.Variant.SKU))
-			csrf = form.Find(`input[name="csrf"]`).AttrOr("value", "")
-			_, disabled := form.Find(`button[type="submit"]`).Attr("disabled")
-			return res.StatusCode == http.StatusOK && csrf != "" && !disabled, fmt.Sprintf("%d, form %d, disabled %v", res.StatusCode, form.Length(), disabled)
-		})
-		for n := 1; n <= 2; n++ {
-			res := sfPost(t, client, p.Shell+"/checkout/cart/add", url.Values{"csrf": {csrf}, "sku": {it.Variant.SKU}})
-			if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/checkout/cart" {
-				t.Fatalf("add %d: %d to %q, want 303 to /checkout/cart", n, res.StatusCode, res.Header.Get("Location"))
+			resp, err := sfClickNav(tab, step.sel)
+			if err != nil || resp.Status != http.StatusOK || !strings.Contains(resp.URL, step.want) {
+				t.Fatalf("browse: the %s led to %+v (%v), want %s", step.what, resp, err, step.want)
 			}
 		}
-
-		res, doc := sfGet(t, client, p.Shell+"/checkout/cart")
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("cart: %d", res.StatusCode)
+		if got := sfAttr(t, tab, `[data-testid="checkout-add-to-cart"]`, "data-sku"); got != it.Variant.SKU {
+			t.Fatalf("browsing ended on Add To Cart for %q, want %s", got, it.Variant.SKU)
 		}
-		line := doc.Find(fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, it.Variant.SKU))
-		if got := strings.TrimSpace(line.Find(`[data-testid="cart-line-quantity"]`).Text()); got != "2" {
+
+		// Add twice and another tractor once: each a form post answered by the cart page.
+		add := func(item sfBuyItem, n int) {
+			t.Helper()
+			if n > 1 || item.Variant.SKU != it.Variant.SKU {
+				sfOpen(t, tab, p.Shell+item.URL())
+			}
+			resp, err := sfClickNav(tab, `[data-testid="add-to-cart-button"]`)
+			if err != nil || resp.Status != http.StatusOK || !strings.HasSuffix(resp.URL, "/checkout/cart") {
+				t.Fatalf("add %s (%d): %+v (%v), want the cart page", item.Variant.SKU, n, resp, err)
+			}
+		}
+		add(it, 1)
+		add(it, 2)
+		add(other, 1)
+		line := func(sku string) string { return fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, sku) }
+		if got := sfText(t, tab, line(it.Variant.SKU)+` [data-testid="cart-line-quantity"]`); got != "2" {
 			t.Fatalf("cart line %s quantity %q, want 2", it.Variant.SKU, got)
 		}
-		if got := strings.TrimSpace(doc.Find(`[data-testid="mini-cart-count"]`).Text()); got != "2" {
-			t.Errorf("mini cart %q, want 2", got)
+		if got := sfText(t, tab, `[data-testid="mini-cart-count"]`); got != "3" {
+			t.Errorf("mini cart %q, want 3", got)
+		}
+		CheckAccessibility(t, tab, "cart")
+
+		// Remove the other tractor.
+		resp, err := sfClickNav(tab, line(other.Variant.SKU)+` [data-testid="cart-line-remove"]`)
+		if err != nil || resp.Status != http.StatusOK || !strings.HasSuffix(resp.URL, "/checkout/cart") {
+			t.Fatalf("remove %s: %+v (%v)", other.Variant.SKU, resp, err)
+		}
+		if n := sfCount(t, tab, line(other.Variant.SKU)); n != 0 {
+			t.Errorf("%s is still in the cart after remove", other.Variant.SKU)
+		}
+		if n := sfCount(t, tab, line(it.Variant.SKU)); n != 1 {
+			t.Fatalf("%s left the cart with the other", it.Variant.SKU)
 		}
 
-		// The checkout page: its hidden fields and the Store Picker's stores.
-		res, doc = sfGet(t, client, p.Shell+"/checkout/checkout")
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("checkout: %d", res.StatusCode)
+		// Checkout: the names and e-mail, then a store chosen in the picker, a post that comes back
+		// to the checkout page with the store and the typed fields.
+		resp, err = sfClickNav(tab, `[data-testid="cart-checkout"]`)
+		if err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("checkout: %+v (%v)", resp, err)
 		}
-		form := doc.Find(`form[data-checkout-form]`)
-		if form.AttrOr("action", "") != "/checkout/place-order" {
-			t.Fatalf("checkout form action %q", form.AttrOr("action", ""))
+		CheckAccessibility(t, tab, "checkout")
+		if err := chromedp.Do(tab,
+			chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-first_name"]`), "Ada"),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-last_name"]`), "Lovelace"),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-email"]`), "ada@example.com"),
+			chromedp.Click(chromedp.CSS(`[data-testid="store-picker-open"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="store-picker-dialog"]`)),
+		); err != nil {
+			t.Fatalf("fill the form and open the store picker: %v", err)
 		}
-		fields := url.Values{}
-		form.Find(`input[type="hidden"]`).Each(func(_ int, in *goquery.Selection) {
-			fields.Set(in.AttrOr("name", ""), in.AttrOr("value", ""))
-		})
-		for _, name := range []string{"csrf", checkout.FieldIdempotencyKey} {
-			if fields.Get(name) == "" {
-				t.Fatalf("checkout form has no %s", name)
+		resp, err = sfClickNav(tab, fmt.Sprintf(`[data-testid="store-picker-store"][data-store-id=%q] [data-testid="store-picker-select"]`, store.ID))
+		if err != nil || resp.Status != http.StatusOK || !strings.HasSuffix(resp.URL, "/checkout/checkout") {
+			t.Fatalf("select store %s: %+v (%v), want the checkout page", store.ID, resp, err)
+		}
+		if strings.Contains(resp.URL, "card") || strings.Contains(resp.URL, "Ada") {
+			t.Errorf("the form landed in the URL: %s", resp.URL)
+		}
+		for field, want := range map[string]string{"store": store.ID, "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"} {
+			if got := sfAttr(t, tab, `[data-testid="checkout-`+field+`"]`, "value"); got != want {
+				t.Errorf("after choosing a store, %s = %q, want %q", field, got, want)
 			}
 		}
-		if doc.Find(fmt.Sprintf(`[data-testid="store-picker-store"][data-store-id=%q]`, store.ID)).Length() != 1 {
-			t.Fatalf("store picker does not list %s", store.ID)
-		}
-		fields.Set(checkout.FieldFirstName, "Ada")
-		fields.Set(checkout.FieldLastName, "Lovelace")
-		fields.Set(checkout.FieldEmail, "ada@example.com")
-		fields.Set(checkout.FieldCard, "4242 4242 4242 4242")
-		fields.Set(checkout.FieldStore, store.ID)
-
-		res = sfPost(t, client, p.Shell+"/checkout/place-order", fields)
-		loc := res.Header.Get("Location")
-		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/checkout/thanks?order=") {
-			t.Fatalf("place order: %d to %q, want 303 to /checkout/thanks?order=", res.StatusCode, loc)
-		}
-		// The same form again (a retry) is the same order.
-		if again := sfPost(t, client, p.Shell+"/checkout/place-order", fields); again.Header.Get("Location") != loc {
-			t.Errorf("placing the same form again led to %d %q, want %q", again.StatusCode, again.Header.Get("Location"), loc)
+		if got := sfText(t, tab, `[data-testid="store-picker-chosen"]`); !strings.Contains(got, store.Name) {
+			t.Errorf("store picker shows %q, want %q", got, store.Name)
 		}
 
+		// A card number that fails the Luhn check: the form comes back with the error.
+		if err := chromedp.Do(tab, chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-card"]`), "4242 4242 4242 4241")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = sfClickNav(tab, `[data-testid="checkout-place-order"]`)
+		if err != nil || !strings.HasSuffix(resp.URL, "/checkout/checkout") {
+			t.Fatalf("place order with a bad card: %+v (%v)", resp, err)
+		}
+		if got := sfText(t, tab, `[data-testid="checkout-card-error"]`); got != "Card number is not valid." {
+			t.Errorf("card error %q", got)
+		}
+		CheckAccessibility(t, tab, "checkout with errors")
+
+		// The right card: the order, the thank-you page, its status by reloading.
+		if err := chromedp.Do(tab, chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-card"]`), "4242 4242 4242 4242")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = sfClickNav(tab, `[data-testid="checkout-place-order"]`)
+		if err != nil || resp.Status != http.StatusOK || !strings.Contains(resp.URL, "/checkout/thanks?order=") {
+			t.Fatalf("place order: %+v (%v), want the thank-you page", resp, err)
+		}
+		thanks := resp.URL
+		if got := sfText(t, tab, `[data-testid="checkout-thanks"] h1`); got != "Thanks for your order!" {
+			t.Errorf("thank-you heading %q", got)
+		}
+		CheckAccessibility(t, tab, "thanks")
 		var status string
 		sfEventually(t, sfOrderFinal, "order confirmed", func() (bool, string) {
-			res, doc, err := sfFetch(client, p.Shell+loc)
-			if err != nil {
+			if _, err := chromedp.Run(tab, chromedp.NavigateResponse(thanks)); err != nil {
 				return false, err.Error()
 			}
-			if h1 := strings.TrimSpace(doc.Find(`[data-testid="checkout-thanks"] h1`).Text()); h1 != "Thanks for your order!" {
-				return false, fmt.Sprintf("%d, heading %q", res.StatusCode, h1)
-			}
-			status = doc.Find(`[data-testid="thanks-status"]`).AttrOr("data-status", "")
+			status = sfAttr(t, tab, `[data-testid="thanks-status"]`, "data-status")
 			return status == "confirmed" || status == "cancelled", status
 		})
 		if status != "confirmed" {
-			t.Fatalf("order %s is %s, want confirmed", loc, status)
+			t.Fatalf("order %s is %s, want confirmed", thanks, status)
 		}
-		res, doc = sfGet(t, client, p.Shell+"/")
-		if got := doc.Find(`[data-testid="mini-cart"]`).AttrOr("data-quantity", ""); got != "0" {
-			t.Errorf("mini cart after the order: quantity %q, want 0 (status %d)", got, res.StatusCode)
+		id := sfText(t, tab, `[data-testid="thanks-order-id"]`)
+		sfOpen(t, tab, p.Shell+"/checkout/orders/"+url.PathEscape(id))
+		if got := sfAttr(t, tab, `[data-testid="thanks-status"]`, "data-status"); got != "confirmed" {
+			t.Errorf("order page status %q", got)
+		}
+		CheckAccessibility(t, tab, "order")
+		sfOpen(t, tab, p.Shell+"/")
+		if got := sfAttr(t, tab, `[data-testid="mini-cart"]`, "data-quantity"); got != "0" {
+			t.Errorf("mini cart after the order: quantity %q, want 0", got)
+		}
+		if ran, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!!document.documentElement.dataset.checkoutScript`)); err != nil || ran {
+			t.Errorf("checkout's script ran (%v): JavaScript was not off", err)
 		}
 	})
 }
@@ -378,22 +429,4 @@ func sfWaitStatus(t testing.TB, tab context.Context, want string) {
 	if got != want {
 		t.Fatalf("order became %s (%s), want %s", got, sfText(t, tab, `[data-testid="thanks-status"]`), want)
 	}
-}
-
-// sfPost posts form to u with client (which does not follow redirects).
-func sfPost(t testing.TB, client *http.Client, u string, form url.Values) *http.Response {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", u, err)
-	}
-	res.Body.Close()
-	return res
 }

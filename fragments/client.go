@@ -354,37 +354,3 @@ func (c *Client) Close() {
 		tc.host.CloseIdleConnections()
 	}
 }
-
-// ParseTeams reads a team registry: "decide=http://127.0.0.1:8101,explore=http://..." into a map.
-func ParseTeams(s string) (map[string]string, error) {
-	teams := map[string]string{}
-	for _, pair := range strings.Split(s, ",") {
-		pair = strings.TrimSpace(pair)
-		if pair == "" {
-			continue
-		}
-		name, base, ok := strings.Cut(pair, "=")
-		name, base = strings.TrimSpace(name), strings.TrimSpace(base)
-		if !ok || !validTeamName(name) || base == "" {
-			return nil, fmt.Errorf("team registry: %q is not context=http://host:port", pair)
-		}
-		if _, dup := teams[name]; dup {
-			return nil, fmt.Errorf("team registry: %s listed twice", name)
-		}
-		teams[name] = base
-	}
-	return teams, nil
-}
-
-func validTeamName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}

@@ -176,15 +176,3 @@ func TestClientUnknownTeamAndBadURLs(t *testing.T) {
 		}
 	}
 }
-
-func TestParseTeams(t *testing.T) {
-	got, err := ParseTeams("decide=http://127.0.0.1:8101, explore=http://127.0.0.1:8102,")
-	if err != nil || len(got) != 2 || got["explore"] != "http://127.0.0.1:8102" {
-		t.Errorf("got %v %v", got, err)
-	}
-	for _, bad := range []string{"decide", "=http://x", "a b=http://x", "a=http://x,a=http://y"} {
-		if _, err := ParseTeams(bad); err == nil {
-			t.Errorf("ParseTeams(%q) accepted", bad)
-		}
-	}
-}

@@ -464,14 +464,20 @@ func EncodePublicKey(pub ed25519.PublicKey) string {
 
 // KeySetVerifier returns the Verifier of a fragment server configured with keys (base64 public keys
 // by key id, config.FragmentServer.PublicKeys): outside dev mode the shell's key is required, and a
-// key that does not parse is an error naming its id.
+// key that does not parse is an error naming its variable (INLAY_<KID>_PUBLIC_KEY).
 func KeySetVerifier(keys map[string]string, dev bool) (*Verifier, error) {
-	set, err := ParseKeySet(keys)
-	if err != nil {
-		return nil, fmt.Errorf("%s key set: %w", ContextHeader, err)
+	set := KeySet{}
+	for kid, s := range keys {
+		pub, err := ParsePublicKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("INLAY_%s_PUBLIC_KEY: %w", strings.ToUpper(kid), err)
+		}
+		if pub != nil {
+			set[kid] = pub
+		}
 	}
 	if set[KeyShell] == nil && !dev {
-		return nil, fmt.Errorf("%s key set: the shell's key (INLAY_SHELL_PUBLIC_KEY) is required outside dev mode", ContextHeader)
+		return nil, errors.New("INLAY_SHELL_PUBLIC_KEY must be set outside dev mode")
 	}
 	return NewKeySetVerifier(set, dev), nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// CSRF token transport: forms carry it in a hidden field, htmx and fetch requests in a header.
+// CSRF token transport: forms carry it in a hidden field, script (fetch) requests in a header.
 const (
 	CSRFField  = "csrf"
 	CSRFHeader = "X-CSRF-Token"

@@ -6,6 +6,5 @@ window.inlayFill = function (id) {
   if (!t || !p) return;
   p.replaceChildren(t.content);
   t.remove();
-  if (window.htmx) window.htmx.process(p);
   p.dispatchEvent(new CustomEvent("inlay:slot-filled", { bubbles: true, detail: { slot: id } }));
 };

@@ -1,6 +1,6 @@
-// Package static holds the shell's own assets: the base stylesheet and design tokens, htmx (2.0.11, the last 2.x:
-// 0BSD, from the npm registry), the boundary toggle and the composer's script. The shell serves them
-// under /static/shell/.
+// Package static holds the shell's own assets: the base stylesheet and design tokens, the boundary
+// toggle and the composer's script. The shell serves them under /static/shell/. There is no htmx:
+// the teams' own small scripts enhance their forms (README.md, "Interactivity").
 package static
 
 import "embed"

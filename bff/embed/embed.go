@@ -35,8 +35,8 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
-	"github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/shell/compose"
 )
 
@@ -148,10 +148,10 @@ var name = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 func (e *Embed) target(c *fiber.Ctx) (string, string, error) {
 	ctxName, frag := c.Params("context"), c.Params("fragment")
 	if !name.MatchString(ctxName) || !name.MatchString(frag) {
-		return "", "", server.Errorf(server.ENOTFOUND, "no such fragment")
+		return "", "", errs.Errorf(errs.ENOTFOUND, "no such fragment")
 	}
 	if _, ok := e.teams.Team(ctxName); !ok {
-		return "", "", server.Errorf(server.ENOTFOUND, "no such fragment")
+		return "", "", errs.Errorf(errs.ENOTFOUND, "no such fragment")
 	}
 	return strings.Clone(ctxName), strings.Clone(frag), nil
 }
@@ -175,7 +175,7 @@ type caller struct {
 func (e *Embed) authenticate(c *fiber.Ctx) (caller, error) {
 	if secret := c.Get(SecretHeader); secret != "" {
 		if browser(c) {
-			return caller{}, server.Errorf(server.EFORBIDDEN, "a secret key is for servers, never a browser")
+			return caller{}, errs.Errorf(errs.EFORBIDDEN, "a secret key is for servers, never a browser")
 		}
 		p, kind, err := e.opts.Partners.ByKey(c.UserContext(), secret)
 		if err != nil || kind != Secret {
@@ -185,7 +185,7 @@ func (e *Embed) authenticate(c *fiber.Ctx) (caller, error) {
 	}
 	key := c.Query("key")
 	if key == "" {
-		return caller{}, server.Errorf(server.EUNAUTHORIZED, "a partner key is required")
+		return caller{}, errs.Errorf(errs.EUNAUTHORIZED, "a partner key is required")
 	}
 	p, kind, err := e.opts.Partners.ByKey(c.UserContext(), key)
 	if err != nil || kind != Publishable {
@@ -193,14 +193,14 @@ func (e *Embed) authenticate(c *fiber.Ctx) (caller, error) {
 	}
 	origin := c.Get(fiber.HeaderOrigin)
 	if origin == "" || !p.AllowsOrigin(origin) {
-		return caller{}, server.Errorf(server.EFORBIDDEN, "this key is not for this origin")
+		return caller{}, errs.Errorf(errs.EFORBIDDEN, "this key is not for this origin")
 	}
 	return caller{partner: p, kind: Publishable, key: keyName(key), origin: strings.Clone(origin)}, nil
 }
 
 func keyError(err error) error {
 	if err == nil || errors.Is(err, ErrUnknownKey) {
-		return server.Errorf(server.EUNAUTHORIZED, "unknown or revoked key")
+		return errs.Errorf(errs.EUNAUTHORIZED, "unknown or revoked key")
 	}
 	return fmt.Errorf("partner key: %w", err)
 }
@@ -216,11 +216,11 @@ func (e *Embed) limit(c *fiber.Ctx, who caller) error {
 	defer cancel()
 	res, err := e.limiter.Allow(ctx, e.opts.Keys.Key("rate", who.key), redis_rate.PerMinute(who.partner.RatePerMinute))
 	if err != nil {
-		return server.Errorf(server.EUNAVAILABLE, "rate limit unavailable")
+		return errs.Errorf(errs.EUNAVAILABLE, "rate limit unavailable")
 	}
 	if res.Allowed == 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((res.RetryAfter+time.Second-1)/time.Second))))
-		return server.Errorf(server.ERATELIMIT, "too many requests for this key")
+		return errs.Errorf(errs.ERATELIMIT, "too many requests for this key")
 	}
 	return nil
 }
@@ -234,7 +234,7 @@ func (e *Embed) preflight(c *fiber.Ctx) error {
 		return err
 	}
 	if who.kind != Publishable {
-		return server.Errorf(server.EFORBIDDEN, "a secret key needs no preflight")
+		return errs.Errorf(errs.EFORBIDDEN, "a secret key needs no preflight")
 	}
 	setCORS(c, who.origin)
 	c.Set(fiber.HeaderAccessControlAllowMethods, "GET")
@@ -262,7 +262,7 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 		setCORS(c, who.origin)
 	}
 	if !who.partner.Allows(ctxName, frag) {
-		return server.Errorf(server.EFORBIDDEN, "this partner may not embed %s/%s", ctxName, frag)
+		return errs.Errorf(errs.EFORBIDDEN, "this partner may not embed %s/%s", ctxName, frag)
 	}
 	if err := e.limit(c, who); err != nil {
 		return err

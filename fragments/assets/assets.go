@@ -121,6 +121,10 @@ func (a *Assets) Mount(r fiber.Router) {
 	r.Get("/static/*", a.serve)
 }
 
+// Handler serves the asset whose hashed name is the route's wildcard parameter, for a route other
+// than /static/* (the shell serves the pattern library's at /static/ui/*).
+func (a *Assets) Handler() fiber.Handler { return a.serve }
+
 func (a *Assets) serve(c *fiber.Ctx) error {
 	as, ok := a.byPath[c.Params("*")]
 	if !ok {

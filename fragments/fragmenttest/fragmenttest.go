@@ -11,8 +11,10 @@
 // that is a fragment (no html/head/body), has a root carrying data-boundary (the team's name) and
 // data-testid, sends Cache-Control consistent with its manifest policy, an ETag honoured with 304 when
 // public, Link headers for its declared assets, no Set-Cookie, nested <inlay-fragment> tags that name
-// a context and fragment (never a URL), a manifest fallback of the same shape, and rejects forged, expired or (outside dev mode) missing
-// Inlay-Context headers.
+// a context and fragment (never a URL), ids that start with the team's prefix and appear once (a
+// composed page holds many teams' fragments, and an id may be used only once in it), a manifest
+// fallback of the same shape, and rejects forged, expired or (outside dev mode) missing Inlay-Context
+// headers.
 package fragmenttest
 
 import (
@@ -48,6 +50,7 @@ type config struct {
 	client        *http.Client
 	timeout       time.Duration
 	maxBody       int64
+	idPrefix      string
 }
 
 // Params adds a parameter set to request fragment name with; each set is checked. Without one, the
@@ -69,6 +72,10 @@ func Context(fc fragments.Context) Option { return func(c *config) { c.context =
 // AllowUnsigned says the server runs in dev mode: a request without Inlay-Context is served as a
 // guest, so a missing context is not expected to be rejected (a forged one still is).
 func AllowUnsigned() Option { return func(c *config) { c.allowUnsigned = true } }
+
+// IDPrefix sets the prefix every id in the team's fragments starts with (default: the manifest's name
+// and "-", "checkout-"); a team names its short one, the prefix of its CSS classes ("co-").
+func IDPrefix(p string) Option { return func(c *config) { c.idPrefix = p } }
 
 // Client sets the HTTP client (default: a client with a 10 s timeout).
 func Client(hc *http.Client) Option { return func(c *config) { c.client = hc } }
@@ -328,6 +335,7 @@ func (s *suite) checkFragment(ctx context.Context, m fragments.Manifest, name st
 	s.add(label, "document", doc.documentErr)
 	s.add(label, "root", doc.rootErr(m.Name))
 	s.add(label, "nested", doc.nestedErr)
+	s.add(label, "ids", doc.idErr(s.idPrefix(m)))
 	s.add(label, "cache-control", checkCacheControl(f.Cache, r.header.Values("Cache-Control")))
 	if f.Cache == fragments.Public {
 		s.add(label, "etag", s.checkNotModified(ctx, path, r, ctxValid))
@@ -341,16 +349,16 @@ func (s *suite) checkFragment(ctx context.Context, m fragments.Manifest, name st
 	if first {
 		s.checkContext(ctx, label, path)
 		if f.Fallback != "" {
-			s.add(label, "fallback", checkFallback(m.Name, f.Fallback))
+			s.add(label, "fallback", checkFallback(m.Name, s.idPrefix(m), f.Fallback))
 		}
 	}
 }
 
 // checkFallback holds the manifest's fallback HTML to the same shape as the fragment: it stands in
 // for it on the page, boundary outline included.
-func checkFallback(team, fallback string) error {
+func checkFallback(team, idPrefix, fallback string) error {
 	d := scan([]byte(fallback))
-	if err := errors.Join(d.documentErr, d.rootErr(team), d.nestedErr); err != nil {
+	if err := errors.Join(d.documentErr, d.rootErr(team), d.nestedErr, d.idErr(idPrefix)); err != nil {
 		return fmt.Errorf("manifest fallback: %w", err)
 	}
 	return nil
@@ -488,6 +496,32 @@ type scanned struct {
 	root        *html.Token
 	rootText    string // non-blank text before the root element
 	nestedErr   error
+	ids         []string // every id attribute, in document order
+}
+
+// idPrefix is the prefix the team's ids start with: IDPrefix, else the manifest's name and "-".
+func (s *suite) idPrefix(m fragments.Manifest) string {
+	if s.config.idPrefix != "" {
+		return s.config.idPrefix
+	}
+	return m.Name + "-"
+}
+
+// idErr reports ids without the team's prefix (another team's fragment on the same page may use the
+// same bare name) and ids used twice.
+func (d scanned) idErr(prefix string) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, id := range d.ids {
+		if !strings.HasPrefix(id, prefix) || len(id) == len(prefix) {
+			errs = append(errs, fmt.Errorf("id %q does not start with the team's prefix %q", id, prefix))
+		}
+		if seen[id] {
+			errs = append(errs, fmt.Errorf("id %q is used twice", id))
+		}
+		seen[id] = true
+	}
+	return errors.Join(errs...)
 }
 
 func (d scanned) rootErr(team string) error {
@@ -534,6 +568,11 @@ func scan(body []byte) scanned {
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			tok := z.Token()
+			for _, a := range tok.Attr {
+				if a.Key == "id" && a.Namespace == "" {
+					d.ids = append(d.ids, a.Val)
+				}
+			}
 			switch tok.Data {
 			case "html", "head", "body":
 				docErrs = append(docErrs, fmt.Errorf("has a <%s> tag", tok.Data))

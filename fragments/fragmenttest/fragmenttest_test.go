@@ -70,7 +70,7 @@ func goodServer(pub ed25519.PublicKey, allowUnsigned bool) *fiber.App {
 	fragments.ServeManifest(app, manifest)
 	g := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, allowUnsigned)))
 	g.Get("/header", func(c *fiber.Ctx) error {
-		return fragments.Render(c, html(`<header data-boundary="explore" data-testid="header"><a href="/">Inlay</a>`+
+		return fragments.Render(c, html(`<header data-boundary="explore" data-testid="header"><a href="/" id="explore-logo">Inlay</a>`+
 			`<inlay-fragment src="checkout/mini-cart" async timeout="200ms"></inlay-fragment></header>`),
 			fragments.Public, fragments.Assets(manifest, "header"), fragments.Vary("Accept-Language"))
 	})
@@ -144,7 +144,7 @@ func badServer() *fiber.App {
 		c.Set("Cache-Control", "private")
 		c.Cookie(&fiber.Cookie{Name: "inlay_cart", Value: "x"})
 		c.Set("Content-Type", "text/html")
-		return c.SendString(`<html><body><header data-testid="header">` +
+		return c.SendString(`<html><body><header data-testid="header"><label for="q">Search</label><input id="q"><p id="explore-x"></p><p id="explore-x"></p>` +
 			`<inlay-fragment src="http://169.254.169.254/latest"></inlay-fragment>` +
 			`<inlay-fragment src="//evil.example/x"></inlay-fragment></header></body></html>`)
 	})
@@ -196,6 +196,7 @@ func TestBadServerFails(t *testing.T) {
 		"fragment header: links",
 		"fragment header: nested",
 		"fragment header: no cookies",
+		"fragment header: ids",
 		"fragment header: forged context rejected",
 		"fragment header: expired context rejected",
 		"fragment header: missing context rejected",
@@ -215,6 +216,12 @@ func TestBadServerFails(t *testing.T) {
 	for _, e := range rec.errors {
 		if strings.HasPrefix(e, "FAIL manifest") {
 			t.Errorf("the manifest is fine, yet: %s", e)
+		}
+	}
+	// The ids at fault are named: one without the prefix, one used twice.
+	for _, want := range []string{`id "q" does not start with the team's prefix "explore-"`, `id "explore-x" is used twice`} {
+		if !slices.ContainsFunc(rec.errors, func(e string) bool { return strings.Contains(e, want) }) {
+			t.Errorf("%s: not in %v", want, rec.errors)
 		}
 	}
 	// The URL in a nested tag is named in the report, so a team sees what to fix.
@@ -290,5 +297,36 @@ func TestUndeclaredParam(t *testing.T) {
 	fragmenttest.Run(rec, base, fragmenttest.Signer(signer), fragmenttest.Params("teaser", url.Values{"id": {"a"}, "size": {"s"}}))
 	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], `FAIL fragment teaser: params: param "size"`) {
 		t.Errorf("errors %q, want one about the undeclared param size", rec.errors)
+	}
+}
+
+// TestIDPrefix checks a team's own short id prefix: ids with it pass once it is named, and fail
+// against the default, the team's name.
+func TestIDPrefix(t *testing.T) {
+	t.Parallel()
+	signer, pub := mustSigner(t)
+	app := newApp()
+	m := fragments.Manifest{Name: "checkout", Version: "1", Fragments: map[string]fragments.Fragment{
+		"form": {Cache: fragments.Private, Fallback: `<p data-boundary="checkout" data-testid="form" id="co-form-fallback">later</p>`}}}
+	fragments.ServeManifest(app, m)
+	g := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(pub, false)))
+	g.Get("/form", func(c *fiber.Ctx) error {
+		return fragments.Render(c, html(`<form data-boundary="checkout" data-testid="form"><label for="co-name">Name</label><input id="co-name"></form>`), fragments.Private)
+	})
+	base := serve(t, app)
+	failed := func(opts ...fragmenttest.Option) []string {
+		var out []string
+		for _, f := range fragmenttest.Check(t.Context(), base, append(opts, fragmenttest.Signer(signer))...) {
+			if f.Failed() && (f.Check == "ids" || f.Check == "fallback") {
+				out = append(out, f.String())
+			}
+		}
+		return out
+	}
+	if got := failed(fragmenttest.IDPrefix("co-")); len(got) != 0 {
+		t.Errorf("with the team's prefix: %q", got)
+	}
+	if got := failed(); len(got) != 2 {
+		t.Errorf("against the default prefix checkout-: %q, want the fragment and its fallback", got)
 	}
 }

@@ -1,7 +1,8 @@
 // Package ui is Inlay's shared pattern library: small templ components every team's fragments use so
 // the storefront looks like one site (STYLE.md, "Fragments and templ"). Components take props
 // structs, do no I/O, accept extra attributes as templ.Attributes and content as children. Their
-// look comes from the shell's base CSS (static/base.css), keyed on the classes documented here.
+// look is the library's own stylesheet (ui.css, keyed on the classes documented here), which the
+// shell serves content-hashed (Assets) and links once in every composed page.
 package ui
 
 import (

@@ -8,6 +8,15 @@
 // (services/<context>/...) are imported only by packages of the same team. The one exception is e2e,
 // the end-to-end tests of the whole platform, which may read a team's seed data to know what the
 // storefront must show; nothing imports e2e.
+//
+// Inside a team, one shape (CheckShape, CheckEventHomes):
+//
+//   - The root package (services/<context>) is the team's language: types, rules, errors. It imports
+//     only the standard library and services/kit/errs.
+//   - ui/, api/ and events/ never import the team's postgres/ or redis/: they depend on small
+//     interfaces that the root package or the consumer declares. Only cmd/ wires adapters together.
+//   - Published event types and their examples live in events/ (events/testdata), never in storage:
+//     no routing key is declared in postgres/ or redis/, and no example envelope lies outside events/.
 package archtest
 
 import (
@@ -24,9 +33,14 @@ type Package struct {
 // Violation is one import that breaks the rule.
 type Violation struct {
 	From, To string
+	// Rule is the shape rule broken (CheckShape, CheckEventHomes); empty for an import across teams.
+	Rule string
 }
 
 func (v Violation) String() string {
+	if v.Rule != "" {
+		return fmt.Sprintf("%s: %s (%s)", v.From, v.To, v.Rule)
+	}
 	return fmt.Sprintf("%s imports %s", v.From, v.To)
 }
 

@@ -18,7 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Cart limits: a line holds at most MaxQuantity units, a cart at most MaxLines lines. A cart lives
@@ -55,6 +55,14 @@ func (v Variant) Title() string {
 // URL is the storefront URL of the variant on its product page.
 func (v Variant) URL() string {
 	return "/product/" + url.PathEscape(v.ProductID) + "?sku=" + url.QueryEscape(v.SKU)
+}
+
+// ProductChange is a product's state as decide published it: its name and, when Variants is not
+// nil, its complete variant list (variants missing from it are removed).
+type ProductChange struct {
+	ID       string
+	Name     string
+	Variants []Variant
 }
 
 // Item is a variant with its stock as checkout knows it.
@@ -133,7 +141,7 @@ var (
 // the stock. It checks the item can be added at all.
 func AddLimit(it Item) (int, error) {
 	if !it.InStock() {
-		return 0, server.Wrap(server.ECONFLICT, ErrOutOfStock, it.Title()+" is out of stock")
+		return 0, errs.Wrap(errs.ECONFLICT, ErrOutOfStock, it.Title()+" is out of stock")
 	}
 	return min(MaxQuantity, it.Stock), nil
 }
@@ -239,6 +247,10 @@ const (
 	FieldCard           = "card"
 	FieldStore          = "store"
 	FieldIdempotencyKey = "idempotency_key"
+	// FieldStoreChoice is sent by the Store Picker's "select" buttons, submit buttons of the checkout
+	// form (explore's storepicker.ChoiceField): without JavaScript, choosing a store posts the form
+	// with the store id in it, and the checkout page comes back with the store chosen.
+	FieldStoreChoice = "store_choice"
 )
 
 // maxField bounds every text field of the form.
@@ -335,5 +347,32 @@ func LastFour(card string) string {
 
 // ErrOrderNotFound is returned (wrapped) for an order that does not exist or is not the caller's.
 func ErrOrderNotFound(id string) error {
-	return server.Errorf(server.ENOTFOUND, "order %q not found", id)
+	return errs.Errorf(errs.ENOTFOUND, "order %q not found", id)
+}
+
+// NewCart is cart id with the variants of its lines, in line order; lines whose sku checkout no
+// longer knows (not in items) are left out.
+func NewCart(id string, lines []CartLine, items map[string]Item) Cart {
+	c := Cart{ID: id}
+	for _, l := range lines {
+		if it, ok := items[l.SKU]; ok {
+			c.Lines = append(c.Lines, Line{Item: it, Quantity: l.Quantity})
+		}
+	}
+	return c
+}
+
+// OwnedBy reports whether the order belongs to the visitor with cartID or customerID (either may be
+// empty): nobody else may see it.
+func (o Order) OwnedBy(cartID, customerID string) bool {
+	return cartID != "" && cartID == o.CartID || customerID != "" && customerID == o.Customer.ID
+}
+
+// Units is the number of units in cart lines.
+func Units(lines []CartLine) int {
+	n := 0
+	for _, l := range lines {
+		n += l.Quantity
+	}
+	return n
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/inlay-dev/inlay/services/checkout"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 func TestTransition(t *testing.T) {
@@ -137,8 +137,8 @@ func TestAddLimit(t *testing.T) {
 		if got != tt.want || (err != nil) != tt.err {
 			t.Errorf("AddLimit(stock %d) = %d, %v", tt.stock, got, err)
 		}
-		if err != nil && (!errors.Is(err, checkout.ErrOutOfStock) || server.ErrorCode(err) != server.ECONFLICT) {
-			t.Errorf("AddLimit error = %v (code %s)", err, server.ErrorCode(err))
+		if err != nil && (!errors.Is(err, checkout.ErrOutOfStock) || errs.Code(err) != errs.ECONFLICT) {
+			t.Errorf("AddLimit error = %v (code %s)", err, errs.Code(err))
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Product is a tractor model with its variants. Version increases with every change to the product or
@@ -41,12 +41,12 @@ type Variant struct {
 
 // ErrProductNotFound is returned (wrapped) for an unknown product id.
 func ErrProductNotFound(id string) error {
-	return server.Errorf(server.ENOTFOUND, "product %q not found", id)
+	return errs.Errorf(errs.ENOTFOUND, "product %q not found", id)
 }
 
 // ErrVariantNotFound is returned (wrapped) for an unknown sku.
 func ErrVariantNotFound(sku string) error {
-	return server.Errorf(server.ENOTFOUND, "variant %q not found", sku)
+	return errs.Errorf(errs.ENOTFOUND, "variant %q not found", sku)
 }
 
 // ProductReader reads products.
@@ -101,26 +101,26 @@ func (p Product) Variant(sku string) (Variant, error) {
 func (p Product) Validate() error {
 	switch {
 	case strings.TrimSpace(p.ID) == "":
-		return server.Errorf(server.EINVALID, "product id is empty")
+		return errs.Errorf(errs.EINVALID, "product id is empty")
 	case strings.TrimSpace(p.Name) == "":
-		return server.Errorf(server.EINVALID, "product %s: name is empty", p.ID)
+		return errs.Errorf(errs.EINVALID, "product %s: name is empty", p.ID)
 	case len(p.Variants) == 0:
-		return server.Errorf(server.EINVALID, "product %s: no variants", p.ID)
+		return errs.Errorf(errs.EINVALID, "product %s: no variants", p.ID)
 	}
 	seen := make(map[string]bool, len(p.Variants))
 	for _, v := range p.Variants {
 		if strings.TrimSpace(v.SKU) == "" {
-			return server.Errorf(server.EINVALID, "product %s: a variant has no sku", p.ID)
+			return errs.Errorf(errs.EINVALID, "product %s: a variant has no sku", p.ID)
 		}
 		if seen[v.SKU] {
-			return server.Errorf(server.EINVALID, "product %s: sku %s appears twice", p.ID, v.SKU)
+			return errs.Errorf(errs.EINVALID, "product %s: sku %s appears twice", p.ID, v.SKU)
 		}
 		seen[v.SKU] = true
 		if _, err := ParseColor(v.Color); err != nil {
-			return server.Errorf(server.EINVALID, "variant %s: %v", v.SKU, err)
+			return errs.Errorf(errs.EINVALID, "variant %s: %v", v.SKU, err)
 		}
 		if v.Price < 0 {
-			return server.Errorf(server.EINVALID, "variant %s: price %d is negative", v.SKU, v.Price)
+			return errs.Errorf(errs.EINVALID, "variant %s: price %d is negative", v.SKU, v.Price)
 		}
 	}
 	return nil

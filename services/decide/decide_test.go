@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/inlay-dev/inlay/services/decide"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 func TestParseColor(t *testing.T) {
@@ -53,8 +53,8 @@ func TestProductVariant(t *testing.T) {
 		if tt.found != (err == nil) || v.SKU != tt.want {
 			t.Errorf("Variant(%q) = %q, %v", tt.sku, v.SKU, err)
 		}
-		if err != nil && server.ErrorCode(err) != server.ENOTFOUND {
-			t.Errorf("Variant(%q): code %s, want not_found", tt.sku, server.ErrorCode(err))
+		if err != nil && errs.Code(err) != errs.ENOTFOUND {
+			t.Errorf("Variant(%q): code %s, want not_found", tt.sku, errs.Code(err))
 		}
 	}
 	if _, err := (decide.Product{ID: "X"}).Variant(""); err == nil {
@@ -87,8 +87,8 @@ func TestValidate(t *testing.T) {
 			if (err == nil) != tt.ok {
 				t.Fatalf("Validate() = %v, want ok=%v", err, tt.ok)
 			}
-			if err != nil && server.ErrorCode(err) != server.EINVALID {
-				t.Errorf("code %s, want invalid", server.ErrorCode(err))
+			if err != nil && errs.Code(err) != errs.EINVALID {
+				t.Errorf("code %s, want invalid", errs.Code(err))
 			}
 		})
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Category is a product category: its key is the URL segment (/products/{key}).
@@ -89,12 +89,12 @@ type PriceChange struct {
 
 // ErrCategoryNotFound is returned (wrapped) for a category explore does not have.
 func ErrCategoryNotFound(key string) error {
-	return server.Errorf(server.ENOTFOUND, "category %q not found", key)
+	return errs.Errorf(errs.ENOTFOUND, "category %q not found", key)
 }
 
 // ErrProductNotFound is returned (wrapped) for a product explore has no summary of.
 func ErrProductNotFound(id string) error {
-	return server.Errorf(server.ENOTFOUND, "product %q not found", id)
+	return errs.Errorf(errs.ENOTFOUND, "product %q not found", id)
 }
 
 // StartPrice returns the variant with the lowest price (the first of equals), and false when there

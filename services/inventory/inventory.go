@@ -13,7 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Stock is the number of units on hand of one sku. Version increases with every change, so readers
@@ -53,16 +53,16 @@ const MaxQuantity = 1_000_000
 // locked in). EINVALID for no lines, an empty sku or a quantity outside 1..MaxQuantity.
 func Normalize(lines []Line) ([]Line, error) {
 	if len(lines) == 0 {
-		return nil, server.Errorf(server.EINVALID, "an order needs at least one line")
+		return nil, errs.Errorf(errs.EINVALID, "an order needs at least one line")
 	}
 	sum := make(map[string]int, len(lines))
 	for _, l := range lines {
 		sku := strings.TrimSpace(l.SKU)
 		if sku == "" {
-			return nil, server.Errorf(server.EINVALID, "a line has no sku")
+			return nil, errs.Errorf(errs.EINVALID, "a line has no sku")
 		}
 		if l.Quantity <= 0 || l.Quantity > MaxQuantity || sum[sku]+l.Quantity > MaxQuantity {
-			return nil, server.Errorf(server.EINVALID, "line %s: quantity %d is not in 1..%d", sku, l.Quantity, MaxQuantity)
+			return nil, errs.Errorf(errs.EINVALID, "line %s: quantity %d is not in 1..%d", sku, l.Quantity, MaxQuantity)
 		}
 		sum[sku] += l.Quantity
 	}
@@ -96,12 +96,12 @@ func Reserve(onHand map[string]int, lines []Line) (after map[string]int, short [
 // ValidateQuantity checks a stock level set by hand.
 func ValidateQuantity(q int) error {
 	if q < 0 || q > MaxQuantity {
-		return server.Errorf(server.EINVALID, "quantity %d is not in 0..%d", q, MaxQuantity)
+		return errs.Errorf(errs.EINVALID, "quantity %d is not in 0..%d", q, MaxQuantity)
 	}
 	return nil
 }
 
 // ErrSKUNotFound is returned for a sku inventory has no stock row of.
 func ErrSKUNotFound(sku string) error {
-	return server.Errorf(server.ENOTFOUND, "no stock of sku %q", sku)
+	return errs.Errorf(errs.ENOTFOUND, "no stock of sku %q", sku)
 }

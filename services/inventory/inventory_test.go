@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/inlay-dev/inlay/services/inventory"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 func TestNormalize(t *testing.T) {
@@ -31,7 +31,7 @@ func TestNormalize(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := inventory.Normalize(tc.in)
 			if tc.invalid {
-				if server.ErrorCode(err) != server.EINVALID {
+				if errs.Code(err) != errs.EINVALID {
 					t.Errorf("Normalize(%v) = %v, %v; want EINVALID", tc.in, got, err)
 				}
 				return

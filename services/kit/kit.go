@@ -2,6 +2,7 @@
 //
 //	type Config struct {
 //		config.Common
+//		config.FragmentServer
 //		Addr string `env:"DECIDE_ADDR" envDefault:":8101"`
 //	}
 //
@@ -9,12 +10,14 @@
 //
 //	func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 //		svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common,
-//			Log: log, Migrations: postgres.Migrations})
+//			Log: log, Migrations: postgres.Migrations(), Events: true, Fragments: &cfg.FragmentServer})
 //		if err != nil {
 //			return err
 //		}
 //		defer svc.Close()
-//		// routes on svc.Server.App, background work with svc.Go
+//		svc.Relay()                                             // publish the outbox
+//		handlers.Register(svc.Consumer(events.ConsumerOptions{})) // consume the team's queue
+//		// routes on svc.Server.App (fragments behind svc.Verifier), background work with svc.Go
 //		return svc.Run(ctx)
 //	}
 //
@@ -27,16 +30,21 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/postgres"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
@@ -66,6 +74,31 @@ func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log 
 	}
 }
 
+// MainArgs is Main for a process with commands: run also receives the command line's arguments (see
+// Command).
+func MainArgs[C Configurable](name string, run func(ctx context.Context, cfg C, log *slog.Logger, args []string) error) {
+	args := os.Args[1:]
+	Main(name, func(ctx context.Context, cfg C, log *slog.Logger) error { return run(ctx, cfg, log, args) })
+}
+
+// Command reads a process's command line: the first argument names one of commands, "serve" when
+// there is none, and commands maps each name to the number of arguments it takes.
+func Command(args []string, commands map[string]int) (string, error) {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	n, ok := commands[cmd]
+	if !ok {
+		names := slices.Sorted(maps.Keys(commands))
+		return "", fmt.Errorf("unknown command %q (%s)", cmd, strings.Join(names, ", "))
+	}
+	if len(args) != n {
+		return "", fmt.Errorf("%s takes %d arguments, not %d", cmd, n, len(args))
+	}
+	return cmd, nil
+}
+
 // Options configures Start.
 type Options struct {
 	Name   string        // the context or process name: decide, shell, ...
@@ -75,6 +108,13 @@ type Options struct {
 	// Migrations, when not nil, makes Start open the service's PostgreSQL database (creating it in
 	// dev mode) and apply them.
 	Migrations fs.FS
+	// Events makes Start create the event backbone's tables (outbox and inbox, events.Migrate) in
+	// the service's database, for Relay and Consumer; it needs Migrations.
+	Events bool
+	// Fragments, when not nil, makes Start read the signers' key set from it
+	// (INLAY_SHELL_PUBLIC_KEY, required outside dev mode; INLAY_MOBILE_PUBLIC_KEY,
+	// INLAY_EMBED_PUBLIC_KEY) into Service.Verifier, for the service's fragment routes. A fragment server's Config embeds config.FragmentServer and passes its address.
+	Fragments *config.FragmentServer
 	// Redis makes Start open Redis; keys are scoped to Common.KeyPrefix(Name).
 	Redis bool
 	// Ready, when not nil, receives the bound address once listening.
@@ -97,6 +137,9 @@ type Service struct {
 	DB     *pgxpool.Pool // nil unless Options.Migrations was set
 	Redis  *redis.Client // nil unless Options.Redis was set
 	Keys   redisdb.Keys  // the service's Redis key prefix
+	// Verifier checks the shell's signed Inlay-Context on fragment requests; nil unless
+	// Options.Fragments was set.
+	Verifier *fragments.Verifier
 
 	opts    Options
 	workers []func(context.Context) error
@@ -108,6 +151,16 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
 		StreamRequestBody: opts.StreamRequestBody, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady})
+	if opts.Fragments != nil {
+		v, err := fragments.KeySetVerifier(opts.Fragments.PublicKeys(), opts.Common.Dev())
+		if err != nil {
+			return nil, err
+		}
+		s.Verifier = v
+	}
+	if opts.Events && opts.Migrations == nil {
+		return nil, errors.New("kit: Options.Events needs the service's database (Options.Migrations)")
+	}
 	if opts.Migrations != nil {
 		dbURL, err := opts.Common.DatabaseURL(opts.Name)
 		if err != nil {
@@ -118,6 +171,12 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 			return nil, fmt.Errorf("%s database: %w", opts.Name, err)
 		}
 		s.Server.AddCheck("postgres", func(ctx context.Context) error { return s.DB.Ping(ctx) })
+		if opts.Events {
+			if err := events.Migrate(ctx, s.DB); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("%s event tables: %w", opts.Name, err)
+			}
+		}
 	}
 	if opts.Redis {
 		var err error
@@ -129,6 +188,45 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.Server.AddCheck("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
 	}
 	return s, nil
+}
+
+// Relay publishes the service's outbox (Options.Events) to the exchange while the service runs.
+func (s *Service) Relay() {
+	relay := events.NewRelay(events.RelayOptions{Name: s.Name, Pool: s.DB, AMQPURL: s.Config.AMQPURL,
+		Exchange: s.Config.Exchange, Log: s.Log, Registry: s.Server.Registry})
+	s.Go(relay.Run)
+}
+
+// Consumer returns the consumer of the service's own queue, on its database (Options.Events), broker,
+// log and metrics: opts' Name (when empty), Pool, AMQPURL, Exchange, Log and Registry are set, the
+// rest (BatchSize, OnSettled, ...) is the caller's. Register its handlers before Run: it runs with the
+// service, and the service is ready only while it consumes (the "events" check), which is what a
+// publisher's catch-up waits for.
+func (s *Service) Consumer(opts events.ConsumerOptions) *events.Consumer {
+	if opts.Name == "" {
+		opts.Name = s.Name
+	}
+	opts.Pool, opts.AMQPURL, opts.Exchange = s.DB, s.Config.AMQPURL, s.Config.Exchange
+	opts.Log, opts.Registry = s.Log, s.Server.Registry
+	c := events.NewConsumer(opts)
+	s.Server.AddCheck("events", c.Ready)
+	s.Go(c.Run)
+	return c
+}
+
+// CatchUp runs c with the service, its Teams read from the team registry teams (INLAY_TEAMS): a
+// publisher that has just seeded a fresh database republishes once its consumers are ready.
+func (s *Service) CatchUp(teams string, c events.CatchUp) error {
+	reg, err := fragments.ParseTeams(teams)
+	if err != nil {
+		return fmt.Errorf("INLAY_TEAMS: %w", err)
+	}
+	c.Teams = reg
+	if c.Log == nil {
+		c.Log = s.Log
+	}
+	s.Go(c.Run)
+	return nil
 }
 
 // Go adds background work (a relay, a consumer) that runs with the server and stops with it. An error

@@ -10,11 +10,8 @@
 package payments
 
 import (
-	"fmt"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Status is where a payment stands.
@@ -164,13 +161,4 @@ type Order struct {
 	Lines []Line
 	Total int64 // Ø, the amount to authorize
 	Card  string
-}
-
-// NewID returns a new payment id (a UUIDv7).
-func NewID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("new payment id: %w", err)
-	}
-	return id.String(), nil
 }

@@ -27,6 +27,8 @@ func benchPage(query string) []byte {
 
 type discardFlusher struct{ n int }
 
+var _ FlushWriter = (*discardFlusher)(nil)
+
 func (d *discardFlusher) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
 func (d *discardFlusher) Flush() error                { return nil }
 

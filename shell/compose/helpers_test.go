@@ -204,6 +204,8 @@ type flushRecorder struct {
 	onFlush func()      // when not nil, called at every flush
 }
 
+var _ FlushWriter = (*flushRecorder)(nil)
+
 func newFlushRecorder() *flushRecorder { return &flushRecorder{flushed: make(chan string, 1000)} }
 
 func (r *flushRecorder) Write(p []byte) (int, error) {

@@ -63,7 +63,8 @@ func (t *Team) Version() string {
 	return ""
 }
 
-// Teams is the team registry: every context the shell may compose from.
+// Teams is what the shell knows of the team registry (fragments.Teams, the platform's one registry):
+// every context it may compose from, each with its manifest as last read.
 type Teams struct {
 	client *fragments.Client
 	log    *slog.Logger
@@ -71,8 +72,8 @@ type Teams struct {
 	names  []string
 }
 
-// NewTeams registers the given teams (context → base URL). Manifests are read by Refresh.
-func NewTeams(client *fragments.Client, teams map[string]string, log *slog.Logger) *Teams {
+// NewTeams registers the teams of the registry. Manifests are read by Refresh.
+func NewTeams(client *fragments.Client, teams fragments.Teams, log *slog.Logger) *Teams {
 	t := &Teams{client: client, log: log, byName: make(map[string]*Team, len(teams))}
 	for name, base := range teams {
 		team := &Team{Name: name, BaseURL: base}

@@ -16,8 +16,9 @@ type Config struct {
 	// ReadyWait bounds how long /readyz waits for every team's manifest to be read once: after it the
 	// shell reports ready anyway, so a team that is down cannot keep the shell out of rotation.
 	ReadyWait time.Duration `env:"SHELL_READY_WAIT" envDefault:"30s"`
-	// Teams is the team registry: context=baseURL pairs, comma-separated.
-	Teams string `env:"INLAY_TEAMS" envDefault:"decide=http://127.0.0.1:8101,explore=http://127.0.0.1:8102,checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105,payments=http://127.0.0.1:8106,accounts=http://127.0.0.1:8107"`
+	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
+	// (every team on its local port) when empty.
+	Teams string `env:"INLAY_TEAMS"`
 	// PrivateKey is the base64 Ed25519 seed (32 bytes) the shell signs Inlay-Context with. In dev an
 	// ephemeral key is generated (and logged) when it is unset.
 	PrivateKey string `env:"INLAY_SHELL_PRIVATE_KEY" prod:"required"`

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -102,7 +103,7 @@ func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
 	}
 	tooLarge := func() error {
 		c.Context().SetConnectionClose()
-		return kitserver.Errorf(kitserver.ETOOLARGE, "The request body is larger than %d bytes.", limit)
+		return errs.Errorf(errs.ETOOLARGE, "The request body is larger than %d bytes.", limit)
 	}
 	if n := c.Request().Header.ContentLength(); n > limit {
 		return nil, tooLarge()
@@ -117,7 +118,7 @@ func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
 	if err != nil {
-		return nil, kitserver.Wrap(kitserver.EINVALID, fmt.Errorf("read request body: %w", err), "The request body could not be read.")
+		return nil, errs.Wrap(errs.EINVALID, fmt.Errorf("read request body: %w", err), "The request body could not be read.")
 	}
 	if len(b) > limit {
 		return nil, tooLarge()
@@ -153,7 +154,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		// A state-changing request from another site never reaches a team (the team checks again,
 		// and checks the CSRF token).
 		if err := fragments.CheckOrigin(c, string(c.Request().Host())); err != nil {
-			return kitserver.Wrap(kitserver.EFORBIDDEN, err, "This request did not come from our store's pages.")
+			return errs.Wrap(errs.EFORBIDDEN, err, "This request did not come from our store's pages.")
 		}
 	}
 	body, err := p.body(c)
@@ -193,9 +194,9 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 	if err := t.client.DoTimeout(req, resp, proxyTimeout); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
-			return kitserver.Wrap(kitserver.EUNAVAILABLE, err, t.name+" did not answer in time")
+			return errs.Wrap(errs.EUNAVAILABLE, err, t.name+" did not answer in time")
 		}
-		return kitserver.Wrap(kitserver.EUNAVAILABLE, fmt.Errorf("proxy to %s: %w", t.name, err), t.name+" is not available")
+		return errs.Wrap(errs.EUNAVAILABLE, fmt.Errorf("proxy to %s: %w", t.name, err), t.name+" is not available")
 	}
 
 	status := resp.StatusCode()

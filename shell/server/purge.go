@@ -7,7 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	kitserver "github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // purgeRequest is the body of POST /_inlay/purge. Each target is "context" (all of a team's
@@ -21,24 +21,24 @@ type purgeRequest struct {
 // without one configured, only loopback callers may purge.
 func (s *Shell) purge(c *fiber.Ctx) error {
 	if !s.purgeAllowed(c) {
-		return kitserver.Errorf(kitserver.EFORBIDDEN, "purge not allowed")
+		return errs.Errorf(errs.EFORBIDDEN, "purge not allowed")
 	}
 	if s.cache == nil {
 		return c.JSON(fiber.Map{"purged": 0})
 	}
 	var req purgeRequest
 	if err := c.BodyParser(&req); err != nil || len(req.Targets) == 0 {
-		return kitserver.Errorf(kitserver.EINVALID, `body must be {"targets":["context[/name[?params]]",...]}`)
+		return errs.Errorf(errs.EINVALID, `body must be {"targets":["context[/name[?params]]",...]}`)
 	}
 	total := 0
 	for _, t := range req.Targets {
 		prefix, err := s.teams.PurgePrefix(t)
 		if err != nil {
-			return kitserver.Wrap(kitserver.EINVALID, err, "bad purge target "+t)
+			return errs.Wrap(errs.EINVALID, err, "bad purge target "+t)
 		}
 		n, err := s.cache.Purge(c.UserContext(), prefix)
 		if err != nil {
-			return kitserver.Wrap(kitserver.EUNAVAILABLE, err, "purge failed")
+			return errs.Wrap(errs.EUNAVAILABLE, err, "purge failed")
 		}
 		total += n
 	}

@@ -29,6 +29,8 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/fragments/assets"
+	"github.com/inlay-dev/inlay/fragments/ui"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/shell"
 	"github.com/inlay-dev/inlay/shell/compose"
@@ -80,6 +82,7 @@ type Shell struct {
 	notFound shell.Page
 	files    map[string]*compose.Template
 	assets   map[string]asset
+	ui       *assets.Assets // the pattern library's, at ui.AssetPrefix
 	client   *fragments.Client
 	teams    *compose.Teams
 	cache    *compose.Cache
@@ -137,6 +140,13 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	if cfg.Cache {
 		s.cache = compose.NewCache(compose.CacheOptions{Redis: opts.Redis, Prefix: opts.RedisPrefix + "fragments:", Log: s.log})
 	}
+	if s.ui, err = ui.Assets(ui.AssetPrefix); err != nil {
+		return nil, err
+	}
+	patternCSS, err := s.ui.URL(ui.Stylesheet)
+	if err != nil {
+		return nil, err
+	}
 	composer, err := fs.ReadFile(static.FS, "composer.js")
 	if err != nil {
 		return nil, fmt.Errorf("composer script: %w", err)
@@ -145,6 +155,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		Teams: s.teams, Client: s.client, Cache: s.cache, Log: s.log,
 		DefaultTimeout: cfg.FragmentTimeout,
 		ComposerScript: compactScript(composer),
+		Stylesheets:    []string{patternCSS},
 		Observe:        s.metrics.observe,
 	})
 
@@ -223,6 +234,7 @@ func (s *Shell) Mount(app *fiber.App) {
 		srv.WriteBufferSize = pageWriteBuffer
 	}
 	app.Get("/static/shell/*", s.serveAsset)
+	app.Get(ui.AssetPrefix+"/*", s.ui.Handler())
 	for _, p := range s.pages {
 		app.Get(p.Route, s.layoutPage(p))
 	}

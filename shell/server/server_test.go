@@ -299,7 +299,9 @@ func TestPrimaryStatusBecomesPageStatus(t *testing.T) {
 			fmt.Fprint(w, "<p>no such tractor</p>")
 		}, 404, "", "no such tractor"},
 		{"bare 404", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }, 404, "", `data-testid="error-page"`},
-		{"302", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/product/1?sku=A", http.StatusFound) }, http.StatusFound, "/product/1?sku=A", ""},
+		{"302", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/product/1?sku=A", http.StatusFound)
+		}, http.StatusFound, "/product/1?sku=A", ""},
 		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, "", `data-testid="error-page"`},
 	}
 	for _, tt := range tests {
@@ -473,8 +475,7 @@ func TestNotFoundPage(t *testing.T) {
 
 func TestShellAssets(t *testing.T) {
 	s := startShell(t, map[string]*team{"explore": newTeam(t)}, nil, nil)
-	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/htmx.min.js": "javascript",
-		"/static/shell/boundary.js": "javascript"} {
+	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/boundary.js": "javascript"} {
 		resp, body := get(t, s.url+path, nil)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || body == "" {
 			t.Errorf("%s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))

@@ -1,8 +1,12 @@
-// Package events holds checkout's handlers for the events it consumes:
+// Package events holds what checkout publishes — checkout.order.placed, confirmed and cancelled, their
+// payloads and the functions that build them (publish.go; examples in testdata/*.json, the contract
+// payments' and inventory's tests decode) — and its handlers for the events it consumes:
 //
 //   - decide.product.created.v1, decide.product.updated.v1, decide.variant.price_changed.v1 fill
 //     checkout's copy of the variants (version-guarded: an older product version changes nothing);
 //   - inventory.stock.changed.v1 {"sku","quantity"} keeps "N in stock" true;
+//   - explore.store.changed.v1 {"id","name","version"} fills checkout's copy of the stores (an order
+//     is picked up only at a store checkout knows; version-guarded);
 //   - inventory.stock.reserved.v1 {"order_id","lines"} confirms the order;
 //   - payments.payment.declined.v1 {"order_id","reason"} and payments.payment.refunded.v1
 //     {"order_id","payment_id","amount","reason"} cancel it with the reason.
@@ -24,7 +28,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inlay-dev/inlay/services/checkout"
-	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 )
 
@@ -40,22 +43,46 @@ const (
 	StockReserved   = "inventory.stock.reserved.v1"
 	PaymentDeclined = "payments.payment.declined.v1"
 	PaymentRefunded = "payments.payment.refunded.v1"
+	StoreChanged    = "explore.store.changed.v1"
 )
 
-// Writer applies the events inside the handler's transaction (postgres.Store).
-type Writer interface {
-	ApplyProduct(ctx context.Context, tx pgx.Tx, p postgres.ProductChange, version int64) error
+// CopyWriter keeps checkout's copies of decide's variants and inventory's stock inside the handler's
+// transaction (postgres.Store).
+type CopyWriter interface {
+	// ApplyProduct records a product's variants at version; older versions are ignored.
+	ApplyProduct(ctx context.Context, tx pgx.Tx, p checkout.ProductChange, version int64) error
+	// ApplyPrice records a variant's price at version; older versions are ignored.
 	ApplyPrice(ctx context.Context, tx pgx.Tx, sku string, price, version int64) error
+	// ApplyStock records a sku's available quantity.
 	ApplyStock(ctx context.Context, tx pgx.Tx, sku string, quantity int) error
-	Confirm(ctx context.Context, tx pgx.Tx, orderID string) (bool, error)
-	Cancel(ctx context.Context, tx pgx.Tx, orderID, reason string) (bool, error)
 }
 
-// Handlers handles checkout's events with a Writer.
-type Handlers struct{ w Writer }
+// StoreWriter keeps checkout's copy of explore's stores inside the handler's transaction
+// (postgres.Store).
+type StoreWriter interface {
+	// ApplyStore records a store at version; older versions are ignored.
+	ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupStore, version int64) error
+}
 
-// NewHandlers returns the handlers writing through w.
-func NewHandlers(w Writer) *Handlers { return &Handlers{w: w} }
+// OrderUpdater changes an order inside the handler's transaction (postgres.Store.UpdateTx). It
+// returns an error wrapping checkout.ErrUnknownOrder for an order checkout does not have, and fn's
+// error as it is.
+type OrderUpdater interface {
+	UpdateTx(ctx context.Context, tx pgx.Tx, id string, fn func(o *checkout.Order) error) (checkout.Order, error)
+}
+
+// Handlers handles checkout's events.
+type Handlers struct {
+	copies CopyWriter
+	stores StoreWriter
+	orders OrderUpdater
+}
+
+// NewHandlers returns the handlers writing the copies of variants and stock through copies, of stores
+// through stores, and order changes through orders.
+func NewHandlers(copies CopyWriter, stores StoreWriter, orders OrderUpdater) *Handlers {
+	return &Handlers{copies: copies, stores: stores, orders: orders}
+}
 
 // Register routes the events on c to the handlers.
 func (h *Handlers) Register(c *kitevents.Consumer) {
@@ -63,6 +90,7 @@ func (h *Handlers) Register(c *kitevents.Consumer) {
 	c.Handle(ProductUpdated, h.Product)
 	c.Handle(PriceChanged, h.Price)
 	c.Handle(StockChanged, h.Stock)
+	c.Handle(StoreChanged, h.Store)
 	c.Handle(StockReserved, h.Reserved)
 	c.Handle(PaymentDeclined, h.Declined)
 	c.Handle(PaymentRefunded, h.Refunded)
@@ -95,6 +123,12 @@ type stockChanged struct {
 	Quantity *int   `json:"quantity"`
 }
 
+type storeChanged struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version int64  `json:"version"`
+}
+
 type orderEvent struct {
 	OrderID string `json:"order_id"`
 	Reason  string `json:"reason"`
@@ -113,7 +147,7 @@ func (h *Handlers) Product(ctx context.Context, tx pgx.Tx, e kitevents.Event) er
 	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Name) == "" {
 		return permanent(e, errors.New("product without id or name"))
 	}
-	ch := postgres.ProductChange{ID: p.ID, Name: p.Name}
+	ch := checkout.ProductChange{ID: p.ID, Name: p.Name}
 	if p.Variants != nil {
 		ch.Variants = make([]checkout.Variant, 0, len(p.Variants))
 	}
@@ -128,7 +162,7 @@ func (h *Handlers) Product(ctx context.Context, tx pgx.Tx, e kitevents.Event) er
 		ch.Variants = append(ch.Variants, checkout.Variant{SKU: v.SKU, ProductID: p.ID, ProductName: p.Name,
 			Name: v.Name, Color: v.Color, Image: img, Price: *v.Price})
 	}
-	if err := h.w.ApplyProduct(ctx, tx, ch, p.Version); err != nil {
+	if err := h.copies.ApplyProduct(ctx, tx, ch, p.Version); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -143,7 +177,7 @@ func (h *Handlers) Price(ctx context.Context, tx pgx.Tx, e kitevents.Event) erro
 	if !checkout.ValidSKU(p.SKU) || p.Price == nil || *p.Price < 0 {
 		return permanent(e, fmt.Errorf("price change of %q without valid sku or price", p.SKU))
 	}
-	if err := h.w.ApplyPrice(ctx, tx, p.SKU, *p.Price, p.Version); err != nil {
+	if err := h.copies.ApplyPrice(ctx, tx, p.SKU, *p.Price, p.Version); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -158,7 +192,22 @@ func (h *Handlers) Stock(ctx context.Context, tx pgx.Tx, e kitevents.Event) erro
 	if !checkout.ValidSKU(s.SKU) || s.Quantity == nil {
 		return permanent(e, fmt.Errorf("stock change of %q without valid sku or quantity", s.SKU))
 	}
-	if err := h.w.ApplyStock(ctx, tx, s.SKU, max(*s.Quantity, 0)); err != nil {
+	if err := h.copies.ApplyStock(ctx, tx, s.SKU, max(*s.Quantity, 0)); err != nil {
+		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
+	}
+	return nil
+}
+
+// Store handles explore.store.changed.
+func (h *Handlers) Store(ctx context.Context, tx pgx.Tx, e kitevents.Event) error {
+	var s storeChanged
+	if err := json.Unmarshal(e.Data, &s); err != nil {
+		return permanent(e, fmt.Errorf("decode store change: %w", err))
+	}
+	if !checkout.ValidSKU(s.ID) || strings.TrimSpace(s.Name) == "" || s.Version < 1 {
+		return permanent(e, fmt.Errorf("store change of %q without valid id, name or version", s.ID))
+	}
+	if err := h.stores.ApplyStore(ctx, tx, checkout.PickupStore{ID: s.ID, Name: s.Name}, s.Version); err != nil {
 		return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -181,7 +230,7 @@ func (h *Handlers) Reserved(ctx context.Context, tx pgx.Tx, e kitevents.Event) e
 	if err != nil {
 		return err
 	}
-	_, err = h.w.Confirm(ctx, tx, o.OrderID)
+	_, err = h.orders.UpdateTx(ctx, tx, o.OrderID, func(o *checkout.Order) error { return o.Confirm() })
 	return h.sagaErr(e, err)
 }
 
@@ -191,7 +240,7 @@ func (h *Handlers) Declined(ctx context.Context, tx pgx.Tx, e kitevents.Event) e
 	if err != nil {
 		return err
 	}
-	_, err = h.w.Cancel(ctx, tx, o.OrderID, reasonOr(o.Reason, "payment declined"))
+	_, err = h.orders.UpdateTx(ctx, tx, o.OrderID, cancel(reasonOr(o.Reason, "payment declined")))
 	return h.sagaErr(e, err)
 }
 
@@ -202,8 +251,13 @@ func (h *Handlers) Refunded(ctx context.Context, tx pgx.Tx, e kitevents.Event) e
 	if err != nil {
 		return err
 	}
-	_, err = h.w.Cancel(ctx, tx, o.OrderID, reasonOr(o.Reason, "payment refunded"))
+	_, err = h.orders.UpdateTx(ctx, tx, o.OrderID, cancel(reasonOr(o.Reason, "payment refunded")))
 	return h.sagaErr(e, err)
+}
+
+// cancel is the order change of a cancellation with reason.
+func cancel(reason string) func(o *checkout.Order) error {
+	return func(o *checkout.Order) error { return o.Cancel(reason) }
 }
 
 // sagaErr parks events that can never apply (an unknown order, an illegal transition) and lets
@@ -212,7 +266,7 @@ func (h *Handlers) sagaErr(e kitevents.Event, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, checkout.ErrIllegalTransition) || errors.Is(err, postgres.ErrUnknownOrder) {
+	if errors.Is(err, checkout.ErrIllegalTransition) || errors.Is(err, checkout.ErrUnknownOrder) {
 		return permanent(e, err)
 	}
 	return fmt.Errorf("%s %s: %w", e.Type, e.ID, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	kitevents "github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/events/eventstest"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 )
 
@@ -67,7 +68,7 @@ func TestDecideExamplesInAnyOrderAndTwice(t *testing.T) {
 			t.Parallel()
 			pool := checkouttest.DB(t)
 			s := postgres.NewStore(pool)
-			h := events.NewHandlers(s)
+			h := events.NewHandlers(s, s, s)
 			for _, e := range order {
 				fn := h.Product
 				if e.Type == events.PriceChanged {
@@ -94,7 +95,7 @@ func TestTolerantReader(t *testing.T) {
 	t.Parallel()
 	pool := checkouttest.DB(t)
 	s := postgres.NewStore(pool)
-	h := events.NewHandlers(s)
+	h := events.NewHandlers(s, s, s)
 	// Unknown fields are ignored.
 	e := event(t, "decide", events.ProductCreated, "X-1", map[string]any{"id": "X-1", "name": "X", "future": true,
 		"variants": []map[string]any{{"sku": "X-1-A", "price": 10, "colour": "ignored"}}, "version": 1})
@@ -132,7 +133,7 @@ func TestTolerantReader(t *testing.T) {
 
 func place(t *testing.T, s *postgres.Store, key string) string {
 	t.Helper()
-	id, _, err := s.PlaceOrder(context.Background(), postgres.Place{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}},
+	id, _, err := s.PlaceOrder(context.Background(), checkout.Placement{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}},
 		Form: checkout.CheckoutForm{FirstName: "A", LastName: "B", Email: "a@b.example", Card: "4000000000000002", StoreID: "store-a", IdempotencyKey: key}})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +153,7 @@ func status(t *testing.T, s *postgres.Store, id string) (checkout.Status, string
 func TestSagaEventsIdempotent(t *testing.T) {
 	t.Parallel()
 	s, pool := checkouttest.Store(t)
-	h := events.NewHandlers(s)
+	h := events.NewHandlers(s, s, s)
 	confirmed, declined, refunded := place(t, s, "k1"), place(t, s, "k2"), place(t, s, "k3")
 	reserved := event(t, "inventory", events.StockReserved, confirmed, map[string]any{"order_id": confirmed,
 		"lines": []map[string]any{{"sku": checkouttest.SKUGrey, "quantity": 1}}})
@@ -211,7 +212,7 @@ func TestDeclineThroughRabbitMQ(t *testing.T) {
 	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: pool,
 		AMQPURL: kittest.AMQPURL(), Exchange: exchange, Log: log,
 		OnSettled: func(e kitevents.Event, outcome string) { outcomes <- settled{e.ID, outcome} }})
-	events.NewHandlers(s).Register(consumer)
+	events.NewHandlers(s, s, s).Register(consumer)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- consumer.Run(runCtx) }()
@@ -250,10 +251,10 @@ func TestDeclineThroughRabbitMQ(t *testing.T) {
 		t.Fatalf("order %s %q", st, reason)
 	}
 	evs := checkouttest.Outbox(t, pool)
-	if len(evs) != 2 || evs[1].Type != postgres.OrderCancelled {
+	if len(evs) != 2 || evs[1].Type != events.OrderCancelledType {
 		t.Fatalf("outbox: %d events", len(evs))
 	}
-	var c postgres.CancelledData
+	var c events.CancelledData
 	if err := json.Unmarshal(evs[1].Data, &c); err != nil || c.Reason != "card declined" || c.OrderID != id {
 		t.Fatalf("order.cancelled = %+v, %v", c, err)
 	}
@@ -289,4 +290,56 @@ func publish(ctx context.Context, t *testing.T, exchange string, log *slog.Logge
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestExploreStoreExample: explore's example store.changed (read as a file, never imported) fills
+// checkout's copy of the stores, once; an older version changes nothing, and a store without an id
+// or name is parked.
+func TestExploreStoreExample(t *testing.T) {
+	t.Parallel()
+	e := eventstest.Read(t, filepath.Join("..", "..", "explore", "events", "testdata", "store_changed.json"))
+	if e.Type != events.StoreChanged {
+		t.Fatalf("explore's example has type %s, checkout routes %s", e.Type, events.StoreChanged)
+	}
+	pool := checkouttest.DB(t)
+	s := postgres.NewStore(pool)
+	h := events.NewHandlers(s, s, s)
+	renamed := withData(t, e, func(m map[string]any) { m["version"], m["name"] = 2, "Aurora Megastore" })
+	stale := withData(t, e, func(m map[string]any) { m["name"] = "Stale" })
+	for _, ev := range []kitevents.Event{e, e, renamed, stale} {
+		if err := handle(t, pool, h.Store, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var name string
+	var version int64
+	if err := pool.QueryRow(context.Background(), `SELECT name, version FROM stores WHERE id = 'store-a'`).Scan(&name, &version); err != nil ||
+		name != "Aurora Megastore" || version != 2 {
+		t.Fatalf("store-a = %q v%d, %v", name, version, err)
+	}
+	for _, bad := range []func(m map[string]any){
+		func(m map[string]any) { delete(m, "id") },
+		func(m map[string]any) { m["name"] = " " },
+		func(m map[string]any) { m["id"] = "no such store!" },
+		func(m map[string]any) { delete(m, "version") },
+	} {
+		if err := handle(t, pool, h.Store, withData(t, e, bad)); !kitevents.IsPermanent(err) {
+			t.Errorf("bad store event: %v, want permanent", err)
+		}
+	}
+}
+
+// withData returns e with its data changed by change.
+func withData(t *testing.T, e kitevents.Event, change func(m map[string]any)) kitevents.Event {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		t.Fatal(err)
+	}
+	change(m)
+	out, err := kitevents.New(e.Source, e.Type, e.Subject, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

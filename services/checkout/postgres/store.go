@@ -4,80 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/checkout"
-	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	checkoutevents "github.com/inlay-dev/inlay/services/checkout/events"
+	"github.com/inlay-dev/inlay/services/kit/errs"
+	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 )
-
-// Source is the events' source, and the event types checkout publishes (the saga contract agreed
-// with inventory and payments).
-const (
-	Source         = "checkout"
-	OrderPlaced    = "checkout.order.placed.v1"
-	OrderConfirmed = "checkout.order.confirmed.v1"
-	OrderCancelled = "checkout.order.cancelled.v1"
-)
-
-// EventLine is an order line in checkout's events.
-type EventLine struct {
-	SKU       string `json:"sku"`
-	Quantity  int    `json:"quantity"`
-	UnitPrice int64  `json:"unit_price"`
-}
-
-// Card is the card in order.placed. The simulated provider takes test card numbers; a real provider
-// would receive a token from its own client-side form instead, and no card number would ever pass
-// through checkout.
-type Card struct {
-	Number string `json:"number"`
-}
-
-// PlacedData is the payload of checkout.order.placed.v1.
-type PlacedData struct {
-	OrderID string      `json:"order_id"`
-	Lines   []EventLine `json:"lines"`
-	Total   int64       `json:"total"`
-	Card    Card        `json:"card"`
-}
-
-// ConfirmedData is the payload of checkout.order.confirmed.v1.
-type ConfirmedData struct {
-	OrderID string      `json:"order_id"`
-	Lines   []EventLine `json:"lines"`
-}
-
-// CancelledData is the payload of checkout.order.cancelled.v1.
-type CancelledData struct {
-	OrderID string      `json:"order_id"`
-	Reason  string      `json:"reason"`
-	Lines   []EventLine `json:"lines"`
-}
 
 // Store is checkout's PostgreSQL store: variants, stock and orders, with the outbox.
 type Store struct {
 	db  *pgxpool.Pool
-	out *events.Outbox
+	out *kitevents.Outbox
 }
 
 // NewStore returns the store on db (migrated, with the events tables of events.Migrate).
-func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db, out: events.NewOutbox(Source)} }
-
-// ProductChange is a product's state as decide published it: its name and, when Variants is not
-// nil, its complete variant list (variants missing from it are removed).
-type ProductChange struct {
-	ID       string
-	Name     string
-	Variants []checkout.Variant
+func NewStore(db *pgxpool.Pool) *Store {
+	return &Store{db: db, out: kitevents.NewOutbox(checkoutevents.Source)}
 }
 
 // ApplyProduct writes a product's variants at version inside tx; rows written by a newer version are
 // left alone, so a late or repeated event changes nothing.
-func (s *Store) ApplyProduct(ctx context.Context, tx pgx.Tx, p ProductChange, version int64) error {
+func (s *Store) ApplyProduct(ctx context.Context, tx pgx.Tx, p checkout.ProductChange, version int64) error {
 	for _, v := range p.Variants {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO variants (sku, product_id, product_name, name, color, image, price, version)
@@ -108,6 +60,38 @@ func (s *Store) ApplyProduct(ctx context.Context, tx pgx.Tx, p ProductChange, ve
 		}
 	}
 	return nil
+}
+
+// ApplyStore writes one of explore's stores at version inside tx; a row written by a newer version is
+// left alone, so a late or repeated event changes nothing.
+func (s *Store) ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupStore, version int64) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO stores (id, name, version) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, version = EXCLUDED.version, updated_at = now()
+		WHERE stores.version < EXCLUDED.version`, st.ID, st.Name, version); err != nil {
+		return fmt.Errorf("write store %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// pickupStores returns the stores among ids that checkout knows, by id.
+func pickupStores(ctx context.Context, q querier, ids ...string) (map[string]checkout.PickupStore, error) {
+	rows, err := q.Query(ctx, `SELECT id, name FROM stores WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read stores: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkout.PickupStore, error) {
+		var st checkout.PickupStore
+		err := r.Scan(&st.ID, &st.Name)
+		return st, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stores: %w", err)
+	}
+	out := make(map[string]checkout.PickupStore, len(list))
+	for _, st := range list {
+		out[st.ID] = st
+	}
+	return out, nil
 }
 
 // ApplyPrice writes a variant's price at version inside tx; older versions are ignored.
@@ -142,7 +126,7 @@ func (s *Store) Item(ctx context.Context, sku string) (checkout.Item, error) {
 	it, err := scanItem(s.db.QueryRow(ctx, `SELECT `+itemColumns+` FROM variants v LEFT JOIN stock s USING (sku)
 		WHERE v.sku = $1`, sku))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return it, server.Wrap(server.ENOTFOUND, checkout.ErrUnknownSKU, fmt.Sprintf("tractor %q does not exist", sku))
+		return it, errs.Wrap(errs.ENOTFOUND, checkout.ErrUnknownSKU, fmt.Sprintf("tractor %q does not exist", sku))
 	}
 	if err != nil {
 		return it, fmt.Errorf("read variant %s: %w", sku, err)
@@ -183,44 +167,15 @@ func items(ctx context.Context, q querier, skus []string) (map[string]checkout.I
 	return out, nil
 }
 
-// Place is what placing an order needs: the cart's lines and the validated form.
-type Place struct {
-	CartID     string
-	CustomerID string
-	Lines      []checkout.CartLine
-	Form       checkout.CheckoutForm // normalized and valid
-}
-
-// ErrEmptyCart is returned by PlaceOrder for a cart without lines.
-var ErrEmptyCart = errors.New("the basket is empty")
-
-// LineError says a cart line cannot be ordered (unknown sku, not enough stock).
-type LineError struct {
-	SKU    string
-	Reason error
-	Title  string
-}
-
-func (e *LineError) Error() string {
-	if e.Title != "" {
-		return e.Title + ": " + e.Reason.Error()
-	}
-	return e.SKU + ": " + e.Reason.Error()
-}
-
-func (e *LineError) Unwrap() error { return e.Reason }
-
-// PlaceOrder creates the pending order with snapshots of its lines (current prices from checkout's
-// variants), customer and store, and its order.placed event, in one transaction. An order placed
-// before with the same idempotency key is returned instead (created=false): the same form posted
-// twice makes one order. A key used by another cart is a conflict.
-func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created bool, err error) {
+// PlaceOrder creates the pending order (checkout.NewOrder: lines checked against stock and priced
+// from checkout's variants, customer and store snapshot) and its order.placed event, in one
+// transaction. An order placed before with the same idempotency key is returned instead
+// (created=false): the same form posted twice makes one order. A key used by another cart is a
+// conflict. NewOrder's coded errors (empty cart, unknown sku, out of stock) are returned as they are.
+func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string, created bool, err error) {
 	key := p.Form.IdempotencyKey
 	if id, ok, err := s.orderByKey(ctx, key, p.CartID); err != nil || ok {
 		return id, false, err
-	}
-	if len(p.Lines) == 0 {
-		return "", false, server.Wrap(server.EINVALID, ErrEmptyCart, "Your basket is empty.")
 	}
 	uid, err := uuid.NewV7()
 	if err != nil {
@@ -236,44 +191,34 @@ func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created boo
 		if err != nil {
 			return err
 		}
-		lines := make([]checkout.OrderLine, 0, len(p.Lines))
-		evLines := make([]EventLine, 0, len(p.Lines))
-		var total int64
-		for _, l := range p.Lines {
-			it, ok := known[l.SKU]
-			if !ok {
-				return &LineError{SKU: l.SKU, Reason: checkout.ErrUnknownSKU}
-			}
-			if it.Stock < l.Quantity {
-				return &LineError{SKU: l.SKU, Title: it.Title(), Reason: checkout.ErrOutOfStock}
-			}
-			ol := checkout.OrderLine{SKU: it.SKU, ProductID: it.ProductID, ProductName: it.ProductName, Name: it.Name,
-				Image: it.Image, Quantity: l.Quantity, UnitPrice: it.Price}
-			lines = append(lines, ol)
-			evLines = append(evLines, EventLine{SKU: it.SKU, Quantity: l.Quantity, UnitPrice: it.Price})
-			total += ol.Total()
+		stores, err := pickupStores(ctx, tx, p.Form.StoreID)
+		if err != nil {
+			return err
 		}
-		f := p.Form
+		o, err := checkout.NewOrder(id, p, known, stores)
+		if err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
 				store_id, card_last4, total, idempotency_key)
-			VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (idempotency_key) DO NOTHING`,
-			id, p.CartID, p.CustomerID, f.FirstName, f.LastName, f.Email, f.StoreID, checkout.LastFour(f.Card), total, key)
+			o.ID, o.Status, o.CartID, o.Customer.ID, o.Customer.FirstName, o.Customer.LastName, o.Customer.Email,
+			o.StoreID, o.CardLast, o.Total, key)
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
 			return errDuplicateKey // a concurrent request with the same key won
 		}
-		for i, l := range lines {
+		for i, l := range o.Lines {
 			if _, err := tx.Exec(ctx, `INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
 					image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 				id, i, l.SKU, l.ProductID, l.ProductName, l.Name, l.Image, l.Quantity, l.UnitPrice); err != nil {
 				return fmt.Errorf("insert order line %s: %w", l.SKU, err)
 			}
 		}
-		e, err := events.New(Source, OrderPlaced, id, PlacedData{OrderID: id, Lines: evLines, Total: total,
-			Card: Card{Number: f.Card}})
+		e, err := checkoutevents.OrderPlaced(o, p.Form.Card)
 		if err != nil {
 			return err
 		}
@@ -287,13 +232,8 @@ func (s *Store) PlaceOrder(ctx context.Context, p Place) (id string, created boo
 		return id, false, err
 	}
 	if err != nil {
-		var le *LineError
-		if errors.As(err, &le) {
-			code := server.ECONFLICT
-			if errors.Is(le.Reason, checkout.ErrUnknownSKU) {
-				code = server.EINVALID
-			}
-			return "", false, server.Wrap(code, err, le.Error())
+		if errs.Code(err) != errs.EINTERNAL {
+			return "", false, err
 		}
 		return "", false, fmt.Errorf("place order: %w", err)
 	}
@@ -312,19 +252,35 @@ func (s *Store) orderByKey(ctx context.Context, key, cartID string) (string, boo
 		return "", false, fmt.Errorf("find order by idempotency key: %w", err)
 	}
 	if cart != cartID {
-		return "", false, server.Errorf(server.ECONFLICT, "this form was already used; please reload the checkout page")
+		return "", false, errs.Errorf(errs.ECONFLICT, "this form was already used; please reload the checkout page")
 	}
 	return id, true, nil
 }
 
 // Order returns an order with its lines; ErrOrderNotFound when it does not exist.
 func (s *Store) Order(ctx context.Context, id string) (checkout.Order, error) {
+	return loadOrder(ctx, s.db, id, false)
+}
+
+// rowQuerier is what both the pool and a transaction offer.
+type rowQuerier interface {
+	querier
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// loadOrder reads an order with its lines; with lock, it holds the order's row lock until q's
+// transaction ends.
+func loadOrder(ctx context.Context, q rowQuerier, id string, lock bool) (checkout.Order, error) {
 	var o checkout.Order
 	if _, err := uuid.Parse(id); err != nil {
 		return o, checkout.ErrOrderNotFound(id)
 	}
-	err := s.db.QueryRow(ctx, `SELECT id::text, cart_id, status, reason, customer_id, first_name, last_name, email,
-			store_id, card_last4, total, created_at, updated_at FROM orders WHERE id = $1`, id).
+	sql := `SELECT id::text, cart_id, status, reason, customer_id, first_name, last_name, email,
+			store_id, card_last4, total, created_at, updated_at FROM orders WHERE id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	err := q.QueryRow(ctx, sql, id).
 		Scan(&o.ID, &o.CartID, &o.Status, &o.Reason, &o.Customer.ID, &o.Customer.FirstName, &o.Customer.LastName,
 			&o.Customer.Email, &o.StoreID, &o.CardLast, &o.Total, &o.Created, &o.Updated)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -333,7 +289,7 @@ func (s *Store) Order(ctx context.Context, id string) (checkout.Order, error) {
 	if err != nil {
 		return o, fmt.Errorf("read order %s: %w", id, err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT sku, product_id, product_name, name, image, quantity, unit_price
+	rows, err := q.Query(ctx, `SELECT sku, product_id, product_name, name, image, quantity, unit_price
 		FROM order_lines WHERE order_id = $1 ORDER BY position`, id)
 	if err != nil {
 		return o, fmt.Errorf("read order lines %s: %w", id, err)
@@ -364,67 +320,69 @@ func (s *Store) OrderStatus(ctx context.Context, id string) (cartID string, st c
 	return cartID, st, reason, nil
 }
 
-// ErrUnknownOrder is returned (wrapped) by Confirm and Cancel for an order checkout does not have.
-var ErrUnknownOrder = errors.New("unknown order")
-
-// Confirm moves order id to confirmed inside tx and adds order.confirmed. An order already
-// confirmed is left alone (changed=false); any other state is checkout.ErrIllegalTransition.
-func (s *Store) Confirm(ctx context.Context, tx pgx.Tx, id string) (changed bool, err error) {
-	return s.transition(ctx, tx, id, checkout.Confirmed, "")
-}
-
-// Cancel moves order id to cancelled with reason inside tx and adds order.cancelled. An order
-// already cancelled is left alone (changed=false, its first reason kept); a confirmed one is
-// checkout.ErrIllegalTransition.
-func (s *Store) Cancel(ctx context.Context, tx pgx.Tx, id, reason string) (changed bool, err error) {
-	return s.transition(ctx, tx, id, checkout.Cancelled, reason)
-}
-
-func (s *Store) transition(ctx context.Context, tx pgx.Tx, id string, to checkout.Status, reason string) (bool, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return false, fmt.Errorf("order %q: %w", id, ErrUnknownOrder)
-	}
-	var from checkout.Status
-	err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, id).Scan(&from)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("order %s: %w", id, ErrUnknownOrder)
-	}
-	if err != nil {
-		return false, fmt.Errorf("lock order %s: %w", id, err)
-	}
-	changed, err := checkout.Transition(from, to)
-	if err != nil || !changed {
-		return false, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, reason = $3, updated_at = now() WHERE id = $1`,
-		id, to, reason); err != nil {
-		return false, fmt.Errorf("update order %s: %w", id, err)
-	}
-	rows, err := tx.Query(ctx, `SELECT sku, quantity, unit_price FROM order_lines WHERE order_id = $1 ORDER BY position`, id)
-	if err != nil {
-		return false, fmt.Errorf("read order lines %s: %w", id, err)
-	}
-	lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventLine, error) {
-		var l EventLine
-		err := r.Scan(&l.SKU, &l.Quantity, &l.UnitPrice)
-		return l, err
+// Update changes order id with fn inside one transaction that holds the order's row lock (see
+// UpdateTx) and returns the order after the change.
+func (s *Store) Update(ctx context.Context, id string, fn func(o *checkout.Order) error) (checkout.Order, error) {
+	var o checkout.Order
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		o, err = s.UpdateTx(ctx, tx, id, fn)
+		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("read order lines %s: %w", id, err)
+		return checkout.Order{}, fmt.Errorf("update order %s: %w", id, err)
 	}
-	var e events.Event
-	if to == checkout.Confirmed {
-		e, err = events.New(Source, OrderConfirmed, id, ConfirmedData{OrderID: id, Lines: lines})
-	} else {
-		e, err = events.New(Source, OrderCancelled, id, CancelledData{OrderID: id, Reason: reason, Lines: lines})
+	return o, nil
+}
+
+// UpdateTx changes order id with fn inside tx (an event handler's transaction, so the change
+// commits with its inbox row), holding the order's row lock. When fn changed the status, it writes
+// the status and reason and adds order.confirmed or order.cancelled to the outbox; when fn changed
+// nothing, nothing is written. It returns an ENOTFOUND error wrapping checkout.ErrUnknownOrder for an
+// order checkout does not have, fn's error as it is, and an EINVALID one wrapping
+// checkout.ErrSnapshotChanged when fn changed more than status and reason.
+func (s *Store) UpdateTx(ctx context.Context, tx pgx.Tx, id string, fn func(o *checkout.Order) error) (checkout.Order, error) {
+	prev, err := loadOrder(ctx, tx, id, true)
+	if errs.Code(err) == errs.ENOTFOUND {
+		return checkout.Order{}, errs.Wrap(errs.ENOTFOUND, checkout.ErrUnknownOrder, fmt.Sprintf("order %q not found", id))
 	}
 	if err != nil {
-		return false, err
+		return checkout.Order{}, err
+	}
+	next := prev
+	next.Lines = slices.Clone(prev.Lines)
+	if err := fn(&next); err != nil {
+		return checkout.Order{}, err
+	}
+	if !next.SameSnapshot(prev) {
+		return checkout.Order{}, errs.Wrap(errs.EINVALID, checkout.ErrSnapshotChanged, fmt.Sprintf("order %s: only status and reason may change", id))
+	}
+	if next.Status == prev.Status && next.Reason == prev.Reason {
+		return prev, nil
+	}
+	if err := tx.QueryRow(ctx, `UPDATE orders SET status = $2, reason = $3, updated_at = now() WHERE id = $1
+		RETURNING updated_at`, id, next.Status, next.Reason).Scan(&next.Updated); err != nil {
+		return checkout.Order{}, fmt.Errorf("update order %s: %w", id, err)
+	}
+	if next.Status == prev.Status {
+		return next, nil
+	}
+	var e kitevents.Event
+	switch next.Status {
+	case checkout.Confirmed:
+		e, err = checkoutevents.OrderConfirmed(next)
+	case checkout.Cancelled:
+		e, err = checkoutevents.OrderCancelled(next)
+	default:
+		err = fmt.Errorf("order %s: %w: %s → %s", id, checkout.ErrIllegalTransition, prev.Status, next.Status)
+	}
+	if err != nil {
+		return checkout.Order{}, err
 	}
 	if err := s.out.Add(ctx, tx, e); err != nil {
-		return false, err
+		return checkout.Order{}, err
 	}
-	return true, nil
+	return next, nil
 }
 
 // OrdersOf returns a customer's latest orders (at most limit, newest first), without their lines.

@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inlay-dev/inlay/services/checkout"
+	checkoutevents "github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
-	"github.com/inlay-dev/inlay/services/checkout/postgres"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 func form(key string) checkout.CheckoutForm {
@@ -31,7 +31,7 @@ func TestItemsAndVersions(t *testing.T) {
 	if it.Price != 5700 || it.Stock != 5 || it.ProductID != "CL-01" || it.Title() != "Heritage Workhorse Verdant Field" {
 		t.Fatalf("item = %+v", it)
 	}
-	if _, err := s.Item(ctx, "NOPE"); !errors.Is(err, checkout.ErrUnknownSKU) || server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := s.Item(ctx, "NOPE"); !errors.Is(err, checkout.ErrUnknownSKU) || errs.Code(err) != errs.ENOTFOUND {
 		t.Fatalf("unknown sku = %v", err)
 	}
 
@@ -48,7 +48,7 @@ func TestItemsAndVersions(t *testing.T) {
 		t.Fatalf("after stale events: %+v", it)
 	}
 	// A newer product version without RD removes it.
-	p := postgres.ProductChange{ID: "CL-01", Name: "Heritage Workhorse II", Variants: []checkout.Variant{
+	p := checkout.ProductChange{ID: "CL-01", Name: "Heritage Workhorse II", Variants: []checkout.Variant{
 		{SKU: checkouttest.SKUGrey, ProductID: "CL-01", ProductName: "Heritage Workhorse II", Name: "Verdant Field", Price: 6000}}}
 	checkouttest.Tx(t, pool, func(ctx context.Context, tx pgx.Tx) error { return s.ApplyProduct(ctx, tx, p, 4) })
 	items, err := s.Items(ctx, []string{checkouttest.SKUGrey, checkouttest.SKURed, checkouttest.SKUMatte})
@@ -70,7 +70,7 @@ func TestPlaceOrder(t *testing.T) {
 	ctx := context.Background()
 	s, pool := checkouttest.Store(t)
 	lines := []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 2}, {SKU: checkouttest.SKURed, Quantity: 1}}
-	id, created, err := s.PlaceOrder(ctx, postgres.Place{CartID: "cart-1", Lines: lines, Form: form("key-1")})
+	id, created, err := s.PlaceOrder(ctx, checkout.Placement{CartID: "cart-1", Lines: lines, Form: form("key-1")})
 	if err != nil || !created {
 		t.Fatalf("PlaceOrder = %s, %v, %v", id, created, err)
 	}
@@ -91,7 +91,7 @@ func TestPlaceOrder(t *testing.T) {
 	}
 
 	evs := checkouttest.Outbox(t, pool)
-	if len(evs) != 1 || evs[0].Type != postgres.OrderPlaced || evs[0].Subject != id || evs[0].Source != "checkout" {
+	if len(evs) != 1 || evs[0].Type != checkoutevents.OrderPlacedType || evs[0].Subject != id || evs[0].Source != "checkout" {
 		t.Fatalf("outbox = %+v", evs)
 	}
 	var data map[string]any
@@ -108,7 +108,7 @@ func TestPlaceOrderIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, pool := checkouttest.Store(t)
-	place := postgres.Place{CartID: "cart-1", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, Form: form("key-1")}
+	place := checkout.Placement{CartID: "cart-1", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, Form: form("key-1")}
 
 	// The same form posted 8 times at once makes one order.
 	var wg sync.WaitGroup
@@ -150,7 +150,7 @@ func TestPlaceOrderIdempotent(t *testing.T) {
 	}
 	// Another cart cannot use the key.
 	place.CartID = "cart-2"
-	if _, _, err := s.PlaceOrder(ctx, place); server.ErrorCode(err) != server.ECONFLICT {
+	if _, _, err := s.PlaceOrder(ctx, place); errs.Code(err) != errs.ECONFLICT {
 		t.Fatalf("key of another cart = %v", err)
 	}
 }
@@ -162,19 +162,26 @@ func TestPlaceOrderRefused(t *testing.T) {
 	tests := []struct {
 		name  string
 		lines []checkout.CartLine
+		store string // store-a when empty
 		code  string
 		is    error
 	}{
-		{"empty", nil, server.EINVALID, postgres.ErrEmptyCart},
-		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, server.EINVALID, checkout.ErrUnknownSKU},
-		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, server.ECONFLICT, checkout.ErrOutOfStock},
-		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, server.ECONFLICT, checkout.ErrOutOfStock},
+		{"empty", nil, "", errs.EINVALID, checkout.ErrEmptyCart},
+		{"unknown sku", []checkout.CartLine{{SKU: "NOPE", Quantity: 1}}, "", errs.EINVALID, checkout.ErrUnknownSKU},
+		{"out of stock", []checkout.CartLine{{SKU: checkouttest.SKUMatte, Quantity: 1}}, "", errs.ECONFLICT, checkout.ErrOutOfStock},
+		{"more than in stock", []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 2}}, "", errs.ECONFLICT, checkout.ErrOutOfStock},
+		// A store explore never published (hardening issue 10, defect 5).
+		{"a store that does not exist", []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, "no-such-store", errs.EINVALID, checkout.ErrUnknownStore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := s.PlaceOrder(ctx, postgres.Place{CartID: "c", Lines: tt.lines, Form: form("key-" + tt.name)})
-			if !errors.Is(err, tt.is) || server.ErrorCode(err) != tt.code {
-				t.Fatalf("err = %v (code %s), want %v (%s)", err, server.ErrorCode(err), tt.is, tt.code)
+			f := form("key-" + tt.name)
+			if tt.store != "" {
+				f.StoreID = tt.store
+			}
+			_, _, err := s.PlaceOrder(ctx, checkout.Placement{CartID: "c", Lines: tt.lines, Form: f})
+			if !errors.Is(err, tt.is) || errs.Code(err) != tt.code {
+				t.Fatalf("err = %v (code %s), want %v (%s)", err, errs.Code(err), tt.is, tt.code)
 			}
 		})
 	}
@@ -188,46 +195,43 @@ func TestConfirmAndCancel(t *testing.T) {
 	ctx := context.Background()
 	s, pool := checkouttest.Store(t)
 	place := func(key string) string {
-		id, _, err := s.PlaceOrder(ctx, postgres.Place{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, Form: form(key)})
+		id, _, err := s.PlaceOrder(ctx, checkout.Placement{CartID: "c", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 1}}, Form: form(key)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return id
 	}
 	a, b := place("a"), place("b")
-	step := func(f func(tx pgx.Tx) (bool, error)) (changed bool, err error) {
-		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			var err error
-			changed, err = f(tx)
-			return err
-		})
-		return changed, err
-	}
-	confirm := func(id string) func(pgx.Tx) (bool, error) {
-		return func(tx pgx.Tx) (bool, error) { return s.Confirm(ctx, tx, id) }
-	}
-	cancel := func(id, reason string) func(pgx.Tx) (bool, error) {
-		return func(tx pgx.Tx) (bool, error) { return s.Cancel(ctx, tx, id, reason) }
+	confirm := func(o *checkout.Order) error { return o.Confirm() }
+	cancel := func(reason string) func(o *checkout.Order) error {
+		return func(o *checkout.Order) error { return o.Cancel(reason) }
 	}
 	tests := []struct {
-		name    string
-		f       func(pgx.Tx) (bool, error)
-		changed bool
-		err     error
+		name   string
+		id     string
+		fn     func(o *checkout.Order) error
+		status checkout.Status
+		err    error
 	}{
-		{"confirm a", confirm(a), true, nil},
-		{"confirm a again", confirm(a), false, nil},
-		{"cancel confirmed a", cancel(a, "payment refunded"), false, checkout.ErrIllegalTransition},
-		{"cancel b", cancel(b, "card declined"), true, nil},
-		{"cancel b again", cancel(b, "other"), false, nil},
-		{"confirm cancelled b", confirm(b), false, checkout.ErrIllegalTransition},
-		{"unknown order", confirm("0190aaaa-0000-7000-8000-000000000000"), false, postgres.ErrUnknownOrder},
-		{"not an id", cancel("nope", "x"), false, postgres.ErrUnknownOrder},
+		{"confirm a", a, confirm, checkout.Confirmed, nil},
+		{"confirm a again", a, confirm, checkout.Confirmed, nil},
+		{"cancel confirmed a", a, cancel("payment refunded"), "", checkout.ErrIllegalTransition},
+		{"cancel b", b, cancel("card declined"), checkout.Cancelled, nil},
+		{"cancel b again", b, cancel("other"), checkout.Cancelled, nil},
+		{"confirm cancelled b", b, confirm, "", checkout.ErrIllegalTransition},
+		{"unknown order", "0190aaaa-0000-7000-8000-000000000000", confirm, "", checkout.ErrUnknownOrder},
+		{"not an id", "nope", cancel("x"), "", checkout.ErrUnknownOrder},
+		{"the snapshot is immutable", a, func(o *checkout.Order) error { o.Total++; return nil }, "", checkout.ErrSnapshotChanged},
 	}
 	for _, tt := range tests {
-		changed, err := step(tt.f)
-		if changed != tt.changed || !errors.Is(err, tt.err) {
-			t.Errorf("%s: changed %v err %v, want %v %v", tt.name, changed, err, tt.changed, tt.err)
+		var o checkout.Order
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var err error
+			o, err = s.UpdateTx(ctx, tx, tt.id, tt.fn)
+			return err
+		})
+		if o.Status != tt.status || !errors.Is(err, tt.err) {
+			t.Errorf("%s: status %q err %v, want %q %v", tt.name, o.Status, err, tt.status, tt.err)
 		}
 	}
 	if _, st, reason, err := s.OrderStatus(ctx, b); err != nil || st != checkout.Cancelled || reason != "card declined" {
@@ -238,15 +242,23 @@ func TestConfirmAndCancel(t *testing.T) {
 	for _, e := range evs {
 		types = append(types, e.Type)
 	}
-	if len(evs) != 4 || evs[2].Type != postgres.OrderConfirmed || evs[3].Type != postgres.OrderCancelled {
+	if len(evs) != 4 || evs[2].Type != checkoutevents.OrderConfirmedType || evs[3].Type != checkoutevents.OrderCancelledType {
 		t.Fatalf("events = %v", types)
 	}
-	var c postgres.CancelledData
+	var c checkoutevents.CancelledData
 	if err := json.Unmarshal(evs[3].Data, &c); err != nil || c.OrderID != b || c.Reason != "card declined" ||
 		len(c.Lines) != 1 || c.Lines[0].SKU != checkouttest.SKUGrey || c.Lines[0].Quantity != 1 {
 		t.Fatalf("cancelled = %+v, %v", c, err)
 	}
-	if _, err := s.Order(ctx, "nope"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := s.Order(ctx, "nope"); errs.Code(err) != errs.ENOTFOUND {
 		t.Fatalf("Order(nope) = %v", err)
+	}
+	// Update owns its transaction: a third order cancelled through it publishes its event too.
+	third := place("c")
+	if o, err := s.Update(ctx, third, cancel("changed my mind")); err != nil || o.Status != checkout.Cancelled || o.Reason != "changed my mind" {
+		t.Fatalf("Update = %+v, %v", o, err)
+	}
+	if evs := checkouttest.Outbox(t, pool); len(evs) != 6 || evs[5].Type != checkoutevents.OrderCancelledType || evs[5].Subject != third {
+		t.Fatalf("%d events after Update", len(evs))
 	}
 }

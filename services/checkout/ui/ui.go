@@ -1,9 +1,13 @@
-// Package ui is checkout's storefront surface: the manifest, the fragments (add-to-cart, mini-cart,
-// cart, checkout, thanks, order, order-history, compact-header) under /fragments/{name}, and the
-// interaction endpoints
-// under /ui/... that the shell proxies from /checkout/... (POST /checkout/cart/add reaches
-// POST /ui/cart/add). Fragments and /ui routes sit behind the Inlay-Context check; state-changing
-// /ui routes also need the context's CSRF token.
+// Package ui is checkout's storefront surface: it builds the manifest and mounts the fragments under
+// /fragments/{name} and the interaction endpoints under /ui/... that the shell proxies from
+// /checkout/... (POST /checkout/cart/add reaches POST /ui/cart/add). Fragments and /ui routes sit
+// behind the Inlay-Context check; state-changing /ui routes also need the context's CSRF token.
+//
+// One sub-package per fragment holds its handler, its view model and its templ view, with its
+// endpoints: addtocart (POST /ui/cart/add), minicart (GET /ui/mini-cart), cart (POST
+// /ui/cart/remove), checkoutpage (POST /ui/place-order), thanks, order (GET /ui/orders/{id}/status),
+// orderhistory and compactheader; fallback is the fragments' fallback. Each declares the small
+// interfaces it reads and writes through; cmd/checkoutd passes the redis and postgres stores.
 package ui
 
 import (
@@ -17,9 +21,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
-	"github.com/inlay-dev/inlay/services/checkout/postgres"
-	"github.com/inlay-dev/inlay/services/checkout/redis"
 	"github.com/inlay-dev/inlay/services/checkout/static"
+	"github.com/inlay-dev/inlay/services/checkout/ui/addtocart"
+	"github.com/inlay-dev/inlay/services/checkout/ui/cart"
+	"github.com/inlay-dev/inlay/services/checkout/ui/checkoutpage"
+	"github.com/inlay-dev/inlay/services/checkout/ui/compactheader"
+	"github.com/inlay-dev/inlay/services/checkout/ui/fallback"
+	"github.com/inlay-dev/inlay/services/checkout/ui/minicart"
+	"github.com/inlay-dev/inlay/services/checkout/ui/order"
+	"github.com/inlay-dev/inlay/services/checkout/ui/orderhistory"
+	"github.com/inlay-dev/inlay/services/checkout/ui/thanks"
 )
 
 // Context is checkout's context name: its manifest name, data-boundary and asset prefix.
@@ -27,36 +38,43 @@ const Context = "checkout"
 
 // Fragment names in checkout's manifest.
 const (
-	AddToCart     = "add-to-cart"
-	MiniCart      = "mini-cart"
-	CartPage      = "cart"
-	CheckoutPage  = "checkout"
-	Thanks        = "thanks"
-	OrderPage     = "order"
-	OrderHistory  = "order-history"
-	CompactHeader = "compact-header"
+	AddToCart     = addtocart.Name
+	MiniCart      = minicart.Name
+	CartPage      = cart.Name
+	CheckoutPage  = checkoutpage.Name
+	Thanks        = thanks.Name
+	OrderPage     = order.Name
+	OrderHistory  = orderhistory.Name
+	CompactHeader = compactheader.Name
 )
+
+// Carts is everything the fragments and endpoints do with carts (redis.Carts).
+type Carts interface {
+	addtocart.CartAdder
+	cart.LineRemover
+	checkoutpage.Basket
+	checkoutpage.FormTaker
+}
+
+// Store is everything the fragments and endpoints read and place (postgres.Store).
+type Store interface {
+	addtocart.ItemReader
+	cart.ItemReader
+	checkoutpage.OrderPlacer
+	order.Reader
+	orderhistory.Lister
+}
 
 // Options configures Mount.
 type Options struct {
-	Carts  *redis.Carts
-	Store  *postgres.Store
+	Carts  Carts
+	Store  Store
 	Assets *static.Assets
 	// Verifier checks the shell's Inlay-Context on every fragment and /ui request.
 	Verifier *fragments.Verifier
 	// SecureCookie marks the cart cookie Secure (outside dev mode).
 	SecureCookie bool
 	Log          *slog.Logger
-}
-
-// handlers holds what the fragment and /ui handlers share.
-type handlers struct {
-	carts    *redis.Carts
-	store    *postgres.Store
-	manifest fragments.Manifest
-	logo     string
-	secure   bool
-	log      *slog.Logger
 }
 
 // Mount adds the manifest, the assets, the fragments and the /ui endpoints to r and returns the
@@ -84,27 +102,29 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	if err != nil {
 		return fragments.Manifest{}, err
 	}
-	h := &handlers{carts: opts.Carts, store: opts.Store, manifest: m, logo: logo, secure: opts.SecureCookie, log: opts.Log}
+	assets := func(name string) fragments.RenderOption { return fragments.Assets(m, name) }
 
 	fragments.ServeManifest(r, m)
 	opts.Assets.Mount(r)
 
+	carts, store := opts.Carts, opts.Store
+	miniCart := minicart.Handler(carts, assets(MiniCart))
 	g := r.Group("/fragments", fragments.Middleware(opts.Verifier))
-	g.Get("/"+AddToCart, h.addToCart)
-	g.Get("/"+MiniCart, h.miniCart)
-	g.Get("/"+CartPage, h.cart)
-	g.Get("/"+CheckoutPage, h.checkout)
-	g.Get("/"+Thanks, h.thanks)
-	g.Get("/"+OrderPage, h.order)
-	g.Get("/"+OrderHistory, h.orderHistory)
-	g.Get("/"+CompactHeader, h.compactHeader)
+	g.Get("/"+AddToCart, addtocart.Handler(store, assets(AddToCart)))
+	g.Get("/"+MiniCart, miniCart)
+	g.Get("/"+CartPage, cart.Handler(carts, store, assets(CartPage)))
+	g.Get("/"+CheckoutPage, checkoutpage.Handler(carts, store, carts, assets(CheckoutPage)))
+	g.Get("/"+Thanks, thanks.Handler(store, assets(Thanks)))
+	g.Get("/"+OrderPage, order.Handler(store, assets(OrderPage)))
+	g.Get("/"+OrderHistory, orderhistory.Handler(store, assets(OrderHistory)))
+	g.Get("/"+CompactHeader, compactheader.Handler(logo, assets(CompactHeader)))
 
 	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF())
-	u.Post("/cart/add", h.add)
-	u.Post("/cart/remove", h.remove)
-	u.Get("/mini-cart", h.miniCart)
-	u.Post("/place-order", h.placeOrder)
-	u.Get("/orders/:id/status", h.orderStatus)
+	u.Post("/cart/add", addtocart.Add(store, carts, opts.SecureCookie))
+	u.Post("/cart/remove", cart.Remove(carts))
+	u.Get("/mini-cart", miniCart)
+	u.Post("/place-order", checkoutpage.PlaceOrder(carts, store, opts.Log))
+	u.Get("/orders/:id/status", order.StatusHandler(store))
 	return m, nil
 }
 
@@ -119,19 +139,19 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 		js       bool
 	}{
 		{AddToCart, 300 * time.Millisecond, fragments.Private,
-			Unavailable("checkout-add-to-cart", "The basket is not available right now. Please try again in a moment."), []string{"sku"}, true},
-		{MiniCart, 200 * time.Millisecond, fragments.Private, MiniCartView(0), nil, true},
+			fallback.Unavailable("checkout-add-to-cart", "The basket is not available right now. Please try again in a moment."), []string{"sku"}, true},
+		{MiniCart, 200 * time.Millisecond, fragments.Private, minicart.MiniCartView(0), nil, true},
 		{CartPage, time.Second, fragments.Private,
-			Unavailable("checkout-cart", "Your basket cannot be shown right now. Please try again in a moment."), []string{"error"}, true},
+			fallback.PageUnavailable("checkout-cart", "Basket", "Your basket cannot be shown right now. Please try again in a moment."), []string{"error"}, true},
 		{CheckoutPage, time.Second, fragments.Private,
-			Unavailable("checkout-checkout", "Checkout is not available right now. Please try again in a moment."), []string{"store"}, true},
+			fallback.PageUnavailable("checkout-checkout", "Checkout", "Checkout is not available right now. Please try again in a moment."), []string{"store"}, true},
 		{Thanks, time.Second, fragments.Private,
-			Unavailable("checkout-thanks", "Thanks for your order! Its status cannot be shown right now."), []string{"order"}, true},
+			fallback.PageUnavailable("checkout-thanks", "Thanks for your order!", "Its status cannot be shown right now."), []string{"order"}, true},
 		{OrderPage, time.Second, fragments.Private,
-			Unavailable("checkout-order", "This order cannot be shown right now. Please try again in a moment."), []string{"order"}, true},
+			fallback.PageUnavailable("checkout-order", "Your order", "This order cannot be shown right now. Please try again in a moment."), []string{"order"}, true},
 		{OrderHistory, 500 * time.Millisecond, fragments.Private,
-			Unavailable("checkout-order-history", "Your orders cannot be shown right now."), nil, false},
-		{CompactHeader, 300 * time.Millisecond, fragments.Public, compactFallback(), nil, false},
+			fallback.Unavailable("checkout-order-history", "Your orders cannot be shown right now."), nil, false},
+		{CompactHeader, 300 * time.Millisecond, fragments.Public, compactheader.Fallback(), nil, false},
 	} {
 		var b bytes.Buffer
 		if err := f.fallback.Render(context.Background(), &b); err != nil {
@@ -148,9 +168,4 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 		return m, err
 	}
 	return m, nil
-}
-
-// compactFallback is the compact header without its logo image.
-func compactFallback() templ.Component {
-	return templ.Raw(`<header class="co-compact-header" data-boundary="checkout" data-testid="checkout-compact-header"><a href="/">The Tractor Store</a></header>`)
 }

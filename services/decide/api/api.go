@@ -16,7 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/services/decide"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Product is a product as the API shows it.
@@ -118,7 +118,7 @@ func (h *Handler) admin(c *fiber.Ctx) error {
 	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok || h.adminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.adminToken)) != 1 {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="decide admin"`)
-		return server.Errorf(server.EUNAUTHORIZED, "the admin token is missing or wrong")
+		return errs.Errorf(errs.EUNAUTHORIZED, "the admin token is missing or wrong")
 	}
 	return c.Next()
 }
@@ -126,7 +126,7 @@ func (h *Handler) admin(c *fiber.Ctx) error {
 func (h *Handler) changePrice(c *fiber.Ctx) error {
 	var req PriceRequest
 	if err := json.Unmarshal(c.Body(), &req); err != nil || req.Price == nil {
-		return server.Errorf(server.EINVALID, `the body must be {"price": <whole Ø, not negative>}`)
+		return errs.Errorf(errs.EINVALID, `the body must be {"price": <whole Ø, not negative>}`)
 	}
 	ch, err := h.prices.ChangePrice(c.UserContext(), c.Params("sku"), *req.Price)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/inlay-dev/inlay/services/decide"
 	"github.com/inlay-dev/inlay/services/decide/api"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
@@ -52,7 +53,7 @@ func (s *store) ProductBySKU(_ context.Context, sku string) (decide.Product, err
 
 func (s *store) ChangePrice(ctx context.Context, sku string, price int64) (decide.PriceChange, error) {
 	if price < 0 {
-		return decide.PriceChange{}, server.Errorf(server.EINVALID, "negative")
+		return decide.PriceChange{}, errs.Errorf(errs.EINVALID, "negative")
 	}
 	p, err := s.ProductBySKU(ctx, sku)
 	if err != nil {

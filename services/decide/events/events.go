@@ -15,6 +15,10 @@ import (
 // Source is the context decide's events come from.
 const Source = "decide"
 
+// Consumers are the contexts that consume decide's events (DESIGN.md §2); after a fresh seed
+// decide's catch-up (events.CatchUp) waits for them.
+func Consumers() []string { return []string{"explore", "checkout", "inspire", "inventory"} }
+
 // Event types (routing keys) decide publishes.
 const (
 	// ProductCreatedType: a product and its variants came into being. Data: Product.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/inlay-dev/inlay/services/decide"
 	decideevents "github.com/inlay-dev/inlay/services/decide/events"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // Store keeps products and variants. Every change commits together with its events in the outbox.
@@ -64,7 +64,7 @@ func (s *Store) ProductBySKU(ctx context.Context, sku string) (decide.Product, e
 		return decide.Product{}, fmt.Errorf("find variant %s: %w", sku, err)
 	}
 	p, err := loadProduct(ctx, s.pool, id, false)
-	if server.ErrorCode(err) == server.ENOTFOUND { // deleted in between
+	if errs.Code(err) == errs.ENOTFOUND { // deleted in between
 		return decide.Product{}, decide.ErrVariantNotFound(sku)
 	}
 	return p, err
@@ -101,7 +101,7 @@ func (s *Store) update(ctx context.Context, tx pgx.Tx, id string, fn func(p *dec
 		return decide.Product{}, nil, err
 	}
 	if next.ID != prev.ID {
-		return decide.Product{}, nil, server.Errorf(server.EINVALID, "product %s: the id cannot change", prev.ID)
+		return decide.Product{}, nil, errs.Errorf(errs.EINVALID, "product %s: the id cannot change", prev.ID)
 	}
 	if err := next.Validate(); err != nil {
 		return decide.Product{}, nil, err
@@ -148,7 +148,7 @@ func (s *Store) update(ctx context.Context, tx pgx.Tx, id string, fn func(p *dec
 // negative price.
 func (s *Store) ChangePrice(ctx context.Context, sku string, price int64) (decide.PriceChange, error) {
 	if price < 0 {
-		return decide.PriceChange{}, server.Errorf(server.EINVALID, "price %d is negative", price)
+		return decide.PriceChange{}, errs.Errorf(errs.EINVALID, "price %d is negative", price)
 	}
 	var id string
 	err := s.pool.QueryRow(ctx, `SELECT product_id FROM variants WHERE sku = $1`, sku).Scan(&id)

@@ -14,9 +14,9 @@ import (
 	"github.com/inlay-dev/inlay/services/decide/postgres"
 	"github.com/inlay-dev/inlay/services/decide/seed"
 	"github.com/inlay-dev/inlay/services/decide/static"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
@@ -228,11 +228,11 @@ func TestChangePrice(t *testing.T) {
 		price int64
 		code  string
 	}{
-		{"NOPE", 1, server.ENOTFOUND},
-		{"AU-02-BL", -1, server.EINVALID},
+		{"NOPE", 1, errs.ENOTFOUND},
+		{"AU-02-BL", -1, errs.EINVALID},
 	}
 	for _, tt := range tests {
-		if _, err := s.ChangePrice(ctx(t), tt.sku, tt.price); server.ErrorCode(err) != tt.code {
+		if _, err := s.ChangePrice(ctx(t), tt.sku, tt.price); errs.Code(err) != tt.code {
 			t.Errorf("ChangePrice(%s, %d) = %v, want %s", tt.sku, tt.price, err, tt.code)
 		}
 	}
@@ -276,10 +276,10 @@ func TestReads(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	mustSeed(t, s, catalog(t))
-	if _, err := s.Product(ctx(t), "NOPE"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := s.Product(ctx(t), "NOPE"); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown product: %v", err)
 	}
-	if _, err := s.ProductBySKU(ctx(t), "NOPE"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := s.ProductBySKU(ctx(t), "NOPE"); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown sku: %v", err)
 	}
 	p, err := s.Product(ctx(t), "AU-03")
@@ -321,11 +321,11 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("new variant: %v %v", got.ID, err)
 	}
 	_, _, err = s.Update(ctx(t), "AU-01", func(p *decide.Product) error { p.ID = "AU-99"; return nil })
-	if server.ErrorCode(err) != server.EINVALID {
+	if errs.Code(err) != errs.EINVALID {
 		t.Errorf("changing the id: %v", err)
 	}
 	_, _, err = s.Update(ctx(t), "AU-01", func(p *decide.Product) error { p.Variants = nil; return nil })
-	if server.ErrorCode(err) != server.EINVALID {
+	if errs.Code(err) != errs.EINVALID {
 		t.Errorf("removing every variant: %v", err)
 	}
 	if n := len(outbox(t, pool)); n != base+1 {

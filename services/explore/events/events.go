@@ -1,6 +1,8 @@
-// Package events holds explore's handlers for the events it consumes: decide's product.created,
-// product.updated and variant.price_changed, which fill explore's product summaries. explore
-// publishes nothing.
+// Package events holds what explore publishes — explore.store.changed, its payload and the function
+// that builds it (publish.go; examples in testdata/*.json, which checkout's tests decode), and the
+// first-start catch-up that republishes the stores (catchup.go) — and explore's handlers for the
+// events it consumes: decide's product.created, product.updated and variant.price_changed, which
+// fill explore's product summaries.
 //
 // Each payload is read with explore's own structs (tolerant reader): only the fields explore uses,
 // unknown fields ignored. decide's example events (services/decide/events/testdata) are the contract

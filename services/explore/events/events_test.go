@@ -19,6 +19,7 @@ import (
 	"github.com/inlay-dev/inlay/services/explore/seed"
 	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 )
 
 // decideExamples is where decide keeps its example events: the contract these tests decode.
@@ -42,7 +43,7 @@ func mustDecideEvent(t *testing.T, name string) kitevents.Event {
 func mustExploreDB(t *testing.T) (*pgxpool.Pool, *postgres.Catalog) {
 	t.Helper()
 	ctx := context.Background()
-	pool := kittest.Postgres(t, postgres.Migrations)
+	pool := kittest.Postgres(t, postgres.Migrations())
 	if err := kitevents.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func mustExploreDB(t *testing.T) (*pgxpool.Pool, *postgres.Catalog) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	return pool, postgres.NewCatalog(pool)
@@ -204,7 +205,7 @@ func TestPriceChangeThroughRabbitMQ(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	exchange := kittest.Exchange(t)
+	p := maintest.New(t)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	pool, catalog := mustExploreDB(t)
@@ -213,30 +214,13 @@ func TestPriceChangeThroughRabbitMQ(t *testing.T) {
 	}
 	outcomes := make(chan settled, 16)
 	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: pool,
-		AMQPURL: kittest.AMQPURL(), Exchange: exchange, Log: log,
+		AMQPURL: kittest.AMQPURL(), Exchange: p.Exchange, Log: log,
 		OnSettled: func(e kitevents.Event, outcome string) { outcomes <- settled{e.ID, outcome} }})
 	events.NewHandlers(catalog).Register(consumer)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- consumer.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("consumer: %v", err)
-		}
-		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer ccancel()
-		if err := consumer.DeleteQueues(cctx); err != nil {
-			t.Logf("delete queues: %v", err)
-		}
-		if err := kitevents.DeleteExchange(cctx, kittest.AMQPURL(), exchange); err != nil {
-			t.Logf("delete exchange: %v", err)
-		}
-	})
-	waitReady(ctx, t, consumer)
+	p.Consume(ctx, consumer)
 
 	// decide's side: its own outbox in its own database, published by the relay.
-	publish := startPublisher(ctx, t, exchange, log)
+	publish := p.Publisher(ctx, "decide").Publish
 	expect := func(want ...settled) {
 		t.Helper()
 		for _, w := range want {
@@ -267,7 +251,7 @@ func TestPriceChangeThroughRabbitMQ(t *testing.T) {
 
 	// The same event published again, as a relay that died between the broker's confirm and marking
 	// the row sent would: the inbox drops it.
-	republish := startPublisher(ctx, t, exchange, log)
+	republish := p.Publisher(ctx, "decide").Publish
 	republish(price)
 	expect(settled{price.ID, "duplicate"})
 	if p := mustProduct(t, catalog, "AU-02"); p.StartPrice != 4100 {
@@ -276,55 +260,5 @@ func TestPriceChangeThroughRabbitMQ(t *testing.T) {
 	var inbox int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM inlay_inbox WHERE event_id = $1`, price.ID).Scan(&inbox); err != nil || inbox != 1 {
 		t.Errorf("inbox rows for the price change: %d, %v", inbox, err)
-	}
-}
-
-// startPublisher starts an outbox and relay in a database of its own, publishing to exchange, and
-// returns a function adding events to that outbox.
-func startPublisher(ctx context.Context, t *testing.T, exchange string, log *slog.Logger) func(...kitevents.Event) {
-	t.Helper()
-	db := kittest.Postgres(t, nil)
-	if err := kitevents.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: "decide", Pool: db, AMQPURL: kittest.AMQPURL(),
-		Exchange: exchange, Log: log, PollInterval: 100 * time.Millisecond})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("relay: %v", err)
-		}
-	})
-	outbox := kitevents.NewOutbox("decide")
-	return func(es ...kitevents.Event) {
-		t.Helper()
-		if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-			for _, e := range es {
-				if err := outbox.Add(ctx, tx, e); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// waitReady waits until the consumer has declared its queue and consumes, so nothing published
-// after it is lost.
-func waitReady(ctx context.Context, t *testing.T, c *kitevents.Consumer) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for c.Ready(ctx) != nil {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("consumer not ready: %v", ctx.Err())
-		}
 	}
 }

@@ -3,18 +3,12 @@ package postgres
 import (
 	"embed"
 	"io/fs"
+
+	kitpostgres "github.com/inlay-dev/inlay/services/kit/postgres"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations holds explore's goose migrations at its root, for kit.Start and kittest.Postgres.
-var Migrations = mustSub(migrationFiles, "migrations")
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // unreachable: dir is embedded above
-	}
-	return sub
-}
+// Migrations returns explore's goose migrations, for kit.Start and kittest.Postgres.
+func Migrations() fs.FS { return kitpostgres.Migrations(migrationFiles) }

@@ -12,24 +12,100 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/explore"
+	exploreevents "github.com/inlay-dev/inlay/services/explore/events"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
 	"github.com/inlay-dev/inlay/services/explore/seed"
+	"github.com/inlay-dev/inlay/services/kit/errs"
+	kitevents "github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // mustCatalog returns a Catalog on a fresh, migrated and seeded database.
 func mustCatalog(t testing.TB) (*postgres.Catalog, *pgxpool.Pool) {
 	t.Helper()
-	pool := kittest.Postgres(t, postgres.Migrations)
+	pool := kittest.Postgres(t, postgres.Migrations())
+	if err := kitevents.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
 	data, err := seed.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	return postgres.NewCatalog(pool), pool
+}
+
+// storeEvents returns the store.changed events in the outbox, oldest first.
+func storeEvents(t *testing.T, pool *pgxpool.Pool) []exploreevents.StoreChanged {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT body FROM inlay_outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []exploreevents.StoreChanged
+	for _, b := range bodies {
+		e, err := kitevents.Decode(b)
+		if err != nil || e.Type != exploreevents.StoreChangedType || e.Source != "explore" {
+			t.Fatalf("outbox row %s: %v", b, err)
+		}
+		var s exploreevents.StoreChanged
+		if err := json.Unmarshal(e.Data, &s); err != nil || e.Subject != s.ID {
+			t.Fatalf("store.changed %s: %v", e.Data, err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestSeedPublishesStores: the first seed publishes every store at version 1, an unchanged seed
+// publishes nothing, a changed store is published again at version 2, and RepublishStores publishes
+// every store at its version.
+func TestSeedPublishesStores(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := mustCatalog(t)
+	data, _ := seed.Load()
+	if evs := storeEvents(t, pool); len(evs) != 4 || evs[0] != (exploreevents.StoreChanged{ID: "store-a",
+		Name: "Aurora Flagship Store", Street: "Astronaut Way 1", City: "Arlington", Version: 1}) {
+		t.Fatalf("first seed published %+v", evs)
+	}
+	s := postgres.NewSeeder(pool)
+	if n, err := s.Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil || n != 0 {
+		t.Fatalf("unchanged seed: %d changed, %v", n, err)
+	}
+	stores := slices.Clone(data.Stores)
+	stores[1].Name = "Bigger Micro Machines"
+	slices.Reverse(stores) // a new order alone is no change
+	if n, err := s.Seed(ctx, data.Categories, stores, data.Teasers); err != nil || n != 1 {
+		t.Fatalf("changed seed: %d changed, %v", n, err)
+	}
+	evs := storeEvents(t, pool)
+	if len(evs) != 5 || evs[4].ID != "store-b" || evs[4].Name != "Bigger Micro Machines" || evs[4].Version != 2 {
+		t.Fatalf("after a change: %+v", evs)
+	}
+	// A store seeded before explore published its stores (version 0) is published on the next seed.
+	if _, err := pool.Exec(ctx, `UPDATE stores SET version = 0 WHERE id = 'store-c'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Seed(ctx, data.Categories, stores, data.Teasers); err != nil || n != 1 {
+		t.Fatalf("seed over an unpublished store: %d changed, %v", n, err)
+	}
+	if evs := storeEvents(t, pool); len(evs) != 6 || evs[5].ID != "store-c" || evs[5].Version != 1 {
+		t.Fatalf("after an unpublished store: %+v", evs)
+	}
+	if n, err := s.RepublishStores(ctx); err != nil || n != 4 {
+		t.Fatalf("RepublishStores = %d, %v", n, err)
+	}
+	evs = storeEvents(t, pool)
+	if len(evs) != 10 || evs[6].ID != "store-d" || evs[8].Version != 2 {
+		t.Fatalf("republished %+v", evs[6:])
+	}
 }
 
 func mustApplyProduct(t testing.TB, pool *pgxpool.Pool, c *postgres.Catalog, p explore.ProductChange, version int64) {
@@ -92,7 +168,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	t.Parallel()
 	c, pool := mustCatalog(t)
 	data, _ := seed.Load()
-	if err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(context.Background(), data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -117,7 +193,7 @@ func TestEmptyCategory(t *testing.T) {
 	if err != nil || len(l.Products) != 0 || l.Total != 0 {
 		t.Errorf("a category without products: %+v, %v; want empty", l, err)
 	}
-	if _, err := c.Products(context.Background(), "hovercraft", 10); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Products(context.Background(), "hovercraft", 10); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown category: %v, want ENOTFOUND", err)
 	}
 }
@@ -175,7 +251,7 @@ func TestProductsByCategory(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Products(ctx, "hovercraft", 100); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Products(ctx, "hovercraft", 100); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown category: %v, want ENOTFOUND", err)
 	}
 }
@@ -230,7 +306,7 @@ func TestStartPriceFollowsPriceChanges(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Product(ctx, "XX-99"); server.ErrorCode(err) != server.ENOTFOUND {
+	if _, err := c.Product(ctx, "XX-99"); errs.Code(err) != errs.ENOTFOUND {
 		t.Errorf("unknown product: %v, want ENOTFOUND", err)
 	}
 }

@@ -9,12 +9,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/explore"
+	"github.com/inlay-dev/inlay/services/explore/events"
 )
 
 // Catalog reads and writes explore's catalog: categories, product summaries, stores and teasers.
 // Writes of product summaries take the caller's transaction, so an event handler's work commits
 // together with its inbox row.
 type Catalog struct{ db *pgxpool.Pool }
+
+var _ events.Writer = (*Catalog)(nil)
 
 // NewCatalog returns a Catalog on db.
 func NewCatalog(db *pgxpool.Pool) *Catalog { return &Catalog{db: db} }

@@ -1,8 +1,12 @@
-// explore's Store Picker: "choose a store" opens the picker's <dialog>; "select" shows the chosen
-// store in the picker and dispatches a bubbling `explore:store-selected` CustomEvent whose detail is
-// the store id (STOREFRONT.md). Listeners are delegated from document, so pickers inserted later (an
-// async slot, an htmx swap) work too, and loading this module twice installs them once.
+// explore's Store Picker: "choose a store" opens the picker's <dialog> and "close" closes it by invoker
+// commands (commandfor/command), without script; this script only opens and closes it in browsers
+// that lack them. Each "select" is a submit button (without JavaScript, choosing a store submits the
+// form around the picker); here it is taken over: the chosen store shows in the picker, the dialog
+// closes and a bubbling `explore:store-selected` CustomEvent carries the store id (STOREFRONT.md).
+// Listeners are delegated from document, so pickers inserted later (an async slot) work too, and
+// loading this module twice installs them once.
 const installed = "exploreStorePicker";
+const invokerCommands = "commandForElement" in HTMLButtonElement.prototype;
 
 if (!document.documentElement.dataset[installed]) {
   document.documentElement.dataset[installed] = "1";
@@ -10,24 +14,24 @@ if (!document.documentElement.dataset[installed]) {
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target : null;
     if (!target) return;
-
-    const open = target.closest("[data-explore-open]");
-    if (open) {
-      const dialog = open.closest("[data-explore-store-picker]")?.querySelector("dialog");
-      if (dialog && !dialog.open) dialog.showModal();
-      return;
+    if (!invokerCommands) {
+      const open = target.closest("[data-explore-open]");
+      if (open) {
+        const dialog = open.closest("[data-explore-store-picker]")?.querySelector("dialog");
+        if (dialog && !dialog.open) dialog.showModal();
+        return;
+      }
+      const close = target.closest("[data-explore-close]");
+      if (close) {
+        close.closest("dialog")?.close();
+        return;
+      }
     }
-
-    const close = target.closest("[data-explore-close]");
-    if (close) {
-      close.closest("dialog")?.close();
-      return;
-    }
-
     const select = target.closest("[data-explore-select]");
     if (!select) return;
     const picker = select.closest("[data-explore-store-picker]");
     if (!picker) return;
+    event.preventDefault(); // no form post: the page stays, with what the shopper typed
     const id = select.getAttribute("data-explore-select");
     const store = select.closest("[data-store-id]");
     const chosen = picker.querySelector("[data-explore-chosen]");

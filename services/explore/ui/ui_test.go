@@ -30,12 +30,15 @@ func startExplore(t *testing.T, signer *fragments.Signer) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool := kittest.Postgres(t, postgres.Migrations)
+	pool := kittest.Postgres(t, postgres.Migrations())
+	if err := kitevents.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
 	data, err := seed.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	if _, err := postgres.NewSeeder(pool).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
 		t.Fatal(err)
 	}
 	catalog := postgres.NewCatalog(pool)
@@ -94,7 +97,7 @@ func TestFragmentContract(t *testing.T) {
 	}
 	signer := fragments.NewSigner(key)
 	base := startExplore(t, signer)
-	fragmenttest.Run(t, base, fragmenttest.Signer(signer),
+	fragmenttest.Run(t, base, fragmenttest.Signer(signer), fragmenttest.IDPrefix("ex-"),
 		fragmenttest.Params("category", url.Values{}),
 		fragmenttest.Params("category", url.Values{"category": {"classic"}}),
 		fragmenttest.Params("category", url.Values{"category": {"autonomous"}}),

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/inspire"
+	inspireevents "github.com/inlay-dev/inlay/services/inspire/events"
 )
 
 // Store is inspire's read model of variants. Reads use the pool; writes run inside the transaction
@@ -16,7 +17,10 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ inspire.VariantStore = (*Store)(nil)
+var (
+	_ inspire.VariantStore    = (*Store)(nil)
+	_ inspireevents.ReadModel = (*Store)(nil)
+)
 
 // NewStore returns a Store on pool, migrated with Migrations.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }

@@ -18,7 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/services/inventory"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Stock is a sku's stock as the API shows it.
@@ -100,7 +100,7 @@ func (h *Handler) reservation(c *fiber.Ctx) error {
 		return err
 	}
 	if status == "" {
-		return server.Errorf(server.ENOTFOUND, "no reservation for order %q", id)
+		return errs.Errorf(errs.ENOTFOUND, "no reservation for order %q", id)
 	}
 	out := Reservation{OrderID: id, Status: status, Lines: make([]Line, 0, len(lines))}
 	for _, l := range lines {
@@ -114,7 +114,7 @@ func (h *Handler) admin(c *fiber.Ctx) error {
 	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok || h.adminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.adminToken)) != 1 {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="inventory admin"`)
-		return server.Errorf(server.EUNAUTHORIZED, "the admin token is missing or wrong")
+		return errs.Errorf(errs.EUNAUTHORIZED, "the admin token is missing or wrong")
 	}
 	return c.Next()
 }
@@ -122,7 +122,7 @@ func (h *Handler) admin(c *fiber.Ctx) error {
 func (h *Handler) set(c *fiber.Ctx) error {
 	var req StockRequest
 	if err := json.Unmarshal(c.Body(), &req); err != nil || req.Quantity == nil {
-		return server.Errorf(server.EINVALID, `the body must be {"quantity": <whole number, not negative>}`)
+		return errs.Errorf(errs.EINVALID, `the body must be {"quantity": <whole number, not negative>}`)
 	}
 	st, err := h.store.Set(c.UserContext(), c.Params("sku"), *req.Quantity)
 	if err != nil {

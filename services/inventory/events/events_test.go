@@ -96,14 +96,29 @@ func authorized(t testing.TB, orderID string, lines ...any) events.Event {
 	return e
 }
 
+// cancelled is checkout's example order.cancelled (services/checkout/events/testdata, read as a
+// file, never imported) for orderID.
 func cancelled(t testing.TB, orderID string) events.Event {
 	t.Helper()
-	e, err := events.New("checkout", inventoryevents.OrderCancelledType, orderID, map[string]any{
-		"order_id": orderID, "reason": "card declined", "lines": []map[string]any{{"sku": "A", "quantity": 1}}})
+	ex := eventstest.Read(t, filepath.Join("..", "..", "checkout", "events", "testdata", "order_cancelled.json"))
+	var data map[string]any
+	if err := json.Unmarshal(ex.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	data["order_id"] = orderID
+	e, err := events.New(ex.Source, ex.Type, orderID, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestCheckoutExamples: the events inventory handles from checkout are the ones checkout publishes.
+func TestCheckoutExamples(t *testing.T) {
+	t.Parallel()
+	if e := eventstest.Read(t, filepath.Join("..", "..", "checkout", "events", "testdata", "order_cancelled.json")); e.Type != inventoryevents.OrderCancelledType {
+		t.Errorf("checkout's order_cancelled.json has type %s, inventory routes %s", e.Type, inventoryevents.OrderCancelledType)
+	}
 }
 
 // outbox returns the events in the outbox, in the order they were written.

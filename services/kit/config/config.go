@@ -67,6 +67,18 @@ func (f FragmentServer) PublicKeys() map[string]string {
 // Dev reports whether the process runs in development mode.
 func (c Common) Dev() bool { return c.Env == "dev" }
 
+// DevAdminToken is the local default of a team's admin bearer token (DECIDE_ADMIN_TOKEN, ...).
+const DevAdminToken = "dev-admin-token"
+
+// CheckAdminToken refuses DevAdminToken as the admin token outside dev mode; variable names the
+// setting in the error.
+func (c Common) CheckAdminToken(variable, token string) error {
+	if !c.Dev() && token == DevAdminToken {
+		return fmt.Errorf("%s must be set to a secret outside dev mode", variable)
+	}
+	return nil
+}
+
 // DatabaseName is the name of the database owned by the given context.
 func (c Common) DatabaseName(context string) string { return c.DBPrefix + context }
 

@@ -132,3 +132,16 @@ func TestProdRequired(t *testing.T) {
 		t.Errorf("ProdRequired(Plain) = %q, true; want false", name)
 	}
 }
+
+func TestCheckAdminToken(t *testing.T) {
+	dev, prod := config.Common{Env: "dev"}, config.Common{Env: "prod"}
+	if err := dev.CheckAdminToken("X_ADMIN_TOKEN", config.DevAdminToken); err != nil {
+		t.Errorf("dev with the dev token: %v", err)
+	}
+	if err := prod.CheckAdminToken("X_ADMIN_TOKEN", config.DevAdminToken); err == nil || !strings.Contains(err.Error(), "X_ADMIN_TOKEN") {
+		t.Errorf("prod with the dev token: %v", err)
+	}
+	if err := prod.CheckAdminToken("X_ADMIN_TOKEN", "s3cret"); err != nil {
+		t.Errorf("prod with a secret: %v", err)
+	}
+}

@@ -92,6 +92,23 @@
 // as "no handler" until the binding is removed (rabbitmqctl or the management UI). Tests remove
 // what they declared with Consumer.DeleteQueues and DeleteExchange.
 //
+// A service built on services/kit wires this with kit.Options.Events (the tables), svc.Relay() and
+// svc.Consumer(opts) (name, pool, broker, log, metrics and the "events" readiness check filled in).
+//
+// The consumer's code reads as its pipeline: topology.go (routes, queues and bindings), receive.go
+// (the session, a worker per subject hash, decoding), apply.go (handlers and inbox rows in one
+// transaction), ack.go (coalesced acks) and retry.go (delay queues and parking); the relay's:
+// relay.go (the lock, the broker channel, the listener), relay_publish.go (reading and publishing
+// batches) and relay_confirm.go (confirms, marking rows sent, housekeeping).
+//
+// # Catching up
+//
+// RabbitMQ drops what no queue is bound for: on a platform's first start, a publisher that seeds a
+// fresh database may publish before its consumers have declared their queues. CatchUp (a publisher
+// passes its consumers' names, the team registry and its Republish) waits for each consumer's
+// /readyz and republishes the publisher's state as they become ready; consumers drop what they
+// already hold by version.
+//
 // ListParked and ReplayParked inspect and re-inject parked messages (replay resets the attempt
 // count; the inbox keeps a replay of an applied event from applying twice); the command
 // services/kit/events/cmd/inlay-events does the same from a shell:

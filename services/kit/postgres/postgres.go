@@ -71,6 +71,20 @@ func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// MigrationsDir is where a service keeps its goose SQL files, beside the Go files of its postgres
+// package, which embeds them: //go:embed migrations/*.sql.
+const MigrationsDir = "migrations"
+
+// Migrations returns the SQL files a service embeds under MigrationsDir, at their root, as
+// Options.Migrations (and kit.Start, kittest.Postgres) take them.
+func Migrations(embedded fs.FS) fs.FS {
+	sub, err := fs.Sub(embedded, MigrationsDir)
+	if err != nil {
+		panic(err) // unreachable: fs.Sub fails only on an invalid path, and MigrationsDir is valid
+	}
+	return sub
+}
+
 // Migrate applies every pending goose migration in migrations.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
 	db := stdlib.OpenDBFromPool(pool)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
 	"strconv"
 	"testing"
 	"testing/fstest"
@@ -36,6 +37,20 @@ func TestOpenCreatesAndMigrates(t *testing.T) {
 			t.Fatalf("insert #%d: %v", i, err)
 		}
 		pool.Close()
+	}
+}
+
+func TestMigrationsAreTheEmbeddedDirectory(t *testing.T) {
+	embedded := fstest.MapFS{
+		"migrations/00001_things.sql": migrations["00001_things.sql"],
+		"store.go":                    {Data: []byte("package postgres")},
+	}
+	got, err := fs.Glob(postgres.Migrations(embedded), "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "00001_things.sql" {
+		t.Errorf("Migrations lists %q, want the SQL file at the root", got)
 	}
 }
 

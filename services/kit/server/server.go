@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 )
 
@@ -104,7 +105,7 @@ func New(opts Options) *Server {
 		start := time.Now()
 		var err error
 		if bad := invalidText(c, !opts.StreamRequestBody); bad != "" {
-			err = Errorf(EINVALID, "the request's %s is not valid UTF-8 text", bad)
+			err = errs.Errorf(errs.EINVALID, "the request's %s is not valid UTF-8 text", bad)
 		} else {
 			err = c.Next()
 		}
@@ -241,18 +242,18 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &fe) {
 		code, ok := codeByStatus[fe.Code]
 		if !ok {
-			code = EINVALID
+			code = errs.EINVALID
 			if fe.Code >= 500 {
-				code = EINTERNAL
+				code = errs.EINTERNAL
 			}
 		}
 		return writeError(c, fe.Code, code, fe.Message)
 	}
-	code := ErrorCode(err)
-	if code == EINTERNAL {
+	code := errs.Code(err)
+	if code == errs.EINTERNAL {
 		s.log.ErrorContext(c.UserContext(), "request failed", "error", err.Error(), "path", c.Path())
 	}
-	return writeError(c, Status(code), code, ErrorMessage(err))
+	return writeError(c, Status(code), code, errs.Message(err))
 }
 
 func writeError(c *fiber.Ctx, status int, code, message string) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -25,7 +26,7 @@ func newServer(t *testing.T, logs io.Writer, checks map[string]server.Check) *se
 	t.Helper()
 	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(logs, nil)), BodyLimit: 64, Checks: checks})
 	s.App.Get("/notfound", func(c *fiber.Ctx) error {
-		return fmt.Errorf("load product: %w", server.Errorf(server.ENOTFOUND, "product %s not found", "X"))
+		return fmt.Errorf("load product: %w", errs.Errorf(errs.ENOTFOUND, "product %s not found", "X"))
 	})
 	s.App.Get("/boom", func(c *fiber.Ctx) error { return errors.New("db password=secret exploded") })
 	s.App.Get("/panic", func(c *fiber.Ctx) error { panic("oops") })
@@ -282,6 +283,15 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 		}
 		if tt.want == 400 && !utf8.Valid(b) {
 			t.Errorf("%s %s: the error echoes invalid bytes: %q", tt.method, tt.target, b)
+		}
+	}
+}
+
+func TestEveryCodeHasAStatus(t *testing.T) {
+	t.Parallel()
+	for _, code := range errs.Codes {
+		if s := server.Status(code); s < 400 || s == http.StatusInternalServerError && code != errs.EINTERNAL {
+			t.Errorf("Status(%q) = %d", code, s)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/payments"
@@ -24,7 +25,7 @@ func (r reader) Payment(_ context.Context, id string) (payments.Payment, error) 
 	}
 	p, ok := r[id]
 	if !ok {
-		return payments.Payment{}, server.Errorf(server.ENOTFOUND, "no payment for order %q", id)
+		return payments.Payment{}, errs.Errorf(errs.ENOTFOUND, "no payment for order %q", id)
 	}
 	return p, nil
 }

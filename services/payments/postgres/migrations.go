@@ -5,17 +5,12 @@ package postgres
 import (
 	"embed"
 	"io/fs"
+
+	kitpostgres "github.com/inlay-dev/inlay/services/kit/postgres"
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var migrationFiles embed.FS
 
-// Migrations returns the service's goose migrations, with the SQL files at its root.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		// fs.Sub fails only on an invalid path, and "migrations" is valid.
-		panic(err)
-	}
-	return sub
-}
+// Migrations returns payments's goose migrations, for kit.Start and kittest.Postgres.
+func Migrations() fs.FS { return kitpostgres.Migrations(migrationFiles) }

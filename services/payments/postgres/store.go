@@ -5,14 +5,24 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/payments"
 	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
 )
+
+// NewID returns a new payment id (a UUIDv7).
+func NewID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new payment id: %w", err)
+	}
+	return id.String(), nil
+}
 
 // Store keeps payments. Every change commits together with its event in the outbox.
 type Store struct {
@@ -111,7 +121,7 @@ func (s *Store) Refund(ctx context.Context, tx pgx.Tx, orderID, reason string) (
 func (s *Store) Payment(ctx context.Context, orderID string) (payments.Payment, error) {
 	p, err := scan(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM payments WHERE order_id = $1`, orderID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return payments.Payment{}, server.Errorf(server.ENOTFOUND, "no payment for order %q", orderID)
+		return payments.Payment{}, errs.Errorf(errs.ENOTFOUND, "no payment for order %q", orderID)
 	}
 	if err != nil {
 		return payments.Payment{}, fmt.Errorf("read payment of order %s: %w", orderID, err)

@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/inlay-dev/inlay/bff/embed"
-	"github.com/inlay-dev/inlay/bff/internal/teams"
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
@@ -40,8 +39,8 @@ type Config struct {
 	Addr string `env:"EMBED_ADDR" envDefault:":8202"`
 	// AdminAddr is the admin listener (/metrics), never the public port.
 	AdminAddr string `env:"EMBED_ADMIN_ADDR" envDefault:"127.0.0.1:9202"`
-	// Teams is the team registry: context=baseURL pairs, comma-separated; every team on its local
-	// port when unset.
+	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
+	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
 	// PrivateKey is embed's Ed25519 seed (base64, key id "embed") it signs its partners' guest
 	// contexts with; the teams verify them with INLAY_EMBED_PUBLIC_KEY. Dev mode makes a fresh one.
@@ -69,7 +68,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.KeyTTL <= 0 || cfg.KeyTTL > 5*time.Second {
 		return errors.New("EMBED_KEY_TTL must be more than 0 and at most 5s: a revoked key must stop working within 5 s")
 	}
-	registry, err := fragments.ParseTeams(cfgTeams(cfg))
+	registry, err := fragments.ParseTeams(cfg.Teams)
 	if err != nil {
 		return fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
@@ -93,13 +92,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	e.Mount(svc.Server.App)
 	svc.Go(e.Run)
 	return svc.Run(ctx)
-}
-
-func cfgTeams(cfg Config) string {
-	if cfg.Teams == "" {
-		return teams.DefaultRegistry
-	}
-	return cfg.Teams
 }
 
 // signingKey reads INLAY_EMBED_PRIVATE_KEY; in dev, when it is unset, it makes an ephemeral key and

@@ -5,9 +5,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
-	"github.com/inlay-dev/inlay/bff/internal/teams"
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
 )
@@ -19,7 +20,7 @@ type Config struct {
 	Addr string `env:"MOBILE_ADDR" envDefault:":8201"`
 	// AdminAddr is the admin listener (/metrics), never the public port.
 	AdminAddr string `env:"MOBILE_ADMIN_ADDR" envDefault:"127.0.0.1:9201"`
-	// Teams is the team registry: context=baseURL pairs, comma-separated; teams.DefaultRegistry
+	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
 	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
 }
@@ -27,12 +28,9 @@ type Config struct {
 func main() { kit.Main("mobile", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if cfg.Teams == "" {
-		cfg.Teams = teams.DefaultRegistry
-	}
-	registry, err := teams.Parse(cfg.Teams)
+	registry, err := fragments.ParseTeams(cfg.Teams)
 	if err != nil {
-		return err
+		return fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "mobile", Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Common: cfg.Common, Log: log, Redis: true})
 	if err != nil {

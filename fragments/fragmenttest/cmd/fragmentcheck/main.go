@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	customer := fs.String("customer", "", "customer id of the signed context")
 	timeout := fs.Duration("timeout", 10*time.Second, "deadline of each request")
 	verbose := fs.Bool("v", false, "print passed and skipped checks too")
+	idPrefix := fs.String("id-prefix", "", "the prefix every id of the team's fragments starts with (default: the manifest's name and \"-\")")
 	var params paramsFlag
 	fs.Var(&params, "params", "fragment:query to request a fragment with (repeatable; each is checked)")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *dev {
 		opts = append(opts, fragmenttest.AllowUnsigned())
+	}
+	if *idPrefix != "" {
+		opts = append(opts, fragmenttest.IDPrefix(*idPrefix))
 	}
 
 	failed, total := 0, 0

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -32,25 +31,20 @@ type Config struct {
 func main() { kit.Main("checkout", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
-	if err != nil {
-		return err
-	}
 	svc, err := kit.Start(ctx, kit.Options{
 		Name:       ui.Context,
 		Addr:       cfg.Addr,
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
+		Fragments:  &cfg.FragmentServer,
 		Redis:      true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
-		return fmt.Errorf("checkout events tables: %w", err)
-	}
 
 	store := postgres.NewStore(svc.DB)
 	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
@@ -58,22 +52,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
-		Assets: assets, Verifier: verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
+		Assets: assets, Verifier: svc.Verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
 		return err
 	}
 	// Ready once the header's and the cart pages' fragments have rendered (pools open, queries warm).
-	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, verifier, ui.MiniCart, ui.CartPage, ui.CheckoutPage,
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, ui.MiniCart, ui.CartPage, ui.CheckoutPage,
 		ui.AddToCart+"?sku=AU-01-SI"))
 
-	relay := kitevents.NewRelay(kitevents.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	events.NewHandlers(store).Register(consumer)
+	svc.Relay()
 	// Ready only once the queue is bound: decide's and inventory's first-start catch-ups wait for it
 	// before republishing the catalog and the stock.
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(relay.Run)
-	svc.Go(consumer.Run)
+	events.NewHandlers(store, store, store).Register(svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName}))
 	return svc.Run(ctx)
 }

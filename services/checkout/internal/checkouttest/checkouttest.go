@@ -27,7 +27,7 @@ const (
 )
 
 // Products are the seeded products, as decide would publish them.
-var Products = []postgres.ProductChange{
+var Products = []checkout.ProductChange{
 	{ID: "CL-01", Name: "Heritage Workhorse", Variants: []checkout.Variant{
 		{SKU: SKUGrey, Name: "Verdant Field", Color: "#6b8e23", Image: "/static/decide/img/gy.svg", Price: 5700},
 		{SKU: SKURed, Name: "Red Barn", Color: "#b22222", Image: "/static/decide/img/rd.svg", Price: 6200},
@@ -36,6 +36,9 @@ var Products = []postgres.ProductChange{
 		{SKU: SKUMatte, Name: "Midnight Matte", Color: "#222222", Image: "/static/decide/img/mt.svg", Price: 3200},
 	}},
 }
+
+// Stores are the seeded stores, as explore would publish them.
+var Stores = []checkout.PickupStore{{ID: "store-a", Name: "Aurora Flagship Store"}, {ID: "store-b", Name: "Big Micro Machines"}}
 
 // Stock is the seeded stock per sku.
 var Stock = map[string]int{SKUGrey: 5, SKURed: 1, SKUMatte: 0}
@@ -52,7 +55,7 @@ func DB(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// Store returns a store on a fresh database seeded with Products (version 1) and Stock.
+// Store returns a store on a fresh database seeded with Products (version 1), Stock and Stores.
 func Store(t testing.TB) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()
 	pool := DB(t)
@@ -66,6 +69,11 @@ func Store(t testing.TB) (*postgres.Store, *pgxpool.Pool) {
 				p.Variants[i].ProductID, p.Variants[i].ProductName = p.ID, p.Name
 			}
 			if err := s.ApplyProduct(ctx, tx, p, 1); err != nil {
+				return err
+			}
+		}
+		for _, st := range Stores {
+			if err := s.ApplyStore(ctx, tx, st, 1); err != nil {
 				return err
 			}
 		}

@@ -14,10 +14,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -33,9 +31,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/events"
 )
 
-// devAdminToken is DECIDE_ADMIN_TOKEN's default, refused in prod.
-const devAdminToken = "dev-admin-token"
-
 // Config is decided's configuration.
 type Config struct {
 	config.Common
@@ -46,52 +41,37 @@ type Config struct {
 	AdminToken string `env:"DECIDE_ADMIN_TOKEN" envDefault:"dev-admin-token" prod:"required"`
 	// Seed seeds the embedded catalog at start.
 	Seed bool `env:"DECIDE_SEED" envDefault:"true"`
-	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed decide waits
-	// for the consumers among them to be ready and republishes the catalog once (see events.CatchUp).
-	Teams string `env:"INLAY_TEAMS" envDefault:"explore=http://127.0.0.1:8102,checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105"`
+	// Teams is the team registry (context=base URL, comma-separated; fragments.DefaultTeams when
+	// empty); after a fresh seed decide waits for its consumers among them to be ready and republishes
+	// the catalog once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS"`
 	// CatchUp turns that republish on or off.
 	CatchUp bool `env:"DECIDE_CATCHUP" envDefault:"true"`
 	// StaticURL is the public URL prefix of decide's /static/ (the shell serves it at /static/decide).
 	StaticURL string `env:"DECIDE_STATIC_URL" envDefault:"/static/decide"`
 }
 
-func main() {
-	args := os.Args[1:]
-	kit.Main("decide", func(ctx context.Context, cfg Config, log *slog.Logger) error {
-		return run(ctx, cfg, log, args)
-	})
-}
+func main() { kit.MainArgs("decide", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
-	if !cfg.Dev() && cfg.AdminToken == devAdminToken {
-		return errors.New("DECIDE_ADMIN_TOKEN must be set to a secret in prod")
+	if err := cfg.CheckAdminToken("DECIDE_ADMIN_TOKEN", cfg.AdminToken); err != nil {
+		return err
 	}
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve", "seed", "republish":
-		if len(args) > 1 {
-			return fmt.Errorf("%s takes no arguments", cmd)
-		}
-	case "price":
-		if len(args) != 3 {
-			return errors.New("usage: decided price SKU PRICE")
-		}
-	default:
-		return fmt.Errorf("unknown command %q (serve, seed, price SKU PRICE, republish)", cmd)
+	cmd, err := kit.Command(args, map[string]int{"serve": 0, "seed": 0, "republish": 0, "price": 2})
+	if err != nil {
+		return err
 	}
 
+	var fragServer *config.FragmentServer
+	if cmd == "serve" {
+		fragServer = &cfg.FragmentServer // `decided seed` needs no shell key
+	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "decide", Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations()})
+		Migrations: postgres.Migrations(), Events: true, Fragments: fragServer})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	assets := static.New(cfg.StaticURL)
 	store := postgres.NewStore(svc.DB, decideevents.NewPublisher(assets))
 
@@ -123,33 +103,25 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			return err
 		}
 		if res.Created > 0 && cfg.CatchUp {
-			teams, err := fragments.ParseTeams(cfg.Teams)
-			if err != nil {
-				return fmt.Errorf("INLAY_TEAMS: %w", err)
+			if err := svc.CatchUp(cfg.Teams, events.CatchUp{Consumers: decideevents.Consumers(),
+				Republish: store.Republish, What: "products"}); err != nil {
+				return err
 			}
-			svc.Go(decideevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
 		}
 	}
-	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
-	if err != nil {
-		return err
-	}
-
 	app := svc.Server.App
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "decide", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet()),
 			card.Name: card.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(verifier))
+	frags := app.Group("/fragments", fragments.Middleware(svc.Verifier))
 	frags.Get("/"+product.Name, product.Handler(store, assets, assets.StylesheetURL()))
 	frags.Get("/"+card.Name, card.Handler(store, assets, assets.StylesheetURL()))
 	// Ready once the product page's fragment has rendered (pool open, queries warm).
-	svc.Server.AddCheck("warm", fragments.WarmUp(app, verifier, product.Name+"?id=AU-01&sku=AU-01-SI"))
+	svc.Server.AddCheck("warm", fragments.WarmUp(app, svc.Verifier, product.Name+"?id=AU-01&sku=AU-01-SI"))
 	api.New(store, store, assets, cfg.AdminToken).Mount(app)
 
-	relay := events.NewRelay(events.RelayOptions{Name: "decide", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	svc.Go(relay.Run)
+	svc.Relay()
 	return svc.Run(ctx)
 }
 

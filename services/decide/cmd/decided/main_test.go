@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,57 +14,21 @@ import (
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/fragmenttest"
-	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/logging"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 	"github.com/inlay-dev/inlay/services/kit/postgres"
 )
 
 // probe listens on the exchange like another context would, collecting decide's events.
-func probe(t *testing.T, ctx context.Context, exchange string) <-chan events.Event {
+func probe(t *testing.T, ctx context.Context, p *maintest.Platform) <-chan events.Event {
 	t.Helper()
 	got := make(chan events.Event, 256)
-	pool := kittest.Postgres(t, nil)
-	if err := events.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	c := events.NewConsumer(events.ConsumerOptions{Name: "probe", Pool: pool, AMQPURL: kittest.AMQPURL(),
-		Exchange: exchange, Log: logging.New(io.Discard, "probe", slog.LevelError)})
-	c.Handle("decide.#", func(_ context.Context, _ pgx.Tx, e events.Event) error {
+	p.Probe(ctx, func(_ context.Context, _ pgx.Tx, e events.Event) error {
 		got <- e
 		return nil
-	})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.DeleteQueues(cctx); err != nil {
-			t.Logf("delete probe queues: %v", err)
-		}
-		if err := events.DeleteExchange(cctx, kittest.AMQPURL(), exchange); err != nil {
-			t.Logf("delete exchange: %v", err)
-		}
-	})
-	waitFor(t, ctx, "the probe consumer", func() bool { return c.Ready(ctx) == nil })
+	}, "decide.#")
 	return got
-}
-
-func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 func receive(t *testing.T, ctx context.Context, got <-chan events.Event) events.Event {
@@ -86,68 +48,36 @@ func receive(t *testing.T, ctx context.Context, got <-chan events.Event) events.
 func TestDecided(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	exchange := kittest.Exchange(t)
-	got := probe(t, ctx, exchange)
+	p := maintest.New(t)
+	got := probe(t, ctx, p)
 
 	pub, priv, err := fragments.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := maintest.Load[Config](t)
+	p.Configure(&cfg.Common, "decide")
+	cfg.Addr = kittest.FreeAddr(t)
+	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
 	embedPub, embedPriv, err := fragments.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange = kittest.PostgresURL(), kittest.AMQPURL(), exchange
-	cfg.DBPrefix = kittest.UniqueName("t") + "_"
-	cfg.Addr = kittest.FreeAddr(t)
-	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
 	cfg.EmbedPublicKey = fragments.EncodePublicKey(embedPub)
 	cfg.AdminToken = "test-token"
 	// The catch-up republish waits for this consumer's readiness.
 	consumer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer consumer.Close()
 	cfg.Teams, cfg.CatchUp = "inspire="+consumer.URL, true
-	dbURL, err := cfg.DatabaseURL("decide")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := postgres.DropDatabase(cctx, dbURL); err != nil {
-			t.Logf("drop database: %v", err)
-		}
-	})
 	// Prod mode: the database must exist (it is not created) and every fragment request must carry a
 	// signed context.
 	cfg.Env = "prod"
-	if err := postgres.CreateDatabase(ctx, dbURL); err != nil {
+	if err := postgres.CreateDatabase(ctx, p.DatabaseURL("decide")); err != nil {
 		t.Fatal(err)
 	}
 
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "decide", slog.LevelError), nil) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	maintest.Run(t, ctx, cfg.Addr, func(ctx context.Context) error { return run(ctx, cfg, maintest.Log("decide"), nil) })
 	base := "http://" + cfg.Addr
-	client := &http.Client{Timeout: 5 * time.Second}
-	waitFor(t, ctx, "decided to be ready", func() bool {
-		resp, err := client.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 
 	// The seed's product.created for every product, then the catch-up's product.updated snapshots;
 	// events of one product arrive in order, events of different products in any order.
@@ -175,19 +105,9 @@ func TestDecided(t *testing.T) {
 		fragmenttest.Params("product", url.Values{"id": {"AU-02"}, "sku": {"AU-02-BL"}}),
 		fragmenttest.Params("product-card", url.Values{"sku": {"AU-02-BL"}}))
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/admin/variants/AU-02-BL/price",
-		strings.NewReader(`{"price": 4321}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer test-token")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("price change: %d", resp.StatusCode)
+	if code, body := maintest.Call(ctx, http.MethodPost, base+"/v1/admin/variants/AU-02-BL/price", "test-token",
+		`{"price": 4321}`); code != http.StatusOK {
+		t.Fatalf("price change: %d %s", code, body)
 	}
 	e := receive(t, ctx, got)
 	var pc struct {
@@ -205,19 +125,11 @@ func TestDecided(t *testing.T) {
 func TestCommands(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL = kittest.PostgresURL()
-	cfg.DBPrefix = kittest.UniqueName("t") + "_"
-	dbURL, _ := cfg.DatabaseURL("decide")
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = postgres.DropDatabase(cctx, dbURL)
-	})
-	log := logging.New(io.Discard, "decide", slog.LevelError)
+	p := maintest.New(t)
+	cfg := maintest.Load[Config](t)
+	p.Configure(&cfg.Common, "decide")
+	dbURL := p.DatabaseURL("decide")
+	log := maintest.Log("decide")
 	for _, args := range [][]string{{"seed"}, {"seed"}, {"price", "CL-01-GY", "999"}, {"republish"}} {
 		if err := run(ctx, cfg, log, args); err != nil {
 			t.Fatalf("decided %v: %v", args, err)

@@ -20,7 +20,7 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/ui"
 	"github.com/inlay-dev/inlay/services/decide"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Name is the fragment's name in decide's manifest.
@@ -54,14 +54,14 @@ func Handler(products Products, images decide.Images, css string) fiber.Handler 
 	return func(c *fiber.Ctx) error {
 		sku := c.Query("sku")
 		if sku == "" {
-			return server.Errorf(server.EINVALID, "the product card needs a sku")
+			return errs.Errorf(errs.EINVALID, "the product card needs a sku")
 		}
 		p, err := products.ProductBySKU(c.UserContext(), sku)
 		var v decide.Variant
 		if err == nil {
 			v, err = p.Variant(sku)
 		}
-		if server.ErrorCode(err) == server.ENOTFOUND {
+		if errs.Code(err) == errs.ENOTFOUND {
 			return fragments.Render(c, NotFound(), fragments.Public,
 				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css))
 		}

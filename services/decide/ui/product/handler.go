@@ -18,7 +18,7 @@ import (
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/decide"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Name is the fragment's name in decide's manifest.
@@ -59,11 +59,11 @@ func Handler(products Products, images decide.Images, css string) fiber.Handler 
 		ctx := c.UserContext()
 		id, sku := c.Query("id"), c.Query("sku")
 		if id == "" {
-			return server.Errorf(server.EINVALID, "the product fragment needs an id")
+			return errs.Errorf(errs.EINVALID, "the product fragment needs an id")
 		}
 		p, err := products.Product(ctx, id)
-		if server.ErrorCode(err) == server.ENOTFOUND {
-			return fragments.Render(c, NotFound(server.ErrorMessage(err)), fragments.Public,
+		if errs.Code(err) == errs.ENOTFOUND {
+			return fragments.Render(c, NotFound(errs.Message(err)), fragments.Public,
 				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css))
 		}
 		if err != nil {
@@ -71,7 +71,7 @@ func Handler(products Products, images decide.Images, css string) fiber.Handler 
 		}
 		v, err := p.Variant(sku)
 		if err != nil {
-			return fragments.Render(c, NotFound(server.ErrorMessage(err)), fragments.Public,
+			return fragments.Render(c, NotFound(errs.Message(err)), fragments.Public,
 				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css))
 		}
 		if sku == "" {

@@ -1,11 +1,10 @@
 // Command explored is the explore team's service: categories with product summaries (from decide's
-// events), stores, home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
+// events), stores (published as explore.store.changed), home teasers and search, served as fragments. Configuration: EXPLORE_ADDR,
 // EXPLORE_SHELL_URL, INLAY_PURGE_TOKEN and the common variables (services/kit/config).
 package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -38,30 +37,35 @@ type Config struct {
 	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:9080" prod:"required"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
 	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
+	// Teams is the team registry (context=base URL, comma-separated); after a seed that changed the
+	// stores explore waits for the consumers of store.changed among them (checkout) to be ready and
+	// republishes the stores once (kit/events.CatchUp).
+	Teams string `env:"INLAY_TEAMS" envDefault:"checkout=http://127.0.0.1:8103"`
 }
 
 func main() { kit.Main("explore", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
-	if err != nil {
-		return err
-	}
 	svc, err := kit.Start(ctx, kit.Options{Name: ui.Context, Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations})
+		Migrations: postgres.Migrations(), Events: true, Fragments: &cfg.FragmentServer})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := kitevents.Migrate(ctx, svc.DB); err != nil {
-		return fmt.Errorf("explore events tables: %w", err)
-	}
 	data, err := seed.Load()
 	if err != nil {
 		return err
 	}
-	if err := postgres.NewSeeder(svc.DB).Seed(ctx, data.Categories, data.Stores, data.Teasers); err != nil {
+	seeder := postgres.NewSeeder(svc.DB)
+	changed, err := seeder.Seed(ctx, data.Categories, data.Stores, data.Teasers)
+	if err != nil {
 		return err
+	}
+	if changed > 0 {
+		if err := svc.CatchUp(cfg.Teams, kitevents.CatchUp{Consumers: events.Consumers(),
+			Republish: seeder.RepublishStores, What: "stores"}); err != nil {
+			return err
+		}
 	}
 
 	catalog := postgres.NewCatalog(svc.DB)
@@ -69,17 +73,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets, Verifier: verifier}); err != nil {
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Catalog: catalog, Assets: assets,
+		Verifier: svc.Verifier}); err != nil {
 		return err
 	}
 	// Ready once every page's fragment of explore has rendered (pool open, queries warm).
-	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, verifier, header.Name, footer.Name, teasers.Name,
+	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, header.Name, footer.Name, teasers.Name,
 		category.Name+"?category=classic", search.Name+"?q=tractor", stores.Name, storepicker.Name))
 
 	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log})
 	svc.Go(purger.Run)
-	consumer := kitevents.NewConsumer(kitevents.ConsumerOptions{Name: events.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry,
+	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
+	// catalog after a first seed (services/kit/events.CatchUp).
+	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName,
 		// Once a change is committed, the shell's cached listings are stale.
 		OnSettled: func(_ kitevents.Event, outcome string) {
 			if outcome == "applied" {
@@ -87,9 +93,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}})
 	events.NewHandlers(catalog).Register(consumer)
-	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
-	// catalog after a first seed (services/decide/events.CatchUp).
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
+	// The relay publishes explore.store.changed from the outbox.
+	svc.Relay()
 	return svc.Run(ctx)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,59 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/fragmenttest"
-	exploreevents "github.com/inlay-dev/inlay/services/explore/events"
-	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/logging"
-	"github.com/inlay-dev/inlay/services/kit/postgres"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 )
-
-func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-// decidePublisher is decide's side of the exchange: an outbox in a database of its own and a relay.
-func decidePublisher(ctx context.Context, t *testing.T, exchange string) func(...events.Event) {
-	t.Helper()
-	db := kittest.Postgres(t, nil)
-	if err := events.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	relay := events.NewRelay(events.RelayOptions{Name: "decide", Pool: db, AMQPURL: kittest.AMQPURL(), Exchange: exchange,
-		Log: logging.New(io.Discard, "decide", slog.LevelError), PollInterval: 100 * time.Millisecond})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
-	out := events.NewOutbox("decide")
-	return func(es ...events.Event) {
-		t.Helper()
-		if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-			for _, e := range es {
-				if err := out.Add(ctx, tx, e); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func decideExample(t *testing.T, name string) events.Event {
 	t.Helper()
@@ -88,16 +40,10 @@ func TestExplored(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Env = "dev"
-	cfg.PostgresURL = kittest.PostgresURL()
-	cfg.AMQPURL = kittest.AMQPURL()
-	cfg.DBPrefix = kittest.UniqueName("t") + "_"
+	p := maintest.New(t)
+	cfg := maintest.Load[Config](t)
+	p.Configure(&cfg.Common, "explore")
 	cfg.Addr = kittest.FreeAddr(t)
-	cfg.Exchange = kittest.Exchange(t)
 	pub, key, err := fragments.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -113,28 +59,7 @@ func TestExplored(t *testing.T) {
 	defer shell.Close()
 	cfg.ShellURL, cfg.PurgeToken = shell.URL, "purge-token"
 
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "explore", slog.LevelError)) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("explored: %v", err)
-		}
-		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer ccancel()
-		c := events.NewConsumer(events.ConsumerOptions{Name: exploreevents.ConsumerName, AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange})
-		if err := c.DeleteQueues(cctx); err != nil {
-			t.Logf("delete queues: %v", err)
-		}
-		if err := events.DeleteExchange(cctx, cfg.AMQPURL, cfg.Exchange); err != nil {
-			t.Logf("delete exchange: %v", err)
-		}
-		dbURL, _ := cfg.DatabaseURL("explore")
-		if err := postgres.DropDatabase(cctx, dbURL); err != nil {
-			t.Logf("drop database: %v", err)
-		}
-	})
+	maintest.Run(t, ctx, cfg.Addr, func(ctx context.Context) error { return run(ctx, cfg, maintest.Log("explore")) })
 
 	base := "http://" + cfg.Addr
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -156,11 +81,9 @@ func TestExplored(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	waitFor(ctx, t, "explored to be ready", func() bool { s, _ := get("/readyz", false); return s == http.StatusOK })
-
-	publish := decidePublisher(ctx, t, cfg.Exchange)
-	publish(decideExample(t, "product_created.json"), decideExample(t, "price_changed.json"))
-	waitFor(ctx, t, "AU-02 from 4100 Ø", func() bool {
+	decide := p.Publisher(ctx, "decide")
+	decide.Publish(decideExample(t, "product_created.json"), decideExample(t, "price_changed.json"))
+	maintest.WaitFor(t, ctx, "AU-02 from 4100 Ø", func() bool {
 		_, body := get("/fragments/category?category=autonomous", true)
 		return strings.Contains(body, `data-product-id="AU-02"`) && strings.Contains(body, "from 4100 Ø")
 	})
@@ -190,7 +113,7 @@ func TestExplored(t *testing.T) {
 		res.Body.Close()
 	}
 
-	fragmenttest.Run(t, base, fragmenttest.Signer(signer), fragmenttest.AllowUnsigned(),
+	fragmenttest.Run(t, base, fragmenttest.Signer(signer), fragmenttest.AllowUnsigned(), fragmenttest.IDPrefix("ex-"),
 		fragmenttest.Params("category", url.Values{"category": {"autonomous"}}),
 		fragmenttest.Params("search", url.Values{"q": {"tracter"}}))
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/explore"
 	"github.com/inlay-dev/inlay/services/explore/ui/tile"
-	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // Name is the fragment's name in explore's manifest.
@@ -83,7 +83,7 @@ func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
 		ctx := c.UserContext()
 		key := c.Query(Param)
 		listing, err := catalog.Products(ctx, key, MaxTiles)
-		if server.ErrorCode(err) == server.ENOTFOUND {
+		if errs.Code(err) == errs.ENOTFOUND {
 			return fragments.Render(c, NotFound(key), fragments.Public, notFound...)
 		}
 		if err != nil {

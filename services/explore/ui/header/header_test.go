@@ -19,6 +19,10 @@ func TestHeader(t *testing.T) {
 	if root.Length() != 1 {
 		t.Fatal("no explore root")
 	}
+	// The search page has a search form too: each search landmark needs its own name.
+	if got := root.Find(`[role="search"]`).AttrOr("aria-label", ""); got != "Site search" {
+		t.Errorf("header search landmark named %q", got)
+	}
 	for _, tc := range []struct{ testid, href, text string }{
 		{"header-logo", "/", "The Tractor Store"},
 		{"nav-machines", "/products", "Machines"},

@@ -32,7 +32,7 @@ func View(m ViewModel) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"ex-search\" data-boundary=\"explore\" data-testid=\"explore-search\"><h1>Search</h1><form class=\"ex-search__form\" action=\"/search\" method=\"get\" role=\"search\"><input type=\"search\" name=\"q\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"ex-search\" data-boundary=\"explore\" data-testid=\"explore-search\"><h1>Search</h1><form class=\"ex-search__form\" action=\"/search\" method=\"get\" role=\"search\" aria-label=\"Search the catalogue\"><input type=\"search\" name=\"q\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -3,12 +3,14 @@ package storepicker_test
 import (
 	"bytes"
 	"context"
+	"html"
 	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
 
@@ -30,8 +32,9 @@ func chromium(t *testing.T) string {
 	return path
 }
 
-// servePickerPage serves a page like checkout's: the picker inside a container that listens for
-// explore:store-selected and records the detail on <body>, with explore's real script.
+// servePickerPage serves a page like checkout's: the picker inside a form that posts to /chosen and
+// listens for explore:store-selected and records the detail on <body>, with explore's real script.
+// POST /chosen answers with the store_choice it was sent.
 func servePickerPage(t *testing.T) string {
 	t.Helper()
 	assets, err := static.New("/static")
@@ -47,7 +50,7 @@ func servePickerPage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	page := `<!DOCTYPE html><html><head><meta charset="utf-8"><title>picker</title></head><body>
-<form id="checkout">` + picker.String() + `</form>
+<form id="checkout" method="post" action="/chosen"><input name="first_name" value="Ada" required>` + picker.String() + `</form>
 <script>
 document.getElementById("checkout").addEventListener("explore:store-selected", (e) => {
   document.body.dataset.selected = e.detail;
@@ -57,6 +60,10 @@ document.getElementById("checkout").addEventListener("explore:store-selected", (
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	assets.Mount(app)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Type("html").SendString(page) })
+	app.Post("/chosen", func(c *fiber.Ctx) error {
+		return c.Type("html").SendString(`<!DOCTYPE html><title>chosen</title><p id="chosen">` +
+			html.EscapeString(c.FormValue(storepicker.ChoiceField)+" "+c.FormValue("first_name")) + `</p>`)
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +73,9 @@ document.getElementById("checkout").addEventListener("explore:store-selected", (
 	return "http://" + ln.Addr().String() + "/"
 }
 
-// TestPickerInABrowser opens the dialog, selects a store and checks what checkout relies on: the
-// store shown in the picker, the dialog closed, one bubbling explore:store-selected with the id.
-func TestPickerInABrowser(t *testing.T) {
-	t.Parallel()
-	u := servePickerPage(t)
+// newTab starts a headless Chromium for t and returns its tab; closed when t ends.
+func newTab(t *testing.T) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.UserDataDir(t.TempDir()),
@@ -83,12 +88,22 @@ func TestPickerInABrowser(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		cancel()
+	})
+	return tab
+}
 
+// TestPickerInABrowser opens the dialog, selects a store and checks what checkout relies on: the
+// store shown in the picker, the dialog closed, one bubbling explore:store-selected with the id.
+func TestPickerInABrowser(t *testing.T) {
+	t.Parallel()
+	u := servePickerPage(t)
+	tab := newTab(t)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	choose := func(store string) (chosen string) {
 		t.Helper()
@@ -138,5 +153,38 @@ func TestPickerInABrowser(t *testing.T) {
 	}
 	if events := eval(`document.body.dataset.events`); events != "2" {
 		t.Errorf("%s events after two choices", events)
+	}
+}
+
+// TestPickerWithoutJavaScript chooses a store with scripts disabled: the dialog opens by its invoker
+// command and "select" posts the form around the picker with the store id and the other fields.
+func TestPickerWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	u := servePickerPage(t)
+	tab := newTab(t)
+	sel := chromedp.CSS(`[data-store-id="store-c"] [data-testid="store-picker-select"]`)
+	if _, err := chromedp.Call(tab, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("disable scripts: %v", err)
+	}
+	err := chromedp.Do(tab,
+		chromedp.Navigate(u),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="store-picker-open"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="store-picker-open"]`)),
+		chromedp.WaitVisible(sel),
+		chromedp.Click(sel),
+		chromedp.WaitVisible(chromedp.CSS(`#chosen`)),
+	)
+	if err != nil {
+		t.Fatalf("choose store-c without JavaScript: %v", err)
+	}
+	got, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`#chosen`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "store-c Ada" {
+		t.Errorf("the form posted %q, want store-c and the other field", got)
+	}
+	if ran, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!!document.documentElement.dataset.exploreStorePicker`)); err == nil && ran {
+		t.Error("the picker's script ran: scripts were not disabled")
 	}
 }

@@ -2,6 +2,8 @@
 // opening a <dialog> that lists every store with "select". Selecting one shows the store's name and
 // address in the picker and dispatches a bubbling `explore:store-selected` event whose detail is the
 // store id; the behaviour is explore's own script (static/store-picker.js), declared in the manifest.
+// Without JavaScript the dialog still opens (invoker commands) and "select" submits the form the
+// picker sits in, with the store id in ChoiceField.
 package storepicker
 
 import (
@@ -17,6 +19,14 @@ import (
 
 // Name is the fragment's name in explore's manifest.
 const Name = "store-picker"
+
+// ChoiceField is the name of the "select" buttons, submit buttons whose value is a store id: without
+// JavaScript, selecting a store submits the form around the picker with ChoiceField=id (checkout's
+// form, whose handler keeps the other fields and shows the checkout page again with the store).
+const ChoiceField = "store_choice"
+
+// DialogID is the id of the picker's dialog (explore's ids start with "ex-"); one picker per page.
+const DialogID = "ex-store-picker-dialog"
 
 // Param names a store to show as already chosen (after a form post without JavaScript).
 const Param = "selected"

@@ -34,15 +34,24 @@ func TestPicker(t *testing.T) {
 		t.Errorf("open button %q", got)
 	}
 	dialog := root.Find(`dialog[data-testid="store-picker-dialog"]`)
-	if dialog.Length() != 1 {
+	if dialog.Length() != 1 || dialog.AttrOr("id", "") != storepicker.DialogID {
 		t.Fatal("no dialog")
+	}
+	// The dialog opens and closes by invoker commands: no script needed.
+	for sel, command := range map[string]string{`[data-testid="store-picker-open"]`: "show-modal", `[data-explore-close]`: "close"} {
+		b := root.Find(sel)
+		if b.AttrOr("type", "") != "button" || b.AttrOr("commandfor", "") != storepicker.DialogID || b.AttrOr("command", "") != command {
+			t.Errorf("%s: type %q commandfor %q command %q", sel, b.AttrOr("type", ""), b.AttrOr("commandfor", ""), b.AttrOr("command", ""))
+		}
 	}
 	var ids []string
 	dialog.Find(`[data-testid="store-picker-store"]`).Each(func(i int, s *goquery.Selection) {
 		id, _ := s.Attr("data-store-id")
 		ids = append(ids, id)
-		sel := s.Find(`button[data-testid="store-picker-select"]`)
-		if v, _ := sel.Attr("data-explore-select"); v != id || strings.TrimSpace(sel.Text()) != "select" {
+		// A submit button of the form around the picker: a store can be chosen without JavaScript.
+		sel := s.Find(`button[type="submit"][data-testid="store-picker-select"][formnovalidate]`)
+		if v, _ := sel.Attr("data-explore-select"); v != id || strings.TrimSpace(sel.Text()) != "select" ||
+			sel.AttrOr("name", "") != storepicker.ChoiceField || sel.AttrOr("value", "") != id {
 			t.Errorf("store %s: select button %q for %q", id, sel.Text(), v)
 		}
 		if src, _ := s.Find("img").Attr("src"); src != images[id] {

@@ -16,6 +16,9 @@ import (
 // Name is the fragment's name in explore's manifest.
 const Name = "teasers"
 
+// Title is the home page's heading, above the teasers (the page's one <h1>).
+const Title = "Welcome to The Tractor Store"
+
 // MaxAge is how long the teasers may be cached.
 const MaxAge = 5 * time.Minute
 

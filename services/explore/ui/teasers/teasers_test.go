@@ -28,6 +28,10 @@ func TestTeasers(t *testing.T) {
 	if doc.Find(`[data-testid="explore-teasers"][data-boundary="explore"]`).Length() != 1 {
 		t.Error("no explore root")
 	}
+	// The teasers are the home page's content: they carry its one heading.
+	if h1 := doc.Find("h1"); h1.Length() != 1 || h1.Text() != teasers.Title {
+		t.Errorf("%d h1 %q, want one %q", h1.Length(), h1.Text(), teasers.Title)
+	}
 	var got []string
 	doc.Find(`a[data-testid="teaser"]`).Each(func(_ int, s *goquery.Selection) {
 		got = append(got, s.AttrOr("href", "")+" "+s.Find("img").AttrOr("src", "")+" "+s.Find(".ex-teaser__title").Text())

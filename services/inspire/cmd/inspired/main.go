@@ -30,35 +30,24 @@ type Config struct {
 func main() { kit.Main("inspire", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	verifier, err := fragments.KeySetVerifier(cfg.PublicKeys(), cfg.Dev())
-	if err != nil {
-		return err
-	}
 	svc, err := kit.Start(ctx, kit.Options{Name: "inspire", Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Migrations: postgres.Migrations()})
+		Migrations: postgres.Migrations(), Events: true, Fragments: &cfg.FragmentServer})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	store := postgres.NewStore(svc.DB)
 	assets := static.New(cfg.StaticURL)
 
-	consumer := events.NewConsumer(events.ConsumerOptions{Name: "inspire", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	inspireevents.Register(consumer, store)
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
+	inspireevents.Register(svc.Consumer(events.ConsumerOptions{}), store)
 
 	app := svc.Server.App
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "inspire", Version: assets.Version(),
 		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
-	frags := app.Group("/fragments", fragments.Middleware(verifier))
+	frags := app.Group("/fragments", fragments.Middleware(svc.Verifier))
 	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
 	// Ready once its fragment has rendered (pool open, queries warm).
-	svc.Server.AddCheck("warm", fragments.WarmUp(app, verifier, recommendations.Name+"?skus=AU-01-SI"))
+	svc.Server.AddCheck("warm", fragments.WarmUp(app, svc.Verifier, recommendations.Name+"?skus=AU-01-SI"))
 	return svc.Run(ctx)
 }

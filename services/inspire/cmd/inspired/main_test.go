@@ -1,139 +1,52 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/fragmenttest"
 	inspirepg "github.com/inlay-dev/inlay/services/inspire/postgres"
-	"github.com/inlay-dev/inlay/services/kit/config"
-	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/logging"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 	"github.com/inlay-dev/inlay/services/kit/postgres"
 )
-
-// syncBuffer collects a process's output for the failure log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
 
 // platform is inspire running in-process and decided running as its own process (built from its
 // command: inspire imports nothing of decide's), sharing a fresh exchange and database prefix.
 type platform struct {
+	*maintest.Platform
 	cfg    Config
 	signer *fragments.Signer
 	store  *inspirepg.Store
-	decide string // decided's base URL
+	decide *maintest.Process
 	stop   func() // stops inspired
 }
 
 func startInspire(t *testing.T, ctx context.Context, cfg Config) func() {
 	t.Helper()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "inspire", slog.LevelError)) }()
-	client := &http.Client{Timeout: 2 * time.Second}
-	waitFor(t, ctx, "inspired to be ready (its queue bound)", func() bool {
-		resp, err := client.Get("http://" + cfg.Addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("inspired: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return maintest.Run(t, ctx, cfg.Addr, func(ctx context.Context) error { return run(ctx, cfg, maintest.Log("inspire")) })
 }
 
 func startPlatform(t *testing.T, ctx context.Context) *platform {
 	t.Helper()
-	exchange := kittest.Exchange(t)
 	pub, priv, err := fragments.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange = kittest.PostgresURL(), kittest.AMQPURL(), exchange
-	cfg.DBPrefix = kittest.UniqueName("t") + "_"
-	cfg.Addr = kittest.FreeAddr(t)
-	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
-	inspireURL, _ := cfg.DatabaseURL("inspire")
-	decideURL, _ := cfg.DatabaseURL("decide")
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c := events.NewConsumer(events.ConsumerOptions{Name: "inspire", AMQPURL: cfg.AMQPURL, Exchange: exchange})
-		if err := c.DeleteQueues(cctx); err != nil {
-			t.Logf("delete queues: %v", err)
-		}
-		if err := events.DeleteExchange(cctx, cfg.AMQPURL, exchange); err != nil {
-			t.Logf("delete exchange: %v", err)
-		}
-		for _, u := range []string{inspireURL, decideURL} {
-			if err := postgres.DropDatabase(cctx, u); err != nil {
-				t.Logf("drop database: %v", err)
-			}
-		}
-	})
-
-	p := &platform{cfg: cfg, signer: fragments.NewSigner(priv)}
+	p := &platform{Platform: maintest.New(t), cfg: maintest.Load[Config](t), signer: fragments.NewSigner(priv)}
+	p.Configure(&p.cfg.Common, "inspire")
+	p.cfg.Addr = kittest.FreeAddr(t)
+	p.cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
 	t0 := time.Now()
-	p.stop = startInspire(t, ctx, cfg) // first, so its queue exists before decide publishes the seed
+	p.stop = startInspire(t, ctx, p.cfg) // first, so its queue exists before decide publishes the seed
 	t.Logf("inspired ready after %s", time.Since(t0).Round(time.Millisecond))
 
-	pool, err := postgres.Open(ctx, postgres.Options{URL: inspireURL})
+	pool, err := postgres.Open(ctx, postgres.Options{URL: p.DatabaseURL("inspire")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,92 +54,11 @@ func startPlatform(t *testing.T, ctx context.Context) *platform {
 	p.store = inspirepg.NewStore(pool)
 
 	decideAddr := kittest.FreeAddr(t)
-	p.decide = "http://" + decideAddr
-	p.runDecide(t, ctx, []string{"DECIDE_ADDR=" + decideAddr}, true)
+	p.decide = &maintest.Process{Bin: maintest.Build(t, ctx, "github.com/inlay-dev/inlay/services/decide/cmd/decided"),
+		Addr: decideAddr, Env: append(p.Environ("decide"), "DECIDE_ADDR="+decideAddr, "DECIDE_ADMIN_TOKEN=test-token",
+			"INLAY_TEAMS=inspire=http://"+p.cfg.Addr)} // decide's catch-up after the seed waits for this inspire
+	p.decide.Start(t, ctx)
 	return p
-}
-
-// runDecide builds and runs decided with args and the platform's settings; with serve it runs in
-// the background until the test ends, otherwise it runs to completion.
-func (p *platform) runDecide(t *testing.T, ctx context.Context, env []string, serve bool, args ...string) {
-	t.Helper()
-	bin := decidedBinary(t)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "INLAY_ENV=dev", "INLAY_DB_PREFIX="+p.cfg.DBPrefix,
-		"INLAY_EXCHANGE="+p.cfg.Exchange, "POSTGRES_URL="+p.cfg.PostgresURL, "AMQP_URL="+p.cfg.AMQPURL,
-		"DECIDE_ADMIN_TOKEN=test-token", "LOG_LEVEL=warn",
-		"INLAY_TEAMS=inspire=http://"+p.cfg.Addr) // decide's catch-up after the seed waits for this inspire
-	cmd.Env = append(cmd.Env, env...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if !serve {
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("decided %v: %v\n%s", args, err, out)
-		}
-		return
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-		if t.Failed() {
-			t.Logf("decided output:\n%s", out)
-		}
-	})
-	client := &http.Client{Timeout: 2 * time.Second}
-	waitFor(t, ctx, "decided to be ready", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("decided exited:\n%s", out)
-		default:
-		}
-		resp, err := client.Get(p.decide + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-	buildOut  []byte
-)
-
-// decidedBinary builds decide's command once per test binary.
-func decidedBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "inspire-test-decided")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildBin = filepath.Join(dir, "decided")
-		cmd := exec.Command("go", "build", "-o", buildBin, "github.com/inlay-dev/inlay/services/decide/cmd/decided")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("build decided: %v\n%s", buildErr, buildOut)
-	}
-	return buildBin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildBin != "" {
-		os.RemoveAll(filepath.Dir(buildBin))
-	}
-	os.Exit(code)
 }
 
 func (p *platform) variantPrice(t *testing.T, ctx context.Context, sku string) int64 {
@@ -261,7 +93,7 @@ func TestCatalogAndPriceChangeReachInspire(t *testing.T) {
 	p := startPlatform(t, ctx)
 	phase("platform started")
 
-	waitFor(t, ctx, "the 47 catalog variants in inspire's read model", func() bool { return p.count(t, ctx) == 47 })
+	maintest.WaitFor(t, ctx, "the 47 catalog variants in inspire's read model", func() bool { return p.count(t, ctx) == 47 })
 	phase("catalog in inspire")
 	if got := p.variantPrice(t, ctx, "AU-02-BL"); got != 4000 {
 		t.Fatalf("AU-02-BL price %d, want the catalog's 4000", got)
@@ -272,21 +104,11 @@ func TestCatalogAndPriceChangeReachInspire(t *testing.T) {
 		fragmenttest.Params("recommendations", url.Values{"skus": {"CL-01-GY,AU-07-MT"}}),
 		fragmenttest.Params("recommendations", url.Values{"skus": {"AU-02-BL"}}))
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.decide+"/v1/admin/variants/AU-02-BL/price",
-		strings.NewReader(`{"price": 4321}`))
-	if err != nil {
-		t.Fatal(err)
+	if code, body := maintest.Call(ctx, http.MethodPost, "http://"+p.decide.Addr+"/v1/admin/variants/AU-02-BL/price",
+		"test-token", `{"price": 4321}`); code != http.StatusOK {
+		t.Fatalf("price change: %d %s", code, body)
 	}
-	req.Header.Set("Authorization", "Bearer test-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("price change: %d", resp.StatusCode)
-	}
-	waitFor(t, ctx, "the new price in inspire's read model", func() bool { return p.variantPrice(t, ctx, "AU-02-BL") == 4321 })
+	maintest.WaitFor(t, ctx, "the new price in inspire's read model", func() bool { return p.variantPrice(t, ctx, "AU-02-BL") == 4321 })
 	phase("price change in inspire")
 
 	// Restart inspire, then republish everything from decide (a consumer catching up): nothing
@@ -294,9 +116,9 @@ func TestCatalogAndPriceChangeReachInspire(t *testing.T) {
 	p.stop()
 	p.stop = startInspire(t, ctx, p.cfg)
 	phase("inspire restarted")
-	p.runDecide(t, ctx, nil, false, "republish")
-	p.runDecide(t, ctx, nil, false, "price", "CL-01-GY", "7777") // a marker behind the republished events
-	waitFor(t, ctx, "the marker price", func() bool { return p.variantPrice(t, ctx, "CL-01-GY") == 7777 })
+	p.decide.Exec(t, ctx, "republish")
+	p.decide.Exec(t, ctx, "price", "CL-01-GY", "7777") // a marker behind the republished events
+	maintest.WaitFor(t, ctx, "the marker price", func() bool { return p.variantPrice(t, ctx, "CL-01-GY") == 7777 })
 	phase("republished catalog and marker in inspire")
 	if n := p.count(t, ctx); n != 47 {
 		t.Errorf("%d variants after restart and republish, want 47", n)
@@ -306,17 +128,14 @@ func TestCatalogAndPriceChangeReachInspire(t *testing.T) {
 	}
 
 	// The fragment shows what the read model holds.
-	hc := &http.Client{Timeout: 5 * time.Second}
-	resp, err = hc.Get(base + "/fragments/recommendations?skus=AU-02-BL")
-	if err != nil {
-		t.Fatal(err)
+	code, body := maintest.Call(ctx, http.MethodGet, base+"/fragments/recommendations?skus=AU-02-BL", "", "")
+	if code != http.StatusOK {
+		t.Fatalf("recommendations: %d %s", code, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if n := strings.Count(string(body), `data-testid="inspire-recommendation"`); n != 4 {
+	if n := strings.Count(body, `data-testid="inspire-recommendation"`); n != 4 {
 		t.Errorf("%d recommendations, want 4:\n%s", n, body)
 	}
-	if strings.Contains(string(body), `data-sku="AU-02-BL"`) {
+	if strings.Contains(body, `data-sku="AU-02-BL"`) {
 		t.Error("the given sku is recommended")
 	}
 }

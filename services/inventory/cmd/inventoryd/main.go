@@ -17,12 +17,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/inventory/api"
 	inventoryevents "github.com/inlay-dev/inlay/services/inventory/events"
 	"github.com/inlay-dev/inlay/services/inventory/postgres"
@@ -31,9 +27,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 )
-
-// devAdminToken is INVENTORY_ADMIN_TOKEN's default, refused in prod.
-const devAdminToken = "dev-admin-token"
 
 // Config is the inventory process's configuration.
 type Config struct {
@@ -44,36 +37,23 @@ type Config struct {
 	AdminToken string `env:"INVENTORY_ADMIN_TOKEN" envDefault:"dev-admin-token" prod:"required"`
 	// Seed seeds the embedded stock at start.
 	Seed bool `env:"INVENTORY_SEED" envDefault:"true"`
-	// Teams is the team registry (context=base URL, comma-separated); after a fresh seed inventory
-	// waits for the consumers of stock.changed among them (checkout) to be ready and republishes the
-	// stock once (see events.CatchUp).
-	Teams string `env:"INLAY_TEAMS" envDefault:"checkout=http://127.0.0.1:8103"`
+	// Teams is the team registry (context=base URL, comma-separated; fragments.DefaultTeams when
+	// empty); after a fresh seed inventory waits for the consumers of stock.changed among them
+	// (checkout) to be ready and republishes the stock once (see events.CatchUp).
+	Teams string `env:"INLAY_TEAMS"`
 	// CatchUp turns that republish on or off.
 	CatchUp bool `env:"INVENTORY_CATCHUP" envDefault:"true"`
 }
 
-func main() {
-	args := os.Args[1:]
-	kit.Main("inventory", func(ctx context.Context, cfg Config, log *slog.Logger) error {
-		return run(ctx, cfg, log, args)
-	})
-}
+func main() { kit.MainArgs("inventory", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
-	if !cfg.Dev() && cfg.AdminToken == devAdminToken {
-		return errors.New("INVENTORY_ADMIN_TOKEN must be set to a secret in prod")
+	if err := cfg.CheckAdminToken("INVENTORY_ADMIN_TOKEN", cfg.AdminToken); err != nil {
+		return err
 	}
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve", "seed", "republish":
-		if len(args) > 1 {
-			return fmt.Errorf("%s takes no arguments", cmd)
-		}
-	default:
-		return fmt.Errorf("unknown command %q (serve, seed, republish)", cmd)
+	cmd, err := kit.Command(args, map[string]int{"serve": 0, "seed": 0, "republish": 0})
+	if err != nil {
+		return err
 	}
 
 	svc, err := kit.Start(ctx, kit.Options{
@@ -82,14 +62,12 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	store := postgres.NewStore(svc.DB)
 	svc.Server.Registry.MustRegister(store.Collector())
 
@@ -110,26 +88,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 			return err
 		}
 		if created > 0 && cfg.CatchUp {
-			teams, err := fragments.ParseTeams(cfg.Teams)
-			if err != nil {
-				return fmt.Errorf("INLAY_TEAMS: %w", err)
+			if err := svc.CatchUp(cfg.Teams, events.CatchUp{Consumers: inventoryevents.Consumers(),
+				Republish: store.Republish, What: "skus"}); err != nil {
+				return err
 			}
-			svc.Go(inventoryevents.CatchUp{Teams: teams, Republish: store.Republish, Log: log}.Run)
 		}
 	}
 
 	// One event per transaction: a reservation locks its stock rows in sku order, which rules out
 	// deadlocks only while a transaction holds one event's locks (a batch of several orders would
 	// gather locks out of order and could deadlock with another worker's batch).
-	consumer := events.NewConsumer(events.ConsumerOptions{Name: inventoryevents.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry, BatchSize: 1})
-	inventoryevents.NewHandlers(store).Register(consumer)
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
-
-	relay := events.NewRelay(events.RelayOptions{Name: "inventory", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	svc.Go(relay.Run)
+	inventoryevents.NewHandlers(store).Register(svc.Consumer(events.ConsumerOptions{
+		Name: inventoryevents.ConsumerName, BatchSize: 1}))
+	svc.Relay()
 
 	api.New(store, cfg.AdminToken).Mount(svc.Server.App)
 	return svc.Run(ctx)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,8 +17,7 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/logging"
-	"github.com/inlay-dev/inlay/services/kit/postgres"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 )
 
 // stockEvents counts the stock.changed events seen per sku and keeps the last quantity.
@@ -45,16 +42,10 @@ func (s *stockEvents) snapshot() (int, map[string]int, map[string]int) {
 }
 
 // probe listens to inventory's stock.changed like checkout would.
-func probe(t *testing.T, ctx context.Context, exchange string) *stockEvents {
+func probe(t *testing.T, ctx context.Context, p *maintest.Platform) *stockEvents {
 	t.Helper()
-	pool := kittest.Postgres(t, nil)
-	if err := events.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
 	s := &stockEvents{count: map[string]int{}, last: map[string]int{}}
-	c := events.NewConsumer(events.ConsumerOptions{Name: "probe", Pool: pool, AMQPURL: kittest.AMQPURL(),
-		Exchange: exchange, Log: logging.New(io.Discard, "probe", slog.LevelError)})
-	c.Handle("inventory.stock.changed.v1", func(_ context.Context, _ pgx.Tx, e events.Event) error {
+	p.Probe(ctx, func(_ context.Context, _ pgx.Tx, e events.Event) error {
 		var d struct {
 			SKU      string `json:"sku"`
 			Quantity int    `json:"quantity"`
@@ -68,107 +59,25 @@ func probe(t *testing.T, ctx context.Context, exchange string) *stockEvents {
 		s.last[d.SKU] = d.Quantity
 		s.total++
 		return nil
-	})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.DeleteQueues(cctx); err != nil {
-			t.Logf("delete probe queues: %v", err)
-		}
-		if err := events.DeleteExchange(cctx, kittest.AMQPURL(), exchange); err != nil {
-			t.Logf("delete exchange: %v", err)
-		}
-	})
-	waitFor(t, ctx, "the probe consumer", func() bool { return c.Ready(ctx) == nil })
+	}, "inventory.stock.changed.v1")
 	return s
-}
-
-func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 // start runs inventoryd's wiring with cfg until the returned function stops it.
 func start(t *testing.T, ctx context.Context, cfg Config) (base string, stop func()) {
 	t.Helper()
 	cfg.Addr = kittest.FreeAddr(t)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, logging.New(io.Discard, "inventory", slog.LevelError), nil) }()
-	base = "http://" + cfg.Addr
-	waitFor(t, ctx, "inventoryd to be ready", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("inventoryd exited: %v", err)
-		default:
-		}
-		code, _ := call(ctx, http.MethodGet, base+"/readyz", "", "")
-		return code == http.StatusOK
+	stop = maintest.Run(t, ctx, cfg.Addr, func(ctx context.Context) error {
+		return run(ctx, cfg, maintest.Log("inventory"), nil)
 	})
-	return base, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("inventoryd: %v", err)
-		}
-	}
+	return "http://" + cfg.Addr, stop
 }
 
-var client = &http.Client{Timeout: 5 * time.Second}
-
-func call(ctx context.Context, method, url, token, body string) (int, string) {
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-	if err != nil {
-		return 0, err.Error()
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func testConfig(t *testing.T, exchange string) Config {
+func testConfig(t *testing.T, p *maintest.Platform) Config {
 	t.Helper()
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange = kittest.PostgresURL(), kittest.AMQPURL(), exchange
-	cfg.DBPrefix = kittest.UniqueName("t") + "_"
+	cfg := maintest.Load[Config](t)
+	p.Configure(&cfg.Common, "inventory")
 	cfg.AdminToken = "test-token"
-	dbURL, err := cfg.DatabaseURL("inventory")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		q := events.NewConsumer(events.ConsumerOptions{Name: "inventory", AMQPURL: kittest.AMQPURL(), Exchange: exchange})
-		if err := q.DeleteQueues(cctx); err != nil {
-			t.Logf("delete queues: %v", err)
-		}
-		if err := postgres.DropDatabase(cctx, dbURL); err != nil {
-			t.Logf("drop database: %v", err)
-		}
-	})
 	return cfg
 }
 
@@ -178,8 +87,8 @@ func testConfig(t *testing.T, exchange string) Config {
 func TestInventoryd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	exchange := kittest.Exchange(t)
-	got := probe(t, ctx, exchange)
+	p := maintest.New(t)
+	got := probe(t, ctx, p)
 	stock, err := seed.Stock()
 	if err != nil {
 		t.Fatal(err)
@@ -196,13 +105,13 @@ func TestInventoryd(t *testing.T) {
 		}
 	}))
 	defer checkout.Close()
-	cfg := testConfig(t, exchange)
+	cfg := testConfig(t, p)
 	cfg.Teams = "checkout=" + checkout.URL + ",decide=http://127.0.0.1:1"
 
 	base, stop := start(t, ctx, cfg)
-	waitFor(t, ctx, "the seed's events", func() bool { total, _, _ := got.snapshot(); return total >= n })
+	maintest.WaitFor(t, ctx, "the seed's events", func() bool { total, _, _ := got.snapshot(); return total >= n })
 	close(readyNow)
-	waitFor(t, ctx, "the catch-up's events", func() bool { total, _, _ := got.snapshot(); return total >= 2*n })
+	maintest.WaitFor(t, ctx, "the catch-up's events", func() bool { total, _, _ := got.snapshot(); return total >= 2*n })
 	_, count, last := got.snapshot()
 	for _, st := range stock {
 		if count[st.SKU] != 2 || last[st.SKU] != st.Quantity {
@@ -227,16 +136,16 @@ func TestInventoryd(t *testing.T) {
 		{"POST", "/v1/admin/stock/AU-01-SI", "test-token", `{"quantity":2}`, 200, `"version":2`}, // unchanged
 		{"POST", "/v1/admin/stock/NEW-SKU", "test-token", `{"quantity":5}`, 200, `{"sku":"NEW-SKU","quantity":5,"version":1}`},
 	} {
-		code, body := call(ctx, tc.method, base+tc.path, tc.token, tc.body)
+		code, body := maintest.Call(ctx, tc.method, base+tc.path, tc.token, tc.body)
 		if code != tc.code || !strings.Contains(body, tc.contains) {
 			t.Errorf("%s %s: %d %s; want %d with %s", tc.method, tc.path, code, body, tc.code, tc.contains)
 		}
 	}
-	waitFor(t, ctx, "the admin changes' events", func() bool {
+	maintest.WaitFor(t, ctx, "the admin changes' events", func() bool {
 		_, count, last := got.snapshot()
 		return count["AU-01-SI"] == 3 && last["AU-01-SI"] == 2 && count["NEW-SKU"] == 1
 	})
-	if code, body := call(ctx, "GET", base+"/metrics", "", ""); code != 200 ||
+	if code, body := maintest.Call(ctx, "GET", base+"/metrics", "", ""); code != 200 ||
 		!strings.Contains(body, fmt.Sprintf("inlay_inventory_skus %d", n+1)) || !strings.Contains(body, "inlay_inventory_units ") {
 		t.Errorf("inventory's metrics: %d\n%s", code, body)
 	}
@@ -246,14 +155,14 @@ func TestInventoryd(t *testing.T) {
 	cfg.Teams = "checkout=" + checkout.URL
 	base, stop = start(t, ctx, cfg)
 	defer stop()
-	if code, body := call(ctx, "GET", base+"/v1/stock/AU-01-SI", "", ""); code != 200 || !strings.Contains(body, `"quantity":2`) {
+	if code, body := maintest.Call(ctx, "GET", base+"/v1/stock/AU-01-SI", "", ""); code != 200 || !strings.Contains(body, `"quantity":2`) {
 		t.Errorf("after restart: %d %s", code, body)
 	}
 	// The republish command writes every sku once more, and the running process relays it.
-	if err := run(ctx, cfg, logging.New(io.Discard, "inventory", slog.LevelError), []string{"republish"}); err != nil {
+	if err := run(ctx, cfg, maintest.Log("inventory"), []string{"republish"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "the republished events", func() bool { total, _, _ := got.snapshot(); return total >= 3*n+2+1 })
+	maintest.WaitFor(t, ctx, "the republished events", func() bool { total, _, _ := got.snapshot(); return total >= 3*n+2+1 })
 	if total, _, _ := got.snapshot(); total != 3*n+2+1 {
 		t.Errorf("%d events, want %d", total, 3*n+3)
 	}
@@ -262,8 +171,8 @@ func TestInventoryd(t *testing.T) {
 func TestCommands(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg := testConfig(t, "inlay.test.unused")
-	log := logging.New(io.Discard, "inventory", slog.LevelError)
+	cfg := testConfig(t, maintest.New(t))
+	log := maintest.Log("inventory")
 	for _, args := range [][]string{{"nope"}, {"seed", "x"}, {"republish", "x"}} {
 		if err := run(ctx, cfg, log, args); err == nil {
 			t.Errorf("inventoryd %v: no error", args)
@@ -275,7 +184,7 @@ func TestCommands(t *testing.T) {
 		}
 	}
 	prod := cfg
-	prod.Env, prod.AdminToken = "prod", devAdminToken
+	prod.Env, prod.AdminToken = "prod", config.DevAdminToken
 	if err := run(ctx, prod, log, nil); err == nil || !strings.Contains(err.Error(), "INVENTORY_ADMIN_TOKEN") {
 		t.Errorf("prod with the dev token: %v", err)
 	}

@@ -47,3 +47,18 @@ func Example(t testing.TB, path string, e events.Event, update bool) {
 		t.Errorf("%s: data differs (go test -update to accept):\n got %s\nwant %s", path, e.Data, want.Data)
 	}
 }
+
+// Read returns the example event stored at path — another team's testdata/*.json, read as a file and
+// never imported: the contract a consumer's tolerant reader must accept.
+func Read(t testing.TB, path string) events.Event {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := events.Decode(raw)
+	if err != nil {
+		t.Fatalf("%s is not a valid envelope: %v", path, err)
+	}
+	return e
+}

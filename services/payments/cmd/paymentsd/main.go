@@ -13,7 +13,6 @@ import (
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
-	"github.com/inlay-dev/inlay/services/payments"
 	"github.com/inlay-dev/inlay/services/payments/api"
 	paymentsevents "github.com/inlay-dev/inlay/services/payments/events"
 	"github.com/inlay-dev/inlay/services/payments/postgres"
@@ -35,26 +34,18 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Events:     true,
 	})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	if err := events.Migrate(ctx, svc.DB); err != nil {
-		return err
-	}
 	store := postgres.NewStore(svc.DB)
 	svc.Server.Registry.MustRegister(store.Collector())
 
-	consumer := events.NewConsumer(events.ConsumerOptions{Name: paymentsevents.ConsumerName, Pool: svc.DB,
-		AMQPURL: cfg.AMQPURL, Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	paymentsevents.NewHandlers(store, payments.NewID).Register(consumer)
-	svc.Server.AddCheck("events", consumer.Ready)
-	svc.Go(consumer.Run)
-
-	relay := events.NewRelay(events.RelayOptions{Name: "payments", Pool: svc.DB, AMQPURL: cfg.AMQPURL,
-		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
-	svc.Go(relay.Run)
+	paymentsevents.NewHandlers(store, postgres.NewID).Register(svc.Consumer(events.ConsumerOptions{
+		Name: paymentsevents.ConsumerName}))
+	svc.Relay()
 
 	api.New(store).Mount(svc.Server.App)
 	return svc.Run(ctx)

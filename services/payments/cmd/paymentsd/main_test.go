@@ -1,30 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
-	"github.com/inlay-dev/inlay/services/kit/logging"
-	"github.com/inlay-dev/inlay/services/kit/postgres"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 )
 
 // TestSaga runs payments (this process's wiring, in process) and inventory (its real binary) on their
@@ -39,7 +30,7 @@ func TestSaga(t *testing.T) {
 	seen, publish, inventory, inv, payments := sg.seen, sg.publish, sg.inventory, sg.inv, sg.payments
 
 	// The seed published every sku's stock.
-	waitFor(t, ctx, "the seed's stock.changed", func() bool { return len(seen.of("AU-01-SI")) > 0 })
+	maintest.WaitFor(t, ctx, "the seed's stock.changed", func() bool { return len(seen.of("AU-01-SI")) > 0 })
 	setStock(t, ctx, inv, "AU-01-SI", 3)
 
 	ok := orderPlaced(t, "o-ok", "4242 4242 4242 4242", line{"AU-01-SI", 2}, line{"AU-02-OG", 1})
@@ -76,17 +67,17 @@ func TestSaga(t *testing.T) {
 
 	// inventory stops mid-saga: payments authorizes, the payment waits in inventory's queue, and a
 	// restarted inventory reserves it. Then checkout cancels the order and the stock comes back.
-	inventory.stop(t)
+	inventory.Stop(t)
 	publish(orderPlaced(t, "o-restart", "4242424242424242", line{"AU-02-OG", 1}))
 	seen.wait(t, ctx, "o-restart", "authorized")
-	inventory.start(t, ctx)
+	inventory.Start(t, ctx)
 	seen.wait(t, ctx, "o-restart", "authorized", "reserved")
 	expectStock(t, ctx, inv, "AU-02-OG", 2)
 	publish(orderCancelled(t, "o-restart"))
-	waitFor(t, ctx, "the released stock", func() bool { return stockOf(ctx, inv, "AU-02-OG") == 3 })
+	maintest.WaitFor(t, ctx, "the released stock", func() bool { return stockOf(ctx, inv, "AU-02-OG") == 3 })
 
 	// payments stops mid-saga: the order waits in its queue, and a restarted payments authorizes it.
-	sg.paymentsd.stop(t)
+	sg.paymentsd.stop()
 	publish(orderPlaced(t, "o-payments-restart", "4242424242424242", line{"AU-02-OG", 1}))
 	sg.paymentsd.start(t, ctx)
 	seen.wait(t, ctx, "o-payments-restart", "authorized", "reserved")
@@ -101,7 +92,7 @@ func TestSaga(t *testing.T) {
 	began := time.Now()
 	publish(rush...)
 	reserved, refunded := 0, 0
-	waitFor(t, ctx, "50 orders to settle", func() bool {
+	maintest.WaitFor(t, ctx, "50 orders to settle", func() bool {
 		reserved, refunded = 0, 0
 		seen.mu.Lock()
 		defer seen.mu.Unlock()
@@ -135,7 +126,7 @@ func TestSaga(t *testing.T) {
 type saga struct {
 	seen      *seenEvents
 	publish   func(...events.Event)
-	inventory *process
+	inventory *maintest.Process
 	paymentsd *inProcess
 	inv       string // inventory's base URL
 	payments  string // payments' base URL
@@ -146,46 +137,22 @@ type saga struct {
 // is removed when t ends.
 func startSaga(t testing.TB, ctx context.Context) *saga {
 	t.Helper()
-	exchange := kittest.Exchange(t)
-	prefix := kittest.UniqueName("t") + "_"
-	inventoryBin := buildInventory(t, ctx)
-	for _, name := range []string{"payments", "inventory"} {
-		t.Cleanup(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			c := config.Common{PostgresURL: kittest.PostgresURL(), DBPrefix: prefix}
-			if u, err := c.DatabaseURL(name); err == nil {
-				if err := postgres.DropDatabase(cctx, u); err != nil {
-					t.Logf("drop %s database: %v", name, err)
-				}
-			}
-			q := events.NewConsumer(events.ConsumerOptions{Name: name, AMQPURL: kittest.AMQPURL(), Exchange: exchange})
-			if err := q.DeleteQueues(cctx); err != nil {
-				t.Logf("delete %s queues: %v", name, err)
-			}
-		})
-	}
-	seen := probe(t, ctx, exchange)
-	publish := checkout(t, ctx, exchange)
-
-	inventory := &process{bin: inventoryBin, addr: kittest.FreeAddr(t), env: []string{
-		"INLAY_ENV=dev", "LOG_LEVEL=warn", "POSTGRES_URL=" + kittest.PostgresURL(), "INLAY_DB_PREFIX=" + prefix,
-		"AMQP_URL=" + kittest.AMQPURL(), "INLAY_EXCHANGE=" + exchange, "INVENTORY_ADMIN_TOKEN=test-token",
-		"INVENTORY_CATCHUP=false"}}
-	inventory.start(t, ctx)
-	t.Cleanup(func() { inventory.stop(t) })
-
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL, cfg.AMQPURL, cfg.Exchange, cfg.DBPrefix = kittest.PostgresURL(), kittest.AMQPURL(), exchange, prefix
+	p := maintest.New(t)
+	inventoryAddr := kittest.FreeAddr(t)
+	inventory := &maintest.Process{Bin: maintest.Build(t, ctx, "github.com/inlay-dev/inlay/services/inventory/cmd/inventoryd"),
+		Addr: inventoryAddr, Env: append(p.Environ("inventory"), "INVENTORY_ADDR="+inventoryAddr,
+			"INVENTORY_ADMIN_TOKEN=test-token", "INVENTORY_CATCHUP=false")}
+	cfg := maintest.Load[Config](t)
+	p.Configure(&cfg.Common, "payments")
 	cfg.Addr = kittest.FreeAddr(t)
+
+	seen := probe(t, ctx, p)
+	publish := checkout(t, ctx, p)
+	inventory.Start(t, ctx)
 	paymentsd := &inProcess{cfg: cfg}
 	paymentsd.start(t, ctx)
-	t.Cleanup(func() { paymentsd.stop(t) })
-	payments := "http://" + cfg.Addr
-	return &saga{seen: seen, publish: publish, inventory: inventory, paymentsd: paymentsd, inv: "http://" + inventory.addr, payments: payments}
+	return &saga{seen: seen, publish: publish, inventory: inventory, paymentsd: paymentsd, inv: "http://" + inventoryAddr,
+		payments: "http://" + cfg.Addr}
 }
 
 type line struct {
@@ -236,7 +203,7 @@ func (s *seenEvents) of(sku string) []int {
 // wait waits until order's events are exactly want, failing at once when they went past it.
 func (s *seenEvents) wait(t testing.TB, ctx context.Context, order string, want ...string) {
 	t.Helper()
-	waitFor(t, ctx, fmt.Sprintf("%s: %q", order, want), func() bool {
+	maintest.WaitFor(t, ctx, fmt.Sprintf("%s: %q", order, want), func() bool {
 		s.mu.Lock()
 		got := slices.Clone(s.orders[order])
 		s.mu.Unlock()
@@ -248,15 +215,9 @@ func (s *seenEvents) wait(t testing.TB, ctx context.Context, order string, want 
 }
 
 // probe listens on the exchange like another context would.
-func probe(t testing.TB, ctx context.Context, exchange string) *seenEvents {
+func probe(t testing.TB, ctx context.Context, p *maintest.Platform) *seenEvents {
 	t.Helper()
-	pool := kittest.Postgres(t, nil)
-	if err := events.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
 	s := &seenEvents{orders: map[string][]string{}, stock: map[string][]int{}}
-	c := events.NewConsumer(events.ConsumerOptions{Name: "probe", Pool: pool, AMQPURL: kittest.AMQPURL(),
-		Exchange: exchange, Log: logging.New(io.Discard, "probe", slog.LevelError)})
 	record := func(_ context.Context, _ pgx.Tx, e events.Event) error {
 		var d struct {
 			OrderID  string   `json:"order_id"`
@@ -285,47 +246,16 @@ func probe(t testing.TB, ctx context.Context, exchange string) *seenEvents {
 		s.orders[d.OrderID] = append(s.orders[d.OrderID], name)
 		return nil
 	}
-	c.Handle("payments.#", record)
-	c.Handle("inventory.#", record)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.DeleteQueues(cctx); err != nil {
-			t.Logf("delete probe queues: %v", err)
-		}
-		if err := events.DeleteExchange(cctx, kittest.AMQPURL(), exchange); err != nil {
-			t.Logf("delete exchange: %v", err)
-		}
-	})
-	waitFor(t, ctx, "the probe consumer", func() bool { return c.Ready(ctx) == nil })
+	p.Probe(ctx, record, "payments.#", "inventory.#")
 	return s
 }
 
-// checkout starts an outbox and relay in a database of its own, publishing to exchange as checkout
-// would, and returns a function adding events to that outbox in one transaction.
-func checkout(t testing.TB, ctx context.Context, exchange string) func(...events.Event) {
+// checkout starts an outbox and relay in a database of its own, publishing to the platform's exchange
+// as checkout would, and returns a function adding events to that outbox in one transaction.
+func checkout(t testing.TB, ctx context.Context, p *maintest.Platform) func(...events.Event) {
 	t.Helper()
-	db := kittest.Postgres(t, nil)
-	if err := events.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	relay := events.NewRelay(events.RelayOptions{Name: "checkout", Pool: db, AMQPURL: kittest.AMQPURL(),
-		Exchange: exchange, Log: logging.New(io.Discard, "checkout", slog.LevelError), PollInterval: 100 * time.Millisecond})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("relay: %v", err)
-		}
-	})
-	outbox := events.NewOutbox("checkout")
+	pub := p.Publisher(ctx, "checkout")
+	db, outbox := pub.DB, pub.Outbox
 	return func(es ...events.Event) {
 		t.Helper()
 		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
@@ -366,114 +296,25 @@ func republish(ctx context.Context, tx pgx.Tx, e events.Event) error {
 // inProcess is paymentsd's wiring (run) the test starts and stops in this process.
 type inProcess struct {
 	cfg  Config
-	stop func(t testing.TB)
+	stop func()
 }
 
 func (p *inProcess) start(t testing.TB, ctx context.Context) {
 	t.Helper()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, p.cfg, logging.New(io.Discard, "payments", slog.LevelError)) }()
-	var once sync.Once
-	p.stop = func(t testing.TB) {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("paymentsd: %v", err)
-			}
-		})
-	}
-	waitFor(t, ctx, "paymentsd to be ready", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("paymentsd exited: %v", err)
-		default:
-		}
-		return get(ctx, "http://"+p.cfg.Addr+"/readyz", nil) == http.StatusOK
+	p.stop = maintest.Run(t, ctx, p.cfg.Addr, func(ctx context.Context) error {
+		return run(ctx, p.cfg, maintest.Log("payments"))
 	})
 }
-
-// process is a service binary the test starts and stops.
-type process struct {
-	bin, addr string
-	env       []string
-	cmd       *exec.Cmd
-	out       bytes.Buffer
-	done      chan error
-}
-
-func (p *process) start(t testing.TB, ctx context.Context) {
-	t.Helper()
-	p.cmd = exec.Command(p.bin)
-	p.cmd.Env = append(os.Environ(), append(p.env, "INVENTORY_ADDR="+p.addr)...)
-	p.out.Reset()
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.done = make(chan error, 1)
-	go func() { p.done <- p.cmd.Wait() }()
-	waitFor(t, ctx, p.bin+" to be ready", func() bool {
-		select {
-		case err := <-p.done:
-			t.Fatalf("%s exited: %v\n%s", p.bin, err, p.out.String())
-		default:
-		}
-		return get(ctx, "http://"+p.addr+"/readyz", nil) == http.StatusOK
-	})
-}
-
-func (p *process) stop(t testing.TB) {
-	t.Helper()
-	if p.cmd == nil {
-		return
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Logf("stop %s: %v", p.bin, err)
-	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("%s: %v\n%s", p.bin, err, p.out.String())
-		}
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("%s did not stop on SIGTERM", p.bin)
-	}
-	p.cmd = nil
-}
-
-// buildInventory builds inventoryd: the test runs the other service as the real process it is.
-func buildInventory(t testing.TB, ctx context.Context) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "inventoryd")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/inlay-dev/inlay/services/inventory/cmd/inventoryd")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build inventoryd: %v\n%s", err, out)
-	}
-	return bin
-}
-
-var client = &http.Client{Timeout: 5 * time.Second}
 
 // get fetches url into v (when not nil) and returns the status, 0 when the request failed.
 func get(ctx context.Context, url string, v any) int {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	if v != nil {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	code, body := maintest.Call(ctx, http.MethodGet, url, "", "")
+	if code != 0 && v != nil {
+		if err := json.Unmarshal([]byte(body), v); err != nil {
 			return 0
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 func stockOf(ctx context.Context, base, sku string) int {
@@ -495,31 +336,9 @@ func expectStock(t testing.TB, ctx context.Context, base, sku string, want int) 
 
 func setStock(t testing.TB, ctx context.Context, base, sku string, q int) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/admin/stock/"+sku, strings.NewReader(fmt.Sprintf(`{"quantity": %d}`, q)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer test-token")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("set stock of %s: %d", sku, resp.StatusCode)
-	}
-}
-
-func waitFor(t testing.TB, ctx context.Context, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
+	if code, body := maintest.Call(ctx, http.MethodPost, base+"/v1/admin/stock/"+sku, "test-token",
+		fmt.Sprintf(`{"quantity": %d}`, q)); code != http.StatusOK {
+		t.Fatalf("set stock of %s: %d %s", sku, code, body)
 	}
 }
 
@@ -532,7 +351,7 @@ func BenchmarkSaga(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	sg := startSaga(b, ctx)
-	waitFor(b, ctx, "the seed's stock.changed", func() bool { return len(sg.seen.of("AU-01-SI")) > 0 })
+	maintest.WaitFor(b, ctx, "the seed's stock.changed", func() bool { return len(sg.seen.of("AU-01-SI")) > 0 })
 	setStock(b, ctx, sg.inv, "AU-01-SI", 1_000_000)
 	latencies := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
@@ -553,18 +372,9 @@ func BenchmarkSaga(b *testing.B) {
 
 func scrape(t testing.TB, ctx context.Context, url string) string {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
+	code, body := maintest.Call(ctx, http.MethodGet, url, "", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, code, body)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return body
 }

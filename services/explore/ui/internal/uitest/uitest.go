@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/services/explore"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -21,7 +22,7 @@ import (
 func Get(t *testing.T, path string, h fiber.Handler, target string) (*http.Response, *goquery.Document) {
 	t.Helper()
 	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
-		return c.Status(server.Status(server.ErrorCode(err))).SendString(err.Error())
+		return c.Status(server.Status(errs.Code(err))).SendString(err.Error())
 	}})
 	app.Get(path, h)
 	res, err := app.Test(httptest.NewRequest(http.MethodGet, target, nil), -1)

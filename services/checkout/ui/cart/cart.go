@@ -1,0 +1,174 @@
+// Package cart serves the Cart fragment (the cart page's content: lines, total, recommendations) and
+// POST /ui/cart/remove. It owns the error codes the no-JavaScript add redirects to the cart page with.
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/kit/errs"
+)
+
+// Name is the fragment's name in checkout's manifest.
+const Name = "cart"
+
+// LineReader reads a cart's lines (none for an unknown cart).
+type LineReader interface {
+	Lines(ctx context.Context, cartID string) ([]checkout.CartLine, error)
+}
+
+// ItemReader reads checkout's copies of variants with their stock, by sku; unknown skus are missing.
+type ItemReader interface {
+	Items(ctx context.Context, skus []string) (map[string]checkout.Item, error)
+}
+
+// LineRemover removes a line from a cart; checkout.ErrNotInCart when it is not there.
+type LineRemover interface {
+	Remove(ctx context.Context, cartID, sku string) error
+}
+
+// CartModel is what the cart page's content shows.
+type CartModel struct {
+	Cart               Cart
+	CSRF               string
+	Error              string
+	RecommendationsSrc string
+}
+
+// Cart is what the cart page shows of a cart: its lines and total.
+type Cart struct {
+	Lines []Line
+	total int64
+}
+
+// Empty reports whether the cart has no lines.
+func (c Cart) Empty() bool { return len(c.Lines) == 0 }
+
+// Total is the sum of the line totals.
+func (c Cart) Total() int64 { return c.total }
+
+// Line is what the cart page shows of a line: the tractor (linked to its page, with its image), the
+// quantity, the line's total, and the sku its remove form posts.
+type Line struct {
+	SKU      string
+	Image    string
+	Quantity int
+	url      string
+	title    string
+	total    int64
+}
+
+// URL is the storefront page of the line's variant.
+func (l Line) URL() string { return l.url }
+
+// Title names the line's variant: "SmartFarm Titan Sunset Copper".
+func (l Line) Title() string { return l.title }
+
+// Total is quantity × unit price.
+func (l Line) Total() int64 { return l.total }
+
+// NewCart is the cart page's view of c.
+func NewCart(c checkout.Cart) Cart {
+	v := Cart{total: c.Total()}
+	for _, l := range c.Lines {
+		v.Lines = append(v.Lines, Line{SKU: l.SKU, Image: l.Image, Quantity: l.Quantity, url: l.URL(), title: l.Title(), total: l.Total()})
+	}
+	return v
+}
+
+// Cart error codes the no-JavaScript add redirects with (?error=); only these messages are shown, so
+// the page never reflects request text.
+var cartErrors = map[string]string{
+	"unknown":      "This tractor does not exist.",
+	"out-of-stock": "Sorry, this tractor is out of stock.",
+	"line-limit":   "You cannot add more of this tractor.",
+	"cart-full":    checkout.ErrCartFull.Error() + ".",
+	"invalid":      "This tractor could not be added.",
+}
+
+// ErrorCode is the ?error= code of the cart page that explains err, a refused add.
+func ErrorCode(err error) string {
+	switch {
+	case errors.Is(err, checkout.ErrUnknownSKU):
+		return "unknown"
+	case errors.Is(err, checkout.ErrOutOfStock):
+		return "out-of-stock"
+	case errors.Is(err, checkout.ErrLineLimit):
+		return "line-limit"
+	case errors.Is(err, checkout.ErrCartFull):
+		return "cart-full"
+	}
+	return "invalid"
+}
+
+// Load reads the cart of the request's context with its variants; lines whose sku checkout no longer
+// knows are left out.
+func Load(ctx context.Context, carts LineReader, items ItemReader) (checkout.Cart, error) {
+	id := fragments.ContextFrom(ctx).CartID
+	if id == "" {
+		return checkout.Cart{}, nil
+	}
+	lines, err := carts.Lines(ctx, id)
+	if err != nil {
+		return checkout.Cart{ID: id}, fmt.Errorf("read cart: %w", err)
+	}
+	skus := make([]string, len(lines))
+	for i, l := range lines {
+		skus[i] = l.SKU
+	}
+	known, err := items.Items(ctx, skus)
+	if err != nil {
+		return checkout.Cart{ID: id}, fmt.Errorf("read cart's variants: %w", err)
+	}
+	return checkout.NewCart(id, lines, known), nil
+}
+
+// Handler serves the cart page's content.
+func Handler(carts LineReader, items ItemReader, opts ...fragments.RenderOption) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		cart, err := Load(ctx, carts, items)
+		if err != nil {
+			return fmt.Errorf("cart: %w", err)
+		}
+		m := CartModel{Cart: NewCart(cart), CSRF: fragments.ContextFrom(ctx).CSRF, Error: cartErrors[c.Query("error")]}
+		if !cart.Empty() {
+			m.RecommendationsSrc = "inspire/recommendations?skus=" + url.QueryEscape(strings.Join(cart.SKUs(), ","))
+		}
+		return fragments.Render(c, CartView(m), fragments.Private, opts...)
+	}
+}
+
+// Remove is POST /ui/cart/remove (sku): the line leaves the request's cart. Removing a line that is
+// not there is done already: the answer is the same.
+func Remove(carts LineRemover) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		sku := c.FormValue("sku")
+		if !checkout.ValidSKU(sku) {
+			return errs.Wrap(errs.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
+		}
+		if id := fragments.ContextFrom(ctx).CartID; id != "" {
+			if err := carts.Remove(ctx, id, sku); err != nil && !errors.Is(err, checkout.ErrNotInCart) {
+				return fmt.Errorf("remove %s: %w", sku, err)
+			}
+		}
+		if WantsJSON(c) {
+			return c.JSON(fiber.Map{"sku": strings.Clone(sku), "removed": true})
+		}
+		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
+	}
+}
+
+// WantsJSON reports whether the request came from checkout's script (fetch with Accept: JSON)
+// rather than a plain form post.
+func WantsJSON(c *fiber.Ctx) bool {
+	return strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON)
+}

@@ -1,0 +1,183 @@
+// Package checkoutpage serves the Checkout fragment (the checkout page's content: the form with
+// explore's Store Picker) and POST /ui/place-order. A refused form is kept with its errors for the
+// redirect back to the page (never the card number).
+package checkoutpage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/ui/cart"
+	"github.com/inlay-dev/inlay/services/kit/errs"
+)
+
+// Name is the fragment's name in checkout's manifest.
+const Name = "checkout"
+
+// FormTaker returns, and forgets, the refused form kept for a cart (ok=false when there is none).
+type FormTaker interface {
+	TakeForm(ctx context.Context, cartID string) (f checkout.CheckoutForm, errs checkout.FieldErrors, ok bool, err error)
+}
+
+// Basket is what placing an order does to the cart: read its lines, keep a refused form for the
+// redirect, and clear it once the order stands.
+type Basket interface {
+	Lines(ctx context.Context, cartID string) ([]checkout.CartLine, error)
+	SaveForm(ctx context.Context, cartID string, f checkout.CheckoutForm, errs checkout.FieldErrors) error
+	Clear(ctx context.Context, cartID string) error
+}
+
+// OrderPlacer places an order once per idempotency key (created=false when the key found an order
+// placed before); EINVALID or ECONFLICT errors, with a message for the customer, when the order
+// cannot be placed, one wrapping checkout.ErrEmptyCart for an empty cart.
+type OrderPlacer interface {
+	PlaceOrder(ctx context.Context, p checkout.Placement) (id string, created bool, err error)
+}
+
+// CheckoutModel is what the checkout page's content shows.
+type CheckoutModel struct {
+	Cart           Summary
+	CSRF           string
+	Form           checkout.CheckoutForm
+	Errors         checkout.FieldErrors
+	Error          string
+	StorePickerSrc string
+}
+
+// Summary is what the checkout page shows of the cart: how many tractors, for how much.
+type Summary struct {
+	units int
+	total int64
+}
+
+// NewSummary is the checkout page's summary of c.
+func NewSummary(c checkout.Cart) Summary { return Summary{units: c.Quantity(), total: c.Total()} }
+
+// Empty reports whether the cart holds nothing.
+func (s Summary) Empty() bool { return s.units == 0 }
+
+// Quantity is the number of tractors in the cart.
+func (s Summary) Quantity() int { return s.units }
+
+// Total is the cart's total.
+func (s Summary) Total() int64 { return s.total }
+
+// generalError is the FieldErrors key of an error that belongs to no field.
+const generalError = "_"
+
+// Handler serves the checkout page's content: the cart's summary and the form, filled again with a
+// refused form and its errors, the store preselected from ?store=.
+func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts ...fragments.RenderOption) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		crt, err := cart.Load(ctx, carts, items)
+		if err != nil {
+			return fmt.Errorf("checkout: %w", err)
+		}
+		m := CheckoutModel{Cart: NewSummary(crt), CSRF: fragments.ContextFrom(ctx).CSRF}
+		if crt.ID != "" {
+			f, errs, ok, err := forms.TakeForm(ctx, crt.ID)
+			if err != nil {
+				return fmt.Errorf("checkout: refused form: %w", err)
+			}
+			if ok {
+				m.Form, m.Errors = f, errs
+				m.Error = errs[generalError]
+				delete(m.Errors, generalError)
+			}
+		}
+		if m.Form.IdempotencyKey == "" {
+			m.Form.IdempotencyKey = uuid.NewString()
+		}
+		if s := c.Query("store"); m.Form.StoreID == "" && checkout.ValidSKU(s) {
+			m.Form.StoreID = s
+		}
+		m.StorePickerSrc = "explore/store-picker"
+		if m.Form.StoreID != "" {
+			m.StorePickerSrc += "?selected=" + url.QueryEscape(m.Form.StoreID)
+		}
+		return fragments.Render(c, CheckoutView(m), fragments.Private, opts...)
+	}
+}
+
+// PlaceOrder is POST /ui/place-order: a valid form places the order (or finds it again by its
+// idempotency key), empties the cart and redirects to the thank-you page; an invalid or refused one
+// (a store checkout does not know, a tractor out of stock) is kept with its errors and redirected back
+// to the checkout page, or answered with a 4xx error when the script asks for JSON; without a cart,
+// the visitor is sent to the cart.
+func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		fc := fragments.ContextFrom(ctx)
+		if fc.CartID == "" {
+			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
+		}
+		f := checkout.CheckoutForm{
+			FirstName: c.FormValue(checkout.FieldFirstName), LastName: c.FormValue(checkout.FieldLastName),
+			Email: c.FormValue(checkout.FieldEmail), Card: c.FormValue(checkout.FieldCard),
+			StoreID: c.FormValue(checkout.FieldStore), IdempotencyKey: c.FormValue(checkout.FieldIdempotencyKey),
+		}.Normalize()
+		// refuse keeps the form and its errors for the checkout page; a form post is redirected there,
+		// a script (Accept: JSON) gets why as a 4xx error.
+		refuse := func(fe checkout.FieldErrors, why error) error {
+			if err := basket.SaveForm(ctx, fc.CartID, f, fe); err != nil {
+				return fmt.Errorf("keep refused form: %w", err)
+			}
+			if cart.WantsJSON(c) {
+				return why
+			}
+			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
+		}
+		if choice := strings.TrimSpace(c.FormValue(checkout.FieldStoreChoice)); choice != "" {
+			// A store chosen in the picker without JavaScript: back to the checkout page with it and
+			// the other fields (SaveForm keeps them, never the card number); only a bad store id is an
+			// error, and it is not kept (the picker would be asked for it).
+			f.StoreID = choice
+			var fe checkout.FieldErrors
+			if msg := f.Validate()[checkout.FieldStore]; msg != "" {
+				f.StoreID, fe = "", checkout.FieldErrors{checkout.FieldStore: msg}
+			}
+			if err := basket.SaveForm(ctx, fc.CartID, f, fe); err != nil {
+				return fmt.Errorf("keep the form with its chosen store: %w", err)
+			}
+			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
+		}
+		if fe := f.Validate(); fe != nil {
+			return refuse(fe, errs.Errorf(errs.EINVALID, "Please check the highlighted fields."))
+		}
+		lines, err := basket.Lines(ctx, fc.CartID)
+		if err != nil {
+			return fmt.Errorf("read cart: %w", err)
+		}
+		id, created, err := orders.PlaceOrder(ctx, checkout.Placement{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
+		if errors.Is(err, checkout.ErrEmptyCart) {
+			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
+		}
+		if errors.Is(err, checkout.ErrUnknownStore) {
+			return refuse(checkout.FieldErrors{checkout.FieldStore: errs.Message(err)}, err)
+		}
+		if code := errs.Code(err); code == errs.EINVALID || code == errs.ECONFLICT {
+			return refuse(checkout.FieldErrors{generalError: errs.Message(err)}, err)
+		}
+		if err != nil {
+			return err
+		}
+		if created {
+			log.InfoContext(ctx, "order placed", "order_id", id, "lines", len(lines))
+		}
+		if err := basket.Clear(ctx, fc.CartID); err != nil {
+			// The order stands; the basket empties on the next attempt (the key finds the same order).
+			log.ErrorContext(ctx, "clear cart after order", "order_id", id, "error", err.Error())
+		}
+		return c.Redirect("/checkout/thanks?order="+url.QueryEscape(id), fiber.StatusSeeOther)
+	}
+}

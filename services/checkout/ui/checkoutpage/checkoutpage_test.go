@@ -1,0 +1,179 @@
+package checkoutpage_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/url"
+	"testing"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/ui/checkoutpage"
+	"github.com/inlay-dev/inlay/services/checkout/ui/internal/uitest"
+	"github.com/inlay-dev/inlay/services/kit/errs"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func lines(context.Context, string) ([]checkout.CartLine, error) {
+	return []checkout.CartLine{{SKU: uitest.Grey.SKU, Quantity: 2}}, nil
+}
+
+func TestPage(t *testing.T) {
+	t.Parallel()
+	store := uitest.Store{ItemsFunc: uitest.Items}
+	refused := uitest.Carts{LinesFunc: lines, TakeFormFunc: func(context.Context, string) (checkout.CheckoutForm, checkout.FieldErrors, bool, error) {
+		return checkout.CheckoutForm{FirstName: "Ada", StoreID: "store-b", IdempotencyKey: "k1"},
+			checkout.FieldErrors{checkout.FieldEmail: "E-mail is required.", "_": "Sorry, out of stock."}, true, nil
+	}}
+	r := uitest.Do(t, checkoutpage.Handler(refused, store, refused), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
+	if r.StatusCode != 200 || uitest.Text(r.Doc, "[data-testid=checkout-summary]") != "2 tractors, total11400 Ø" {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	for sel, want := range map[string]string{
+		"[data-testid=checkout-email-error]": "E-mail is required.",
+		"[data-testid=checkout-error]":       "Sorry, out of stock.",
+	} {
+		if got := uitest.Text(r.Doc, sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	// The refused form's store wins over ?store=; its key is kept.
+	if v := r.Doc.Find("input[name=store]").AttrOr("value", ""); v != "store-b" {
+		t.Errorf("store %q", v)
+	}
+	if src := r.Doc.Find("inlay-fragment").AttrOr("src", ""); src != "explore/store-picker?selected=store-b" {
+		t.Errorf("store picker %q", src)
+	}
+	if v := r.Doc.Find("input[name="+checkout.FieldIdempotencyKey+"]").AttrOr("value", ""); v != "k1" {
+		t.Errorf("key %q", v)
+	}
+
+	// A fresh form: ?store= preselects, a new key.
+	fresh := uitest.Carts{LinesFunc: lines}
+	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
+	if v := r.Doc.Find("input[name=store]").AttrOr("value", ""); v != "store-a" {
+		t.Errorf("store %q", v)
+	}
+	if v := r.Doc.Find("input[name="+checkout.FieldIdempotencyKey+"]").AttrOr("value", ""); len(v) != 36 {
+		t.Errorf("key %q", v)
+	}
+	// No cart: the empty message.
+	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh), uitest.Request{})
+	if r.Doc.Find("[data-testid=checkout-empty]").Length() != 1 {
+		t.Errorf("no cart: %s", r.Body)
+	}
+}
+
+func validForm() url.Values {
+	return url.Values{checkout.FieldFirstName: {"Ada"}, checkout.FieldLastName: {"Lovelace"}, checkout.FieldEmail: {"ada@example.com"},
+		checkout.FieldCard: {"4242 4242 4242 4242"}, checkout.FieldStore: {"store-a"}, checkout.FieldIdempotencyKey: {"k1"}}
+}
+
+func TestPlaceOrder(t *testing.T) {
+	t.Parallel()
+	type saved struct {
+		form checkout.CheckoutForm
+		errs checkout.FieldErrors
+	}
+	tests := []struct {
+		name     string
+		cart     string
+		form     url.Values
+		place    error
+		location string
+		saved    map[string]string // the field errors kept, nil when none
+		cleared  bool
+	}{
+		{name: "placed", cart: "c1", form: validForm(), location: "/checkout/thanks?order=o1", cleared: true},
+		{name: "no cart", form: validForm(), location: "/checkout/cart"},
+		{name: "invalid", cart: "c1", form: url.Values{checkout.FieldFirstName: {"Ada"}}, location: "/checkout/checkout",
+			saved: map[string]string{checkout.FieldLastName: "Last name is required.", checkout.FieldEmail: "E-mail is required.",
+				checkout.FieldCard: "Card number is required.", checkout.FieldStore: "Please choose a store.",
+				checkout.FieldIdempotencyKey: "The form has expired, please submit it again."}},
+		{name: "out of stock", cart: "c1", form: validForm(), place: errs.Wrap(errs.ECONFLICT, checkout.ErrOutOfStock, "Red: out of stock"),
+			location: "/checkout/checkout", saved: map[string]string{"_": "Red: out of stock"}},
+		{name: "a store checkout does not know", cart: "c1", form: validForm(),
+			place:    errs.Wrap(errs.EINVALID, checkout.ErrUnknownStore, "Please choose one of our stores."),
+			location: "/checkout/checkout", saved: map[string]string{checkout.FieldStore: "Please choose one of our stores."}},
+		{name: "empty", cart: "c1", form: validForm(), place: errs.Wrap(errs.EINVALID, checkout.ErrEmptyCart, "Your basket is empty."),
+			location: "/checkout/cart"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var kept *saved
+			cleared := false
+			carts := uitest.Carts{LinesFunc: lines,
+				SaveFormFunc: func(_ context.Context, _ string, f checkout.CheckoutForm, fe checkout.FieldErrors) error {
+					kept = &saved{f, fe}
+					return nil
+				},
+				ClearFunc: func(context.Context, string) error { cleared = true; return nil }}
+			store := uitest.Store{PlaceOrderFunc: func(_ context.Context, p checkout.Placement) (string, bool, error) {
+				if p.CartID != tt.cart || len(p.Lines) != 1 || p.Form.Card != "4242424242424242" {
+					t.Errorf("placement %+v", p)
+				}
+				return "o1", tt.place == nil, tt.place
+			}}
+			r := uitest.Do(t, checkoutpage.PlaceOrder(carts, store, discard), uitest.Request{Method: "POST",
+				Context: fragments.Context{CartID: tt.cart}, Form: tt.form})
+			if r.StatusCode != 303 || r.Header.Get("Location") != tt.location {
+				t.Fatalf("%d → %s, want %s", r.StatusCode, r.Header.Get("Location"), tt.location)
+			}
+			if (kept != nil) != (tt.saved != nil) || kept != nil && len(kept.errs) != len(tt.saved) {
+				t.Fatalf("kept %+v, want %v", kept, tt.saved)
+			}
+			for k, v := range tt.saved {
+				if kept.errs[k] != v {
+					t.Errorf("error %s = %q, want %q", k, kept.errs[k], v)
+				}
+			}
+			if cleared != tt.cleared {
+				t.Errorf("cart cleared %v", cleared)
+			}
+		})
+	}
+}
+
+// TestPlaceOrderRefusedAsJSON: a script asking for JSON gets the refusal as a 4xx error, and the
+// form is kept for the page all the same.
+func TestPlaceOrderRefusedAsJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		form   url.Values
+		place  error
+		status int
+	}{
+		{"invalid", url.Values{checkout.FieldFirstName: {"Ada"}}, nil, 400},
+		{"unknown store", validForm(), errs.Wrap(errs.EINVALID, checkout.ErrUnknownStore, "Please choose one of our stores."), 400},
+		{"out of stock", validForm(), errs.Wrap(errs.ECONFLICT, checkout.ErrOutOfStock, "Red: out of stock"), 409},
+	} {
+		kept := false
+		carts := uitest.Carts{LinesFunc: lines, SaveFormFunc: func(context.Context, string, checkout.CheckoutForm, checkout.FieldErrors) error {
+			kept = true
+			return nil
+		}}
+		store := uitest.Store{PlaceOrderFunc: func(context.Context, checkout.Placement) (string, bool, error) { return "", false, tt.place }}
+		r := uitest.Do(t, checkoutpage.PlaceOrder(carts, store, discard), uitest.Request{Method: "POST",
+			Context: fragments.Context{CartID: "c1"}, Form: tt.form, Header: uitest.JSON})
+		if r.StatusCode != tt.status || !kept {
+			t.Errorf("%s: %d %s (form kept: %v)", tt.name, r.StatusCode, r.Body, kept)
+		}
+	}
+}
+
+func TestPlaceOrderFailure(t *testing.T) {
+	t.Parallel()
+	store := uitest.Store{PlaceOrderFunc: func(context.Context, checkout.Placement) (string, bool, error) {
+		return "", false, errors.New("database down")
+	}}
+	r := uitest.Do(t, checkoutpage.PlaceOrder(uitest.Carts{LinesFunc: lines}, store, discard), uitest.Request{Method: "POST",
+		Context: fragments.Context{CartID: "c1"}, Form: validForm()})
+	if r.StatusCode != 500 {
+		t.Errorf("%d %s", r.StatusCode, r.Body)
+	}
+}

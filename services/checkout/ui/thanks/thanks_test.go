@@ -1,0 +1,35 @@
+package thanks_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/ui/internal/uitest"
+	"github.com/inlay-dev/inlay/services/checkout/ui/thanks"
+)
+
+func TestThanks(t *testing.T) {
+	t.Parallel()
+	orders := uitest.Store{OrderFunc: func(_ context.Context, id string) (checkout.Order, error) {
+		if id != "o1" {
+			return checkout.Order{}, checkout.ErrOrderNotFound(id)
+		}
+		return checkout.Order{ID: "o1", CartID: "c1", Status: checkout.Pending, Total: 5700,
+			Lines: []checkout.OrderLine{{SKU: "CL-01-GY", ProductName: "Heritage Workhorse", Quantity: 1, UnitPrice: 5700}}}, nil
+	}}
+	r := uitest.Do(t, thanks.Handler(orders), uitest.Request{Target: "/?order=o1", Context: fragments.Context{CartID: "c1"}})
+	if r.StatusCode != 200 || r.Doc.Find("[data-boundary=checkout][data-testid=checkout-thanks]").Length() != 1 ||
+		uitest.Text(r.Doc, "[data-testid=thanks-status-text]") != "pending" ||
+		r.Doc.Find("[data-testid=thanks-status]").AttrOr("data-checkout-status-url", "") != "/checkout/orders/o1/status" {
+		t.Errorf("thanks: %d %s", r.StatusCode, r.Body)
+	}
+	for _, fc := range []fragments.Context{{CartID: "c2"}, {}} {
+		r := uitest.Do(t, thanks.Handler(orders), uitest.Request{Target: "/?order=o1", Context: fc})
+		if r.StatusCode != 404 || uitest.Text(r.Doc, "[data-testid=checkout-thanks] h1") != "Order not found" ||
+			uitest.Text(r.Doc, "[data-testid=checkout-thanks] p") != "This order does not exist." {
+			t.Errorf("%+v: %d %s", fc, r.StatusCode, r.Body)
+		}
+	}
+}

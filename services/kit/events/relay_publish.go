@@ -1,0 +1,303 @@
+// The relay's publishing loop: it reads the oldest unsent rows that are not in flight, publishes
+// them in one write, hands the batch to the completer, and between reads moves between busy
+// (polling) and listening (NOTIFY).
+
+package events
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// publish reads and publishes batches until something fails.
+//
+// While the relay is busy it keeps reading (every busyPoll when a read finds nothing) and
+// producers skip NOTIFY (see setListening). After busyLinger without rows it declares itself
+// listening, reads once more, keeps checking for listenGrace (a producer that saw "busy" may
+// still be committing), then sleeps until a NOTIFY or the backup poll.
+func (s *relaySession) publish(ctx context.Context) error {
+	r := s.r
+	s.lastRows = time.Now()
+	poll := time.NewTicker(r.opts.PollInterval)
+	defer poll.Stop()
+	var lastHousekeeping time.Time
+	for {
+		if err := s.waitWindow(ctx); err != nil {
+			return err
+		}
+		b, err := r.publishBatch(ctx, s.ch, s.sock, s.p)
+		if err != nil {
+			return err
+		}
+		if len(b.rows) > 0 {
+			if err := s.handOver(ctx, b); err != nil {
+				return err
+			}
+		}
+		if time.Since(lastHousekeeping) >= r.opts.PollInterval {
+			if err := r.housekeeping(ctx); err != nil {
+				return err
+			}
+			lastHousekeeping = time.Now()
+		}
+		if len(b.rows) > 0 {
+			if err := s.busy(ctx); err != nil {
+				return err
+			}
+			continue // keep reading while rows keep coming
+		}
+		timer, again, err := s.idle(ctx)
+		if err != nil {
+			return err
+		}
+		if !again {
+			if err := s.sleep(ctx, timer, poll.C); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// waitWindow waits until fewer than relayWindow batches' worth of rows await their confirms.
+func (s *relaySession) waitWindow(ctx context.Context) error {
+	for s.p.size() >= relayWindow*s.r.opts.BatchSize {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-s.completerErr:
+			return s.completerFailed(err)
+		case <-s.p.progress:
+		}
+	}
+	return nil
+}
+
+// handOver gives a published batch to the completer.
+func (s *relaySession) handOver(ctx context.Context, b inflight) error {
+	select {
+	case s.batches <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-s.completerErr:
+		return s.completerFailed(err)
+	}
+}
+
+// completerFailed puts the completer's error back for the session's deferred receive and returns it.
+func (s *relaySession) completerFailed(err error) error {
+	s.completerErr <- err
+	return err
+}
+
+// busy notes that a read found rows: the relay stops listening, producers stop notifying.
+func (s *relaySession) busy(ctx context.Context) error {
+	s.lastRows = time.Now()
+	if s.listening {
+		if err := s.r.setListening(ctx, false); err != nil {
+			return err
+		}
+		s.listening = false
+	}
+	return nil
+}
+
+// idle decides what a read that found nothing leads to: a quick re-read (timer) while busy or in
+// the listening grace, going listening and reading again at once (again), or, with neither, a
+// sleep until a NOTIFY or the backup poll.
+func (s *relaySession) idle(ctx context.Context) (timer <-chan time.Time, again bool, err error) {
+	// A timer from time.After is collected once fired (Go 1.23+ timers).
+	switch {
+	case !s.listening && time.Since(s.lastRows) < busyLinger:
+		return time.After(busyPoll), false, nil
+	case !s.listening:
+		if err := s.r.setListening(ctx, true); err != nil {
+			return nil, false, err
+		}
+		s.listening = true
+		s.graceUntil = time.Now().Add(listenGrace)
+		return nil, true, nil
+	case time.Now().Before(s.graceUntil):
+		return time.After(busyPoll), false, nil
+	}
+	return nil, false, nil
+}
+
+// sleep waits for a reason to read again: a NOTIFY, the timer, the backup poll; or for a failure
+// of the listener, the completer or the broker.
+func (s *relaySession) sleep(ctx context.Context, timer, poll <-chan time.Time) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-s.listenErr:
+		s.listenErr <- err // for the deferred receive
+		return err
+	case err := <-s.completerErr:
+		return s.completerFailed(err)
+	case e := <-s.closed:
+		return fmt.Errorf("%w: %v", errClosed, e)
+	case e := <-s.chClosed:
+		return fmt.Errorf("%w: channel: %v", errClosed, e)
+	case <-s.wake:
+	case <-timer:
+	case <-poll:
+	}
+	return nil
+}
+
+const (
+	// busyPoll is how often a busy relay reads when the last read found nothing.
+	busyPoll = 5 * time.Millisecond
+	// busyLinger is how long a relay stays busy (polling, producers not notifying) after the last
+	// rows it found: under a steady stream it never goes back to listening.
+	busyLinger = time.Second
+	// listenGrace is how long a relay that just went listening keeps polling quickly, for
+	// producers whose transaction read the "busy" flag and has not committed yet.
+	listenGrace = 100 * time.Millisecond
+)
+
+// setListening tells producers whether to NOTIFY. A NOTIFY serialises the commits of every
+// notifying transaction in the database (PostgreSQL holds a global lock through the commit's WAL
+// flush), so producers notify only while the relay is idle and listening, never under load.
+func (r *Relay) setListening(ctx context.Context, listening bool) error {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := r.opts.Pool.Exec(sctx,
+		`INSERT INTO inlay_outbox_relay (id, listening) VALUES (1, $1)
+		 ON CONFLICT (id) DO UPDATE SET listening = EXCLUDED.listening`, listening); err != nil {
+		return fmt.Errorf("set relay listening=%t: %w", listening, err)
+	}
+	return nil
+}
+
+// relayWindow is how many batches' worth of published rows may await their confirms at once.
+const relayWindow = 8
+
+type outboxRow struct {
+	seq         int64
+	id          string
+	typ         string
+	subject     string
+	body        []byte
+	traceparent string
+}
+
+// inflight is a published batch awaiting its confirms.
+type inflight struct {
+	rows []outboxRow
+	dcs  []*amqp.DeferredConfirmation
+}
+
+// pipeline tracks rows published and not yet marked sent.
+type pipeline struct {
+	mu       sync.Mutex
+	pending  map[int64]struct{}
+	progress chan struct{} // signalled when rows leave pending
+}
+
+func (p *pipeline) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending)
+}
+
+// snapshot lists the seqs in flight.
+func (p *pipeline) snapshot() []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seqs := make([]int64, 0, len(p.pending))
+	for s := range p.pending {
+		seqs = append(seqs, s)
+	}
+	return seqs
+}
+
+func (p *pipeline) add(rows []outboxRow) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range rows {
+		p.pending[o.seq] = struct{}{}
+	}
+}
+
+func (p *pipeline) remove(rows []outboxRow) {
+	p.mu.Lock()
+	for _, o := range rows {
+		delete(p.pending, o.seq)
+	}
+	p.mu.Unlock()
+	select {
+	case p.progress <- struct{}{}:
+	default:
+	}
+}
+
+// publishBatch publishes the oldest unsent rows that are not in flight, in order.
+func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, sock *heldConn, p *pipeline) (inflight, error) {
+	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer qcancel()
+	// Rows in flight are skipped by listing them. (Reading past the highest seq published would be
+	// cheaper but wrong: a transaction that committed late can hold both a lower and a higher seq
+	// than rows already published, and its events would then go out in two pieces, out of order.)
+	// NOT EXISTS over the list plans as a merge anti join in generic and custom plans alike; a
+	// "seq <> ALL($2)" filter compares every scanned row with the whole list once PostgreSQL
+	// switches the prepared statement to its generic plan (tens of ms with a few thousand in flight).
+	rows, err := r.opts.Pool.Query(qctx,
+		`SELECT seq, id::text, type, subject, body, traceparent FROM inlay_outbox o
+		 WHERE sent_at IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[]) AS f(seq) WHERE f.seq = o.seq)
+		 ORDER BY seq LIMIT $1`, r.opts.BatchSize, p.snapshot())
+	if err != nil {
+		return inflight{}, fmt.Errorf("read outbox: %w", err)
+	}
+	batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
+		var o outboxRow
+		err := row.Scan(&o.seq, &o.id, &o.typ, &o.subject, &o.body, &o.traceparent)
+		return o, err
+	})
+	if err != nil {
+		return inflight{}, fmt.Errorf("read outbox: %w", err)
+	}
+	if len(batch) == 0 {
+		return inflight{}, nil
+	}
+	p.add(batch)
+	b := inflight{rows: batch, dcs: make([]*amqp.DeferredConfirmation, 0, len(batch))}
+	pctx, pcancel := context.WithTimeout(ctx, r.opts.ConfirmTimeout)
+	defer pcancel()
+	now := time.Now()
+	// The batch's frames go to the broker in one write, after the loop.
+	sock.hold()
+	for _, o := range batch {
+		headers := amqp.Table{HeaderSubject: o.subject}
+		if o.traceparent != "" {
+			headers[HeaderTraceparent] = o.traceparent
+		}
+		dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, r.opts.Exchange, o.typ, false, false, amqp.Publishing{
+			ContentType:  "application/json",
+			DeliveryMode: amqp.Persistent,
+			MessageId:    o.id,
+			Type:         o.typ,
+			Timestamp:    now,
+			AppId:        r.opts.Name,
+			Headers:      headers,
+			Body:         o.body,
+		})
+		if err != nil {
+			// The session ends on this error and the batch stays in the outbox; whether the held
+			// frames reach the broker does not matter.
+			_ = sock.release(r.opts.ConfirmTimeout)
+			return inflight{}, fmt.Errorf("publish %s %s: %w", o.typ, o.id, err)
+		}
+		b.dcs = append(b.dcs, dc)
+	}
+	if err := sock.release(r.opts.ConfirmTimeout); err != nil {
+		return inflight{}, err
+	}
+	return b, nil
+}

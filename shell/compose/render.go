@@ -1,0 +1,414 @@
+// The slot lifecycle of a page: Start resolves every tag to a slot and starts it, a slot succeeds
+// (with nested slots of its own) or falls back, and the primary's answer decides the page's Outcome.
+
+package compose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inlay-dev/inlay/fragments"
+)
+
+// Request is what a composition may use of the browser's request: copied out of it before the
+// response streams.
+type Request struct {
+	// Forwarded are the allowlisted headers and the signed context sent to every team.
+	Forwarded fragments.Forwarded
+	// Sign, when set and Forwarded.Context is empty, returns the signed context. It is called at
+	// most once, by the first fetch, so a page served from the cache signs nothing. It runs on the
+	// engine's goroutines: it must not touch the request.
+	Sign func() string
+	// Locale keys cached copies of public fragments.
+	Locale string
+	// Nonce is the response's CSP nonce, for the composer script.
+	Nonce string
+	// Debug outlines every fragment with its team, version, source and time.
+	Debug bool
+}
+
+// Composition is one page being composed. Start it, read Outcome, then call WriteTo once (or
+// Cancel, when the page is not written).
+type Composition struct {
+	e      *Engine
+	ctx    context.Context
+	cancel context.CancelFunc
+	req    Request
+	tmpl   *Template
+	slots  []*slot
+	prim   *slot
+
+	asyncDone chan *slot
+	nAsync    int
+
+	mu    sync.Mutex
+	all   []*slot // every slot, nested ones included, for Server-Timing
+	count int
+
+	fwdOnce     sync.Once
+	fwd         fragments.Forwarded
+	releaseOnce sync.Once
+
+	// used only by the writer
+	assetsSeen map[string]struct{}
+	nonceAttr  string
+}
+
+type slot struct {
+	tag   *Tag
+	ref   ref
+	err   error
+	depth int
+	async bool
+	id    int
+	key   string // cache key; "" when not cacheable
+	done  chan struct{}
+	sync  bool                     // resolved when created: done is the shared closed channel
+	hit   *entry                   // the fresh cached copy found when created
+	resp  *fragments.FetchResponse // this page's own answer (not shared, not cached): released after writing
+
+	// Set before done is closed.
+	body     []byte
+	tmpl     *Template
+	children []*slot
+	status   int
+	location string
+	// cacheControl and etag are the team's answer's, or made from the cached copy's policy.
+	cacheControl, etag string
+	source             Source
+	dur                time.Duration
+	version            string
+
+	placeholder bool // the writer wrote a placeholder for it (async)
+}
+
+// Start begins composing t: every fragment it names is requested at once. ctx bounds the whole
+// composition; it is cancelled by WriteTo's end or Cancel.
+func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Composition{e: e, ctx: ctx, cancel: cancel, req: r, tmpl: t,
+		slots: make([]*slot, 0, t.nslots), all: make([]*slot, 0, t.nslots)}
+	for _, p := range t.parts {
+		if p.kind == partSlot && p.tag.Async && !p.tag.Primary {
+			c.nAsync++
+		}
+	}
+	if c.nAsync > 0 {
+		c.asyncDone = make(chan *slot, c.nAsync)
+	}
+	id := 0
+	slab := make([]slot, t.nslots) // one allocation for the page's own slots
+	for _, p := range t.parts {
+		if p.kind != partSlot {
+			continue
+		}
+		s := c.initSlot(&slab[len(c.slots)], p.tag, 0)
+		if s.tag.Primary && c.prim == nil {
+			c.prim = s
+		} else if s.tag.Async && !s.tag.Primary {
+			s.async, s.id = true, id
+			id++
+		}
+		c.slots = append(c.slots, s)
+	}
+	for _, s := range c.slots {
+		c.startSlot(s)
+	}
+	return c
+}
+
+// closed is the done channel of slots resolved while they are created: no channel to make.
+var closed = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// newSlot resolves a tag's src and, when it can, the slot itself (a bad src, a fresh cached copy):
+// such a slot needs no channel and no goroutine.
+func (c *Composition) newSlot(t *Tag, depth int) *slot {
+	return c.initSlot(new(slot), t, depth)
+}
+
+func (c *Composition) initSlot(s *slot, t *Tag, depth int) *slot {
+	s.tag, s.depth = t, depth
+	c.mu.Lock()
+	c.count++
+	over := c.count > c.e.opts.MaxSlots
+	c.mu.Unlock()
+	if over {
+		s.err = fmt.Errorf("compose: more than %d fragments on one page", c.e.opts.MaxSlots)
+	} else {
+		m := c.e.resolve(t.Src, c.req.Locale)
+		s.ref, s.key, s.err = m.ref, m.key, m.err
+	}
+	if s.err != nil {
+		s.done, s.sync = closed, true
+		return s
+	}
+	if s.key != "" {
+		if en := c.e.opts.Cache.local(s.key); en != nil && !en.pass && en.freshness(c.e.opts.Now()) == fresh {
+			s.done, s.sync, s.hit = closed, true, en
+			return s
+		}
+	}
+	s.done = make(chan struct{})
+	return s
+}
+
+// cacheKey is "context/name?query#locale": a purge prefix of "context/" or "context/name?" matches.
+func cacheKey(r ref, locale string) string {
+	return r.team.Name + "/" + r.name + "?" + r.query + "#" + locale
+}
+
+// startSlot completes a slot resolved by newSlot, or fetches it in the background.
+func (c *Composition) startSlot(s *slot) {
+	switch {
+	case s.err != nil:
+		c.fail(s, s.err, 0)
+	case s.hit != nil:
+		en := s.hit
+		s.hit = nil
+		s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
+		c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
+	default:
+		c.e.spawn(func() { c.fetch(s) })
+	}
+}
+
+// complete publishes a finished slot: to Server-Timing and to whoever waits on it.
+func (c *Composition) complete(s *slot) {
+	c.mu.Lock()
+	c.all = append(c.all, s)
+	c.mu.Unlock()
+	if !s.sync {
+		close(s.done)
+	}
+}
+
+// succeed sets a slot's content and starts its nested fragments.
+func (c *Composition) succeed(s *slot, body []byte, tmpl *Template, src Source, d time.Duration, version string) {
+	s.body, s.source, s.dur, s.version = body, src, d, version
+	if s.status == 0 {
+		s.status = 200
+	}
+	if tmpl != nil {
+		s.tmpl = tmpl
+		if s.depth < c.e.opts.MaxDepth {
+			s.children = make([]*slot, 0, tmpl.nslots)
+			for _, p := range tmpl.parts {
+				if p.kind == partSlot {
+					s.children = append(s.children, c.newSlot(p.tag, s.depth+1))
+				}
+			}
+			for _, ch := range s.children {
+				c.startSlot(ch)
+			}
+		}
+	}
+	c.observe(s)
+	if s.async {
+		c.asyncDone <- s
+	}
+	c.complete(s)
+}
+
+// fail sets a slot's fallback: the last good copy, the manifest's fallback or the tag's content. A
+// failed primary fails the page instead.
+func (c *Composition) fail(s *slot, err error, d time.Duration) {
+	if s == c.prim {
+		s.status, s.source, s.dur = 503, SourceFailed, d
+		c.e.opts.Log.Warn("primary fragment failed", "src", s.tag.Src, "error", err.Error())
+		c.observe(s)
+		c.complete(s)
+		return
+	}
+	switch {
+	case c.ctx.Err() != nil:
+	case errors.Is(err, fragments.ErrBreakerOpen):
+		// The breaker's state changes are logged once by the client's owner; not every skipped slot.
+		c.e.opts.Log.Debug("fragment skipped", "src", s.tag.Src, "error", err.Error())
+	default:
+		c.e.opts.Log.Warn("fragment failed", "src", s.tag.Src, "error", err.Error())
+	}
+	var body []byte
+	var tmpl *Template
+	switch {
+	case s.key != "" && c.e.lastGood(s.key) != nil:
+		en := c.e.lastGood(s.key)
+		body, tmpl = en.body, en.tmpl
+	case s.ref.frag.Fallback != "":
+		body = []byte(s.ref.frag.Fallback)
+	default:
+		body = s.tag.Inline
+	}
+	s.status = 200
+	c.succeed(s, body, tmpl, SourceFallback, d, s.ref.versionOrEmpty())
+}
+
+// lastGood returns the cached copy of key, whatever its age, for a fallback.
+func (e *Engine) lastGood(key string) *entry {
+	if en := e.opts.Cache.local(key); en != nil && !en.pass {
+		return en
+	}
+	return nil
+}
+
+func (r ref) versionOrEmpty() string {
+	if r.team == nil {
+		return ""
+	}
+	return r.team.Version()
+}
+
+func (c *Composition) observe(s *slot) {
+	if c.e.opts.Observe != nil && s.ref.team != nil {
+		c.e.opts.Observe(s.ref.team.Name, s.ref.name, s.source, s.dur)
+	}
+}
+
+// forwarded returns the headers for the teams, signing the context on first use.
+func (c *Composition) forwarded() fragments.Forwarded {
+	c.fwdOnce.Do(func() {
+		c.fwd = c.req.Forwarded
+		if c.fwd.Context == "" && c.req.Sign != nil {
+			c.fwd.Context = c.req.Sign()
+		}
+	})
+	return c.fwd
+}
+
+// Outcome is what the primary fragment decided for the page.
+type Outcome struct {
+	// Status is 200, 404 (the primary's body is composed as the page), a redirect (3xx with
+	// Location), or 503 when the primary failed.
+	Status   int
+	Location string
+	// Empty is set when the primary answered without content (a bare 404): the shell then shows its
+	// own error page instead of composing.
+	Empty bool
+	// CacheControl and ETag are the primary's: its team's answer's or, served from the cache, its
+	// policy with the time left (empty when it failed or answered without them).
+	CacheControl, ETag string
+}
+
+// Outcome waits for the primary fragment's answer (bounded by its deadline) and reports the page's
+// status. A page without a primary is 200 at once.
+func (c *Composition) Outcome() Outcome {
+	if c.prim == nil {
+		return Outcome{Status: 200}
+	}
+	<-c.prim.done
+	return Outcome{Status: c.prim.status, Location: c.prim.location,
+		Empty:        c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0,
+		CacheControl: c.prim.cacheControl, ETag: c.prim.etag}
+}
+
+// FellBack reports whether a fragment of the composition took its fallback (or failed); call it
+// after WriteTo, when every fragment has finished.
+func (c *Composition) FellBack() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.all {
+		if s.source == SourceFallback || s.source == SourceFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// ServerTiming is the Server-Timing header value for the fragments finished so far.
+func (c *Composition) ServerTiming() string {
+	c.mu.Lock()
+	all := c.all
+	c.mu.Unlock()
+	var b strings.Builder
+	for i, s := range all {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("f")
+		b.WriteString(strconv.Itoa(i))
+		b.WriteString(`;desc="`)
+		if s.ref.team != nil {
+			b.WriteString(s.ref.team.Name)
+			b.WriteByte('/')
+			b.WriteString(s.ref.name)
+			b.WriteByte(' ')
+		}
+		b.WriteString(s.source.String())
+		b.WriteString(`";dur=`)
+		b.WriteString(strconv.FormatFloat(float64(s.dur.Microseconds())/1000, 'f', 2, 64))
+	}
+	return b.String()
+}
+
+// Cancel ends a composition that will not be written.
+func (c *Composition) Cancel() {
+	c.cancel()
+	c.release()
+}
+
+// release returns the memory of the page's own fragment answers once the page is written (or
+// abandoned). Slots still running then keep theirs, for the garbage collector.
+func (c *Composition) release() {
+	c.releaseOnce.Do(func() {
+		c.mu.Lock()
+		all := c.all
+		c.mu.Unlock()
+		for _, s := range all {
+			s.resp.Release()
+		}
+	})
+}
+
+// Ready reports whether every top-level fragment has finished: the page can then be written in one
+// piece, without streaming.
+func (c *Composition) Ready() bool {
+	for _, s := range c.slots {
+		select {
+		case <-s.done:
+		default:
+			return false
+		}
+		for _, ch := range s.children {
+			select {
+			case <-ch.done:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// WaitReady waits up to d for every fragment (nested ones included) to finish and reports whether
+// they all did. A page whose fragments arrive together is then written in one piece: no chunked
+// stream, one write, while a page with a slow fragment still streams after at most d.
+func (c *Composition) WaitReady(d time.Duration) bool {
+	if c.Ready() {
+		return true
+	}
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	return waitAll(c.slots, t.C)
+}
+
+func waitAll(slots []*slot, timeout <-chan time.Time) bool {
+	for _, s := range slots {
+		select {
+		case <-s.done:
+		case <-timeout:
+			return false
+		}
+		if !waitAll(s.children, timeout) {
+			return false
+		}
+	}
+	return true
+}
