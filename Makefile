@@ -22,7 +22,7 @@ E2E_TIMEOUT  ?= 6m
 EVENTS_BENCH  ?= ./services/kit/events/cmd/eventbench
 SHELL_BENCH   ?= shell/bench/run.sh
 SHELL_CPU_BENCH ?= shell/bench/cpu.sh
-GO_BENCH_PKGS ?= ./shell/... ./fragments/...
+GO_BENCH_PKGS ?= ./shell/... ./fragments/... ./bff/embed/...
 BENCH_DIR     ?= .inlay/bench
 
 .PHONY: help run build generate test unit e2e bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,10 +106,26 @@ func startDaemon(t testing.TB, addr, logFile, name string, args ...string) {
 	})
 }
 
+// proxyDir is a directory for a proxy's configuration and files, removed when the test ends. nginx's
+// and varnishd's workers run as their own users: a t.TempDir (0700 under a 0700 parent) is out of
+// their reach.
+func proxyDir(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "inlay-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // startNginx serves deploy/nginx's partner page composed by SSI from bff/embed with secret.
 func startNginx(t testing.TB, embedAddr, secret string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := proxyDir(t, "nginx")
 	addr := freeAddr(t)
 	fill(t, "nginx/nginx.conf", filepath.Join(dir, "nginx.conf"), map[string]string{"LISTEN": addr, "EMBED": embedAddr, "SECRET": secret})
 	fill(t, "nginx/html/index.html", filepath.Join(dir, "html", "index.html"), nil)
@@ -125,23 +143,19 @@ func startNginx(t testing.TB, embedAddr, secret string) string {
 // composed by ESI from bff/embed with secret.
 func startVarnish(t testing.TB, embedAddr, secret string) string {
 	t.Helper()
-	// varnishd reads its VCL and runs its worker as its own user: t.TempDir (0700 under a 0700
-	// parent) is out of its reach.
-	dir, err := os.MkdirTemp("", "inlay-varnish-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := proxyDir(t, "varnish")
 	page, err := os.ReadFile(filepath.Join("..", "deploy", "varnish", "html", "index.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	// The partner's server; ?sku= (a test's hook) names another tractor in the page's include.
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(page)
+		b := page
+		if sku := r.URL.Query().Get("sku"); skuPattern.MatchString(sku) {
+			b = bytes.ReplaceAll(page, []byte("sku=CL-01-GY"), []byte("sku="+sku))
+		}
+		_, _ = w.Write(b)
 	}))
 	t.Cleanup(site.Close)
 	siteHost, sitePort, _ := net.SplitHostPort(strings.TrimPrefix(site.URL, "http://"))
@@ -154,6 +168,8 @@ func startVarnish(t testing.TB, embedAddr, secret string) string {
 		"-T", "none", "-s", "malloc,32m")
 	return "http://" + addr
 }
+
+var skuPattern = regexp.MustCompile(`^[A-Z0-9-]{1,20}$`)
 
 // getPage GETs a partner page and how long it took.
 func getPage(t testing.TB, u string) (int, *goquery.Document, string, time.Duration) {
@@ -184,8 +200,9 @@ func getPage(t testing.TB, u string) (int, *goquery.Document, string, time.Durat
 
 // TestPartnerPagesSSIAndESI composes a partner's page with nginx SSI and with Varnish ESI from
 // bff/embed (secret key added by the proxy): the page holds the Product Card with inspire's
-// recommendations resolved and links to the storefront; with decide stopped, each page still comes
-// back, with the card's fallback, within the deadline.
+// recommendations resolved and links to the storefront; with decide stopped, Varnish still serves the
+// card it cached (its Cache-Control allows a minute), and a page whose card is not cached (nginx
+// caches nothing) comes back with the card's fallback within the deadline.
 func TestPartnerPagesSSIAndESI(t *testing.T) {
 	p := Start(t, WithEnv("EMBED_FRAGMENT_CACHE=false", "INLAY_MANIFEST_REFRESH=1s"))
 	keys := addPartner(t, p, "proxies")
@@ -219,6 +236,12 @@ func TestPartnerPagesSSIAndESI(t *testing.T) {
 	}
 
 	p.Stop(t, "decide")
+	// Varnish honours the card's Cache-Control (max-age=60): the page it cached still shows the card.
+	if _, doc, body, _ := getPage(t, pages["Varnish ESI"]); doc.Find(`[data-testid="decide-card"]`).Length() != 1 {
+		t.Errorf("Varnish ESI with decide stopped: the cached card is gone:\n%s", body)
+	}
+	// A tractor no proxy has cached: bff/embed answers the card's fallback.
+	pages["Varnish ESI"] += "?sku=AU-01-SI"
 	for name, u := range pages {
 		status, doc, body, took := getPage(t, u)
 		if status != 200 || doc.Find(`[data-testid="decide-card-fallback"]`).Length() != 1 {

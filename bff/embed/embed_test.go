@@ -34,7 +34,7 @@ type stubTeam struct {
 	requests atomic.Int32
 }
 
-func newStubTeam(t *testing.T, verifier *fragments.Verifier, manifest fragments.Manifest, bodies map[string]string) *stubTeam {
+func newStubTeam(t testing.TB, verifier *fragments.Verifier, manifest fragments.Manifest, bodies map[string]string) *stubTeam {
 	t.Helper()
 	st := &stubTeam{}
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +88,7 @@ type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t testing.TB) *platform {
 	t.Helper()
 	ctx := context.Background()
 	pub, priv, err := fragments.GenerateKey()
@@ -136,7 +136,7 @@ func newPlatform(t *testing.T) *platform {
 	return p
 }
 
-func (p *platform) get(t *testing.T, method, target string, header map[string]string) (*http.Response, string) {
+func (p *platform) get(t testing.TB, method, target string, header map[string]string) (*http.Response, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
 	for k, v := range header {
@@ -336,4 +336,22 @@ func TestLoaderSize(t *testing.T) {
 		t.Errorf("loader.js is %d bytes, want at most 3000", n)
 	}
 	t.Logf("loader.js: %d bytes", embed.LoaderSize())
+}
+
+// BenchmarkEmbedProductCard measures one partner request end to end in process: the secret key's
+// check (cached), the rate limit in Redis, the composition of the card and its nested fragment from
+// two stub teams over HTTP, and the rewriting of its URLs.
+func BenchmarkEmbedProductCard(b *testing.B) {
+	p := newPlatform(b)
+	keys, err := p.store.Add(context.Background(), embed.NewPartner{Name: "bench", Fragments: []string{"decide/product-card"}, RatePerMinute: 1_000_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := map[string]string{embed.SecretHeader: keys.Secret}
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp, body := p.get(b, http.MethodGet, "/embed/v1/decide/product-card?sku=CL-01-GY", header); resp.StatusCode != 200 {
+			b.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+	}
 }
