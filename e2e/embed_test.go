@@ -193,7 +193,7 @@ func TestEmbedWebComponent(t *testing.T) {
 
 	// A custom event the fragment dispatches inside the shadow root reaches the host: a second card
 	// whose "events" attribute names it.
-	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`(() => { const h = document.getElementById("card"); const c = h.cloneNode(true); c.id = "card2"; c.setAttribute("events", "decide:test"); c.addEventListener("decide:test", (e) => { window.inlayEvent = "got " + e.detail; }); document.body.append(c); return true; })()`)); err != nil {
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`(() => { const h = document.getElementById("card"); const c = h.cloneNode(true); c.id = "card2"; c.removeAttribute("state"); c.setAttribute("events", "decide:test"); c.addEventListener("decide:test", (e) => { window.inlayEvent = "got " + e.detail; }); document.body.append(c); return true; })()`)); err != nil {
 		t.Fatal(err)
 	}
 	sfEventually(t, 20*time.Second, "the second card loads", func() (bool, string) {

@@ -41,7 +41,7 @@ import (
 )
 
 // SecretHeader carries a partner's secret key from its servers.
-const SecretHeader = "Inlay-Partner-Secret"
+const SecretHeader = "Inlay-Partner-Secret" //nolint:gosec // G101: a header name, not a credential
 
 // contextTTL is how long a signed guest context is valid.
 const contextTTL = 5 * time.Minute

@@ -63,13 +63,12 @@ func newStubTeam(t testing.TB, verifier *fragments.Verifier, manifest fragments.
 }
 
 type platform struct {
-	app            *fiber.App
-	store          *embed.Store
-	decide         *stubTeam
-	inspire        *stubTeam
-	keys, tiny     embed.Keys
-	clock          *clock
-	embedOfPartner *embed.Embed
+	app        *fiber.App
+	store      *embed.Store
+	decide     *stubTeam
+	inspire    *stubTeam
+	keys, tiny embed.Keys
+	clock      *clock
 }
 
 type clock struct {
@@ -136,7 +135,13 @@ func newPlatform(t testing.TB) *platform {
 	return p
 }
 
-func (p *platform) get(t testing.TB, method, target string, header map[string]string) (*http.Response, string) {
+// answer is what a test reads of a response, its body already read and closed.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func (p *platform) get(t testing.TB, method, target string, header map[string]string) (answer, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
 	for k, v := range header {
@@ -151,7 +156,7 @@ func (p *platform) get(t testing.TB, method, target string, header map[string]st
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(b)
+	return answer{StatusCode: resp.StatusCode, Header: resp.Header}, string(b)
 }
 
 func TestEmbedSecretKey(t *testing.T) {
