@@ -24,8 +24,14 @@ SHELL_BENCH   ?= shell/bench/run.sh
 SHELL_CPU_BENCH ?= shell/bench/cpu.sh
 GO_BENCH_PKGS ?= ./shell/... ./fragments/... ./bff/embed/...
 BENCH_DIR     ?= .inlay/bench
+# make load: new shopper sessions per second, for how long, against which storefront (see README, Load).
+RATE     ?= 20
+DURATION ?= 60s
+TARGET   ?= http://127.0.0.1:8080
+LOAD_DIR ?= .inlay/load
+LOAD_FLAGS ?=
 
-.PHONY: help run build generate test unit e2e bench lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run build generate test unit e2e faults bench load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
@@ -55,6 +61,18 @@ unit: ## unit and integration tests against the real local stores, with the race
 e2e: chromium proxies ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
 
+# The fault suite runs within `unit` (the shell's goroutines after 1,000 pages, nesting and cycles,
+# in process) and `e2e` (the timed fragment cases against shelld, and the stores' cases); this
+# target runs it alone and shows each case's measured figure and bound (full log in .inlay/faults.log).
+FAULT_TESTS_UNIT := TestFiveFragmentsDown|TestNestingAndCycle
+FAULT_TESTS_E2E  := TestFaults
+
+faults: services-up ## the fault suite alone, with its figures: toxiproxy between the shell and fragments, and between the services and their stores
+	@mkdir -p .inlay
+	{ $(GO) test -race -count=1 -v -run '$(FAULT_TESTS_UNIT)' ./shell/server/ && \
+	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
+	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
+
 bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
@@ -73,6 +91,9 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
 	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
+
+load: ## shoppers against the storefront of `make run` (RATE, DURATION, TARGET, LOAD_FLAGS); report and chart in .inlay/load/
+	$(GO) run ./tools/load/cmd/loadgen -target $(TARGET) -rate $(RATE) -duration $(DURATION) -out $(LOAD_DIR) $(LOAD_FLAGS)
 
 lint: vet fmt-check templ-fmt-check tidy-check lint-go ## go vet, gofmt, templ fmt, go mod tidy and golangci-lint
 

@@ -40,6 +40,8 @@ func TestAccessibility(t *testing.T) {
 		{"search without results", "/search?q=zzzzqqqq", http.StatusOK},
 		{"empty cart", "/checkout/cart", http.StatusOK},
 		{"checkout with an empty cart", "/checkout/checkout", http.StatusOK},
+		{"sign in", "/account/login", http.StatusOK},
+		{"register", "/account/register", http.StatusOK},
 		{"unknown order", "/checkout/thanks?order=nope", http.StatusNotFound},
 		{"not found", "/no/such/page", http.StatusNotFound},
 		{"unknown product", "/product/NOPE?sku=NOPE-1", http.StatusNotFound},

@@ -26,15 +26,19 @@ const MaxContextHeaderLen = 4096
 // maxFieldLen bounds each string field of a Context.
 const maxFieldLen = 256
 
-// Context is what the shell tells a fragment about the request: who is asking, in which cart, in
-// which language, the CSRF token the fragment's forms must carry, and until when this is valid.
+// Context is what the shell tells a fragment about the request: who is asking (and from which
+// address), in which cart, in which language, the CSRF token the fragment's forms must carry, and
+// until when this is valid.
 // The zero Context is an anonymous guest.
 type Context struct {
 	CustomerID string
 	CartID     string
 	Locale     string
 	CSRF       string
-	Expires    time.Time
+	// Client is the visitor's network address as the shell saw it (from the connection, or from
+	// X-Forwarded-For when the peer is a trusted proxy): what per-client limits count by.
+	Client  string
+	Expires time.Time
 }
 
 // payload is the JSON form of a Context inside the header. Field names are short because the header
@@ -44,6 +48,7 @@ type payload struct {
 	CartID     string `json:"cart,omitempty"`
 	Locale     string `json:"loc,omitempty"`
 	CSRF       string `json:"csrf,omitempty"`
+	Client     string `json:"ip,omitempty"`
 	Expires    int64  `json:"exp"`
 	// KeyID names the signer's key in the verifier's KeySet; empty means KeyShell.
 	KeyID string `json:"kid,omitempty"`
@@ -142,6 +147,7 @@ func (s *Signer) Sign(c Context) (string, error) {
 		CartID:     c.CartID,
 		Locale:     c.Locale,
 		CSRF:       c.CSRF,
+		Client:     c.Client,
 		Expires:    c.Expires.Unix(),
 		KeyID:      s.kid,
 	})
@@ -230,10 +236,11 @@ func NewKeySetVerifier(keys KeySet, allowUnsigned bool) *Verifier {
 	return &Verifier{keys: own, allowUnsigned: allowUnsigned, local: local}
 }
 
-// verifyLocal reports whether sig is the local key's signature of a guest context.
+// verifyLocal reports whether sig is the local key's signature of a bare guest context (no cart, no
+// CSRF token, no customer).
 func (v *Verifier) verifyLocal(encPayload string, sig []byte, c Context) bool {
-	if len(v.local) != ed25519.PrivateKeySize || !c.Guest() {
-		return false
+	if len(v.local) != ed25519.PrivateKeySize || c != (Context{Expires: c.Expires}) {
+		return false // the local key signs only the bare guest context of WarmUp
 	}
 	return ed25519.Verify(v.local.Public().(ed25519.PublicKey), []byte(encPayload), sig) //nolint:forcetypeassert // documented to be ed25519.PublicKey
 }
@@ -316,6 +323,7 @@ func decodeHeader(h string) (Context, string, string, []byte, error) {
 		CartID:     p.CartID,
 		Locale:     p.Locale,
 		CSRF:       p.CSRF,
+		Client:     p.Client,
 		Expires:    time.Unix(p.Expires, 0).UTC(),
 	}
 	if err := c.validate(); err != nil {
@@ -335,7 +343,7 @@ func decodeHeader(h string) (Context, string, string, []byte, error) {
 // be logged or echoed into a header safely.
 func (c Context) validate() error {
 	for _, f := range [...]struct{ name, v string }{
-		{"customer id", c.CustomerID}, {"cart id", c.CartID}, {"locale", c.Locale}, {"csrf", c.CSRF},
+		{"customer id", c.CustomerID}, {"cart id", c.CartID}, {"locale", c.Locale}, {"csrf", c.CSRF}, {"client", c.Client},
 	} {
 		if len(f.v) > maxFieldLen {
 			return fmt.Errorf("%s longer than %d bytes", f.name, maxFieldLen)

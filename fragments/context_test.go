@@ -46,6 +46,7 @@ func sampleContext() fragments.Context {
 		CartID:     "cart-7",
 		Locale:     "de-DE",
 		CSRF:       "tok_abc",
+		Client:     "203.0.113.9",
 		Expires:    now.Add(time.Minute),
 	}
 }

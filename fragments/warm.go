@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -16,50 +15,87 @@ import (
 // process, as a guest: the first shopper's request then finds the database pool's connections open,
 // their statements prepared and the rendering code warm, instead of paying for all of it against the
 // shell's deadline. Each target is a fragment path with its query, relative to /fragments/
-// ("teasers", "category?category=classic"). A target answering below 500 is done and not rendered
-// again; the check passes once every target is done. The requests carry a guest context signed with
-// v's process-local key, which only v accepts and which never crosses the network.
+// ("teasers", "category?category=classic").
+//
+// The check starts one warm-up in the background and fails ("warming up") until it has finished;
+// a warm-up that failed is started again by the next check. So a slow or failing render never piles
+// up behind probes, and a probe never waits for it. A target is done once it answers below 500 —
+// a 404 (a product this catalogue lacks) still opened the pool and ran the queries — but never with
+// 401 or 403, which would mean the request was refused before it rendered anything. The requests
+// carry a guest context signed with v's process-local key, which only v accepts and which never
+// crosses the network.
 func WarmUp(app *fiber.App, v *Verifier, targets ...string) func(ctx context.Context) error {
-	var mu sync.Mutex
-	done := make(map[string]bool, len(targets))
-	return func(ctx context.Context) error {
-		mu.Lock()
-		defer mu.Unlock()
-		var errs []error
-		for _, target := range targets {
-			if done[target] {
-				continue
-			}
-			if err := warm(ctx, app, v, target); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			done[target] = true
-		}
-		return errors.Join(errs...)
-	}
+	w := &warmer{app: app, v: v, targets: targets, done: make(map[string]bool, len(targets))}
+	return w.check
 }
 
-func warm(ctx context.Context, app *fiber.App, v *Verifier, target string) error {
+type warmer struct {
+	app     *fiber.App
+	v       *Verifier
+	targets []string
+
+	mu      sync.Mutex
+	done    map[string]bool
+	running bool
+	ready   bool
+	last    error
+}
+
+func (w *warmer) check(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ready {
+		return nil
+	}
+	if !w.running {
+		w.running = true
+		go w.run()
+	}
+	if w.last != nil {
+		return fmt.Errorf("warming up: %w", w.last)
+	}
+	return errors.New("warming up")
+}
+
+// run renders every target not done yet, one after another.
+func (w *warmer) run() {
+	var errs []error
+	for _, target := range w.targets {
+		w.mu.Lock()
+		done := w.done[target]
+		w.mu.Unlock()
+		if done {
+			continue
+		}
+		if err := warm(w.app, w.v, target); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		w.mu.Lock()
+		w.done[target] = true
+		w.mu.Unlock()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running = false
+	w.last = errors.Join(errs...)
+	w.ready = w.last == nil
+}
+
+func warm(app *fiber.App, v *Verifier, target string) error {
 	h, err := v.localGuest()
 	if err != nil {
 		return fmt.Errorf("warm %s: %w", target, err)
 	}
-	req := httptest.NewRequestWithContext(ctx, fiber.MethodGet, "/fragments/"+strings.TrimPrefix(target, "/"), nil)
+	req := httptest.NewRequest(fiber.MethodGet, "/fragments/"+strings.TrimPrefix(target, "/"), nil)
 	req.Header.Set(ContextHeader, h)
-	timeout := 2 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	if timeout <= 0 {
-		return fmt.Errorf("warm %s: %w", target, context.DeadlineExceeded)
-	}
-	resp, err := app.Test(req, int(timeout.Milliseconds()))
+	// No timeout of its own: the handler's queries have theirs, and only this one warm-up runs.
+	resp, err := app.Test(req, -1)
 	if err != nil {
 		return fmt.Errorf("warm %s: %w", target, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode >= 500 {
+	_ = resp.Body.Close()
+	if resp.StatusCode >= 500 || resp.StatusCode == fiber.StatusUnauthorized || resp.StatusCode == fiber.StatusForbidden {
 		return fmt.Errorf("warm %s: status %d", target, resp.StatusCode)
 	}
 	return nil

@@ -3,6 +3,7 @@ package fragments
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,18 +64,51 @@ func TestWarmUpRendersEachFragmentUntilItSucceeds(t *testing.T) {
 		return c.SendString("<p>c</p>")
 	})
 	check := WarmUp(app, v, "teasers", "category?category=classic")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := context.Background()
+	// The first check starts the warm-up and is not ready; the category's 503 fails the first
+	// round, which a later check starts again; then every check passes.
 	if err := check(ctx); err == nil {
-		t.Fatal("warm-up passed while a fragment answered 503")
+		t.Fatal("ready before the warm-up ran")
 	}
-	if err := check(ctx); err != nil {
-		t.Fatalf("second warm-up: %v", err)
+	deadline := time.Now().Add(30 * time.Second)
+	for check(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %v", check(ctx))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if err := check(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if teasers.Load() != 1 || flaky.Load() != 2 {
 		t.Errorf("rendered teasers %d times, category %d times; want 1 and 2", teasers.Load(), flaky.Load())
+	}
+}
+
+func TestWarmUpRefusedIsNotReady(t *testing.T) {
+	t.Parallel()
+	pub, _, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New()
+	// A Verifier other than the one WarmUp signs with: every warm-up request is refused (401).
+	app.Group("/fragments", Middleware(NewVerifier(pub, false))).Get("/teasers", func(c *fiber.Ctx) error {
+		return c.SendString("<p>t</p>")
+	})
+	check := WarmUp(app, NewVerifier(pub, false), "teasers")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := check(context.Background())
+		if err == nil {
+			t.Fatal("ready although every warm-up request was refused")
+		}
+		if strings.Contains(err.Error(), "status 401") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal reported: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

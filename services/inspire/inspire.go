@@ -67,7 +67,7 @@ func Average(colors []RGB) (RGB, bool) {
 		r, g, b = r+int(c.R), g+int(c.G), b+int(c.B)
 	}
 	n := len(colors)
-	avg := func(sum int) uint8 { return uint8((2*sum + n) / (2 * n)) } //nolint:gosec // G115: the mean of uint8 values fits a uint8; rounds half up
+	avg := func(sum int) uint8 { return uint8((2*sum + n) / (2 * n)) } // the mean of uint8 values fits a uint8; rounds half up
 	return RGB{avg(r), avg(g), avg(b)}, true
 }
 

@@ -145,6 +145,12 @@ type Service struct {
 	workers []func(context.Context) error
 }
 
+// poolConns bounds a service's PostgreSQL pool. pgx's default, max(4, CPUs), is 4 on two cores:
+// exactly the event consumer's workers, so when PostgreSQL is slow the saga's transactions held every
+// connection and requests queued behind them (issue 17: place-order under +500 ms). The consumer's 4
+// workers and the relay leave 5 to requests.
+const poolConns = 10
+
 // Start opens the service's stores and builds its server with readiness checks on them.
 func Start(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts,
@@ -166,7 +172,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.DB, err = postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations})
+		s.DB, err = postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations,
+			MaxConns: poolConns})
 		if err != nil {
 			return nil, fmt.Errorf("%s database: %w", opts.Name, err)
 		}

@@ -23,7 +23,7 @@ anchors_start "$work"
 stub=$stub_pid
 tailor=$tailor_pid
 port=${BENCH_SHELL_PORT:-18091}
-INLAY_TEAMS=stub=http://127.0.0.1:9100 INLAY_PAGES_DIR="$root/shell/bench/pages" SHELL_ADDR=127.0.0.1:$port \
+INLAY_TEAMS=stub=http://127.0.0.1:9100 INLAY_PAGES_DIR="$root/shell/bench/pages" SHELL_ADDR=127.0.0.1:$port SHELL_ADMIN_ADDR=127.0.0.1:0 \
   LOG_LEVEL=warn GOGC=${GOGC:-400} INLAY_REDIS_PREFIX="cpu$$:" "$work/shelld" >"$work/shelld.log" 2>&1 & shell=$!; pids+=($shell)
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && curl -fsS -o /dev/null http://127.0.0.1:9200/index 2>/dev/null && break

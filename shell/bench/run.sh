@@ -33,7 +33,7 @@ floor_pid=$!
 # as having no manifest (defaults), and the periodic refresh finds its 404.
 INLAY_TEAMS=stub=http://127.0.0.1:9100 \
 INLAY_PAGES_DIR="$root/shell/bench/pages" \
-SHELL_ADDR=127.0.0.1:$port \
+SHELL_ADDR=127.0.0.1:$port SHELL_ADMIN_ADDR=127.0.0.1:0 \
 LOG_LEVEL=warn \
 GOGC=${GOGC:-400} \
 INLAY_REDIS_PREFIX="bench$$:" \

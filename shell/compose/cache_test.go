@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -161,7 +162,9 @@ func TestCacheSharedThroughRedisAndPurge(t *testing.T) {
 		t.Errorf("after purge: %s", body)
 	}
 	cancel()
-	<-subscribed
+	if err := <-subscribed; err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Subscribe: %v", err)
+	}
 }
 
 func TestCacheEntryEncoding(t *testing.T) {

@@ -189,7 +189,7 @@ func TestFallbacks(t *testing.T) {
 		}, ""},
 		{"invalid utf-8", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
-			w.Write([]byte{0xff, 0xfe, 0x00, '<'})
+			_, _ = w.Write([]byte{0xff, 0xfe, 0x00, '<'})
 		}, ""},
 		{"whole document", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")

@@ -112,22 +112,6 @@ func (f *fakeTeam) lastRequest(name string) *http.Request {
 	return nil
 }
 
-// waitArrival waits for a request for name (bounded, so a broken test fails instead of hanging).
-func (f *fakeTeam) waitArrival(name string) {
-	f.t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case n := <-f.arrived:
-			if n == name {
-				return
-			}
-		case <-deadline:
-			f.t.Fatalf("no request for %s", name)
-		}
-	}
-}
-
 type harness struct {
 	t      *testing.T
 	client *fragments.Client

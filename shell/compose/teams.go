@@ -247,7 +247,7 @@ func (t *Teams) resolve(src string) (ref, error) {
 		if q != "" {
 			vals, err := url.ParseQuery(q)
 			if err != nil {
-				return ref{}, fmt.Errorf("%w: %q: %v", ErrBadSrc, src, err)
+				return ref{}, fmt.Errorf("%w: %q: %w", ErrBadSrc, src, err)
 			}
 			// Only the declared parameters, in the manifest's order: a canonical cache key.
 			var b strings.Builder
@@ -269,7 +269,7 @@ func (t *Teams) resolve(src string) (ref, error) {
 		if !cleanQuery(q) {
 			vals, err := url.ParseQuery(q)
 			if err != nil {
-				return ref{}, fmt.Errorf("%w: %q: %v", ErrBadSrc, src, err)
+				return ref{}, fmt.Errorf("%w: %q: %w", ErrBadSrc, src, err)
 			}
 			q = vals.Encode()
 		}

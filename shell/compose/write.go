@@ -90,13 +90,13 @@ func (c *Composition) writeSlot(w FlushWriter, s *slot) error {
 	default:
 		if s.async {
 			s.placeholder = true
-			io.WriteString(w, `<inlay-slot id="inlay-s-`)
-			io.WriteString(w, strconv.Itoa(s.id))
-			io.WriteString(w, `">`)
+			_, _ = io.WriteString(w, `<inlay-slot id="inlay-s-`)
+			_, _ = io.WriteString(w, strconv.Itoa(s.id))
+			_, _ = io.WriteString(w, `">`)
 			if s.ref.frag.Fallback != "" {
 				io.WriteString(w, s.ref.frag.Fallback)
 			} else {
-				w.Write(s.tag.Inline)
+				_, _ = w.Write(s.tag.Inline)
 			}
 			_, err := io.WriteString(w, `</inlay-slot>`)
 			return err
@@ -153,7 +153,7 @@ func (c *Composition) writeHeadAssets(w io.Writer) {
 		io.WriteString(w, "<script")
 		io.WriteString(w, c.nonceAttr)
 		io.WriteString(w, ">")
-		w.Write(c.e.opts.ComposerScript)
+		_, _ = w.Write(c.e.opts.ComposerScript)
 		io.WriteString(w, "</script>")
 	}
 }

@@ -87,7 +87,9 @@ func startShell(t *testing.T, teams map[string]string) string {
 	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", time.Second, func(a net.Addr) { addr <- a }) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		sh.Close()
 	})
 	select {

@@ -20,6 +20,7 @@ func All() []shell.Page {
 		Product(),
 		Search(),
 		Cart(), Checkout(), Thanks(), Order(),
+		Login(), Register(), Account(),
 	}
 }
 

@@ -33,6 +33,9 @@ type Config struct {
 	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
 	// Cache turns the fragment cache (in process and Redis) on or off.
 	Cache bool `env:"INLAY_FRAGMENT_CACHE" envDefault:"true"`
+	// TrustedProxies lists the addresses and CIDR prefixes of the proxies in front of the shell whose
+	// X-Forwarded-For it believes when it signs the client's address into Inlay-Context.
+	TrustedProxies string `env:"INLAY_TRUSTED_PROXIES"`
 	// StreamGrace is how long a page whose primary has answered waits for its other fragments before
 	// it streams: a page whose fragments all arrive within it goes out in one write.
 	StreamGrace time.Duration `env:"INLAY_STREAM_GRACE" envDefault:"2ms"`

@@ -153,7 +153,17 @@ func TestProxiedHTMLHasTheShellsHeadersAndErrors(t *testing.T) {
 		w.WriteHeader(500)
 		fmt.Fprint(w, "panic in /ui/boom at db.go:12")
 	})
+	checkout.handle("/ui/place-order", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(409)
+		fmt.Fprint(w, `{"error":{"code":"conflict","message":"Please choose one of our stores."}}`)
+	})
 	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	// A team's JSON error for a script is written for users: it passes.
+	if resp, body := post(t, s.url+"/checkout/place-order", "application/x-www-form-urlencoded", "store=x",
+		map[string]string{"Accept": "application/json"}); resp.StatusCode != 409 || !strings.Contains(body, "one of our stores") {
+		t.Errorf("team's JSON error: %d %s", resp.StatusCode, body)
+	}
 	resp, _ := get(t, s.url+"/checkout/mini-cart", nil)
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("proxied HTML CSP %q", csp)

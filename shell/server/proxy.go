@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +33,9 @@ type proxyOptions struct {
 	// errorPage answers in place of a team's error whose body is not the team's HTML (a team's
 	// plain-text or JSON error, which may name its internal routes).
 	errorPage func(c *fiber.Ctx, status int) error
+	// sessionChanged, when set, hears of the session cookie a request came with when the session's
+	// owner answered it with a new (or cleared) session cookie: a sign-in or sign-out.
+	sessionChanged func(old string)
 }
 
 type proxyTeam struct {
@@ -97,7 +101,7 @@ func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	ct := c.Request().Header.ContentType()
+	ct := bytes.ToLower(c.Request().Header.ContentType())
 	if bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) || bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) {
 		limit = min(limit, FormBodyLimit)
 	}
@@ -182,11 +186,20 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 	req.Header.Set(fragments.HeaderRequestID, kitserver.RequestID(c))
 	req.Header.Set("X-Forwarded-For", c.IP())
-	req.Header.Set("X-Forwarded-Host", c.Hostname())
+	req.Header.Set("X-Forwarded-Host", string(c.Request().Host())) // the Host the origin check used, never a client X-Forwarded-Host
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
+	var session string
 	if withContext {
 		if h := p.opts.sign(c, fragments.Locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
+		}
+		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out
+		// and replaces it at sign-in.
+		if t.name == sessionOwner {
+			if v := c.Cookies(SessionCookie); validToken(v) {
+				session = strings.Clone(v)
+				req.Header.SetCookie(SessionCookie, session)
+			}
 		}
 	}
 	if len(body) > 0 {
@@ -200,10 +213,15 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 
 	status := resp.StatusCode()
-	html := bytes.HasPrefix(resp.Header.ContentType(), []byte(fiber.MIMETextHTML))
-	if status >= 500 || (status >= 400 && !html) {
-		// The team's own error text may name its internal routes ("Cannot GET /ui/..."): the
-		// shell answers with its own. A team's HTML 4xx (a form with its errors) passes.
+	ct := bytes.ToLower(resp.Header.ContentType())
+	html := bytes.HasPrefix(ct, []byte(fiber.MIMETextHTML))
+	jsonError := bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationJSON)) && status >= 400 && status < 500 &&
+		status != fiber.StatusNotFound && status != fiber.StatusMethodNotAllowed
+	if status >= 500 || (status >= 400 && !html && !jsonError) {
+		// A team's plain-text error (Fiber's "Cannot GET /ui/...") or its routing 404 may name its
+		// internal routes, and a 5xx says nothing a shopper can use: the shell answers with its own.
+		// A team's HTML 4xx (a form with its errors) and its JSON 4xx for scripts (the kit's
+		// {"error":{"code","message"}}, written for users) pass.
 		return p.opts.errorPage(c, status)
 	}
 	out := c.Response()
@@ -230,6 +248,9 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 			defer fasthttp.ReleaseCookie(ck)
 			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
 				out.Header.SetCookie(ck)
+				if string(name) == SessionCookie && p.opts.sessionChanged != nil {
+					p.opts.sessionChanged(session)
+				}
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -49,6 +50,10 @@ const (
 	CSRFCookie       = "inlay_csrf"
 	SecureCSRFCookie = "__Host-inlay_csrf"
 )
+
+// sessionOwner is the team that owns sessions: the shell resolves the session cookie with it and
+// forwards the cookie to its /ui endpoints (and to nobody else), so it can end or rotate a session.
+const sessionOwner = "accounts"
 
 // FormBodyLimit bounds the body of a form post (URL-encoded or multipart) proxied to a team; other
 // bodies are bound by INLAY_BODY_LIMIT.
@@ -94,6 +99,8 @@ type Shell struct {
 	ready    atomic.Bool
 	proxy    *proxy
 	metrics  *metrics
+	sessions *sessions
+	proxies  trustedProxies
 }
 
 type asset struct {
@@ -177,7 +184,12 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 			return nil, err
 		}
 	}
-	s.proxy = newProxy(teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError})
+	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessions(teams[sessionOwner], s.log)
+	s.proxy = newProxy(teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
+		sessionChanged: s.sessions.forget})
 	return s, nil
 }
 
@@ -516,8 +528,9 @@ func clip(s string, n int) string {
 // signContext returns the signed Inlay-Context for c (see contextKey and sign).
 func (s *Shell) signContext(c *fiber.Ctx, loc string) string { return s.sign(s.contextKey(c, loc)) }
 
-// contextKey reads what the context carries from c: the cart from checkout's cookie, the CSRF token
-// from the shell's cookie (set now when missing), the locale.
+// contextKey reads what the context carries from c: the customer from the session cookie (resolved
+// with accounts), the cart from checkout's cookie, the CSRF token from the shell's cookie (set now
+// when missing), the client's address, the locale.
 func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 	session := c.Cookies(SessionCookie)
 	if !validToken(session) {
@@ -536,8 +549,20 @@ func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 	if !validToken(cart) {
 		cart = ""
 	}
+	var customer string
+	if session != "" {
+		customer = s.sessions.customer(c.UserContext(), session)
+	}
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	var xff []string
+	if len(s.proxies) > 0 {
+		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
+			xff = append(xff, string(v))
+		}
+	}
 	// Cookie values alias fasthttp's buffers: copy them, the key outlives the handler.
-	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: loc}
+	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: strings.Clone(loc), customer: customer,
+		client: s.proxies.clientAddr(peer, xff)}
 }
 
 // sign returns the signed context for key, valid for five minutes. Signatures are reused while
@@ -547,7 +572,8 @@ func (s *Shell) sign(key sigKey) string {
 		return h
 	}
 	exp := time.Now().Add(5 * time.Minute)
-	h, err := s.signer.Sign(fragments.Context{CartID: key.cart, Locale: key.locale, CSRF: key.csrf, Expires: exp})
+	h, err := s.signer.Sign(fragments.Context{CustomerID: key.customer, CartID: key.cart, Locale: key.locale,
+		CSRF: key.csrf, Client: key.client, Expires: exp})
 	if err != nil {
 		s.log.Error("sign context", "error", err.Error())
 		return ""
@@ -578,7 +604,7 @@ func validToken(s string) bool {
 	return true
 }
 
-type sigKey struct{ cart, csrf, locale string }
+type sigKey struct{ cart, csrf, locale, customer, client string }
 
 type sig struct {
 	header  string

@@ -101,9 +101,19 @@ func startShell(t *testing.T, teams map[string]*team, pages []shell.Page, mod fu
 
 func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, notFound shell.Page, mod func(*Config)) started {
 	t.Helper()
-	var reg []string
+	urls := map[string]string{}
 	for name, tm := range teams {
-		reg = append(reg, name+"="+tm.srv.URL)
+		urls[name] = tm.srv.URL
+	}
+	return startShellURLs(t, urls, pages, notFound, mod)
+}
+
+// startShellURLs starts a shell whose registry is teams: context → base URL.
+func startShellURLs(t *testing.T, teams map[string]string, pages []shell.Page, notFound shell.Page, mod func(*Config)) started {
+	t.Helper()
+	var reg []string
+	for name, u := range teams {
+		reg = append(reg, name+"="+u)
 	}
 	pub, priv, err := fragments.GenerateKey()
 	if err != nil {
@@ -137,7 +147,9 @@ func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, no
 	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", time.Second, func(a net.Addr) { addr <- a }) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		sh.Close()
 	})
 	return started{url: "http://" + (<-addr).String(), admin: "http://" + (<-adminAddr).String(), shell: sh,

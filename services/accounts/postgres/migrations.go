@@ -1,5 +1,3 @@
-// Package postgres holds the accounts service's PostgreSQL adapter: its migrations (goose SQL files,
-// applied at start by services/kit) and, later, its stores.
 package postgres
 
 import (

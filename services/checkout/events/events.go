@@ -9,7 +9,10 @@
 //     is picked up only at a store checkout knows; version-guarded);
 //   - inventory.stock.reserved.v1 {"order_id","lines"} confirms the order;
 //   - payments.payment.declined.v1 {"order_id","reason"} and payments.payment.refunded.v1
-//     {"order_id","payment_id","amount","reason"} cancel it with the reason.
+//     {"order_id","payment_id","amount","reason"} cancel it with the reason;
+//   - accounts.customer.registered.v1 and accounts.address.changed.v1 keep checkout's copy of the
+//     customers (e-mail, name, address; version-guarded) that prefills a signed-in customer's checkout
+//     form (AccountHandlers).
 //
 // Payloads are read with checkout's own structs (tolerant reader: only the fields checkout uses,
 // unknown fields ignored). Handlers are idempotent: the consumer's inbox drops a redelivered event,

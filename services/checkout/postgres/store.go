@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/checkout"
@@ -73,12 +74,10 @@ func (s *Store) ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupSto
 	return nil
 }
 
-// pickupStores returns the stores among ids that checkout knows, by id.
-func pickupStores(ctx context.Context, q querier, ids ...string) (map[string]checkout.PickupStore, error) {
-	rows, err := q.Query(ctx, `SELECT id, name FROM stores WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read stores: %w", err)
-	}
+// storesSQL reads the pickup stores of the ids in $1.
+const storesSQL = `SELECT id, name FROM stores WHERE id = ANY($1)`
+
+func collectStores(rows pgx.Rows) (map[string]checkout.PickupStore, error) {
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkout.PickupStore, error) {
 		var st checkout.PickupStore
 		err := r.Scan(&st.ID, &st.Name)
@@ -144,16 +143,22 @@ type querier interface {
 }
 
 func items(ctx context.Context, q querier, skus []string) (map[string]checkout.Item, error) {
-	out := make(map[string]checkout.Item, len(skus))
 	if len(skus) == 0 {
-		return out, nil
+		return map[string]checkout.Item{}, nil
 	}
-	rows, err := q.Query(ctx, `SELECT `+itemColumns+` FROM variants v LEFT JOIN stock s USING (sku)
-		WHERE v.sku = ANY($1)`, skus)
+	rows, err := q.Query(ctx, itemsSQL, skus)
 	if err != nil {
 		return nil, fmt.Errorf("read variants: %w", err)
 	}
+	return collectItems(rows, len(skus))
+}
+
+// itemsSQL reads the variants (with their stock) of the skus in $1.
+const itemsSQL = `SELECT ` + itemColumns + ` FROM variants v LEFT JOIN stock s USING (sku) WHERE v.sku = ANY($1)`
+
+func collectItems(rows pgx.Rows, n int) (map[string]checkout.Item, error) {
 	defer rows.Close()
+	out := make(map[string]checkout.Item, n)
 	for rows.Next() {
 		it, err := scanItem(rows)
 		if err != nil {
@@ -174,57 +179,75 @@ func items(ctx context.Context, q querier, skus []string) (map[string]checkout.I
 // conflict. NewOrder's coded errors (empty cart, unknown sku, out of stock) are returned as they are.
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string, created bool, err error) {
 	key := p.Form.IdempotencyKey
-	if id, ok, err := s.orderByKey(ctx, key, p.CartID); err != nil || ok {
-		return id, false, err
+	// Two round trips to PostgreSQL, whatever its latency (issue 17): one batch reads an order already
+	// placed with this form, the cart's variants and the store; one batch (one implicit transaction)
+	// writes the order, its lines and its event. A duplicate key (a concurrent post of the same
+	// form) fails the second batch as a whole.
+	skus := make([]string, len(p.Lines))
+	for i, l := range p.Lines {
+		skus[i] = l.SKU
+	}
+	var prior, priorCart string
+	var known map[string]checkout.Item
+	var stores map[string]checkout.PickupStore
+	read := &pgx.Batch{}
+	read.Queue(orderByKeySQL, key).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&prior, &priorCart); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("find order by idempotency key: %w", err)
+		}
+		return nil
+	})
+	read.Queue(itemsSQL, skus).Query(func(rows pgx.Rows) (err error) {
+		known, err = collectItems(rows, len(skus))
+		return err
+	})
+	read.Queue(storesSQL, []string{p.Form.StoreID}).Query(func(rows pgx.Rows) (err error) {
+		stores, err = collectStores(rows)
+		return err
+	})
+	if err := s.db.SendBatch(ctx, read).Close(); err != nil {
+		return "", false, fmt.Errorf("place order: %w", err)
+	}
+	if prior != "" {
+		if priorCart != p.CartID {
+			return "", false, errs.Errorf(errs.ECONFLICT, "this form was already used; please reload the checkout page")
+		}
+		return prior, false, nil
 	}
 	uid, err := uuid.NewV7()
 	if err != nil {
 		return "", false, fmt.Errorf("order id: %w", err)
 	}
 	id = uid.String()
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		skus := make([]string, len(p.Lines))
-		for i, l := range p.Lines {
-			skus[i] = l.SKU
+	o, err := checkout.NewOrder(id, p, known, stores)
+	if err != nil {
+		if errs.Code(err) != errs.EINTERNAL {
+			return "", false, err
 		}
-		known, err := items(ctx, tx, skus)
-		if err != nil {
-			return err
-		}
-		stores, err := pickupStores(ctx, tx, p.Form.StoreID)
-		if err != nil {
-			return err
-		}
-		o, err := checkout.NewOrder(id, p, known, stores)
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
-				store_id, card_last4, total, idempotency_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			ON CONFLICT (idempotency_key) DO NOTHING`,
-			o.ID, o.Status, o.CartID, o.Customer.ID, o.Customer.FirstName, o.Customer.LastName, o.Customer.Email,
-			o.StoreID, o.CardLast, o.Total, key)
-		if err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return errDuplicateKey // a concurrent request with the same key won
-		}
-		for i, l := range o.Lines {
-			if _, err := tx.Exec(ctx, `INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
-					image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				id, i, l.SKU, l.ProductID, l.ProductName, l.Name, l.Image, l.Quantity, l.UnitPrice); err != nil {
-				return fmt.Errorf("insert order line %s: %w", l.SKU, err)
-			}
-		}
-		e, err := checkoutevents.OrderPlaced(o, p.Form.Card)
-		if err != nil {
-			return err
-		}
-		return s.out.Add(ctx, tx, e)
-	})
-	if errors.Is(err, errDuplicateKey) {
+		return "", false, fmt.Errorf("place order: %w", err)
+	}
+	e, err := checkoutevents.OrderPlaced(o, p.Form.Card)
+	if err != nil {
+		return "", false, err
+	}
+	write := &pgx.Batch{}
+	write.Queue(`INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
+			store_id, card_last4, total, idempotency_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		o.ID, o.Status, o.CartID, o.Customer.ID, o.Customer.FirstName, o.Customer.LastName, o.Customer.Email,
+		o.StoreID, o.CardLast, o.Total, key)
+	for i, l := range o.Lines {
+		write.Queue(`INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
+				image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			id, i, l.SKU, l.ProductID, l.ProductName, l.Name, l.Image, l.Quantity, l.UnitPrice)
+	}
+	if err := s.out.Queue(ctx, write, e); err != nil {
+		return "", false, err
+	}
+	err = s.db.SendBatch(ctx, write).Close()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "orders_idempotency_key" {
+		// A concurrent request with the same key won.
 		id, ok, err := s.orderByKey(ctx, key, p.CartID)
 		if err == nil && !ok {
 			err = fmt.Errorf("order with idempotency key %s vanished", key)
@@ -232,19 +255,17 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 		return id, false, err
 	}
 	if err != nil {
-		if errs.Code(err) != errs.EINTERNAL {
-			return "", false, err
-		}
 		return "", false, fmt.Errorf("place order: %w", err)
 	}
 	return id, true, nil
 }
 
-var errDuplicateKey = errors.New("duplicate idempotency key")
+// orderByKeySQL finds the order placed with the idempotency key $1.
+const orderByKeySQL = `SELECT id::text, cart_id FROM orders WHERE idempotency_key = $1`
 
 func (s *Store) orderByKey(ctx context.Context, key, cartID string) (string, bool, error) {
 	var id, cart string
-	err := s.db.QueryRow(ctx, `SELECT id::text, cart_id FROM orders WHERE idempotency_key = $1`, key).Scan(&id, &cart)
+	err := s.db.QueryRow(ctx, orderByKeySQL, key).Scan(&id, &cart)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}

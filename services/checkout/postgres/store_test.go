@@ -144,7 +144,9 @@ func TestPlaceOrderIdempotent(t *testing.T) {
 		t.Fatalf("replay = %s, %v, %v", id, created, err)
 	}
 	var orders int
-	pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&orders)
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&orders); err != nil {
+		t.Fatal(err)
+	}
 	if orders != 1 || len(checkouttest.Outbox(t, pool)) != 1 {
 		t.Fatalf("%d orders, %d events", orders, len(checkouttest.Outbox(t, pool)))
 	}

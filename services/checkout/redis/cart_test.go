@@ -113,8 +113,8 @@ func TestConcurrentAddsRespectTheLimit(t *testing.T) {
 func TestRemoveAndClear(t *testing.T) {
 	ctx := context.Background()
 	carts, _ := newCarts(t)
-	carts.Add(ctx, "c", "A-1", 1, 10)
-	carts.Add(ctx, "c", "B-1", 1, 10)
+	_, _ = carts.Add(ctx, "c", "A-1", 1, 10)
+	_, _ = carts.Add(ctx, "c", "B-1", 1, 10)
 	if err := carts.Remove(ctx, "c", "A-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestRemoveAndClear(t *testing.T) {
 		t.Fatalf("lines = %v", lines)
 	}
 	// A removed sku added again goes to the end.
-	carts.Add(ctx, "c", "A-1", 1, 10)
+	_, _ = carts.Add(ctx, "c", "A-1", 1, 10)
 	lines, _ = carts.Lines(ctx, "c")
 	if len(lines) != 2 || lines[1].SKU != "A-1" {
 		t.Fatalf("lines = %v", lines)

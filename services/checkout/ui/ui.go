@@ -54,6 +54,7 @@ type Carts interface {
 	cart.LineRemover
 	checkoutpage.Basket
 	checkoutpage.FormTaker
+	CartMerger
 }
 
 // Store is everything the fragments and endpoints read and place (postgres.Store).
@@ -63,6 +64,7 @@ type Store interface {
 	checkoutpage.OrderPlacer
 	order.Reader
 	orderhistory.Lister
+	checkoutpage.CustomerCopies
 }
 
 // Options configures Mount.
@@ -109,17 +111,17 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 
 	carts, store := opts.Carts, opts.Store
 	miniCart := minicart.Handler(carts, assets(MiniCart))
-	g := r.Group("/fragments", fragments.Middleware(opts.Verifier))
+	g := r.Group("/fragments", fragments.Middleware(opts.Verifier), customerCart(carts, store, opts.SecureCookie, false))
 	g.Get("/"+AddToCart, addtocart.Handler(store, assets(AddToCart)))
 	g.Get("/"+MiniCart, miniCart)
 	g.Get("/"+CartPage, cart.Handler(carts, store, assets(CartPage)))
-	g.Get("/"+CheckoutPage, checkoutpage.Handler(carts, store, carts, assets(CheckoutPage)))
+	g.Get("/"+CheckoutPage, checkoutpage.Handler(carts, store, carts, store, assets(CheckoutPage)))
 	g.Get("/"+Thanks, thanks.Handler(store, assets(Thanks)))
 	g.Get("/"+OrderPage, order.Handler(store, assets(OrderPage)))
 	g.Get("/"+OrderHistory, orderhistory.Handler(store, assets(OrderHistory)))
 	g.Get("/"+CompactHeader, compactheader.Handler(logo, assets(CompactHeader)))
 
-	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF())
+	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF(), customerCart(carts, store, opts.SecureCookie, true))
 	u.Post("/cart/add", addtocart.Add(store, carts, opts.SecureCookie))
 	u.Post("/cart/remove", cart.Remove(carts))
 	u.Get("/mini-cart", miniCart)

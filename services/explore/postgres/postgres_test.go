@@ -403,7 +403,7 @@ func TestApplyPriceLocksTheProductFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.Rollback(ctx)
+	defer func() { _ = holder.Rollback(ctx) }()
 	if _, err := holder.Exec(ctx, `SELECT 1 FROM products WHERE id = 'P1' FOR UPDATE`); err != nil {
 		t.Fatal(err)
 	}

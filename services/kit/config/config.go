@@ -68,7 +68,7 @@ func (f FragmentServer) PublicKeys() map[string]string {
 func (c Common) Dev() bool { return c.Env == "dev" }
 
 // DevAdminToken is the local default of a team's admin bearer token (DECIDE_ADMIN_TOKEN, ...).
-const DevAdminToken = "dev-admin-token"
+const DevAdminToken = "dev-admin-token" //nolint:gosec // G101: the public dev default, which prod refuses (CheckAdminToken)
 
 // CheckAdminToken refuses DevAdminToken as the admin token outside dev mode; variable names the
 // setting in the error.

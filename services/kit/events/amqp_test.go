@@ -74,7 +74,7 @@ func TestHeldConnSendsABatchInOneWrite(t *testing.T) {
 	write("e")
 
 	got := make([]byte, 5)
-	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(peer, got); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestAckerAcksWhatABatchSettles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.QueueDelete(q.Name, false, false, false)
+	defer func() { _, _ = admin.QueueDelete(q.Name, false, false, false) }()
 	if err := admin.Confirm(false); err != nil {
 		t.Fatal(err)
 	}

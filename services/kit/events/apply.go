@@ -93,7 +93,7 @@ func (c *Consumer) apply(ctx context.Context, items []*item) error {
 	if err != nil {
 		return infraError{fmt.Errorf("begin: %w", err)}
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // a no-op after Commit
 	// One statement records the whole batch in the inbox; the ids it returns are the new ones.
 	ids := make([]string, len(items))
 	types := make([]string, len(items))

@@ -143,7 +143,7 @@ func (c *Consumer) Ready(context.Context) error {
 func (c *Consumer) Run(ctx context.Context) error {
 	c.started.Store(true)
 	if c.opts.Pool == nil || c.opts.AMQPURL == "" {
-		c.errs = append(c.errs, errors.New("Pool and AMQPURL are required"))
+		c.errs = append(c.errs, errors.New("consumer options: Pool and AMQPURL are required"))
 	}
 	if len(c.routes) == 0 {
 		c.errs = append(c.errs, errors.New("no handlers registered"))

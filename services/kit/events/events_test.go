@@ -335,7 +335,7 @@ func TestLateCommitIsPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }()
 	early, _ := New("test", testType, "thing-1", payload{Seq: 1})
 	if err := env.outbox.Add(ctx, tx, early); err != nil {
 		t.Fatal(err)

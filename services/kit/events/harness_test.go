@@ -325,7 +325,7 @@ func newProxy(t *testing.T) (*proxy, string) {
 			p.conns = append(p.conns, c, up)
 			p.mu.Unlock()
 			pipe := func(dst, src net.Conn) {
-				io.Copy(dst, src)
+				_, _ = io.Copy(dst, src)
 				dst.Close()
 				src.Close()
 			}
@@ -349,7 +349,7 @@ func (p *proxy) dropAll() int {
 	n := len(p.conns) / 2
 	for _, c := range p.conns {
 		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0) // RST, not FIN
+			_ = tc.SetLinger(0) // RST, not FIN
 		}
 		c.Close()
 	}

@@ -83,7 +83,7 @@ func (c *Consumer) session(ctx context.Context) error {
 			}
 			return ctx.Err()
 		case e := <-closed:
-			return fmt.Errorf("%w: %v", errClosed, e)
+			return fmt.Errorf("%w: %w", errClosed, e)
 		case <-gauge.C:
 			c.refreshGauges(conn)
 		case d, ok := <-deliveries:

@@ -50,7 +50,6 @@ type Relay struct {
 	opts    RelayOptions
 	log     *slog.Logger
 	metrics *relayMetrics
-	lockKey int64
 }
 
 // relayLockKey is the session advisory lock that makes one relay per database the publisher.
@@ -152,7 +151,9 @@ func (r *Relay) session(ctx context.Context) error {
 	go s.listen(ctx, lconn)
 	defer func() {
 		cancel()
-		<-s.listenErr
+		if err := <-s.listenErr; err != nil && ctx.Err() == nil {
+			r.log.Debug("relay listener ended", "error", err.Error())
+		}
 	}()
 
 	// Publishing is pipelined: the loop reads and publishes batches in seq order while the
@@ -163,7 +164,9 @@ func (r *Relay) session(ctx context.Context) error {
 	}()
 	defer func() {
 		cancel()
-		<-s.completerErr
+		if err := <-s.completerErr; err != nil && ctx.Err() == nil {
+			r.log.Debug("relay completer ended", "error", err.Error())
+		}
 	}()
 
 	if err := r.setListening(ctx, false); err != nil {
@@ -172,7 +175,7 @@ func (r *Relay) session(ctx context.Context) error {
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer scancel()
-		r.setListening(sctx, true) // best effort: producers notify whichever relay comes next
+		_ = r.setListening(sctx, true) // best effort: producers notify whichever relay comes next
 	}()
 	return s.publish(ctx)
 }

@@ -140,9 +140,9 @@ func (s *relaySession) sleep(ctx context.Context, timer, poll <-chan time.Time) 
 	case err := <-s.completerErr:
 		return s.completerFailed(err)
 	case e := <-s.closed:
-		return fmt.Errorf("%w: %v", errClosed, e)
+		return fmt.Errorf("%w: %w", errClosed, e)
 	case e := <-s.chClosed:
-		return fmt.Errorf("%w: channel: %v", errClosed, e)
+		return fmt.Errorf("%w: channel: %w", errClosed, e)
 	case <-s.wake:
 	case <-timer:
 	case <-poll:

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -95,7 +96,7 @@ func New(opts Options) *Server {
 		s.log.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(e), "path", c.Path())
 	}}))
 	s.App.Use(func(c *fiber.Ctx) error {
-		id := c.Get(RequestIDHeader)
+		id := strings.Clone(c.Get(RequestIDHeader)) // kept in the context, which may outlive the request (a streamed page)
 		if !validRequestID(id) {
 			id = uuid.NewString()
 		}
@@ -165,12 +166,24 @@ func invalidText(c *fiber.Ctx, form bool) string {
 			bad = "query"
 		}
 	})
-	if bad == "" && form && bytes.HasPrefix(c.Request().Header.ContentType(), []byte(fiber.MIMEApplicationForm)) {
+	ct := bytes.ToLower(c.Request().Header.ContentType())
+	if bad == "" && form && bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) {
 		c.Request().PostArgs().VisitAll(func(k, v []byte) {
 			if bad == "" && (!validText(k) || !validText(v)) {
 				bad = "form"
 			}
 		})
+	}
+	if bad == "" && form && bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) {
+		if mf, err := c.Request().MultipartForm(); err == nil {
+			for k, vs := range mf.Value {
+				for _, v := range vs {
+					if bad == "" && (!validText([]byte(k)) || !validText([]byte(v))) {
+						bad = "form"
+					}
+				}
+			}
+		}
 	}
 	return bad
 }
@@ -295,11 +308,29 @@ func (s *Server) Serve(ctx context.Context, addr string, timeout time.Duration, 
 	}
 	select {
 	case err := <-errc:
-		return errors.Join(fmt.Errorf("serve: %w", err), s.shutdown(timeout))
+		return errors.Join(fmt.Errorf("serve: %w", err), s.shutdown(timeout), closeAll(ln, adminLn))
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
-	return s.shutdown(timeout)
+	err = s.shutdown(timeout)
+	// A shutdown that came before the app registered its listener does not stop it: closing the
+	// listeners does.
+	_ = closeAll(ln, adminLn)
+	return err
+}
+
+// closeAll closes the listeners that are not nil, ignoring those already closed.
+func closeAll(lns ...net.Listener) error {
+	var errs []error
+	for _, ln := range lns {
+		if ln == nil {
+			continue
+		}
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Server) shutdown(timeout time.Duration) error {

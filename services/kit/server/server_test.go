@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -56,6 +57,7 @@ func TestErrorHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(b), tt.wantBody) {
 				t.Fatalf("%s %s = %d %s, want %d containing %s", tt.method, tt.path, resp.StatusCode, b, tt.wantStatus, tt.wantBody)
@@ -82,6 +84,7 @@ func TestRequestIDPropagatesOnlyWhenSafe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		resp.Body.Close()
 		if got := resp.Header.Get(server.RequestIDHeader); (got == id) != keep || got == "" {
 			t.Errorf("request id %q answered %q, keep=%v", id, got, keep)
 		}
@@ -101,6 +104,7 @@ func TestReadiness(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Fatalf("readyz = %d, want %d", resp.StatusCode, want)
 		}
@@ -292,6 +296,31 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 	for _, code := range errs.Codes {
 		if s := server.Status(code); s < 400 || s == http.StatusInternalServerError && code != errs.EINTERNAL {
 			t.Errorf("Status(%q) = %d", code, s)
+		}
+	}
+}
+
+func TestInvalidUTF8InMultipartFormIsRefused(t *testing.T) {
+	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	s.App.Post("/form", func(c *fiber.Ctx) error { return c.SendString(c.FormValue("first_name")) })
+	for value, want := range map[string]int{"Ada": 200, "A\xffda": 400} {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		if err := mw.WriteField("first_name", value); err != nil {
+			t.Fatal(err)
+		}
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("POST", "/form", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := s.App.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("multipart first_name %q = %d, want %d", value, resp.StatusCode, want)
 		}
 	}
 }

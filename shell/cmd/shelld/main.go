@@ -1,7 +1,8 @@
 // Command shelld is the Inlay shell: it composes the storefront's pages from the teams' fragments,
 // proxies /{context}/... to each team and serves the shell's assets. Configuration: SHELL_ADDR,
 // SHELL_ADMIN_ADDR, SHELL_READY_WAIT, INLAY_TEAMS, INLAY_SHELL_PRIVATE_KEY, INLAY_PAGES_DIR, INLAY_MANIFEST_REFRESH,
-// INLAY_FRAGMENT_TIMEOUT, INLAY_FRAGMENT_CACHE, INLAY_PURGE_TOKEN and the common variables (README).
+// INLAY_FRAGMENT_TIMEOUT, INLAY_FRAGMENT_CACHE, INLAY_PURGE_TOKEN, INLAY_TRUSTED_PROXIES and the common variables
+// (README).
 package main
 
 import (

@@ -1,20 +1,32 @@
-// Command accountsd runs the accounts service: it opens (in dev mode, creates) its PostgreSQL database and Redis,
-// applies its migrations and serves /healthz, /readyz and /metrics on ACCOUNTS_ADDR (default :8107).
-// Every other variable is listed in the README.
+// Command accountsd runs the accounts service: customers, credentials and addresses (PostgreSQL, with
+// the event outbox and its relay), sessions, the sign-in throttle and form flashes (Redis), the
+// fragments and form endpoints the shell composes and proxies, and the /v1 JSON API, on
+// ACCOUNTS_ADDR (default :8107). Every other variable is listed in the README.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/accounts"
+	"github.com/inlay-dev/inlay/services/accounts/api"
+	"github.com/inlay-dev/inlay/services/accounts/argon2id"
 	"github.com/inlay-dev/inlay/services/accounts/postgres"
+	accountsredis "github.com/inlay-dev/inlay/services/accounts/redis"
+	"github.com/inlay-dev/inlay/services/accounts/static"
+	"github.com/inlay-dev/inlay/services/accounts/ui"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/events"
 )
 
 // Config is the accounts process's configuration.
 type Config struct {
 	config.Common
+	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"ACCOUNTS_ADDR" envDefault:":8107"`
 }
@@ -22,8 +34,15 @@ type Config struct {
 func main() { kit.Main("accounts", run) }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	pub, err := fragments.ParsePublicKey(cfg.ShellPublicKey)
+	if err != nil {
+		return fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+	}
+	if pub == nil && !cfg.Dev() {
+		return errors.New("INLAY_SHELL_PUBLIC_KEY is required outside dev mode")
+	}
 	svc, err := kit.Start(ctx, kit.Options{
-		Name:       "accounts",
+		Name:       ui.Context,
 		Addr:       cfg.Addr,
 		Common:     cfg.Common,
 		Log:        log,
@@ -34,5 +53,36 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Close()
+	if err := events.Migrate(ctx, svc.DB); err != nil {
+		return fmt.Errorf("accounts events tables: %w", err)
+	}
+
+	hasher, err := argon2id.New(argon2id.Default)
+	if err != nil {
+		return err
+	}
+	service, err := accounts.NewService(accounts.ServiceOptions{
+		Customers: postgres.NewCustomers(svc.DB),
+		Sessions:  accountsredis.NewSessions(svc.Redis, svc.Keys, accounts.SessionIdle),
+		Throttle:  accountsredis.NewThrottle(svc.Redis, svc.Keys, accountsredis.SignInLimit),
+		Hasher:    hasher,
+		Log:       log,
+	})
+	if err != nil {
+		return err
+	}
+	assets, err := static.New(fragments.AssetURL(ui.Context, ""))
+	if err != nil {
+		return err
+	}
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Service: service, Flashes: accountsredis.NewFlashes(svc.Redis, svc.Keys),
+		Assets: assets, Verifier: fragments.NewVerifier(pub, cfg.Dev()), SecureCookie: !cfg.Dev()}); err != nil {
+		return err
+	}
+	api.New(service).Mount(svc.Server.App)
+
+	relay := events.NewRelay(events.RelayOptions{Name: ui.Context, Pool: svc.DB, AMQPURL: cfg.AMQPURL,
+		Exchange: cfg.Exchange, Log: log, Registry: svc.Server.Registry})
+	svc.Go(relay.Run)
 	return svc.Run(ctx)
 }

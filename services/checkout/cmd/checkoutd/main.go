@@ -62,6 +62,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	svc.Relay()
 	// Ready only once the queue is bound: decide's and inventory's first-start catch-ups wait for it
 	// before republishing the catalog and the stock.
-	events.NewHandlers(store, store, store).Register(svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName}))
+	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName})
+	events.NewHandlers(store, store, store).Register(consumer)
+	events.NewAccountHandlers(store).Register(consumer)
 	return svc.Run(ctx)
 }

@@ -240,7 +240,9 @@ func TestAddWithJavaScript(t *testing.T) {
 		var body struct {
 			Error struct{ Message string } `json:"error"`
 		}
-		json.Unmarshal([]byte(r.body), &body)
+		if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+			t.Fatalf("%s: %v: %s", tt.sku, err, r.body)
+		}
 		if r.StatusCode != tt.status || !strings.Contains(body.Error.Message, tt.msg) {
 			t.Errorf("%s: %d %s", tt.sku, r.StatusCode, r.body)
 		}
@@ -546,7 +548,7 @@ func TestFragmentContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go e.srv.App.Listener(ln)
+	go func() { _ = e.srv.App.Listener(ln) }()
 	t.Cleanup(func() { _ = e.srv.App.ShutdownWithTimeout(5 * time.Second) })
 	fragmenttest.Run(t, "http://"+ln.Addr().String(),
 		fragmenttest.Signer(e.signer), fragmenttest.IDPrefix("co-"),

@@ -198,7 +198,7 @@ func order(shell string, pool *skuPool, card string, timeout time.Duration) (tim
 		if err != nil {
 			return 0, "", err
 		}
-		io.Copy(io.Discard, res.Body)
+		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if res.StatusCode == http.StatusConflict {
 			pool.drop(product) // out of stock
@@ -224,7 +224,7 @@ func order(shell string, pool *skuPool, card string, timeout time.Duration) (tim
 	if err != nil {
 		return 0, "", err
 	}
-	io.Copy(io.Discard, res.Body)
+	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	loc := res.Header.Get("Location")
 	id := strings.TrimPrefix(loc, "/checkout/thanks?order=")

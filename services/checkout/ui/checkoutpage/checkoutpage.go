@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -51,6 +52,14 @@ type CheckoutModel struct {
 	Errors         checkout.FieldErrors
 	Error          string
 	StorePickerSrc string
+	// Address is the signed-in customer's address on one line, "" when there is none.
+	Address string
+}
+
+// CustomerCopies reads checkout's own copy of an account, kept by accounts' events (ok=false when
+// checkout has none yet): the checkout path never calls accounts.
+type CustomerCopies interface {
+	CustomerCopy(ctx context.Context, id string) (c checkout.CustomerCopy, ok bool, err error)
 }
 
 // Summary is what the checkout page shows of the cart: how many tractors, for how much.
@@ -75,8 +84,9 @@ func (s Summary) Total() int64 { return s.total }
 const generalError = "_"
 
 // Handler serves the checkout page's content: the cart's summary and the form, filled again with a
-// refused form and its errors, the store preselected from ?store=.
-func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts ...fragments.RenderOption) fiber.Handler {
+// refused form and its errors, for a signed-in customer prefilled from customers (name, e-mail; the
+// address shown), the store preselected from ?store=. customers may be nil.
+func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, customers CustomerCopies, opts ...fragments.RenderOption) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		crt, err := cart.Load(ctx, carts, items)
@@ -95,6 +105,16 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts
 				delete(m.Errors, generalError)
 			}
 		}
+		if fc := fragments.ContextFrom(ctx); customers != nil && !fc.Guest() {
+			cu, ok, err := customers.CustomerCopy(ctx, fc.CustomerID)
+			if err != nil {
+				return fmt.Errorf("checkout: customer: %w", err)
+			}
+			if ok {
+				m.Form = cu.Prefill(m.Form)
+				m.Address = cu.Address.String()
+			}
+		}
 		if m.Form.IdempotencyKey == "" {
 			m.Form.IdempotencyKey = uuid.NewString()
 		}
@@ -109,6 +129,11 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts
 	}
 }
 
+// placeOrderTimeout bounds placing an order, its queries included: the shell gives up on a team
+// after 10 s, and a browser sooner, but neither tells checkout, so without a deadline of its own a
+// query waiting in PostgreSQL (on a lock, a slow disk) would run on after everyone has gone (issue 17).
+const placeOrderTimeout = 5 * time.Second
+
 // PlaceOrder is POST /ui/place-order: a valid form places the order (or finds it again by its
 // idempotency key), empties the cart and redirects to the thank-you page; an invalid or refused one
 // (a store checkout does not know, a tractor out of stock) is kept with its errors and redirected back
@@ -116,7 +141,8 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, opts
 // the visitor is sent to the cart.
 func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
+		ctx, cancel := context.WithTimeout(c.UserContext(), placeOrderTimeout)
+		defer cancel()
 		fc := fragments.ContextFrom(ctx)
 		if fc.CartID == "" {
 			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)

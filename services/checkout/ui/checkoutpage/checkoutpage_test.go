@@ -28,7 +28,7 @@ func TestPage(t *testing.T) {
 		return checkout.CheckoutForm{FirstName: "Ada", StoreID: "store-b", IdempotencyKey: "k1"},
 			checkout.FieldErrors{checkout.FieldEmail: "E-mail is required.", "_": "Sorry, out of stock."}, true, nil
 	}}
-	r := uitest.Do(t, checkoutpage.Handler(refused, store, refused), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
+	r := uitest.Do(t, checkoutpage.Handler(refused, store, refused, nil), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
 	if r.StatusCode != 200 || uitest.Text(r.Doc, "[data-testid=checkout-summary]") != "2 tractors, total11400 Ø" {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
@@ -53,7 +53,7 @@ func TestPage(t *testing.T) {
 
 	// A fresh form: ?store= preselects, a new key.
 	fresh := uitest.Carts{LinesFunc: lines}
-	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
+	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh, nil), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
 	if v := r.Doc.Find("input[name=store]").AttrOr("value", ""); v != "store-a" {
 		t.Errorf("store %q", v)
 	}
@@ -61,7 +61,7 @@ func TestPage(t *testing.T) {
 		t.Errorf("key %q", v)
 	}
 	// No cart: the empty message.
-	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh), uitest.Request{})
+	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh, nil), uitest.Request{})
 	if r.Doc.Find("[data-testid=checkout-empty]").Length() != 1 {
 		t.Errorf("no cart: %s", r.Body)
 	}

@@ -86,6 +86,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 		}
 		return err
 	case "price":
+		if len(args) != 3 { // kit.Command has checked it; the index below must not trust that alone
+			return fmt.Errorf("price takes a sku and a price, got %d arguments", len(args)-1)
+		}
 		price, err := strconv.ParseInt(args[2], 10, 64)
 		if err != nil {
 			return fmt.Errorf("price %q: %w", args[2], err)

@@ -55,13 +55,11 @@ func TestSearchStates(t *testing.T) {
 		if got := uitest.Texts(doc, `[data-testid="`+tc.state+`"]`); len(got) != 1 || !strings.HasPrefix(got[0], tc.text) {
 			t.Errorf("%s: state %s = %q, want %q", tc.name, tc.state, got, tc.text)
 		}
-		var ids []string
-		for _, id := range doc.Find(`[data-testid="product-tile"]`).Map(func(_ int, s *goquery.Selection) string {
+		ids := doc.Find(`[data-testid="product-tile"]`).Map(func(_ int, s *goquery.Selection) string {
 			v, _ := s.Attr("data-product-id")
 			return v
-		}) {
-			ids = append(ids, id)
-		}
+		})
+
 		if !slices.Equal(ids, tc.tiles) {
 			t.Errorf("%s: tiles %v, want %v", tc.name, ids, tc.tiles)
 		}

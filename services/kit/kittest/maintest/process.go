@@ -79,7 +79,9 @@ func (p *Process) Stop(t testing.TB) {
 		}
 	case <-time.After(20 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		if err := <-p.done; err != nil {
+			t.Logf("%s after SIGKILL: %v", p.Bin, err)
+		}
 		t.Errorf("%s did not stop on SIGTERM\n%s", p.Bin, p.out.String())
 	}
 	p.cmd = nil

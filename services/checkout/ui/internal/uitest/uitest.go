@@ -71,6 +71,7 @@ func Do(t *testing.T, h fiber.Handler, r Request) Response {
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.Method, r.Target, err)
 	}
+	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func env(name, def string) string {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) < 2 || args[0] != "parked" || (args[1] != "list" && args[1] != "replay") {
-		return errors.New(usage)
+		return errors.New(strings.TrimSpace(usage))
 	}
 	fs := flag.NewFlagSet("inlay-events parked "+args[1], flag.ContinueOnError)
 	amqpURL := fs.String("amqp", env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *service == "" {
-		return errors.New("-service is required\n" + usage)
+		return errors.New("-service is required; " + strings.TrimSpace(usage))
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

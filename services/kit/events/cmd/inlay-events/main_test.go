@@ -36,7 +36,7 @@ func TestParkedListAndReplay(t *testing.T) {
 		t.Cleanup(func() {
 			c, err := conn.Channel()
 			if err == nil {
-				c.QueueDelete(q, false, false, false)
+				_, _ = c.QueueDelete(q, false, false, false)
 			}
 		})
 	}

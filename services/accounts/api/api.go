@@ -1,0 +1,185 @@
+// Package api is accounts' JSON API for the BFFs and the shell, under /v1 (never exposed by the
+// shell):
+//
+//	POST   /v1/sessions  {"email","password"} → 201 {"token","expires","customer"}: sign in; the token
+//	                     is a session id, usable as "Authorization: Bearer <token>"
+//	DELETE /v1/sessions  (bearer) → 204: sign out
+//	GET    /v1/whoami    (bearer) → 200 {"customerId","name","expires"}: resolve a session, sliding its
+//	                     expiry (the shell resolves the inlay_session cookie with it)
+//	GET    /v1/profile   (bearer) → 200 {"customerId","name","email","address"}
+//
+// Errors are {"error":{"code","message","fields"}} with 400, 401, 429 (Retry-After) or 503 (sign-in
+// fails closed when its throttle cannot be reached). Sign-in is throttled per e-mail and per caller
+// address (the connection's: a BFF signs in for its own callers).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/services/accounts"
+)
+
+// Service is what the API asks of accounts' domain (accounts.Service).
+type Service interface {
+	SignIn(ctx context.Context, cr accounts.Credentials, client, previous string) (accounts.Customer, accounts.Session, error)
+	SignOut(ctx context.Context, sessionID string) error
+	Whoami(ctx context.Context, sessionID string) (accounts.Customer, accounts.Session, error)
+}
+
+// API serves /v1.
+type API struct {
+	svc Service
+}
+
+// New returns the API on svc.
+func New(svc Service) *API { return &API{svc: svc} }
+
+// Mount adds the /v1 routes to r.
+func (a *API) Mount(r fiber.Router) {
+	v1 := r.Group("/v1")
+	v1.Post("/sessions", a.signIn)
+	v1.Delete("/sessions", a.signOut)
+	v1.Get("/whoami", a.whoami)
+	v1.Get("/profile", a.profile)
+}
+
+// SignInRequest is POST /v1/sessions' body.
+type SignInRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Customer is a customer in answers.
+type Customer struct {
+	CustomerID string   `json:"customerId"`
+	Name       string   `json:"name"`
+	Email      string   `json:"email"`
+	Address    *Address `json:"address,omitempty"`
+}
+
+// Address is a customer's address in answers.
+type Address struct {
+	Street   string `json:"street"`
+	City     string `json:"city"`
+	Postcode string `json:"postcode"`
+	Country  string `json:"country"`
+}
+
+// SessionResponse is POST /v1/sessions' answer.
+type SessionResponse struct {
+	Token    string    `json:"token"`
+	Expires  time.Time `json:"expires"`
+	Customer Customer  `json:"customer"`
+}
+
+// Whoami is GET /v1/whoami's answer.
+type Whoami struct {
+	CustomerID string    `json:"customerId"`
+	Name       string    `json:"name"`
+	Expires    time.Time `json:"expires"`
+}
+
+func (a *API) signIn(c *fiber.Ctx) error {
+	var req SignInRequest
+	if err := json.Unmarshal(c.Body(), &req); err != nil {
+		return fail(c, accounts.InvalidInput(accounts.FieldErrors{"": "The body must be a JSON object with email and password."}))
+	}
+	cu, sess, err := a.svc.SignIn(c.UserContext(), accounts.Credentials{Email: req.Email, Password: req.Password},
+		c.Context().RemoteIP().String(), "")
+	if err != nil {
+		return fail(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(SessionResponse{Token: sess.ID, Expires: sess.Expires.UTC(),
+		Customer: Customer{CustomerID: cu.ID, Name: cu.Name, Email: cu.Email}})
+}
+
+func (a *API) signOut(c *fiber.Ctx) error {
+	if err := a.svc.SignOut(c.UserContext(), bearer(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (a *API) whoami(c *fiber.Ctx) error {
+	cu, sess, err := a.svc.Whoami(c.UserContext(), bearer(c))
+	if err != nil {
+		return fail(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(Whoami{CustomerID: cu.ID, Name: cu.Name, Expires: sess.Expires.UTC()})
+}
+
+func (a *API) profile(c *fiber.Ctx) error {
+	cu, _, err := a.svc.Whoami(c.UserContext(), bearer(c))
+	if err != nil {
+		return fail(c, err)
+	}
+	out := Customer{CustomerID: cu.ID, Name: cu.Name, Email: cu.Email}
+	if !cu.Address.Empty() {
+		ad := cu.Address
+		out.Address = &Address{Street: ad.Street, City: ad.City, Postcode: ad.Postcode, Country: ad.Country}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(out)
+}
+
+// bearer returns the token of "Authorization: Bearer <token>", copied, or "".
+func bearer(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return ""
+	}
+	return strings.Clone(strings.TrimSpace(h[7:]))
+}
+
+var statusByCode = map[accounts.Code]int{
+	accounts.Invalid:      fiber.StatusBadRequest,
+	accounts.Unauthorized: fiber.StatusUnauthorized,
+	accounts.NotFound:     fiber.StatusNotFound,
+	accounts.Conflict:     fiber.StatusConflict,
+	accounts.RateLimited:  fiber.StatusTooManyRequests,
+	accounts.Unavailable:  fiber.StatusServiceUnavailable,
+}
+
+// errorBody is the JSON of an error answer.
+type errorBody struct {
+	Error struct {
+		Code    accounts.Code        `json:"code"`
+		Message string               `json:"message"`
+		Fields  accounts.FieldErrors `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+// fail writes err's answer when it is an accounts error; anything else goes to the server's error
+// handler (500, logged).
+func fail(c *fiber.Ctx, err error) error {
+	code := accounts.ErrorCode(err)
+	status, ok := statusByCode[code]
+	if !ok {
+		return err
+	}
+	var body errorBody
+	body.Error.Code = code
+	fe := accounts.FormErrors(err)
+	body.Error.Message = fe[""]
+	if body.Error.Message == "" {
+		body.Error.Message = "Please correct the request."
+		body.Error.Fields = fe
+	}
+	switch code {
+	case accounts.RateLimited:
+		c.Set(fiber.HeaderRetryAfter, "60")
+	case accounts.Unauthorized:
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="inlay"`)
+	case accounts.Unavailable:
+		c.Set(fiber.HeaderRetryAfter, "30")
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(status).JSON(body)
+}

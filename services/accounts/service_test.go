@@ -1,0 +1,216 @@
+package accounts_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/inlay-dev/inlay/services/accounts"
+	"github.com/inlay-dev/inlay/services/accounts/argon2id"
+	"github.com/inlay-dev/inlay/services/accounts/postgres"
+	accountsredis "github.com/inlay-dev/inlay/services/accounts/redis"
+	"github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
+)
+
+// testLimit is SignInLimit's burst with a refill so slow that no test depends on its own speed.
+var testLimit = redis_rate.Limit{Rate: 1, Burst: accountsredis.SignInLimit.Burst, Period: time.Hour}
+
+type env struct {
+	svc       *accounts.Service
+	customers *postgres.Customers
+	sessions  *accountsredis.Sessions
+	pool      *pgxpool.Pool
+}
+
+// newService wires a Service on a fresh database and Redis prefix; rdb, when not nil, replaces the
+// throttle's Redis (to point it at a closed port).
+func newService(t *testing.T, throttleRedis goredis.Scripter) env {
+	t.Helper()
+	pool := kittest.Postgres(t, postgres.Migrations())
+	if err := events.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	rdb, keys := kittest.Redis(t)
+	h, err := argon2id.New(argon2id.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr goredis.Scripter = rdb
+	if throttleRedis != nil {
+		tr = throttleRedis
+	}
+	e := env{pool: pool, customers: postgres.NewCustomers(pool), sessions: accountsredis.NewSessions(rdb, keys, 0)}
+	e.svc, err = accounts.NewService(accounts.ServiceOptions{Customers: e.customers, Sessions: e.sessions,
+		Throttle: accountsredis.NewThrottle(tr, keys, testLimit), Hasher: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func mustRegister(t *testing.T, e env, email string) (accounts.Customer, accounts.Session) {
+	t.Helper()
+	c, s, err := e.svc.Register(context.Background(), accounts.Registration{Name: "Ada Lovelace", Email: email, Password: "analytical engine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+// TestSignInRotatesSessions: every sign-in gets a new session id, the one the request came with
+// ends, and sign-out ends the session server-side.
+func TestSignInRotatesSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newService(t, nil)
+	c, first := mustRegister(t, e, " Ada@Example.com ")
+	if c.Email != "ada@example.com" {
+		t.Errorf("e-mail stored as %q", c.Email)
+	}
+	got, _, err := e.svc.Whoami(ctx, first.ID)
+	if err != nil || got.ID != c.ID || got.Name != "Ada Lovelace" {
+		t.Fatalf("Whoami after register = %+v, %v", got, err)
+	}
+	_, second, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ADA@example.com", Password: "analytical engine"}, "10.0.0.1", first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID == first.ID {
+		t.Fatal("sign-in kept the session id")
+	}
+	if _, _, err := e.svc.Whoami(ctx, first.ID); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("the previous session still resolves: %v", err)
+	}
+	if err := e.svc.SignOut(ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Whoami(ctx, second.ID); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("signed-out session still resolves: %v", err)
+	}
+}
+
+func TestRegisterBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newService(t, nil)
+	mustRegister(t, e, "ada@example.com")
+	for _, r := range []accounts.Registration{
+		{Name: "", Email: "b@example.com", Password: "12345678"},
+		{Name: "B", Email: "not-an-email", Password: "12345678"},
+		{Name: "B", Email: "b@example.com", Password: "1234567"},
+		{Name: "B", Email: "b@example.com", Password: string(make([]byte, 129))},
+	} {
+		if _, _, err := e.svc.Register(ctx, r); accounts.ErrorCode(err) != accounts.Invalid {
+			t.Errorf("Register(%+v) = %v, want Invalid", r, err)
+		}
+	}
+	if _, _, err := e.svc.Register(ctx, accounts.Registration{Name: "B", Email: "ADA@EXAMPLE.COM", Password: "12345678"}); !errors.Is(err, accounts.ErrEmailTaken) {
+		t.Errorf("duplicate e-mail: %v", err)
+	}
+	if _, err := e.customers.CustomerByEmail(ctx, "b@example.com"); !errors.Is(err, accounts.ErrCustomerNotFound) {
+		t.Errorf("a refused registration stored a customer: %v", err)
+	}
+}
+
+// TestThrottling: a wrong password and an unknown e-mail get the same answer and both count; the
+// 11th failure within a minute is refused even with the right password, for the e-mail from any
+// client and for the client with any e-mail.
+func TestThrottling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newService(t, nil)
+	mustRegister(t, e, "ada@example.com")
+	for i := range 10 {
+		cr := accounts.Credentials{Email: "ada@example.com", Password: "wrong password"}
+		if i%2 == 1 {
+			cr.Email = "nobody@example.com"
+		}
+		_, _, err := e.svc.SignIn(ctx, cr, "10.0.0.1", "")
+		if !errors.Is(err, accounts.ErrBadCredentials) || err.Error() != accounts.ErrBadCredentials.Error() {
+			t.Fatalf("attempt %d (%s): %v, want exactly ErrBadCredentials", i+1, cr.Email, err)
+		}
+	}
+	// The client has used its ten failures: refused whatever the e-mail and password.
+	if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ada@example.com", Password: "analytical engine"}, "10.0.0.1", ""); !errors.Is(err, accounts.ErrThrottled) {
+		t.Errorf("11th attempt from the client: %v, want ErrThrottled", err)
+	}
+	// ada@ has failed 5 times; 5 more from other clients use up the e-mail's budget.
+	for i := range 5 {
+		if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ada@example.com", Password: "wrong password"}, "10.0.1."+string(rune('1'+i)), ""); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Fatalf("failure %d from another client: %v", i+1, err)
+		}
+	}
+	if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ada@example.com", Password: "analytical engine"}, "10.0.2.1", ""); !errors.Is(err, accounts.ErrThrottled) {
+		t.Errorf("11th attempt for the e-mail from a fresh client: %v, want ErrThrottled", err)
+	}
+	// Someone else, elsewhere, is not affected.
+	mustRegister(t, e, "bob@example.com")
+	if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "bob@example.com", Password: "analytical engine"}, "10.0.3.1", ""); err != nil {
+		t.Errorf("other customer: %v", err)
+	}
+}
+
+// TestSignInFailsClosed: with the throttle's Redis unreachable, sign-in is refused (Unavailable),
+// even with the right password.
+func TestSignInFailsClosed(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	down := goredis.NewClient(&goredis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
+	t.Cleanup(func() { down.Close() })
+	e := newService(t, down)
+	mustRegister(t, e, "ada@example.com")
+	_, _, err = e.svc.SignIn(context.Background(), accounts.Credentials{Email: "ada@example.com", Password: "analytical engine"}, "10.0.0.1", "")
+	if accounts.ErrorCode(err) != accounts.Unavailable {
+		t.Fatalf("SignIn with Redis down = %v, want Unavailable", err)
+	}
+}
+
+// TestWhoamiDeletedCustomer: a session whose customer is gone resolves to nobody and ends.
+func TestWhoamiDeletedCustomer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newService(t, nil)
+	c, s := mustRegister(t, e, "ada@example.com")
+	// Delete the row as an operator would.
+	if _, err := e.pool.Exec(ctx, `DELETE FROM customers WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Whoami(ctx, s.ID); !errors.Is(err, accounts.ErrNoSession) {
+		t.Fatalf("Whoami for a deleted customer = %v", err)
+	}
+	if _, err := e.sessions.Session(ctx, s.ID); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("the session of a deleted customer was kept: %v", err)
+	}
+	for _, forged := range []string{"", "forged", accounts.NewSessionID()} {
+		if _, _, err := e.svc.Whoami(ctx, forged); !errors.Is(err, accounts.ErrNoSession) {
+			t.Errorf("Whoami(%q) = %v", forged, err)
+		}
+	}
+}
+
+func TestChangeAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newService(t, nil)
+	c, _ := mustRegister(t, e, "ada@example.com")
+	if _, err := e.svc.ChangeAddress(ctx, c.ID, accounts.Address{Street: "x"}); accounts.ErrorCode(err) != accounts.Invalid {
+		t.Errorf("incomplete address: %v", err)
+	}
+	a := accounts.Address{Street: " Main Street 1", City: "Springfield", Postcode: "12345", Country: "US"}
+	got, err := e.svc.ChangeAddress(ctx, c.ID, a)
+	if err != nil || got.Address.Street != "Main Street 1" {
+		t.Fatalf("ChangeAddress = %+v, %v", got, err)
+	}
+}

@@ -1,0 +1,84 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/ui/cart"
+)
+
+// CartMerger moves a guest cart into a customer's cart in one atomic step that deletes the guest
+// cart (redis.Carts.Merge): lines add up, each capped at limits[sku].
+type CartMerger interface {
+	cart.LineReader
+	Merge(ctx context.Context, from, into string, limits map[string]int) (bool, error)
+}
+
+// customerCart is middleware after fragments.Middleware: for a signed-in customer the request's cart
+// becomes the customer's own (checkout.CustomerCartID), which stays with the account across devices
+// and sign-outs, so every fragment and endpoint below works on it unchanged. When the context still
+// names a guest cart, that cart is merged into the customer's first — one atomic step that deletes
+// it, so it happens once however many fragments of a page ask at the same time, and the first page
+// after signing in already shows every line — and an endpoint's answer clears the guest cart cookie
+// (after sign-out the visitor then starts with a fresh, empty guest cart).
+func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		fc := fragments.ContextFrom(ctx)
+		if fc.Guest() {
+			return c.Next()
+		}
+		guest := fc.CartID
+		fc.CartID = checkout.CustomerCartID(fc.CustomerID)
+		if guest != "" && guest != fc.CartID {
+			if err := mergeGuest(ctx, carts, items, guest, fc.CartID); err != nil {
+				return err
+			}
+		}
+		c.SetUserContext(fragments.WithContext(ctx, fc))
+		err := c.Next()
+		if endpoint && guest != "" && guest != fc.CartID {
+			// Replaces any inlay_cart the endpoint set: the customer's cart needs no cookie.
+			c.Cookie(&fiber.Cookie{Name: checkout.CartCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+				HTTPOnly: true, Secure: secure, SameSite: fiber.CookieSameSiteLaxMode})
+		} else if endpoint {
+			c.Response().Header.DelCookie(checkout.CartCookie)
+		}
+		return err
+	}
+}
+
+// mergeGuest merges cart from into cart into, each line capped as adding it would be (its stock and
+// checkout.MaxQuantity; a sku checkout no longer knows, or out of stock, stays out).
+func mergeGuest(ctx context.Context, carts CartMerger, items cart.ItemReader, from, into string) error {
+	lines, err := carts.Lines(ctx, from)
+	if err != nil || len(lines) == 0 {
+		return err
+	}
+	skus := make([]string, len(lines))
+	for i, l := range lines {
+		skus[i] = l.SKU
+	}
+	known, err := items.Items(ctx, skus)
+	if err != nil {
+		return fmt.Errorf("merge guest cart: %w", err)
+	}
+	limits := make(map[string]int, len(lines))
+	for _, sku := range skus {
+		limits[sku] = 0
+		if it, ok := known[sku]; ok {
+			if l, err := checkout.AddLimit(it); err == nil {
+				limits[sku] = l
+			}
+		}
+	}
+	if _, err := carts.Merge(ctx, from, into, limits); err != nil {
+		return fmt.Errorf("merge guest cart: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Session resolution: the shell turns the inlay_session cookie into a customer id with accounts'
+// GET /v1/whoami (which also slides the session's expiry), remembers the answer briefly, and signs
+// the id into Inlay-Context. Fragments never see the cookie.
+const (
+	// sessionTimeout bounds one whoami call; a slower accounts makes the visitor a guest for this
+	// page, and the page still renders.
+	sessionTimeout = 300 * time.Millisecond
+	// sessionTTL is how long a resolved session (or a refused one) is remembered: a session ended
+	// elsewhere is still honoured for at most this long (sign-out through the shell forgets at once).
+	sessionTTL = 10 * time.Second
+	// sessionErrorTTL is how long an accounts failure is remembered, so a down accounts is asked
+	// about each session once a second instead of once per request.
+	sessionErrorTTL = time.Second
+	// sessionCacheSize bounds the remembered sessions.
+	sessionCacheSize = 10000
+)
+
+// sessions resolves session ids to customer ids with accounts, through a small in-process cache.
+type sessions struct {
+	whoami string // accounts' /v1/whoami URL
+	client *http.Client
+	log    *slog.Logger
+
+	mu sync.Mutex
+	m  map[string]sessionEntry
+}
+
+type sessionEntry struct {
+	customer string
+	until    time.Time
+}
+
+// newSessions returns the resolver for accounts at base; nil when there is no accounts team (every
+// visitor is then a guest).
+func newSessions(base string, log *slog.Logger) *sessions {
+	if base == "" {
+		return nil
+	}
+	return &sessions{whoami: strings.TrimRight(base, "/") + "/v1/whoami", log: log, m: map[string]sessionEntry{},
+		client: &http.Client{Timeout: sessionTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}}
+}
+
+// customer returns the customer id of session id, or "" for a guest: no or an unknown session, or
+// accounts not answering in time.
+func (s *sessions) customer(ctx context.Context, id string) string {
+	if s == nil || id == "" {
+		return ""
+	}
+	now := time.Now()
+	s.mu.Lock()
+	e, ok := s.m[id]
+	s.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.customer
+	}
+	customer, err := s.ask(ctx, id)
+	ttl := sessionTTL
+	if err != nil {
+		s.log.Warn("session not resolved: treating the visitor as a guest", "error", err.Error())
+		ttl = sessionErrorTTL
+	}
+	s.mu.Lock()
+	if len(s.m) >= sessionCacheSize {
+		clear(s.m)
+	}
+	s.m[strings.Clone(id)] = sessionEntry{customer: customer, until: now.Add(ttl)}
+	s.mu.Unlock()
+	return customer
+}
+
+// forget drops what is remembered of session id (after a sign-out or sign-in through the shell).
+func (s *sessions) forget(id string) {
+	if s == nil || id == "" {
+		return
+	}
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+// maxWhoami bounds the answer read from accounts.
+const maxWhoami = 4 << 10
+
+func (s *sessions) ask(ctx context.Context, id string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.whoami, nil)
+	if err != nil {
+		return "", fmt.Errorf("whoami: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+id)
+	res, err := s.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("whoami: %w", err)
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return "", nil // forged, expired, ended, or its customer is gone: a guest
+	default:
+		return "", fmt.Errorf("whoami: status %d", res.StatusCode)
+	}
+	var who struct {
+		CustomerID string `json:"customerId"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxWhoami)).Decode(&who); err != nil {
+		return "", fmt.Errorf("whoami: %w", err)
+	}
+	if who.CustomerID == "" || len(who.CustomerID) > 64 {
+		return "", errors.New("whoami: no valid customer id")
+	}
+	return who.CustomerID, nil
+}
+
+// trustedProxies are the networks whose X-Forwarded-For the shell believes (INLAY_TRUSTED_PROXIES).
+type trustedProxies []netip.Prefix
+
+// parseTrustedProxies reads a comma-separated list of addresses and CIDR prefixes.
+func parseTrustedProxies(s string) (trustedProxies, error) {
+	var out trustedProxies
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("INLAY_TRUSTED_PROXIES: %q: %w", f, err)
+			}
+			f = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String()
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("INLAY_TRUSTED_PROXIES: %q: %w", f, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func (t trustedProxies) trusts(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range t {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddr is the visitor's address: the connection's peer, or, when the peer is a trusted proxy,
+// the nearest address in X-Forwarded-For (read right to left) that is not a trusted proxy. A client
+// can put anything at the left of X-Forwarded-For; only what trusted proxies appended counts.
+func (t trustedProxies) clientAddr(peer netip.Addr, xff []string) string {
+	peer = peer.Unmap()
+	if !peer.IsValid() {
+		return ""
+	}
+	if len(t) == 0 || !t.trusts(peer) {
+		return peer.String()
+	}
+	client := peer
+	for i := len(xff) - 1; i >= 0; i-- {
+		hops := strings.Split(xff[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
+			if err != nil {
+				return client.String() // a malformed hop: stop at the last good one
+			}
+			client = a.Unmap()
+			if !t.trusts(client) {
+				return client.String()
+			}
+		}
+	}
+	return client.String()
+}
