@@ -49,7 +49,7 @@ build: generate ## build every process binary into bin/
 generate: ## generate templ components (go tool templ; files that are current are left untouched)
 	scripts/templ-generate.sh
 
-$(DEV_ENV): ## a local Ed25519 key pair so the shell's signed context verifies at every team
+$(DEV_ENV): scripts/keygen/main.go ## local Ed25519 key pairs (shell, embed) so signed contexts verify at every team; remade when keygen changes
 	@mkdir -p $(dir $@)
 	$(GO) run ./scripts/keygen > $@.tmp && mv $@.tmp $@
 
