@@ -22,7 +22,7 @@ E2E_TIMEOUT  ?= 9m
 EVENTS_BENCH  ?= ./services/kit/events/cmd/eventbench
 SHELL_BENCH   ?= shell/bench/run.sh
 SHELL_CPU_BENCH ?= shell/bench/cpu.sh
-GO_BENCH_PKGS ?= ./shell/... ./fragments/...
+GO_BENCH_PKGS ?= ./shell/... ./fragments/... ./bff/embed/...
 BENCH_DIR     ?= .inlay/bench
 # make load: new shopper sessions per second, for how long, against which storefront (see README, Load).
 RATE     ?= 20
@@ -32,7 +32,7 @@ LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
 .PHONY: help run build generate test unit e2e faults bench load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
-	services-check chromium clean
+	services-check chromium proxies clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,16 +49,16 @@ build: generate ## build every process binary into bin/
 generate: ## generate templ components (go tool templ; files that are current are left untouched)
 	scripts/templ-generate.sh
 
-$(DEV_ENV): ## a local Ed25519 key pair so the shell's signed context verifies at every team
+$(DEV_ENV): scripts/keygen/main.go ## local Ed25519 key pairs (shell, embed) so signed contexts verify at every team; remade when keygen changes
 	@mkdir -p $(dir $@)
 	$(GO) run ./scripts/keygen > $@.tmp && mv $@.tmp $@
 
-test: services-up chromium vet fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## vet, format, tidy, lint and generated-code checks, unit/integration and end-to-end tests
+test: services-up chromium proxies vet fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## vet, format, tidy, lint and generated-code checks, unit/integration and end-to-end tests
 
 unit: ## unit and integration tests against the real local stores, with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
-e2e: chromium ## end-to-end: build and start the platform on free ports, drive headless Chromium
+e2e: chromium proxies ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
 
 # The fault suite runs within `unit` (the shell's goroutines after 1,000 pages, nesting and cycles,
@@ -124,6 +124,9 @@ services-check: ## say which local store is unreachable and how to start it (or 
 
 chromium: ## install Debian's chromium when missing (for the e2e tests)
 	scripts/ensure-chromium.sh
+
+proxies: ## install Debian's nginx and varnish when missing (the e2e tests' partner pages)
+	scripts/ensure-proxies.sh
 
 clean: ## remove build output and the local dev key pair
 	rm -rf $(BIN) .inlay

@@ -109,6 +109,10 @@ func Start(t testing.TB, opts ...Option) *Platform {
 	if err != nil {
 		t.Fatalf("generate shell key: %v", err)
 	}
+	embedPub, embedPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatalf("generate embed key: %v", err)
+	}
 	p := &Platform{
 		URLs:            map[string]string{},
 		DBPrefix:        "inlay_e2e_" + id + "_",
@@ -156,9 +160,12 @@ func Start(t testing.TB, opts ...Option) *Platform {
 		"INLAY_EXCHANGE=" + p.Exchange,
 		"INLAY_SHELL_PRIVATE_KEY=" + base64.StdEncoding.EncodeToString(priv.Seed()),
 		"INLAY_SHELL_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(pub),
+		"INLAY_EMBED_PRIVATE_KEY=" + base64.StdEncoding.EncodeToString(embedPriv.Seed()),
+		"INLAY_EMBED_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(embedPub),
 		"INLAY_TEAMS=" + strings.Join(teams, ","),
 		"INLAY_SHUTDOWN_TIMEOUT=5s",
 		"INLAY_PURGE_TOKEN=" + uuid.NewString(),
+		"EMBED_STOREFRONT_URL=" + p.Shell,
 	}
 	p.Env = append(p.Env, adminEnv...)
 	// A team that calls the shell's admin API (explore purges its cached fragments) reads

@@ -50,6 +50,37 @@ type payload struct {
 	CSRF       string `json:"csrf,omitempty"`
 	Client     string `json:"ip,omitempty"`
 	Expires    int64  `json:"exp"`
+	// KeyID names the signer's key in the verifier's KeySet; empty means KeyShell.
+	KeyID string `json:"kid,omitempty"`
+}
+
+// Key ids: each signer of Inlay-Context has its own Ed25519 key, named in the payload's "kid", so
+// each key can be rotated or revoked on its own. A context signed with KeyEmbed never carries a
+// customer: bff/embed speaks for a partner's anonymous visitors only.
+const (
+	KeyShell  = "shell"
+	KeyMobile = "mobile"
+	KeyEmbed  = "embed"
+)
+
+// KeySet maps a key id to the public key a verifier accepts contexts of that signer with. A signer
+// without a key in the set is refused.
+type KeySet map[string]ed25519.PublicKey
+
+// ParseKeySet reads a key set from base64 public keys by key id (see ParsePublicKey); an empty value
+// leaves that signer out. The error names the key id.
+func ParseKeySet(keys map[string]string) (KeySet, error) {
+	set := KeySet{}
+	for kid, s := range keys {
+		pub, err := ParsePublicKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", kid, err)
+		}
+		if pub != nil {
+			set[kid] = pub
+		}
+	}
+	return set, nil
 }
 
 // Errors returned by Verifier.Verify. Middleware answers 401 for ErrMissingContext and
@@ -66,14 +97,25 @@ var (
 // b64 is strict so that each header has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
-// Signer signs contexts with the shell's Ed25519 private key. It is safe for concurrent use.
+// Signer signs contexts with one signer's Ed25519 private key. It is safe for concurrent use.
 type Signer struct {
 	key ed25519.PrivateKey
+	kid string // "" is the shell, whose headers carry no kid
 }
 
-// NewSigner returns a Signer for key, which must be a full ed25519.PrivateKey (see ParsePrivateKey).
+// NewSigner returns the shell's Signer for key, which must be a full ed25519.PrivateKey (see
+// ParsePrivateKey).
 func NewSigner(key ed25519.PrivateKey) *Signer {
 	return &Signer{key: key}
+}
+
+// NewKeySigner returns a Signer whose contexts name key id kid (KeyMobile, KeyEmbed), which the
+// verifiers look up in their KeySet.
+func NewKeySigner(kid string, key ed25519.PrivateKey) *Signer {
+	if kid == KeyShell {
+		kid = ""
+	}
+	return &Signer{key: key, kid: kid}
 }
 
 // PublicKey returns the public half of the signer's key, for the verifiers.
@@ -97,6 +139,9 @@ func (s *Signer) Sign(c Context) (string, error) {
 	if err := c.validate(); err != nil {
 		return "", fmt.Errorf("sign %s: %w", ContextHeader, err)
 	}
+	if s.kid == KeyEmbed && c.CustomerID != "" {
+		return "", fmt.Errorf("sign %s: a context signed with key %q carries no customer", ContextHeader, KeyEmbed)
+	}
 	body, err := json.Marshal(payload{
 		CustomerID: c.CustomerID,
 		CartID:     c.CartID,
@@ -104,6 +149,7 @@ func (s *Signer) Sign(c Context) (string, error) {
 		CSRF:       c.CSRF,
 		Client:     c.Client,
 		Expires:    c.Expires.Unix(),
+		KeyID:      s.kid,
 	})
 	if err != nil {
 		return "", fmt.Errorf("sign %s: %w", ContextHeader, err)
@@ -117,13 +163,14 @@ func (s *Signer) Sign(c Context) (string, error) {
 	return h, nil
 }
 
-// Verifier checks Inlay-Context headers with the shell's public key. It is safe for concurrent use.
+// Verifier checks Inlay-Context headers with its KeySet: the key named by the header's kid (the
+// shell's when it names none). It is safe for concurrent use.
 //
 // An Ed25519 verification costs tens of microseconds, and the shell sends one header to all of a
 // page's fragments, so the Verifier remembers the headers it verified (exact string → Context) in a
 // bounded two-generation cache; a remembered header is still checked for expiry on every use.
 type Verifier struct {
-	pub           ed25519.PublicKey
+	keys          KeySet
 	allowUnsigned bool
 	// local is a key made for this Verifier alone, whose private half never leaves the process: it
 	// signs the guest context of the process's own warm-up requests (WarmUp), which never cross a
@@ -158,18 +205,35 @@ func (v *Verifier) remember(h string, c Context) {
 	v.cur[strings.Clone(h)] = c
 }
 
-// NewVerifier returns a Verifier for the shell's public key.
+// NewVerifier returns a Verifier that accepts the shell's contexts only, signed with pub (nil: no
+// key). See NewKeySetVerifier.
+func NewVerifier(pub ed25519.PublicKey, allowUnsigned bool) *Verifier {
+	var keys KeySet
+	if pub != nil {
+		keys = KeySet{KeyShell: pub}
+	}
+	return NewKeySetVerifier(keys, allowUnsigned)
+}
+
+// NewKeySetVerifier returns a Verifier for the signers' public keys: a header is verified with the
+// key its kid names, and refused when the set has none for it; a header signed with KeyEmbed's key
+// that carries a customer is refused.
 //
 // allowUnsigned is for dev mode only: a request without the header is then an anonymous guest, and,
-// when pub is nil (no key configured), a present header is decoded without checking its signature.
-// A present header whose signature does not verify is always rejected when pub is set. With
-// allowUnsigned false and pub nil, every request is rejected: production fails closed.
-func NewVerifier(pub ed25519.PublicKey, allowUnsigned bool) *Verifier {
+// when keys is empty (no key configured), a present header is decoded without checking its signature.
+// With allowUnsigned false and no keys, every request is rejected: production fails closed.
+func NewKeySetVerifier(keys KeySet, allowUnsigned bool) *Verifier {
 	_, local, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		panic(fmt.Sprintf("fragments.NewVerifier: %v", err)) // crypto/rand never fails
 	}
-	return &Verifier{pub: pub, allowUnsigned: allowUnsigned, local: local}
+	own := make(KeySet, len(keys))
+	for kid, pub := range keys {
+		if len(pub) == ed25519.PublicKeySize {
+			own[kid] = pub
+		}
+	}
+	return &Verifier{keys: own, allowUnsigned: allowUnsigned, local: local}
 }
 
 // verifyLocal reports whether sig is the local key's signature of a bare guest context (no cart, no
@@ -195,20 +259,26 @@ func (v *Verifier) Verify(h string, now time.Time) (Context, error) {
 		}
 		return Context{}, ErrMissingContext
 	}
-	if len(v.pub) != ed25519.PublicKeySize && !(v.pub == nil && v.allowUnsigned) {
+	if len(v.keys) == 0 && !v.allowUnsigned {
 		return Context{}, fmt.Errorf("%w: no verification key configured", ErrForgedContext)
 	}
 	c, ok := v.cached(h)
 	if !ok {
-		var encPayload string
+		var encPayload, kid string
 		var sig []byte
 		var err error
-		c, encPayload, sig, err = decodeHeader(h)
+		c, kid, encPayload, sig, err = decodeHeader(h)
 		if err != nil {
 			return Context{}, err
 		}
-		if v.pub != nil && !ed25519.Verify(v.pub, []byte(encPayload), sig) && !v.verifyLocal(encPayload, sig, c) {
-			return Context{}, fmt.Errorf("%w: bad signature", ErrForgedContext)
+		if kid == KeyEmbed && !c.Guest() {
+			return Context{}, fmt.Errorf("%w: a context signed by %s carries a customer", ErrForgedContext, KeyEmbed)
+		}
+		if len(v.keys) > 0 {
+			pub := v.keys[kid]
+			if (pub == nil || !ed25519.Verify(pub, []byte(encPayload), sig)) && !(kid == KeyShell && v.verifyLocal(encPayload, sig, c)) {
+				return Context{}, fmt.Errorf("%w: bad signature or unknown key %q", ErrForgedContext, kid)
+			}
 		}
 		v.remember(h, c)
 	}
@@ -218,34 +288,35 @@ func (v *Verifier) Verify(h string, now time.Time) (Context, error) {
 	return c, nil
 }
 
-// decodeHeader splits and decodes h without checking the signature. It returns the Context, the
-// encoded payload (what was signed) and the raw signature.
-func decodeHeader(h string) (Context, string, []byte, error) {
+// decodeHeader splits and decodes h without checking the signature. It returns the Context, the key
+// id (KeyShell when the header names none), the encoded payload (what was signed) and the raw
+// signature.
+func decodeHeader(h string) (Context, string, string, []byte, error) {
 	if len(h) > MaxContextHeaderLen {
-		return Context{}, "", nil, fmt.Errorf("%w: %d bytes", ErrForgedContext, len(h))
+		return Context{}, "", "", nil, fmt.Errorf("%w: %d bytes", ErrForgedContext, len(h))
 	}
 	encPayload, encSig, ok := strings.Cut(h, ".")
 	if !ok || encPayload == "" || strings.Contains(encSig, ".") {
-		return Context{}, "", nil, fmt.Errorf("%w: not payload.signature", ErrForgedContext)
+		return Context{}, "", "", nil, fmt.Errorf("%w: not payload.signature", ErrForgedContext)
 	}
 	sig, err := b64.DecodeString(encSig)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return Context{}, "", nil, fmt.Errorf("%w: bad signature encoding", ErrForgedContext)
+		return Context{}, "", "", nil, fmt.Errorf("%w: bad signature encoding", ErrForgedContext)
 	}
 	body, err := b64.DecodeString(encPayload)
 	if err != nil {
-		return Context{}, "", nil, fmt.Errorf("%w: bad payload encoding", ErrForgedContext)
+		return Context{}, "", "", nil, fmt.Errorf("%w: bad payload encoding", ErrForgedContext)
 	}
 	var p payload
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&p); err != nil {
-		return Context{}, "", nil, fmt.Errorf("%w: bad payload: %w", ErrForgedContext, err)
+		return Context{}, "", "", nil, fmt.Errorf("%w: bad payload: %w", ErrForgedContext, err)
 	}
 	if dec.More() {
-		return Context{}, "", nil, fmt.Errorf("%w: trailing data after payload", ErrForgedContext)
+		return Context{}, "", "", nil, fmt.Errorf("%w: trailing data after payload", ErrForgedContext)
 	}
 	if p.Expires <= 0 {
-		return Context{}, "", nil, fmt.Errorf("%w: no expiry", ErrForgedContext)
+		return Context{}, "", "", nil, fmt.Errorf("%w: no expiry", ErrForgedContext)
 	}
 	c := Context{
 		CustomerID: p.CustomerID,
@@ -256,9 +327,16 @@ func decodeHeader(h string) (Context, string, []byte, error) {
 		Expires:    time.Unix(p.Expires, 0).UTC(),
 	}
 	if err := c.validate(); err != nil {
-		return Context{}, "", nil, fmt.Errorf("%w: %w", ErrForgedContext, err)
+		return Context{}, "", "", nil, fmt.Errorf("%w: %w", ErrForgedContext, err)
 	}
-	return c, encPayload, sig, nil
+	kid := p.KeyID
+	if kid == "" {
+		kid = KeyShell
+	}
+	if len(kid) > 32 {
+		return Context{}, "", "", nil, fmt.Errorf("%w: key id too long", ErrForgedContext)
+	}
+	return c, kid, encPayload, sig, nil
 }
 
 // validate bounds the fields' sizes and keeps control characters out of them, so a context value can
@@ -390,4 +468,24 @@ func EncodePrivateKey(key ed25519.PrivateKey) string {
 // EncodePublicKey returns the base64 form of pub that ParsePublicKey and INLAY_SHELL_PUBLIC_KEY take.
 func EncodePublicKey(pub ed25519.PublicKey) string {
 	return base64.StdEncoding.EncodeToString(pub)
+}
+
+// KeySetVerifier returns the Verifier of a fragment server configured with keys (base64 public keys
+// by key id, config.FragmentServer.PublicKeys): outside dev mode the shell's key is required, and a
+// key that does not parse is an error naming its variable (INLAY_<KID>_PUBLIC_KEY).
+func KeySetVerifier(keys map[string]string, dev bool) (*Verifier, error) {
+	set := KeySet{}
+	for kid, s := range keys {
+		pub, err := ParsePublicKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("INLAY_%s_PUBLIC_KEY: %w", strings.ToUpper(kid), err)
+		}
+		if pub != nil {
+			set[kid] = pub
+		}
+	}
+	if set[KeyShell] == nil && !dev {
+		return nil, errors.New("INLAY_SHELL_PUBLIC_KEY must be set outside dev mode")
+	}
+	return NewKeySetVerifier(set, dev), nil
 }

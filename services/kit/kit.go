@@ -111,9 +111,9 @@ type Options struct {
 	// Events makes Start create the event backbone's tables (outbox and inbox, events.Migrate) in
 	// the service's database, for Relay and Consumer; it needs Migrations.
 	Events bool
-	// Fragments, when not nil, makes Start read the shell's public key from it
-	// (INLAY_SHELL_PUBLIC_KEY, required outside dev mode) into Service.Verifier, for the service's
-	// fragment routes. A fragment server's Config embeds config.FragmentServer and passes its address.
+	// Fragments, when not nil, makes Start read the signers' key set from it
+	// (INLAY_SHELL_PUBLIC_KEY, required outside dev mode; INLAY_MOBILE_PUBLIC_KEY,
+	// INLAY_EMBED_PUBLIC_KEY) into Service.Verifier, for the service's fragment routes. A fragment server's Config embeds config.FragmentServer and passes its address.
 	Fragments *config.FragmentServer
 	// Redis makes Start open Redis; keys are scoped to Common.KeyPrefix(Name).
 	Redis bool
@@ -158,14 +158,11 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
 		StreamRequestBody: opts.StreamRequestBody, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady})
 	if opts.Fragments != nil {
-		pub, err := fragments.ParsePublicKey(opts.Fragments.ShellPublicKey)
+		v, err := fragments.KeySetVerifier(opts.Fragments.PublicKeys(), opts.Common.Dev())
 		if err != nil {
-			return nil, fmt.Errorf("INLAY_SHELL_PUBLIC_KEY: %w", err)
+			return nil, err
 		}
-		if pub == nil && !opts.Common.Dev() {
-			return nil, errors.New("INLAY_SHELL_PUBLIC_KEY must be set outside dev mode")
-		}
-		s.Verifier = fragments.NewVerifier(pub, opts.Common.Dev())
+		s.Verifier = v
 	}
 	if opts.Events && opts.Migrations == nil {
 		return nil, errors.New("kit: Options.Events needs the service's database (Options.Migrations)")

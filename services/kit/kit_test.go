@@ -171,6 +171,11 @@ func TestStartFragmentsVerifier(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "INLAY_SHELL_PUBLIC_KEY") {
 		t.Errorf("a bad key: %v", err)
 	}
+	_, err = kit.Start(context.Background(), kit.Options{Name: "svc", Common: config.Common{Env: "dev"}, Log: log,
+		Fragments: &config.FragmentServer{EmbedPublicKey: "not base64"}})
+	if err == nil || !strings.Contains(err.Error(), "INLAY_EMBED_PUBLIC_KEY") {
+		t.Errorf("a bad key of embed's: %v", err)
+	}
 	svc, err := kit.Start(context.Background(), kit.Options{Name: "svc", Common: config.Common{Env: "dev"}, Log: log,
 		Fragments: &config.FragmentServer{}})
 	if err != nil || svc.Verifier == nil {

@@ -63,6 +63,18 @@ type entry struct {
 	pass bool
 }
 
+// cacheControl is the entry's policy as a Cache-Control header at now: public, with the freshness
+// and stale-while-revalidate time left.
+func (e *entry) cacheControl(now time.Time) string {
+	age := now.Sub(e.stored)
+	fresh := max(e.maxAge-age, 0)
+	swr := e.swr
+	if fresh == 0 {
+		swr = max(e.maxAge+e.swr-age, 0)
+	}
+	return "public, max-age=" + strconv.Itoa(int(fresh/time.Second)) + ", stale-while-revalidate=" + strconv.Itoa(int(swr/time.Second))
+}
+
 // passTTL is how long a not-cacheable answer makes its key skip the cache.
 const passTTL = 30 * time.Second
 

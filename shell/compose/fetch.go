@@ -25,9 +25,11 @@ func (c *Composition) fetch(s *slot) {
 		if en != nil && !en.pass {
 			switch en.freshness(c.e.opts.Now()) {
 			case fresh:
+				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 				c.succeed(s, en.body, en.tmpl, SourceCache, c.e.opts.Now().Sub(start), en.version)
 				return
 			case stale:
+				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 				c.succeed(s, en.body, en.tmpl, SourceStale, c.e.opts.Now().Sub(start), en.version)
 				c.e.revalidate(s.ref, s.key, en, c.forwarded(), timeout)
 				return
@@ -183,12 +185,14 @@ func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, 
 		tmpl := (*Template)(nil)
 		if en != nil {
 			tmpl = en.tmpl
+			s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 		} else {
 			tmpl = parseFragment(resp.Body)
+			s.cacheControl, s.etag = resp.CacheControl, resp.ETag
 		}
 		c.succeed(s, resp.Body, tmpl, SourceFetch, d, s.ref.team.Version())
 	case s == c.prim && resp.Status == 404:
-		s.status = 404
+		s.status, s.cacheControl = 404, resp.CacheControl
 		c.succeed(s, resp.Body, parseFragment(resp.Body), SourceFetch, d, s.ref.team.Version())
 	case s == c.prim && resp.Status >= 300 && resp.Status <= 399 && safeRedirect(resp.Location):
 		s.status, s.location, s.source, s.dur = resp.Status, resp.Location, SourceFetch, d

@@ -79,9 +79,11 @@ type slot struct {
 	children []*slot
 	status   int
 	location string
-	source   Source
-	dur      time.Duration
-	version  string
+	// cacheControl and etag are the team's answer's, or made from the cached copy's policy.
+	cacheControl, etag string
+	source             Source
+	dur                time.Duration
+	version            string
 
 	placeholder bool // the writer wrote a placeholder for it (async)
 }
@@ -169,6 +171,7 @@ func (c *Composition) startSlot(s *slot) {
 	case s.hit != nil:
 		en := s.hit
 		s.hit = nil
+		s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 		c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
 	default:
 		c.e.spawn(func() { c.fetch(s) })
@@ -286,6 +289,9 @@ type Outcome struct {
 	// Empty is set when the primary answered without content (a bare 404): the shell then shows its
 	// own error page instead of composing.
 	Empty bool
+	// CacheControl and ETag are the primary's: its team's answer's or, served from the cache, its
+	// policy with the time left (empty when it failed or answered without them).
+	CacheControl, ETag string
 }
 
 // Outcome waits for the primary fragment's answer (bounded by its deadline) and reports the page's
@@ -296,7 +302,21 @@ func (c *Composition) Outcome() Outcome {
 	}
 	<-c.prim.done
 	return Outcome{Status: c.prim.status, Location: c.prim.location,
-		Empty: c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0}
+		Empty:        c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0,
+		CacheControl: c.prim.cacheControl, ETag: c.prim.etag}
+}
+
+// FellBack reports whether a fragment of the composition took its fallback (or failed); call it
+// after WriteTo, when every fragment has finished.
+func (c *Composition) FellBack() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.all {
+		if s.source == SourceFallback || s.source == SourceFailed {
+			return true
+		}
+	}
+	return false
 }
 
 // ServerTiming is the Server-Timing header value for the fragments finished so far.

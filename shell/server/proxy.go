@@ -190,7 +190,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
 	var session string
 	if withContext {
-		if h := p.opts.sign(c, locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
+		if h := p.opts.sign(c, fragments.Locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
 		}
 		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out

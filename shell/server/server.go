@@ -364,7 +364,7 @@ type requestContext struct {
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 	// Fiber's strings alias the request's buffers, which are reused after the handler returns while
 	// the page (and a background revalidation) may still use them: every string kept is cloned.
-	rc := requestContext{nonce: newNonce(), locale: strings.Clone(locale(c.Get(fiber.HeaderAcceptLanguage)))}
+	rc := requestContext{nonce: newNonce(), locale: strings.Clone(fragments.Locale(c.Get(fiber.HeaderAcceptLanguage)))}
 	rc.debug = c.Query("debug") == "fragments"
 	rc.fwd = fragments.Forwarded{
 		AcceptLanguage: strings.Clone(clip(c.Get(fiber.HeaderAcceptLanguage), 256)),
@@ -516,22 +516,6 @@ func newNonce() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// locale is the first language of Accept-Language ("de-CH,de;q=0.9" → "de-ch"), or "en".
-func locale(al string) string {
-	tag, _, _ := strings.Cut(al, ",")
-	tag, _, _ = strings.Cut(tag, ";")
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	if len(tag) < 2 || len(tag) > 12 {
-		return "en"
-	}
-	for i := 0; i < len(tag); i++ {
-		if ch := tag[i]; !(ch >= 'a' && ch <= 'z' || ch == '-') {
-			return "en"
-		}
-	}
-	return tag
 }
 
 func clip(s string, n int) string {

@@ -46,12 +46,22 @@ type Common struct {
 	ShutdownTimeout time.Duration `env:"INLAY_SHUTDOWN_TIMEOUT" envDefault:"10s"`
 }
 
-// FragmentServer is the configuration of a process that serves fragments to the shell; such a
-// process embeds it beside Common.
+// FragmentServer is the configuration of a process that serves fragments to the shell and the BFFs;
+// such a process embeds it beside Common. It holds the key set the process verifies Inlay-Context
+// with: one Ed25519 public key (base64) per signer, so each can be rotated or revoked on its own.
 type FragmentServer struct {
-	// ShellPublicKey is the shell's Ed25519 public key (base64) that fragment servers verify
-	// Inlay-Context with. Dev mode accepts unsigned contexts without it.
+	// ShellPublicKey is the shell's public key (key id "shell"). Dev mode accepts unsigned contexts
+	// without any key.
 	ShellPublicKey string `env:"INLAY_SHELL_PUBLIC_KEY" prod:"required"`
+	// MobilePublicKey is bff/mobile's public key (key id "mobile"); unset, its contexts are refused.
+	MobilePublicKey string `env:"INLAY_MOBILE_PUBLIC_KEY"`
+	// EmbedPublicKey is bff/embed's public key (key id "embed"), whose contexts never carry a customer.
+	EmbedPublicKey string `env:"INLAY_EMBED_PUBLIC_KEY" prod:"required"`
+}
+
+// PublicKeys returns the configured public keys by key id (fragments.ParseKeySet reads them).
+func (f FragmentServer) PublicKeys() map[string]string {
+	return map[string]string{"shell": f.ShellPublicKey, "mobile": f.MobilePublicKey, "embed": f.EmbedPublicKey}
 }
 
 // Dev reports whether the process runs in development mode.

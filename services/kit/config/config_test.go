@@ -87,12 +87,12 @@ func TestLoadProdRequired(t *testing.T) {
 		missing []string // named in the error; none: Load succeeds
 	}{
 		{name: "dev needs none", env: map[string]string{"INLAY_ENV": "dev"}},
-		{name: "prod needs all", env: map[string]string{"INLAY_ENV": "prod"}, missing: []string{"INLAY_SHELL_PUBLIC_KEY", "TESTD_TOKEN"}},
-		{name: "prod refuses the dev default", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "dev-token", "INLAY_SHELL_PUBLIC_KEY": "k"},
+		{name: "prod needs all", env: map[string]string{"INLAY_ENV": "prod"}, missing: []string{"INLAY_SHELL_PUBLIC_KEY", "INLAY_EMBED_PUBLIC_KEY", "TESTD_TOKEN"}},
+		{name: "prod refuses the dev default", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "dev-token", "INLAY_SHELL_PUBLIC_KEY": "k", "INLAY_EMBED_PUBLIC_KEY": "e"},
 			missing: []string{"TESTD_TOKEN"}},
-		{name: "prod refuses blank", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "s3cret", "INLAY_SHELL_PUBLIC_KEY": " "},
+		{name: "prod refuses blank", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "s3cret", "INLAY_SHELL_PUBLIC_KEY": " ", "INLAY_EMBED_PUBLIC_KEY": "e"},
 			missing: []string{"INLAY_SHELL_PUBLIC_KEY"}},
-		{name: "prod with both set", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "s3cret", "INLAY_SHELL_PUBLIC_KEY": "k"}},
+		{name: "prod with all set", env: map[string]string{"INLAY_ENV": "prod", "TESTD_TOKEN": "s3cret", "INLAY_SHELL_PUBLIC_KEY": "k", "INLAY_EMBED_PUBLIC_KEY": "e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/inlay-dev/inlay/services/decide/postgres"
 	"github.com/inlay-dev/inlay/services/decide/seed"
 	"github.com/inlay-dev/inlay/services/decide/static"
+	"github.com/inlay-dev/inlay/services/decide/ui/card"
 	"github.com/inlay-dev/inlay/services/decide/ui/product"
 	"github.com/inlay-dev/inlay/services/kit"
 	"github.com/inlay-dev/inlay/services/kit/config"
@@ -114,9 +115,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, args []string) error
 	app := svc.Server.App
 	assets.Mount(app)
 	fragments.ServeManifest(app, fragments.Manifest{Name: "decide", Version: assets.Version(),
-		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet())}})
+		Fragments: map[string]fragments.Fragment{product.Name: product.Manifest(assets.Stylesheet()),
+			card.Name: card.Manifest(assets.Stylesheet())}})
 	frags := app.Group("/fragments", fragments.Middleware(svc.Verifier))
 	frags.Get("/"+product.Name, product.Handler(store, assets, assets.StylesheetURL()))
+	frags.Get("/"+card.Name, card.Handler(store, assets, assets.StylesheetURL()))
 	// Ready once the product page's fragment has rendered (pool open, queries warm).
 	svc.Server.AddCheck("warm", fragments.WarmUp(app, svc.Verifier, product.Name+"?id=AU-01&sku=AU-01-SI"))
 	api.New(store, store, assets, cfg.AdminToken).Mount(app)

@@ -59,6 +59,11 @@ func TestDecided(t *testing.T) {
 	p.Configure(&cfg.Common, "decide")
 	cfg.Addr = kittest.FreeAddr(t)
 	cfg.ShellPublicKey = fragments.EncodePublicKey(pub)
+	embedPub, embedPriv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.EmbedPublicKey = fragments.EncodePublicKey(embedPub)
 	cfg.AdminToken = "test-token"
 	// The catch-up republish waits for this consumer's readiness.
 	consumer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
@@ -93,7 +98,12 @@ func TestDecided(t *testing.T) {
 
 	fragmenttest.Run(t, base, fragmenttest.Signer(fragments.NewSigner(priv)),
 		fragmenttest.Params("product", url.Values{"id": {"AU-02"}, "sku": {"AU-02-BL"}}),
-		fragmenttest.Params("product", url.Values{"id": {"CL-01"}, "sku": {"CL-01-GY"}}))
+		fragmenttest.Params("product", url.Values{"id": {"CL-01"}, "sku": {"CL-01-GY"}}),
+		fragmenttest.Params("product-card", url.Values{"sku": {"CL-01-GY"}}))
+	// The Product Card as bff/embed asks for it: a guest context signed with embed's own key.
+	fragmenttest.Run(t, base, fragmenttest.Signer(fragments.NewKeySigner(fragments.KeyEmbed, embedPriv)),
+		fragmenttest.Params("product", url.Values{"id": {"AU-02"}, "sku": {"AU-02-BL"}}),
+		fragmenttest.Params("product-card", url.Values{"sku": {"AU-02-BL"}}))
 
 	if code, body := maintest.Call(ctx, http.MethodPost, base+"/v1/admin/variants/AU-02-BL/price", "test-token",
 		`{"price": 4321}`); code != http.StatusOK {

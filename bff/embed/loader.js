@@ -1,0 +1,56 @@
+// Inlay's <inlay-fragment> for other sites: GET /embed/v1/loader.js (bff/embed). Use it as a classic
+// script: <script src="https://EMBED/embed/v1/loader.js" defer></script>, then
+// <inlay-fragment src="decide/product-card?sku=CL-01-GY" key="pk_…">fallback</inlay-fragment>.
+// It fetches /embed/v1/{src}&key= from where it was loaded, renders the fragment in the element's
+// shadow root (the fragment's stylesheets inside it: no style leaks in or out), re-dispatches the
+// fragment's custom events (the types in the element's "events" attribute and the fragment root's
+// data-events) on the element, and shows the fragment's fallback, or the element's own children, on
+// an error or after "timeout" ms (3000). Without JavaScript the children are all there is.
+(() => {
+  const me = document.currentScript;
+  if (!me || customElements.get("inlay-fragment")) return;
+  const base = new URL(".", me.src).href;
+  const valid = /^[a-z][a-z0-9-]{0,62}\/[a-z][a-z0-9-]{0,62}(\?[^#\s]*)?$/;
+  customElements.define("inlay-fragment", class extends HTMLElement {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      this.attachShadow({ mode: "open" }).innerHTML = "<slot></slot>";
+      this.load();
+    }
+    fail(html) {
+      this.shadowRoot.innerHTML = html || "<slot></slot>";
+      this.setAttribute("state", "fallback");
+      this.dispatchEvent(new CustomEvent("inlay-fragment:error", { bubbles: true }));
+    }
+    async load() {
+      const src = this.getAttribute("src") || "";
+      const url = new URL(src, base);
+      if (!valid.test(src) || !url.href.startsWith(base)) return this.fail();
+      url.searchParams.set("key", this.getAttribute("key") || "");
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), +this.getAttribute("timeout") || 3000);
+      let r, html;
+      try {
+        r = await fetch(url, { signal: ctl.signal, credentials: "omit" });
+        html = await r.text();
+      } catch {
+        return this.fail();
+      } finally {
+        clearTimeout(timer);
+      }
+      if (!r.ok) return this.fail(r.status >= 500 ? html : "");
+      const root = this.shadowRoot;
+      root.innerHTML = html;
+      const types = new Set(((this.getAttribute("events") || "") + " " +
+        [...root.querySelectorAll("[data-events]")].map((e) => e.dataset.events).join(" ")).split(/\s+/).filter(Boolean));
+      for (const type of types) {
+        root.addEventListener(type, (e) => {
+          if (e.composed) return; // it crosses the shadow boundary by itself
+          this.dispatchEvent(new CustomEvent(type, { detail: e.detail, bubbles: true }));
+        });
+      }
+      this.setAttribute("state", "loaded");
+      this.dispatchEvent(new CustomEvent("inlay-fragment:load", { bubbles: true }));
+    }
+  });
+})();
