@@ -39,7 +39,7 @@ const (
 	sfNavTimeout = 20 * time.Second
 )
 
-// TestBrowse walks the storefront as a shopper does (STOREFRONT.md, issue 5) on one platform: home →
+// TestBrowse walks the storefront as a shopper does (docs/storefront.md, issue 5) on one platform: home →
 // category → product → another variant; search with a typo and with nothing; 404 pages; and the
 // product page with inspire stopped.
 func TestBrowse(t *testing.T) {

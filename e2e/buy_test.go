@@ -24,7 +24,7 @@ import (
 	"github.com/inlay-dev/inlay/services/payments"
 )
 
-// Test cards (STOREFRONT.md).
+// Test cards (docs/storefront.md).
 const (
 	sfCardOK       = "4242424242424242"
 	sfCardDeclined = "4000000000000002"
@@ -42,7 +42,7 @@ func (it sfBuyItem) URL() string {
 	return "/product/" + it.Product.ID + "?sku=" + url.QueryEscape(it.Variant.SKU)
 }
 
-// TestBuy orders tractors through the storefront (STOREFRONT.md, issue 6) on one platform: with
+// TestBuy orders tractors through the storefront (docs/storefront.md, issue 6) on one platform: with
 // JavaScript in Chromium (Add To Cart twice, Mini Cart, cart, checkout with the Store Picker, place
 // order, live status until confirmed; a declined card until cancelled) and in Chromium with JavaScript
 // off (browse by links, add, remove, choose a store by a form post, a refused card, place order, the

@@ -1,6 +1,6 @@
 // Package fragments is Inlay's fragment contract as a Go library: the manifest a team serves, the
 // signed request context (Inlay-Context), the helper that serves a templ component as a fragment, and
-// the client the shell and the BFFs fetch fragments with. See DESIGN.md §3.
+// the client the shell and the BFFs fetch fragments with. See docs/fragments.md.
 package fragments
 
 import (

@@ -7,13 +7,13 @@ import (
 	"strings"
 )
 
-// DefaultTeams is the team registry's local default: every team on its own port (DESIGN.md §8).
+// DefaultTeams is the team registry's local default: every team on its own port (docs/architecture.md).
 const DefaultTeams = "decide=http://127.0.0.1:8101,explore=http://127.0.0.1:8102," +
 	"checkout=http://127.0.0.1:8103,inspire=http://127.0.0.1:8104,inventory=http://127.0.0.1:8105," +
 	"payments=http://127.0.0.1:8106,accounts=http://127.0.0.1:8107"
 
 // Teams is the team registry (INLAY_TEAMS): each context's base URL, without a trailing slash. Team
-// URLs come only from it, never from a request (DESIGN.md §6). It is the one registry of the
+// URLs come only from it, never from a request (docs/security.md). It is the one registry of the
 // platform: the shell (its client and composition engine), the BFFs and a publisher's catch-up
 // read it with ParseTeams.
 type Teams map[string]string

@@ -1,6 +1,6 @@
 // Package shell is Inlay's storefront edge: it composes pages from the teams' fragments (package
 // compose), proxies each team's interaction endpoints and assets, and signs the request context the
-// teams receive. See DESIGN.md §4.
+// teams receive. See docs/fragments.md.
 //
 // A page is a Page value: a route and a templ layout that emits <inlay-fragment> tags. Storefront
 // pages live in shell/pages; page template files (HTML with the same tags) are read from a directory.

@@ -1,5 +1,5 @@
 // Package assets serves a team's static assets — stylesheets, scripts, images — under content-hashed
-// names with Cache-Control: immutable, as the fragment contract asks (DESIGN.md §3). An asset's public
+// names with Cache-Control: immutable, as the fragment contract asks (docs/fragments.md). An asset's public
 // name is its file name with the first 10 hex digits of its SHA-256 before the extension
 // (img/store-a.svg → img/store-a.1f2e3d4c5b.svg), so a changed file gets a new URL and the old one
 // stops resolving. Manifests list Path(name); pages and fragments link URL(name).

@@ -1,4 +1,4 @@
-// Package fragmenttest is the fragment contract (DESIGN.md §3) as a test suite. A team runs it against
+// Package fragmenttest is the fragment contract (docs/fragments.md) as a test suite. A team runs it against
 // its own server from a test:
 //
 //	fragmenttest.Run(t, baseURL,

@@ -1,4 +1,4 @@
-// Package archtest enforces the rules that keep Inlay's teams independent (DESIGN.md §1) with a test,
+// Package archtest enforces the rules that keep Inlay's teams independent (docs/architecture.md) with a test,
 // not with trust:
 //
 //   - services/<a> never imports services/<b>; every team may import services/kit (and fragments).

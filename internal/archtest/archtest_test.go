@@ -23,7 +23,7 @@ func TestTeamsAreIndependent(t *testing.T) {
 		t.Fatalf("go list found %d packages; expected the whole module", len(pkgs))
 	}
 	for _, v := range Check(module, pkgs) {
-		t.Errorf("%s: teams speak HTTP and events to each other, never Go imports (DESIGN.md §1)", v)
+		t.Errorf("%s: teams speak HTTP and events to each other, never Go imports (docs/architecture.md)", v)
 	}
 }
 

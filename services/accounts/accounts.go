@@ -1,6 +1,6 @@
 // Package accounts is the language of the accounts context of the Inlay storefront: customers, their
 // credentials and their one address (PostgreSQL), and their sessions (Redis, cookie inlay_session).
-// See DESIGN.md §2 and §6.
+// See docs/architecture.md and docs/security.md.
 //
 // The root package holds the domain types, the rules (e-mail, password, name and address policies,
 // the safe `next` redirect), the coded errors and Service, which signs customers up, in and out
@@ -37,7 +37,7 @@ const SessionIdle = 14 * 24 * time.Hour
 // proxy, which passes Set-Cookie for this name from accounts only); the shell resolves it.
 const SessionCookie = "inlay_session"
 
-// Form field names, shared by the fragments' forms and their endpoints (STOREFRONT.md).
+// Form field names, shared by the fragments' forms and their endpoints (docs/storefront.md).
 const (
 	FieldName     = "name"
 	FieldEmail    = "email"

@@ -1,7 +1,7 @@
 // Package checkout is the language of the checkout context: carts (kept in Redis, identified by the
 // HttpOnly cookie inlay_cart), orders with snapshots of their lines, customer and store (PostgreSQL),
 // checkout's own copy of decide's variants and of inventory's stock (filled only by their events),
-// and the order's part of the saga (DESIGN.md §2): an order is placed pending, then confirmed when
+// and the order's part of the saga (docs/architecture.md): an order is placed pending, then confirmed when
 // inventory reserved its stock, or cancelled with a reason when payments declined or refunded it.
 //
 // Adapters live in sub-packages: redis (the cart store), postgres (variants, stock and orders with

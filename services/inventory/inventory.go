@@ -1,5 +1,5 @@
 // Package inventory is the language of the inventory context of the Inlay storefront: stock per sku
-// and reservations per order. It takes part in the order saga (DESIGN.md §2): when payments has
+// and reservations per order. It takes part in the order saga (docs/architecture.md): when payments has
 // authorized an order, inventory reserves every line of it at once or rejects the whole order (and
 // payments then refunds it); when checkout cancels an order it had reserved, the stock comes back.
 // Stock never goes below zero, however many orders arrive at once.

@@ -1,6 +1,6 @@
 // Package payments is the language of the payments context of the Inlay storefront: payments and
-// refunds against a simulated card provider that knows a handful of test cards (STOREFRONT.md,
-// "Beyond the reference"). It takes part in the order saga (DESIGN.md §2): it authorizes an order's
+// refunds against a simulated card provider that knows a handful of test cards (docs/storefront.md,
+// "Beyond the reference"). It takes part in the order saga (docs/architecture.md): it authorizes an order's
 // total when checkout places the order, and refunds it when inventory cannot reserve the order's
 // lines. One order is never charged twice.
 //
@@ -33,7 +33,7 @@ const (
 	ReasonInvalidCard       = "invalid card number"
 )
 
-// Test cards of the simulated provider (STOREFRONT.md).
+// Test cards of the simulated provider (docs/storefront.md).
 const (
 	CardSuccess           = "4242424242424242"
 	CardDeclined          = "4000000000000002"

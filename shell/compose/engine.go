@@ -1,4 +1,4 @@
-// Package compose is the shell's streaming composition engine (DESIGN.md §4). A page is a Template
+// Package compose is the shell's streaming composition engine (docs/fragments.md). A page is a Template
 // (an HTML document with <inlay-fragment> tags); Start begins every fetch it names at once, Outcome
 // waits for the primary fragment's status, and WriteTo streams the document with each tag replaced
 // by its fragment: the head (with the fragments' stylesheets) at once, the body in document order,

@@ -6,7 +6,7 @@ import (
 	"github.com/inlay-dev/inlay/shell"
 )
 
-// HomeRecommendedSKUs are the variants the home page recommends from (STOREFRONT.md).
+// HomeRecommendedSKUs are the variants the home page recommends from (docs/storefront.md).
 const HomeRecommendedSKUs = "CL-01-GY,AU-07-MT"
 
 // Home is GET /: Header, explore's category teasers (primary), Recommendations for

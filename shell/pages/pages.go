@@ -1,4 +1,4 @@
-// Package pages holds the storefront's page layouts (STOREFRONT.md). Each page is a shell.Page: a route
+// Package pages holds the storefront's page layouts (docs/storefront.md). Each page is a shell.Page: a route
 // and a templ layout whose <inlay-fragment> tags name the fragments the page is composed of. The shell
 // fetches every tag's fragment at once, waits for the primary one's status (a 404 or redirect becomes
 // the page's), and streams the rest; an async slot never holds the page back.

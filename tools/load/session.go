@@ -36,7 +36,7 @@ const (
 	WaitCancelled = "place-order → cancelled (declined card)"
 )
 
-// Test cards (STOREFRONT.md): one the payment service authorises, one it declines.
+// Test cards (docs/storefront.md): one the payment service authorises, one it declines.
 const (
 	CardOK       = "4242424242424242"
 	CardDeclined = "4000000000000002"

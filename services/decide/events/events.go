@@ -15,7 +15,7 @@ import (
 // Source is the context decide's events come from.
 const Source = "decide"
 
-// Consumers are the contexts that consume decide's events (DESIGN.md §2); after a fresh seed
+// Consumers are the contexts that consume decide's events (docs/architecture.md); after a fresh seed
 // decide's catch-up (events.CatchUp) waits for them.
 func Consumers() []string { return []string{"explore", "checkout", "inspire", "inventory"} }
 

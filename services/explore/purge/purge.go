@@ -1,5 +1,5 @@
 // Package purge tells the shell to drop its cached copies of explore's listing fragments once explore's
-// read model changed (DESIGN.md §4: a team's events can purge its fragments), so a new start price shows
+// read model changed (docs/fragments.md: a team's events can purge its fragments), so a new start price shows
 // at once instead of when the cached category expires. It speaks to the shell's purge API
 // (POST /_inlay/purge); changes that come in a burst (a catalog republished) make one request.
 package purge

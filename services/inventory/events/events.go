@@ -30,7 +30,7 @@ import (
 // Source is the context inventory's events come from.
 const Source = "inventory"
 
-// Consumers are the contexts that consume inventory's stock.changed (DESIGN.md §2); after a fresh
+// Consumers are the contexts that consume inventory's stock.changed (docs/architecture.md); after a fresh
 // seed inventory's catch-up (events.CatchUp) waits for them.
 func Consumers() []string { return []string{"checkout"} }
 

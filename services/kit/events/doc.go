@@ -1,4 +1,4 @@
-// Package events is Inlay's event backbone (DESIGN.md §5): a transactional outbox, a relay that
+// Package events is Inlay's event backbone (docs/events.md): a transactional outbox, a relay that
 // publishes it to RabbitMQ, and idempotent consumers with retries and parking.
 //
 // # Envelope

@@ -1,5 +1,5 @@
 // Package eventstest helps a publisher keep its example events — testdata/*.json, the contract other
-// teams' tolerant readers decode (DESIGN.md §1) — equal to what it really publishes.
+// teams' tolerant readers decode (docs/architecture.md) — equal to what it really publishes.
 package eventstest
 
 import (
