@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,21 +9,14 @@ import (
 	"github.com/inlay-dev/inlay/services/checkout/internal/checkouttest"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	kitevents "github.com/inlay-dev/inlay/services/kit/events"
+	"github.com/inlay-dev/inlay/services/kit/events/eventstest"
 )
 
 // accountsEvent reads one of accounts' example events, the contract accounts keeps equal to what it
 // publishes.
 func accountsEvent(t *testing.T, name string) kitevents.Event {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "accounts", "events", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := kitevents.Decode(b)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return e
+	return eventstest.Read(t, filepath.Join("..", "..", "accounts", "events", "testdata", name))
 }
 
 // TestAccountsExamplesInAnyOrder: checkout's customer copy ends with the address whichever of the

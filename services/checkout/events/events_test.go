@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,15 +26,7 @@ import (
 // publishes.
 func decideEvent(t *testing.T, name string) kitevents.Event {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "decide", "events", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := kitevents.Decode(b)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return e
+	return eventstest.Read(t, filepath.Join("..", "..", "decide", "events", "testdata", name))
 }
 
 func event(t *testing.T, source, typ, subject string, data any) kitevents.Event {

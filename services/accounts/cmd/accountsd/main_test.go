@@ -20,23 +20,11 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
+	"github.com/inlay-dev/inlay/services/kit/kittest/maintest"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/postgres"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
 )
-
-func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
 
 // process is a running accountsd and a client that talks to it as the shell does.
 type process struct {
@@ -95,7 +83,7 @@ func start(t *testing.T) *process {
 	})
 	p := &process{t: t, ctx: ctx, base: "http://" + cfg.Addr, signer: fragments.NewSigner(key), cfg: cfg,
 		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	waitFor(ctx, t, "accountsd to be ready", func() bool {
+	maintest.WaitFor(t, ctx, "accountsd to be ready", func() bool {
 		res, err := p.client.Get(p.base + "/readyz")
 		if err != nil {
 			return false
