@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -92,10 +91,10 @@ var proxyDroppedResponseHeaders = map[string]bool{
 const proxiedCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
-// body reads the request body to forward, refusing one over its limit with 413: a declared length
-// at once, before reading a byte of it (the connection is then closed, as its unread rest cannot be
-// skipped); a chunked body as soon as it passes the limit. Form posts have the tighter
-// FormBodyLimit.
+// body returns the request body to forward, refusing one over its limit with 413. The shell's server
+// does not stream request bodies: fasthttp has already refused a body over INLAY_BODY_LIMIT (a
+// declared length before reading it, a chunked one at the limit), so what is left here is the tighter
+// FormBodyLimit of form posts.
 func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
 	limit := p.opts.bodyLimit
 	if limit <= 0 {
@@ -105,29 +104,11 @@ func (p *proxy) body(c *fiber.Ctx) ([]byte, error) {
 	if bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) || bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) {
 		limit = min(limit, FormBodyLimit)
 	}
-	tooLarge := func() error {
-		c.Context().SetConnectionClose()
-		return errs.Errorf(errs.ETOOLARGE, "The request body is larger than %d bytes.", limit)
-	}
-	if n := c.Request().Header.ContentLength(); n > limit {
-		return nil, tooLarge()
-	}
-	stream := c.Request().BodyStream()
-	if stream == nil {
-		b := c.Request().Body()
-		if len(b) > limit {
-			return nil, tooLarge()
-		}
+	if b := c.Request().Body(); len(b) <= limit {
 		return b, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
-	if err != nil {
-		return nil, errs.Wrap(errs.EINVALID, fmt.Errorf("read request body: %w", err), "The request body could not be read.")
-	}
-	if len(b) > limit {
-		return nil, tooLarge()
-	}
-	return b, nil
+	c.Context().SetConnectionClose()
+	return nil, errs.Errorf(errs.ETOOLARGE, "The request body is larger than %d bytes.", limit)
 }
 
 // ui forwards /{team}/rest to the team's /ui/rest, with the signed context.
