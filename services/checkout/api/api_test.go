@@ -509,3 +509,12 @@ func TestCustomerCopyFillsTheOrder(t *testing.T) {
 		t.Errorf("customer = %+v", o.Customer)
 	}
 }
+
+// TestExamplesDecode: every example decodes strictly into the API's types (no field they lack).
+func TestExamplesDecode(t *testing.T) {
+	t.Parallel()
+	apitest.Decode(t, filepath.Join("testdata", "cart.json"), &api.Cart{})
+	apitest.Decode(t, filepath.Join("testdata", "order.json"), &api.Order{})
+	apitest.Decode(t, filepath.Join("testdata", "orders.json"), &api.Orders{})
+	apitest.Decode(t, filepath.Join("testdata", "problem.json"), &server.Problem{})
+}
