@@ -71,7 +71,7 @@ func (s *store) ChangePrice(ctx context.Context, sku string, price int64) (decid
 func newApp() (*fiber.App, *store) {
 	st := &store{products: []decide.Product{{ID: "AU-02", Name: "SmartFarm Titan", Category: "autonomous", Version: 1,
 		Highlights: []string{"Advanced autopilot technology for precise farming operations."},
-		Variants: []decide.Variant{{SKU: "AU-02-OG", Name: "Sunset Copper", Color: "#dd5219", Price: 4100}}}}}
+		Variants:   []decide.Variant{{SKU: "AU-02-OG", Name: "Sunset Copper", Color: "#dd5219", Price: 4100}}}}}
 	s := server.New(server.Options{Name: "decide", Log: logging.New(io.Discard, "decide", slog.LevelError)})
 	api.New(st, st, images{}, "secret").Mount(s.App)
 	return s.App, st
