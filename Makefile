@@ -31,7 +31,7 @@ TARGET   ?= http://127.0.0.1:8080
 LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
-.PHONY: help run build generate test unit e2e faults bench load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run build generate test unit e2e faults bench bench-compose load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
@@ -94,6 +94,11 @@ bench: services-up proxies ## benchmarks: the event backbone, the engine's Go be
 	scripts/bench-partner.sh $(BENCH_DIR)/partner.md
 	scripts/record-bench.sh partner $(BENCH_DIR)/partner.md
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
+
+bench-compose: services-up ## the composition table alone (< 4 min): inlay, inlay-cached, floor and static, median ratios of 3 interleaved rounds
+	@mkdir -p $(BENCH_DIR)
+	BENCH_OUT=$(BENCH_DIR)/compose.md shell/bench/compose.sh
+	scripts/record-bench.sh compose $(BENCH_DIR)/compose.md
 
 load: ## shoppers against the storefront of `make run` (RATE, DURATION, TARGET, LOAD_FLAGS); report and chart in .inlay/load/
 	$(GO) run ./tools/load/cmd/loadgen -target $(TARGET) -rate $(RATE) -duration $(DURATION) -out $(LOAD_DIR) $(LOAD_FLAGS)
