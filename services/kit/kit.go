@@ -68,6 +68,7 @@ func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log 
 	// Records go out in batches (every logFlush, and at once from Warn up): one write per request
 	// of the access log cost the shell 9% of its CPU on a cached page.
 	out := logging.NewBuffered(os.Stdout, 64<<10, logFlush)
+	defer out.Close() // a panic's unwinding too; Close is idempotent
 	log := logging.NewWithBuffer(out, name, cfg.CommonConfig().LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -77,7 +78,6 @@ func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log 
 		_ = out.Close()
 		os.Exit(1)
 	}
-	_ = out.Close()
 }
 
 // logFlush is the longest a log record at Info or below waits in memory before it is written out.
