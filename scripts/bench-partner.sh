@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.inlay/bench/partner.md}
 mkdir -p "$(dirname "$out")"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out") # go test runs in e2e/: the path must not be relative
 "$root/shell/bench/ensure-tools.sh"
 "$root/scripts/ensure-proxies.sh"
 export PATH=$PATH:/usr/sbin:/sbin # nginx and varnishd
