@@ -29,6 +29,10 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	if [ -s "$work/nginx.pid" ]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
+	# The shell's fragment cache in Redis, under this run's prefix.
+	if command -v redis-cli >/dev/null; then
+		redis-cli --scan --pattern "benchcompose$$:*" | xargs -r redis-cli del >/dev/null 2>&1 || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
