@@ -31,7 +31,7 @@ TARGET   ?= http://127.0.0.1:8080
 LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
-.PHONY: help run build generate test unit e2e faults bench load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run build generate test unit e2e faults bench bench-compose load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
@@ -73,7 +73,7 @@ faults: services-up ## the fault suite alone, with its figures: toxiproxy betwee
 	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
 	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
-bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor
+bench: services-up proxies ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
@@ -90,7 +90,15 @@ bench: services-up ## benchmarks: the event backbone, the engine's Go benchmarks
 	@test -x $(SHELL_CPU_BENCH) || { echo "missing shell CPU benchmark script $(SHELL_CPU_BENCH)" >&2; exit 1; }
 	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
 	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
+	# --- partners (issue 15): bff/embed's Product Card, the nginx SSI and Varnish ESI pages, beside the shell
+	scripts/bench-partner.sh $(BENCH_DIR)/partner.md
+	scripts/record-bench.sh partner $(BENCH_DIR)/partner.md
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
+
+bench-compose: services-up ## the composition table alone (< 4 min): inlay, inlay-cached, floor and static, median ratios of 3 interleaved rounds
+	@mkdir -p $(BENCH_DIR)
+	BENCH_OUT=$(BENCH_DIR)/compose.md shell/bench/compose.sh
+	scripts/record-bench.sh compose $(BENCH_DIR)/compose.md
 
 load: ## shoppers against the storefront of `make run` (RATE, DURATION, TARGET, LOAD_FLAGS); report and chart in .inlay/load/
 	$(GO) run ./tools/load/cmd/loadgen -target $(TARGET) -rate $(RATE) -duration $(DURATION) -out $(LOAD_DIR) $(LOAD_FLAGS)

@@ -25,8 +25,9 @@ import (
 // The objects of a built overlay, as far as the test reads them.
 type (
 	object struct {
-		Kind     string `yaml:"kind"`
-		Metadata struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   struct {
 			Name        string            `yaml:"name"`
 			Namespace   string            `yaml:"namespace"`
 			Labels      map[string]string `yaml:"labels"`
@@ -49,6 +50,23 @@ type (
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
 		Ports []servicePort `yaml:"ports"` // Service
+		// HorizontalPodAutoscaler (autoscaling/v2)
+		ScaleTargetRef struct {
+			Kind string `yaml:"kind"`
+			Name string `yaml:"name"`
+		} `yaml:"scaleTargetRef"`
+		MinReplicas *int `yaml:"minReplicas"`
+		MaxReplicas int  `yaml:"maxReplicas"`
+		Metrics     []struct {
+			Type     string `yaml:"type"`
+			Resource struct {
+				Name   string `yaml:"name"`
+				Target struct {
+					Type               string `yaml:"type"`
+					AverageUtilization int    `yaml:"averageUtilization"`
+				} `yaml:"target"`
+			} `yaml:"resource"`
+		} `yaml:"metrics"`
 	}
 	servicePort struct {
 		Port       int `yaml:"port"`
@@ -330,6 +348,7 @@ func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]req
 		}
 		checkMetrics(t, p, pod.Metadata.Annotations, env, ports)
 		checkPDB(t, o, p.name, pod.Metadata.Labels, d.Spec.Replicas)
+		checkAutoscaling(t, o, p.name, d.Spec.Replicas, c.Resources.Requests["cpu"])
 		s, ok := o.get("Service", p.name)
 		if !ok {
 			t.Errorf("no Service %s", p.name)
@@ -625,4 +644,46 @@ func subset(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// checkAutoscaling: in prod every process scales on CPU through one HorizontalPodAutoscaler (at
+// least two replicas, a utilization target that leaves headroom, against the container's CPU
+// request) and its Deployment sets no replicas, so that an apply does not undo the autoscaler; dev
+// runs one replica of each, without autoscalers.
+func checkAutoscaling(t *testing.T, o overlay, name string, replicas *int, cpuRequest string) {
+	t.Helper()
+	var found []object
+	for _, obj := range o.objects {
+		if obj.Kind == "HorizontalPodAutoscaler" && obj.Spec.ScaleTargetRef.Name == name {
+			found = append(found, obj)
+		}
+	}
+	if o.name != "prod" {
+		if len(found) != 0 {
+			t.Errorf("overlay %s: Deployment %s has an autoscaler", o.name, name)
+		}
+		return
+	}
+	if len(found) != 1 {
+		t.Errorf("Deployment %s: %d HorizontalPodAutoscalers, want 1", name, len(found))
+		return
+	}
+	h := found[0]
+	if h.APIVersion != "autoscaling/v2" || h.Spec.ScaleTargetRef.Kind != "Deployment" {
+		t.Errorf("autoscaler of %s: %s targeting a %s, want autoscaling/v2 targeting the Deployment", name, h.APIVersion, h.Spec.ScaleTargetRef.Kind)
+	}
+	if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 2 || h.Spec.MaxReplicas < *h.Spec.MinReplicas {
+		t.Errorf("autoscaler of %s: replicas %v–%d, want at least 2 and max ≥ min", name, h.Spec.MinReplicas, h.Spec.MaxReplicas)
+	}
+	if len(h.Spec.Metrics) != 1 || h.Spec.Metrics[0].Type != "Resource" || h.Spec.Metrics[0].Resource.Name != "cpu" ||
+		h.Spec.Metrics[0].Resource.Target.Type != "Utilization" ||
+		h.Spec.Metrics[0].Resource.Target.AverageUtilization < 30 || h.Spec.Metrics[0].Resource.Target.AverageUtilization > 80 {
+		t.Errorf("autoscaler of %s: metrics %+v, want CPU utilization between 30%% and 80%%", name, h.Spec.Metrics)
+	}
+	if cpuRequest == "" {
+		t.Errorf("autoscaler of %s: the container requests no CPU, so utilization is undefined", name)
+	}
+	if replicas != nil {
+		t.Errorf("Deployment %s sets replicas %d beside its autoscaler: every apply would reset it", name, *replicas)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,12 @@ type partnerKeys struct{ publishable, secret string }
 // addPartner runs `embedd partners add` against the platform's embed database.
 func addPartner(t testing.TB, p *Platform, name string, origins ...string) partnerKeys {
 	t.Helper()
+	return addPartnerRate(t, p, name, 6000, origins...)
+}
+
+// addPartnerRate is addPartner with a rate limit of perMinute requests a minute per key.
+func addPartnerRate(t testing.TB, p *Platform, name string, perMinute int, origins ...string) partnerKeys {
+	t.Helper()
 	bins, err := build()
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +44,7 @@ func addPartner(t testing.TB, p *Platform, name string, origins ...string) partn
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "partners", "add", name, "-origins", strings.Join(origins, ","),
-		"-fragments", "decide/product-card", "-rate", "6000")
+		"-fragments", "decide/product-card", "-rate", strconv.Itoa(perMinute))
 	cmd.Env = p.Env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

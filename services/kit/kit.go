@@ -37,6 +37,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -64,15 +65,23 @@ func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log 
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
 	}
-	log := logging.New(os.Stdout, name, cfg.CommonConfig().LogLevel)
+	// Records go out in batches (every logFlush, and at once from Warn up): one write per request
+	// of the access log cost the shell 9% of its CPU on a cached page.
+	out := logging.NewBuffered(os.Stdout, 64<<10, logFlush)
+	defer out.Close() // a panic's unwinding too; Close is idempotent
+	log := logging.NewWithBuffer(out, name, cfg.CommonConfig().LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("exit", "error", err.Error())
 		stop()
+		_ = out.Close()
 		os.Exit(1)
 	}
 }
+
+// logFlush is the longest a log record at Info or below waits in memory before it is written out.
+const logFlush = 200 * time.Millisecond
 
 // MainArgs is Main for a process with commands: run also receives the command line's arguments (see
 // Command).

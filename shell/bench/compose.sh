@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# compose.sh — `make bench-compose`: the composition table of issue 20 alone, in under 4 minutes.
+# One six-fragment page (shell/bench/pages, the stub of anchors.sh) served four ways in one run:
+#
+#   inlay         the shell composing it uncached (every fragment fetched; wrk sends no cookie, so
+#                 every request is a new visitor with a freshly signed context)
+#   inlay-returning  the same for a returning visitor (its CSRF cookie sent): the context signed once
+#   inlay-cached  the shell composing the cacheable page (the stub sends public, max-age=60)
+#   floor         shell/bench/floor, the least work a composer can do: six pooled fetches, written out
+#   static        nginx serving the composed page (the shell's answer, saved once) as a static file
+#
+# The shell runs as a deployment runs it: INLAY_ENV=prod with a fresh key pair, and LOG_LEVEL and GOGC
+# as deploy/k8s/base/configmap.yaml sets them (the Go default when it sets no GOGC), tracing off.
+# Each of ROUNDS (default 3) interleaved rounds runs wrk -t1 -c32 -d${D:-8}s --latency on each target
+# in turn; the ratios inlay/floor and inlay-cached/static are computed per round and their median is
+# reported, beside the load average. Prints Markdown; with BENCH_OUT=file also writes it there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+"$root/shell/bench/ensure-tools.sh"
+export PATH=$PATH:/usr/sbin:/sbin # nginx is in /usr/sbin
+D=${D:-8}
+ROUNDS=${ROUNDS:-3}
+
+work=$(mktemp -d)
+chmod 755 "$work" # nginx's workers (user nobody) read the page from it
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [ -s "$work/nginx.pid" ]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
+	wait 2>/dev/null || true
+	# The shell's fragment cache in Redis, under this run's prefix.
+	if command -v redis-cli >/dev/null; then
+		redis-cli --scan --pattern "benchcompose$$:*" | xargs -r redis-cli del >/dev/null 2>&1 || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+stub_port=9100 shell_port=${BENCH_SHELL_PORT:-18092} floor_port=${BENCH_FLOOR_PORT:-18097} static_port=${BENCH_STATIC_PORT:-18098}
+for port in $stub_port $shell_port $floor_port $static_port; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "port $port is in use (another benchmark running?)" >&2
+		exit 1
+	fi
+done
+cd "$root"
+if [ -n "${SHELLD:-}" ]; then cp "$SHELLD" "$work/shelld"; else go build -o "$work/shelld" ./shell/cmd/shelld; fi
+go build -o "$work/floor" ./shell/bench/floor
+go build -o "$work/stub" ./shell/bench/stub
+go run ./scripts/keygen -tokens >"$work/keys.env"
+
+# The deployment's settings for every process (deploy/k8s/base/configmap.yaml).
+cm=deploy/k8s/base/configmap.yaml
+setting() { awk -v k="$1" '$1 == k":" { v = $2; gsub(/"/, "", v); print v }' "$cm"; }
+log_level=$(setting LOG_LEVEL)
+gogc=$(setting GOGC)
+[ -n "$log_level" ] || { echo "no LOG_LEVEL in $cm" >&2; exit 1; }
+
+"$work/stub" -addr 127.0.0.1:$stub_port >"$work/stub.log" 2>&1 &
+pids+=($!)
+"$work/floor" -addr 127.0.0.1:$floor_port -stub http://127.0.0.1:$stub_port >"$work/floor.log" 2>&1 &
+pids+=($!)
+(
+	set -a
+	# shellcheck disable=SC1091
+	. "$work/keys.env"
+	set +a
+	if [ -n "$gogc" ]; then export GOGC=$gogc; else unset GOGC; fi
+	INLAY_ENV=prod LOG_LEVEL=$log_level \
+		INLAY_TEAMS=stub=http://127.0.0.1:$stub_port \
+		INLAY_PAGES_DIR="$root/shell/bench/pages" \
+		SHELL_ADDR=127.0.0.1:$shell_port SHELL_ADMIN_ADDR=127.0.0.1:0 \
+		INLAY_REDIS_PREFIX="benchcompose$$:" \
+		INLAY_MANIFEST_REFRESH=2s \
+		exec "$work/shelld" >"$work/shelld.log" 2>&1
+) &
+shell_pid=$!
+pids+=($shell_pid)
+wait_for() {
+	local _
+	for _ in $(seq 1 150); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "$1 does not answer:" >&2
+	tail -n 20 "$work"/*.log >&2
+	exit 1
+}
+wait_for http://127.0.0.1:$stub_port/f/probe
+wait_for http://127.0.0.1:$floor_port/
+wait_for http://127.0.0.1:$shell_port/bench-cached
+
+# static: the page as the shell composes it, saved once, served by nginx as a file.
+mkdir -p "$work/html" "$work/tmp"
+curl -fsS -o "$work/html/page.html" http://127.0.0.1:$shell_port/bench-cached
+chmod 644 "$work/html/page.html"
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=16;
+  default_type text/html;
+  client_body_temp_path $work/tmp/body;
+  proxy_temp_path $work/tmp/proxy;
+  fastcgi_temp_path $work/tmp/fastcgi;
+  uwsgi_temp_path $work/tmp/uwsgi;
+  scgi_temp_path $work/tmp/scgi;
+  server {
+    listen 127.0.0.1:$static_port;
+    root $work/html;
+  }
+}
+NGINX
+nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf"
+wait_for http://127.0.0.1:$static_port/page.html
+
+# A returning visitor sends the CSRF cookie of an earlier answer: its signed context is reused, so
+# its page costs no signature (wrk sends no cookie otherwise: every "inlay" request is a new visitor).
+cookie=$(curl -fsS -D - -o /dev/null http://127.0.0.1:$shell_port/bench | awk 'tolower($1) == "set-cookie:" && $2 ~ /inlay_csrf=/ { sub(/;.*/, "", $2); print $2 }')
+[ -n "$cookie" ] || { echo "the shell set no CSRF cookie" >&2; exit 1; }
+
+targets=(
+	"inlay=http://127.0.0.1:$shell_port/bench"
+	"inlay-returning=http://127.0.0.1:$shell_port/bench"
+	"floor=http://127.0.0.1:$floor_port/"
+	"inlay-cached=http://127.0.0.1:$shell_port/bench-cached"
+	"static=http://127.0.0.1:$static_port/page.html"
+)
+# Warm-up: connections, the shell's manifest and cache, the Go runtime's heap.
+for kv in "${targets[@]}"; do wrk -t1 -c32 -d2s "${kv#*=}" >/dev/null; done
+run_wrk() { # name url
+	if [ "$1" = inlay-returning ]; then
+		wrk -t1 -c32 -d"${D}s" --latency -H "Cookie: $cookie" "$2" 2>&1
+	else
+		wrk -t1 -c32 -d"${D}s" --latency "$2" 2>&1
+	fi
+}
+
+declare -A rps
+rows=""
+for r in $(seq 1 "$ROUNDS"); do
+	for kv in "${targets[@]}"; do
+		name=${kv%%=*}
+		out=$(run_wrk "$name" "${kv#*=}")
+		rps[$r,$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+		p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+		p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+		bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+		rows+=$(printf "| %d | %-12s | %10s | %9s | %9s | %s | %s |" "$r" "$name" "${rps[$r,$name]}" "$p50" "$p99" "${bad:-0}" "$(cut -d' ' -f1 /proc/loadavg)")$'\n'
+	done
+done
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratios() { # a b: per-round a/b, one per line
+	local r
+	for r in $(seq 1 "$ROUNDS"); do awk -v a="${rps[$r,$1]}" -v b="${rps[$r,$2]}" 'BEGIN { printf "%.3f\n", a / b }'; done
+}
+uncached=$(ratios inlay floor)
+returning=$(ratios inlay-returning floor)
+cached=$(ratios inlay-cached static)
+u_med=$(echo "$uncached" | median)
+c_med=$(echo "$cached" | median)
+r_med=$(echo "$returning" | median)
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "met" : "not met" }'; }
+
+table=$(
+	echo "Composition alone (shell/bench/compose.sh, wrk -t1 -c32 -d${D}s --latency, $ROUNDS interleaved rounds, $(nproc) cores, $(date -u '+%F %H:%M') UTC; shell: INLAY_ENV=prod LOG_LEVEL=$log_level GOGC=${gogc:-default})"
+	echo
+	echo "| round | target | req/s | p50 | p99 | non-2xx | load average (1 min) after |"
+	echo "|---|---|--:|--:|--:|--:|--:|"
+	printf "%s" "$rows"
+	echo
+	echo "| ratio (per round) | rounds | median | target |"
+	echo "|---|---|--:|---|"
+	echo "| inlay / floor (uncached) | $(echo "$uncached" | paste -sd' ') | $u_med | ≥ 0.95: $(verdict "$u_med" 0.95) |"
+	echo "| inlay-returning / floor (uncached, no signature: the visitor's context was signed before) | $(echo "$returning" | paste -sd' ') | $r_med | (no target) |"
+	echo "| inlay-cached / static (cacheable) | $(echo "$cached" | paste -sd' ') | $c_med | ≥ 0.9: $(verdict "$c_med" 0.9) |"
+)
+echo "$table"
+if [ -n "${BENCH_OUT:-}" ]; then echo "$table" >"$BENCH_OUT"; fi
