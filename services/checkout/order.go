@@ -20,6 +20,9 @@ var (
 	// ErrSnapshotChanged is returned (wrapped, EINVALID) by an order update whose function changed
 	// more than the order's status and reason: lines, customer, store and total are a snapshot.
 	ErrSnapshotChanged = errors.New("an order's snapshot cannot change")
+	// ErrKeyReused is returned (wrapped, EUNPROCESSABLE) for an idempotency key the cart already
+	// placed an order with from a different request.
+	ErrKeyReused = errors.New("idempotency key reused with a different request")
 )
 
 // LineError says a cart line cannot be ordered (unknown sku, not enough stock).
@@ -50,6 +53,9 @@ type Placement struct {
 	CustomerID string
 	Lines      []CartLine
 	Form       CheckoutForm // normalized and valid
+	// RequestHash, when not empty, is a digest of the request that placed the order (the /v1
+	// API's): the same idempotency key with another digest is refused (ErrKeyReused).
+	RequestHash string
 }
 
 // CheckLine checks a cart line can be ordered from item it, checkout's copy of the variant and its

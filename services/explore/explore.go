@@ -58,6 +58,12 @@ type Listing struct {
 	Total    int
 }
 
+// CategoryListing is a category with the first page of its products.
+type CategoryListing struct {
+	Category
+	Listing
+}
+
 // Variant is what explore keeps of a variant: enough to compute its product's start price and to
 // find the product by the variant's name.
 type Variant struct {

@@ -174,9 +174,11 @@ func collectItems(rows pgx.Rows, n int) (map[string]checkout.Item, error) {
 
 // PlaceOrder creates the pending order (checkout.NewOrder: lines checked against stock and priced
 // from checkout's variants, customer and store snapshot) and its order.placed event, in one
-// transaction. An order placed before with the same idempotency key is returned instead
-// (created=false): the same form posted twice makes one order. A key used by another cart is a
-// conflict. NewOrder's coded errors (empty cart, unknown sku, out of stock) are returned as they are.
+// transaction. An order the cart placed before with the same idempotency key is returned instead
+// (created=false): the same form posted twice makes one order. Keys are scoped to the cart: another
+// cart's key is another order. A key the cart used for a request with another p.RequestHash is an
+// EUNPROCESSABLE error wrapping checkout.ErrKeyReused. NewOrder's coded errors (empty cart, unknown
+// sku, out of stock) are returned as they are.
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string, created bool, err error) {
 	key := p.Form.IdempotencyKey
 	// Two round trips to PostgreSQL, whatever its latency (issue 17): one batch reads an order already
@@ -187,12 +189,12 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 	for i, l := range p.Lines {
 		skus[i] = l.SKU
 	}
-	var prior, priorCart string
+	var prior, priorHash string
 	var known map[string]checkout.Item
 	var stores map[string]checkout.PickupStore
 	read := &pgx.Batch{}
-	read.Queue(orderByKeySQL, key).QueryRow(func(row pgx.Row) error {
-		if err := row.Scan(&prior, &priorCart); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	read.Queue(orderByKeySQL, p.CartID, key).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&prior, &priorHash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("find order by idempotency key: %w", err)
 		}
 		return nil
@@ -209,8 +211,8 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 		return "", false, fmt.Errorf("place order: %w", err)
 	}
 	if prior != "" {
-		if priorCart != p.CartID {
-			return "", false, errs.Errorf(errs.ECONFLICT, "this form was already used; please reload the checkout page")
+		if err := sameRequest(priorHash, p.RequestHash); err != nil {
+			return "", false, err
 		}
 		return prior, false, nil
 	}
@@ -232,10 +234,10 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 	}
 	write := &pgx.Batch{}
 	write.Queue(`INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
-			store_id, card_last4, total, idempotency_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			store_id, card_last4, total, idempotency_key, request_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		o.ID, o.Status, o.CartID, o.Customer.ID, o.Customer.FirstName, o.Customer.LastName, o.Customer.Email,
-		o.StoreID, o.CardLast, o.Total, key)
+		o.StoreID, o.CardLast, o.Total, key, p.RequestHash)
 	for i, l := range o.Lines {
 		write.Queue(`INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
 				image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -248,7 +250,7 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "orders_idempotency_key" {
 		// A concurrent request with the same key won.
-		id, ok, err := s.orderByKey(ctx, key, p.CartID)
+		id, ok, err := s.orderByKey(ctx, p.CartID, key, p.RequestHash)
 		if err == nil && !ok {
 			err = fmt.Errorf("order with idempotency key %s vanished", key)
 		}
@@ -260,20 +262,29 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 	return id, true, nil
 }
 
-// orderByKeySQL finds the order placed with the idempotency key $1.
-const orderByKeySQL = `SELECT id::text, cart_id FROM orders WHERE idempotency_key = $1`
+// orderByKeySQL finds the order cart $1 placed with the idempotency key $2, and its request's hash.
+const orderByKeySQL = `SELECT id::text, request_hash FROM orders WHERE cart_id = $1 AND idempotency_key = $2`
 
-func (s *Store) orderByKey(ctx context.Context, key, cartID string) (string, bool, error) {
-	var id, cart string
-	err := s.db.QueryRow(ctx, orderByKeySQL, key).Scan(&id, &cart)
+// sameRequest refuses a request whose hash differs from the one the key's order was placed with.
+func sameRequest(prior, hash string) error {
+	if prior != hash {
+		return errs.Wrap(errs.EUNPROCESSABLE, checkout.ErrKeyReused,
+			"this Idempotency-Key was used for a different order; use a new key for a new order")
+	}
+	return nil
+}
+
+func (s *Store) orderByKey(ctx context.Context, cartID, key, hash string) (string, bool, error) {
+	var id, prior string
+	err := s.db.QueryRow(ctx, orderByKeySQL, cartID, key).Scan(&id, &prior)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("find order by idempotency key: %w", err)
 	}
-	if cart != cartID {
-		return "", false, errs.Errorf(errs.ECONFLICT, "this form was already used; please reload the checkout page")
+	if err := sameRequest(prior, hash); err != nil {
+		return "", false, err
 	}
 	return id, true, nil
 }
@@ -404,6 +415,28 @@ func (s *Store) UpdateTx(ctx context.Context, tx pgx.Tx, id string, fn func(o *c
 		return checkout.Order{}, err
 	}
 	return next, nil
+}
+
+// OrdersOfCart returns the latest orders a guest placed from cart cartID (at most limit, newest
+// first), without their lines; a customer's orders are not among them (OrdersOf).
+func (s *Store) OrdersOfCart(ctx context.Context, cartID string, limit int) ([]checkout.Order, error) {
+	if cartID == "" {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id::text, status, reason, store_id, total, created_at FROM orders
+		WHERE cart_id = $1 AND customer_id = '' ORDER BY created_at DESC LIMIT $2`, cartID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read orders of cart: %w", err)
+	}
+	orders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkout.Order, error) {
+		o := checkout.Order{CartID: cartID}
+		err := r.Scan(&o.ID, &o.Status, &o.Reason, &o.StoreID, &o.Total, &o.Created)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read orders of cart: %w", err)
+	}
+	return orders, nil
 }
 
 // OrdersOf returns a customer's latest orders (at most limit, newest first), without their lines.

@@ -150,9 +150,10 @@ func TestPlaceOrderIdempotent(t *testing.T) {
 	if orders != 1 || len(checkouttest.Outbox(t, pool)) != 1 {
 		t.Fatalf("%d orders, %d events", orders, len(checkouttest.Outbox(t, pool)))
 	}
-	// Another cart cannot use the key.
+	// Keys are scoped to the cart: another cart's key neither finds nor blocks the order (this
+	// cart is empty, so it places nothing).
 	place.CartID = "cart-2"
-	if _, _, err := s.PlaceOrder(ctx, place); errs.Code(err) != errs.ECONFLICT {
+	if _, _, err := s.PlaceOrder(ctx, place); !errors.Is(err, checkout.ErrEmptyCart) {
 		t.Fatalf("key of another cart = %v", err)
 	}
 }

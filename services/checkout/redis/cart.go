@@ -48,6 +48,23 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return n
 `)
 
+// setScript sets sku ARGV[1]'s line to ARGV[2] units unless that exceeds ARGV[3] units (-1) or a new
+// line would exceed ARGV[4] lines (-2); it refreshes the TTL (ARGV[5] ms) and returns the quantity.
+var setScript = goredis.NewScript(`
+local q = tonumber(redis.call('HGET', KEYS[1], 'q:' .. ARGV[1]) or '0')
+local n = tonumber(ARGV[2])
+if n > tonumber(ARGV[3]) then return -1 end
+if q == 0 then
+  local lines = math.floor(redis.call('HLEN', KEYS[1]) / 2)
+  if lines >= tonumber(ARGV[4]) then return -2 end
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('HSET', KEYS[1], 'o:' .. ARGV[1], seq)
+end
+redis.call('HSET', KEYS[1], 'q:' .. ARGV[1], n)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return n
+`)
+
 // removeScript removes sku ARGV[1]; it returns 0 when the line was not there.
 var removeScript = goredis.NewScript(`
 local n = redis.call('HDEL', KEYS[1], 'q:' .. ARGV[1], 'o:' .. ARGV[1])
@@ -74,6 +91,27 @@ func (s *Carts) Add(ctx context.Context, id, sku string, n, limit int) (int, err
 		return 0, checkout.ErrCartFull
 	}
 	return q, nil
+}
+
+// Set sets the line of sku in cart id to n units (adding the line when it is new), allowing at most
+// limit units and checkout.MaxLines lines. It returns checkout.ErrLineLimit or checkout.ErrCartFull
+// when the cart cannot hold them.
+func (s *Carts) Set(ctx context.Context, id, sku string, n, limit int) error {
+	if n <= 0 {
+		return fmt.Errorf("set %s to %d: quantity must be positive", sku, n)
+	}
+	q, err := setScript.Run(ctx, s.rdb, []string{s.key(id)}, sku, n, limit, checkout.MaxLines,
+		checkout.CartTTL.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("set %s in cart: %w", sku, err)
+	}
+	switch q {
+	case -1:
+		return checkout.ErrLineLimit
+	case -2:
+		return checkout.ErrCartFull
+	}
+	return nil
 }
 
 // Quantity returns how many units of sku cart id holds.

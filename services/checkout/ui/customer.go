@@ -36,7 +36,7 @@ func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool
 		guest := fc.CartID
 		fc.CartID = checkout.CustomerCartID(fc.CustomerID)
 		if guest != "" && guest != fc.CartID {
-			if err := mergeGuest(ctx, carts, items, guest, fc.CartID); err != nil {
+			if err := MergeGuest(ctx, carts, items, guest, fc.CartID); err != nil {
 				return err
 			}
 		}
@@ -53,9 +53,9 @@ func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool
 	}
 }
 
-// mergeGuest merges cart from into cart into, each line capped as adding it would be (its stock and
+// MergeGuest merges cart from into cart into, each line capped as adding it would be (its stock and
 // checkout.MaxQuantity; a sku checkout no longer knows, or out of stock, stays out).
-func mergeGuest(ctx context.Context, carts CartMerger, items cart.ItemReader, from, into string) error {
+func MergeGuest(ctx context.Context, carts CartMerger, items cart.ItemReader, from, into string) error {
 	lines, err := carts.Lines(ctx, from)
 	if err != nil || len(lines) == 0 {
 		return err

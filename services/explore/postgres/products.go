@@ -42,6 +42,12 @@ func (c *Catalog) Categories(ctx context.Context) ([]explore.Category, error) {
 // that have a price, sorted by start price, highest first (then by name and id, as
 // explore.SortByStartPrice does), and how many there are. An unknown category is an ENOTFOUND error.
 func (c *Catalog) Products(ctx context.Context, category string, limit int) (explore.Listing, error) {
+	return c.ProductsPage(ctx, category, 0, limit)
+}
+
+// ProductsPage is Products from the offset-th product on: the page's limit summaries and how many
+// products the category has.
+func (c *Catalog) ProductsPage(ctx context.Context, category string, offset, limit int) (explore.Listing, error) {
 	// COLLATE "C" orders names byte-wise, as Go does, so the first page is the one SortByStartPrice
 	// would cut.
 	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
@@ -49,7 +55,7 @@ func (c *Catalog) Products(ctx context.Context, category string, limit int) (exp
 		FROM products p JOIN categories c ON c.key = p.category
 		WHERE p.start_price IS NOT NULL AND ($1 = '' OR p.category = $1)
 		ORDER BY p.start_price DESC, p.name COLLATE "C", p.id COLLATE "C"
-		LIMIT $2`, category, limit)
+		LIMIT $2 OFFSET $3`, category, limit, offset)
 	if err != nil {
 		return explore.Listing{}, fmt.Errorf("list products of %q: %w", category, err)
 	}
@@ -68,17 +74,69 @@ func (c *Catalog) Products(ctx context.Context, category string, limit int) (exp
 	if err != nil {
 		return explore.Listing{}, fmt.Errorf("list products of %q: %w", category, err)
 	}
-	if len(products) == 0 && category != "" {
-		// Nothing listed: an empty category, or one that does not exist.
+	if len(products) == 0 && (category != "" || offset > 0) {
+		// Nothing listed: an empty category, one that does not exist, or a page past the end (whose
+		// window counted nothing).
 		var exists bool
-		if err := c.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE key = $1)`, category).Scan(&exists); err != nil {
+		if err := c.db.QueryRow(ctx, `SELECT $1 = '' OR EXISTS (SELECT 1 FROM categories WHERE key = $1)`, category).Scan(&exists); err != nil {
 			return explore.Listing{}, fmt.Errorf("find category %s: %w", category, err)
 		}
 		if !exists {
 			return explore.Listing{}, explore.ErrCategoryNotFound(category)
 		}
+		if offset > 0 {
+			if err := c.db.QueryRow(ctx, `SELECT count(*) FROM products p JOIN categories c ON c.key = p.category
+				WHERE p.start_price IS NOT NULL AND ($1 = '' OR p.category = $1)`, category).Scan(&total); err != nil {
+				return explore.Listing{}, fmt.Errorf("count products of %q: %w", category, err)
+			}
+		}
 	}
 	return explore.Listing{Products: products, Total: total}, nil
+}
+
+// Overview returns every category in display order with the first perCategory summaries of its
+// products (sorted as Products sorts them) and how many it has, in one query.
+func (c *Catalog) Overview(ctx context.Context, perCategory int) ([]explore.CategoryListing, error) {
+	cats, err := c.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]explore.CategoryListing, len(cats))
+	index := make(map[string]int, len(cats))
+	for i, cat := range cats {
+		out[i] = explore.CategoryListing{Category: cat, Listing: explore.Listing{Products: []explore.ProductSummary{}}}
+		index[cat.Key] = i
+	}
+	rows, err := c.db.Query(ctx, `SELECT id, name, category, image, color, start_price, total, n FROM (
+			SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END AS image,
+				p.color, p.start_price,
+				count(*) OVER (PARTITION BY p.category) AS total,
+				row_number() OVER (PARTITION BY p.category
+					ORDER BY p.start_price DESC, p.name COLLATE "C", p.id COLLATE "C") AS n
+			FROM products p JOIN categories c ON c.key = p.category
+			WHERE p.start_price IS NOT NULL) ranked
+		WHERE n <= $1 ORDER BY category, n`, perCategory)
+	if err != nil {
+		return nil, fmt.Errorf("overview of categories: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p explore.ProductSummary
+		var total, n int
+		if err := rows.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &total, &n); err != nil {
+			return nil, fmt.Errorf("overview of categories: %w", err)
+		}
+		if i, ok := index[p.Category]; ok {
+			out[i].Total = total
+			if n <= perCategory {
+				out[i].Products = append(out[i].Products, p)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("overview of categories: %w", err)
+	}
+	return out, nil
 }
 
 // Product returns one product's summary, or an ENOTFOUND error.

@@ -20,6 +20,11 @@ const alternativesPerTerm = 3
 // those: it is the expensive part when a query matches much of a large catalog). An empty query
 // finds nothing.
 func (c *Catalog) Search(ctx context.Context, q string, limit int) ([]explore.ProductSummary, error) {
+	return c.SearchPage(ctx, q, 0, limit)
+}
+
+// SearchPage is Search from the offset-th match on.
+func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) ([]explore.ProductSummary, error) {
 	terms := explore.QueryTerms(q)
 	if len(terms) == 0 || limit <= 0 {
 		return nil, nil
@@ -34,7 +39,7 @@ func (c *Catalog) Search(ctx context.Context, q string, limit int) ([]explore.Pr
 		WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
 		ORDER BY CASE WHEN p.search @@ query THEN ts_rank(p.search, query) ELSE word_similarity($2, p.name) / 10 END DESC,
 			p.start_price DESC, p.id
-		LIMIT $3`, tsquery(terms, alternatives), strings.Join(terms, " "), limit)
+		LIMIT $3 OFFSET $4`, tsquery(terms, alternatives), strings.Join(terms, " "), limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}

@@ -18,20 +18,26 @@ const (
 	ENOTFOUND     = "not_found"    // 404
 	ECONFLICT     = "conflict"     // 409: the state does not allow it (out of stock, duplicate)
 	ETOOLARGE     = "too_large"    // 413
-	ERATELIMIT    = "rate_limited" // 429
-	EUNAVAILABLE  = "unavailable"  // 503: a dependency is down
-	EINTERNAL     = "internal"     // 500
+	// EUNPROCESSABLE is 422: a well-formed request that cannot be carried out as asked (an
+	// idempotency key reused with a different request).
+	EUNPROCESSABLE = "unprocessable"
+	ERATELIMIT     = "rate_limited" // 429
+	EUNAVAILABLE   = "unavailable"  // 503: a dependency is down
+	EINTERNAL      = "internal"     // 500
 )
 
 // Codes lists every error code.
-var Codes = []string{EINVALID, EUNAUTHORIZED, EFORBIDDEN, ENOTFOUND, ECONFLICT, ETOOLARGE, ERATELIMIT,
-	EUNAVAILABLE, EINTERNAL}
+var Codes = []string{EINVALID, EUNAUTHORIZED, EFORBIDDEN, ENOTFOUND, ECONFLICT, ETOOLARGE, EUNPROCESSABLE,
+	ERATELIMIT, EUNAVAILABLE, EINTERNAL}
 
 // Error is an error with a code and a message safe to show to the caller.
 type Error struct {
 	Code    string
 	Message string
 	Err     error // the cause, logged but never shown
+	// Fields names the request's fields that failed validation, each with a caller-safe message
+	// (JSON APIs answer them in the problem body's "fields").
+	Fields map[string]string
 }
 
 // Errorf returns an *Error with the given code and a formatted, caller-safe message.
@@ -42,6 +48,11 @@ func Errorf(code, format string, args ...any) *Error {
 // Wrap returns an *Error with the given code and message whose cause is err.
 func Wrap(code string, err error, message string) *Error {
 	return &Error{Code: code, Message: message, Err: err}
+}
+
+// Invalid returns an EINVALID *Error whose fields (field name → message) failed validation.
+func Invalid(message string, fields map[string]string) *Error {
+	return &Error{Code: EINVALID, Message: message, Fields: fields}
 }
 
 func (e *Error) Error() string {
@@ -69,4 +80,13 @@ func Message(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// Fields returns the invalid fields of the first *Error in err's chain (nil when there are none).
+func Fields(err error) map[string]string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
 }

@@ -7,15 +7,16 @@ import (
 )
 
 var statusByCode = map[string]int{
-	errs.EINVALID:      http.StatusBadRequest,
-	errs.EUNAUTHORIZED: http.StatusUnauthorized,
-	errs.EFORBIDDEN:    http.StatusForbidden,
-	errs.ENOTFOUND:     http.StatusNotFound,
-	errs.ECONFLICT:     http.StatusConflict,
-	errs.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	errs.ERATELIMIT:    http.StatusTooManyRequests,
-	errs.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	errs.EINTERNAL:     http.StatusInternalServerError,
+	errs.EINVALID:       http.StatusBadRequest,
+	errs.EUNAUTHORIZED:  http.StatusUnauthorized,
+	errs.EFORBIDDEN:     http.StatusForbidden,
+	errs.ENOTFOUND:      http.StatusNotFound,
+	errs.ECONFLICT:      http.StatusConflict,
+	errs.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	errs.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	errs.ERATELIMIT:     http.StatusTooManyRequests,
+	errs.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	errs.EINTERNAL:      http.StatusInternalServerError,
 }
 
 var codeByStatus = func() map[int]string {

@@ -260,11 +260,17 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 				code = errs.EINTERNAL
 			}
 		}
+		if WantsProblem(c) {
+			return WriteProblem(c, fe.Code, code, fe.Message, nil)
+		}
 		return writeError(c, fe.Code, code, fe.Message)
 	}
 	code := errs.Code(err)
 	if code == errs.EINTERNAL {
 		s.log.ErrorContext(c.UserContext(), "request failed", "error", err.Error(), "path", c.Path())
+	}
+	if WantsProblem(c) {
+		return WriteProblem(c, Status(code), code, errs.Message(err), errs.Fields(err))
 	}
 	return writeError(c, Status(code), code, errs.Message(err))
 }
