@@ -45,4 +45,16 @@ func (c CustomerCopy) Prefill(f CheckoutForm) CheckoutForm {
 
 // CustomerCartID is the id of the cart a signed-in customer's lines live in: it stays with the
 // account across devices and sign-outs.
-func CustomerCartID(customerID string) string { return "customer-" + customerID }
+func CustomerCartID(customerID string) string { return customerCartPrefix + customerID }
+
+const customerCartPrefix = "customer-"
+
+// GuestCartID returns id when it can name a guest's cart, and "" when it names a customer's
+// (CustomerCartID): a cart id from a context — a cookie's value the shell signed, whatever the
+// browser sent — must never reach a customer's cart, its lines or its orders.
+func GuestCartID(id string) string {
+	if strings.HasPrefix(id, customerCartPrefix) {
+		return ""
+	}
+	return id
+}

@@ -212,11 +212,13 @@ type caller struct {
 func (h *Handler) caller(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	fc := fragments.ContextFrom(ctx)
-	who := caller{cartID: fc.CartID, customerID: fc.CustomerID}
+	// A context's cart id never names a customer's cart (checkout.GuestCartID).
+	guest := checkout.GuestCartID(fc.CartID)
+	who := caller{cartID: guest, customerID: fc.CustomerID}
 	if !fc.Guest() {
 		who.cartID = checkout.CustomerCartID(fc.CustomerID)
-		if fc.CartID != "" && fc.CartID != who.cartID {
-			if err := ui.MergeGuest(ctx, h.carts, h.store, fc.CartID, who.cartID); err != nil {
+		if guest != "" {
+			if err := ui.MergeGuest(ctx, h.carts, h.store, guest, who.cartID); err != nil {
 				return err
 			}
 		}

@@ -30,10 +30,15 @@ func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		fc := fragments.ContextFrom(ctx)
+		// A cookie planted with a customer's cart id names no cart at all.
+		guest := checkout.GuestCartID(fc.CartID)
 		if fc.Guest() {
+			if guest != fc.CartID {
+				fc.CartID = ""
+				c.SetUserContext(fragments.WithContext(ctx, fc))
+			}
 			return c.Next()
 		}
-		guest := fc.CartID
 		fc.CartID = checkout.CustomerCartID(fc.CustomerID)
 		if guest != "" && guest != fc.CartID {
 			if err := MergeGuest(ctx, carts, items, guest, fc.CartID); err != nil {

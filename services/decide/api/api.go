@@ -5,7 +5,8 @@
 //	GET  /v1/variants/{sku}                 one variant with its product's id and name
 //	POST /v1/admin/variants/{sku}/price     {"price": 1234} with "Authorization: Bearer <admin token>"
 //
-// Errors are the kit's JSON errors ({"error": {"code", "message"}}) with the matching status.
+// Errors are RFC 9457 problem details (kit/server.Problem: "code" is the kit's error code) with the
+// matching status; bodies are limited to 16 KiB.
 package api
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/inlay-dev/inlay/services/decide"
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // Product is a product as the API shows it.
@@ -72,10 +74,11 @@ func New(products decide.ProductReader, prices decide.PriceChanger, images decid
 
 // Mount adds the routes to r.
 func (h *Handler) Mount(r fiber.Router) {
-	r.Get("/v1/products", h.list)
-	r.Get("/v1/products/:id", h.product)
-	r.Get("/v1/variants/:sku", h.variant)
-	r.Post("/v1/admin/variants/:sku/price", h.admin, h.changePrice)
+	v1 := r.Group("/v1", server.API(0))
+	v1.Get("/products", h.list)
+	v1.Get("/products/:id", h.product)
+	v1.Get("/variants/:sku", h.variant)
+	v1.Post("/admin/variants/:sku/price", h.admin, h.changePrice)
 }
 
 func (h *Handler) list(c *fiber.Ctx) error {

@@ -105,7 +105,7 @@ func TestReads(t *testing.T) {
 			v := m["variants"].([]any)[0].(map[string]any)
 			return m["name"] == "SmartFarm Titan" && v["image"] == "/img/dd5219-large.svg" && v["url"] == "/product/AU-02?sku=AU-02-OG"
 		}},
-		{"/v1/products/NOPE", 404, func(m map[string]any) bool { return m["error"].(map[string]any)["code"] == "not_found" }},
+		{"/v1/products/NOPE", 404, func(m map[string]any) bool { return m["code"] == "not_found" && m["status"] == float64(404) }},
 		{"/v1/variants/AU-02-OG", 200, func(m map[string]any) bool {
 			return m["productId"] == "AU-02" && m["price"] == float64(4100) && m["thumbnail"] == "/img/dd5219-small.svg"
 		}},

@@ -115,7 +115,7 @@ func (c *Catalog) Overview(ctx context.Context, perCategory int) ([]explore.Cate
 					ORDER BY p.start_price DESC, p.name COLLATE "C", p.id COLLATE "C") AS n
 			FROM products p JOIN categories c ON c.key = p.category
 			WHERE p.start_price IS NOT NULL) ranked
-		WHERE n <= $1 ORDER BY category, n`, perCategory)
+		WHERE n <= GREATEST($1, 1) ORDER BY category, n`, perCategory)
 	if err != nil {
 		return nil, fmt.Errorf("overview of categories: %w", err)
 	}

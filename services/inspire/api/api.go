@@ -8,6 +8,7 @@
 package api
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -75,7 +76,7 @@ func (h *Handler) recommendations(c *fiber.Ctx) error {
 		out.Recommendations = append(out.Recommendations, Recommendation{SKU: v.SKU, ProductID: v.ProductID,
 			ProductName: v.ProductName, Name: v.Name, Color: v.Color.Hex(), Price: v.Price, Image: v.Image, URL: v.URL()})
 	}
-	c.Set(fiber.HeaderCacheControl, "public, max-age=60")
+	c.Set(fiber.HeaderCacheControl, "public, max-age="+strconv.Itoa(int(MaxAge.Seconds())))
 	return c.JSON(out)
 }
 

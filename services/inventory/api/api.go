@@ -6,7 +6,8 @@
 //	POST /v1/admin/stock/{sku}           {"quantity": 8} with "Authorization: Bearer <admin token>":
 //	                                     set the stock (publishes stock.changed when it changed)
 //
-// Errors are the kit's JSON errors ({"error": {"code", "message"}}) with the matching status.
+// Errors are RFC 9457 problem details (kit/server.Problem: "code" is the kit's error code) with the
+// matching status; bodies are limited to 16 KiB.
 package api
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"github.com/inlay-dev/inlay/services/inventory"
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // Stock is a sku's stock as the API shows it.
@@ -67,10 +69,11 @@ func New(store Store, adminToken string) *Handler {
 
 // Mount adds the routes to r.
 func (h *Handler) Mount(r fiber.Router) {
-	r.Get("/v1/stock", h.all)
-	r.Get("/v1/stock/:sku", h.stock)
-	r.Get("/v1/reservations/:order_id", h.reservation)
-	r.Post("/v1/admin/stock/:sku", h.admin, h.set)
+	v1 := r.Group("/v1", server.API(0))
+	v1.Get("/stock", h.all)
+	v1.Get("/stock/:sku", h.stock)
+	v1.Get("/reservations/:order_id", h.reservation)
+	v1.Post("/admin/stock/:sku", h.admin, h.set)
 }
 
 func (h *Handler) all(c *fiber.Ctx) error {

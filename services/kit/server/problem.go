@@ -39,10 +39,14 @@ type problemKey struct{}
 // DefaultAPIBodyLimit bounds a JSON API request's body when API is given no limit.
 const DefaultAPIBodyLimit = 16 << 10
 
-// API is middleware for a team's JSON API routes (/v1): their errors are answered by the server's
-// one error handler as RFC 9457 problem details (application/problem+json, see Problem) instead of
-// the kit's {"error": {...}} body, and a request body over limit bytes (DefaultAPIBodyLimit when
-// limit <= 0) is refused with 413 before any handler reads it.
+// APIPrefix is where the JSON APIs live: every error under it (the edge's own refusals, an unknown
+// route, a handler's error) is answered as RFC 9457 problem details.
+const APIPrefix = "/v1"
+
+// API is middleware for a JSON API's routes: their errors are answered by the server's one error
+// handler as RFC 9457 problem details (application/problem+json, see Problem) instead of the kit's
+// {"error": {...}} body — as for every route under APIPrefix — and a request body over limit bytes
+// (DefaultAPIBodyLimit when limit <= 0) is refused with 413 before any handler reads it.
 func API(limit int) fiber.Handler {
 	if limit <= 0 {
 		limit = DefaultAPIBodyLimit
@@ -56,8 +60,15 @@ func API(limit int) fiber.Handler {
 	}
 }
 
-// WantsProblem reports whether c's errors are answered as problem details (API is on its route).
-func WantsProblem(c *fiber.Ctx) bool { return c.Locals(problemKey{}) != nil }
+// WantsProblem reports whether c's errors are answered as problem details: API is on its route, or
+// its path is under APIPrefix.
+func WantsProblem(c *fiber.Ctx) bool {
+	if c.Locals(problemKey{}) != nil {
+		return true
+	}
+	p := c.Path()
+	return p == APIPrefix || strings.HasPrefix(p, APIPrefix+"/")
+}
 
 // WriteProblem answers c with a problem details body for status and code.
 func WriteProblem(c *fiber.Ctx, status int, code, detail string, fields map[string]string) error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout/api"
 	"github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
 	"github.com/inlay-dev/inlay/services/checkout/redis"
@@ -51,10 +52,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: redis.NewCarts(svc.Redis, svc.Keys), Store: store,
+	carts := redis.NewCarts(svc.Redis, svc.Keys)
+	if _, err := ui.Mount(svc.Server.App, ui.Options{Carts: carts, Store: store,
 		Assets: assets, Verifier: svc.Verifier, SecureCookie: !cfg.Dev(), Log: log}); err != nil {
 		return err
 	}
+	// The /v1 JSON API for the BFFs, behind the same Inlay-Context check.
+	api.New(carts, store, svc.Verifier, log).Mount(svc.Server.App)
 	// Ready once the header's and the cart pages' fragments have rendered (pools open, queries warm).
 	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, ui.MiniCart, ui.CartPage, ui.CheckoutPage,
 		ui.AddToCart+"?sku=AU-01-SI"))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/explore/api"
 	"github.com/inlay-dev/inlay/services/explore/events"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
 	"github.com/inlay-dev/inlay/services/explore/purge"
@@ -77,6 +78,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Verifier: svc.Verifier}); err != nil {
 		return err
 	}
+	// The /v1 JSON API for the BFFs.
+	api.New(catalog).Mount(svc.Server.App)
 	// Ready once every page's fragment of explore has rendered (pool open, queries warm).
 	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, header.Name, footer.Name, teasers.Name,
 		category.Name+"?category=classic", search.Name+"?q=tractor", stores.Name, storepicker.Name))

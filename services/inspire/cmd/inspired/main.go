@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/inspire/api"
 	inspireevents "github.com/inlay-dev/inlay/services/inspire/events"
 	"github.com/inlay-dev/inlay/services/inspire/postgres"
 	"github.com/inlay-dev/inlay/services/inspire/static"
@@ -47,6 +48,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Fragments: map[string]fragments.Fragment{recommendations.Name: recommendations.Manifest(assets.Stylesheet())}})
 	frags := app.Group("/fragments", fragments.Middleware(svc.Verifier))
 	frags.Get("/"+recommendations.Name, recommendations.Handler(store, assets.StylesheetURL()))
+	// The /v1 JSON API for the BFFs.
+	api.New(store).Mount(app)
 	// Ready once its fragment has rendered (pool open, queries warm).
 	svc.Server.AddCheck("warm", fragments.WarmUp(app, svc.Verifier, recommendations.Name+"?skus=AU-01-SI"))
 	return svc.Run(ctx)
