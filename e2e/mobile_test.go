@@ -131,11 +131,14 @@ func TestMobile(t *testing.T) {
 
 	// Catalog: home → a category's product → its product screen, every part there.
 	var home mobile.HomeScreen
-	a := call("GET", "/v1/home", "", "")
-	a.decode(t, &home)
-	if a.status != 200 || len(home.Categories) == 0 || len(home.Categories[0].Products) == 0 || len(home.Stores) == 0 {
-		t.Fatalf("home: %d %.300s", a.status, a.body)
-	}
+	var a mobileAnswer
+	sfEventually(t, 30*time.Second, "the home screen with products and stores", func() (bool, string) {
+		home = mobile.HomeScreen{}
+		a = call("GET", "/v1/home", "", "")
+		a.decode(t, &home)
+		return a.status == 200 && len(home.Categories) > 0 && len(home.Categories[0].Products) > 0 && len(home.Stores) > 0,
+			fmt.Sprintf("%d %.300s", a.status, a.body)
+	})
 	var product mobile.ProductScreen
 	var sku string
 	sfEventually(t, 30*time.Second, "a product screen with stock and recommendations", func() (bool, string) {
@@ -356,23 +359,9 @@ func TestMobileDegraded(t *testing.T) {
 	defer rdb.Close()
 	// A product and a sku the running teams know (inspire's read model filled from decide's events).
 	healthy := startMobile(t, p, rdb, nil)
-	v := mobiletest.Load(t, healthy)
-	client := v.Client()
-	var home mobile.HomeScreen
-	mobileCall(t, client, healthy, "GET", "/v1/home", "", "").decode(t, &home)
-	if len(home.Categories) == 0 || len(home.Categories[0].Products) == 0 {
-		t.Fatal("no products on the home screen")
-	}
-	id := home.Categories[0].Products[0].ID
-	var sku string
-	sfEventually(t, 30*time.Second, "a full product screen", func() (bool, string) {
-		var ps mobile.ProductScreen
-		a := mobileCall(t, client, healthy, "GET", "/v1/products/"+id, "", "")
-		a.decode(t, &ps)
-		sku = ps.Variant.SKU
-		return a.status == 200 && len(ps.Degraded) == 0 && len(ps.Recommendations) > 0, string(a.body)
-	})
-	path := "/v1/products/" + id + "?sku=" + url.QueryEscape(sku)
+	client := mobiletest.Load(t, healthy).Client()
+	path := mobileProductPath(t, p, healthy)
+	id := strings.TrimPrefix(path[:strings.Index(path, "?")], "/v1/products/")
 
 	t.Run("inspire hung", func(t *testing.T) {
 		base := startMobile(t, p, rdb, map[string]string{"inspire": hungListener(t)})

@@ -196,6 +196,10 @@ func (b *BFF) product(ctx context.Context, in *ProductInput) (*ProductOutput, er
 	return out, nil
 }
 
+// signInTimeout is the deadline of a sign-in: accounts hashes the password with argon2id (50 to
+// 500 ms, seconds on a busy machine), so it is longer than a whoami's.
+const signInTimeout = 5 * time.Second
+
 // SignInInput is POST /v1/session's request.
 type SignInInput struct {
 	Body struct {
@@ -227,7 +231,7 @@ func (b *BFF) signIn(ctx context.Context, in *SignInInput) (*SessionOutput, erro
 	rc := reqCtx(ctx)
 	var s signIn
 	err := b.do(detach(ctx), rc, call{team: teamAccounts, method: http.MethodPost, path: "/v1/sessions",
-		body: map[string]string{"email": in.Body.Email, "password": in.Body.Password}}, &s)
+		body: map[string]string{"email": in.Body.Email, "password": in.Body.Password}, timeout: signInTimeout}, &s)
 	if err != nil {
 		var te *teamError
 		if asTeamError(err, &te) && te.status == http.StatusUnauthorized {
