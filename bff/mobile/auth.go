@@ -33,6 +33,9 @@ type requestContext struct {
 	token     string // the bearer token, or ""
 	customer  string // the token's customer, once authenticated
 	signed    string // the signed Inlay-Context
+	// start is when the request arrived: each team's deadline counts from it, so the screen answers
+	// within its slowest part's deadline whatever the BFF spent before asking (rate limit, token).
+	start time.Time
 	signer    *fragments.Signer
 }
 
@@ -77,6 +80,7 @@ func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 		requestID: strings.Clone(server.RequestID(fc)),
 		token:     bearer(fc.Get("Authorization")),
 		signer:    b.opts.Signer,
+		start:     fc.Context().Time(),
 	}
 	rc.locale = fragments.Locale(rc.language)
 	keys := []string{b.opts.Keys.Key("rate", "addr", rc.client)}

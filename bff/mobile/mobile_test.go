@@ -190,7 +190,12 @@ func start(t *testing.T, fo fixtureOpts) *fixture {
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", 5*time.Second, func(a net.Addr) { addr <- a }) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
 	select {
 	case a := <-addr:
 		f.base = "http://" + a.String()

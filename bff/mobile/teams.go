@@ -69,6 +69,9 @@ func (b *BFF) doStatus(ctx context.Context, rc *requestContext, c call, out any)
 	if r.Timeout <= 0 {
 		r.Timeout = b.opts.Deadlines.of(c.team)
 	}
+	if !rc.start.IsZero() {
+		r.Timeout = max(r.Timeout-time.Since(rc.start), time.Millisecond)
+	}
 	if c.query != nil {
 		r.Query = c.query.Encode()
 	}
