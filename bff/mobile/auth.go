@@ -35,8 +35,8 @@ type requestContext struct {
 	signed    string // the signed Inlay-Context
 	// start is when the request arrived: each team's deadline counts from it, so the screen answers
 	// within its slowest part's deadline whatever the BFF spent before asking (rate limit, token).
-	start time.Time
-	signer    *fragments.Signer
+	start  time.Time
+	signer *fragments.Signer
 }
 
 type requestContextKey struct{}
