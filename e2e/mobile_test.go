@@ -337,7 +337,12 @@ func startMobile(t testing.TB, p *Platform, rdb *redis.Client, replace map[strin
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", 5*time.Second, func(a net.Addr) { addrc <- a }) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
 	select {
 	case a := <-addrc:
 		return "http://" + a.String()
