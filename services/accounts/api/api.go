@@ -8,20 +8,22 @@
 //	                     expiry (the shell resolves the inlay_session cookie with it)
 //	GET    /v1/profile   (bearer) → 200 {"customerId","name","email","address"}
 //
-// Errors are {"error":{"code","message","fields"}} with 400, 401, 429 (Retry-After) or 503 (sign-in
-// fails closed when its throttle cannot be reached). Sign-in is throttled per e-mail and per caller
-// address (the connection's: a BFF signs in for its own callers).
+// Errors are RFC 9457 problem details (kit/server.Problem: "code", and "fields" for invalid input)
+// with 400, 401 (WWW-Authenticate), 413, 415, 429 (Retry-After) or 503 (sign-in fails closed when
+// its throttle cannot be reached). The sign-in body is application/json, at most 4 KiB, with no
+// fields but email and password. Sign-in is throttled per e-mail and per caller address (the
+// connection's: a BFF signs in for its own callers). Examples of every answer: testdata/*.json.
 package api
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/services/accounts"
+	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // Service is what the API asks of accounts' domain (accounts.Service).
@@ -41,12 +43,15 @@ func New(svc Service) *API { return &API{svc: svc} }
 
 // Mount adds the /v1 routes to r.
 func (a *API) Mount(r fiber.Router) {
-	v1 := r.Group("/v1")
+	v1 := r.Group("/v1", server.API(BodyLimit))
 	v1.Post("/sessions", a.signIn)
 	v1.Delete("/sessions", a.signOut)
 	v1.Get("/whoami", a.whoami)
 	v1.Get("/profile", a.profile)
 }
+
+// BodyLimit bounds a request body.
+const BodyLimit = 4 << 10
 
 // SignInRequest is POST /v1/sessions' body.
 type SignInRequest struct {
@@ -86,8 +91,8 @@ type Whoami struct {
 
 func (a *API) signIn(c *fiber.Ctx) error {
 	var req SignInRequest
-	if err := json.Unmarshal(c.Body(), &req); err != nil {
-		return fail(c, accounts.InvalidInput(accounts.FieldErrors{"": "The body must be a JSON object with email and password."}))
+	if err := server.DecodeJSON(c, &req); err != nil {
+		return err
 	}
 	cu, sess, err := a.svc.SignIn(c.UserContext(), accounts.Credentials{Email: req.Email, Password: req.Password},
 		c.Context().RemoteIP().String(), "")
@@ -147,30 +152,20 @@ var statusByCode = map[accounts.Code]int{
 	accounts.Unavailable:  fiber.StatusServiceUnavailable,
 }
 
-// errorBody is the JSON of an error answer.
-type errorBody struct {
-	Error struct {
-		Code    accounts.Code        `json:"code"`
-		Message string               `json:"message"`
-		Fields  accounts.FieldErrors `json:"fields,omitempty"`
-	} `json:"error"`
-}
-
-// fail writes err's answer when it is an accounts error; anything else goes to the server's error
-// handler (500, logged).
+// fail writes err's answer, problem details, when it is an accounts error; anything else goes to
+// the server's error handler (500, logged).
 func fail(c *fiber.Ctx, err error) error {
 	code := accounts.ErrorCode(err)
 	status, ok := statusByCode[code]
 	if !ok {
 		return err
 	}
-	var body errorBody
-	body.Error.Code = code
 	fe := accounts.FormErrors(err)
-	body.Error.Message = fe[""]
-	if body.Error.Message == "" {
-		body.Error.Message = "Please correct the request."
-		body.Error.Fields = fe
+	message := fe[""]
+	var fields map[string]string
+	if message == "" {
+		message = "Please correct the request."
+		fields = fe
 	}
 	switch code {
 	case accounts.RateLimited:
@@ -180,6 +175,5 @@ func fail(c *fiber.Ctx, err error) error {
 	case accounts.Unavailable:
 		c.Set(fiber.HeaderRetryAfter, "30")
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Status(status).JSON(body)
+	return server.WriteProblem(c, status, string(code), message, fields)
 }

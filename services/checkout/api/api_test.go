@@ -183,7 +183,12 @@ func TestCart(t *testing.T) {
 		t.Errorf("line = %+v", l)
 	}
 	// Set: the stock (5) is the limit.
-	want(t, "set 5", e.do(ada, "PUT", "/v1/cart/items/"+checkouttest.SKUGrey, `{"quantity":5}`), 200)
+	r = e.do(ada, "PUT", "/v1/cart/items/"+checkouttest.SKUGrey, `{"quantity":5}`)
+	want(t, "set 5", r, 200)
+	example(t, "cart.json", r)
+	r = e.do(ada, "GET", "/v1/cart", "")
+	want(t, "get", r, 200)
+	example(t, "cart.json", r)
 	want(t, "set 6 of 5 in stock", e.do(ada, "PUT", "/v1/cart/items/"+checkouttest.SKUGrey, `{"quantity":6}`), 409)
 	want(t, "add 1 over the stock", e.do(ada, "POST", "/v1/cart/items", `{"sku":"`+checkouttest.SKUGrey+`"}`), 409)
 	// Set adds a new line.
@@ -195,6 +200,7 @@ func TestCart(t *testing.T) {
 	for range 2 {
 		r := e.do(ada, "DELETE", "/v1/cart/items/"+checkouttest.SKUGrey, "")
 		want(t, "remove", r, 200)
+		example(t, "cart.json", r)
 		r.json(t, &c)
 		if len(c.Lines) != 1 || c.Lines[0].SKU != checkouttest.SKURed {
 			t.Fatalf("cart after remove = %+v", c)

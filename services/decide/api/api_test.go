@@ -3,10 +3,12 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/inlay-dev/inlay/services/decide"
 	"github.com/inlay-dev/inlay/services/decide/api"
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	"github.com/inlay-dev/inlay/services/kit/kittest/apitest"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
@@ -67,7 +70,8 @@ func (s *store) ChangePrice(ctx context.Context, sku string, price int64) (decid
 
 func newApp() (*fiber.App, *store) {
 	st := &store{products: []decide.Product{{ID: "AU-02", Name: "SmartFarm Titan", Category: "autonomous", Version: 1,
-		Variants: []decide.Variant{{SKU: "AU-02-OG", Name: "Sunset Copper", Color: "#dd5219", Price: 4100}}}}}
+		Highlights: []string{"Advanced autopilot technology for precise farming operations."},
+		Variants:   []decide.Variant{{SKU: "AU-02-OG", Name: "Sunset Copper", Color: "#dd5219", Price: 4100}}}}}
 	s := server.New(server.Options{Name: "decide", Log: logging.New(io.Discard, "decide", slog.LevelError)})
 	api.New(st, st, images{}, "secret").Mount(s.App)
 	return s.App, st
@@ -149,5 +153,42 @@ func TestChangePrice(t *testing.T) {
 				t.Errorf("a refused request changed a price")
 			}
 		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json from the current responses")
+
+// TestExamples keeps testdata/*.json — the answers the BFFs decode — true to the handlers' real
+// answers by shape, and decodable strictly into the API's types.
+func TestExamples(t *testing.T) {
+	t.Parallel()
+	app, _ := newApp()
+	for _, tt := range []struct {
+		method, target, token, body, file string
+		v                                 any
+	}{
+		{"GET", "/v1/products", "", "", "products.json", &struct {
+			Products []api.Product `json:"products"`
+		}{}},
+		{"GET", "/v1/products/AU-02", "", "", "product.json", &api.Product{}},
+		{"GET", "/v1/variants/AU-02-OG", "", "", "variant.json", &api.Variant{}},
+		{"POST", "/v1/admin/variants/AU-02-OG/price", "secret", `{"price": 4200}`, "price.json", &api.PriceResponse{}},
+	} {
+		req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", tt.method, tt.target, resp.StatusCode, b)
+		}
+		path := filepath.Join("testdata", tt.file)
+		apitest.Example(t, path, b, *update)
+		apitest.Decode(t, path, tt.v)
 	}
 }

@@ -2,14 +2,17 @@ package api_test
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/inlay-dev/inlay/services/inventory"
 	"github.com/inlay-dev/inlay/services/inventory/api"
+	"github.com/inlay-dev/inlay/services/kit/kittest/apitest"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
@@ -82,5 +85,43 @@ func TestAPI(t *testing.T) {
 	}
 	if st.stock["A"] != 1 {
 		t.Errorf("stock A=%d after the admin change, want 1", st.stock["A"])
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json from the current responses")
+
+// TestExamples keeps testdata/*.json — the answers the BFFs and tools decode — true to the handlers'
+// real answers by shape, and decodable strictly into the API's types.
+func TestExamples(t *testing.T) {
+	t.Parallel()
+	srv := server.New(server.Options{Name: "inventory", Log: logging.New(io.Discard, "inventory", slog.LevelError)})
+	api.New(&store{stock: map[string]int{"A": 3}}, "secret").Mount(srv.App)
+	for _, tt := range []struct {
+		method, target, token, body, file string
+		v                                 any
+	}{
+		{"GET", "/v1/stock", "", "", "stock_all.json", &struct {
+			Stock []api.Stock `json:"stock"`
+		}{}},
+		{"GET", "/v1/stock/A", "", "", "stock.json", &api.Stock{}},
+		{"GET", "/v1/reservations/o1", "", "", "reservation.json", &api.Reservation{}},
+		{"POST", "/v1/admin/stock/A", "Bearer secret", `{"quantity":2}`, "stock_set.json", &api.Stock{}},
+	} {
+		req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+		if tt.token != "" {
+			req.Header.Set("Authorization", tt.token)
+		}
+		resp, err := srv.App.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", tt.method, tt.target, resp.StatusCode, b)
+		}
+		path := filepath.Join("testdata", tt.file)
+		apitest.Example(t, path, b, *update)
+		apitest.Decode(t, path, tt.v)
 	}
 }

@@ -265,6 +265,7 @@ func TestAccountsd(t *testing.T) {
 
 	// JSON sign-in for the BFFs: a bearer token.
 	req, _ := http.NewRequestWithContext(p.ctx, http.MethodPost, p.base+"/v1/sessions", strings.NewReader(`{"email":"ADA@example.com","password":"analytical engine"}`))
+	req.Header.Set("Content-Type", "application/json")
 	hres, err := p.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +313,7 @@ func TestJSONSignInThrottled(t *testing.T) {
 	p.do("POST", "/ui/register", guest, url.Values{"csrf": {"c"}, "name": {"Bob"}, "email": {"bob@example.com"}, "password": {"the right one"}}, "")
 	post := func(pw string) int {
 		req, _ := http.NewRequestWithContext(p.ctx, http.MethodPost, p.base+"/v1/sessions", strings.NewReader(`{"email":"bob@example.com","password":"`+pw+`"}`))
+		req.Header.Set("Content-Type", "application/json")
 		res, err := p.client.Do(req)
 		if err != nil {
 			t.Fatal(err)

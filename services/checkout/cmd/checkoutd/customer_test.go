@@ -150,3 +150,26 @@ func TestOrderHistoryNewestFirst(t *testing.T) {
 		t.Errorf("history %v, want newest first %v", got, []string{ids[1], ids[0]})
 	}
 }
+
+// TestPlantedCustomerCartID: a guest whose cart cookie names a customer's cart (a value the shell
+// signs whatever the browser sent) sees none of its lines and changes nothing in it.
+func TestPlantedCustomerCartID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const customer = "0b5c1d2e-3f40-4a51-8b62-7c8d9eaf0b1c"
+	e.doAs(customer, "POST", "/ui/cart/add", "", addForm(checkouttest.SKUGrey), nil)
+	planted := checkout.CustomerCartID(customer)
+	if got := miniCartCount(t, e.do("GET", "/fragments/mini-cart", planted, nil, nil)); got != "0" {
+		t.Fatalf("a guest with the customer's cart id sees %q units", got)
+	}
+	if r := e.do("POST", "/ui/cart/remove", planted, addForm(checkouttest.SKUGrey), nil); r.StatusCode != 303 {
+		t.Fatalf("remove: %d", r.StatusCode)
+	}
+	// Signed in, the planted id is no guest cart to merge either.
+	if got := miniCartCount(t, e.doAs("another-customer", "GET", "/fragments/mini-cart", planted, nil, nil)); got != "0" {
+		t.Errorf("another customer merged the planted cart: %q", got)
+	}
+	if got := miniCartCount(t, e.doAs(customer, "GET", "/fragments/mini-cart", "", nil, nil)); got != "1" {
+		t.Errorf("the customer's cart holds %q units, want 1", got)
+	}
+}
