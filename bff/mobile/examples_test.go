@@ -27,6 +27,11 @@ func TestTeamExamples(t *testing.T) {
 		{"checkout", "order", &checkoutOrder{}},
 		{"checkout", "orders", &checkoutOrders{}},
 		{"inspire", "recommendations", &inspireRecommendations{}},
+		{"decide", "product", &decideProduct{}},
+		{"decide", "variant", &decideVariant{}},
+		{"inventory", "stock", &inventoryStock{}},
+		{"accounts", "session", &signIn{}},
+		{"accounts", "whoami", &whoami{}},
 	} {
 		t.Run(tc.team+"/"+tc.name, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("..", "..", "services", tc.team, "api", "testdata", tc.name+".json"))
@@ -47,6 +52,20 @@ func TestTeamExamples(t *testing.T) {
 				t.Error("nothing decoded")
 			}
 		})
+	}
+}
+
+// TestTeamProblemExamples: the BFF reads the detail of the teams' problem answers (passed on to the
+// app for a primary team's 4xx).
+func TestTeamProblemExamples(t *testing.T) {
+	for _, team := range []string{"checkout", "accounts"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "services", team, "api", "testdata", "problem.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problemDetail(raw) == "" {
+			t.Errorf("%s's problem example has no detail the BFF reads: %s", team, raw)
+		}
 	}
 }
 
