@@ -73,7 +73,7 @@ faults: services-up ## the fault suite alone, with its figures: toxiproxy betwee
 	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
 	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
-bench: services-up proxies ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages
+bench: services-up proxies ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages, the mobile BFF's product screen
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
@@ -93,6 +93,9 @@ bench: services-up proxies ## benchmarks: the event backbone, the engine's Go be
 	# --- partners (issue 15): bff/embed's Product Card, the nginx SSI and Varnish ESI pages, beside the shell
 	scripts/bench-partner.sh $(BENCH_DIR)/partner.md
 	scripts/record-bench.sh partner $(BENCH_DIR)/partner.md
+	# --- mobile BFF (issue 14): the product screen, all teams up and with inspire slowed to 1 s (e2e/mobile_bench_test.go)
+	MOBILE_BENCH_OUT=$(abspath $(BENCH_DIR))/mobile.md $(GO) test -tags e2e -count=1 -timeout 15m -run '^TestMobileBench$$' ./e2e/
+	scripts/record-bench.sh mobile $(BENCH_DIR)/mobile.md
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
 
 bench-compose: services-up ## the composition table alone (< 4 min): inlay, inlay-cached, floor and static, median ratios of 3 interleaved rounds

@@ -109,6 +109,10 @@ func Start(t testing.TB, opts ...Option) *Platform {
 	if err != nil {
 		t.Fatalf("generate shell key: %v", err)
 	}
+	mobilePub, mobilePriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatalf("generate mobile key: %v", err)
+	}
 	embedPub, embedPriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatalf("generate embed key: %v", err)
@@ -160,6 +164,8 @@ func Start(t testing.TB, opts ...Option) *Platform {
 		"INLAY_EXCHANGE=" + p.Exchange,
 		"INLAY_SHELL_PRIVATE_KEY=" + base64.StdEncoding.EncodeToString(priv.Seed()),
 		"INLAY_SHELL_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(pub),
+		"INLAY_MOBILE_PRIVATE_KEY=" + base64.StdEncoding.EncodeToString(mobilePriv.Seed()),
+		"INLAY_MOBILE_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(mobilePub),
 		"INLAY_EMBED_PRIVATE_KEY=" + base64.StdEncoding.EncodeToString(embedPriv.Seed()),
 		"INLAY_EMBED_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(embedPub),
 		"INLAY_TEAMS=" + strings.Join(teams, ","),

@@ -44,8 +44,22 @@ type Forwarded struct {
 	Context string
 }
 
-// FetchRequest is one fragment (or manifest) request to a team.
+// FetchRequest is one request to a team: a fragment or a manifest (GET, text/html), or a call of a
+// team's /v1 JSON API by a backend-for-frontend (any method, a body, Accept: application/json). Every
+// kind goes through the same deadline and the same per-team breaker.
 type FetchRequest struct {
+	// Method is the request's method; GET when empty.
+	Method string
+	// Body is the request body (POST, PUT, PATCH), sent with ContentType.
+	Body        []byte
+	ContentType string
+	// Accept is the Accept header; "text/html" when empty.
+	Accept string
+	// Authorization is sent as the Authorization header: only to accounts, which resolves a bearer
+	// token (a BFF's sign-in and whoami); never a browser's header passed on.
+	Authorization string
+	// IdempotencyKey is sent as the Idempotency-Key header (placing an order).
+	IdempotencyKey string
 	// Team is the context name the client knows the team's base URL by.
 	Team string
 	// Path is the path on the team's server: "/fragments/header".
@@ -72,6 +86,7 @@ type FetchResponse struct {
 	Location     string
 	Link         string
 	Vary         string
+	RetryAfter   string
 	// Duration is how long the request took.
 	Duration time.Duration
 
@@ -230,7 +245,7 @@ type statusError struct{ status int }
 
 func (e statusError) Error() string { return fmt.Sprintf("fragments: status %d", e.status) }
 
-// Fetch performs one GET against a team. It returns the response for every status; err is set only
+// Fetch performs one request against a team (a GET unless r.Method says otherwise). It returns the response for every status; err is set only
 // when there is no usable response (breaker open, timeout, transport error, body too large) — and for
 // 5xx, where both are returned. 5xx, timeouts and transport errors count against the team's breaker;
 // 2xx, 3xx and 4xx do not.
@@ -292,9 +307,29 @@ func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, er
 	if r.Query != "" {
 		uri.SetQueryString(r.Query)
 	}
-	req.Header.SetMethod(fasthttp.MethodGet)
 	h := &req.Header
-	h.Set("Accept", "text/html")
+	if r.Method != "" {
+		h.SetMethod(r.Method)
+	} else {
+		h.SetMethod(fasthttp.MethodGet)
+	}
+	if r.Accept != "" {
+		h.Set("Accept", r.Accept)
+	} else {
+		h.Set("Accept", "text/html")
+	}
+	if r.Body != nil {
+		req.SetBodyRaw(r.Body)
+		if r.ContentType != "" {
+			h.SetContentType(r.ContentType)
+		}
+	}
+	if r.Authorization != "" {
+		h.Set(fasthttp.HeaderAuthorization, r.Authorization)
+	}
+	if r.IdempotencyKey != "" {
+		h.Set("Idempotency-Key", r.IdempotencyKey)
+	}
 	f := r.Forwarded
 	if f.AcceptLanguage != "" {
 		h.Set(HeaderAcceptLanguage, f.AcceptLanguage)
@@ -331,6 +366,7 @@ func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, er
 	out.Location = string(rh.Peek(fasthttp.HeaderLocation))
 	out.Link = string(rh.Peek(fasthttp.HeaderLink))
 	out.Vary = string(rh.Peek(fasthttp.HeaderVary))
+	out.RetryAfter = string(rh.Peek(fasthttp.HeaderRetryAfter))
 	return out, nil
 }
 

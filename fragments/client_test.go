@@ -176,3 +176,37 @@ func TestClientUnknownTeamAndBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestClientJSONCall: a BFF's JSON call (a method, a body, Accept, Authorization, Idempotency-Key)
+// goes through the same client, and a 4xx answer does not count against the breaker.
+func TestClientJSONCall(t *testing.T) {
+	type seen struct {
+		method, ct, accept, auth, key, body string
+	}
+	got := make(chan seen, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 64)
+		n, _ := r.Body.Read(b)
+		got <- seen{r.Method, r.Header.Get("Content-Type"), r.Header.Get("Accept"), r.Header.Get("Authorization"),
+			r.Header.Get("Idempotency-Key"), string(b[:n])}
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusConflict)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, ClientOptions{BreakerFailures: 1})
+	for range 3 {
+		resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Method: http.MethodPost, Path: "/v1/orders",
+			Body: []byte(`{"a":1}`), ContentType: "application/json", Accept: "application/json",
+			Authorization: "Bearer tok", IdempotencyKey: "k-1"})
+		if err != nil || resp.Status != http.StatusConflict || resp.RetryAfter != "7" {
+			t.Fatalf("fetch: %v %+v", err, resp)
+		}
+	}
+	s := <-got
+	if s != (seen{"POST", "application/json", "application/json", "Bearer tok", "k-1", `{"a":1}`}) {
+		t.Errorf("team saw %+v", s)
+	}
+	if st, _ := c.BreakerState("t"); st != gobreaker.StateClosed {
+		t.Errorf("breaker %s after 4xx answers", st)
+	}
+}

@@ -269,11 +269,11 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	}
 
 	vals := url.Values{}
-	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().URI().QueryArgs().All() {
 		if string(k) != "key" {
 			vals.Add(string(k), string(v))
 		}
-	})
+	}
 	src := ctxName + "/" + frag
 	if q := vals.Encode(); q != "" {
 		src += "?" + q

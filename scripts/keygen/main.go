@@ -1,7 +1,7 @@
 // Command keygen prints a fresh Ed25519 key pair for each signer of Inlay-Context as environment
 // assignments: INLAY_SHELL_PRIVATE_KEY (base64 seed, for the shell) and INLAY_SHELL_PUBLIC_KEY (base64,
-// for every fragment server), and likewise INLAY_EMBED_PRIVATE_KEY (bff/embed) and
-// INLAY_EMBED_PUBLIC_KEY. `make run` writes them to .inlay/dev.env once, so the signers and the teams
+// for every fragment server), and likewise INLAY_MOBILE_PRIVATE_KEY (bff/mobile) and
+// INLAY_MOBILE_PUBLIC_KEY, INLAY_EMBED_PRIVATE_KEY (bff/embed) and INLAY_EMBED_PUBLIC_KEY. `make run` writes them to .inlay/dev.env once, so the signers and the teams
 // agree on the keys across restarts.
 //
 // With -tokens it also prints a fresh random value for each bearer token a deployment must set in
@@ -22,7 +22,7 @@ import (
 var tokens = []string{"DECIDE_ADMIN_TOKEN", "INVENTORY_ADMIN_TOKEN", "INLAY_PURGE_TOKEN"}
 
 // signers are the processes that sign Inlay-Context, each with its own key pair.
-var signers = []string{"SHELL", "EMBED"}
+var signers = []string{"SHELL", "MOBILE", "EMBED"}
 
 func main() {
 	withTokens := flag.Bool("tokens", false, "also print a random value for each bearer token prod needs")

@@ -207,12 +207,11 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 	out := c.Response()
 	out.SetStatusCode(status)
-	resp.Header.VisitAll(func(k, v []byte) {
-		if proxyDroppedResponseHeaders[string(k)] {
-			return
+	for k, v := range resp.Header.All() {
+		if !proxyDroppedResponseHeaders[string(k)] {
+			out.Header.SetBytesKV(k, v)
 		}
-		out.Header.SetBytesKV(k, v)
-	})
+	}
 	out.Header.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	if html {
 		// The shell's policy applies to every HTML answer it sends, whoever rendered it.
@@ -221,19 +220,19 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		out.Header.Set(fiber.HeaderXFrameOptions, "DENY")
 	}
 	if withContext {
-		resp.Header.VisitAllCookie(func(name, value []byte) {
+		for name, value := range resp.Header.Cookies() {
 			if CookieOwners[string(name)] != t.name {
-				return
+				continue
 			}
 			ck := fasthttp.AcquireCookie()
-			defer fasthttp.ReleaseCookie(ck)
 			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
 				out.Header.SetCookie(ck)
 				if string(name) == SessionCookie && p.opts.sessionChanged != nil {
 					p.opts.sessionChanged(session)
 				}
 			}
-		})
+			fasthttp.ReleaseCookie(ck)
+		}
 	}
 	out.SetBody(resp.Body())
 	return nil

@@ -161,18 +161,20 @@ func invalidText(c *fiber.Ctx, form bool) string {
 		return "path"
 	}
 	bad := ""
-	uri.QueryArgs().VisitAll(func(k, v []byte) {
-		if bad == "" && (!validText(k) || !validText(v)) {
+	for k, v := range uri.QueryArgs().All() {
+		if !validText(k) || !validText(v) {
 			bad = "query"
+			break
 		}
-	})
+	}
 	ct := bytes.ToLower(c.Request().Header.ContentType())
 	if bad == "" && form && bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) {
-		c.Request().PostArgs().VisitAll(func(k, v []byte) {
-			if bad == "" && (!validText(k) || !validText(v)) {
+		for k, v := range c.Request().PostArgs().All() {
+			if !validText(k) || !validText(v) {
 				bad = "form"
+				break
 			}
-		})
+		}
 	}
 	if bad == "" && form && bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) {
 		if mf, err := c.Request().MultipartForm(); err == nil {
