@@ -328,14 +328,14 @@ func TestDefaultTeams(t *testing.T) {
 	want := fragments.Teams{}
 	for _, p := range loadProcfile(t) {
 		if p.team {
-			want[p.name] = "http://127.0.0.1:" + strconv.Itoa(p.port)
+			want[p.name] = []string{"http://127.0.0.1:" + strconv.Itoa(p.port)}
 		}
 	}
 	got, err := fragments.ParseTeams(fragments.DefaultTeams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(got, want) {
+	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("fragments.DefaultTeams = %v, want the Procfile's teams %v", got, want)
 	}
 }

@@ -400,7 +400,7 @@ func (pr *process) waitReady(ctx context.Context, timeout time.Duration) error {
 	defer ticker.Stop()
 	var last string
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pr.url+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pr.url+"/readyz?full=1", nil)
 		if err != nil {
 			return err
 		}

@@ -26,10 +26,11 @@ var (
 	ErrUnknownFragment = errors.New("compose: fragment not in manifest")
 )
 
-// Team is a registered context: its base URL comes from configuration, its manifest from the team.
+// Team is a registered context: its instances' base URLs come from configuration, its manifest from
+// the team.
 type Team struct {
-	Name    string
-	BaseURL string
+	Name      string
+	Instances []string
 	state   atomic.Pointer[teamState]
 }
 
@@ -75,8 +76,8 @@ type Teams struct {
 // NewTeams registers the teams of the registry. Manifests are read by Refresh.
 func NewTeams(client *fragments.Client, teams fragments.Teams, log *slog.Logger) *Teams {
 	t := &Teams{client: client, log: log, byName: make(map[string]*Team, len(teams))}
-	for name, base := range teams {
-		team := &Team{Name: name, BaseURL: base}
+	for name, bases := range teams {
+		team := &Team{Name: name, Instances: bases}
 		team.state.Store(&teamState{})
 		t.byName[name] = team
 		t.names = append(t.names, name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,8 +21,9 @@ import (
 // Requests carry only allowlisted headers and the signed context, never the browser's cookies;
 // responses pass Set-Cookie only for cookies the team owns (CookieOwners).
 type proxy struct {
-	teams map[string]*proxyTeam
-	opts  proxyOptions
+	teams     map[string]*proxyTeam
+	instances *fragments.Instances
+	opts      proxyOptions
 }
 
 type proxyOptions struct {
@@ -37,38 +39,85 @@ type proxyOptions struct {
 	sessionChanged func(old string)
 }
 
+// proxyTeam is a team's instances, each with its connection pool.
 type proxyTeam struct {
-	name   string
-	scheme string
-	host   string
-	prefix string
-	client *fasthttp.HostClient
+	name      string
+	instances map[*fragments.Instance]*proxyInstance
+}
+
+type proxyInstance struct {
+	scheme, host, prefix string
+	client               *fasthttp.HostClient
 }
 
 const proxyTimeout = 10 * time.Second
 
-func newProxy(teams map[string]string, opts proxyOptions) *proxy {
-	p := &proxy{teams: map[string]*proxyTeam{}, opts: opts}
-	for name, base := range teams {
-		u, err := url.Parse(base)
-		if err != nil {
-			continue // ParseTeams and NewClient have validated every URL already
-		}
-		addr := u.Host
-		if u.Port() == "" {
-			if u.Scheme == "https" {
-				addr += ":443"
-			} else {
-				addr += ":80"
+// newProxy builds the proxy to the instances of every team, taking each request's instance from
+// their rotation.
+func newProxy(instances *fragments.Instances, teams fragments.Teams, opts proxyOptions) *proxy {
+	p := &proxy{teams: map[string]*proxyTeam{}, instances: instances, opts: opts}
+	for name := range teams {
+		pt := &proxyTeam{name: name, instances: map[*fragments.Instance]*proxyInstance{}}
+		for _, inst := range instances.All(name) {
+			u, err := url.Parse(inst.Base)
+			if err != nil {
+				continue // ParseTeams and NewInstances have validated every URL already
 			}
+			addr := u.Host
+			if u.Port() == "" {
+				if u.Scheme == "https" {
+					addr += ":443"
+				} else {
+					addr += ":80"
+				}
+			}
+			pt.instances[inst] = &proxyInstance{scheme: u.Scheme, host: u.Host, prefix: u.Path,
+				client: &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 256,
+					MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
+					WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
+					MaxResponseBodySize: 16 << 20}}
 		}
-		p.teams[name] = &proxyTeam{name: name, scheme: u.Scheme, host: u.Host, prefix: u.Path,
-			client: &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 256,
-				MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
-				WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
-				MaxResponseBodySize: 16 << 20}}
+		p.teams[name] = pt
 	}
 	return p
+}
+
+// do sends req to the team's next instance in rotation. A request whose connection was refused
+// never reached the team and goes once more to another instance; so does a GET or HEAD whose
+// connection was reset before any byte of the answer (an instance stopping), and a GET or HEAD of
+// an asset the instance does not have (404 under /static/): during a rolling deploy a page of the
+// new version may ask an instance of the old one for the new version's assets, and the other way
+// round.
+func (p *proxy) do(c *fiber.Ctx, t *proxyTeam, path string, req *fasthttp.Request, resp *fasthttp.Response) error {
+	safe := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
+	tried := 0
+	var last *fragments.Instance
+	for {
+		inst := p.instances.Pick(t.name, last)
+		if inst == nil {
+			inst = last
+		}
+		pi := t.instances[inst]
+		uri := req.URI()
+		uri.SetScheme(pi.scheme)
+		uri.SetHost(pi.host)
+		uri.SetPath(pi.prefix + path)
+		err := pi.client.DoTimeout(req, resp, proxyTimeout)
+		tried++
+		retry := false
+		switch {
+		case err != nil && fragments.Refused(err):
+			p.instances.Down(inst)
+			retry = errors.Is(err, syscall.ECONNREFUSED) || safe
+		case err == nil && safe && resp.StatusCode() == fiber.StatusNotFound && strings.HasPrefix(path, "/static/"):
+			retry = true
+		}
+		if !retry || tried >= len(t.instances) || (err != nil && tried >= 2) {
+			return err
+		}
+		last = inst
+		resp.Reset()
+	}
 }
 
 // Request headers a team may see from the browser, besides the signed context.
@@ -153,12 +202,8 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 
 	in := &c.Request().Header
 	req.Header.SetMethodBytes(in.Method())
-	uri := req.URI()
-	uri.SetScheme(t.scheme)
-	uri.SetHost(t.host)
-	uri.SetPath(t.prefix + path)
 	if q := c.Request().URI().QueryString(); len(q) > 0 {
-		uri.SetQueryStringBytes(q)
+		req.URI().SetQueryStringBytes(q)
 	}
 	for _, h := range proxyRequestHeaders {
 		if v := in.Peek(h); len(v) > 0 {
@@ -186,7 +231,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	if len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
-	if err := t.client.DoTimeout(req, resp, proxyTimeout); err != nil {
+	if err := p.do(c, t, path, req, resp); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			return errs.Wrap(errs.EUNAVAILABLE, err, t.name+" did not answer in time")
 		}
