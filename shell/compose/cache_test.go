@@ -244,3 +244,43 @@ func TestConcurrentMissesMakeOneRequest(t *testing.T) {
 		t.Errorf("%d requests for %d concurrent misses, want 1", got, n)
 	}
 }
+
+// TestCacheKeyedByManifestVersion: once the shell has read a team's new manifest version, no page
+// gets a copy cached under the old one (its HTML may not fit the new version's stylesheets).
+func TestCacheKeyedByManifestVersion(t *testing.T) {
+	team := newFakeTeam(t)
+	var version atomic.Int32
+	var failing atomic.Bool
+	version.Store(1)
+	team.handle("a", versioned(&version, &failing))
+	team.manifest = &fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{"a": {Cache: fragments.Public}}}
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)
+	for range 2 {
+		if _, body, _ := h.compose(doc, Request{Locale: "en"}); !strings.Contains(body, "<p>a v1</p>") {
+			t.Fatalf("version 1: %s", body)
+		}
+	}
+	if got := team.count("a"); got != 1 {
+		t.Fatalf("%d requests for version 1, want 1 (then cached)", got)
+	}
+	version.Store(2)
+	team.mu.Lock()
+	team.manifest = &fragments.Manifest{Name: "t", Version: "2", Fragments: map[string]fragments.Fragment{"a": {Cache: fragments.Public}}}
+	team.mu.Unlock()
+	if err := h.teams.Refresh(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, body, c := h.compose(doc, Request{Locale: "en"})
+	if !strings.Contains(body, "<p>a v2</p>") || !strings.Contains(c.ServerTiming(), `t/a fetch"`) {
+		t.Errorf("after the manifest's version changed: %s (%s), want a fetch of v2", body, c.ServerTiming())
+	}
+	// A purge of the fragment still reaches the copy of the new version.
+	prefix, err := h.teams.PurgePrefix("t/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.cache.Purge(context.Background(), prefix); err != nil || n != 2 {
+		t.Errorf("purge %q = %d, %v; want both versions' copies", prefix, n, err)
+	}
+}
