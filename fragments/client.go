@@ -56,6 +56,9 @@ type FetchRequest struct {
 	Timeout time.Duration
 	// IfNoneMatch revalidates a cached copy: a 304 answer carries no body.
 	IfNoneMatch string
+	// Version, when set, prefers the team's instances whose manifest has this version
+	// (Instances.PickVersion): the version the page was composed with.
+	Version string
 }
 
 // FetchResponse is a team's answer. Body is owned by the caller; a caller that is done with it may
@@ -253,13 +256,13 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 // another, within the same deadline. The instance that refused leaves the rotation until its health
 // check passes again.
 func (c *Client) try(tc *teamClient, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
-	inst := c.instances.Pick(tc.name, nil)
+	inst := c.instances.PickVersion(tc.name, nil, r.Version)
 	resp, err := tc.do(inst, r, deadline)
 	if err == nil || !Refused(err) {
 		return resp, err
 	}
 	c.instances.Down(inst)
-	other := c.instances.Pick(tc.name, inst)
+	other := c.instances.PickVersion(tc.name, inst, r.Version)
 	if other == nil {
 		other = inst // the team's only instance: a pooled connection it had closed, or a restart
 	}

@@ -2,6 +2,7 @@ package fragments
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,15 @@ type Instance struct {
 
 	scheme, hostHdr, addr, prefix string
 	ready                         atomic.Bool
+	version                       atomic.Pointer[string] // its manifest's version, as last read by Check
+}
+
+// Version is the version of the instance's manifest as its last health check read it, or "".
+func (i *Instance) Version() string {
+	if v := i.version.Load(); v != nil {
+		return *v
+	}
+	return ""
 }
 
 // Ready reports whether the instance is in rotation: its last /readyz answered 200 (or was not asked
@@ -74,6 +84,9 @@ type Instances struct {
 type rotation struct {
 	all  []*Instance
 	next atomic.Uint32
+
+	mu   sync.Mutex
+	seen map[string]int // each version's order of first sight (Current)
 }
 
 // NewInstances builds the rotation of a registry (ParseTeams).
@@ -113,6 +126,13 @@ func (in *Instances) All(team string) []*Instance {
 // still asked, and its breaker and the fallbacks take it from there). It returns nil for an unknown
 // team, and for a team whose only instance is not.
 func (in *Instances) Pick(team string, not *Instance) *Instance {
+	return in.PickVersion(team, not, "")
+}
+
+// PickVersion is Pick preferring a ready instance whose manifest has version (when it is not ""):
+// during a rolling deploy a page composed with one version's manifest (its stylesheets) gets its
+// fragments from instances of that version, as long as one is ready.
+func (in *Instances) PickVersion(team string, not *Instance, version string) *Instance {
 	r, ok := in.teams[team]
 	if !ok {
 		return nil
@@ -125,20 +145,63 @@ func (in *Instances) Pick(team string, not *Instance) *Instance {
 		return r.all[0]
 	}
 	start := int(r.next.Add(1) % uint32(n))
-	var fallback *Instance
+	var ready, fallback *Instance
 	for k := range n {
 		inst := r.all[(start+k)%n]
 		if inst == not {
 			continue
 		}
 		if inst.Ready() {
-			return inst
+			if version == "" || inst.Version() == version {
+				return inst
+			}
+			if ready == nil {
+				ready = inst
+			}
 		}
 		if fallback == nil {
 			fallback = inst
 		}
 	}
+	if ready != nil {
+		return ready
+	}
 	return fallback
+}
+
+// Current returns the team's newest manifest version among its ready instances: of their versions,
+// the one the health checks found last (a rolling deploy rolls forward; a rollback, once no instance
+// of the newer version is left, back), or "" while none is known (a team of one instance is never
+// checked).
+func (in *Instances) Current(team string) string {
+	r, ok := in.teams[team]
+	if !ok {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, order := "", -1
+	for _, inst := range r.all {
+		v := inst.Version()
+		if n, ok := r.seen[v]; ok && v != "" && inst.Ready() && n > order {
+			cur, order = v, n
+		}
+	}
+	return cur
+}
+
+func (r *rotation) saw(version string) {
+	if version == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = map[string]int{}
+	}
+	if _, ok := r.seen[version]; !ok {
+		r.seen[version] = len(r.seen)
+	}
 }
 
 // Down takes an instance out of rotation until its next health check answers 200: it refused a
@@ -160,7 +223,16 @@ func (in *Instances) Check(ctx context.Context, timeout time.Duration) {
 			continue
 		}
 		for _, inst := range r.all {
-			wg.Go(func() { inst.ready.Store(in.probe(ctx, inst, timeout) == nil) })
+			wg.Go(func() {
+				err := in.probe(ctx, inst, timeout)
+				if err == nil {
+					// Its version before it is back in rotation: a restarted instance may run a new one.
+					v := in.manifestVersion(ctx, inst, timeout)
+					inst.version.Store(&v)
+					r.saw(v)
+				}
+				inst.ready.Store(err == nil)
+			})
 		}
 	}
 	wg.Wait()
@@ -183,6 +255,31 @@ func (in *Instances) probe(ctx context.Context, inst *Instance, timeout time.Dur
 		return fmt.Errorf("%s/readyz: status %d", inst.Base, resp.StatusCode)
 	}
 	return nil
+}
+
+// manifestVersion reads the version of the instance's manifest, or "" when it has none.
+func (in *Instances) manifestVersion(ctx context.Context, inst *Instance, timeout time.Duration) string {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, inst.URL(ManifestPath), nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := in.client.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	var m struct {
+		Version string `json:"version"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&m) != nil {
+		return ""
+	}
+	return m.Version
 }
 
 // HealthInterval is how often Run asks the instances' /readyz by default: well within a draining

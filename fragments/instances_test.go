@@ -112,13 +112,13 @@ func TestHealthCheckTakesInstancesOutAndBack(t *testing.T) {
 	t.Parallel()
 	a, b := newInstanceServer(t, "a"), newInstanceServer(t, "b")
 	c := newInstancesClient(t, a.srv.URL, b.srv.URL)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Instances().Run(ctx, 20*time.Millisecond) }()
-	t.Cleanup(func() { cancel(); <-done })
+	check := func() { c.Instances().Check(context.Background(), 10*time.Second) }
 
 	b.ready.Store(false) // b drains: /readyz answers 503, it still serves
-	waitFor(t, func() bool { return !c.Instances().All("t")[1].Ready() })
+	check()
+	if c.Instances().All("t")[1].Ready() {
+		t.Fatal("b answers /readyz 503 and is in rotation")
+	}
 	before := b.served.Load()
 	for range 20 {
 		if got := fetchBody(t, c); got != "a" {
@@ -129,7 +129,7 @@ func TestHealthCheckTakesInstancesOutAndBack(t *testing.T) {
 		t.Error("b served while out of rotation")
 	}
 	b.ready.Store(true)
-	waitFor(t, func() bool { return c.Instances().All("t")[1].Ready() })
+	check()
 	seen := map[string]bool{}
 	for range 4 {
 		seen[fetchBody(t, c)] = true
@@ -166,13 +166,43 @@ func TestPickWhenNoneReady(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
+// TestPickPrefersTheVersion: a page composed with one version's manifest gets its fragments from
+// instances of that version while one is ready; the newest version seen is the team's current one.
+func TestPickPrefersTheVersion(t *testing.T) {
+	t.Parallel()
+	manifest := func(version string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == ManifestPath {
+				_, _ = w.Write([]byte(`{"name":"t","version":"` + version + `"}`))
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b := manifest("A"), manifest("B")
+	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Check(context.Background(), 10*time.Second)
+	for range 10 {
+		if got := in.PickVersion("t", nil, "A"); got.Base != a.URL {
+			t.Fatalf("PickVersion(A) = %s", got.Base)
 		}
-		time.Sleep(10 * time.Millisecond)
+		if got := in.PickVersion("t", nil, "B"); got.Base != b.URL {
+			t.Fatalf("PickVersion(B) = %s", got.Base)
+		}
+	}
+	if cur := in.Current("t"); cur != "A" && cur != "B" {
+		t.Errorf("Current = %q", cur)
+	}
+	// A version no instance runs: any ready one.
+	if got := in.PickVersion("t", nil, "C"); got == nil {
+		t.Error("no instance for an unknown version")
+	}
+	// B goes away: version B's pages get A rather than nothing.
+	in.Down(in.All("t")[1])
+	if got := in.PickVersion("t", nil, "B"); got.Base != a.URL {
+		t.Errorf("PickVersion(B) with B down = %s", got.Base)
 	}
 }
