@@ -129,9 +129,10 @@ func (in *Instances) Pick(team string, not *Instance) *Instance {
 	return in.PickVersion(team, not, "")
 }
 
-// PickVersion is Pick preferring a ready instance whose manifest has version (when it is not ""):
-// during a rolling deploy a page composed with one version's manifest (its stylesheets) gets its
-// fragments from instances of that version, as long as one is ready.
+// PickVersion is Pick preferring an instance whose manifest has version (when it is not ""): during a
+// rolling deploy a page composed with one version's manifest (its stylesheets) gets its fragments
+// from instances of that version, ready ones first, then one that is draining (it still serves),
+// and from another version's only when none of its own is left.
 func (in *Instances) PickVersion(team string, not *Instance, version string) *Instance {
 	r, ok := in.teams[team]
 	if !ok {
@@ -145,28 +146,32 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 		return r.all[0]
 	}
 	start := int(r.next.Add(1) % uint32(n))
-	var ready, fallback *Instance
+	// In order of preference: ready and of the version; of the version (a draining instance still
+	// serves, and one that refuses is retried elsewhere); ready; any.
+	var sameVersion, ready, fallback *Instance
 	for k := range n {
 		inst := r.all[(start+k)%n]
 		if inst == not {
 			continue
 		}
-		if inst.Ready() {
-			if version == "" || inst.Version() == version {
-				return inst
-			}
-			if ready == nil {
-				ready = inst
-			}
-		}
-		if fallback == nil {
+		match := version == "" || inst.Version() == version
+		switch {
+		case inst.Ready() && match:
+			return inst
+		case match && sameVersion == nil:
+			sameVersion = inst
+		case inst.Ready() && ready == nil:
+			ready = inst
+		case fallback == nil:
 			fallback = inst
 		}
 	}
-	if ready != nil {
-		return ready
+	for _, inst := range []*Instance{sameVersion, ready, fallback} {
+		if inst != nil {
+			return inst
+		}
 	}
-	return fallback
+	return nil
 }
 
 // Current returns the team's newest manifest version among its ready instances: of their versions,

@@ -200,9 +200,14 @@ func TestPickPrefersTheVersion(t *testing.T) {
 	if got := in.PickVersion("t", nil, "C"); got == nil {
 		t.Error("no instance for an unknown version")
 	}
-	// B goes away: version B's pages get A rather than nothing.
-	in.Down(in.All("t")[1])
-	if got := in.PickVersion("t", nil, "B"); got.Base != a.URL {
-		t.Errorf("PickVersion(B) with B down = %s", got.Base)
+	// B drains (out of rotation, still serving): version B's pages still get B; when B is
+	// excluded (it refused), A rather than nothing.
+	bInst := in.All("t")[1]
+	in.Down(bInst)
+	if got := in.PickVersion("t", nil, "B"); got != bInst {
+		t.Errorf("PickVersion(B) with B draining = %s", got.Base)
+	}
+	if got := in.PickVersion("t", bInst, "B"); got.Base != a.URL {
+		t.Errorf("PickVersion(B) without B = %s", got.Base)
 	}
 }
