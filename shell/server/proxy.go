@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ type proxy struct {
 	teams     map[string]*proxyTeam
 	instances *fragments.Instances
 	opts      proxyOptions
+	kept      *keptAssets
 }
 
 type proxyOptions struct {
@@ -55,7 +57,7 @@ const proxyTimeout = 10 * time.Second
 // newProxy builds the proxy to the instances of every team, taking each request's instance from
 // their rotation.
 func newProxy(instances *fragments.Instances, teams fragments.Teams, opts proxyOptions) *proxy {
-	p := &proxy{teams: map[string]*proxyTeam{}, instances: instances, opts: opts}
+	p := &proxy{teams: map[string]*proxyTeam{}, instances: instances, opts: opts, kept: newKeptAssets(keptAssetBytes)}
 	for name := range teams {
 		pt := &proxyTeam{name: name, instances: map[*fragments.Instance]*proxyInstance{}}
 		for _, inst := range instances.All(name) {
@@ -118,6 +120,74 @@ func (p *proxy) do(c *fiber.Ctx, t *proxyTeam, path string, req *fasthttp.Reques
 		last = inst
 		resp.Reset()
 	}
+}
+
+// keptAssetBytes bounds the assets the proxy keeps for teams' instances that are gone.
+const keptAssetBytes = 32 << 20
+
+// keptAsset is a content-hashed asset a team served, kept by the shell.
+type keptAsset struct {
+	body                      []byte
+	contentType, cacheControl string
+}
+
+// keptAssets holds the immutable (content-hashed) assets the teams served, so a page of a version
+// whose last instance has just stopped still gets its stylesheets and scripts during a rolling
+// deploy ("the shell keeps the last version's assets"). Bounded in bytes; the oldest go first.
+type keptAssets struct {
+	mu    sync.Mutex
+	max   int
+	size  int
+	m     map[string]keptAsset
+	order []string
+}
+
+func newKeptAssets(max int) *keptAssets { return &keptAssets{max: max, m: map[string]keptAsset{}} }
+
+func (k *keptAssets) get(key string) (keptAsset, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	a, ok := k.m[key]
+	return a, ok
+}
+
+func (k *keptAssets) put(key string, a keptAsset) {
+	if len(a.body) > k.max/16 {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.m[key]; ok {
+		return
+	}
+	for k.size+len(a.body) > k.max && len(k.order) > 0 {
+		old := k.order[0]
+		k.order = k.order[1:]
+		k.size -= len(k.m[old].body)
+		delete(k.m, old)
+	}
+	k.m[key] = a
+	k.order = append(k.order, key)
+	k.size += len(a.body)
+}
+
+// keep records an immutable asset a team answered with, and returns the kept copy when the team
+// has none to give (an error, 404 or 5xx).
+func (p *proxy) keep(key string, c *fiber.Ctx, resp *fasthttp.Response, err error) (keptAsset, bool) {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		return keptAsset{}, false
+	}
+	if err == nil && resp.StatusCode() == fiber.StatusOK {
+		cc := string(resp.Header.Peek(fiber.HeaderCacheControl))
+		if c.Method() == fiber.MethodGet && strings.Contains(cc, "immutable") {
+			p.kept.put(key, keptAsset{body: bytes.Clone(resp.Body()), contentType: string(resp.Header.ContentType()), cacheControl: cc})
+		}
+		return keptAsset{}, false
+	}
+	if err == nil && resp.StatusCode() != fiber.StatusNotFound && resp.StatusCode() < 500 {
+		return keptAsset{}, false
+	}
+	return p.kept.get(key)
 }
 
 // Request headers a team may see from the browser, besides the signed context.
@@ -231,7 +301,18 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	if len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
-	if err := p.do(c, t, path, req, resp); err != nil {
+	err = p.do(c, t, path, req, resp)
+	if !withContext {
+		if a, ok := p.keep(t.name+path, c, resp, err); ok {
+			// No instance has this content-hashed asset any more (the last of its version has
+			// stopped): the copy the shell kept.
+			c.Set(fiber.HeaderContentType, a.contentType)
+			c.Set(fiber.HeaderCacheControl, a.cacheControl)
+			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+			return c.Send(a.body)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			return errs.Wrap(errs.EUNAVAILABLE, err, t.name+" did not answer in time")
 		}
