@@ -72,6 +72,8 @@ type FetchResponse struct {
 	Location     string
 	Link         string
 	Vary         string
+	// Tags are the fragment's cache tags (TagsHeader), validated (ParseTags).
+	Tags []string
 	// Duration is how long the request took.
 	Duration time.Duration
 
@@ -335,6 +337,7 @@ func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*F
 	out.Location = string(rh.Peek(fasthttp.HeaderLocation))
 	out.Link = string(rh.Peek(fasthttp.HeaderLink))
 	out.Vary = string(rh.Peek(fasthttp.HeaderVary))
+	out.Tags = ParseTags(string(rh.Peek(TagsHeader)))
 	return out, nil
 }
 

@@ -119,7 +119,7 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 	resp.Release()
 	resp.Body = body
 	en := &entry{body: resp.Body, etag: resp.ETag, stored: e.opts.Now(), maxAge: pol.maxAge, swr: pol.swr,
-		version: r.team.Version(), tmpl: parseFragment(resp.Body)}
+		version: r.team.Version(), tags: resp.Tags, tmpl: parseFragment(resp.Body)}
 	e.opts.Cache.put(ctx, key, en)
 	return fetched{resp: resp, entry: en}, nil
 }
