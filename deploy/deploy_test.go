@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -188,6 +189,13 @@ func TestCompose(t *testing.T) {
 		if got, want := s.Environment["INLAY_TEAMS"], teamsValue(procs); got != want {
 			t.Errorf("compose.yaml: %s has INLAY_TEAMS=%q, want %q", p.name, got, want)
 		}
+		// compose stops a container with SIGKILL 10 s after SIGTERM: the drain and the shutdown fit.
+		drain, derr := time.ParseDuration(s.Environment["INLAY_DRAIN"])
+		shutdown, serr := time.ParseDuration(s.Environment["INLAY_SHUTDOWN_TIMEOUT"])
+		if derr != nil || serr != nil || drain <= 0 || drain+shutdown >= 10*time.Second {
+			t.Errorf("compose.yaml: %s has INLAY_DRAIN=%q and INLAY_SHUTDOWN_TIMEOUT=%q, want a drain, and both within compose's 10 s stop grace period",
+				p.name, s.Environment["INLAY_DRAIN"], s.Environment["INLAY_SHUTDOWN_TIMEOUT"])
+		}
 		for _, store := range []string{"postgres", "redis", "rabbitmq"} {
 			if _, ok := s.DependsOn[store]; !ok {
 				t.Errorf("compose.yaml: %s does not depend on %s", p.name, store)
@@ -328,14 +336,14 @@ func TestDefaultTeams(t *testing.T) {
 	want := fragments.Teams{}
 	for _, p := range loadProcfile(t) {
 		if p.team {
-			want[p.name] = "http://127.0.0.1:" + strconv.Itoa(p.port)
+			want[p.name] = []string{"http://127.0.0.1:" + strconv.Itoa(p.port)}
 		}
 	}
 	got, err := fragments.ParseTeams(fragments.DefaultTeams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(got, want) {
+	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("fragments.DefaultTeams = %v, want the Procfile's teams %v", got, want)
 	}
 }

@@ -245,8 +245,9 @@ func buildOverlays(t *testing.T) []overlay {
 	return out
 }
 
-// preStopSeconds bounds the drain sleep a preStop hook may take.
-const maxPreStopSeconds = 15
+// maxDrain bounds INLAY_DRAIN in the deploy files: long enough for endpoints and the shell's health
+// check to drop the pod, short enough for a quick rollout.
+const maxDrain = 15 * time.Second
 
 func TestKubernetes(t *testing.T) {
 	procs := loadProcfile(t)
@@ -302,6 +303,10 @@ func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]req
 	if err != nil {
 		t.Errorf("ConfigMap INLAY_SHUTDOWN_TIMEOUT: %v", err)
 	}
+	drain, err := time.ParseDuration(cm.Data["INLAY_DRAIN"])
+	if err != nil {
+		t.Errorf("ConfigMap INLAY_DRAIN: %v", err)
+	}
 	for _, p := range procs {
 		d, ok := o.get("Deployment", p.name)
 		if !ok {
@@ -342,7 +347,7 @@ func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]req
 		if !c.SecurityContext.ReadOnlyRootFilesystem {
 			t.Errorf("Deployment %s: the root filesystem is writable", p.name)
 		}
-		checkDrain(t, p.name, c, pod.Spec.TerminationGracePeriodSeconds, shutdown, imageBase)
+		checkDrain(t, p.name, c, pod.Spec.TerminationGracePeriodSeconds, drain, shutdown)
 		if _, set := env[adminVar(p)]; admin[p.name] && !set {
 			t.Errorf("Deployment %s: %s is unset, so /metrics is on loopback only", p.name, adminVar(p))
 		}
@@ -463,33 +468,22 @@ func checkProbes(t *testing.T, name string, c container) {
 	}
 }
 
-// checkDrain: a preStop hook waits while endpoints drop the pod, the image can run it, and the grace
-// period covers it and the process's own shutdown.
-func checkDrain(t *testing.T, name string, c container, grace *int, shutdown time.Duration, imageBase string) {
+// checkDrain: the process drains itself on SIGTERM (INLAY_DRAIN, /readyz 503 while it still serves),
+// so no preStop sleep doubles it, and the grace period covers the drain and the process's shutdown.
+func checkDrain(t *testing.T, name string, c container, grace *int, drain, shutdown time.Duration) {
 	t.Helper()
-	pre := c.Lifecycle.PreStop
-	var seconds int
-	switch {
-	case pre != nil && pre.Sleep != nil:
-		seconds = pre.Sleep.Seconds
-	case pre != nil && pre.Exec != nil && len(pre.Exec.Command) == 2 && pre.Exec.Command[0] == "/bin/sleep":
-		seconds, _ = strconv.Atoi(pre.Exec.Command[1])
-		if !strings.HasPrefix(imageBase, "debian:") {
-			t.Errorf("Deployment %s: preStop runs /bin/sleep, but the image is %s, not Debian", name, imageBase)
-		}
-	default:
-		t.Errorf("Deployment %s: no preStop drain (a sleep)", name)
-		return
+	if pre := c.Lifecycle.PreStop; pre != nil && (pre.Sleep != nil || pre.Exec != nil) {
+		t.Errorf("Deployment %s: a preStop hook delays SIGTERM, and the process drains for INLAY_DRAIN after it: the drain is doubled", name)
 	}
-	if seconds <= 0 || seconds > maxPreStopSeconds {
-		t.Errorf("Deployment %s: preStop sleeps %d s, want 1 to %d", name, seconds, maxPreStopSeconds)
+	if drain <= 0 || drain > maxDrain {
+		t.Errorf("Deployment %s: INLAY_DRAIN %s, want more than 0 and at most %s", name, drain, maxDrain)
 	}
 	g := 30 // Kubernetes' default
 	if grace != nil {
 		g = *grace
 	}
-	if need := time.Duration(seconds)*time.Second + shutdown; time.Duration(g)*time.Second <= need {
-		t.Errorf("Deployment %s: terminationGracePeriodSeconds %d does not cover preStop %d s + INLAY_SHUTDOWN_TIMEOUT %s", name, g, seconds, shutdown)
+	if need := drain + shutdown; time.Duration(g)*time.Second <= need {
+		t.Errorf("Deployment %s: terminationGracePeriodSeconds %d does not cover INLAY_DRAIN %s + INLAY_SHUTDOWN_TIMEOUT %s", name, g, drain, shutdown)
 	}
 }
 

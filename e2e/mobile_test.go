@@ -313,12 +313,12 @@ func hungListener(t testing.TB) string {
 // (a hung one), and default deadlines.
 func startMobile(t testing.TB, p *Platform, rdb *redis.Client, replace map[string]string) string {
 	t.Helper()
-	teams := map[string]string{}
+	teams := fragments.Teams{}
 	for _, name := range []string{"decide", "explore", "checkout", "inspire", "inventory", "accounts"} {
-		teams[name] = p.URL(t, name)
+		teams[name] = []string{p.URL(t, name)}
 	}
 	for k, v := range replace {
-		teams[k] = v
+		teams[k] = []string{v}
 	}
 	_, priv, err := fragments.GenerateKey()
 	if err != nil {

@@ -62,8 +62,9 @@ type Platform struct {
 type Option func(*options)
 
 type options struct {
-	env  []string
-	only []string
+	env      []string
+	only     []string
+	replicas map[string]int
 }
 
 // WithEnv adds KEY=value assignments to every process's environment (after the harness's own, so
@@ -76,6 +77,19 @@ func WithEnv(kv ...string) Option {
 // so a team that is not started is a team that is down.
 func Only(names ...string) Option {
 	return func(o *options) { o.only = append(o.only, names...) }
+}
+
+// Replicas runs n instances of the named team: the first under its Procfile name, the others as
+// "<name>-2", "<name>-3", ... (each a process of its own on its own port, in URLs, Stop and
+// Restart), all of them in the team registry (INLAY_TEAMS "a|b"). The extra instances start once the
+// platform is ready, on the databases, queue and keys the first has set up.
+func Replicas(name string, n int) Option {
+	return func(o *options) {
+		if o.replicas == nil {
+			o.replicas = map[string]int{}
+		}
+		o.replicas[name] = n
+	}
 }
 
 // Start builds every binary (once per test binary), starts the platform and waits until every
@@ -134,9 +148,25 @@ func Start(t testing.TB, opts ...Option) *Platform {
 	// Cleanup runs even when a start below fails, and removes whatever got created.
 	t.Cleanup(p.stop)
 
-	addrs, err := freeAddrs(len(all) + len(adminProcs))
+	// Extra instances of a team (Replicas), in Procfile order.
+	var extras []procfile.Process
+	for _, proc := range procs {
+		for k := 2; k <= o.replicas[proc.Name]; k++ {
+			if !bins.isTeam(proc.Binary()) {
+				t.Fatalf("Replicas(%s): not a team", proc.Name)
+			}
+			extra := proc
+			extra.Name = fmt.Sprintf("%s-%d", proc.Name, k)
+			extras = append(extras, extra)
+		}
+	}
+	addrs, err := freeAddrs(len(all) + len(adminProcs) + len(extras))
 	if err != nil {
 		t.Fatal(err)
+	}
+	extraAddrs := addrs[len(all)+len(adminProcs):]
+	for i, extra := range extras {
+		p.URLs[extra.Name] = "http://" + extraAddrs[i]
 	}
 	p.Admin = map[string]string{}
 	var adminEnv []string
@@ -149,7 +179,11 @@ func Start(t testing.TB, opts ...Option) *Platform {
 	for i, proc := range all {
 		p.URLs[proc.Name] = "http://" + addrs[i]
 		if bins.isTeam(proc.Binary()) {
-			teams = append(teams, proc.Name+"="+p.URLs[proc.Name])
+			instances := []string{p.URLs[proc.Name]}
+			for k := 2; k <= o.replicas[proc.Name]; k++ {
+				instances = append(instances, p.URLs[fmt.Sprintf("%s-%d", proc.Name, k)])
+			}
+			teams = append(teams, proc.Name+"="+strings.Join(instances, "|"))
 		}
 	}
 	p.Shell = p.URLs["shell"]
@@ -192,6 +226,18 @@ func Start(t testing.TB, opts ...Option) *Platform {
 		p.procs[proc.Name] = pr
 	}
 	p.startAll(t, procs)
+	if len(extras) > 0 {
+		for i, extra := range extras {
+			pr, err := p.newProcess(extra, extraAddrs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.mu.Lock()
+			p.procs[extra.Name] = pr
+			p.mu.Unlock()
+		}
+		p.startAll(t, extras)
+	}
 	return p
 }
 
@@ -406,7 +452,7 @@ func (pr *process) waitReady(ctx context.Context, timeout time.Duration) error {
 	defer ticker.Stop()
 	var last string
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pr.url+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pr.url+"/readyz?full=1", nil)
 		if err != nil {
 			return err
 		}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -73,6 +70,9 @@ type FetchRequest struct {
 	Timeout time.Duration
 	// IfNoneMatch revalidates a cached copy: a 304 answer carries no body.
 	IfNoneMatch string
+	// Version, when set, prefers the team's instances whose manifest has this version
+	// (Instances.PickVersion): the version the page was composed with.
+	Version string
 }
 
 // FetchResponse is a team's answer. Body is owned by the caller; a caller that is done with it may
@@ -87,6 +87,8 @@ type FetchResponse struct {
 	Link         string
 	Vary         string
 	RetryAfter   string
+	// Tags are the fragment's cache tags (TagsHeader), validated (ParseTags).
+	Tags []string
 	// Duration is how long the request took.
 	Duration time.Duration
 
@@ -105,12 +107,15 @@ func (r *FetchResponse) Release() {
 
 // ClientOptions configures NewClient. Zero values take the defaults in brackets.
 type ClientOptions struct {
-	// Teams maps each team's context to its base URL ("http://127.0.0.1:8101"). URLs come only from
-	// configuration, never from a request.
-	Teams map[string]string
+	// Teams maps each team's context to its instances' base URLs ("http://127.0.0.1:8101"). URLs
+	// come only from configuration, never from a request.
+	Teams Teams
+	// Instances, when not nil, is the rotation of Teams' instances to share (with a proxy, and its
+	// health check run by the caller); NewClient builds one when nil.
+	Instances *Instances
 	// Timeout is the default per-request deadline [1s].
 	Timeout time.Duration
-	// MaxConnsPerTeam bounds the pooled keep-alive connections per team [512].
+	// MaxConnsPerTeam bounds the pooled keep-alive connections per team instance [512].
 	MaxConnsPerTeam int
 	// MaxBodySize bounds a response body [2 MiB]; a larger body is an error.
 	MaxBodySize int
@@ -125,19 +130,18 @@ type ClientOptions struct {
 }
 
 // Client fetches fragments from the teams over pooled keep-alive connections, each request with its
-// own deadline, through a circuit breaker per team. It is safe for concurrent use.
+// own deadline, through a circuit breaker per team. A team's requests go to its instances in turn
+// (Instances); a request whose connection is refused, or reset before any byte of the answer, is
+// tried once more on another instance within the same deadline. It is safe for concurrent use.
 type Client struct {
-	opts  ClientOptions
-	mu    sync.RWMutex
-	teams map[string]*teamClient
+	opts      ClientOptions
+	instances *Instances
+	teams     map[string]*teamClient
 }
 
 type teamClient struct {
 	name    string
-	host    *fasthttp.HostClient
-	scheme  string
-	hostHdr string
-	prefix  string // base URL path, without trailing slash
+	hosts   map[*Instance]*fasthttp.HostClient
 	breaker *gobreaker.CircuitBreaker[*FetchResponse]
 }
 
@@ -158,50 +162,41 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.BreakerOpen <= 0 {
 		opts.BreakerOpen = 5 * time.Second
 	}
-	c := &Client{opts: opts, teams: make(map[string]*teamClient, len(opts.Teams))}
-	for name, base := range opts.Teams {
-		tc, err := c.newTeam(name, base)
-		if err != nil {
+	in := opts.Instances
+	if in == nil {
+		var err error
+		if in, err = NewInstances(opts.Teams); err != nil {
 			return nil, err
 		}
-		c.teams[name] = tc
+	}
+	c := &Client{opts: opts, instances: in, teams: make(map[string]*teamClient, len(in.names))}
+	for _, name := range in.names {
+		c.teams[name] = c.newTeam(name, in.All(name))
 	}
 	return c, nil
 }
 
-func (c *Client) newTeam(name, base string) (*teamClient, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("team %s: base URL %q must be http(s)://host[:port][/path]", name, base)
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "https" {
-			addr += ":443"
-		} else {
-			addr += ":80"
-		}
-	}
+// Instances returns the rotation the client sends requests by.
+func (c *Client) Instances() *Instances { return c.instances }
+
+func (c *Client) newTeam(name string, instances []*Instance) *teamClient {
 	failures := c.opts.BreakerFailures
 	onChange := c.opts.OnStateChange
-	tc := &teamClient{
-		name:    name,
-		scheme:  u.Scheme,
-		hostHdr: u.Host,
-		prefix:  strings.TrimSuffix(u.Path, "/"),
-		host: &fasthttp.HostClient{
-			Addr:                          addr,
+	tc := &teamClient{name: name, hosts: make(map[*Instance]*fasthttp.HostClient, len(instances))}
+	for _, inst := range instances {
+		tc.hosts[inst] = &fasthttp.HostClient{
+			Addr:                          inst.addr,
 			Name:                          "inlay-shell",
-			IsTLS:                         u.Scheme == "https",
+			IsTLS:                         inst.scheme == "https",
 			MaxConns:                      c.opts.MaxConnsPerTeam,
 			MaxConnWaitTimeout:            c.opts.Timeout,
 			MaxIdleConnDuration:           30 * time.Second,
-			MaxIdemponentCallAttempts:     2, // one retry when a pooled connection was closed under us
+			MaxIdemponentCallAttempts:     1, // a refused or reset request goes to another instance (Fetch)
 			MaxResponseBodySize:           c.opts.MaxBodySize,
 			ReadBufferSize:                16 << 10,
 			NoDefaultUserAgentHeader:      true,
 			DisableHeaderNamesNormalizing: false,
-		},
+		}
 	}
 	tc.breaker = gobreaker.NewCircuitBreaker[*FetchResponse](gobreaker.Settings{
 		Name:        name,
@@ -214,26 +209,12 @@ func (c *Client) newTeam(name, base string) (*teamClient, error) {
 			}
 		},
 	})
-	return tc, nil
-}
-
-// SetTeam adds or replaces a team's base URL.
-func (c *Client) SetTeam(name, base string) error {
-	tc, err := c.newTeam(name, base)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.teams[name] = tc
-	c.mu.Unlock()
-	return nil
+	return tc
 }
 
 // BreakerState reports the state of a team's breaker.
 func (c *Client) BreakerState(team string) (gobreaker.State, bool) {
-	c.mu.RLock()
 	tc, ok := c.teams[team]
-	c.mu.RUnlock()
 	if !ok {
 		return gobreaker.StateClosed, false
 	}
@@ -250,9 +231,7 @@ func (e statusError) Error() string { return fmt.Sprintf("fragments: status %d",
 // 5xx, where both are returned. 5xx, timeouts and transport errors count against the team's breaker;
 // 2xx, 3xx and 4xx do not.
 func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, error) {
-	c.mu.RLock()
 	tc, ok := c.teams[r.Team]
-	c.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownTeam, r.Team)
 	}
@@ -268,7 +247,7 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 		return nil, fmt.Errorf("fetch %s%s: %w", r.Team, r.Path, err)
 	}
 	resp, err := tc.breaker.Execute(func() (*FetchResponse, error) {
-		resp, err := tc.do(r, deadline)
+		resp, err := c.try(tc, r, deadline)
 		if err != nil {
 			return nil, err
 		}
@@ -290,17 +269,44 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 	return resp, nil
 }
 
-func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, error) {
+// try sends r to the team's next instance and, when that one refuses it (Refused), once more to
+// another, within the same deadline. The instance that refused leaves the rotation until its health
+// check passes again.
+func (c *Client) try(tc *teamClient, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
+	inst := c.instances.PickVersion(tc.name, nil, r.Version)
+	resp, err := tc.do(inst, r, deadline)
+	if err == nil || !Refused(err) {
+		return resp, err
+	}
+	c.instances.Down(inst)
+	other := c.instances.PickVersion(tc.name, inst, r.Version)
+	if other == nil {
+		other = inst // the team's only instance: a pooled connection it had closed, or a restart
+	}
+	if !time.Now().Before(deadline) {
+		return nil, err
+	}
+	resp, err2 := tc.do(other, r, deadline)
+	if err2 != nil {
+		if Refused(err2) {
+			c.instances.Down(other)
+		}
+		return nil, fmt.Errorf("%w; then %s: %w", err, other.Base, err2)
+	}
+	return resp, nil
+}
+
+func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 
 	uri := req.URI()
-	uri.SetSchemeBytes(schemeBytes(tc.scheme))
-	uri.SetHost(tc.hostHdr)
-	if tc.prefix != "" {
-		uri.SetPath(tc.prefix + r.Path)
+	uri.SetSchemeBytes(schemeBytes(inst.scheme))
+	uri.SetHost(inst.hostHdr)
+	if inst.prefix != "" {
+		uri.SetPath(inst.prefix + r.Path)
 	} else {
 		uri.SetPath(r.Path)
 	}
@@ -350,11 +356,11 @@ func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, er
 		h.Set("If-None-Match", r.IfNoneMatch)
 	}
 	start := time.Now()
-	if err := tc.host.DoDeadline(req, resp, deadline); err != nil {
+	if err := tc.hosts[inst].DoDeadline(req, resp, deadline); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
 			return nil, ErrTimeout
 		}
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", inst.Base, err)
 	}
 	out := &FetchResponse{Status: resp.StatusCode(), Duration: time.Since(start), buf: bytebufferpool.Get()}
 	out.buf.B = append(out.buf.B[:0], resp.Body()...)
@@ -367,6 +373,7 @@ func (tc *teamClient) do(r FetchRequest, deadline time.Time) (*FetchResponse, er
 	out.Link = string(rh.Peek(fasthttp.HeaderLink))
 	out.Vary = string(rh.Peek(fasthttp.HeaderVary))
 	out.RetryAfter = string(rh.Peek(fasthttp.HeaderRetryAfter))
+	out.Tags = ParseTags(string(rh.Peek(TagsHeader)))
 	return out, nil
 }
 
@@ -384,9 +391,10 @@ func schemeBytes(s string) []byte {
 
 // Close releases idle connections.
 func (c *Client) Close() {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	for _, tc := range c.teams {
-		tc.host.CloseIdleConnections()
+		for _, h := range tc.hosts {
+			h.CloseIdleConnections()
+		}
 	}
+	c.instances.Close()
 }

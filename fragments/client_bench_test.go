@@ -33,7 +33,7 @@ func benchServer(b *testing.B) string {
 
 func BenchmarkPageFasthttpClient(b *testing.B) {
 	url := benchServer(b)
-	c, err := NewClient(ClientOptions{Teams: map[string]string{"t": url}})
+	c, err := NewClient(ClientOptions{Teams: Teams{"t": {url}}})
 	if err != nil {
 		b.Fatal(err)
 	}

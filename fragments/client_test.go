@@ -14,7 +14,7 @@ import (
 
 func newTestClient(t *testing.T, url string, opts ClientOptions) *Client {
 	t.Helper()
-	opts.Teams = map[string]string{"t": url}
+	opts.Teams = Teams{"t": {url}}
 	c, err := NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestClientUnknownTeamAndBadURLs(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	for _, u := range []string{"ftp://x", "127.0.0.1:80", "http://"} {
-		if _, err := NewClient(ClientOptions{Teams: map[string]string{"t": u}}); err == nil {
+		if _, err := NewClient(ClientOptions{Teams: Teams{"t": {u}}}); err == nil {
 			t.Errorf("NewClient accepted %q", u)
 		}
 	}

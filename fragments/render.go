@@ -27,6 +27,7 @@ const privateCacheControl = "private, no-store"
 type RenderOption func(*renderOptions)
 
 type renderOptions struct {
+	tags   []string
 	status int
 	maxAge time.Duration
 	swr    time.Duration
@@ -34,6 +35,15 @@ type renderOptions struct {
 	css    []string
 	js     []string
 }
+
+// Tags names what the fragment shows as cache tags (TagsHeader, "product:CL-01"), so a team purges
+// the shell's copies of every fragment that shows a product with one purge by tag.
+func Tags(tags ...string) RenderOption {
+	return func(o *renderOptions) { o.tags = append(o.tags, tags...) }
+}
+
+// ProductTag is the cache tag of a fragment that shows product id (its name, price or picture).
+func ProductTag(id string) string { return "product:" + id }
 
 // Status sets the response status (default 200). A primary fragment answers 404 with its not-found
 // content, and the shell gives the page that status. ETag revalidation applies to 200 only.
@@ -121,6 +131,9 @@ func Render(c *fiber.Ctx, comp templ.Component, p CachePolicy, opts ...RenderOpt
 	}
 	if link := linkHeader(o.css, o.js); link != "" {
 		h.Set(fiber.HeaderLink, link)
+	}
+	if tags := ParseTags(JoinTags(o.tags...)); len(tags) > 0 {
+		h.Set(TagsHeader, JoinTags(tags...))
 	}
 	h.SetContentType(fiber.MIMETextHTMLCharsetUTF8)
 

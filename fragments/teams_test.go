@@ -21,7 +21,11 @@ func TestParseTeams(t *testing.T) {
 		{name: "empty is the default", in: " ", want: all},
 		{name: "spaces and trailing slash", in: " decide = http://a:1/ , explore=https://b/x/ ,",
 			want: map[string]string{"decide": "http://a:1", "explore": "https://b/x"}},
+		{name: "several instances", in: "decide=http://a:1/| http://b:2/ ,explore=http://c",
+			want: map[string]string{"decide": "http://a:1|http://b:2", "explore": "http://c"}},
 		{name: "no teams", in: " , ", wantErr: "no teams"},
+		{name: "empty instance", in: "decide=http://a|", wantErr: "absolute"},
+		{name: "duplicate instance", in: "decide=http://a|http://a/", wantErr: "twice"},
 		{name: "no equals", in: "decide", wantErr: "not context=url"},
 		{name: "no name", in: "=http://x", wantErr: "not context=url"},
 		{name: "space in name", in: "a b=http://x", wantErr: "not context=url"},
@@ -51,7 +55,7 @@ func TestParseTeams(t *testing.T) {
 				t.Fatalf("ParseTeams(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 			for name, u := range tt.want {
-				if got[name] != u {
+				if strings.Join(got[name], "|") != u {
 					t.Errorf("team %s = %q, want %q", name, got[name], u)
 				}
 			}
@@ -73,6 +77,13 @@ func TestTeamsURLAndNames(t *testing.T) {
 	}
 	if got := strings.Join(r.Names(), ","); got != "decide,explore" {
 		t.Errorf("Names = %q", got)
+	}
+	if got := r.String(); got != "decide=http://a:1/base,explore=http://b:2" {
+		t.Errorf("String = %q", got)
+	}
+	back, err := ParseTeams(r.String())
+	if err != nil || back.String() != r.String() {
+		t.Errorf("ParseTeams(String()) = %v, %v", back, err)
 	}
 }
 

@@ -53,8 +53,8 @@ type Partners interface {
 
 // Options configures New.
 type Options struct {
-	// Teams is the team registry (INLAY_TEAMS): context → base URL.
-	Teams map[string]string
+	// Teams is the team registry (INLAY_TEAMS): context → its instances' base URLs.
+	Teams fragments.Teams
 	// Storefront is the storefront's public URL ("https://tractor.example"): the fragments' links and
 	// assets are made absolute under it.
 	Storefront string
@@ -115,8 +115,10 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 	return e, nil
 }
 
-// Run keeps the manifests fresh until ctx is done.
+// Run keeps the manifests fresh, and the teams' instances that are not ready out of rotation, until
+// ctx is done.
 func (e *Embed) Run(ctx context.Context) error {
+	go func() { _ = e.client.Instances().Run(ctx, fragments.HealthInterval) }()
 	if e.cache != nil {
 		go func() {
 			if err := e.cache.Subscribe(ctx); err != nil && ctx.Err() == nil {

@@ -120,7 +120,7 @@ func newPlatform(t testing.TB) *platform {
 	rdb, keys := kittest.Redis(t)
 	log := logging.New(nopWriter{}, "embed", slog.LevelError)
 	e, err := embed.New(ctx, embed.Options{
-		Teams:      map[string]string{"decide": p.decide.srv.URL, "inspire": p.inspire.srv.URL},
+		Teams:      fragments.Teams{"decide": {p.decide.srv.URL}, "inspire": {p.inspire.srv.URL}},
 		Storefront: storefront, Signer: fragments.NewKeySigner(fragments.KeyEmbed, priv),
 		Partners: embed.NewKeyCache(p.store, 2*time.Second, p.clock.now), Redis: rdb, Keys: keys,
 		FragmentTimeout: 2 * time.Second, Log: log,

@@ -97,8 +97,8 @@ func (d Deadlines) of(team string) time.Duration {
 
 // Options configures New.
 type Options struct {
-	// Teams is the team registry (INLAY_TEAMS): context → base URL.
-	Teams map[string]string
+	// Teams is the team registry (INLAY_TEAMS): context → its instances' base URLs.
+	Teams fragments.Teams
 	// Signer signs the teams' Inlay-Context with the BFF's key (key id "mobile").
 	Signer *fragments.Signer
 	// Redis holds the rate limits, under Keys.
@@ -125,6 +125,7 @@ type BFF struct {
 	tokens  *tokens
 	limiter *redis_rate.Limiter
 	api     huma.API
+	stop    context.CancelFunc // ends the instances' health checks
 }
 
 // New builds the BFF: its team client (deadlines and breakers) and token cache.
@@ -164,13 +165,19 @@ func New(opts Options) (*BFF, error) {
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
-	b := &BFF{opts: opts, client: client, limiter: redis_rate.NewLimiter(opts.Redis)}
+	ctx, stop := context.WithCancel(context.Background())
+	b := &BFF{opts: opts, client: client, limiter: redis_rate.NewLimiter(opts.Redis), stop: stop}
 	b.tokens = newTokens(b, opts.TokenTTL)
+	// A team of several instances is balanced over its ready ones: their /readyz is asked until Close.
+	go func() { _ = client.Instances().Run(ctx, fragments.HealthInterval) }()
 	return b, nil
 }
 
-// Close releases the team client's connections.
-func (b *BFF) Close() { b.client.Close() }
+// Close stops the health checks and releases the team client's connections.
+func (b *BFF) Close() {
+	b.stop()
+	b.client.Close()
+}
 
 // OpenAPIPath is where the OpenAPI 3.1 document is served (with ".json"; ".yaml" also works).
 const OpenAPIPath = "/v1/openapi"

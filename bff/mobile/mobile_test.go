@@ -175,8 +175,8 @@ func start(t *testing.T, fo fixtureOpts) *fixture {
 	rdb, keys := kittest.Redis(t)
 	log := slog.New(slog.DiscardHandler)
 	b, err := mobile.New(mobile.Options{
-		Teams: map[string]string{"decide": f.decide.srv.URL, "inventory": f.inventory.srv.URL, "inspire": f.inspire.srv.URL,
-			"explore": f.explore.srv.URL, "checkout": f.chk.srv.URL, "accounts": f.accounts.srv.URL},
+		Teams: fragments.Teams{"decide": {f.decide.srv.URL}, "inventory": {f.inventory.srv.URL}, "inspire": {f.inspire.srv.URL},
+			"explore": {f.explore.srv.URL}, "checkout": {f.chk.srv.URL}, "accounts": {f.accounts.srv.URL}},
 		Signer: fragments.NewKeySigner(fragments.KeyMobile, priv), Redis: rdb, Keys: keys,
 		Deadlines: fo.deadlines, RatePerMinute: fo.rate, BreakerFailures: 1000, Log: log,
 	})

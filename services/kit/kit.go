@@ -165,7 +165,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts,
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
-		StreamRequestBody: opts.StreamRequestBody, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady})
+		StreamRequestBody: opts.StreamRequestBody, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady,
+		Drain: opts.Common.Drain})
 	if opts.Fragments != nil {
 		v, err := fragments.KeySetVerifier(opts.Fragments.PublicKeys(), opts.Common.Dev())
 		if err != nil {
@@ -201,7 +202,9 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 			s.Close()
 			return nil, err
 		}
-		s.Server.AddCheck("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
+		// Reported, never failing readiness: every instance shares Redis, and a blip must not take them
+		// all out of rotation (docs/architecture.md, "Readiness").
+		s.Server.AddDegradedCheck("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
 	}
 	return s, nil
 }
@@ -216,8 +219,9 @@ func (s *Service) Relay() {
 // Consumer returns the consumer of the service's own queue, on its database (Options.Events), broker,
 // log and metrics: opts' Name (when empty), Pool, AMQPURL, Exchange, Log and Registry are set, the
 // rest (BatchSize, OnSettled, ...) is the caller's. Register its handlers before Run: it runs with the
-// service, and the service is ready only while it consumes (the "events" check), which is what a
-// publisher's catch-up waits for.
+// service. Whether it consumes is the "events" check, reported by /readyz but failing only
+// /readyz?full=1 (what a publisher's catch-up waits for): a RabbitMQ blip must not take every
+// instance out of rotation.
 func (s *Service) Consumer(opts events.ConsumerOptions) *events.Consumer {
 	if opts.Name == "" {
 		opts.Name = s.Name
@@ -225,7 +229,7 @@ func (s *Service) Consumer(opts events.ConsumerOptions) *events.Consumer {
 	opts.Pool, opts.AMQPURL, opts.Exchange = s.DB, s.Config.AMQPURL, s.Config.Exchange
 	opts.Log, opts.Registry = s.Log, s.Server.Registry
 	c := events.NewConsumer(opts)
-	s.Server.AddCheck("events", c.Ready)
+	s.Server.AddDegradedCheck("events", c.Ready)
 	s.Go(c.Run)
 	return c
 }

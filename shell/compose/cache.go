@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +57,8 @@ type entry struct {
 	stored  time.Time
 	maxAge  time.Duration
 	swr     time.Duration
-	version string // the team's manifest version when stored
+	version string   // the team's manifest version when stored
+	tags    []string // the fragment's cache tags (fragments.TagsHeader), for purges by tag
 	tmpl    *Template
 	// pass marks a key whose last answer was not cacheable ("hit for pass"): while it is fresh,
 	// requests go straight to the team, without Redis or request coalescing. Never in Redis.
@@ -171,9 +173,67 @@ func (c *Cache) put(ctx context.Context, key string, e *entry) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RedisTimeout)
 	defer cancel()
 	ttl := e.maxAge + e.swr + c.opts.KeepLastGood
-	if err := c.opts.Redis.Set(ctx, c.opts.Prefix+key, encodeEntry(e), ttl).Err(); err != nil {
+	_, err := c.opts.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, c.opts.Prefix+key, encodeEntry(e), ttl)
+		// Each tag's set of keys, for a purge by tag from any replica; it lives as long as its last
+		// entry (entries differ in lifetime by their max-age only: past it, one is a last good copy).
+		for _, tag := range e.tags {
+			p.SAdd(ctx, c.tagKey(tag), key)
+			p.Expire(ctx, c.tagKey(tag), ttl)
+		}
+		return nil
+	})
+	if err != nil {
 		c.opts.Log.Warn("fragment cache write", "key", key, "error", err.Error())
 	}
+}
+
+func (c *Cache) tagKey(tag string) string { return c.opts.Prefix + "tag:" + tag }
+
+// tagPurge marks a purge by tag on the purge channel, whose other messages are key prefixes (which
+// start with a context name, never with this).
+const tagPurge = "#tag "
+
+// PurgeTag removes every entry tagged tag (fragments.TagsHeader) from this process and from Redis;
+// other replicas learn of it by the purge channel when Subscribe runs.
+func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
+	n := c.purgeLocalTag(tag)
+	if c.opts.Redis == nil {
+		return n, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	keys, err := c.opts.Redis.SMembers(ctx, c.tagKey(tag)).Result()
+	if err != nil {
+		return n, fmt.Errorf("purge tag %q: %w", tag, err)
+	}
+	del := []string{c.tagKey(tag)}
+	for _, k := range keys {
+		del = append(del, c.opts.Prefix+k)
+	}
+	if err := c.opts.Redis.Unlink(ctx, del...).Err(); err != nil {
+		return n, fmt.Errorf("purge tag %q: %w", tag, err)
+	}
+	if err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, tagPurge+tag).Err(); err != nil {
+		return n, fmt.Errorf("purge tag %q: publish: %w", tag, err)
+	}
+	return max(n, len(keys)), nil
+}
+
+func (c *Cache) purgeLocalTag(tag string) int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for k, e := range s.m {
+			if slices.Contains(e.tags, tag) {
+				delete(s.m, k)
+				n++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
 }
 
 func (c *Cache) putLocal(key string, e *entry) {
@@ -265,7 +325,11 @@ func (c *Cache) Subscribe(ctx context.Context) error {
 			if !ok {
 				return fmt.Errorf("fragment cache: purge subscription closed")
 			}
-			c.purgeLocal(m.Payload)
+			if tag, ok := strings.CutPrefix(m.Payload, tagPurge); ok {
+				c.purgeLocalTag(tag)
+			} else {
+				c.purgeLocal(m.Payload)
+			}
 		}
 	}
 }
@@ -284,9 +348,9 @@ func escapeGlob(s string) string {
 	return b.String()
 }
 
-// Encoding in Redis: magic, stored (unix ns), max-age and swr (ns), then length-prefixed etag and
-// version, then the body.
-const entryMagic = "IF1"
+// Encoding in Redis: magic, stored (unix ns), max-age and swr (ns), then length-prefixed etag,
+// version and tags (space-separated), then the body.
+const entryMagic = "IF2"
 
 func encodeEntry(e *entry) []byte {
 	b := make([]byte, 0, len(entryMagic)+8*3+4+len(e.etag)+4+len(e.version)+len(e.body))
@@ -298,6 +362,9 @@ func encodeEntry(e *entry) []byte {
 	b = append(b, e.etag...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(e.version)))
 	b = append(b, e.version...)
+	tags := strings.Join(e.tags, " ")
+	b = binary.BigEndian.AppendUint32(b, uint32(len(tags)))
+	b = append(b, tags...)
 	return append(b, e.body...)
 }
 
@@ -322,6 +389,10 @@ func decodeEntry(b []byte) (*entry, error) {
 		return nil, err
 	}
 	e.version = s
+	if s, b, err = readString(b); err != nil {
+		return nil, err
+	}
+	e.tags = strings.Fields(s)
 	e.body = b
 	e.tmpl = parseFragment(b)
 	return e, nil

@@ -244,3 +244,108 @@ func TestConcurrentMissesMakeOneRequest(t *testing.T) {
 		t.Errorf("%d requests for %d concurrent misses, want 1", got, n)
 	}
 }
+
+// TestCacheKeyedByManifestVersion: once the shell has read a team's new manifest version, no page
+// gets a copy cached under the old one (its HTML may not fit the new version's stylesheets).
+func TestCacheKeyedByManifestVersion(t *testing.T) {
+	team := newFakeTeam(t)
+	var version atomic.Int32
+	var failing atomic.Bool
+	version.Store(1)
+	team.handle("a", versioned(&version, &failing))
+	team.manifest = &fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{"a": {Cache: fragments.Public}}}
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)
+	for range 2 {
+		if _, body, _ := h.compose(doc, Request{Locale: "en"}); !strings.Contains(body, "<p>a v1</p>") {
+			t.Fatalf("version 1: %s", body)
+		}
+	}
+	if got := team.count("a"); got != 1 {
+		t.Fatalf("%d requests for version 1, want 1 (then cached)", got)
+	}
+	version.Store(2)
+	team.mu.Lock()
+	team.manifest = &fragments.Manifest{Name: "t", Version: "2", Fragments: map[string]fragments.Fragment{"a": {Cache: fragments.Public}}}
+	team.mu.Unlock()
+	if err := h.teams.Refresh(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, body, c := h.compose(doc, Request{Locale: "en"})
+	if !strings.Contains(body, "<p>a v2</p>") || !strings.Contains(c.ServerTiming(), `t/a fetch"`) {
+		t.Errorf("after the manifest's version changed: %s (%s), want a fetch of v2", body, c.ServerTiming())
+	}
+	// A purge of the fragment still reaches the copy of the new version.
+	prefix, err := h.teams.PurgePrefix("t/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.cache.Purge(context.Background(), prefix); err != nil || n != 2 {
+		t.Errorf("purge %q = %d, %v; want both versions' copies", prefix, n, err)
+	}
+}
+
+// TestPurgeByTag: a purge by tag removes exactly the fragments that named the tag in Inlay-Tags,
+// here and, through Redis, in another replica; the others stay cached.
+func TestPurgeByTag(t *testing.T) {
+	rdb, keys := kittest.Redis(t)
+	team := newFakeTeam(t)
+	var version atomic.Int32
+	version.Store(1)
+	for name, tags := range map[string]string{"one": "product:CL-01", "both": "product:CL-01, product:AU-02", "other": "product:AU-02"} {
+		team.handle(name, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			w.Header().Set(fragments.TagsHeader, tags)
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, "<p>%s v%d</p>", name, version.Load())
+		})
+	}
+	opts := harnessOptions{cache: true, cacheOpts: CacheOptions{Redis: rdb, Prefix: string(keys), RedisTimeout: 2 * time.Second}}
+	a := newHarness(t, map[string]*fakeTeam{"t": team}, opts)
+	b := newHarness(t, map[string]*fakeTeam{"t": team}, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subscribed := make(chan error, 1)
+	go func() { subscribed <- b.cache.Subscribe(ctx) }()
+
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/one"></inlay-fragment><inlay-fragment src="t/both"></inlay-fragment><inlay-fragment src="t/other"></inlay-fragment>`)
+	a.compose(doc, Request{Locale: "en"})
+	if _, _, c := b.compose(doc, Request{Locale: "en"}); strings.Count(c.ServerTiming(), ` cache"`) != 3 {
+		t.Fatalf("second replica did not read the shared copies: %s", c.ServerTiming())
+	}
+	version.Store(2)
+	waitFor(t, "the tag purge to reach the other replica", func() bool {
+		if _, err := a.cache.PurgeTag(context.Background(), "product:CL-01"); err != nil {
+			t.Fatal(err)
+		}
+		return b.cache.local("t/one?#en") == nil && b.cache.local("t/both?#en") == nil
+	})
+	if b.cache.local("t/other?#en") == nil || a.cache.local("t/other?#en") == nil {
+		t.Error("a fragment without the tag was purged")
+	}
+	_, body, _ := b.compose(doc, Request{Locale: "en"})
+	for _, want := range []string{"one v2", "both v2", "other v1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("after the purge of product:CL-01: %s, want %q", body, want)
+		}
+	}
+	if got := team.count("other"); got != 1 {
+		t.Errorf("other fetched %d times, want once (no miss on other products)", got)
+	}
+	cancel()
+	if err := <-subscribed; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
+
+func TestEntryEncodingKeepsTags(t *testing.T) {
+	e := &entry{body: []byte("<p>x</p>"), etag: `"e"`, stored: time.Unix(1, 0), maxAge: time.Second, version: "7",
+		tags: []string{"product:CL-01", "category:machines"}}
+	got, err := decodeEntry(encodeEntry(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.body) != "<p>x</p>" || got.version != "7" || strings.Join(got.tags, " ") != "product:CL-01 category:machines" {
+		t.Errorf("decoded %+v", got)
+	}
+}

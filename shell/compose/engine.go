@@ -128,7 +128,11 @@ func (e *Engine) resolve(src, locale string) *resolved {
 		r.state = r.ref.team.state.Load()
 	}
 	if r.err == nil && e.opts.Cache != nil && !(r.ref.manifest && r.ref.frag.Cache == fragments.Private) {
-		r.key = cacheKey(r.ref, locale)
+		version := ""
+		if r.state != nil {
+			version = r.state.manifest.Version
+		}
+		r.key = cacheKey(r.ref, locale, version)
 	}
 	// Registry errors are stable; the state pointer covers manifest changes.
 	if r.ref.team == nil && r.err != nil && !errors.Is(r.err, ErrUnknownContext) && !errors.Is(r.err, ErrBadSrc) {

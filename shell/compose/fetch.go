@@ -50,7 +50,7 @@ func (c *Composition) fetch(s *slot) {
 		return
 	}
 	resp, err := c.e.opts.Client.Fetch(c.ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
-		Query: s.ref.query, Forwarded: c.forwarded(), Timeout: timeout})
+		Query: s.ref.query, Forwarded: c.forwarded(), Timeout: timeout, Version: s.ref.version})
 	if err == nil {
 		err = c.e.validate(resp)
 	}
@@ -84,7 +84,8 @@ type fetched struct {
 // fetchAndStore fetches a cacheable fragment and stores a cacheable answer. old, when not nil, is
 // revalidated with its ETag.
 func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragments.Forwarded, timeout time.Duration, old *entry) (fetched, error) {
-	req := fragments.FetchRequest{Team: r.team.Name, Path: r.path, Query: r.query, Forwarded: fwd, Timeout: timeout}
+	req := fragments.FetchRequest{Team: r.team.Name, Path: r.path, Query: r.query, Forwarded: fwd, Timeout: timeout,
+		Version: r.version}
 	if old != nil && old.etag != "" {
 		req.IfNoneMatch = old.etag
 	}
@@ -118,7 +119,7 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 	resp.Release()
 	resp.Body = body
 	en := &entry{body: resp.Body, etag: resp.ETag, stored: e.opts.Now(), maxAge: pol.maxAge, swr: pol.swr,
-		version: r.team.Version(), tmpl: parseFragment(resp.Body)}
+		version: r.team.Version(), tags: resp.Tags, tmpl: parseFragment(resp.Body)}
 	e.opts.Cache.put(ctx, key, en)
 	return fetched{resp: resp, entry: en}, nil
 }

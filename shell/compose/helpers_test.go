@@ -147,9 +147,9 @@ type harnessOptions struct {
 
 func newHarness(t *testing.T, teams map[string]*fakeTeam, o harnessOptions) *harness {
 	t.Helper()
-	urls := map[string]string{}
+	urls := fragments.Teams{}
 	for name, f := range teams {
-		urls[name] = f.srv.URL
+		urls[name] = []string{f.srv.URL}
 	}
 	o.client.Teams = urls
 	client, err := fragments.NewClient(o.client)

@@ -159,8 +159,15 @@ func (c *Composition) initSlot(s *slot, t *Tag, depth int) *slot {
 }
 
 // cacheKey is "context/name?query#locale": a purge prefix of "context/" or "context/name?" matches.
-func cacheKey(r ref, locale string) string {
-	return r.team.Name + "/" + r.name + "?" + r.query + "#" + locale
+func cacheKey(r ref, locale, version string) string {
+	k := r.team.Name + "/" + r.name + "?" + r.query + "#" + locale
+	if version != "" {
+		// Keyed by the team's manifest version: once the shell has read a new version's manifest
+		// (within INLAY_MANIFEST_REFRESH), no page gets the old version's copies, whose HTML may not
+		// fit the new version's stylesheets. Purge prefixes end before it.
+		k += "@" + version
+	}
+	return k
 }
 
 // startSlot completes a slot resolved by newSlot, or fetches it in the background.

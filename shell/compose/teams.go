@@ -26,11 +26,12 @@ var (
 	ErrUnknownFragment = errors.New("compose: fragment not in manifest")
 )
 
-// Team is a registered context: its base URL comes from configuration, its manifest from the team.
+// Team is a registered context: its instances' base URLs come from configuration, its manifest from
+// the team.
 type Team struct {
-	Name    string
-	BaseURL string
-	state   atomic.Pointer[teamState]
+	Name      string
+	Instances []string
+	state     atomic.Pointer[teamState]
 }
 
 // teamState is one read of a team's manifest, swapped atomically on refresh.
@@ -75,8 +76,8 @@ type Teams struct {
 // NewTeams registers the teams of the registry. Manifests are read by Refresh.
 func NewTeams(client *fragments.Client, teams fragments.Teams, log *slog.Logger) *Teams {
 	t := &Teams{client: client, log: log, byName: make(map[string]*Team, len(teams))}
-	for name, base := range teams {
-		team := &Team{Name: name, BaseURL: base}
+	for name, bases := range teams {
+		team := &Team{Name: name, Instances: bases}
 		team.state.Store(&teamState{})
 		t.byName[name] = team
 		t.names = append(t.names, name)
@@ -112,7 +113,10 @@ func (t *Teams) Refresh(ctx context.Context, timeout time.Duration) error {
 }
 
 func (t *Teams) refreshTeam(ctx context.Context, team *Team, timeout time.Duration) error {
-	resp, err := t.client.Fetch(ctx, fragments.FetchRequest{Team: team.Name, Path: fragments.ManifestPath, Timeout: timeout})
+	// From an instance of the newest version the health checks found: during a rolling deploy the
+	// team's manifest moves forward once, instead of from one instance's version to another's.
+	resp, err := t.client.Fetch(ctx, fragments.FetchRequest{Team: team.Name, Path: fragments.ManifestPath, Timeout: timeout,
+		Version: t.client.Instances().Current(team.Name)})
 	if err != nil {
 		return fmt.Errorf("manifest of %s: %w", team.Name, err)
 	}
@@ -156,8 +160,9 @@ func assetURL(team, p string) string {
 
 // Run re-reads the manifests every interval until ctx is done, so a team's new version takes effect
 // without restarting the shell. While a manifest cannot be read (a team still starting, or down), it
-// retries sooner — 250 ms, doubling up to interval — so a page soon gets the team's assets. Failures
-// are logged, never fatal.
+// retries sooner — 250 ms, doubling up to interval — so a page soon gets the team's assets. A team
+// whose instances' health checks found a version newer than its manifest's (an instance of a new
+// version is ready) is read again within a second. Failures are logged, never fatal.
 func (t *Teams) Run(ctx context.Context, interval, timeout time.Duration) error {
 	const firstRetry = 250 * time.Millisecond
 	next := interval
@@ -166,10 +171,15 @@ func (t *Teams) Run(ctx context.Context, interval, timeout time.Duration) error 
 	}
 	timer := time.NewTimer(next)
 	defer timer.Stop()
+	versions := time.NewTicker(versionCheck)
+	defer versions.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-versions.C:
+			t.refreshNewVersions(ctx, timeout)
+			continue
 		case <-timer.C:
 		}
 		err := t.Refresh(ctx, timeout)
@@ -187,6 +197,22 @@ func (t *Teams) Run(ctx context.Context, interval, timeout time.Duration) error 
 			next = min(next*2, interval)
 		}
 		timer.Reset(next)
+	}
+}
+
+// versionCheck is how often Run compares the teams' manifest versions with their instances'.
+const versionCheck = time.Second
+
+// refreshNewVersions reads again the manifest of every team whose instances run a newer version than
+// its manifest's.
+func (t *Teams) refreshNewVersions(ctx context.Context, timeout time.Duration) {
+	for _, name := range t.names {
+		team := t.byName[name]
+		if cur := t.client.Instances().Current(name); cur != "" && cur != team.Version() {
+			if err := t.refreshTeam(ctx, team, timeout); err != nil {
+				t.log.Warn("manifest refresh for a new version", "team", name, "version", cur, "error", err.Error())
+			}
+		}
 	}
 }
 
@@ -218,7 +244,8 @@ type ref struct {
 	path     string // "/fragments/name"
 	query    string
 	frag     fragments.Fragment
-	manifest bool // the team has a manifest (frag is from it)
+	manifest bool   // the team has a manifest (frag is from it)
+	version  string // its version: the fragment is fetched from an instance of it when one is ready
 	css, js  []string
 }
 
@@ -242,7 +269,7 @@ func (t *Teams) resolve(src string) (ref, error) {
 		if !ok {
 			return ref{}, fmt.Errorf("%w: %s/%s", ErrUnknownFragment, ctxName, name)
 		}
-		r.frag, r.manifest = f, true
+		r.frag, r.manifest, r.version = f, true, st.manifest.Version
 		r.css, r.js = st.css[name], st.js[name]
 		if q != "" {
 			vals, err := url.ParseQuery(q)

@@ -28,7 +28,7 @@ func TestRunRetriesUnreadManifestsSoon(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{"a": {}}})
 	}))
 	defer srv.Close()
-	urls := map[string]string{"t": srv.URL}
+	urls := fragments.Teams{"t": {srv.URL}}
 	client, err := fragments.NewClient(fragments.ClientOptions{Teams: urls})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,8 +22,10 @@ import (
 // Requests carry only allowlisted headers and the signed context, never the browser's cookies;
 // responses pass Set-Cookie only for cookies the team owns (CookieOwners).
 type proxy struct {
-	teams map[string]*proxyTeam
-	opts  proxyOptions
+	teams     map[string]*proxyTeam
+	instances *fragments.Instances
+	opts      proxyOptions
+	kept      *keptAssets
 }
 
 type proxyOptions struct {
@@ -37,38 +41,153 @@ type proxyOptions struct {
 	sessionChanged func(old string)
 }
 
+// proxyTeam is a team's instances, each with its connection pool.
 type proxyTeam struct {
-	name   string
-	scheme string
-	host   string
-	prefix string
-	client *fasthttp.HostClient
+	name      string
+	instances map[*fragments.Instance]*proxyInstance
+}
+
+type proxyInstance struct {
+	scheme, host, prefix string
+	client               *fasthttp.HostClient
 }
 
 const proxyTimeout = 10 * time.Second
 
-func newProxy(teams map[string]string, opts proxyOptions) *proxy {
-	p := &proxy{teams: map[string]*proxyTeam{}, opts: opts}
-	for name, base := range teams {
-		u, err := url.Parse(base)
-		if err != nil {
-			continue // ParseTeams and NewClient have validated every URL already
-		}
-		addr := u.Host
-		if u.Port() == "" {
-			if u.Scheme == "https" {
-				addr += ":443"
-			} else {
-				addr += ":80"
+// newProxy builds the proxy to the instances of every team, taking each request's instance from
+// their rotation.
+func newProxy(instances *fragments.Instances, teams fragments.Teams, opts proxyOptions) *proxy {
+	p := &proxy{teams: map[string]*proxyTeam{}, instances: instances, opts: opts, kept: newKeptAssets(keptAssetBytes)}
+	for name := range teams {
+		pt := &proxyTeam{name: name, instances: map[*fragments.Instance]*proxyInstance{}}
+		for _, inst := range instances.All(name) {
+			u, err := url.Parse(inst.Base)
+			if err != nil {
+				continue // ParseTeams and NewInstances have validated every URL already
 			}
+			addr := u.Host
+			if u.Port() == "" {
+				if u.Scheme == "https" {
+					addr += ":443"
+				} else {
+					addr += ":80"
+				}
+			}
+			pt.instances[inst] = &proxyInstance{scheme: u.Scheme, host: u.Host, prefix: u.Path,
+				client: &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 256,
+					MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
+					WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
+					MaxResponseBodySize: 16 << 20}}
 		}
-		p.teams[name] = &proxyTeam{name: name, scheme: u.Scheme, host: u.Host, prefix: u.Path,
-			client: &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 256,
-				MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
-				WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
-				MaxResponseBodySize: 16 << 20}}
+		p.teams[name] = pt
 	}
 	return p
+}
+
+// do sends req to the team's next instance in rotation. A request whose connection was refused
+// never reached the team and goes once more to another instance; so does a GET or HEAD whose
+// connection was reset before any byte of the answer (an instance stopping), and a GET or HEAD of
+// an asset the instance does not have (404 under /static/): during a rolling deploy a page of the
+// new version may ask an instance of the old one for the new version's assets, and the other way
+// round.
+func (p *proxy) do(c *fiber.Ctx, t *proxyTeam, path string, req *fasthttp.Request, resp *fasthttp.Response) error {
+	safe := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
+	tried := 0
+	var last *fragments.Instance
+	for {
+		inst := p.instances.Pick(t.name, last)
+		if inst == nil {
+			inst = last
+		}
+		pi := t.instances[inst]
+		uri := req.URI()
+		uri.SetScheme(pi.scheme)
+		uri.SetHost(pi.host)
+		uri.SetPath(pi.prefix + path)
+		err := pi.client.DoTimeout(req, resp, proxyTimeout)
+		tried++
+		retry := false
+		switch {
+		case err != nil && fragments.Refused(err):
+			p.instances.Down(inst)
+			retry = errors.Is(err, syscall.ECONNREFUSED) || safe
+		case err == nil && safe && resp.StatusCode() == fiber.StatusNotFound && strings.HasPrefix(path, "/static/"):
+			retry = true
+		}
+		if !retry || tried >= len(t.instances) || (err != nil && tried >= 2) {
+			return err
+		}
+		last = inst
+		resp.Reset()
+	}
+}
+
+// keptAssetBytes bounds the assets the proxy keeps for teams' instances that are gone.
+const keptAssetBytes = 32 << 20
+
+// keptAsset is a content-hashed asset a team served, kept by the shell.
+type keptAsset struct {
+	body                      []byte
+	contentType, cacheControl string
+}
+
+// keptAssets holds the immutable (content-hashed) assets the teams served, so a page of a version
+// whose last instance has just stopped still gets its stylesheets and scripts during a rolling
+// deploy ("the shell keeps the last version's assets"). Bounded in bytes; the oldest go first.
+type keptAssets struct {
+	mu    sync.Mutex
+	max   int
+	size  int
+	m     map[string]keptAsset
+	order []string
+}
+
+func newKeptAssets(max int) *keptAssets { return &keptAssets{max: max, m: map[string]keptAsset{}} }
+
+func (k *keptAssets) get(key string) (keptAsset, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	a, ok := k.m[key]
+	return a, ok
+}
+
+func (k *keptAssets) put(key string, a keptAsset) {
+	if len(a.body) > k.max/16 {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.m[key]; ok {
+		return
+	}
+	for k.size+len(a.body) > k.max && len(k.order) > 0 {
+		old := k.order[0]
+		k.order = k.order[1:]
+		k.size -= len(k.m[old].body)
+		delete(k.m, old)
+	}
+	k.m[key] = a
+	k.order = append(k.order, key)
+	k.size += len(a.body)
+}
+
+// keep records an immutable asset a team answered with, and returns the kept copy when the team
+// has none to give (an error, 404 or 5xx).
+func (p *proxy) keep(key string, c *fiber.Ctx, resp *fasthttp.Response, err error) (keptAsset, bool) {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		return keptAsset{}, false
+	}
+	if err == nil && resp.StatusCode() == fiber.StatusOK {
+		cc := string(resp.Header.Peek(fiber.HeaderCacheControl))
+		if c.Method() == fiber.MethodGet && strings.Contains(cc, "immutable") {
+			p.kept.put(key, keptAsset{body: bytes.Clone(resp.Body()), contentType: string(resp.Header.ContentType()), cacheControl: cc})
+		}
+		return keptAsset{}, false
+	}
+	if err == nil && resp.StatusCode() != fiber.StatusNotFound && resp.StatusCode() < 500 {
+		return keptAsset{}, false
+	}
+	return p.kept.get(key)
 }
 
 // Request headers a team may see from the browser, besides the signed context.
@@ -153,12 +272,8 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 
 	in := &c.Request().Header
 	req.Header.SetMethodBytes(in.Method())
-	uri := req.URI()
-	uri.SetScheme(t.scheme)
-	uri.SetHost(t.host)
-	uri.SetPath(t.prefix + path)
 	if q := c.Request().URI().QueryString(); len(q) > 0 {
-		uri.SetQueryStringBytes(q)
+		req.URI().SetQueryStringBytes(q)
 	}
 	for _, h := range proxyRequestHeaders {
 		if v := in.Peek(h); len(v) > 0 {
@@ -186,7 +301,18 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	if len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
-	if err := t.client.DoTimeout(req, resp, proxyTimeout); err != nil {
+	err = p.do(c, t, path, req, resp)
+	if !withContext {
+		if a, ok := p.keep(t.name+path, c, resp, err); ok {
+			// No instance has this content-hashed asset any more (the last of its version has
+			// stopped): the copy the shell kept.
+			c.Set(fiber.HeaderContentType, a.contentType)
+			c.Set(fiber.HeaderCacheControl, a.cacheControl)
+			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+			return c.Send(a.body)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			return errs.Wrap(errs.EUNAVAILABLE, err, t.name+" did not answer in time")
 		}

@@ -7,14 +7,20 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/errs"
 )
 
 // purgeRequest is the body of POST /_inlay/purge. Each target is "context" (all of a team's
-// fragments), "context/name" (one fragment, any parameters) or "context/name?params" (one copy).
+// fragments), "context/name" (one fragment, any parameters) or "context/name?params" (one copy);
+// each tag removes every fragment that named it in its Inlay-Tags ("product:CL-01").
 type purgeRequest struct {
 	Targets []string `json:"targets"`
+	Tags    []string `json:"tags"`
 }
+
+// maxPurgeItems bounds the targets and tags of one purge request.
+const maxPurgeItems = 1000
 
 // purge removes cached fragments, here and (through Redis) in every shell replica. A team calls it
 // after a change (or a consumer of its events does). It needs the INLAY_PURGE_TOKEN bearer token;
@@ -27,8 +33,13 @@ func (s *Shell) purge(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"purged": 0})
 	}
 	var req purgeRequest
-	if err := c.BodyParser(&req); err != nil || len(req.Targets) == 0 {
-		return errs.Errorf(errs.EINVALID, `body must be {"targets":["context[/name[?params]]",...]}`)
+	if err := c.BodyParser(&req); err != nil || len(req.Targets)+len(req.Tags) == 0 || len(req.Targets)+len(req.Tags) > maxPurgeItems {
+		return errs.Errorf(errs.EINVALID, `body must be {"targets":["context[/name[?params]]",...],"tags":["tag",...]} with 1 to %d items`, maxPurgeItems)
+	}
+	for _, tag := range req.Tags {
+		if !fragments.ValidTag(tag) {
+			return errs.Errorf(errs.EINVALID, "bad purge tag %q", tag)
+		}
 	}
 	total := 0
 	for _, t := range req.Targets {
@@ -37,6 +48,13 @@ func (s *Shell) purge(c *fiber.Ctx) error {
 			return errs.Wrap(errs.EINVALID, err, "bad purge target "+t)
 		}
 		n, err := s.cache.Purge(c.UserContext(), prefix)
+		if err != nil {
+			return errs.Wrap(errs.EUNAVAILABLE, err, "purge failed")
+		}
+		total += n
+	}
+	for _, tag := range req.Tags {
+		n, err := s.cache.PurgeTag(c.UserContext(), tag)
 		if err != nil {
 			return errs.Wrap(errs.EUNAVAILABLE, err, "purge failed")
 		}

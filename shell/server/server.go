@@ -89,18 +89,20 @@ type Shell struct {
 	assets   map[string]asset
 	ui       *assets.Assets // the pattern library's, at ui.AssetPrefix
 	client   *fragments.Client
-	teams    *compose.Teams
-	cache    *compose.Cache
-	engine   *compose.Engine
-	signer   *fragments.Signer
-	csrf     *fragments.CSRFTokens
-	sigs     *signatures
-	started  time.Time
-	ready    atomic.Bool
-	proxy    *proxy
-	metrics  *metrics
-	sessions *sessions
-	proxies  trustedProxies
+	// instances is the rotation of the teams' instances the client, the proxy and the sessions share.
+	instances *fragments.Instances
+	teams     *compose.Teams
+	cache     *compose.Cache
+	engine    *compose.Engine
+	signer    *fragments.Signer
+	csrf      *fragments.CSRFTokens
+	sigs      *signatures
+	started   time.Time
+	ready     atomic.Bool
+	proxy     *proxy
+	metrics   *metrics
+	sessions  *sessions
+	proxies   trustedProxies
 }
 
 type asset struct {
@@ -121,9 +123,13 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
+	if s.instances, err = fragments.NewInstances(teams); err != nil {
+		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
+	}
 	s.client, err = fragments.NewClient(fragments.ClientOptions{
-		Teams:   teams,
-		Timeout: 2 * time.Second,
+		Teams:     teams,
+		Instances: s.instances,
+		Timeout:   2 * time.Second,
 		OnStateChange: func(team string, from, to gobreaker.State) {
 			s.log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 			s.metrics.breaker(team, to)
@@ -187,8 +193,8 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	s.sessions = newSessions(teams[sessionOwner], s.log)
-	s.proxy = newProxy(teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
+	s.sessions = newSessions(s.instances, sessionOwner, s.log)
+	s.proxy = newProxy(s.instances, teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
 		sessionChanged: s.sessions.forget})
 	return s, nil
 }
@@ -297,6 +303,7 @@ func (s *Shell) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	go func() { _ = s.instances.Run(ctx, fragments.HealthInterval) }()
 	err := s.teams.Run(ctx, s.cfg.ManifestRefresh, 2*time.Second)
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -424,6 +424,7 @@ func TestPurgeAPI(t *testing.T) {
 		v := n
 		mu.Unlock()
 		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set(fragments.TagsHeader, "product:CL-01")
 		fmt.Fprintf(w, "<p>v%d</p>", v)
 	})
 	s := startShell(t, map[string]*team{"stub": stub}, []shell.Page{rawPage("/p", `<html><head></head><body><inlay-fragment src="stub/a?id=1"></inlay-fragment></body></html>`)},
@@ -458,6 +459,22 @@ func TestPurgeAPI(t *testing.T) {
 	}
 	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v2") {
 		t.Errorf("after purge: %s", body)
+	}
+	// By tag: the fragment named product:CL-01 in Inlay-Tags.
+	if st := purge("s3cret", `{"tags":["bad tag"]}`); st != 400 {
+		t.Errorf("purge of a malformed tag: %d", st)
+	}
+	if st := purge("s3cret", `{"tags":["product:AU-02"]}`); st != 200 {
+		t.Errorf("purge by tag: %d", st)
+	}
+	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v2") {
+		t.Errorf("a purge of another tag removed the copy: %s", body)
+	}
+	if st := purge("s3cret", `{"tags":["product:CL-01"]}`); st != 200 {
+		t.Errorf("purge by tag: %d", st)
+	}
+	if _, body := get(t, s.url+"/p", nil); !strings.Contains(body, "v3") {
+		t.Errorf("after the purge by tag: %s", body)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/inlay-dev/inlay/fragments"
 )
 
 // Session resolution: the shell turns the inlay_session cookie into a customer id with accounts'
@@ -33,9 +35,10 @@ const (
 
 // sessions resolves session ids to customer ids with accounts, through a small in-process cache.
 type sessions struct {
-	whoami string // accounts' /v1/whoami URL
-	client *http.Client
-	log    *slog.Logger
+	accounts  string // the session owner's context
+	instances *fragments.Instances
+	client    *http.Client
+	log       *slog.Logger
 
 	mu sync.Mutex
 	m  map[string]sessionEntry
@@ -46,13 +49,13 @@ type sessionEntry struct {
 	until    time.Time
 }
 
-// newSessions returns the resolver for accounts at base; nil when there is no accounts team (every
-// visitor is then a guest).
-func newSessions(base string, log *slog.Logger) *sessions {
-	if base == "" {
+// newSessions returns the resolver for accounts (the team owner), asking its instances in rotation;
+// nil when there is no such team (every visitor is then a guest).
+func newSessions(instances *fragments.Instances, owner string, log *slog.Logger) *sessions {
+	if len(instances.All(owner)) == 0 {
 		return nil
 	}
-	return &sessions{whoami: strings.TrimRight(base, "/") + "/v1/whoami", log: log, m: map[string]sessionEntry{},
+	return &sessions{accounts: owner, instances: instances, log: log, m: map[string]sessionEntry{},
 		client: &http.Client{Timeout: sessionTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}}
 }
 
@@ -94,18 +97,30 @@ func (s *sessions) forget(id string) {
 	s.mu.Unlock()
 }
 
+func (s *sessions) whoami(ctx context.Context, inst *fragments.Instance, id string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, inst.URL("/v1/whoami"), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+id)
+	return s.client.Do(req)
+}
+
 // maxWhoami bounds the answer read from accounts.
 const maxWhoami = 4 << 10
 
 func (s *sessions) ask(ctx context.Context, id string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.whoami, nil)
-	if err != nil {
-		return "", fmt.Errorf("whoami: %w", err)
+	inst := s.instances.Pick(s.accounts, nil)
+	res, err := s.whoami(ctx, inst, id)
+	if err != nil && fragments.Refused(err) {
+		// A stopping instance: once more on another, within the same deadline.
+		s.instances.Down(inst)
+		if other := s.instances.Pick(s.accounts, inst); other != nil {
+			res, err = s.whoami(ctx, other, id)
+		}
 	}
-	req.Header.Set("Authorization", "Bearer "+id)
-	res, err := s.client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("whoami: %w", err)
 	}

@@ -1,22 +1,31 @@
-// Package purge tells the shell to drop its cached copies of explore's listing fragments once explore's
-// read model changed (docs/fragments.md: a team's events can purge its fragments), so a new start price shows
-// at once instead of when the cached category expires. It speaks to the shell's purge API
+// Package purge tells the shell to drop its cached copies of the fragments that show what explore's
+// read model changed (docs/fragments.md: a team's events can purge its fragments), so a new price shows
+// at once instead of when the cached fragments expire. A price change purges by the product's tag
+// ("product:CL-01", fragments.ProductTag): every fragment that names it in Inlay-Tags — explore's
+// listings, decide's product, the others' — and nothing else; a product created or changed (its
+// category, its name) purges explore's listings as a whole. It speaks to the shell's purge API
 // (POST /_inlay/purge); changes that come in a burst (a catalog republished) make one request.
 package purge
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
-// purgeBody names explore's fragments that show product summaries: every copy of each.
-const purgeBody = `{"targets":["explore/category","explore/search"]}`
+// listings names explore's fragments that show product summaries: every copy of each.
+var listings = []string{"explore/category", "explore/search"}
+
+// maxTags bounds the tags of one request; more changes in one window purge the listings as a whole.
+const maxTags = 500
 
 // Options configures New.
 type Options struct {
@@ -37,6 +46,10 @@ type Options struct {
 type Purger struct {
 	opts Options
 	kick chan struct{}
+
+	mu   sync.Mutex
+	all  bool                // purge the listings as a whole
+	tags map[string]struct{} // purge these tags
 }
 
 // New returns a Purger; call Run to start it.
@@ -57,8 +70,23 @@ func New(opts Options) *Purger {
 	return &Purger{opts: opts, kick: make(chan struct{}, 1)}
 }
 
-// Changed notes that the read model changed. It never blocks.
-func (p *Purger) Changed() {
+// Changed notes that the read model changed: what shows the tags, or, without tags, every listing.
+// It never blocks.
+func (p *Purger) Changed(tags ...string) {
+	p.mu.Lock()
+	if len(tags) == 0 {
+		p.all = true
+	}
+	for _, t := range tags {
+		if p.tags == nil {
+			p.tags = map[string]struct{}{}
+		}
+		p.tags[t] = struct{}{}
+	}
+	if len(p.tags) > maxTags {
+		p.all, p.tags = true, nil
+	}
+	p.mu.Unlock()
 	select {
 	case p.kick <- struct{}{}:
 	default: // a purge is already due
@@ -93,9 +121,30 @@ func (p *Purger) Run(ctx context.Context) error {
 }
 
 func (p *Purger) purge(ctx context.Context) error {
+	p.mu.Lock()
+	var body struct {
+		Targets []string `json:"targets,omitempty"`
+		Tags    []string `json:"tags,omitempty"`
+	}
+	if p.all {
+		body.Targets = listings
+	}
+	for t := range p.tags {
+		body.Tags = append(body.Tags, t)
+	}
+	slices.Sort(body.Tags)
+	p.all, p.tags = false, nil
+	p.mu.Unlock()
+	if len(body.Targets)+len(body.Tags) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("purge request: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.ShellURL+"/_inlay/purge", strings.NewReader(purgeBody))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.ShellURL+"/_inlay/purge", bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("purge request: %w", err)
 	}

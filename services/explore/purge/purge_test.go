@@ -17,6 +17,7 @@ import (
 type request struct {
 	auth    string
 	targets []string
+	tags    []string
 }
 
 func fakeShell(t *testing.T, status int) (string, <-chan request) {
@@ -27,10 +28,10 @@ func fakeShell(t *testing.T, status int) (string, <-chan request) {
 			http.NotFound(w, r)
 			return
 		}
-		var body struct{ Targets []string }
+		var body struct{ Targets, Tags []string }
 		b, _ := io.ReadAll(r.Body)
 		_ = json.Unmarshal(b, &body)
-		got <- request{auth: r.Header.Get("Authorization"), targets: body.Targets}
+		got <- request{auth: r.Header.Get("Authorization"), targets: body.Targets, tags: body.Tags}
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(`{"purged":3}`))
 	}))
@@ -82,6 +83,28 @@ func TestABurstOfChangesPurgesTheListings(t *testing.T) {
 	}
 	p.Changed()
 	receive(t, got)
+}
+
+// TestPriceChangesPurgeByTag: price changes purge the products' tags only, gathered into one
+// request; a product change also purges the listings.
+func TestPriceChangesPurgeByTag(t *testing.T) {
+	t.Parallel()
+	url, got := fakeShell(t, http.StatusOK)
+	p := purge.New(purge.Options{ShellURL: url, Window: time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p.Changed("product:CL-01")
+	p.Changed("product:AU-02")
+	p.Changed("product:CL-01")
+	start(t, p)
+	r := receive(t, got)
+	if len(r.targets) != 0 || !slices.Equal(r.tags, []string{"product:AU-02", "product:CL-01"}) {
+		t.Errorf("price changes purged %+v, want the two products' tags only", r)
+	}
+	p.Changed()
+	p.Changed("product:CL-01")
+	r = receive(t, got)
+	if !slices.Equal(r.targets, []string{"explore/category", "explore/search"}) || !slices.Equal(r.tags, []string{"product:CL-01"}) {
+		t.Errorf("a product change purged %+v", r)
+	}
 }
 
 func TestFailuresDoNotStopIt(t *testing.T) {

@@ -44,6 +44,10 @@ type Common struct {
 	BodyLimit int `env:"INLAY_BODY_LIMIT" envDefault:"1048576"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `env:"INLAY_SHUTDOWN_TIMEOUT" envDefault:"10s"`
+	// Drain is how long a process keeps serving after SIGTERM with /readyz answering 503, before it
+	// shuts down, so load balancers and the shell take it out of rotation first: 5 s in the deploy
+	// files, 0 (stop at once) in dev and tests.
+	Drain time.Duration `env:"INLAY_DRAIN" envDefault:"0s"`
 }
 
 // FragmentServer is the configuration of a process that serves fragments to the shell and the BFFs;

@@ -23,8 +23,9 @@ import (
 type CatchUp struct {
 	// Consumers are the contexts that consume the publisher's events; those in Teams are awaited.
 	Consumers []string
-	// Teams maps a context to its base URL: the team registry (fragments.ParseTeams, INLAY_TEAMS).
-	Teams map[string]string
+	// Teams maps a context to its instances' base URLs: the team registry (fragments.ParseTeams,
+	// INLAY_TEAMS). A consumer is ready when one of its instances is (they share its queue).
+	Teams map[string][]string
 	// Republish writes a snapshot of the publisher's state to the outbox and returns how many events.
 	Republish func(ctx context.Context) (int, error)
 	// What names Republish's events in the log ("products", "skus"); "events" when empty.
@@ -56,10 +57,10 @@ func (c CatchUp) Run(ctx context.Context) error {
 	if c.What == "" {
 		c.What = "events"
 	}
-	waiting := map[string]string{}
+	waiting := map[string][]string{}
 	for _, name := range c.Consumers {
-		if base, ok := c.Teams[name]; ok {
-			waiting[name] = strings.TrimRight(base, "/")
+		for _, base := range c.Teams[name] {
+			waiting[name] = append(waiting[name], strings.TrimRight(base, "/"))
 		}
 	}
 	deadline := time.NewTimer(c.Deadline)
@@ -68,8 +69,8 @@ func (c CatchUp) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		var ready []string
-		for name, base := range waiting {
-			if c.ready(ctx, base) {
+		for name, bases := range waiting {
+			if slices.ContainsFunc(bases, func(base string) bool { return c.ready(ctx, base) }) {
 				delete(waiting, name)
 				ready = append(ready, name)
 			}
@@ -111,7 +112,7 @@ func (c CatchUp) republish(ctx context.Context, why string, consumers []string) 
 }
 
 func (c CatchUp) ready(ctx context.Context, base string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz?full=1", nil)
 	if err != nil {
 		return false
 	}

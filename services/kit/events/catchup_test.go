@@ -35,8 +35,8 @@ func TestCatchUpWaitsForConsumers(t *testing.T) {
 	var republished atomic.Int32
 	c := events.CatchUp{
 		Consumers: []string{"inspire", "explore", "inventory"}, // inventory is not registered: not awaited
-		Teams: map[string]string{"inspire": inspire.URL, "explore": explore.URL,
-			"shell": "http://127.0.0.1:1"}, // not a consumer: never asked
+		Teams: map[string][]string{"inspire": {inspire.URL}, "explore": {"http://127.0.0.1:1", explore.URL},
+			"shell": {"http://127.0.0.1:1"}}, // not a consumer: never asked
 		Republish: func(context.Context) (int, error) { republished.Add(1); return 23, nil },
 		Interval:  time.Millisecond,
 		Deadline:  time.Minute,
@@ -57,7 +57,7 @@ func TestCatchUpRepublishesAtTheDeadline(t *testing.T) {
 	var republished atomic.Int32
 	c := events.CatchUp{
 		Consumers: []string{"checkout"},
-		Teams:     map[string]string{"checkout": never.URL},
+		Teams:     map[string][]string{"checkout": {never.URL}},
 		Republish: func(context.Context) (int, error) { republished.Add(1); return 1, nil },
 		Interval:  time.Millisecond,
 		Deadline:  20 * time.Millisecond,
@@ -78,7 +78,7 @@ func TestCatchUpStopsWithItsContext(t *testing.T) {
 	cancel()
 	c := events.CatchUp{
 		Consumers: []string{"inventory"},
-		Teams:     map[string]string{"inventory": never.URL},
+		Teams:     map[string][]string{"inventory": {never.URL}},
 		Republish: func(context.Context) (int, error) { return 0, errors.New("must not be called") },
 		Interval:  time.Millisecond,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -92,7 +92,7 @@ func TestCatchUpReportsRepublishFailure(t *testing.T) {
 	t.Parallel()
 	c := events.CatchUp{
 		Consumers: []string{"inspire"},
-		Teams:     map[string]string{"inspire": readyAfter(t, 0).URL},
+		Teams:     map[string][]string{"inspire": {readyAfter(t, 0).URL}},
 		Republish: func(context.Context) (int, error) { return 0, errors.New("db down") },
 		Interval:  time.Millisecond,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),

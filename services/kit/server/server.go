@@ -12,6 +12,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +48,10 @@ type Options struct {
 	AdminAddr string
 	// AdminReady, when not nil, receives the admin listener's bound address.
 	AdminReady func(net.Addr)
+	// Drain is how long Serve keeps serving after ctx is done, with /readyz answering 503, before it
+	// shuts down: the time a load balancer, or the shell's health check, needs to take the instance
+	// out of rotation (INLAY_DRAIN). Zero shuts down at once.
+	Drain time.Duration
 }
 
 // Check reports whether a dependency the process needs is usable.
@@ -61,6 +66,8 @@ type Server struct {
 	Registry *prometheus.Registry
 	log      *slog.Logger
 	checks   map[string]Check
+	degraded map[string]Check // checks that are reported, but do not fail /readyz (AddDegradedCheck)
+	draining atomic.Bool
 	opts     Options
 }
 
@@ -115,6 +122,9 @@ func New(opts Options) *Server {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
+		}
+		if s.draining.Load() {
+			c.Context().SetConnectionClose()
 		}
 		status := c.Response().StatusCode()
 		// Both labels are constants, never the request's bytes: c.Method() aliases fasthttp's request
@@ -228,7 +238,9 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// AddCheck adds a readiness check.
+// AddCheck adds a readiness check: while it fails, /readyz answers 503 and the instance is out of
+// its Service (and of the shell's rotation). Only what the instance cannot serve without belongs
+// here (docs/architecture.md, "Readiness").
 func (s *Server) AddCheck(name string, check Check) {
 	if s.checks == nil {
 		s.checks = map[string]Check{}
@@ -236,17 +248,45 @@ func (s *Server) AddCheck(name string, check Check) {
 	s.checks[name] = check
 }
 
+// AddDegradedCheck adds a check /readyz reports without failing: a dependency whose outage every
+// instance shares and the process rides out (the outbox holds events while RabbitMQ is away; Redis
+// is a cache or has a fallback), so taking every instance out of rotation would only make it worse.
+// /readyz?full=1 fails on it too: for those that wait for it (a publisher's catch-up waits for its
+// consumers' queues, the e2e harness for a whole platform).
+func (s *Server) AddDegradedCheck(name string, check Check) {
+	if s.degraded == nil {
+		s.degraded = map[string]Check{}
+	}
+	s.degraded[name] = check
+}
+
+// Draining reports whether the server is draining: its context is done, /readyz answers 503, and it
+// still serves until Options.Drain has passed.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
 func (s *Server) ready(c *fiber.Ctx) error {
+	if s.draining.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "draining"})
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	failed := fiber.Map{}
+	failed, degraded := fiber.Map{}, fiber.Map{}
 	for name, check := range s.checks {
 		if err := check(ctx); err != nil {
 			failed[name] = err.Error()
 		}
 	}
-	if len(failed) > 0 {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "failed": failed})
+	for name, check := range s.degraded {
+		if err := check(ctx); err != nil {
+			degraded[name] = err.Error()
+		}
+	}
+	full := c.QueryBool("full")
+	if len(failed) > 0 || (full && len(degraded) > 0) {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "failed": failed, "degraded": degraded})
+	}
+	if len(degraded) > 0 {
+		return c.JSON(fiber.Map{"status": "degraded", "degraded": degraded})
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
@@ -318,6 +358,19 @@ func (s *Server) Serve(ctx context.Context, addr string, timeout time.Duration, 
 	case err := <-errc:
 		return errors.Join(fmt.Errorf("serve: %w", err), s.shutdown(timeout), closeAll(ln, adminLn))
 	case <-ctx.Done():
+	}
+	if s.opts.Drain > 0 {
+		// Out of rotation first: /readyz answers 503 while requests are still served, and each answer
+		// closes its connection, so a client's pool (behind a Service) dials a live instance next.
+		s.draining.Store(true)
+		s.log.Info("draining", "for", s.opts.Drain.String())
+		drain := time.NewTimer(s.opts.Drain)
+		select {
+		case <-drain.C:
+		case err := <-errc:
+			drain.Stop()
+			return errors.Join(fmt.Errorf("serve: %w", err), s.shutdown(timeout), closeAll(ln, adminLn))
+		}
 	}
 	s.log.Info("shutting down")
 	err = s.shutdown(timeout)

@@ -324,3 +324,67 @@ func TestInvalidUTF8InMultipartFormIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestDegradedCheckDoesNotFailReadiness: a degraded check (RabbitMQ, Redis) is reported by /readyz
+// without taking the instance out of rotation; /readyz?full=1 fails on it.
+func TestDegradedCheckDoesNotFailReadiness(t *testing.T) {
+	s := newServer(t, io.Discard, nil)
+	s.AddDegradedCheck("events", func(context.Context) error { return errors.New("broker unreachable") })
+	for target, want := range map[string]int{"/readyz": 200, "/readyz?full=1": 503} {
+		resp, err := s.App.Test(httptest.NewRequest("GET", target, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || !strings.Contains(string(b), "broker unreachable") {
+			t.Errorf("%s = %d %s, want %d naming the degraded check", target, resp.StatusCode, b, want)
+		}
+	}
+}
+
+// TestDrain: once its context is done, a server with a drain period answers /readyz 503 and still
+// serves (closing each connection after its answer), then shuts down.
+func TestDrain(t *testing.T) {
+	s := server.New(server.Options{Name: "test", Log: slog.New(slog.DiscardHandler), Drain: 5 * time.Second})
+	s.App.Get("/page", func(c *fiber.Ctx) error { return c.SendString("page") })
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, "127.0.0.1:0", 5*time.Second, func(a net.Addr) { addrc <- a }) }()
+	base := "http://" + (<-addrc).String()
+	get := func(path string) (int, string, bool) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b), resp.Close
+	}
+	if code, _, _ := get("/readyz"); code != 200 {
+		t.Fatalf("readyz before the drain = %d", code)
+	}
+	cancel()
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.Draining() {
+		if time.Now().After(deadline) {
+			t.Fatal("not draining 10 s after its context ended")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code, body, _ := get("/readyz"); code != 503 || !strings.Contains(body, "draining") {
+		t.Errorf("readyz while draining = %d %s, want 503 draining", code, body)
+	}
+	if code, body, closed := get("/page"); code != 200 || body != "page" || !closed {
+		t.Errorf("page while draining = %d %q (connection closed: %v), want 200 and Connection: close", code, body, closed)
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("Serve returned during the drain: %v", err)
+	default:
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("Serve after the drain: %v", err)
+	}
+}

@@ -89,10 +89,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
 	// catalog after a first seed (services/kit/events.CatchUp).
 	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName,
-		// Once a change is committed, the shell's cached listings are stale.
-		OnSettled: func(_ kitevents.Event, outcome string) {
-			if outcome == "applied" {
+		// Once a change is committed, the shell's cached copies of what shows it are stale: a
+		// price, every fragment that shows the product (by its tag); a product, explore's listings.
+		OnSettled: func(e kitevents.Event, outcome string) {
+			switch {
+			case outcome != "applied":
+			case e.Type == events.PriceChanged:
+				purger.Changed(fragments.ProductTag(e.Subject))
+			default:
 				purger.Changed()
+				purger.Changed(fragments.ProductTag(e.Subject))
 			}
 		}})
 	events.NewHandlers(catalog).Register(consumer)

@@ -90,7 +90,8 @@ func TestExplored(t *testing.T) {
 
 	select {
 	case got := <-purges:
-		want := `POST /_inlay/purge Bearer purge-token {"targets":["explore/category","explore/search"]}`
+		// A product created: the listings; its price: every fragment tagged with the product.
+		want := `POST /_inlay/purge Bearer purge-token {"targets":["explore/category","explore/search"],"tags":["product:AU-02"]}`
 		if got != want {
 			t.Errorf("purge %q, want %q", got, want)
 		}

@@ -7,6 +7,7 @@ package category
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -93,6 +94,17 @@ func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("category %q: %w", key, err)
 		}
-		return fragments.Render(c, View(NewViewModel(categories, key, listing)), fragments.Public, opts...)
+		return fragments.Render(c, View(NewViewModel(categories, key, listing)), fragments.Public,
+			append(slices.Clip(opts), fragments.Tags(productTags(listing.Products)...))...)
 	}
+}
+
+// productTags are the cache tags of a listing: one per product it shows, so a price change purges
+// every listing that shows the product, and no other.
+func productTags(products []explore.ProductSummary) []string {
+	tags := make([]string, 0, len(products))
+	for _, p := range products {
+		tags = append(tags, fragments.ProductTag(p.ID))
+	}
+	return tags
 }

@@ -5,6 +5,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -89,6 +90,17 @@ func Handler(s Searcher, opts ...fragments.RenderOption) fiber.Handler {
 				return fmt.Errorf("search: %w", err)
 			}
 		}
-		return fragments.Render(c, View(NewViewModel(q, products)), fragments.Public, opts...)
+		return fragments.Render(c, View(NewViewModel(q, products)), fragments.Public,
+			append(slices.Clip(opts), fragments.Tags(productTags(products)...))...)
 	}
+}
+
+// productTags are the cache tags of a listing: one per product it shows, so a price change purges
+// every listing that shows the product, and no other.
+func productTags(products []explore.ProductSummary) []string {
+	tags := make([]string, 0, len(products))
+	for _, p := range products {
+		tags = append(tags, fragments.ProductTag(p.ID))
+	}
+	return tags
 }

@@ -222,7 +222,7 @@ func Run(t testing.TB, ctx context.Context, addr string, run func(ctx context.Co
 			t.Fatalf("the process on %s ended before it was ready: %v", addr, err)
 		default:
 		}
-		code, _ := Call(ctx, http.MethodGet, "http://"+addr+"/readyz", "", "")
+		code, _ := Call(ctx, http.MethodGet, "http://"+addr+"/readyz?full=1", "", "")
 		return code == http.StatusOK
 	})
 	return stop

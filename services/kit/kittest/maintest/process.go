@@ -57,7 +57,7 @@ func (p *Process) Start(t testing.TB, ctx context.Context) {
 			t.Fatalf("%s exited: %v\n%s", p.Bin, err, p.out.String())
 		default:
 		}
-		code, _ := Call(ctx, http.MethodGet, "http://"+p.Addr+"/readyz", "", "")
+		code, _ := Call(ctx, http.MethodGet, "http://"+p.Addr+"/readyz?full=1", "", "")
 		return code == http.StatusOK
 	})
 }

@@ -1,0 +1,213 @@
+package fragments
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// instanceServer is one instance of team "t": it counts the fragments it served and answers /readyz
+// with 200 or 503 as the test says.
+type instanceServer struct {
+	srv    *httptest.Server
+	served atomic.Int64
+	ready  atomic.Bool
+}
+
+func newInstanceServer(t *testing.T, body string) *instanceServer {
+	t.Helper()
+	s := &instanceServer{}
+	s.ready.Store(true)
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			if !s.ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return
+		}
+		s.served.Add(1)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// refusingURL is the URL of a port nothing listens on.
+func refusingURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func newInstancesClient(t *testing.T, urls ...string) *Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{Teams: Teams{"t": urls}, BreakerFailures: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func fetchBody(t *testing.T, c *Client) string {
+	t.Helper()
+	resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x"})
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	return string(resp.Body)
+}
+
+func TestClientBalancesAcrossInstances(t *testing.T) {
+	t.Parallel()
+	a, b := newInstanceServer(t, "a"), newInstanceServer(t, "b")
+	c := newInstancesClient(t, a.srv.URL, b.srv.URL)
+	for range 100 {
+		fetchBody(t, c)
+	}
+	if a.served.Load() != 50 || b.served.Load() != 50 {
+		t.Errorf("served a=%d b=%d, want 50 each (round robin)", a.served.Load(), b.served.Load())
+	}
+}
+
+// TestClientRetriesARefusedInstance: a refused connection is tried on the other instance within the
+// request, never failing it, and the refusing instance leaves the rotation until a health check
+// finds it ready.
+func TestClientRetriesARefusedInstance(t *testing.T) {
+	t.Parallel()
+	a := newInstanceServer(t, "a")
+	down := refusingURL(t)
+	c := newInstancesClient(t, down, a.srv.URL)
+	for i := range 20 {
+		if got := fetchBody(t, c); got != "a" {
+			t.Fatalf("fetch %d = %q", i, got)
+		}
+	}
+	var inst *Instance
+	for _, in := range c.Instances().All("t") {
+		if in.Base == down {
+			inst = in
+		}
+	}
+	if inst.Ready() {
+		t.Error("an instance that refused a connection is still in rotation")
+	}
+	// Its health check cannot reach it either: it stays out.
+	c.Instances().Check(context.Background(), time.Second)
+	if inst.Ready() {
+		t.Error("an instance whose /readyz is refused is in rotation")
+	}
+}
+
+func TestHealthCheckTakesInstancesOutAndBack(t *testing.T) {
+	t.Parallel()
+	a, b := newInstanceServer(t, "a"), newInstanceServer(t, "b")
+	c := newInstancesClient(t, a.srv.URL, b.srv.URL)
+	check := func() { c.Instances().Check(context.Background(), 10*time.Second) }
+
+	b.ready.Store(false) // b drains: /readyz answers 503, it still serves
+	check()
+	if c.Instances().All("t")[1].Ready() {
+		t.Fatal("b answers /readyz 503 and is in rotation")
+	}
+	before := b.served.Load()
+	for range 20 {
+		if got := fetchBody(t, c); got != "a" {
+			t.Fatalf("a draining instance was asked: %q", got)
+		}
+	}
+	if b.served.Load() != before {
+		t.Error("b served while out of rotation")
+	}
+	b.ready.Store(true)
+	check()
+	seen := map[string]bool{}
+	for range 4 {
+		seen[fetchBody(t, c)] = true
+	}
+	if !seen["b"] {
+		t.Error("b is ready again but never asked")
+	}
+}
+
+// TestPickWhenNoneReady: a team whose every instance fails its check is still asked.
+func TestPickWhenNoneReady(t *testing.T) {
+	t.Parallel()
+	in, err := NewInstances(Teams{"t": {"http://a", "http://b"}, "one": {"http://c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range in.All("t") {
+		in.Down(i)
+	}
+	if in.Pick("t", nil) == nil {
+		t.Error("no instance picked when none is ready")
+	}
+	first := in.All("t")[0]
+	if got := in.Pick("t", first); got == first || got == nil {
+		t.Errorf("Pick(not first) = %v", got)
+	}
+	only := in.All("one")[0]
+	in.Down(only)
+	if !only.Ready() || in.Pick("one", nil) != only || in.Pick("one", only) != nil {
+		t.Error("a one-instance team's instance must stay in rotation and be the only pick")
+	}
+	if in.Pick("nobody", nil) != nil {
+		t.Error("an unknown team has an instance")
+	}
+}
+
+// TestPickPrefersTheVersion: a page composed with one version's manifest gets its fragments from
+// instances of that version while one is ready; the newest version seen is the team's current one.
+func TestPickPrefersTheVersion(t *testing.T) {
+	t.Parallel()
+	manifest := func(version string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == ManifestPath {
+				_, _ = w.Write([]byte(`{"name":"t","version":"` + version + `"}`))
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b := manifest("A"), manifest("B")
+	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Check(context.Background(), 10*time.Second)
+	for range 10 {
+		if got := in.PickVersion("t", nil, "A"); got.Base != a.URL {
+			t.Fatalf("PickVersion(A) = %s", got.Base)
+		}
+		if got := in.PickVersion("t", nil, "B"); got.Base != b.URL {
+			t.Fatalf("PickVersion(B) = %s", got.Base)
+		}
+	}
+	if cur := in.Current("t"); cur != "A" && cur != "B" {
+		t.Errorf("Current = %q", cur)
+	}
+	// A version no instance runs: any ready one.
+	if got := in.PickVersion("t", nil, "C"); got == nil {
+		t.Error("no instance for an unknown version")
+	}
+	// B drains (out of rotation, still serving): version B's pages still get B; when B is
+	// excluded (it refused), A rather than nothing.
+	bInst := in.All("t")[1]
+	in.Down(bInst)
+	if got := in.PickVersion("t", nil, "B"); got != bInst {
+		t.Errorf("PickVersion(B) with B draining = %s", got.Base)
+	}
+	if got := in.PickVersion("t", bInst, "B"); got.Base != a.URL {
+		t.Errorf("PickVersion(B) without B = %s", got.Base)
+	}
+}
