@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/sony/gobreaker/v2"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/inlay-dev/inlay/shell"
+	"github.com/inlay-dev/inlay/shell/compose"
 )
 
 const slowDoc = `<!doctype html><html><head><title>t</title></head><body>` +
@@ -160,4 +163,19 @@ func attr(s *tracetest.SpanStub, key string) string {
 		}
 	}
 	return ""
+}
+
+func TestMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	m.observe("decide", "product", compose.SourceFetch, time.Millisecond)
+	m.breaker("inspire", gobreaker.StateOpen)
+	m.page("/product/:id", pageDegraded, time.Millisecond)
+	problems, err := testutil.CollectAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
 }

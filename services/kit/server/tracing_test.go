@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -71,5 +73,20 @@ func TestServerSpan(t *testing.T) {
 	}
 	if rec["msg"] != "request" || rec["trace_id"] != "4bf92f3577b34da6a3ce929d0e0e4736" || rec["span_id"] != sp.SpanContext.SpanID().String() {
 		t.Errorf("access log line %v lacks the span's ids", rec)
+	}
+}
+
+func TestMetricsLint(t *testing.T) {
+	s := server.New(server.Options{Name: "test", Log: logging.New(io.Discard, "test", nil)})
+	s.App.Get("/x", func(c *fiber.Ctx) error { return c.SendString("x") })
+	if _, err := s.App.Test(httptest.NewRequest("GET", "/x", nil)); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := testutil.GatherAndLint(s.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric %s: %s", p.Metric, p.Text)
 	}
 }
