@@ -104,7 +104,7 @@ func TestServerTimingAfterTheHead(t *testing.T) {
 func TestPageSpans(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	defer tp.Shutdown(context.Background())
+	defer func() { _ = tp.Shutdown(context.Background()) }()
 	teams, unblock := slowTeams(t)
 	unblock()
 	s := startShellTraced(t, teams, []shell.Page{rawPage("/p", slowDoc)}, shell.Page{}, nil, tp)
@@ -159,7 +159,7 @@ func byName(spans tracetest.SpanStubs, name string) *tracetest.SpanStub {
 func attr(s *tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

@@ -12,7 +12,7 @@ import (
 // and prepares run inside a span: a request's or an event handler's. Queries outside any trace (the
 // relay's polling, the consumer's inbox bookkeeping, migrations) make no root traces of their own.
 func Tracer(tp trace.TracerProvider) pgx.QueryTracer {
-	return inSpan{otelpgx.NewTracer(otelpgx.WithTracerProvider(tp), otelpgx.WithTrimSQLInSpanName(),
+	return inSpan{otelpgx.NewTracer(otelpgx.WithTracerProvider(tp),
 		otelpgx.WithDisableConnectionDetailsInAttributes())}
 }
 

@@ -23,7 +23,7 @@ import (
 func TestServerSpan(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	defer tp.Shutdown(context.Background())
+	defer func() { _ = tp.Shutdown(context.Background()) }()
 	var logs bytes.Buffer
 	log := logging.New(&logs, "test", nil)
 	s := server.New(server.Options{Name: "test", Log: log, Tracer: tp})

@@ -62,7 +62,7 @@ func TestNoEndpointIsNoop(t *testing.T) {
 
 func TestTraceparent(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
-	defer tp.Shutdown(context.Background())
+	defer func() { _ = tp.Shutdown(context.Background()) }()
 	_, span := tp.Tracer("t").Start(context.Background(), "x")
 	sc := span.SpanContext()
 	want := "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-01"
