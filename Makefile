@@ -11,6 +11,12 @@ BIN      := bin
 PROCFILE := deploy/Procfile
 DEV_ENV  := .inlay/dev.env
 TEAMS_ENV := .inlay/teams.env
+RUN_ENV   := .inlay/run.env
+# make run: INLAY_TRACING=1 also starts Jaeger all-in-one (tools/jaeger/go.mod) and sends every
+# process's spans to it (UI http://localhost:16686); LOG_FORMAT is the processes' log format.
+INLAY_TRACING ?=
+LOG_FORMAT    ?= text
+JAEGER        := $(BIN)/jaeger
 # Every process binary: the main packages under */cmd/ of the shell, the services and the BFFs.
 CMD_PKGS  = $(shell $(GO) list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./shell/... ./services/... ./bff/... | grep /cmd/)
 # `go test` budget for the unit and integration tests; `make test` as a whole stays under 12 minutes (CI allows 15).
@@ -31,16 +37,29 @@ TARGET   ?= http://127.0.0.1:8080
 LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
-.PHONY: help run build generate test unit e2e faults bench bench-compose load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-run: services-check build $(DEV_ENV) ## generate, build, check the stores, start every process of deploy/Procfile (Ctrl-C stops all)
+run: services-check build $(DEV_ENV) $(if $(filter 1,$(INLAY_TRACING)),jaeger) ## generate, build, check the stores, start every process of deploy/Procfile (Ctrl-C stops all); INLAY_TRACING=1 adds Jaeger
 	@echo "Inlay: storefront at http://localhost:8080 (Ctrl-C stops every process)"
 	scripts/teams-env.sh $(PROCFILE) > $(TEAMS_ENV)
-	$(GO) tool goreman -f $(PROCFILE) -env $(DEV_ENV),$(TEAMS_ENV) -set-ports=false -rpc-server=false start
+	echo "LOG_FORMAT=$(LOG_FORMAT)" > $(RUN_ENV)
+	if [ "$(INLAY_TRACING)" = 1 ]; then \
+		printf '%s\n' OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_TRACES_SAMPLER=parentbased_always_on >> $(RUN_ENV); \
+		$(JAEGER) > .inlay/jaeger.log 2>&1 & jaeger=$$!; trap 'kill $$jaeger' EXIT; \
+		echo "Jaeger: traces at http://localhost:16686 (log .inlay/jaeger.log)"; \
+	fi; \
+	$(GO) tool goreman -f $(PROCFILE) -env $(DEV_ENV),$(TEAMS_ENV),$(RUN_ENV) -set-ports=false -rpc-server=false start
+
+jaeger: ## build Jaeger all-in-one v1.76.0 (pinned in tools/jaeger/go.mod, its own module) into bin/; not part of make test
+	@mkdir -p $(BIN)
+	$(GO) build -modfile=tools/jaeger/go.mod -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger
+
+tracing: jaeger ## Jaeger alone: UI http://localhost:16686, OTLP/HTTP on 127.0.0.1:4318 (point OTEL_EXPORTER_OTLP_ENDPOINT at it)
+	$(JAEGER)
 
 build: generate ## build every process binary into bin/
 	@mkdir -p $(BIN)

@@ -9,6 +9,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Errors a fetch may end with, besides the transport's own. Every one of them means: use the fallback.
@@ -127,6 +128,9 @@ type ClientOptions struct {
 	BreakerOpen time.Duration
 	// OnStateChange, when set, is told of every breaker state change (for logs and metrics).
 	OnStateChange func(team string, from, to gobreaker.State)
+	// Tracer, when set, makes a client span of every request. Either way a request carries the
+	// traceparent of ctx's span when there is one (else Forwarded.Traceparent).
+	Tracer trace.TracerProvider
 }
 
 // Client fetches fragments from the teams over pooled keep-alive connections, each request with its
@@ -246,6 +250,14 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("fetch %s%s: %w", r.Team, r.Path, err)
 	}
+	span := c.startSpan(ctx, &r)
+	resp, err := c.execute(tc, r, deadline)
+	endSpan(span, resp, err)
+	return resp, err
+}
+
+// execute performs r through tc's breaker.
+func (c *Client) execute(tc *teamClient, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	resp, err := tc.breaker.Execute(func() (*FetchResponse, error) {
 		resp, err := c.try(tc, r, deadline)
 		if err != nil {

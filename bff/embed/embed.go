@@ -33,10 +33,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 	"github.com/inlay-dev/inlay/shell/compose"
 )
 
@@ -69,6 +71,8 @@ type Options struct {
 	// Cache turns the fragment cache on.
 	Cache bool
 	Log   *slog.Logger
+	// Tracer, when not nil, makes a span of every fragment and fragment request.
+	Tracer trace.TracerProvider
 }
 
 // Embed serves the embedding endpoints.
@@ -96,6 +100,7 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 	e.client, err = fragments.NewClient(fragments.ClientOptions{
 		Teams:   opts.Teams,
 		Timeout: 2 * time.Second,
+		Tracer:  opts.Tracer,
 		OnStateChange: func(team string, from, to gobreaker.State) {
 			opts.Log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 		},
@@ -110,8 +115,12 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 	if opts.Cache {
 		e.cache = compose.NewCache(compose.CacheOptions{Redis: opts.Redis, Prefix: string(opts.Keys) + "fragments:", Log: opts.Log})
 	}
-	e.engine = compose.New(compose.Options{Teams: e.teams, Client: e.client, Cache: e.cache, Log: opts.Log,
-		DefaultTimeout: opts.FragmentTimeout})
+	copts := compose.Options{Teams: e.teams, Client: e.client, Cache: e.cache, Log: opts.Log,
+		DefaultTimeout: opts.FragmentTimeout}
+	if opts.Tracer != nil {
+		copts.Tracer = opts.Tracer.Tracer(tracing.ScopeName)
+	}
+	e.engine = compose.New(copts)
 	return e, nil
 }
 

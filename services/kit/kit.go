@@ -50,6 +50,7 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/postgres"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
 	"github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 // Configurable is a process's Config: any struct embedding config.Common.
@@ -57,7 +58,7 @@ type Configurable interface {
 	CommonConfig() config.Common
 }
 
-// Main loads C from the environment, builds the JSON logger, runs run until SIGINT or SIGTERM and
+// Main loads C from the environment, builds the logger (JSON, or text with LOG_FORMAT=text), runs run until SIGINT or SIGTERM and
 // exits non-zero when it fails.
 func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log *slog.Logger) error) {
 	var cfg C
@@ -69,7 +70,7 @@ func Main[C Configurable](name string, run func(ctx context.Context, cfg C, log 
 	// of the access log cost the shell 9% of its CPU on a cached page.
 	out := logging.NewBuffered(os.Stdout, 64<<10, logFlush)
 	defer out.Close() // a panic's unwinding too; Close is idempotent
-	log := logging.NewWithBuffer(out, name, cfg.CommonConfig().LogLevel)
+	log := logging.NewWithBuffer(out, name, cfg.CommonConfig().LogLevel, cfg.CommonConfig().LogFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil && !errors.Is(err, context.Canceled) {
@@ -149,6 +150,9 @@ type Service struct {
 	// Verifier checks the shell's signed Inlay-Context on fragment requests; nil unless
 	// Options.Fragments was set.
 	Verifier *fragments.Verifier
+	// Tracing is the process's tracer provider (config.Tracing): the server's, the stores' and the
+	// events' spans come from it. Pass it to whatever else makes spans (the fragments client).
+	Tracing *tracing.Provider
 
 	opts    Options
 	workers []func(context.Context) error
@@ -162,29 +166,40 @@ const poolConns = 10
 
 // Start opens the service's stores and builds its server with readiness checks on them.
 func Start(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts,
+	tp, err := tracing.New(ctx, opts.Name, opts.Common.Tracing)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts, Tracing: tp,
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
 		StreamRequestBody: opts.StreamRequestBody, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady,
-		Drain: opts.Common.Drain})
+		Drain: opts.Common.Drain, Tracer: tp})
 	if opts.Fragments != nil {
 		v, err := fragments.KeySetVerifier(opts.Fragments.PublicKeys(), opts.Common.Dev())
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
 		s.Verifier = v
 	}
 	if opts.Events && opts.Migrations == nil {
+		s.Close()
 		return nil, errors.New("kit: Options.Events needs the service's database (Options.Migrations)")
 	}
 	if opts.Migrations != nil {
 		dbURL, err := opts.Common.DatabaseURL(opts.Name)
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
-		s.DB, err = postgres.Open(ctx, postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations,
-			MaxConns: poolConns})
+		popts := postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations, MaxConns: poolConns}
+		if tp.Exporting() {
+			popts.Tracer = postgres.Tracer(tp)
+		}
+		s.DB, err = postgres.Open(ctx, popts)
 		if err != nil {
+			s.Close()
 			return nil, fmt.Errorf("%s database: %w", opts.Name, err)
 		}
 		s.Server.AddCheck("postgres", func(ctx context.Context) error { return s.DB.Ping(ctx) })
@@ -202,6 +217,12 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 			s.Close()
 			return nil, err
 		}
+		if tp.Exporting() {
+			if err := redisdb.Trace(s.Redis, tp); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 		// Reported, never failing readiness: every instance shares Redis, and a blip must not take them
 		// all out of rotation (docs/architecture.md, "Readiness").
 		s.Server.AddDegradedCheck("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
@@ -212,7 +233,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 // Relay publishes the service's outbox (Options.Events) to the exchange while the service runs.
 func (s *Service) Relay() {
 	relay := events.NewRelay(events.RelayOptions{Name: s.Name, Pool: s.DB, AMQPURL: s.Config.AMQPURL,
-		Exchange: s.Config.Exchange, Log: s.Log, Registry: s.Server.Registry})
+		Exchange: s.Config.Exchange, Log: s.Log, Registry: s.Server.Registry, Tracer: s.Tracing})
 	s.Go(relay.Run)
 }
 
@@ -227,7 +248,7 @@ func (s *Service) Consumer(opts events.ConsumerOptions) *events.Consumer {
 		opts.Name = s.Name
 	}
 	opts.Pool, opts.AMQPURL, opts.Exchange = s.DB, s.Config.AMQPURL, s.Config.Exchange
-	opts.Log, opts.Registry = s.Log, s.Server.Registry
+	opts.Log, opts.Registry, opts.Tracer = s.Log, s.Server.Registry, s.Tracing
 	c := events.NewConsumer(opts)
 	s.Server.AddDegradedCheck("events", c.Ready)
 	s.Go(c.Run)
@@ -271,8 +292,13 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
-// Close releases the service's stores.
+// Close releases the service's stores and exports the spans still buffered.
 func (s *Service) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), tracing.ShutdownTimeout)
+	defer cancel()
+	if err := s.Tracing.Shutdown(ctx); err != nil && s.Log != nil {
+		s.Log.Warn("trace export on close", "error", err.Error())
+	}
 	if s.DB != nil {
 		s.DB.Close()
 	}

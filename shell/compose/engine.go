@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -57,6 +59,9 @@ type Options struct {
 	Stylesheets []string
 	// Observe, when set, is told of every fragment's outcome (metrics).
 	Observe func(team, fragment string, src Source, d time.Duration)
+	// Tracer makes a span of every fragment, a child of the composition's context's span (the
+	// page's), with its outcome and team version; nil makes none.
+	Tracer trace.Tracer
 	// Now is the clock [time.Now].
 	Now func() time.Time
 }
@@ -90,6 +95,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Engine{opts: opts, work: make(chan func())}
 }

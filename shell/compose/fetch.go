@@ -19,6 +19,7 @@ import (
 // fetch gets a slot's fragment: from the cache when it can, else from the team.
 func (c *Composition) fetch(s *slot) {
 	start := c.e.opts.Now()
+	ctx := c.startSpan(s)
 	timeout := c.timeout(s)
 	if s.key != "" && !c.e.passing(s.key) {
 		en := c.e.opts.Cache.get(c.ctx, s.key)
@@ -37,7 +38,7 @@ func (c *Composition) fetch(s *slot) {
 		}
 		// A miss (or only a last good copy): concurrent misses for one key make one request.
 		ch := c.e.sf.DoChan(s.key, func() (any, error) {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), timeout)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 			defer cancel()
 			return c.e.fetchAndStore(ctx, s.ref, s.key, c.forwarded(), timeout, en)
 		})
@@ -49,7 +50,7 @@ func (c *Composition) fetch(s *slot) {
 		c.finish(s, f.resp, f.entry, r.Err, c.e.opts.Now().Sub(start))
 		return
 	}
-	resp, err := c.e.opts.Client.Fetch(c.ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
+	resp, err := c.e.opts.Client.Fetch(ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
 		Query: s.ref.query, Forwarded: c.forwarded(), Timeout: timeout, Version: s.ref.version})
 	if err == nil {
 		err = c.e.validate(resp)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/inlay-dev/inlay/fragments"
 )
 
@@ -82,8 +84,11 @@ type slot struct {
 	// cacheControl and etag are the team's answer's, or made from the cached copy's policy.
 	cacheControl, etag string
 	source             Source
+	cause              error  // what made it fall back
+	reason             string // why it fell back, when it says more than "fallback": timeout, breaker-open
 	dur                time.Duration
 	version            string
+	span               trace.Span // the fragment's span, from its fetch's start; nil for a slot resolved at once
 
 	placeholder bool // the writer wrote a placeholder for it (async)
 }
@@ -185,8 +190,9 @@ func (c *Composition) startSlot(s *slot) {
 	}
 }
 
-// complete publishes a finished slot: to Server-Timing and to whoever waits on it.
+// complete publishes a finished slot: to Server-Timing, to its span and to whoever waits on it.
 func (c *Composition) complete(s *slot) {
+	c.endSpan(s)
 	c.mu.Lock()
 	c.all = append(c.all, s)
 	c.mu.Unlock()
@@ -231,6 +237,13 @@ func (c *Composition) fail(s *slot, err error, d time.Duration) {
 		c.observe(s)
 		c.complete(s)
 		return
+	}
+	s.cause = err
+	switch {
+	case errors.Is(err, fragments.ErrBreakerOpen):
+		s.reason = "breaker-open"
+	case errors.Is(err, fragments.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		s.reason = "timeout"
 	}
 	switch {
 	case c.ctx.Err() != nil:
@@ -346,6 +359,10 @@ func (c *Composition) ServerTiming() string {
 			b.WriteByte(' ')
 		}
 		b.WriteString(s.source.String())
+		if s.reason != "" {
+			b.WriteByte(' ')
+			b.WriteString(s.reason)
+		}
 		b.WriteString(`";dur=`)
 		b.WriteString(strconv.FormatFloat(float64(s.dur.Microseconds())/1000, 'f', 2, 64))
 	}

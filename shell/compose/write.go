@@ -54,6 +54,13 @@ func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, dept
 			if err := c.writeAsync(w); err != nil {
 				return err
 			}
+			if c.req.Debug && depth == 0 {
+				// Every fragment has finished: the whole Server-Timing, for a client that did not
+				// ask for trailers.
+				io.WriteString(w, `<inlay-server-timing hidden data-value="`)
+				io.WriteString(w, html.EscapeString(c.ServerTiming()))
+				io.WriteString(w, `"></inlay-server-timing>`)
+			}
 		case partSlot:
 			if si >= len(slots) {
 				// Beyond the depth limit: the tag's own content.
@@ -138,8 +145,8 @@ func (c *Composition) writeDebugOpen(w io.Writer, s *slot) {
 	if s.ref.team != nil {
 		team, name = s.ref.team.Name, s.ref.name
 	}
-	fmt.Fprintf(w, `<inlay-debug data-team="%s" data-fragment="%s" data-version="%s" data-source="%s" data-ms="%.2f">`,
-		html.EscapeString(team), html.EscapeString(name), html.EscapeString(s.version), s.source,
+	fmt.Fprintf(w, `<inlay-debug data-team="%s" data-fragment="%s" data-version="%s" data-source="%s" data-outcome="%s" data-ms="%.2f">`,
+		html.EscapeString(team), html.EscapeString(name), html.EscapeString(s.version), s.source, s.outcome(),
 		float64(s.dur.Microseconds())/1000)
 }
 

@@ -14,6 +14,7 @@ import (
 type metrics struct {
 	fragments *prometheus.HistogramVec
 	breakers  *prometheus.GaugeVec
+	pages     *prometheus.HistogramVec
 
 	mu        sync.RWMutex
 	observers map[string]*[compose.SourceFailed + 1]prometheus.Observer // by team, then source
@@ -30,10 +31,15 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "inlay_fragment_breaker_state",
 			Help: "Circuit breaker state per team: 0 closed, 1 half-open, 2 open.",
 		}, []string{"team"}),
+		pages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "inlay_page_duration_seconds",
+			Help:    "Composed page time, to its last byte, by route and outcome (ok, degraded, unavailable, not_found, redirect).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "outcome"}),
 		observers: map[string]*[compose.SourceFailed + 1]prometheus.Observer{},
 	}
 	if reg != nil {
-		reg.MustRegister(m.fragments, m.breakers)
+		reg.MustRegister(m.fragments, m.breakers, m.pages)
 	}
 	return m
 }
@@ -65,4 +71,8 @@ func (m *metrics) breaker(team string, st gobreaker.State) {
 		v = 2
 	}
 	m.breakers.WithLabelValues(team).Set(v)
+}
+
+func (m *metrics) page(route, outcome string, d time.Duration) {
+	m.pages.WithLabelValues(route, outcome).Observe(d.Seconds())
 }

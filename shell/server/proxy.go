@@ -12,10 +12,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/errs"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 // proxy forwards /{context}/... to the team's /ui/... and /static/{context}/... to its /static/....
@@ -281,6 +283,10 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		}
 	}
 	req.Header.Set(fragments.HeaderRequestID, kitserver.RequestID(c))
+	// The team's span continues the shell's request span (or the browser's trace as it came).
+	if tp := tracing.Traceparent(trace.SpanContextFromContext(c.UserContext())); tp != "" {
+		req.Header.Set(fragments.HeaderTraceparent, tp)
+	}
 	req.Header.Set("X-Forwarded-For", c.IP())
 	req.Header.Set("X-Forwarded-Host", string(c.Request().Host())) // the Host the origin check used, never a client X-Forwarded-Host
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())

@@ -28,11 +28,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/assets"
 	"github.com/inlay-dev/inlay/fragments/ui"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 	"github.com/inlay-dev/inlay/shell"
 	"github.com/inlay-dev/inlay/shell/compose"
 	"github.com/inlay-dev/inlay/shell/layout"
@@ -77,6 +81,8 @@ type Options struct {
 	RedisPrefix string
 	// Registry, when not nil, receives the shell's metrics.
 	Registry *prometheus.Registry
+	// Tracer, when not nil, makes the page's span, its fragments' and the fragment requests'.
+	Tracer trace.TracerProvider
 }
 
 // Shell is the shell's HTTP surface, mounted on a kit server's Fiber app.
@@ -103,6 +109,7 @@ type Shell struct {
 	metrics   *metrics
 	sessions  *sessions
 	proxies   trustedProxies
+	tracer    trace.Tracer
 }
 
 type asset struct {
@@ -118,6 +125,10 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{},
 		sigs: newSignatures(), started: time.Now()}
 	s.metrics = newMetrics(opts.Registry)
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider()
+	}
+	s.tracer = opts.Tracer.Tracer(tracing.ScopeName)
 
 	teams, err := fragments.ParseTeams(cfg.Teams)
 	if err != nil {
@@ -130,6 +141,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		Teams:     teams,
 		Instances: s.instances,
 		Timeout:   2 * time.Second,
+		Tracer:    opts.Tracer,
 		OnStateChange: func(team string, from, to gobreaker.State) {
 			s.log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 			s.metrics.breaker(team, to)
@@ -170,6 +182,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		ComposerScript: compactScript(composer),
 		Stylesheets:    []string{patternCSS},
 		Observe:        s.metrics.observe,
+		Tracer:         s.tracer,
 	})
 
 	if err := fs.WalkDir(static.FS, ".", func(p string, d fs.DirEntry, err error) error {
@@ -387,14 +400,25 @@ func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 // serve composes t for c: it waits for the primary's status, then writes the page in one piece when
 // every fragment is already there, or streams it.
 func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, release func()) error {
+	// The page's span and metric cover the composition, which outlives the handler when it streams.
+	route := c.Route().Path
+	ctx, span := s.tracer.Start(context.WithoutCancel(c.UserContext()), "page "+route)
+	start := time.Now()
+	outcome := pageRedirect
+	var comp *compose.Composition
 	done := func() {
 		if release != nil {
 			release()
 		}
+		if outcome == pageOK && comp.FellBack() {
+			outcome = pageDegraded
+		}
+		s.metrics.page(route, outcome, time.Since(start))
+		endPageSpan(span, route, outcome)
 	}
-	// The composition outlives the handler when it streams: its context is not the request's. Every
-	// fetch has its own deadline; WriteTo's end (or Cancel) ends the composition.
-	comp := s.engine.Start(context.WithoutCancel(c.UserContext()), t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	// The composition's context is not the request's either. Every fetch has its own deadline;
+	// WriteTo's end (or Cancel) ends the composition.
+	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
 	out := comp.Outcome()
 	switch {
 	case out.Status >= 300 && out.Status <= 399:
@@ -403,6 +427,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		return c.Redirect(out.Location, out.Status)
 	case out.Status == 404 && out.Empty:
 		comp.Cancel()
+		outcome = pageNotFound
 		done()
 		if s.notFound.Layout != nil && rc.status == 0 {
 			return s.renderLayout(c, s.notFound, fiber.StatusNotFound)
@@ -410,10 +435,15 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		return s.errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
 	case out.Status >= 500:
 		comp.Cancel()
+		outcome = pageUnavailable
 		done()
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return s.errorPage(c, rc, fiber.StatusServiceUnavailable, "We'll be right back",
 			"Part of this page is not available at the moment. Please try again in a few seconds.")
+	}
+	outcome = pageOK
+	if out.Status == 404 {
+		outcome = pageNotFound
 	}
 	if rc.status != 0 && out.Status == 200 {
 		out.Status = rc.status
@@ -441,16 +471,27 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		return err
 	}
 	if st := comp.ServerTiming(); st != "" {
-		h.Set("Server-Timing", st) // the fragments known now; the rest are in ?debug=fragments
+		h.Set("Server-Timing", st) // the fragments known now; the rest in the trailer or ?debug=fragments
 	}
 	log := s.log
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+	write := func(w *bufio.Writer) {
 		// Only what was copied above is used here: the Fiber context is gone by now.
 		defer done()
 		if err := comp.WriteTo(flushWriter{w}); err != nil {
 			log.Debug("page stream ended early", "error", err.Error())
 		}
-	})
+	}
+	if !acceptsTrailers(c) {
+		c.Context().SetBodyStreamWriter(write)
+		return nil
+	}
+	// The client reads trailers: Server-Timing goes after the body, with every fragment.
+	if err := h.AddTrailer("Server-Timing"); err != nil {
+		return fmt.Errorf("server-timing trailer: %w", err)
+	}
+	c.Context().SetBodyStream(&trailerStream{ReadCloser: fasthttp.NewStreamReader(write), last: func() {
+		h.Set("Server-Timing", comp.ServerTiming())
+	}}, -1)
 	return nil
 }
 

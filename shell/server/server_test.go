@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/config"
@@ -111,6 +112,12 @@ func startShellWith(t *testing.T, teams map[string]*team, pages []shell.Page, no
 // startShellURLs starts a shell whose registry is teams: context → base URL.
 func startShellURLs(t *testing.T, teams map[string]string, pages []shell.Page, notFound shell.Page, mod func(*Config)) started {
 	t.Helper()
+	return startShellTraced(t, teams, pages, notFound, mod, nil)
+}
+
+// startShellTraced is startShellURLs with a tracer provider for the shell and its server.
+func startShellTraced(t *testing.T, teams map[string]string, pages []shell.Page, notFound shell.Page, mod func(*Config), tp trace.TracerProvider) started {
+	t.Helper()
 	var reg []string
 	for name, u := range teams {
 		reg = append(reg, name+"="+u)
@@ -132,12 +139,12 @@ func startShellURLs(t *testing.T, teams map[string]string, pages []shell.Page, n
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	sh, err := New(ctx, Options{Config: cfg, Log: log, Pages: pages, NotFound: notFound})
+	sh, err := New(ctx, Options{Config: cfg, Log: log, Pages: pages, NotFound: notFound, Tracer: tp})
 	if err != nil {
 		t.Fatal(err)
 	}
 	adminAddr := make(chan net.Addr, 1)
-	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, BodyLimit: cfg.BodyLimit,
+	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, BodyLimit: cfg.BodyLimit, Tracer: tp,
 		AdminAddr: "127.0.0.1:0", AdminReady: func(a net.Addr) { adminAddr <- a }})
 	sh.Mount(srv.App)
 	sh.MountAdmin(srv.Admin)

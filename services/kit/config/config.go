@@ -28,6 +28,8 @@ type Common struct {
 	Env string `env:"INLAY_ENV" envDefault:"dev"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json (one JSON object a line) or text (slog's key=value lines, for make run).
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 	// PostgresURL points at the PostgreSQL server; the database name in it is replaced by the service's own.
 	PostgresURL string `env:"POSTGRES_URL" envDefault:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"`
 	// DBPrefix prefixes every service's database name: inlay_ + context by default.
@@ -48,6 +50,34 @@ type Common struct {
 	// shuts down, so load balancers and the shell take it out of rotation first: 5 s in the deploy
 	// files, 0 (stop at once) in dev and tests.
 	Drain time.Duration `env:"INLAY_DRAIN" envDefault:"0s"`
+	// Tracing is OpenTelemetry's configuration, from its standard variables.
+	Tracing Tracing
+}
+
+// Tracing is the OpenTelemetry configuration every process reads (the SDK's standard variables;
+// services/kit/tracing builds the tracer provider from it). Spans are exported over OTLP only when an
+// endpoint is set; without one the process makes no spans of its own and only passes traceparent on.
+// The exporter also reads the other OTEL_EXPORTER_OTLP_* variables (headers, timeout, TLS) itself.
+type Tracing struct {
+	// Endpoint is the OTLP collector's base URL (http://127.0.0.1:4318); /v1/traces is appended.
+	Endpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// TracesEndpoint is the full URL of the collector's traces endpoint; it wins over Endpoint.
+	TracesEndpoint string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
+	// Protocol is the OTLP transport: only http/protobuf is built in.
+	Protocol string `env:"OTEL_EXPORTER_OTLP_PROTOCOL" envDefault:"http/protobuf"`
+	// ServiceName names the process in traces; the process's own name when empty.
+	ServiceName string `env:"OTEL_SERVICE_NAME"`
+	// Sampler is always_on, always_off, traceidratio or parentbased_ followed by one of them.
+	Sampler string `env:"OTEL_TRACES_SAMPLER" envDefault:"parentbased_traceidratio"`
+	// SamplerArg is the ratio of the traceidratio samplers, 0 to 1.
+	SamplerArg string `env:"OTEL_TRACES_SAMPLER_ARG" envDefault:"0.1"`
+	// Disabled turns tracing off even with an endpoint set.
+	Disabled bool `env:"OTEL_SDK_DISABLED" envDefault:"false"`
+}
+
+// Exporting reports whether spans are exported: an endpoint is set and the SDK is not disabled.
+func (t Tracing) Exporting() bool {
+	return !t.Disabled && (t.Endpoint != "" || t.TracesEndpoint != "")
 }
 
 // FragmentServer is the configuration of a process that serves fragments to the shell and the BFFs;
@@ -177,6 +207,9 @@ func (c *Common) validate() error {
 	}
 	if c.BodyLimit <= 0 {
 		return fmt.Errorf("configuration: INLAY_BODY_LIMIT must be positive")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("configuration: LOG_FORMAT must be json or text, not %q", c.LogFormat)
 	}
 	return nil
 }

@@ -12,6 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 func (c *Consumer) cleanupInbox(ctx context.Context) {
@@ -122,7 +126,7 @@ func (c *Consumer) apply(ctx context.Context, items []*item) error {
 			continue
 		}
 		isFresh[it.e.ID] = false // a second copy in the same batch is a duplicate
-		if err := runHandler(ContextWithTraceparent(ctx, it.e.Traceparent), it.h, tx, it.e); err != nil {
+		if err := c.handle(ctx, tx, it); err != nil {
 			return fmt.Errorf("handle %s %s: %w", it.e.Type, it.e.ID, err)
 		}
 		it.outcome = "applied"
@@ -153,6 +157,23 @@ var errHandlerEndsTx = errors.New("events: a handler must not commit or roll bac
 func (handlerTx) Commit(context.Context) error { return errHandlerEndsTx }
 
 func (handlerTx) Rollback(context.Context) error { return errHandlerEndsTx }
+
+// handle runs it's handler in a consumer span that continues the message's trace.
+func (c *Consumer) handle(ctx context.Context, tx pgx.Tx, it *item) error {
+	ctx, span := c.tracer.Start(ContextWithTraceparent(ctx, it.trace), "process "+it.e.Type,
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+			attribute.String("messaging.system", "rabbitmq"),
+			attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", c.queue),
+			attribute.String("messaging.message.id", it.e.ID),
+			attribute.String("inlay.event.type", it.e.Type),
+			attribute.String("inlay.event.subject", it.e.Subject),
+			attribute.Int("inlay.event.attempt", it.attempt)))
+	defer span.End()
+	err := runHandler(ctx, it.h, tx, it.e)
+	tracing.RecordError(span, err)
+	return err
+}
 
 // runHandler calls h, turning a panic into an error.
 func runHandler(ctx context.Context, h Handler, tx pgx.Tx, e Event) (err error) {

@@ -12,6 +12,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 // Handler applies one event inside tx, the transaction that also records the event in the inbox.
@@ -65,6 +69,10 @@ type ConsumerOptions struct {
 	InboxRetention time.Duration
 	// MaxBackoff caps the wait between reconnection attempts; 10 s when zero.
 	MaxBackoff time.Duration
+	// Tracer makes a consumer span of each event's handling, a child of the message's traceparent
+	// (the relay's publish span, else the writer's), which the handler's context carries; nil makes
+	// none (the handler's context still carries the remote span context).
+	Tracer trace.TracerProvider
 	// OnSettled, when set, is called after each message is settled with the broker: the event
 	// (zero for a message that is not a valid envelope) and the outcome — applied, duplicate,
 	// retried or parked. For tests and benchmarks; it must return quickly.
@@ -73,6 +81,7 @@ type ConsumerOptions struct {
 
 // Consumer takes events off the service's queue and applies each exactly once to its database.
 type Consumer struct {
+	tracer  trace.Tracer
 	opts    ConsumerOptions
 	log     *slog.Logger
 	metrics *consumerMetrics
@@ -117,7 +126,11 @@ func NewConsumer(opts ConsumerOptions) *Consumer {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 10 * time.Second
 	}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider()
+	}
 	c := &Consumer{
+		tracer:  opts.Tracer.Tracer(tracing.ScopeName),
 		opts:    opts,
 		log:     opts.Log.With("component", "events.consumer", "consumer", opts.Name),
 		metrics: newConsumerMetrics(opts.Registry, opts.Name),

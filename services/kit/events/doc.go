@@ -129,7 +129,7 @@
 //
 //	inlay_events_outbox_backlog            gauge   unsent outbox rows
 //	inlay_events_outbox_oldest_age_seconds gauge   age of the oldest unsent row
-//	inlay_events_published_total           counter events confirmed by the broker
+//	inlay_events_published_total           counter {type} events confirmed by the broker
 //	inlay_events_handled_total             counter {consumer, type, outcome=applied|duplicate|retried|parked}
 //	inlay_events_consume_lag_seconds       histogram {consumer} event time → handled
 //	inlay_events_retries_total             counter {consumer}

@@ -23,7 +23,7 @@ func register[T prometheus.Collector](reg *prometheus.Registry, c T) T {
 type relayMetrics struct {
 	backlog   prometheus.Gauge
 	oldest    prometheus.Gauge
-	published prometheus.Counter
+	published *prometheus.CounterVec
 }
 
 func newRelayMetrics(reg *prometheus.Registry) *relayMetrics {
@@ -35,8 +35,9 @@ func newRelayMetrics(reg *prometheus.Registry) *relayMetrics {
 			Name: "inlay_events_outbox_backlog", Help: "Outbox rows not yet confirmed by the broker."})),
 		oldest: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "inlay_events_outbox_oldest_age_seconds", Help: "Age of the oldest unsent outbox row (0 when none)."})),
-		published: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "inlay_events_published_total", Help: "Events published and confirmed by the broker."})),
+		published: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlay_events_published_total", Help: "Events published and confirmed by the broker, by type."},
+			[]string{"type"})),
 	}
 }
 

@@ -146,6 +146,7 @@ type item struct {
 	d        amqp.Delivery
 	e        Event
 	h        Handler
+	trace    string // the message's traceparent: the relay's publish span, else the envelope's
 	attempt  int
 	key      string // the original routing key
 	outcome  string // applied or duplicate, once committed
@@ -199,6 +200,10 @@ func (s *session) prepare(d amqp.Delivery) *item {
 		return it
 	}
 	it.e = e
+	it.trace = e.Traceparent
+	if tp, ok := d.Headers[HeaderTraceparent].(string); ok && traceparentRE.MatchString(tp) {
+		it.trace = tp
+	}
 	if e.Type != it.key {
 		it.failure = fmt.Errorf("envelope type %q does not match routing key %q", e.Type, it.key)
 		it.poisoned = true

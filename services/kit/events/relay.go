@@ -11,6 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 // RelayOptions configures a Relay. Pool and AMQPURL are required.
@@ -39,6 +43,10 @@ type RelayOptions struct {
 	ConfirmTimeout time.Duration
 	// MaxBackoff caps the wait between reconnection attempts; 10 s when zero.
 	MaxBackoff time.Duration
+	// Tracer makes a producer span of each publish, a child of the trace that wrote the outbox row,
+	// and sends that span's traceparent with the message; nil makes none (the row's traceparent is
+	// sent as it is).
+	Tracer trace.TracerProvider
 
 	// afterConfirm, in tests, runs after a batch is confirmed and before it is marked sent; an
 	// error ends the session there (as if the process died).
@@ -47,6 +55,7 @@ type RelayOptions struct {
 
 // Relay publishes the outbox of one database to RabbitMQ. Start it with Run (svc.Go(relay.Run)).
 type Relay struct {
+	tracer  trace.Tracer
 	opts    RelayOptions
 	log     *slog.Logger
 	metrics *relayMetrics
@@ -81,7 +90,11 @@ func NewRelay(opts RelayOptions) *Relay {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 10 * time.Second
 	}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider()
+	}
 	return &Relay{
+		tracer:  opts.Tracer.Tracer(tracing.ScopeName),
 		opts:    opts,
 		log:     opts.Log.With("component", "events.relay", "exchange", opts.Exchange),
 		metrics: newRelayMetrics(opts.Registry),

@@ -119,7 +119,9 @@ func (r *Relay) mark(ctx context.Context, p *pipeline, confirmed <-chan confirme
 			if err != nil {
 				return fmt.Errorf("mark %d events sent: %w", len(seqs), err)
 			}
-			r.metrics.published.Add(float64(len(seqs)))
+			for _, o := range rows {
+				r.metrics.published.WithLabelValues(o.typ).Inc()
+			}
 			if debug {
 				for _, o := range rows {
 					r.log.Debug("published", "event_id", o.id, "event_type", o.typ, "subject", o.subject)

@@ -12,6 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 // publish reads and publishes batches until something fails.
@@ -275,8 +279,9 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, sock *heldCo
 	sock.hold()
 	for _, o := range batch {
 		headers := amqp.Table{HeaderSubject: o.subject}
-		if o.traceparent != "" {
-			headers[HeaderTraceparent] = o.traceparent
+		tp := r.publishSpan(o)
+		if tp != "" {
+			headers[HeaderTraceparent] = tp
 		}
 		dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, r.opts.Exchange, o.typ, false, false, amqp.Publishing{
 			ContentType:  "application/json",
@@ -300,4 +305,25 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, sock *heldCo
 		return inflight{}, err
 	}
 	return b, nil
+}
+
+// publishSpan records the publish of o as a producer span in the trace that wrote the row and
+// returns the traceparent to send: the span's, or the row's own when there is no span.
+func (r *Relay) publishSpan(o outboxRow) string {
+	if o.traceparent == "" {
+		return ""
+	}
+	_, span := r.tracer.Start(ContextWithTraceparent(context.Background(), o.traceparent), "publish "+o.typ,
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.String("messaging.system", "rabbitmq"),
+			attribute.String("messaging.operation.type", "publish"),
+			attribute.String("messaging.destination.name", r.opts.Exchange),
+			attribute.String("messaging.message.id", o.id),
+			attribute.String("inlay.event.type", o.typ),
+			attribute.String("inlay.event.subject", o.subject)))
+	defer span.End()
+	if !span.SpanContext().IsValid() {
+		return o.traceparent
+	}
+	return tracing.Traceparent(span.SpanContext())
 }

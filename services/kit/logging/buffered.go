@@ -75,10 +75,9 @@ func (b *Buffered) Close() error {
 	return b.w.Flush()
 }
 
-// NewWithBuffer is New writing to out, flushing it after every record at Warn or above.
-func NewWithBuffer(out *Buffered, service string, level slog.Leveler) *slog.Logger {
-	h := slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level})
-	return slog.New(contextHandler{flushHandler{h, out}}).With("service", service)
+// NewWithBuffer is NewFormat writing to out, flushing it after every record at Warn or above.
+func NewWithBuffer(out *Buffered, service string, level slog.Leveler, format string) *slog.Logger {
+	return slog.New(contextHandler{flushHandler{handler(out, level, format), out}}).With("service", service)
 }
 
 // flushHandler writes the buffer out after each record at Warn or above.

@@ -30,7 +30,7 @@ func (l *lockedBuffer) String() string {
 func TestBufferedHoldsInfoAndWritesWarnAtOnce(t *testing.T) {
 	var sink lockedBuffer
 	out := NewBuffered(&sink, 64<<10, time.Hour) // no periodic flush within the test
-	log := NewWithBuffer(out, "test", slog.LevelInfo)
+	log := NewWithBuffer(out, "test", slog.LevelInfo, "json")
 
 	log.Info("request", "path", "/a")
 	if s := sink.String(); s != "" {
@@ -60,7 +60,7 @@ func TestBufferedFlushesPeriodically(t *testing.T) {
 	var sink lockedBuffer
 	out := NewBuffered(&sink, 64<<10, 10*time.Millisecond)
 	defer out.Close()
-	log := NewWithBuffer(out, "test", slog.LevelInfo)
+	log := NewWithBuffer(out, "test", slog.LevelInfo, "json")
 	log.Info("request", "path", "/tick")
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(sink.String(), `"path":"/tick"`) {
@@ -74,7 +74,7 @@ func TestBufferedFlushesPeriodically(t *testing.T) {
 func TestBufferedKeepsRecordsWhole(t *testing.T) {
 	var sink lockedBuffer
 	out := NewBuffered(&sink, 256, time.Millisecond) // smaller than the records written below
-	log := NewWithBuffer(out, "test", slog.LevelInfo)
+	log := NewWithBuffer(out, "test", slog.LevelInfo, "json")
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {

@@ -1,20 +1,37 @@
 // Package logging builds the JSON slog logger every process uses and carries request-scoped
-// attributes (request id, trace id) through context.Context.
+// attributes (request id) and the trace and span ids of the context's span through context.Context.
 package logging
 
 import (
 	"context"
 	"io"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type attrsKey struct{}
 
 // New returns a JSON logger writing to w at the given level, tagged with the service name. Records
-// logged with a context carry the attributes added to it with With.
+// logged with a context carry the attributes added to it with With, and the trace_id and span_id of
+// the context's span when it has one.
 func New(w io.Writer, service string, level slog.Leveler) *slog.Logger {
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
-	return slog.New(contextHandler{h}).With("service", service)
+	return NewFormat(w, service, level, "json")
+}
+
+// NewFormat is New with the format: "json" or "text" (slog's key=value lines, easier to read in a
+// terminal: LOG_FORMAT=text).
+func NewFormat(w io.Writer, service string, level slog.Leveler, format string) *slog.Logger {
+	return slog.New(contextHandler{handler(w, level, format)}).With("service", service)
+}
+
+// handler is slog's JSON handler, or its text handler for format "text".
+func handler(w io.Writer, level slog.Leveler, format string) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.NewTextHandler(w, opts)
+	}
+	return slog.NewJSONHandler(w, opts)
 }
 
 // With returns a copy of ctx whose log records also carry attrs.
@@ -32,6 +49,9 @@ type contextHandler struct{ slog.Handler }
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if attrs, ok := ctx.Value(attrsKey{}).([]slog.Attr); ok {
 		r.AddAttrs(attrs...)
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Migrations fs.FS
 	// MaxConns bounds the pool; pgx's default when zero.
 	MaxConns int32
+	// Tracer, when not nil, traces the pool's queries (kit.Start passes otelpgx's when it exports
+	// spans).
+	Tracer pgx.QueryTracer
 }
 
 // Open connects to the database of opts.URL, creating and migrating it as asked.
@@ -48,6 +51,9 @@ func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	if opts.CreateDatabase {
 		if err := CreateDatabase(ctx, opts.URL); err != nil {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Open connects to Redis at url and checks it answers.
@@ -20,6 +22,14 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("ping redis %s: %w (is Redis running? start it with: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no)", opts.Addr, err)
 	}
 	return c, nil
+}
+
+// Trace makes c's commands spans of tp's.
+func Trace(c *redis.Client, tp trace.TracerProvider) error {
+	if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false)); err != nil {
+		return fmt.Errorf("trace redis: %w", err)
+	}
+	return nil
 }
 
 // Keys builds the keys of one context: every key it owns starts with its prefix ("checkout:").

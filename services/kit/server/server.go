@@ -23,9 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/logging"
+	"github.com/inlay-dev/inlay/services/kit/tracing"
 )
 
 // RequestIDHeader carries the request id between the browser, the shell and the teams.
@@ -52,6 +55,9 @@ type Options struct {
 	// shuts down: the time a load balancer, or the shell's health check, needs to take the instance
 	// out of rotation (INLAY_DRAIN). Zero shuts down at once.
 	Drain time.Duration
+	// Tracer makes a server span of every request (but health, readiness and metrics), continuing
+	// the trace of an incoming traceparent; nil makes none (OpenTelemetry's no-op).
+	Tracer trace.TracerProvider
 }
 
 // Check reports whether a dependency the process needs is usable.
@@ -102,6 +108,11 @@ func New(opts Options) *Server {
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(e), "path", c.Path())
 	}}))
+	tp := opts.Tracer
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	tracer := tp.Tracer(tracing.ScopeName)
 	s.App.Use(func(c *fiber.Ctx) error {
 		id := strings.Clone(c.Get(RequestIDHeader)) // kept in the context, which may outlive the request (a streamed page)
 		if !validRequestID(id) {
@@ -109,7 +120,12 @@ func New(opts Options) *Server {
 		}
 		c.Set(RequestIDHeader, id)
 		c.Locals(requestIDKey{}, id)
-		c.SetUserContext(logging.With(c.UserContext(), slog.String("request_id", id)))
+		ctx := logging.With(c.UserContext(), slog.String("request_id", id))
+		var span trace.Span
+		if traced(c.Path()) {
+			ctx, span = startServerSpan(ctx, tracer, c)
+		}
+		c.SetUserContext(ctx)
 		start := time.Now()
 		var err error
 		if bad := invalidText(c, !opts.StreamRequestBody); bad != "" {
@@ -131,6 +147,7 @@ func New(opts Options) *Server {
 		// buffer, which the next request on the connection overwrites after the label was stored.
 		route := c.Route().Path
 		requests.WithLabelValues(methodLabel(c.Request().Header.Method()), route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+		endServerSpan(span, c, route, status)
 		if route != "/healthz" && route != "/readyz" && route != "/metrics" {
 			s.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 				slog.String("method", c.Method()), slog.String("path", c.Path()),

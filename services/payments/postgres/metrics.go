@@ -19,13 +19,13 @@ type collector struct {
 // Collector returns a Prometheus collector of payments by status:
 //
 //	inlay_payments_payments{status}       payments per status (authorized, declined, refunded)
-//	inlay_payments_amount_total{status}   their amounts in Ø
+//	inlay_payments_amount{status}         their amounts in Ø (a gauge: what the table holds now)
 //
 // Register it on the process's registry (svc.Server.Registry.MustRegister(store.Collector())).
 func (s *Store) Collector() prometheus.Collector {
 	return &collector{s: s,
 		payments: prometheus.NewDesc("inlay_payments_payments", "Payments per status.", []string{"status"}, nil),
-		amount:   prometheus.NewDesc("inlay_payments_amount_total", "Sum of the payments' amounts per status, in Ø.", []string{"status"}, nil),
+		amount:   prometheus.NewDesc("inlay_payments_amount", "Sum of the payments' amounts per status, in Ø.", []string{"status"}, nil),
 	}
 }
 

@@ -27,7 +27,7 @@ func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	}
 	defer svc.Close()
 	sh, err := server.New(ctx, server.Options{Config: cfg, Log: log, Pages: pages.All(), NotFound: pages.NotFound(),
-		Redis: svc.Redis, RedisPrefix: string(svc.Keys), Registry: svc.Server.Registry})
+		Redis: svc.Redis, RedisPrefix: string(svc.Keys), Registry: svc.Server.Registry, Tracer: svc.Tracing})
 	if err != nil {
 		return err
 	}

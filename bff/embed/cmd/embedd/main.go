@@ -84,7 +84,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer svc.Close()
 	e, err := embed.New(ctx, embed.Options{Teams: registry, Storefront: cfg.Storefront,
 		Signer: fragments.NewKeySigner(fragments.KeyEmbed, key), Partners: embed.NewKeyCache(embed.NewStore(svc.DB), cfg.KeyTTL, nil),
-		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Log: log})
+		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Log: log,
+		Tracer: svc.Tracing})
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,8 @@ func TestInventoryd(t *testing.T) {
 	if code, body := maintest.Call(ctx, "GET", base+"/metrics", "", ""); code != 200 ||
 		!strings.Contains(body, fmt.Sprintf("inlay_inventory_skus %d", n+1)) || !strings.Contains(body, "inlay_inventory_units ") {
 		t.Errorf("inventory's metrics: %d\n%s", code, body)
+	} else {
+		maintest.LintMetrics(t, body)
 	}
 	stop()
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/services/kit/events"
@@ -268,4 +269,17 @@ func Call(ctx context.Context, method, url, token, body string) (int, string) {
 		return 0, err.Error()
 	}
 	return resp.StatusCode, string(b)
+}
+
+// LintMetrics fails t for every Prometheus naming or convention problem in a /metrics scrape
+// (promlint, what testutil.CollectAndLint runs on a collector).
+func LintMetrics(t testing.TB, body string) {
+	t.Helper()
+	problems, err := promlint.New(strings.NewReader(body)).Lint()
+	if err != nil {
+		t.Fatalf("lint metrics: %v", err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
 }

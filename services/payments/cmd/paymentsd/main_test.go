@@ -56,8 +56,10 @@ func TestSaga(t *testing.T) {
 		}
 	}
 	if body := scrape(t, ctx, payments+"/metrics"); !strings.Contains(body, `inlay_payments_payments{status="refunded"} 1`) ||
-		!strings.Contains(body, `inlay_payments_payments{status="declined"} 2`) {
+		!strings.Contains(body, `inlay_payments_payments{status="declined"} 2`) || !strings.Contains(body, `inlay_payments_amount{status="authorized"}`) {
 		t.Errorf("payments' metrics do not count the payments:\n%s", body)
+	} else {
+		maintest.LintMetrics(t, body)
 	}
 	if code := get(ctx, payments+"/v1/payments/nobody", nil); code != http.StatusNotFound {
 		t.Errorf("payment of an unknown order: %d, want 404", code)

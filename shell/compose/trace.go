@@ -1,0 +1,75 @@
+// Fragment spans: one per slot, a child of the page's span, with the fragment's outcome and its
+// team's version; the fragments client's request span is its child when the slot fetches.
+
+package compose
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Outcome names for a slot, as its span and Server-Timing report them.
+const (
+	OutcomeTimeout     = "timeout"
+	OutcomeBreakerOpen = "breaker-open"
+)
+
+// outcome is the slot's source, or the reason it fell back: fetch, cache, stale, fallback,
+// timeout, breaker-open or failed.
+func (s *slot) outcome() string {
+	if s.source == SourceFallback && s.reason != "" {
+		return s.reason
+	}
+	return s.source.String()
+}
+
+func (s *slot) spanName() string {
+	if s.ref.team == nil {
+		return "fragment"
+	}
+	return "fragment " + s.ref.team.Name + "/" + s.ref.name
+}
+
+// startSpan starts the span of a slot that fetches and returns the context its fetch runs in.
+func (c *Composition) startSpan(s *slot) context.Context {
+	ctx, span := c.e.opts.Tracer.Start(c.ctx, s.spanName())
+	if span.IsRecording() {
+		s.span = span
+	}
+	return ctx
+}
+
+// endSpan ends a finished slot's span, or records one for a slot that never fetched (a cached
+// copy, a bad src), when the page's span is sampled.
+func (c *Composition) endSpan(s *slot) {
+	span := s.span
+	if span == nil {
+		if !trace.SpanFromContext(c.ctx).IsRecording() {
+			return
+		}
+		_, span = c.e.opts.Tracer.Start(c.ctx, s.spanName(), trace.WithTimestamp(c.e.opts.Now().Add(-s.dur)))
+	}
+	team, name := "", s.tag.Src
+	if s.ref.team != nil {
+		team, name = s.ref.team.Name, s.ref.name
+	}
+	span.SetAttributes(
+		attribute.String("inlay.team", team),
+		attribute.String("inlay.fragment", name),
+		attribute.String("inlay.fragment.outcome", s.outcome()),
+		attribute.String("inlay.team.version", s.version),
+		attribute.Int("inlay.fragment.depth", s.depth),
+		attribute.Bool("inlay.fragment.primary", s.tag.Primary),
+	)
+	if s.source == SourceFailed || s.source == SourceFallback {
+		msg := s.outcome()
+		if s.cause != nil {
+			msg = s.cause.Error()
+		}
+		span.SetStatus(codes.Error, msg)
+	}
+	span.End()
+}
