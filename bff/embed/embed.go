@@ -29,7 +29,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
@@ -83,7 +82,7 @@ type Embed struct {
 	teams      *compose.Teams
 	cache      *compose.Cache
 	engine     *compose.Engine
-	limiter    *redis_rate.Limiter
+	limiter    *leaser
 }
 
 // New builds the gateway: the fragments client, the teams (their manifests read once; Run keeps
@@ -96,7 +95,7 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	e := &Embed{opts: opts, storefront: strings.TrimSuffix(u.String(), "/"), limiter: redis_rate.NewLimiter(opts.Redis)}
+	e := &Embed{opts: opts, storefront: strings.TrimSuffix(u.String(), "/"), limiter: newLeaser(opts.Redis, nil)}
 	e.client, err = fragments.NewClient(fragments.ClientOptions{
 		Teams:   opts.Teams,
 		Timeout: 2 * time.Second,
@@ -221,16 +220,17 @@ func keyName(key string) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// limit spends one request of the caller's rate: 429 with Retry-After when none is left.
+// limit spends one request of the caller's rate (leased from Redis, see leaser): 429 with
+// Retry-After when none is left.
 func (e *Embed) limit(c *fiber.Ctx, who caller) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 200*time.Millisecond)
 	defer cancel()
-	res, err := e.limiter.Allow(ctx, e.opts.Keys.Key("rate", who.key), redis_rate.PerMinute(who.partner.RatePerMinute))
+	ok, retry, err := e.limiter.allow(ctx, e.opts.Keys.Key("rate", who.key), who.partner.RatePerMinute)
 	if err != nil {
 		return errs.Errorf(errs.EUNAVAILABLE, "rate limit unavailable")
 	}
-	if res.Allowed == 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((res.RetryAfter+time.Second-1)/time.Second))))
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second))))
 		return errs.Errorf(errs.ERATELIMIT, "too many requests for this key")
 	}
 	return nil
@@ -340,13 +340,58 @@ func (e *Embed) fallback(ctxName, frag string) string {
 	return `<p data-boundary="` + html.EscapeString(ctxName) + `" data-testid="embed-fallback">This content is not available right now.</p>`
 }
 
-// rootRelative finds attributes whose URL is a path of the storefront ("/product/…", "/static/…"),
-// not another host's ("//host/…").
-var rootRelative = regexp.MustCompile(`(\s(?:href|src|action|poster)=["'])/([^/\\])`)
-
-// absolute makes the fragment's links and assets absolute URLs of the storefront.
+// absolute makes the fragment's links and assets absolute URLs of the storefront: a value of an
+// href, src, action or poster attribute that is a path of the storefront ("/product/…",
+// "/static/…"), not another host's ("//host/…", "/\host/…"), gets the storefront in front. It is
+// a scan for `="/` and `='/`, not a regular expression: it runs on every answer.
 func (e *Embed) absolute(b []byte) []byte {
-	return rootRelative.ReplaceAll(b, []byte("${1}"+e.storefront+"/${2}"))
+	var out []byte
+	done := 0                                      // b[:done] is in out
+	dq, sq := next(b, 0, `="/`), next(b, 0, `='/`) // the next of each, or len(b)
+	for dq < len(b) || sq < len(b) {
+		eq := min(dq, sq)
+		i := eq + 3
+		if eq == dq {
+			dq = next(b, i, `="/`)
+		} else {
+			sq = next(b, i, `='/`)
+		}
+		if i >= len(b) || b[i] == '/' || b[i] == '\\' || !urlAttribute(b[:eq]) {
+			continue
+		}
+		if out == nil {
+			out = make([]byte, 0, len(b)+8*len(e.storefront))
+		}
+		out = append(append(out, b[done:eq+2]...), e.storefront...)
+		done = eq + 2
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[done:]...)
+}
+
+// next is the index of the first sep in b from i on, or len(b).
+func next(b []byte, i int, sep string) int {
+	if i < len(b) {
+		if j := bytes.Index(b[i:], []byte(sep)); j >= 0 {
+			return i + j
+		}
+	}
+	return len(b)
+}
+
+// urlAttribute reports whether b ends with whitespace and the name of an attribute holding a URL.
+func urlAttribute(b []byte) bool {
+	for _, a := range [...]string{"href", "src", "action", "poster"} {
+		if n := len(b) - len(a); n > 0 && string(b[n:]) == a {
+			switch b[n-1] {
+			case ' ', '\t', '\n', '\r', '\f':
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // flushless is a FlushWriter over a buffer: the answer goes out whole.

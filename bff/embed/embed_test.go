@@ -3,6 +3,7 @@ package embed_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -87,7 +88,7 @@ type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-func newPlatform(t testing.TB) *platform {
+func newPlatform(t testing.TB, opts ...func(*embed.Options)) *platform {
 	t.Helper()
 	ctx := context.Background()
 	pub, priv, err := fragments.GenerateKey()
@@ -119,12 +120,16 @@ func newPlatform(t testing.TB) *platform {
 	}
 	rdb, keys := kittest.Redis(t)
 	log := logging.New(nopWriter{}, "embed", slog.LevelError)
-	e, err := embed.New(ctx, embed.Options{
+	o := embed.Options{
 		Teams:      fragments.Teams{"decide": {p.decide.srv.URL}, "inspire": {p.inspire.srv.URL}},
 		Storefront: storefront, Signer: fragments.NewKeySigner(fragments.KeyEmbed, priv),
 		Partners: embed.NewKeyCache(p.store, 2*time.Second, p.clock.now), Redis: rdb, Keys: keys,
 		FragmentTimeout: 2 * time.Second, Log: log,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	e, err := embed.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,19 +349,42 @@ func TestLoaderSize(t *testing.T) {
 }
 
 // BenchmarkEmbedProductCard measures one partner request end to end in process: the secret key's
-// check (cached), the rate limit in Redis, the composition of the card and its nested fragment from
-// two stub teams over HTTP, and the rewriting of its URLs.
+// check (cached), the rate limit in Redis, the composition of the card and its nested fragment and
+// the rewriting of its URLs. cache=off fetches both fragments from the two stub teams over HTTP on
+// every request; cache=on is the deployment's default (EMBED_FRAGMENT_CACHE), requests in parallel as
+// a partner's servers send them, the fragments from the cache: what is left is embed's own work.
 func BenchmarkEmbedProductCard(b *testing.B) {
-	p := newPlatform(b)
-	keys, err := p.store.Add(context.Background(), embed.NewPartner{Name: "bench", Fragments: []string{"decide/product-card"}, RatePerMinute: 1_000_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	header := map[string]string{embed.SecretHeader: keys.Secret}
-	b.ReportAllocs()
-	for b.Loop() {
-		if resp, body := p.get(b, http.MethodGet, "/embed/v1/decide/product-card?sku=CL-01-GY", header); resp.StatusCode != 200 {
-			b.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
+	const target = "/embed/v1/decide/product-card?sku=CL-01-GY"
+	for _, cache := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cache=%s", map[bool]string{false: "off", true: "on"}[cache]), func(b *testing.B) {
+			p := newPlatform(b, func(o *embed.Options) { o.Cache = cache })
+			keys, err := p.store.Add(context.Background(), embed.NewPartner{Name: "bench", Fragments: []string{"decide/product-card"}, RatePerMinute: 1_000_000})
+			if err != nil {
+				b.Fatal(err)
+			}
+			header := map[string]string{embed.SecretHeader: keys.Secret}
+			if resp, body := p.get(b, http.MethodGet, target, header); resp.StatusCode != 200 {
+				b.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			if !cache {
+				for b.Loop() {
+					if resp, body := p.get(b, http.MethodGet, target, header); resp.StatusCode != 200 {
+						b.Fatalf("status %d: %s", resp.StatusCode, body)
+					}
+				}
+				return
+			}
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if resp, body := p.get(b, http.MethodGet, target, header); resp.StatusCode != 200 {
+						b.Errorf("status %d: %s", resp.StatusCode, body)
+						return
+					}
+				}
+			})
+		})
 	}
 }
