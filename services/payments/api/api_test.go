@@ -47,7 +47,7 @@ func TestAPI(t *testing.T) {
 		{"/v1/payments/o1", 200, `{"payment_id":"p1","order_id":"o1","status":"refunded","amount":900,"reason":"out of stock","card_last4":"4242","created_at":"2026-11-23T09:00:00Z","updated_at":"2026-11-23T09:00:00Z"}`},
 		{"/v1/payments/o2", 200, `"status":"authorized","amount":100,"card_last4"`},
 		{"/v1/payments/o3", 404, `"code":"not_found"`},
-		{"/v1/payments/broken", 500, `"error"`},
+		{"/v1/payments/broken", 500, `"code":"internal"`},
 	} {
 		resp, err := srv.App.Test(httptest.NewRequest("GET", tc.path, nil), -1)
 		if err != nil {
