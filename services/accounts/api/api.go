@@ -22,7 +22,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/accounts"
+	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -35,11 +37,13 @@ type Service interface {
 
 // API serves /v1.
 type API struct {
-	svc Service
+	svc      Service
+	verifier *fragments.Verifier
 }
 
-// New returns the API on svc.
-func New(svc Service) *API { return &API{svc: svc} }
+// New returns the API on svc. verifier checks the Inlay-Context a BFF signs: sign-in throttles the
+// client address it names, not the BFF's own address (which every app user shares).
+func New(svc Service, verifier *fragments.Verifier) *API { return &API{svc: svc, verifier: verifier} }
 
 // Mount adds the /v1 routes to r.
 func (a *API) Mount(r fiber.Router) {
@@ -94,14 +98,35 @@ func (a *API) signIn(c *fiber.Ctx) error {
 	if err := server.DecodeJSON(c, &req); err != nil {
 		return err
 	}
+	client, err := a.client(c)
+	if err != nil {
+		return err
+	}
 	cu, sess, err := a.svc.SignIn(c.UserContext(), accounts.Credentials{Email: req.Email, Password: req.Password},
-		c.Context().RemoteIP().String(), "")
+		client, "")
 	if err != nil {
 		return fail(c, err)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(fiber.StatusCreated).JSON(SessionResponse{Token: sess.ID, Expires: sess.Expires.UTC(),
 		Customer: Customer{CustomerID: cu.ID, Name: cu.Name, Email: cu.Email}})
+}
+
+// client is the address sign-in throttles: the client a signed Inlay-Context names (a BFF's caller),
+// else the connection's peer. A context that does not verify is refused, never ignored.
+func (a *API) client(c *fiber.Ctx) (string, error) {
+	h := c.Get(fragments.ContextHeader)
+	if h == "" || a.verifier == nil {
+		return c.Context().RemoteIP().String(), nil
+	}
+	fc, err := a.verifier.Verify(h, time.Now())
+	if err != nil {
+		return "", errs.Errorf(errs.EUNAUTHORIZED, "Inlay-Context does not verify")
+	}
+	if fc.Client == "" {
+		return c.Context().RemoteIP().String(), nil
+	}
+	return fc.Client, nil
 }
 
 func (a *API) signOut(c *fiber.Ctx) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/accounts"
 	"github.com/inlay-dev/inlay/services/accounts/api"
 	"github.com/inlay-dev/inlay/services/accounts/argon2id"
@@ -33,6 +34,12 @@ var _ api.Service = (*accounts.Service)(nil)
 // newApp mounts the API on accounts' real service (fresh database and Redis prefix) with one
 // customer, ada@example.com, who has an address.
 func newApp(t *testing.T) *server.Server {
+	t.Helper()
+	return newAppWith(t, nil)
+}
+
+// newAppWith is newApp whose sign-in verifies Inlay-Context with v.
+func newAppWith(t *testing.T, v *fragments.Verifier) *server.Server {
 	t.Helper()
 	ctx := context.Background()
 	pool := kittest.Postgres(t, postgres.Migrations())
@@ -58,7 +65,7 @@ func newApp(t *testing.T) *server.Server {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Options{Name: "accounts", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	api.New(svc).Mount(srv.App)
+	api.New(svc, v).Mount(srv.App)
 	return srv
 }
 
@@ -128,6 +135,65 @@ func TestBearerClient(t *testing.T) {
 		if status != 401 || h.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s after sign-out: %d %s", path, status, b)
 		}
+	}
+}
+
+// TestSignInThrottlesTheSignedClient: behind a BFF every app user shares the BFF's address, so sign-in
+// throttles the client address the BFF's signed Inlay-Context names: one user's failures must not lock
+// out another, and a context that does not verify is refused.
+func TestSignInThrottlesTheSignedClient(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newAppWith(t, fragments.NewKeySetVerifier(fragments.KeySet{fragments.KeyMobile: pub}, false))
+	signer := fragments.NewKeySigner(fragments.KeyMobile, priv)
+	signIn := func(client, header, body string) (int, []byte) {
+		t.Helper()
+		if header == "" {
+			h, err := signer.Sign(fragments.Context{Client: client, Expires: time.Now().Add(time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			header = h
+		}
+		req := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(fragments.ContextHeader, header)
+		res, err := srv.App.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	throttled := false
+	for i := 0; i < 30 && !throttled; i++ {
+		status, b := signIn("203.0.113.1", "", `{"email":"ada@example.com","password":"wrong guess"}`)
+		switch status {
+		case 429:
+			throttled = true
+		case 401:
+		default:
+			t.Fatalf("failed sign-in %d: %d %s", i, status, b)
+		}
+	}
+	if !throttled {
+		t.Fatal("30 failed sign-ins from one client were never throttled")
+	}
+	// Another app user, through the same BFF (same peer address), with another e-mail is not locked out;
+	// ada herself is (her e-mail's failures count too), from any client.
+	if status, b := signIn("203.0.113.2", "", `{"email":"grace@example.com","password":"not her password"}`); status != 401 {
+		t.Errorf("another client's sign-in: %d %s, want 401 (checked, not throttled)", status, b)
+	}
+	if status, b := signIn("203.0.113.1", "", `{"email":"grace@example.com","password":"not her password"}`); status != 429 {
+		t.Errorf("the throttled client's next sign-in: %d %s, want 429", status, b)
+	}
+	forged := "v1.mobile.eyJjIjoiMSJ9.AAAA"
+	if status, b := signIn("", forged, `{"email":"ada@example.com","password":"analytical engine"}`); status != 401 {
+		t.Errorf("forged Inlay-Context: %d %s, want 401", status, b)
 	}
 }
 

@@ -70,7 +70,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Assets: assets, Verifier: svc.Verifier, SecureCookie: !cfg.Dev()}); err != nil {
 		return err
 	}
-	api.New(service).Mount(svc.Server.App)
+	api.New(service, svc.Verifier).Mount(svc.Server.App)
 	// Ready once the header's Account Menu and the sign-in form have rendered (pools open, queries warm).
 	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, accountmenu.Name, signin.Name))
 
