@@ -32,7 +32,7 @@ func (o *Outbox) Add(ctx context.Context, tx pgx.Tx, e Event) error {
 		return err
 	}
 	if _, err := tx.Exec(ctx,
-		`INSERT INTO inlay_outbox (id, type, subject, body, traceparent) VALUES ($1, $2, $3, $4, $5)`,
+		outboxInsert+`id, type, subject, body, traceparent) VALUES ($1, $2, $3, $4, $5)`,
 		e.ID, e.Type, e.Subject, body, e.Traceparent); err != nil {
 		return fmt.Errorf("add %s %s to outbox: %w", e.Type, e.ID, err)
 	}

@@ -15,7 +15,7 @@ func (o *Outbox) Queue(ctx context.Context, b *pgx.Batch, e Event) error {
 	if err != nil {
 		return err
 	}
-	b.Queue(`INSERT INTO inlay_outbox (id, type, subject, body, traceparent) VALUES ($1, $2, $3, $4, $5)`,
+	b.Queue(outboxInsert+`id, type, subject, body, traceparent) VALUES ($1, $2, $3, $4, $5)`,
 		e.ID, e.Type, e.Subject, body, e.Traceparent)
 	return nil
 }

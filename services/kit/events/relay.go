@@ -43,6 +43,9 @@ type RelayOptions struct {
 	ConfirmTimeout time.Duration
 	// MaxBackoff caps the wait between reconnection attempts; 10 s when zero.
 	MaxBackoff time.Duration
+	// Signal, when set, wakes the relay as soon as a transaction of this process that wrote the
+	// outbox ends (install it as the pool's tracer, see CommitSignal), instead of at its next poll.
+	Signal *CommitSignal
 	// Tracer makes a producer span of each publish, a child of the trace that wrote the outbox row,
 	// and sends that span's traceparent with the message; nil makes none (the row's traceparent is
 	// sent as it is).
@@ -180,6 +183,16 @@ func (r *Relay) session(ctx context.Context) error {
 		if err := <-s.completerErr; err != nil && ctx.Err() == nil {
 			r.log.Debug("relay completer ended", "error", err.Error())
 		}
+	}()
+
+	housekept := make(chan struct{})
+	go func() {
+		defer close(housekept)
+		r.keepHouse(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-housekept
 	}()
 
 	if err := r.setListening(ctx, false); err != nil {

@@ -114,7 +114,7 @@ func (r *Relay) mark(ctx context.Context, p *pipeline, confirmed <-chan confirme
 		}
 		if len(seqs) > 0 {
 			mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			_, err := r.opts.Pool.Exec(mctx, `UPDATE inlay_outbox SET sent_at = clock_timestamp() WHERE seq = ANY($1)`, seqs)
+			_, err := r.opts.Pool.Exec(mctx, markSent, seqs)
 			mcancel()
 			if err != nil {
 				return fmt.Errorf("mark %d events sent: %w", len(seqs), err)
@@ -135,6 +135,31 @@ func (r *Relay) mark(ctx context.Context, p *pipeline, confirmed <-chan confirme
 			return fmt.Errorf("broker did not confirm %d events (nacked or channel closed); they stay in the outbox", missing)
 		}
 		p.remove(rows)
+	}
+}
+
+// markSent marks rows sent without waiting for the commit's WAL flush (synchronous_commit off for
+// this transaction only): a mark lost in a crash of PostgreSQL republishes the rows, which the
+// consumers' inboxes already drop as duplicates, so the flush would buy nothing but a wait and a
+// share of the disk's flushes that the producers' and consumers' commits need.
+const markSent = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
+	UPDATE inlay_outbox SET sent_at = clock_timestamp() FROM async WHERE seq = ANY($1)`
+
+// keepHouse runs housekeeping every PollInterval until ctx ends, beside the publishing loop (whose
+// reads it would otherwise hold up once a second). A failure is logged; the loop notices an outage
+// of the database by itself.
+func (r *Relay) keepHouse(ctx context.Context) {
+	t := time.NewTicker(r.opts.PollInterval)
+	defer t.Stop()
+	for {
+		if err := r.housekeeping(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("relay housekeeping", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

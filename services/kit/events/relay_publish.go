@@ -29,10 +29,15 @@ func (s *relaySession) publish(ctx context.Context) error {
 	s.lastRows = time.Now()
 	poll := time.NewTicker(r.opts.PollInterval)
 	defer poll.Stop()
-	var lastHousekeeping time.Time
+	signal := r.opts.Signal.wakeups()
 	for {
 		if err := s.waitWindow(ctx); err != nil {
 			return err
+		}
+		// The read below sees every commit signalled until now.
+		select {
+		case <-signal:
+		default:
 		}
 		b, err := r.publishBatch(ctx, s.ch, s.sock, s.p)
 		if err != nil {
@@ -42,18 +47,18 @@ func (s *relaySession) publish(ctx context.Context) error {
 			if err := s.handOver(ctx, b); err != nil {
 				return err
 			}
-		}
-		if time.Since(lastHousekeeping) >= r.opts.PollInterval {
-			if err := r.housekeeping(ctx); err != nil {
-				return err
-			}
-			lastHousekeeping = time.Now()
-		}
-		if len(b.rows) > 0 {
 			if err := s.busy(ctx); err != nil {
 				return err
 			}
-			continue // keep reading while rows keep coming
+			if len(b.rows) == r.opts.BatchSize || signal == nil {
+				continue // keep reading while rows keep coming
+			}
+			// A partial batch: what had committed is on its way. The next commit of this process
+			// signals; rows of other processes are read at the next busy poll.
+			if err := s.sleep(ctx, time.After(busyPoll), poll.C); err != nil {
+				return err
+			}
+			continue
 		}
 		timer, again, err := s.idle(ctx)
 		if err != nil {
@@ -132,7 +137,7 @@ func (s *relaySession) idle(ctx context.Context) (timer <-chan time.Time, again 
 	return nil, false, nil
 }
 
-// sleep waits for a reason to read again: a NOTIFY, the timer, the backup poll; or for a failure
+// sleep waits for a reason to read again: a NOTIFY, a commit signal, the timer, the backup poll; or for a failure
 // of the listener, the completer or the broker.
 func (s *relaySession) sleep(ctx context.Context, timer, poll <-chan time.Time) error {
 	select {
@@ -148,6 +153,7 @@ func (s *relaySession) sleep(ctx context.Context, timer, poll <-chan time.Time) 
 	case e := <-s.chClosed:
 		return fmt.Errorf("%w: channel: %w", errClosed, e)
 	case <-s.wake:
+	case <-s.r.opts.Signal.wakeups():
 	case <-timer:
 	case <-poll:
 	}

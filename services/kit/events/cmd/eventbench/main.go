@@ -56,6 +56,7 @@ type options struct {
 	concurrency, batch   int
 	prefetch             int
 	cpuprofile           string
+	signal               bool
 	timeline             time.Duration
 }
 
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 2, "consumer workers (one per core: fewer, fuller transactions)")
 	flag.IntVar(&o.batch, "batch", 64, "consumer events per transaction")
 	flag.IntVar(&o.prefetch, "prefetch", 1024, "consumer prefetch")
+	flag.BoolVar(&o.signal, "signal", true, "wake the relay from the producers' commits (events.CommitSignal, as the services run); false: polling and NOTIFY only")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.DurationVar(&o.timeline, "timeline", 0, "print the latency run's events and worst latency per window of this length (stderr)")
 	flag.Parse()
@@ -155,7 +157,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	// Producers get a pool of their own, as a service's request handlers would not queue the relay
 	// and consumer behind hundreds of waiting writers. It is sized as the services' pools are (pgx's
 	// default): more connections only add commits contending for the same two cores.
-	wpool, err := postgres.Open(ctx, postgres.Options{URL: dbURL, MaxConns: int32(o.writers)})
+	var signal *events.CommitSignal
+	wopts := postgres.Options{URL: dbURL, MaxConns: int32(o.writers)}
+	if o.signal {
+		signal = events.NewCommitSignal(nil)
+		wopts.Tracer = signal
+	}
+	wpool, err := postgres.Open(ctx, wopts)
 	if err != nil {
 		return err
 	}
@@ -179,7 +187,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			fmt.Fprintln(os.Stderr, "eventbench:", err)
 		}
 	}()
-	relay := events.NewRelay(events.RelayOptions{Name: "bench", Pool: pool, AMQPURL: o.amqpURL, Exchange: exchange, Log: log})
+	relay := events.NewRelay(events.RelayOptions{Name: "bench", Pool: pool, AMQPURL: o.amqpURL, Exchange: exchange, Log: log, Signal: signal})
 
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -349,7 +357,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if n := b.early.Load(); n > 0 {
 		fmt.Fprintf(out, "| handled before the producer's commit returned (counted as 0 ms) | %d |\n", n)
 	}
-	fmt.Fprintf(out, "\nconsumer: %d workers, %d events/tx, prefetch %d; %d subjects\n", o.concurrency, o.batch, o.prefetch, o.subjects)
+	fmt.Fprintf(out, "\nconsumer: %d workers, %d events/tx, prefetch %d; %d subjects; relay woken by the producers' commits: %t\n", o.concurrency, o.batch, o.prefetch, o.subjects, o.signal)
 	return nil
 }
 
