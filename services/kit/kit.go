@@ -156,6 +156,7 @@ type Service struct {
 
 	opts    Options
 	workers []func(context.Context) error
+	commits *events.CommitSignal // wakes the relay (Options.Events)
 }
 
 // poolConns bounds a service's PostgreSQL pool. pgx's default, max(4, CPUs), is 4 on two cores:
@@ -197,6 +198,11 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		if tp.Exporting() {
 			popts.Tracer = postgres.Tracer(tp)
 		}
+		if opts.Events {
+			// The relay is woken by the commits of this process that write the outbox.
+			s.commits = events.NewCommitSignal(popts.Tracer)
+			popts.Tracer = s.commits
+		}
 		s.DB, err = postgres.Open(ctx, popts)
 		if err != nil {
 			s.Close()
@@ -233,7 +239,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 // Relay publishes the service's outbox (Options.Events) to the exchange while the service runs.
 func (s *Service) Relay() {
 	relay := events.NewRelay(events.RelayOptions{Name: s.Name, Pool: s.DB, AMQPURL: s.Config.AMQPURL,
-		Exchange: s.Config.Exchange, Log: s.Log, Registry: s.Server.Registry, Tracer: s.Tracing})
+		Exchange: s.Config.Exchange, Log: s.Log, Registry: s.Server.Registry, Tracer: s.Tracing, Signal: s.commits})
 	s.Go(relay.Run)
 }
 
