@@ -92,12 +92,14 @@ faults: services-up ## the fault suite alone, with its figures: toxiproxy betwee
 	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
 	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
-bench: services-up proxies ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages, the mobile BFF's product screen
+bench: services-up proxies ## benchmarks: the event backbone, the order saga, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages, the mobile BFF's product screen
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
 	$(GO) run $(EVENTS_BENCH) | tee $(BENCH_DIR)/events.md
 	scripts/record-bench.sh events $(BENCH_DIR)/events.md
+	# --- the order saga alone (issue 20): order.placed → payments → inventory → stock.reserved, three hops through RabbitMQ, one order at a time and 8 at once
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkSaga$$' -benchtime 100x ./services/payments/cmd/paymentsd | tee $(BENCH_DIR)/saga.txt
 	# --- Go benchmarks of the composition engine and the fragment library (allocations per page)
 	$(GO) test -run '^$$' -bench . -benchmem $(GO_BENCH_PKGS) | tee $(BENCH_DIR)/go.txt
 	{ echo '```'; grep -E '^(Benchmark|goos|goarch|cpu|pkg)' $(BENCH_DIR)/go.txt; echo '```'; } >$(BENCH_DIR)/go.md

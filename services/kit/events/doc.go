@@ -48,9 +48,13 @@
 // Wake-up: an idle relay LISTENs, and an insert trigger issues pg_notify in the inserting
 // transaction. A NOTIFY serialises the commits of all notifying transactions of a database
 // (PostgreSQL holds a global lock through the commit's WAL flush), so producers notify only while
-// the relay says it is idle (the unlogged inlay_outbox_relay row); a busy relay polls every few
-// milliseconds instead and goes back to listening after a second without rows. PollInterval is the
-// backup poll. Order per subject is the order of the outbox seq: lock or update the aggregate's
+// the relay says it is idle (the unlogged inlay_outbox_relay row); a busy relay polls instead and
+// goes back to listening after a second without rows. A relay given a CommitSignal (RelayOptions.Signal,
+// installed as the tracer of the producers' pool; kit.Start does both) is woken as soon as a
+// transaction of its own process that wrote the outbox has committed, busy or idle: it polls only
+// for other processes' rows, every 25 ms while busy (5 ms without a signal). PollInterval is the
+// backup poll. Marks (sent_at) commit without waiting for the WAL flush: one lost in a crash of
+// PostgreSQL only republishes rows the inboxes drop. Order per subject is the order of the outbox seq: lock or update the aggregate's
 // row before adding its event, so that two transactions on one aggregate take seqs in commit order.
 //
 // # Consuming

@@ -170,12 +170,18 @@ type Publisher struct {
 func (p *Platform) Publisher(ctx context.Context, source string) *Publisher {
 	t := p.t
 	t.Helper()
-	db := kittest.Postgres(t, nil)
+	// As a service's (kit.Start): the relay is woken by the commits of this pool.
+	signal := events.NewCommitSignal(nil)
+	db, err := postgres.Open(ctx, postgres.Options{URL: kittest.DatabaseURL(t), Tracer: signal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
 	if err := events.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	relay := events.NewRelay(events.RelayOptions{Name: source, Pool: db, AMQPURL: kittest.AMQPURL(),
-		Exchange: p.Exchange, Log: Log(source), PollInterval: 100 * time.Millisecond})
+		Exchange: p.Exchange, Log: Log(source), PollInterval: 100 * time.Millisecond, Signal: signal})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- relay.Run(runCtx) }()
