@@ -51,8 +51,8 @@
 // the relay says it is idle (the unlogged inlay_outbox_relay row); a busy relay polls instead and
 // goes back to listening after a second without rows. A relay given a CommitSignal (RelayOptions.Signal,
 // installed as the tracer of the producers' pool; kit.Start does both) is woken as soon as a
-// transaction of its own process that wrote the outbox has committed, busy or idle: it polls only
-// for other processes' rows, every 25 ms while busy (5 ms without a signal). PollInterval is the
+// transaction of its own process that wrote the outbox has committed, busy or idle (it still polls
+// every 5 ms while busy, for other processes' rows). PollInterval is the
 // backup poll. Marks (sent_at) commit without waiting for the WAL flush: one lost in a crash of
 // PostgreSQL only republishes rows the inboxes drop. Order per subject is the order of the outbox seq: lock or update the aggregate's
 // row before adding its event, so that two transactions on one aggregate take seqs in commit order.

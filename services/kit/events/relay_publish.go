@@ -55,7 +55,7 @@ func (s *relaySession) publish(ctx context.Context) error {
 			}
 			// A partial batch: what had committed is on its way. The next commit of this process
 			// signals; rows of other processes are read at the next busy poll.
-			if err := s.sleep(ctx, time.After(s.busyPoll()), poll.C); err != nil {
+			if err := s.sleep(ctx, time.After(busyPoll), poll.C); err != nil {
 				return err
 			}
 			continue
@@ -123,7 +123,7 @@ func (s *relaySession) idle(ctx context.Context) (timer <-chan time.Time, again 
 	// A timer from time.After is collected once fired (Go 1.23+ timers).
 	switch {
 	case !s.listening && time.Since(s.lastRows) < busyLinger:
-		return time.After(s.busyPoll()), false, nil
+		return time.After(busyPoll), false, nil
 	case !s.listening:
 		if err := s.r.setListening(ctx, true); err != nil {
 			return nil, false, err
@@ -160,23 +160,11 @@ func (s *relaySession) sleep(ctx context.Context, timer, poll <-chan time.Time) 
 	return nil
 }
 
-// busyPoll is how often a busy relay reads when nothing woke it: signalledBusyPoll when the commits
-// of its own process wake it (they are the rows it waits for; the poll is for other processes'),
-// else busyPoll.
-func (s *relaySession) busyPoll() time.Duration {
-	if s.r.opts.Signal != nil {
-		return signalledBusyPoll
-	}
-	return busyPoll
-}
-
 const (
-	// busyPoll is how often a busy relay without a CommitSignal reads when the last read found
-	// nothing, and how often a relay reads during listenGrace.
+	// busyPoll is how often a busy relay reads when nothing woke it (a relay with a CommitSignal is
+	// woken by its own process's commits: the poll is for other processes' rows; with 25 ms the
+	// saga's tail grew, so not every commit that matters signals, see BENCHMARKS.md issue 20).
 	busyPoll = 5 * time.Millisecond
-	// signalledBusyPoll is busyPoll for a relay that its process's commits wake: a busy relay's
-	// reads cost the database a query each, 200 a second at busyPoll.
-	signalledBusyPoll = 25 * time.Millisecond
 	// busyLinger is how long a relay stays busy (polling, producers not notifying) after the last
 	// rows it found: under a steady stream it never goes back to listening.
 	busyLinger = time.Second
