@@ -162,8 +162,8 @@ func (s *relaySession) sleep(ctx context.Context, timer, poll <-chan time.Time) 
 
 const (
 	// busyPoll is how often a busy relay reads when nothing woke it (a relay with a CommitSignal is
-	// woken by its own process's commits: the poll is for other processes' rows; with 25 ms the
-	// saga's tail grew, so not every commit that matters signals, see BENCHMARKS.md issue 20).
+	// woken by its own process's commits: the poll is for other processes' rows; a longer poll for
+	// signalled relays was not measured under the lock, see BENCHMARKS.md issue 20).
 	busyPoll = 5 * time.Millisecond
 	// busyLinger is how long a relay stays busy (polling, producers not notifying) after the last
 	// rows it found: under a steady stream it never goes back to listening.
