@@ -56,8 +56,10 @@ gogc=$(setting GOGC)
 pids+=($!)
 "$work/otlpsink" -addr 127.0.0.1:$sink_port >"$work/sink.log" 2>&1 &
 pids+=($!)
+declare -A pid
 "$work/floor" -addr 127.0.0.1:${port[floor]} -stub http://127.0.0.1:$stub_port >"$work/floor.log" 2>&1 &
 pids+=($!)
+pid[floor]=$!
 start() { # name env...
 	local name=$1
 	shift
@@ -74,12 +76,14 @@ start() { # name env...
 			"$work/shelld" >"$work/$name.log" 2>&1
 	) &
 	pids+=($!)
+	pid[$name]=$! # the subshell execs env, which execs shelld: the same process
 }
-sink=OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$sink_port
+# Batches leave within 200 ms, so a shell exports within its own wrk run (its CPU counted there).
+sink=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$sink_port OTEL_BSP_SCHEDULE_DELAY=200)
 start off
-start sampling-0 $sink OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0
-start default-10% $sink # OTEL_TRACES_SAMPLER and _ARG unset: the default, parentbased_traceidratio 0.1
-start sampling-1 $sink OTEL_TRACES_SAMPLER=always_on
+start sampling-0 "${sink[@]}" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0
+start default-10% "${sink[@]}" # OTEL_TRACES_SAMPLER and _ARG unset: the default, parentbased_traceidratio 0.1
+start sampling-1 "${sink[@]}" OTEL_TRACES_SAMPLER=always_on
 url() { if [ "$1" = floor ]; then echo "http://127.0.0.1:${port[$1]}/"; else echo "http://127.0.0.1:${port[$1]}/bench"; fi; }
 for name in "${names[@]}"; do
 	for _ in $(seq 1 150); do
@@ -92,24 +96,38 @@ done
 for name in "${names[@]}"; do wrk -t1 -c32 -d2s "$(url "$name")" >/dev/null; done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-declare -A rps
+# CPU time a process has used, in clock ticks (user + system).
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+declare -A rps cpu
 rows=""
 n=${#names[@]}
 for r in $(seq 1 "$ROUNDS"); do
 	for i in $(seq 0 $((n - 1))); do
 		name=${names[$(((i + r - 1) % n))]}
+		t0=$(ticks "${pid[$name]}")
 		out=$(wrk -t1 -c32 -d"${D}s" --latency "$(url "$name")" 2>&1)
+		t1=$(ticks "${pid[$name]}")
 		rps[$r,$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+		reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+		# CPU per page, in microseconds: the serving process's CPU time over the requests it served.
+		cpu[$r,$name]=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.0f", d / hz / n * 1e6 }')
 		p50=$(echo "$out" | awk '$1=="50%" {print $2}')
 		p99=$(echo "$out" | awk '$1=="99%" {print $2}')
 		bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-		rows+=$(printf "| %d | %-12s | %10s | %9s | %9s | %s | %s |" "$r" "$name" "${rps[$r,$name]}" "$p50" "$p99" "${bad:-0}" "$(cut -d' ' -f1 /proc/loadavg)")$'\n'
+		rows+=$(printf "| %d | %-12s | %10s | %9s | %9s | %6s | %s | %s |" "$r" "$name" "${rps[$r,$name]}" "$p50" "$p99" "${cpu[$r,$name]}" "${bad:-0}" "$(cut -d' ' -f1 /proc/loadavg)")$'\n'
 	done
 done
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratios() { # a b: per-round a/b, one per line
+ratios() { # a b [cpu]: per-round a/b of req/s (of CPU per page with cpu), one per line
 	local r
-	for r in $(seq 1 "$ROUNDS"); do awk -v a="${rps[$r,$1]}" -v b="${rps[$r,$2]}" 'BEGIN { printf "%.3f\n", a / b }'; done
+	for r in $(seq 1 "$ROUNDS"); do
+		if [ "${3:-}" = cpu ]; then
+			awk -v a="${cpu[$r,$1]}" -v b="${cpu[$r,$2]}" 'BEGIN { printf "%.3f\n", a / b }'
+		else
+			awk -v a="${rps[$r,$1]}" -v b="${rps[$r,$2]}" 'BEGIN { printf "%.3f\n", a / b }'
+		fi
+	done
 }
 summary=""
 for name in off sampling-0 default-10% sampling-1; do
@@ -121,19 +139,20 @@ for name in off sampling-0 default-10% sampling-1; do
 	if [ "$name" = default-10% ]; then
 		target=$(awk -v m="$med" 'BEGIN { print (m >= 0.95) ? "≤ 5%: met" : "≤ 5%: not met" }')
 	fi
-	summary+="| $name | $(echo "$vs_off" | paste -sd' ') | $med | $cost | $(echo "$vs_floor" | paste -sd' ') | $(echo "$vs_floor" | median) | $target |"$'\n'
+	cpu_off=$(ratios "$name" off cpu)
+	summary+="| $name | $(echo "$vs_off" | paste -sd' ') | $med | $cost | $(echo "$cpu_off" | paste -sd' ') | $(echo "$cpu_off" | median) | $(echo "$vs_floor" | median) | $target |"$'\n'
 done
 spans=$(curl -fsS http://127.0.0.1:$sink_port/spans)
 
 table=$(
 	echo "Tracing's cost (shell/bench/tracing.sh, wrk -t1 -c32 -d${D}s --latency on /bench uncached, $ROUNDS rounds, order rotated each round, $(nproc) cores, $(date -u '+%F %H:%M') UTC; shells: INLAY_ENV=prod LOG_LEVEL=$log_level GOGC=${gogc:-default}; load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after)"
 	echo
-	echo "| round | target | req/s | p50 | p99 | non-2xx | load average (1 min) after |"
-	echo "|---|---|--:|--:|--:|--:|--:|"
+	echo "| round | target | req/s | p50 | p99 | CPU µs/page | non-2xx | load average (1 min) after |"
+	echo "|---|---|--:|--:|--:|--:|--:|--:|"
 	printf "%s" "$rows"
 	echo
-	echo "| tracing | / off (per round) | median | cost | / floor (per round) | median | target |"
-	echo "|---|---|--:|--:|---|--:|---|"
+	echo "| tracing | req/s / off (per round) | median | cost | CPU per page / off (per round) | median | req/s / floor (median) | target (throughput) |"
+	echo "|---|---|--:|--:|---|--:|--:|---|"
 	printf "%s" "$summary"
 	echo
 	echo "Spans exported to the sink: $spans."
