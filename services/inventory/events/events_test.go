@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/inlay-dev/inlay/services/inventory"
 	inventoryevents "github.com/inlay-dev/inlay/services/inventory/events"
@@ -424,27 +423,4 @@ func BenchmarkReserve(b *testing.B) {
 			}
 		}
 	})
-}
-
-// TestMetricsLint: inventory's collector, with a reserved and a rejected order and a sold-out sku,
-// reports every metric and they follow Prometheus's naming conventions (issue 19).
-func TestMetricsLint(t *testing.T) {
-	t.Parallel()
-	pool, store := mustDB(t, map[string]int{"A": 1, "B": 2})
-	h := inventoryevents.NewHandlers(store)
-	mustHandle(t, pool, h.PaymentAuthorized, authorized(t, "o1", "A", 1))
-	mustHandle(t, pool, h.PaymentAuthorized, authorized(t, "o2", "A", 1))
-	for name, want := range map[string]int{"inlay_inventory_reservations": 2, "inlay_inventory_units": 1,
-		"inlay_inventory_skus": 1, "inlay_inventory_skus_sold_out": 1} {
-		if n := testutil.CollectAndCount(store.Collector(), name); n != want {
-			t.Errorf("%d series of %s, want %d", n, name, want)
-		}
-	}
-	problems, err := testutil.CollectAndLint(store.Collector())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("metric %s: %s", p.Metric, p.Text)
-	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/inlay-dev/inlay/services/kit/events"
 	"github.com/inlay-dev/inlay/services/kit/events/eventstest"
@@ -379,27 +378,4 @@ func BenchmarkOrderPlaced(b *testing.B) {
 			}
 		}
 	})
-}
-
-// TestMetricsLint: the payments collector's metrics, with an authorized and a declined payment in
-// the table, follow Prometheus's naming conventions (issue 19: the amount is a gauge, no _total).
-func TestMetricsLint(t *testing.T) {
-	t.Parallel()
-	pool, store := mustDB(t)
-	h := paymentsevents.NewHandlers(store, postgres.NewID)
-	for i, card := range []string{"4242424242424242", "4000000000009995"} {
-		if err := handle(pool, h.OrderPlaced, orderPlaced(t, fmt.Sprintf("0193a2c4-0000-7000-8000-00000000000%d", i), card, 1000)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := testutil.CollectAndCount(store.Collector(), "inlay_payments_payments", "inlay_payments_amount"); n != 4 {
-		t.Fatalf("%d series of inlay_payments_payments and _amount, want 4 (two statuses each)", n)
-	}
-	problems, err := testutil.CollectAndLint(store.Collector())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("metric %s: %s", p.Metric, p.Text)
-	}
 }
