@@ -41,7 +41,7 @@ TARGET   ?= http://127.0.0.1:8080
 LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
-.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose bench-tracing load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
@@ -97,7 +97,7 @@ faults: services-up ## the fault suite alone, with its figures: toxiproxy betwee
 	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
 	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
-bench: services-up proxies ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages, the mobile BFF's product screen
+bench: services-up proxies ## benchmarks: the event backbone, the engine's Go benchmarks, the shell against nginx SSI and Tailor, tracing's cost, the partner pages, the mobile BFF's product screen
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
@@ -114,6 +114,9 @@ bench: services-up proxies ## benchmarks: the event backbone, the engine's Go be
 	@test -x $(SHELL_CPU_BENCH) || { echo "missing shell CPU benchmark script $(SHELL_CPU_BENCH)" >&2; exit 1; }
 	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
 	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
+	# --- tracing's cost (issue 19): the shell uncached with tracing off, sampling 0, the default 10% and sampling 1
+	BENCH_OUT=$(BENCH_DIR)/tracing.md shell/bench/tracing.sh
+	scripts/record-bench.sh tracing $(BENCH_DIR)/tracing.md
 	# --- partners (issue 15): bff/embed's Product Card, the nginx SSI and Varnish ESI pages, beside the shell
 	scripts/bench-partner.sh $(BENCH_DIR)/partner.md
 	scripts/record-bench.sh partner $(BENCH_DIR)/partner.md
@@ -126,6 +129,11 @@ bench-compose: services-up ## the composition table alone (< 4 min): inlay, inla
 	@mkdir -p $(BENCH_DIR)
 	BENCH_OUT=$(BENCH_DIR)/compose.md shell/bench/compose.sh
 	scripts/record-bench.sh compose $(BENCH_DIR)/compose.md
+
+bench-tracing: services-up ## what tracing costs the shell (about 4 min): uncached pages with tracing off, sampling 0, the default (parent-based 10%) and sampling 1, beside the floor; median ratios of 3 rotated rounds, CPU per page
+	@mkdir -p $(BENCH_DIR)
+	BENCH_OUT=$(BENCH_DIR)/tracing.md shell/bench/tracing.sh
+	scripts/record-bench.sh tracing $(BENCH_DIR)/tracing.md
 
 load: ## shoppers against the storefront of `make run` (RATE, DURATION, TARGET, LOAD_FLAGS); report and chart in .inlay/load/
 	$(GO) run ./tools/load/cmd/loadgen -target $(TARGET) -rate $(RATE) -duration $(DURATION) -out $(LOAD_DIR) $(LOAD_FLAGS)
