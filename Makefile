@@ -21,6 +21,10 @@ JAEGER        := $(BIN)/jaeger
 CMD_PKGS  = $(shell $(GO) list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./shell/... ./services/... ./bff/... | grep /cmd/)
 # `go test` budget for the unit and integration tests; `make test` from a clean clone takes about 14 minutes (CI allows 15).
 TEST_TIMEOUT ?= 6m
+# Test binaries run at once (go test -p; its default is the number of CPUs). Most integration tests
+# wait on PostgreSQL, RabbitMQ and their own conditions rather than compute (the whole suite takes
+# about 5.6 CPU-minutes), so four at a time on two cores shortens the run.
+TEST_P ?= 4
 E2E_TIMEOUT  ?= 9m
 
 # Benchmarks owned by other parts (see `bench`). Each must exist once its part has landed: a missing
@@ -37,7 +41,7 @@ TARGET   ?= http://127.0.0.1:8080
 LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
-.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose bench-tracing load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
@@ -72,13 +76,14 @@ $(DEV_ENV): scripts/keygen/main.go ## local Ed25519 key pairs (shell, embed) so 
 	@mkdir -p $(dir $@)
 	$(GO) run ./scripts/keygen > $@.tmp && mv $@.tmp $@
 
-test: services-up chromium proxies vet fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## vet, format, tidy, lint and generated-code checks, unit/integration and end-to-end tests
+# go vet's checks run within lint-go (golangci-lint's govet, with the e2e tag), so test does not run vet again.
+test: services-up chromium proxies fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## format, tidy, lint (go vet's checks included) and generated-code checks, unit/integration and end-to-end tests
 
 unit: ## unit and integration tests against the real local stores, with the race detector
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	scripts/go-test.sh .inlay/unit.log $(GO) test -race -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
 
 e2e: chromium proxies ## end-to-end: build and start the platform on free ports, drive headless Chromium
-	$(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+	scripts/go-test.sh .inlay/e2e.log $(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
 
 # The fault suite runs within `unit` (the shell's goroutines after 1,000 pages, nesting and cycles,
 # in process) and `e2e` (the timed fragment cases against shelld, and the stores' cases); this
@@ -92,7 +97,7 @@ faults: services-up ## the fault suite alone, with its figures: toxiproxy betwee
 	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
 	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
-bench: services-up proxies ## benchmarks: the event backbone, the order saga, the engine's Go benchmarks, the shell against nginx SSI and Tailor, the partner pages, the mobile BFF's product screen
+bench: services-up proxies ## benchmarks: the event backbone, the order saga, the engine's Go benchmarks, the shell against nginx SSI and Tailor, tracing's cost, the partner pages, the mobile BFF's product screen
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
@@ -111,6 +116,9 @@ bench: services-up proxies ## benchmarks: the event backbone, the order saga, th
 	@test -x $(SHELL_CPU_BENCH) || { echo "missing shell CPU benchmark script $(SHELL_CPU_BENCH)" >&2; exit 1; }
 	$(SHELL_CPU_BENCH) | tee $(BENCH_DIR)/shell-cpu.md
 	scripts/record-bench.sh shell-cpu $(BENCH_DIR)/shell-cpu.md
+	# --- tracing's cost (issue 19): the shell uncached with tracing off, sampling 0, the default 10% and sampling 1
+	BENCH_OUT=$(BENCH_DIR)/tracing.md shell/bench/tracing.sh
+	scripts/record-bench.sh tracing $(BENCH_DIR)/tracing.md
 	# --- partners (issue 15): bff/embed's Product Card, the nginx SSI and Varnish ESI pages, beside the shell
 	scripts/bench-partner.sh $(BENCH_DIR)/partner.md
 	scripts/record-bench.sh partner $(BENCH_DIR)/partner.md
@@ -123,6 +131,11 @@ bench-compose: services-up ## the composition table alone (< 4 min): inlay, inla
 	@mkdir -p $(BENCH_DIR)
 	BENCH_OUT=$(BENCH_DIR)/compose.md shell/bench/compose.sh
 	scripts/record-bench.sh compose $(BENCH_DIR)/compose.md
+
+bench-tracing: services-up ## what tracing costs the shell (about 4 min): uncached pages with tracing off, sampling 0, the default (parent-based 10%) and sampling 1, beside the floor; median ratios of 3 rotated rounds, CPU per page
+	@mkdir -p $(BENCH_DIR)
+	BENCH_OUT=$(BENCH_DIR)/tracing.md shell/bench/tracing.sh
+	scripts/record-bench.sh tracing $(BENCH_DIR)/tracing.md
 
 load: ## shoppers against the storefront of `make run` (RATE, DURATION, TARGET, LOAD_FLAGS); report and chart in .inlay/load/
 	$(GO) run ./tools/load/cmd/loadgen -target $(TARGET) -rate $(RATE) -duration $(DURATION) -out $(LOAD_DIR) $(LOAD_FLAGS)

@@ -17,6 +17,7 @@ import (
 // in the composed page. The pages of a full cart, the checkout form and an order are checked along
 // TestBuy's journeys, which fill them.
 func TestAccessibility(t *testing.T) {
+	t.Parallel()
 	p := sfStart(t)
 	products, err := decideseed.Products()
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 // /account; sign out → "Sign in" and an empty guest cart; a guest line, then sign in → the guest line
 // and the line saved with the account are both in the cart.
 func TestAccounts(t *testing.T) {
+	t.Parallel()
 	p := sfStart(t)
 	items := sfBuyItems(t)
 	seed, err := exploreseed.Load()
@@ -221,6 +222,7 @@ func (j journey) run(first, saved, guest sfBuyItem, storeID string) {
 // client's budget: the eleventh attempt is refused even with the right password, and no session is
 // set.
 func TestSignInThrottleThroughShell(t *testing.T) {
+	t.Parallel()
 	p := Start(t, Only("shell", "accounts"), WithEnv("SHELL_READY_WAIT=1s"))
 	jar, err := cookiejar.New(nil)
 	if err != nil {

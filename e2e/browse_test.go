@@ -43,6 +43,7 @@ const (
 // category → product → another variant; search with a typo and with nothing; 404 pages; and the
 // product page with inspire stopped.
 func TestBrowse(t *testing.T) {
+	t.Parallel()
 	p := sfStart(t)
 	products, err := decideseed.Products()
 	if err != nil {

@@ -49,6 +49,7 @@ func (it sfBuyItem) URL() string {
 // thank-you page reloaded until confirmed). axe-core checks each page of a full cart, the checkout
 // form and an order on the way (CheckAccessibility).
 func TestBuy(t *testing.T) {
+	t.Parallel()
 	p := sfStart(t)
 	items := sfBuyItems(t)
 	seed, err := exploreseed.Load()

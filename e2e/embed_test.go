@@ -163,6 +163,7 @@ const readCards = `(() => {
 // element's own fallback; the fragment's custom events reach the host; without JavaScript the
 // fallback shows.
 func TestEmbedWebComponent(t *testing.T) {
+	t.Parallel()
 	p := Start(t, WithEnv("EMBED_FRAGMENT_CACHE=false", "INLAY_MANIFEST_REFRESH=1s"))
 	var key string
 	site := partnerPage(t, p.URLs["embed"], &key)

@@ -13,6 +13,7 @@ import (
 // TestStopAndRestart checks the harness's control of one process: a stopped team refuses
 // connections (a team that is down), and a restarted one is ready again on the same address.
 func TestStopAndRestart(t *testing.T) {
+	t.Parallel()
 	p := Start(t, Only("inventory"))
 	url := p.URL(t, "inventory") + "/readyz"
 	client := &http.Client{Timeout: 5 * time.Second}

@@ -12,6 +12,7 @@ import (
 // TestHome opens the storefront's home page through the shell in Chromium: the page renders as a
 // composed page (its body names the team that owns it) and every process of the platform is ready.
 func TestHome(t *testing.T) {
+	t.Parallel()
 	p := Start(t)
 
 	for name, base := range p.URLs {

@@ -120,6 +120,7 @@ func mobileRegister(t testing.TB, p *Platform, name, email, password string) {
 // same order, listed once), bad input refused with problem bodies and nothing stored, an expired and
 // a forged token refused. Every answer is validated against the BFF's OpenAPI document.
 func TestMobile(t *testing.T) {
+	t.Parallel()
 	p := Start(t, WithEnv("MOBILE_TOKEN_TTL=1s", "MOBILE_RATE_LIMIT=100000"))
 	base := p.URL(t, "mobile")
 	v := mobiletest.Load(t, base)

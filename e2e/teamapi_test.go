@@ -19,6 +19,7 @@ import (
 // explore, recommendations from inspire, and a customer's cart on checkout through place order (with
 // an idempotency key, sent twice) to the order confirmed by the saga (inventory, payments).
 func TestTeamAPIs(t *testing.T) {
+	t.Parallel()
 	pub, priv, err := fragments.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -141,6 +141,7 @@ type Client struct {
 	opts      ClientOptions
 	instances *Instances
 	teams     map[string]*teamClient
+	tracer    trace.Tracer // of opts.Tracer, nil without one
 }
 
 type teamClient struct {
@@ -174,6 +175,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		}
 	}
 	c := &Client{opts: opts, instances: in, teams: make(map[string]*teamClient, len(in.names))}
+	if opts.Tracer != nil {
+		c.tracer = opts.Tracer.Tracer(traceScope)
+	}
 	for _, name := range in.names {
 		c.teams[name] = c.newTeam(name, in.All(name))
 	}

@@ -11,14 +11,17 @@ import (
 // traceScope is the instrumentation scope of the client's spans.
 const traceScope = "github.com/inlay-dev/inlay/fragments"
 
+// clientSpan is the client spans' start option, made once.
+var clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+
 // startSpan starts r's client span (when the client has a tracer) and points r's traceparent at it,
 // or at ctx's span: the team's server span continues the caller's trace.
 func (c *Client) startSpan(ctx context.Context, r *FetchRequest) trace.Span {
 	var span trace.Span
-	if c.opts.Tracer != nil {
-		ctx, span = c.opts.Tracer.Tracer(traceScope).Start(ctx, "GET "+r.Team+" "+r.Path,
-			trace.WithSpanKind(trace.SpanKindClient))
-		if span.IsRecording() {
+	if c.tracer != nil {
+		ctx, span = c.tracer.Start(ctx, "GET", clientSpan...)
+		if span.IsRecording() { // named once it records: an unsampled request builds no names
+			span.SetName("GET " + r.Team + " " + r.Path)
 			span.SetAttributes(attribute.String("http.request.method", "GET"), attribute.String("inlay.team", r.Team),
 				attribute.String("url.path", r.Path))
 		}

@@ -54,6 +54,51 @@ installed() {
 	command -v "${programs[$1]}" >/dev/null 2>&1
 }
 
+# PostgreSQL's connection limit: the test suites run whole platforms (a dozen processes, each with a
+# pool of up to 10 connections; the rolling-restart test runs two instances of two teams) and several
+# test binaries at once, which PostgreSQL's default of 100 does not hold ("too many clients already").
+# On a local cluster managed by pg_ctlcluster, start raises max_connections to INLAY_PG_MAX_CONNECTIONS
+# (200) when it is lower, with ALTER SYSTEM and a restart of the cluster; elsewhere it only warns.
+min_conns=${INLAY_PG_MAX_CONNECTIONS:-200}
+pg_url=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+
+ensure_pg_connections() {
+	local have
+	if ! command -v psql >/dev/null 2>&1; then
+		return 0
+	fi
+	if ! have=$(psql "$pg_url" -XAtc 'SHOW max_connections' 2>/dev/null); then
+		echo "warning: could not read PostgreSQL's max_connections at $pg" >&2
+		return 0
+	fi
+	if ((have >= min_conns)); then
+		return 0
+	fi
+	case ${pg%:*} in
+	127.0.0.1 | localhost | ::1) ;;
+	*)
+		echo "warning: PostgreSQL at $pg allows $have connections; the test suites need $min_conns" >&2
+		return 0
+		;;
+	esac
+	if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+		echo "warning: PostgreSQL at $pg allows $have connections; the test suites need $min_conns" >&2
+		return 0
+	fi
+	echo "PostgreSQL allows $have connections; raising max_connections to $min_conns (ALTER SYSTEM, restart)"
+	psql "$pg_url" -XAtqc "ALTER SYSTEM SET max_connections = $min_conns"
+	pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main restart
+	local deadline=$((SECONDS + wait_seconds))
+	until psql "$pg_url" -XAtc 'SELECT 1' >/dev/null 2>&1; do
+		if ((SECONDS >= deadline)); then
+			echo "PostgreSQL did not answer within ${wait_seconds}s of its restart" >&2
+			exit 1
+		fi
+		sleep 0.5
+	done
+	echo "PostgreSQL answers at $pg with max_connections $(psql "$pg_url" -XAtc 'SHOW max_connections')"
+}
+
 case $mode in
 check)
 	missing=0
@@ -98,6 +143,7 @@ start)
 		done
 		echo "${names[$i]} answers at ${addrs[$i]}"
 	done
+	ensure_pg_connections
 	;;
 *)
 	echo "usage: $0 check|start" >&2

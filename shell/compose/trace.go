@@ -35,8 +35,10 @@ func (s *slot) spanName() string {
 
 // startSpan starts the span of a slot that fetches and returns the context its fetch runs in.
 func (c *Composition) startSpan(s *slot) context.Context {
-	ctx, span := c.e.opts.Tracer.Start(c.ctx, s.spanName())
+	// Named once it records: an unsampled page builds no names.
+	ctx, span := c.e.opts.Tracer.Start(c.ctx, "fragment")
 	if span.IsRecording() {
+		span.SetName(s.spanName())
 		s.span = span
 	}
 	return ctx

@@ -402,7 +402,10 @@ func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, release func()) error {
 	// The page's span and metric cover the composition, which outlives the handler when it streams.
 	route := c.Route().Path
-	ctx, span := s.tracer.Start(context.WithoutCancel(c.UserContext()), "page "+route)
+	ctx, span := s.tracer.Start(context.WithoutCancel(c.UserContext()), "page")
+	if span.IsRecording() { // named once it records: an unsampled page builds no names
+		span.SetName("page " + route)
+	}
 	start := time.Now()
 	outcome := pageRedirect
 	var comp *compose.Composition

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/inlay-dev/inlay/services/kit/config"
@@ -69,7 +70,50 @@ func New(ctx context.Context, service string, cfg config.Tracing) (*Provider, er
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
-	return &Provider{TracerProvider: tp, sdk: tp}, nil
+	var provider trace.TracerProvider = tp
+	if ParentBased(cfg.Sampler) {
+		provider = FollowParent(tp)
+	}
+	return &Provider{TracerProvider: provider, sdk: tp}, nil
+}
+
+// ParentBased reports whether the sampler named by OTEL_TRACES_SAMPLER follows a parent's decision
+// (the parentbased_ samplers, and the default).
+func ParentBased(sampler string) bool {
+	return sampler == "" || strings.HasPrefix(sampler, "parentbased_")
+}
+
+// FollowParent wraps the provider of a parent-based sampler so that a span started under a parent
+// that is valid but not sampled costs nothing: the sampler would drop it anyway, so Start returns
+// the parent's own span and context — no span, no new span id, no allocation. The trace id still
+// flows (logs, traceparent to the teams and into the outbox); only the unrecorded child's span id
+// is not made, so what is passed on names the nearest span that exists. A span started with
+// trace.WithNewRoot is left to the SDK.
+func FollowParent(tp trace.TracerProvider) trace.TracerProvider { return followParent{tp: tp} }
+
+type followParent struct {
+	embedded.TracerProvider
+	tp trace.TracerProvider
+}
+
+func (p followParent) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return followParentTracer{sdk: p.tp.Tracer(name, opts...)}
+}
+
+type followParentTracer struct {
+	embedded.Tracer
+	sdk trace.Tracer
+}
+
+func (t followParentTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if parent := trace.SpanFromContext(ctx); !parent.IsRecording() {
+		if sc := parent.SpanContext(); sc.IsValid() && !sc.IsSampled() {
+			if cfg := trace.NewSpanStartConfig(opts...); !cfg.NewRoot() {
+				return ctx, parent
+			}
+		}
+	}
+	return t.sdk.Start(ctx, name, opts...)
 }
 
 // Exporting reports whether p records and exports sampled spans.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inlay-dev/inlay/services/kit/config"
@@ -75,5 +76,53 @@ func TestTraceparent(t *testing.T) {
 	back := trace.SpanContextFromContext(tracing.ContextWithTraceparent(context.Background(), want))
 	if back.TraceID() != sc.TraceID() || back.SpanID() != sc.SpanID() || !back.IsRemote() {
 		t.Fatalf("round trip: %v", back)
+	}
+}
+
+// Under a parent-based sampler, a child of an unsampled span is the parent itself (nothing made);
+// a child of a sampled span, a new root and a root are the SDK's.
+func TestFollowParent(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	sdk := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.5))))
+	defer func() { _ = sdk.Shutdown(context.Background()) }()
+	tr := tracing.FollowParent(sdk).Tracer("t")
+	var sampled, unsampled int
+	for i := 0; i < 200 && (sampled == 0 || unsampled == 0); i++ {
+		ctx, root := tr.Start(context.Background(), "root")
+		cctx, child := tr.Start(ctx, "child")
+		if root.SpanContext().IsSampled() {
+			sampled++
+			if !child.IsRecording() || child.SpanContext().SpanID() == root.SpanContext().SpanID() ||
+				child.SpanContext().TraceID() != root.SpanContext().TraceID() {
+				t.Fatalf("child of a sampled root: recording=%v, %v under %v", child.IsRecording(), child.SpanContext(), root.SpanContext())
+			}
+		} else {
+			unsampled++
+			if !child.SpanContext().Equal(root.SpanContext()) || cctx != ctx {
+				t.Fatalf("child of an unsampled root is a new span %v (root %v)", child.SpanContext(), root.SpanContext())
+			}
+			if _, nr := tr.Start(ctx, "new root", trace.WithNewRoot()); nr.SpanContext().TraceID() == root.SpanContext().TraceID() {
+				t.Fatal("WithNewRoot under an unsampled parent kept its trace")
+			}
+		}
+		child.End()
+		root.End()
+	}
+	if sampled == 0 || unsampled == 0 {
+		t.Fatalf("%d sampled, %d unsampled roots of 200", sampled, unsampled)
+	}
+	// A remote unsampled parent (an incoming traceparent with flags 00) is passed on as it came.
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+	_, span := tr.Start(tracing.ContextWithTraceparent(context.Background(), tp), "server")
+	if span.IsRecording() || tracing.Traceparent(span.SpanContext()) != tp {
+		t.Fatalf("under an unsampled remote parent: recording=%v traceparent=%s", span.IsRecording(), tracing.Traceparent(span.SpanContext()))
+	}
+	for _, s := range exp.GetSpans() {
+		if !s.SpanContext.IsSampled() {
+			t.Fatalf("exported an unsampled span %s", s.Name)
+		}
+	}
+	if !tracing.ParentBased("") || !tracing.ParentBased("parentbased_always_on") || tracing.ParentBased("always_on") || tracing.ParentBased("traceidratio") {
+		t.Fatal("ParentBased names the wrong samplers")
 	}
 }
