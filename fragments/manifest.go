@@ -36,6 +36,11 @@ type Fragment struct {
 	// CSS and JS are the fragment's assets, as paths under the team's /static/ (content-hashed).
 	CSS []string `json:"css,omitempty"`
 	JS  []string `json:"js,omitempty"`
+	// CSRF asks for the visitor's CSRF token in the fragment's Inlay-Context: set it when the
+	// fragment renders a form a guest can post (the token goes in its hidden csrf field). Without
+	// it, a guest's context carries no token (a customer's always does). Only a Private fragment
+	// may ask: a shared copy must never hold a visitor's token.
+	CSRF bool `json:"csrf,omitempty"`
 }
 
 // CachePolicy says whether a fragment may be shared between users.

@@ -35,7 +35,7 @@ var (
 // Validate reports every problem of m, joined: the team name and fragment names must match
 // NamePattern, the version must be set, params must be plain names without duplicates, timeouts
 // must be zero (the shell's default) or within [MinTimeout, MaxTimeout], the cache policy must be
-// Public or Private, fallbacks must not be documents, and assets must be clean paths relative to
+// Public or Private (Private when it asks for the CSRF token), fallbacks must not be documents, and assets must be clean paths relative to
 // the team's /static/ (.css for CSS, .js or .mjs for JS).
 func (m Manifest) Validate() error {
 	var errs []error
@@ -81,6 +81,9 @@ func (f Fragment) validate() error {
 	}
 	if f.Cache != Public && f.Cache != Private {
 		errs = append(errs, fmt.Errorf("cache %q: want %q or %q", f.Cache, Public, Private))
+	}
+	if f.CSRF && f.Cache != Private {
+		errs = append(errs, fmt.Errorf("csrf: only a %q fragment may ask for the visitor's CSRF token", Private))
 	}
 	if documentTag.MatchString(f.Fallback) {
 		errs = append(errs, errors.New("fallback: holds a document tag (html, head, body or doctype)"))

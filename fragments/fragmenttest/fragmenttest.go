@@ -10,7 +10,8 @@
 // and checks that the manifest is served and valid, and that every fragment answers 200 with HTML
 // that is a fragment (no html/head/body), has a root carrying data-boundary (the team's name) and
 // data-testid, sends Cache-Control consistent with its manifest policy, an ETag honoured with 304 when
-// public, Link headers for its declared assets, no Set-Cookie, nested <inlay-fragment> tags that name
+// public, Link headers for its declared assets, a manifest entry asking for the CSRF token when it
+// renders a csrf field for a guest, no Set-Cookie, nested <inlay-fragment> tags that name
 // a context and fragment (never a URL), ids that start with the team's prefix and appear once (a
 // composed page holds many teams' fragments, and an id may be used only once in it), a manifest
 // fallback of the same shape, and rejects forged, expired or (outside dev mode) missing Inlay-Context
@@ -341,6 +342,13 @@ func (s *suite) checkFragment(ctx context.Context, m fragments.Manifest, name st
 		s.add(label, "etag", s.checkNotModified(ctx, path, r, ctxValid))
 	}
 	s.add(label, "links", checkLinks(f, r.header.Values("Link")))
+	// A customer's context always carries the token (the account menu's sign-out form); a guest's
+	// only to the fragments that ask for it.
+	if doc.csrfField && !f.CSRF && s.context.Guest() {
+		s.add(label, "csrf", fmt.Errorf("renders a %q field for a guest but its manifest entry does not ask for the token (\"csrf\": true): a guest's context carries none", fragments.CSRFField))
+	} else {
+		s.add(label, "csrf", nil)
+	}
 	if c := r.header.Values("Set-Cookie"); len(c) > 0 {
 		s.add(label, "no cookies", fmt.Errorf("sets %d cookie(s); fragments never set cookies (the shell drops them)", len(c)))
 	} else {
@@ -497,6 +505,7 @@ type scanned struct {
 	rootText    string // non-blank text before the root element
 	nestedErr   error
 	ids         []string // every id attribute, in document order
+	csrfField   bool     // an <input name="csrf">: a form carrying the CSRF token
 }
 
 // idPrefix is the prefix the team's ids start with: IDPrefix, else the manifest's name and "-".
@@ -571,6 +580,9 @@ func scan(body []byte) scanned {
 			for _, a := range tok.Attr {
 				if a.Key == "id" && a.Namespace == "" {
 					d.ids = append(d.ids, a.Val)
+				}
+				if tok.Data == "input" && a.Key == "name" && a.Val == fragments.CSRFField {
+					d.csrfField = true
 				}
 			}
 			switch tok.Data {

@@ -60,7 +60,7 @@ var manifest = fragments.Manifest{
 			CSS:      []string{"header.1a2b.css"}, JS: []string{"header.3c4d.js"},
 		},
 		"teaser": {Cache: fragments.Public, Params: []string{"id"}},
-		"cart":   {Cache: fragments.Private},
+		"cart":   {Cache: fragments.Private, CSRF: true},
 	},
 }
 
@@ -84,8 +84,9 @@ func goodServer(pub ed25519.PublicKey, allowUnsigned bool) *fiber.App {
 	})
 	g.Get("/cart", func(c *fiber.Ctx) error {
 		fc := fragments.ContextFrom(c.UserContext())
-		return fragments.Render(c, html(`<div data-boundary="explore" data-testid="cart">%s</div>`,
-			templ.EscapeString(fc.CartID)), fragments.Private)
+		return fragments.Render(c, html(`<div data-boundary="explore" data-testid="cart">%s<form method="post">`+
+			`<input type="hidden" name="csrf" value="%s"></form></div>`,
+			templ.EscapeString(fc.CartID), templ.EscapeString(fc.CSRF)), fragments.Private)
 	})
 	return app
 }
@@ -145,6 +146,7 @@ func badServer() *fiber.App {
 		c.Cookie(&fiber.Cookie{Name: "inlay_cart", Value: "x"})
 		c.Set("Content-Type", "text/html")
 		return c.SendString(`<html><body><header data-testid="header"><label for="q">Search</label><input id="q"><p id="explore-x"></p><p id="explore-x"></p>` +
+			`<form method="post"><input type="hidden" name="csrf"></form>` + // a form, without asking for the token
 			`<inlay-fragment src="http://169.254.169.254/latest"></inlay-fragment>` +
 			`<inlay-fragment src="//evil.example/x"></inlay-fragment></header></body></html>`)
 	})
@@ -197,6 +199,7 @@ func TestBadServerFails(t *testing.T) {
 		"fragment header: nested",
 		"fragment header: no cookies",
 		"fragment header: ids",
+		"fragment header: csrf",
 		"fragment header: forged context rejected",
 		"fragment header: expired context rejected",
 		"fragment header: missing context rejected",

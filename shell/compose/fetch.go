@@ -32,15 +32,16 @@ func (c *Composition) fetch(s *slot) {
 			case stale:
 				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
 				c.succeed(s, en.body, en.tmpl, SourceStale, c.e.opts.Now().Sub(start), en.version)
-				c.e.revalidate(s.ref, s.key, en, c.forwarded(), timeout)
+				c.e.revalidate(s.ref, s.key, en, c.forwarded(false), timeout)
 				return
 			}
 		}
-		// A miss (or only a last good copy): concurrent misses for one key make one request.
+		// A miss (or only a last good copy): concurrent misses for one key make one request. A copy
+		// that may be shared is fetched with the bare context: it never carries a visitor's token.
 		ch := c.e.sf.DoChan(s.key, func() (any, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 			defer cancel()
-			return c.e.fetchAndStore(ctx, s.ref, s.key, c.forwarded(), timeout, en)
+			return c.e.fetchAndStore(ctx, s.ref, s.key, c.forwarded(false), timeout, en)
 		})
 		if c.e.joined != nil {
 			c.e.joined(s.key)
@@ -51,7 +52,7 @@ func (c *Composition) fetch(s *slot) {
 		return
 	}
 	resp, err := c.e.opts.Client.Fetch(ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
-		Query: s.ref.query, Forwarded: c.forwarded(), Timeout: timeout, Version: s.ref.version})
+		Query: s.ref.query, Forwarded: c.forwarded(s.ref.frag.CSRF), Timeout: timeout, Version: s.ref.version})
 	if err == nil {
 		err = c.e.validate(resp)
 	}

@@ -27,6 +27,12 @@ type Request struct {
 	// most once, by the first fetch, so a page served from the cache signs nothing. It runs on the
 	// engine's goroutines: it must not touch the request.
 	Sign func() string
+	// SignBare, when set, returns the signed context for fragments whose manifest does not ask for
+	// the CSRF token (fragments.Fragment.CSRF), and for every fragment copy that may be cached: for
+	// a guest, the context without the token, which every guest of one address and language shares,
+	// so it is signed once and verified once by each team, however many new visitors arrive. When
+	// nil, Sign is used for every fragment. Called at most once, like Sign.
+	SignBare func() string
 	// Locale keys cached copies of public fragments.
 	Locale string
 	// Nonce is the response's CSP nonce, for the composer script.
@@ -55,11 +61,15 @@ type Composition struct {
 
 	fwdOnce     sync.Once
 	fwd         fragments.Forwarded
+	bareOnce    sync.Once
+	bare        fragments.Forwarded
 	releaseOnce sync.Once
 
 	// used only by the writer
 	assetsSeen map[string]struct{}
 	nonceAttr  string
+	grace      time.Duration // WaitReady's: how long the writer waits for a fragment before it flushes
+	graceTimer *time.Timer
 }
 
 type slot struct {
@@ -289,8 +299,18 @@ func (c *Composition) observe(s *slot) {
 	}
 }
 
-// forwarded returns the headers for the teams, signing the context on first use.
-func (c *Composition) forwarded() fragments.Forwarded {
+// forwarded returns the headers for a fragment, signing the context on first use: the context with
+// the visitor's CSRF token when csrf is set (the fragment renders forms), else the bare one.
+func (c *Composition) forwarded(csrf bool) fragments.Forwarded {
+	if !csrf && c.req.SignBare != nil {
+		c.bareOnce.Do(func() {
+			c.bare = c.req.Forwarded
+			if c.bare.Context == "" {
+				c.bare.Context = c.req.SignBare()
+			}
+		})
+		return c.bare
+	}
 	c.fwdOnce.Do(func() {
 		c.fwd = c.req.Forwarded
 		if c.fwd.Context == "" && c.req.Sign != nil {
@@ -410,8 +430,11 @@ func (c *Composition) Ready() bool {
 
 // WaitReady waits up to d for every fragment (nested ones included) to finish and reports whether
 // they all did. A page whose fragments arrive together is then written in one piece: no chunked
-// stream, one write, while a page with a slow fragment still streams after at most d.
+// stream, one write, while a page with a slow fragment still streams after at most d. WriteTo then
+// also waits up to d for each later fragment before it flushes what it has, so fragments arriving
+// close together share a chunk.
 func (c *Composition) WaitReady(d time.Duration) bool {
+	c.grace = d
 	if c.Ready() {
 		return true
 	}

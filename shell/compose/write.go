@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"strconv"
+	"time"
 )
 
 // FlushWriter is where a composition streams to: Flush must push what was written to the client
@@ -18,7 +19,8 @@ type FlushWriter interface {
 }
 
 // WriteTo streams the composed page to w: the head with the fragments' assets, flushed at once; the
-// body in document order, flushing before each wait; async slots' content at the end. It stops at
+// body in document order, flushing before each wait that outlasts the stream grace; async slots'
+// content at the end. It stops at
 // the first write or flush error (the client went away) and cancels the composition.
 func (c *Composition) WriteTo(w FlushWriter) error {
 	defer c.release()
@@ -79,6 +81,31 @@ func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, dept
 	return nil
 }
 
+// settle waits up to the stream grace (WaitReady's) for ch before the writer flushes and waits:
+// fragments that arrive within it of each other leave in one write, not in a chunk (a system call)
+// each. It reports whether ch delivered.
+func settle[T any](c *Composition, ch <-chan T) (T, bool) {
+	var zero T
+	if c.grace <= 0 {
+		return zero, false
+	}
+	if c.graceTimer == nil {
+		c.graceTimer = time.NewTimer(c.grace)
+	} else {
+		c.graceTimer.Reset(c.grace)
+	}
+	select {
+	case v := <-ch:
+		c.graceTimer.Stop()
+		return v, true
+	case <-c.graceTimer.C:
+		return zero, false
+	case <-c.ctx.Done():
+		c.graceTimer.Stop()
+		return zero, false
+	}
+}
+
 // waiting reports whether one of slots has not arrived yet.
 func (c *Composition) waiting(slots []*slot) bool {
 	for _, s := range slots {
@@ -108,13 +135,15 @@ func (c *Composition) writeSlot(w FlushWriter, s *slot) error {
 			_, err := io.WriteString(w, `</inlay-slot>`)
 			return err
 		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		select {
-		case <-s.done:
-		case <-c.ctx.Done():
-			return c.ctx.Err()
+		if _, ok := settle(c, s.done); !ok {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			select {
+			case <-s.done:
+			case <-c.ctx.Done():
+				return c.ctx.Err()
+			}
 		}
 	}
 	return c.writeContent(w, s)
@@ -200,13 +229,16 @@ func (c *Composition) writeAsync(w FlushWriter) error {
 		select {
 		case s = <-c.asyncDone:
 		default:
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			select {
-			case s = <-c.asyncDone:
-			case <-c.ctx.Done():
-				return c.ctx.Err()
+			var ok bool
+			if s, ok = settle(c, c.asyncDone); !ok {
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				select {
+				case s = <-c.asyncDone:
+				case <-c.ctx.Done():
+					return c.ctx.Err()
+				}
 			}
 		}
 		if !s.placeholder {

@@ -378,7 +378,11 @@ type requestContext struct {
 	debug  bool
 	fwd    fragments.Forwarded
 	sign   func() string // the signed Inlay-Context, made on first use
-	status int           // when not zero, replaces a successful page's status (the 404 page)
+	// signBare is the context for fragments that do not ask for the CSRF token: a guest's without
+	// it (shared by every guest of one address and language, so signed and verified once), a
+	// customer's the same as sign's.
+	signBare func() string
+	status   int // when not zero, replaces a successful page's status (the 404 page)
 }
 
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
@@ -394,6 +398,7 @@ func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 	}
 	key := s.contextKey(c, rc.locale)
 	rc.sign = func() string { return s.sign(key) }
+	rc.signBare = func() string { return s.sign(key.bare()) }
 	return rc
 }
 
@@ -421,7 +426,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	}
 	// The composition's context is not the request's either. Every fetch has its own deadline;
 	// WriteTo's end (or Cancel) ends the composition.
-	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, SignBare: rc.signBare, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
 	out := comp.Outcome()
 	switch {
 	case out.Status >= 300 && out.Status <= 399:
@@ -656,6 +661,16 @@ func validToken(s string) bool {
 }
 
 type sigKey struct{ cart, csrf, locale, customer, client string }
+
+// bare is k for a fragment that does not ask for the CSRF token (fragments.Fragment.CSRF): a
+// guest's context without the token; a customer's context always carries it (the account menu's
+// sign-out form), and is the visitor's own anyway.
+func (k sigKey) bare() sigKey {
+	if k.customer == "" {
+		k.csrf = ""
+	}
+	return k
+}
 
 type sig struct {
 	header  string

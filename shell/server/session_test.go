@@ -204,3 +204,65 @@ func TestClientAddr(t *testing.T) {
 		t.Error("bad address accepted")
 	}
 }
+
+// TestCSRFTokenOnlyWhereAsked: a guest's CSRF token goes only to the fragments whose manifest asks
+// for it (they render forms); every other fragment gets the bare context, which all guests of one
+// address and language share, so it is signed once, not once per new visitor. A customer's context
+// always carries the token (the account menu's sign-out form).
+func TestCSRFTokenOnlyWhereAsked(t *testing.T) {
+	var calls atomic.Int32
+	accounts, checkout := fakeAccounts(t, &calls), newTeam(t)
+	checkout.handle(fragments.ManifestPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"name":"checkout","version":"1","fragments":{`+
+			`"add-to-cart":{"cache":"private","csrf":true},"mini-cart":{"cache":"private"}}}`)
+	})
+	checkout.fragment("add-to-cart", "<form>A</form>")
+	checkout.fragment("mini-cart", "<a>M</a>")
+	doc := `<!doctype html><html><head></head><body><inlay-fragment src="checkout/mini-cart"></inlay-fragment>` +
+		`<inlay-fragment src="checkout/add-to-cart" primary></inlay-fragment></body></html>`
+	s := startShell(t, map[string]*team{"accounts": accounts, "checkout": checkout}, []shell.Page{rawPage("/p", doc)}, nil)
+
+	header := func(path string) string {
+		r, _ := checkout.last(path)
+		if r == nil {
+			t.Fatalf("%s not asked", path)
+		}
+		return r.Header.Get(fragments.ContextHeader)
+	}
+	var bare, tokens []string
+	for i := range 2 { // two new visitors: no cookie
+		resp, body := get(t, s.url+"/p", map[string]string{"Accept-Language": "de-CH"})
+		if resp.StatusCode != 200 || !strings.Contains(body, "<form>A</form>") || !strings.Contains(body, "<a>M</a>") {
+			t.Fatalf("guest %d: %d %s", i, resp.StatusCode, body)
+		}
+		var set string
+		for _, c := range resp.Cookies() {
+			if c.Name == CSRFCookie {
+				set = c.Value
+			}
+		}
+		form := contextOf(t, s, checkout, "/fragments/add-to-cart")
+		if set == "" || form.CSRF != set {
+			t.Errorf("guest %d: the form's context has token %q, the cookie %q", i, form.CSRF, set)
+		}
+		if mini := contextOf(t, s, checkout, "/fragments/mini-cart"); mini.CSRF != "" || mini.Locale != "de-ch" || mini.Client == "" {
+			t.Errorf("guest %d: the mini cart's context %+v, want no token", i, mini)
+		}
+		bare = append(bare, header("/fragments/mini-cart"))
+		tokens = append(tokens, form.CSRF)
+	}
+	if bare[0] != bare[1] {
+		t.Error("two new guests' bare contexts differ: signed once per visitor")
+	}
+	if tokens[0] == tokens[1] {
+		t.Error("two new guests got the same CSRF token")
+	}
+
+	// A customer: every fragment gets the token, in one context.
+	get(t, s.url+"/p", map[string]string{"Cookie": "inlay_session=good-session"})
+	form, mini := contextOf(t, s, checkout, "/fragments/add-to-cart"), contextOf(t, s, checkout, "/fragments/mini-cart")
+	if form.CustomerID != "c-1" || form.CSRF == "" || mini != form {
+		t.Errorf("customer: form's context %+v, mini cart's %+v: want the same, with the token", form, mini)
+	}
+}

@@ -84,18 +84,21 @@ func manifest(version, css string) (fragments.Manifest, error) {
 		timeout  time.Duration
 		fallback templ.Component
 		params   []string
+		// csrf: the fragment renders a form a guest can post (the account menu's sign-out form is
+		// a customer's only, and a customer's context always carries the token).
+		csrf bool
 	}{
-		{accountmenu.Name, 200 * time.Millisecond, menuFallback(), nil},
-		{signin.Name, time.Second, unavailable("sign-in", "Signing in is not possible right now. Please try again in a minute."), []string{"next", "error"}},
-		{register.Name, time.Second, unavailable("register", "Creating an account is not possible right now. Please try again in a minute."), []string{"error"}},
-		{profile.Name, time.Second, unavailable("profile", "Your account cannot be shown right now. Please try again in a minute."), []string{"saved"}},
+		{accountmenu.Name, 200 * time.Millisecond, menuFallback(), nil, false},
+		{signin.Name, time.Second, unavailable("sign-in", "Signing in is not possible right now. Please try again in a minute."), []string{"next", "error"}, true},
+		{register.Name, time.Second, unavailable("register", "Creating an account is not possible right now. Please try again in a minute."), []string{"error"}, true},
+		{profile.Name, time.Second, unavailable("profile", "Your account cannot be shown right now. Please try again in a minute."), []string{"saved"}, true},
 	} {
 		var b bytes.Buffer
 		if err := f.fallback.Render(context.Background(), &b); err != nil {
 			return m, fmt.Errorf("accounts manifest: %s fallback: %w", f.name, err)
 		}
 		m.Fragments[f.name] = fragments.Fragment{Params: f.params, Timeout: fragments.Duration(f.timeout),
-			Fallback: b.String(), Cache: fragments.Private, CSS: []string{css}}
+			Fallback: b.String(), Cache: fragments.Private, CSS: []string{css}, CSRF: f.csrf}
 	}
 	if err := m.Validate(); err != nil {
 		return m, err

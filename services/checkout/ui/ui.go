@@ -130,6 +130,9 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	return m, nil
 }
 
+// csrfForms are the fragments that render forms, so ask for the visitor's CSRF token.
+var csrfForms = map[string]bool{AddToCart: true, CartPage: true, CheckoutPage: true}
+
 func manifest(version, css, js string) (fragments.Manifest, error) {
 	m := fragments.Manifest{Name: Context, Version: version, Fragments: map[string]fragments.Fragment{}}
 	for _, f := range []struct {
@@ -160,7 +163,7 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 			return m, fmt.Errorf("checkout manifest: %s fallback: %w", f.name, err)
 		}
 		fr := fragments.Fragment{Params: f.params, Timeout: fragments.Duration(f.timeout), Fallback: b.String(),
-			Cache: f.cache, CSS: []string{css}}
+			Cache: f.cache, CSS: []string{css}, CSRF: csrfForms[f.name]}
 		if f.js {
 			fr.JS = []string{js}
 		}
