@@ -25,6 +25,90 @@ type Cache struct {
 	opts   CacheOptions
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
+	purges purgeLog
+}
+
+// purgeLog remembers this process's recent purges (its own and other replicas'), so that a fetch
+// that was in flight when one happened does not store what the purge was meant to drop: the team
+// may have answered it from before the change (a price committed while the fragment was rendered).
+type purgeLog struct {
+	mu       sync.Mutex
+	seq      uint64 // one more for every purge
+	tags     map[string]purgeMark
+	prefixes []prefixMark
+	pruned   time.Time
+}
+
+type purgeMark struct {
+	seq uint64
+	at  time.Time // wall clock, for forgetting old marks
+}
+
+type prefixMark struct {
+	prefix string
+	purgeMark
+}
+
+// purgeMemory is how long a purge is remembered: longer than any fetch may take (a fragment's
+// deadline is at most 30 s).
+const purgeMemory = time.Minute
+
+// generation is the purge count to pass to purgedSince once a fetch's answer is in.
+func (c *Cache) generation() uint64 {
+	c.purges.mu.Lock()
+	defer c.purges.mu.Unlock()
+	return c.purges.seq
+}
+
+// purgedSince reports whether a purge since generation gen covered key (by a prefix of it) or one
+// of tags: a copy fetched since then must not be stored.
+func (c *Cache) purgedSince(gen uint64, key string, tags []string) bool {
+	l := &c.purges
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seq == gen {
+		return false
+	}
+	for _, t := range tags {
+		if m, ok := l.tags[t]; ok && m.seq > gen {
+			return true
+		}
+	}
+	for _, p := range l.prefixes {
+		if p.seq > gen && strings.HasPrefix(key, p.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// markPurged notes a purge by tag (prefix false) or by key prefix, forgetting marks older than
+// purgeMemory.
+func (c *Cache) markPurged(s string, prefix bool) {
+	l := &c.purges
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	m := purgeMark{seq: l.seq, at: now}
+	if prefix {
+		l.prefixes = append(l.prefixes, prefixMark{prefix: s, purgeMark: m})
+	} else {
+		if l.tags == nil {
+			l.tags = map[string]purgeMark{}
+		}
+		l.tags[s] = m
+	}
+	if now.Sub(l.pruned) < purgeMemory/4 {
+		return
+	}
+	l.pruned = now
+	for t, m := range l.tags {
+		if now.Sub(m.at) > purgeMemory {
+			delete(l.tags, t)
+		}
+	}
+	l.prefixes = slices.DeleteFunc(l.prefixes, func(p prefixMark) bool { return now.Sub(p.at) > purgeMemory })
 }
 
 const cacheShards = 32
@@ -221,6 +305,7 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
 }
 
 func (c *Cache) purgeLocalTag(tag string) int {
+	c.markPurged(tag, false)
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -293,6 +378,7 @@ func (c *Cache) Purge(ctx context.Context, prefix string) (int, error) {
 const purgeChannel = "purge"
 
 func (c *Cache) purgeLocal(prefix string) int {
+	c.markPurged(prefix, true)
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
