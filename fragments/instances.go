@@ -146,10 +146,6 @@ type InstancesOptions struct {
 	ResolveTimeout time.Duration
 }
 
-// DefaultDNSRefresh is how often the shell and the BFFs resolve the registry's host names again
-// (INLAY_DNS_REFRESH): a new pod behind a headless Service is balanced to within it.
-const DefaultDNSRefresh = 10 * time.Second
-
 type rotation struct {
 	srcs []*source
 	all  atomic.Pointer[[]*Instance] // every source's instances, in registry order
