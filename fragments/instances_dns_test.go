@@ -176,6 +176,9 @@ func TestDNSNameResolvedAgain(t *testing.T) {
 			t.Fatalf("an address out of rotation was asked: %q", got)
 		}
 	}
+	if b.served.Load() != b0 {
+		t.Error("an address out of rotation served")
+	}
 	b.ready.Store(true)
 	waitFor(t, "the address back in rotation", func() bool { return in.All("t")[1].Ready() })
 
