@@ -26,6 +26,44 @@ type Cache struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
 	purges purgeLog
+
+	// own counts this process's purge messages not yet heard back on the channel while Subscribe
+	// runs: it already purged itself, and a second local purge could drop a copy fetched since.
+	ownMu      sync.Mutex
+	own        map[string]int
+	subscribed bool
+}
+
+// publish sends a purge message to the other replicas, noting it as this process's own.
+func (c *Cache) publish(ctx context.Context, payload string) error {
+	c.ownMu.Lock()
+	if c.subscribed {
+		c.own[payload]++
+	}
+	c.ownMu.Unlock()
+	err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, payload).Err()
+	if err != nil {
+		c.ownMu.Lock()
+		if c.own[payload] > 0 {
+			c.own[payload]--
+		}
+		c.ownMu.Unlock()
+	}
+	return err
+}
+
+// echo reports whether a message heard on the channel is one of this process's own, and forgets it.
+func (c *Cache) echo(payload string) bool {
+	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	if c.own[payload] == 0 {
+		return false
+	}
+	c.own[payload]--
+	if c.own[payload] == 0 {
+		delete(c.own, payload)
+	}
+	return true
 }
 
 // purgeLog remembers this process's recent purges (its own and other replicas'), so that a fetch
@@ -298,7 +336,7 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
 	if err := c.opts.Redis.Unlink(ctx, del...).Err(); err != nil {
 		return n, fmt.Errorf("purge tag %q: %w", tag, err)
 	}
-	if err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, tagPurge+tag).Err(); err != nil {
+	if err := c.publish(ctx, tagPurge+tag); err != nil {
 		return n, fmt.Errorf("purge tag %q: publish: %w", tag, err)
 	}
 	return max(n, len(keys)), nil
@@ -366,7 +404,7 @@ func (c *Cache) Purge(ctx context.Context, prefix string) (int, error) {
 			return n, fmt.Errorf("purge %q: %w", prefix, err)
 		}
 	}
-	if err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, prefix).Err(); err != nil {
+	if err := c.publish(ctx, prefix); err != nil {
 		return n, fmt.Errorf("purge %q: publish: %w", prefix, err)
 	}
 	if len(keys) > n {
@@ -402,6 +440,18 @@ func (c *Cache) Subscribe(ctx context.Context) error {
 	}
 	sub := c.opts.Redis.Subscribe(ctx, c.opts.Prefix+purgeChannel)
 	defer sub.Close()
+	// Subscribed once Redis confirms: from then on this process's messages come back to it.
+	if _, err := sub.Receive(ctx); err != nil {
+		return fmt.Errorf("fragment cache: subscribe: %w", err)
+	}
+	c.ownMu.Lock()
+	c.subscribed, c.own = true, map[string]int{}
+	c.ownMu.Unlock()
+	defer func() {
+		c.ownMu.Lock()
+		c.subscribed, c.own = false, nil
+		c.ownMu.Unlock()
+	}()
 	ch := sub.Channel()
 	for {
 		select {
@@ -410,6 +460,9 @@ func (c *Cache) Subscribe(ctx context.Context) error {
 		case m, ok := <-ch:
 			if !ok {
 				return fmt.Errorf("fragment cache: purge subscription closed")
+			}
+			if c.echo(m.Payload) {
+				continue // purged here already
 			}
 			if tag, ok := strings.CutPrefix(m.Payload, tagPurge); ok {
 				c.purgeLocalTag(tag)
