@@ -41,7 +41,7 @@ TARGET   ?= http://127.0.0.1:8080
 LOAD_DIR ?= .inlay/load
 LOAD_FLAGS ?=
 
-.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose bench-tracing load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
+.PHONY: help run tracing jaeger build generate test unit e2e faults bench bench-compose bench-tracing bench-staleness load lint vet fmt-check templ-fmt-check tidy-check lint-go generated-check services-up \
 	services-check chromium proxies clean
 
 help: ## list the targets
@@ -97,7 +97,7 @@ faults: services-up ## the fault suite alone, with its figures: toxiproxy betwee
 	  $(GO) test -race -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(FAULT_TESTS_E2E)' ./e2e/; } 2>&1 | \
 	  tee .inlay/faults.log | grep -E 'bound|five down|^(--- |ok|FAIL)|    --- '
 
-bench: services-up proxies ## benchmarks: the event backbone, the order saga, the engine's Go benchmarks, the shell against nginx SSI and Tailor, tracing's cost, the partner pages, the mobile BFF's product screen
+bench: services-up proxies ## benchmarks: the event backbone, the order saga, the engine's Go benchmarks, the shell against nginx SSI and Tailor, tracing's cost, the partner pages, the mobile BFF's product screen, price staleness
 	@mkdir -p $(BENCH_DIR)
 	# --- events (owner: helper "events"): events/s end to end and publish-to-handled latency at 1,000/s
 	@test -d $(EVENTS_BENCH) || { echo "missing events benchmark $(EVENTS_BENCH)" >&2; exit 1; }
@@ -125,7 +125,14 @@ bench: services-up proxies ## benchmarks: the event backbone, the order saga, th
 	# --- mobile BFF (issue 14): the product screen, all teams up and with inspire slowed to 1 s (e2e/mobile_bench_test.go)
 	MOBILE_BENCH_OUT=$(abspath $(BENCH_DIR))/mobile.md $(GO) test -tags e2e -count=1 -timeout 15m -run '^$$' -bench '^BenchmarkMobileProductScreen$$' -benchtime 1x ./e2e/
 	scripts/record-bench.sh mobile $(BENCH_DIR)/mobile.md
+	# --- price staleness (issue 18): a price change at decide to every page showing it, and the purges' exactness
+	$(MAKE) bench-staleness
 	@echo "tables in $(BENCH_DIR)/ and in BENCHMARKS.md (the make-bench sections)"
+
+bench-staleness: services-up ## price staleness alone (about 2 min): decide's price change to every page showing it, under uniform product pages, 100 changes a minute; p50/p99 and cache misses per change
+	@mkdir -p $(BENCH_DIR)
+	STALENESS_BENCH_OUT=$(abspath $(BENCH_DIR))/staleness.md $(GO) test -tags e2e -count=1 -timeout 10m -run '^$$' -bench '^BenchmarkPriceStaleness$$' -benchtime 1x ./e2e/
+	scripts/record-bench.sh staleness $(BENCH_DIR)/staleness.md
 
 bench-compose: services-up ## the composition table alone (< 4 min): inlay, inlay-cached, floor and static, median ratios of 3 interleaved rounds
 	@mkdir -p $(BENCH_DIR)

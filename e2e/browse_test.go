@@ -248,6 +248,11 @@ func TestBrowse(t *testing.T) {
 		}
 	})
 
+	// The product whose recommendations InspireStopped needs uncached.
+	last := products[len(products)-1]
+	lastSKU := last.Variants[len(last.Variants)-1].SKU
+	t.Run("PriceChange", func(t *testing.T) { sfPriceChange(t, p, products, lastSKU) })
+
 	// Last: it stops a team.
 	t.Run("InspireStopped", func(t *testing.T) {
 		// A product never shown above, so no copy of its recommendations is cached anywhere.

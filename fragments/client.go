@@ -2,8 +2,11 @@ package fragments
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -114,6 +117,9 @@ type ClientOptions struct {
 	// Instances, when not nil, is the rotation of Teams' instances to share (with a proxy, and its
 	// health check run by the caller); NewClient builds one when nil.
 	Instances *Instances
+	// DNSRefresh is how often the Instances NewClient builds resolve the registry's host names again
+	// (InstancesOptions.DNSRefresh; zero: never, the dialer resolves them).
+	DNSRefresh time.Duration
 	// Timeout is the default per-request deadline [1s].
 	Timeout time.Duration
 	// MaxConnsPerTeam bounds the pooled keep-alive connections per team instance [512].
@@ -145,9 +151,13 @@ type Client struct {
 }
 
 type teamClient struct {
-	name    string
-	hosts   map[*Instance]*fasthttp.HostClient
-	breaker *gobreaker.CircuitBreaker[*FetchResponse]
+	name      string
+	opts      *ClientOptions
+	instances *Instances
+	breaker   *gobreaker.CircuitBreaker[*FetchResponse]
+
+	mu    sync.RWMutex
+	hosts map[*Instance]*fasthttp.HostClient // each instance's connection pool, made at its first request
 }
 
 // NewClient builds a client for the given teams.
@@ -170,7 +180,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	in := opts.Instances
 	if in == nil {
 		var err error
-		if in, err = NewInstances(opts.Teams); err != nil {
+		if in, err = NewInstancesWith(opts.Teams, InstancesOptions{DNSRefresh: opts.DNSRefresh}); err != nil {
 			return nil, err
 		}
 	}
@@ -179,7 +189,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		c.tracer = opts.Tracer.Tracer(traceScope)
 	}
 	for _, name := range in.names {
-		c.teams[name] = c.newTeam(name, in.All(name))
+		c.teams[name] = c.newTeam(name)
 	}
 	return c, nil
 }
@@ -187,25 +197,10 @@ func NewClient(opts ClientOptions) (*Client, error) {
 // Instances returns the rotation the client sends requests by.
 func (c *Client) Instances() *Instances { return c.instances }
 
-func (c *Client) newTeam(name string, instances []*Instance) *teamClient {
+func (c *Client) newTeam(name string) *teamClient {
 	failures := c.opts.BreakerFailures
 	onChange := c.opts.OnStateChange
-	tc := &teamClient{name: name, hosts: make(map[*Instance]*fasthttp.HostClient, len(instances))}
-	for _, inst := range instances {
-		tc.hosts[inst] = &fasthttp.HostClient{
-			Addr:                          inst.addr,
-			Name:                          "inlay-shell",
-			IsTLS:                         inst.scheme == "https",
-			MaxConns:                      c.opts.MaxConnsPerTeam,
-			MaxConnWaitTimeout:            c.opts.Timeout,
-			MaxIdleConnDuration:           30 * time.Second,
-			MaxIdemponentCallAttempts:     1, // a refused or reset request goes to another instance (Fetch)
-			MaxResponseBodySize:           c.opts.MaxBodySize,
-			ReadBufferSize:                16 << 10,
-			NoDefaultUserAgentHeader:      true,
-			DisableHeaderNamesNormalizing: false,
-		}
-	}
+	tc := &teamClient{name: name, opts: &c.opts, instances: c.instances, hosts: map[*Instance]*fasthttp.HostClient{}}
 	tc.breaker = gobreaker.NewCircuitBreaker[*FetchResponse](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: 1,
@@ -218,6 +213,47 @@ func (c *Client) newTeam(name string, instances []*Instance) *teamClient {
 		},
 	})
 	return tc
+}
+
+// host is inst's connection pool. The first request to an instance makes it, and drops the pools of
+// instances that have left the team (an address its name no longer resolves to).
+func (tc *teamClient) host(inst *Instance) *fasthttp.HostClient {
+	tc.mu.RLock()
+	h, ok := tc.hosts[inst]
+	tc.mu.RUnlock()
+	if ok {
+		return h
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if h, ok := tc.hosts[inst]; ok {
+		return h
+	}
+	current := tc.instances.All(tc.name)
+	for old, h := range tc.hosts {
+		if !slices.Contains(current, old) {
+			h.CloseIdleConnections()
+			delete(tc.hosts, old)
+		}
+	}
+	h = &fasthttp.HostClient{
+		Addr:                          inst.addr,
+		Name:                          "inlay-shell",
+		IsTLS:                         inst.scheme == "https",
+		MaxConns:                      tc.opts.MaxConnsPerTeam,
+		MaxConnWaitTimeout:            tc.opts.Timeout,
+		MaxIdleConnDuration:           30 * time.Second,
+		MaxIdemponentCallAttempts:     1, // a refused or reset request goes to another instance (Fetch)
+		MaxResponseBodySize:           tc.opts.MaxBodySize,
+		ReadBufferSize:                16 << 10,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: false,
+	}
+	if h.IsTLS {
+		h.TLSConfig = &tls.Config{ServerName: inst.TLSName(), MinVersion: tls.VersionTLS12}
+	}
+	tc.hosts[inst] = h
+	return h
 }
 
 // BreakerState reports the state of a team's breaker.
@@ -372,7 +408,7 @@ func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*F
 		h.Set("If-None-Match", r.IfNoneMatch)
 	}
 	start := time.Now()
-	if err := tc.hosts[inst].DoDeadline(req, resp, deadline); err != nil {
+	if err := tc.host(inst).DoDeadline(req, resp, deadline); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
 			return nil, ErrTimeout
 		}
@@ -408,9 +444,11 @@ func schemeBytes(s string) []byte {
 // Close releases idle connections.
 func (c *Client) Close() {
 	for _, tc := range c.teams {
+		tc.mu.Lock()
 		for _, h := range tc.hosts {
 			h.CloseIdleConnections()
 		}
+		tc.mu.Unlock()
 	}
 	c.instances.Close()
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,26 +44,71 @@ func (i *Instance) Version() string {
 // yet), and no connection to it was refused since.
 func (i *Instance) Ready() bool { return i.ready.Load() }
 
-// URL returns the absolute URL of path on the instance.
+// URL returns the absolute URL of path on the instance. Its host is the instance's address; send
+// the request with Host as its Host header.
 func (i *Instance) URL(path string) string { return i.Base + path }
 
-func newInstance(team, base string) (*Instance, error) {
+// Host is the Host header of requests to the instance: the registry's host[:port], also when the
+// instance is one of the addresses a host name resolved to.
+func (i *Instance) Host() string { return i.hostHdr }
+
+// Addr is the host:port the instance's connections are dialled to.
+func (i *Instance) Addr() string { return i.addr }
+
+// Scheme is "http" or "https".
+func (i *Instance) Scheme() string { return i.scheme }
+
+// Prefix is the path the team's paths are below ("" for the root).
+func (i *Instance) Prefix() string { return i.prefix }
+
+// TLSName is the server name to verify an https instance's certificate against: the registry's
+// host, never a resolved address.
+func (i *Instance) TLSName() string {
+	if h, _, err := net.SplitHostPort(i.hostHdr); err == nil {
+		return h
+	}
+	return i.hostHdr
+}
+
+func parseBase(team, base string) (*url.URL, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("team %s: base URL %q must be http(s)://host[:port][/path]", team, base)
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "https" {
-			addr += ":443"
-		} else {
-			addr += ":80"
-		}
+	return u, nil
+}
+
+func defaultPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
 	}
-	in := &Instance{Team: team, Base: base, scheme: u.Scheme, hostHdr: u.Host, addr: addr,
-		prefix: trimSlash(u.Path)}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// newInstance is the instance of a registry URL as it stands: dialled by its host (a name is resolved
+// by the dialer at each connection).
+func newInstance(team, base string) (*Instance, error) {
+	u, err := parseBase(team, base)
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{Team: team, Base: base, scheme: u.Scheme, hostHdr: u.Host,
+		addr: net.JoinHostPort(u.Hostname(), defaultPort(u)), prefix: trimSlash(u.Path)}
 	in.ready.Store(true)
 	return in, nil
+}
+
+// newAddressInstance is the instance at ip of a registry URL whose host is a name: dialled at ip, with
+// the name as its Host header (and TLS server name).
+func newAddressInstance(team string, u *url.URL, ip string) *Instance {
+	addr := net.JoinHostPort(ip, defaultPort(u))
+	in := &Instance{Team: team, Base: u.Scheme + "://" + addr + trimSlash(u.Path), scheme: u.Scheme,
+		hostHdr: u.Host, addr: addr, prefix: trimSlash(u.Path)}
+	in.ready.Store(true)
+	return in
 }
 
 func trimSlash(s string) string {
@@ -74,24 +121,73 @@ func trimSlash(s string) string {
 // Instances is the rotation of every team's instances: round robin over the ready ones, a health
 // check of each instance's /readyz (Run), and Down for an instance that refused a connection. A team
 // with one instance is never checked: there is nothing to balance, and its failures are the
-// breaker's business. It is safe for concurrent use.
+// breaker's business. A registry URL whose host is a DNS name (decide=http://decide.svc:8101) stands,
+// once resolved (Resolve, and Run every InstancesOptions.DNSRefresh), for one instance per address
+// the name resolves to; an address that goes away leaves the rotation, a new one joins it. It is safe
+// for concurrent use.
 type Instances struct {
 	teams  map[string]*rotation
 	names  []string
 	client *http.Client
+	opts   InstancesOptions
+}
+
+// Resolver looks a host name up, as net.Resolver.LookupHost does: its addresses, as IP literals.
+type Resolver func(ctx context.Context, host string) ([]string, error)
+
+// InstancesOptions configures NewInstancesWith.
+type InstancesOptions struct {
+	// DNSRefresh is how often Run resolves the registry's host names again; zero never resolves them
+	// (each is one instance, resolved by the dialer at each connection).
+	DNSRefresh time.Duration
+	// Resolve looks the names up; net.DefaultResolver.LookupHost when nil.
+	Resolve Resolver
+	// ResolveTimeout bounds one lookup [2s].
+	ResolveTimeout time.Duration
 }
 
 type rotation struct {
-	all  []*Instance
+	srcs []*source
+	all  atomic.Pointer[[]*Instance] // every source's instances, in registry order
 	next atomic.Uint32
 
 	mu   sync.Mutex
 	seen map[string]int // each version's order of first sight (Current)
 }
 
-// NewInstances builds the rotation of a registry (ParseTeams).
+// source is one URL of the registry: one instance, or, for a host name that is resolved, one per
+// address it resolved to.
+type source struct {
+	u     *url.URL
+	name  string // the host name to resolve; "" for an IP literal or when names are not resolved
+	insts []*Instance
+}
+
+func (r *rotation) instances() []*Instance { return *r.all.Load() }
+
+func (r *rotation) publish() {
+	var all []*Instance
+	for _, s := range r.srcs {
+		all = append(all, s.insts...)
+	}
+	r.all.Store(&all)
+}
+
+// NewInstances builds the rotation of a registry (ParseTeams), its host names dialled as they are.
 func NewInstances(teams Teams) (*Instances, error) {
-	in := &Instances{teams: make(map[string]*rotation, len(teams)),
+	return NewInstancesWith(teams, InstancesOptions{})
+}
+
+// NewInstancesWith builds the rotation of a registry (ParseTeams). With opts.DNSRefresh set, a URL
+// whose host is a name is one instance dialled by that name until Resolve (or Run) has resolved it.
+func NewInstancesWith(teams Teams, opts InstancesOptions) (*Instances, error) {
+	if opts.Resolve == nil {
+		opts.Resolve = net.DefaultResolver.LookupHost
+	}
+	if opts.ResolveTimeout <= 0 {
+		opts.ResolveTimeout = 2 * time.Second
+	}
+	in := &Instances{teams: make(map[string]*rotation, len(teams)), opts: opts,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 30 * time.Second},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	for name, bases := range teams {
@@ -104,8 +200,14 @@ func NewInstances(teams Teams) (*Instances, error) {
 			if err != nil {
 				return nil, err
 			}
-			r.all = append(r.all, inst)
+			src := &source{insts: []*Instance{inst}}
+			src.u, _ = parseBase(name, b) // newInstance parsed it
+			if host := src.u.Hostname(); opts.DNSRefresh > 0 && net.ParseIP(host) == nil {
+				src.name = host
+			}
+			r.srcs = append(r.srcs, src)
 		}
+		r.publish()
 		in.teams[name] = r
 		in.names = append(in.names, name)
 	}
@@ -113,10 +215,70 @@ func NewInstances(teams Teams) (*Instances, error) {
 	return in, nil
 }
 
+// Resolve looks every host name of the registry up again and makes each of its addresses an instance
+// of the team (one already known keeps its health and version). A lookup that fails or finds nothing
+// leaves the name's instances as they were: a DNS blip never empties a team.
+func (in *Instances) Resolve(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, name := range in.names {
+		r := in.teams[name]
+		for _, src := range r.srcs {
+			if src.name == "" {
+				continue
+			}
+			wg.Go(func() {
+				lctx, cancel := context.WithTimeout(ctx, in.opts.ResolveTimeout)
+				defer cancel()
+				addrs, err := in.opts.Resolve(lctx, src.name)
+				if err != nil || len(addrs) == 0 {
+					return
+				}
+				ips := make([]string, 0, len(addrs))
+				for _, a := range addrs {
+					if ip := net.ParseIP(a); ip != nil && !slices.Contains(ips, ip.String()) {
+						ips = append(ips, ip.String())
+					}
+				}
+				if len(ips) == 0 {
+					return
+				}
+				sort.Strings(ips)
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				insts := make([]*Instance, 0, len(ips))
+				for _, ip := range ips {
+					addr := net.JoinHostPort(ip, defaultPort(src.u))
+					i := slices.IndexFunc(src.insts, func(x *Instance) bool { return x.addr == addr })
+					if i >= 0 {
+						insts = append(insts, src.insts[i])
+					} else {
+						insts = append(insts, newAddressInstance(name, src.u, ip))
+					}
+				}
+				src.insts = insts
+				r.publish()
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// resolves reports whether any URL of the registry is a host name Run resolves.
+func (in *Instances) resolves() bool {
+	for _, r := range in.teams {
+		for _, s := range r.srcs {
+			if s.name != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // All returns the team's instances in registry order, or nil for an unknown team.
 func (in *Instances) All(team string) []*Instance {
 	if r, ok := in.teams[team]; ok {
-		return r.all
+		return r.instances()
 	}
 	return nil
 }
@@ -138,19 +300,20 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 	if !ok {
 		return nil
 	}
-	n := len(r.all)
+	all := r.instances()
+	n := len(all)
 	if n == 1 {
-		if r.all[0] == not {
+		if all[0] == not {
 			return nil
 		}
-		return r.all[0]
+		return all[0]
 	}
 	start := int(r.next.Add(1) % uint32(n))
 	// In order of preference: ready and of the version; of the version (a draining instance still
 	// serves, and one that refuses is retried elsewhere); ready; any.
 	var sameVersion, ready, fallback *Instance
 	for k := range n {
-		inst := r.all[(start+k)%n]
+		inst := all[(start+k)%n]
 		if inst == not {
 			continue
 		}
@@ -186,7 +349,7 @@ func (in *Instances) Current(team string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur, order := "", -1
-	for _, inst := range r.all {
+	for _, inst := range r.instances() {
 		v := inst.Version()
 		if n, ok := r.seen[v]; ok && v != "" && inst.Ready() && n > order {
 			cur, order = v, n
@@ -224,10 +387,11 @@ func (in *Instances) Check(ctx context.Context, timeout time.Duration) {
 	var wg sync.WaitGroup
 	for _, name := range in.names {
 		r := in.teams[name]
-		if len(r.all) < 2 {
+		all := r.instances()
+		if len(all) < 2 {
 			continue
 		}
-		for _, inst := range r.all {
+		for _, inst := range all {
 			wg.Go(func() {
 				err := in.probe(ctx, inst, timeout)
 				if err == nil {
@@ -250,6 +414,7 @@ func (in *Instances) probe(ctx context.Context, inst *Instance, timeout time.Dur
 	if err != nil {
 		return err
 	}
+	req.Host = inst.Host()
 	resp, err := in.client.Do(req)
 	if err != nil {
 		return err
@@ -270,6 +435,7 @@ func (in *Instances) manifestVersion(ctx context.Context, inst *Instance, timeou
 	if err != nil {
 		return ""
 	}
+	req.Host = inst.Host()
 	resp, err := in.client.Do(req)
 	if err != nil {
 		return ""
@@ -292,26 +458,39 @@ func (in *Instances) manifestVersion(ctx context.Context, inst *Instance, timeou
 const HealthInterval = time.Second
 
 // Run checks the instances every interval (HealthInterval when zero), each check within the same
-// bound, until ctx is done. It returns nil at once when no team has several instances.
+// bound, and resolves the registry's host names every InstancesOptions.DNSRefresh (at once first),
+// until ctx is done. It returns nil at once when no team has several instances and no name is
+// resolved.
 func (in *Instances) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = HealthInterval
 	}
+	resolves := in.resolves()
 	several := false
 	for _, r := range in.teams {
-		several = several || len(r.all) > 1
+		several = several || len(r.instances()) > 1
 	}
-	if !several {
+	if !several && !resolves {
 		return nil
+	}
+	var lookup <-chan time.Time
+	if resolves {
+		in.Resolve(ctx)
+		t := time.NewTicker(in.opts.DNSRefresh)
+		defer t.Stop()
+		lookup = t.C
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	in.Check(ctx, interval)
 	for {
-		in.Check(ctx, interval)
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-lookup:
+			in.Resolve(ctx)
 		case <-t.C:
+			in.Check(ctx, interval)
 		}
 	}
 }

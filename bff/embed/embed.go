@@ -56,6 +56,9 @@ type Partners interface {
 type Options struct {
 	// Teams is the team registry (INLAY_TEAMS): context → its instances' base URLs.
 	Teams fragments.Teams
+	// DNSRefresh is how often the registry's host names are resolved again (INLAY_DNS_REFRESH; zero:
+	// never, the dialer resolves them).
+	DNSRefresh time.Duration
 	// Storefront is the storefront's public URL ("https://tractor.example"): the fragments' links and
 	// assets are made absolute under it.
 	Storefront string
@@ -97,9 +100,10 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 	}
 	e := &Embed{opts: opts, storefront: strings.TrimSuffix(u.String(), "/"), limiter: newLeaser(opts.Redis, nil)}
 	e.client, err = fragments.NewClient(fragments.ClientOptions{
-		Teams:   opts.Teams,
-		Timeout: 2 * time.Second,
-		Tracer:  opts.Tracer,
+		Teams:      opts.Teams,
+		DNSRefresh: opts.DNSRefresh,
+		Timeout:    2 * time.Second,
+		Tracer:     opts.Tracer,
 		OnStateChange: func(team string, from, to gobreaker.State) {
 			opts.Log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 		},

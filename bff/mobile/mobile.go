@@ -99,6 +99,9 @@ func (d Deadlines) of(team string) time.Duration {
 type Options struct {
 	// Teams is the team registry (INLAY_TEAMS): context → its instances' base URLs.
 	Teams fragments.Teams
+	// DNSRefresh is how often the registry's host names are resolved again (INLAY_DNS_REFRESH; zero:
+	// never, the dialer resolves them).
+	DNSRefresh time.Duration
 	// Signer signs the teams' Inlay-Context with the BFF's key (key id "mobile").
 	Signer *fragments.Signer
 	// Redis holds the rate limits, under Keys.
@@ -155,6 +158,7 @@ func New(opts Options) (*BFF, error) {
 	log := opts.Log
 	client, err := fragments.NewClient(fragments.ClientOptions{
 		Teams:           opts.Teams,
+		DNSRefresh:      opts.DNSRefresh,
 		Timeout:         2 * time.Second,
 		BreakerFailures: opts.BreakerFailures,
 		BreakerOpen:     opts.BreakerOpen,

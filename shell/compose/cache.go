@@ -25,6 +25,128 @@ type Cache struct {
 	opts   CacheOptions
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
+	purges purgeLog
+
+	// own counts this process's purge messages not yet heard back on the channel while Subscribe
+	// runs: it already purged itself, and a second local purge could drop a copy fetched since.
+	ownMu      sync.Mutex
+	own        map[string]int
+	subscribed bool
+}
+
+// publish sends a purge message to the other replicas, noting it as this process's own.
+func (c *Cache) publish(ctx context.Context, payload string) error {
+	c.ownMu.Lock()
+	if c.subscribed {
+		c.own[payload]++
+	}
+	c.ownMu.Unlock()
+	err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, payload).Err()
+	if err != nil {
+		c.ownMu.Lock()
+		if c.own[payload] > 0 {
+			c.own[payload]--
+		}
+		c.ownMu.Unlock()
+	}
+	return err
+}
+
+// echo reports whether a message heard on the channel is one of this process's own, and forgets it.
+func (c *Cache) echo(payload string) bool {
+	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	if c.own[payload] == 0 {
+		return false
+	}
+	c.own[payload]--
+	if c.own[payload] == 0 {
+		delete(c.own, payload)
+	}
+	return true
+}
+
+// purgeLog remembers this process's recent purges (its own and other replicas'), so that a fetch
+// that was in flight when one happened does not store what the purge was meant to drop: the team
+// may have answered it from before the change (a price committed while the fragment was rendered).
+type purgeLog struct {
+	mu       sync.Mutex
+	seq      uint64 // one more for every purge
+	tags     map[string]purgeMark
+	prefixes []prefixMark
+	pruned   time.Time
+}
+
+type purgeMark struct {
+	seq uint64
+	at  time.Time // wall clock, for forgetting old marks
+}
+
+type prefixMark struct {
+	prefix string
+	purgeMark
+}
+
+// purgeMemory is how long a purge is remembered: longer than any fetch may take (a fragment's
+// deadline is at most 30 s).
+const purgeMemory = time.Minute
+
+// generation is the purge count to pass to purgedSince once a fetch's answer is in.
+func (c *Cache) generation() uint64 {
+	c.purges.mu.Lock()
+	defer c.purges.mu.Unlock()
+	return c.purges.seq
+}
+
+// purgedSince reports whether a purge since generation gen covered key (by a prefix of it) or one
+// of tags: a copy fetched since then must not be stored.
+func (c *Cache) purgedSince(gen uint64, key string, tags []string) bool {
+	l := &c.purges
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seq == gen {
+		return false
+	}
+	for _, t := range tags {
+		if m, ok := l.tags[t]; ok && m.seq > gen {
+			return true
+		}
+	}
+	for _, p := range l.prefixes {
+		if p.seq > gen && strings.HasPrefix(key, p.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// markPurged notes a purge by tag (prefix false) or by key prefix, forgetting marks older than
+// purgeMemory.
+func (c *Cache) markPurged(s string, prefix bool) {
+	l := &c.purges
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	m := purgeMark{seq: l.seq, at: now}
+	if prefix {
+		l.prefixes = append(l.prefixes, prefixMark{prefix: s, purgeMark: m})
+	} else {
+		if l.tags == nil {
+			l.tags = map[string]purgeMark{}
+		}
+		l.tags[s] = m
+	}
+	if now.Sub(l.pruned) < purgeMemory/4 {
+		return
+	}
+	l.pruned = now
+	for t, m := range l.tags {
+		if now.Sub(m.at) > purgeMemory {
+			delete(l.tags, t)
+		}
+	}
+	l.prefixes = slices.DeleteFunc(l.prefixes, func(p prefixMark) bool { return now.Sub(p.at) > purgeMemory })
 }
 
 const cacheShards = 32
@@ -214,13 +336,14 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
 	if err := c.opts.Redis.Unlink(ctx, del...).Err(); err != nil {
 		return n, fmt.Errorf("purge tag %q: %w", tag, err)
 	}
-	if err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, tagPurge+tag).Err(); err != nil {
+	if err := c.publish(ctx, tagPurge+tag); err != nil {
 		return n, fmt.Errorf("purge tag %q: publish: %w", tag, err)
 	}
 	return max(n, len(keys)), nil
 }
 
 func (c *Cache) purgeLocalTag(tag string) int {
+	c.markPurged(tag, false)
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -281,7 +404,7 @@ func (c *Cache) Purge(ctx context.Context, prefix string) (int, error) {
 			return n, fmt.Errorf("purge %q: %w", prefix, err)
 		}
 	}
-	if err := c.opts.Redis.Publish(ctx, c.opts.Prefix+purgeChannel, prefix).Err(); err != nil {
+	if err := c.publish(ctx, prefix); err != nil {
 		return n, fmt.Errorf("purge %q: publish: %w", prefix, err)
 	}
 	if len(keys) > n {
@@ -293,6 +416,7 @@ func (c *Cache) Purge(ctx context.Context, prefix string) (int, error) {
 const purgeChannel = "purge"
 
 func (c *Cache) purgeLocal(prefix string) int {
+	c.markPurged(prefix, true)
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -316,6 +440,18 @@ func (c *Cache) Subscribe(ctx context.Context) error {
 	}
 	sub := c.opts.Redis.Subscribe(ctx, c.opts.Prefix+purgeChannel)
 	defer sub.Close()
+	// Subscribed once Redis confirms: from then on this process's messages come back to it.
+	if _, err := sub.Receive(ctx); err != nil {
+		return fmt.Errorf("fragment cache: subscribe: %w", err)
+	}
+	c.ownMu.Lock()
+	c.subscribed, c.own = true, map[string]int{}
+	c.ownMu.Unlock()
+	defer func() {
+		c.ownMu.Lock()
+		c.subscribed, c.own = false, nil
+		c.ownMu.Unlock()
+	}()
 	ch := sub.Channel()
 	for {
 		select {
@@ -324,6 +460,9 @@ func (c *Cache) Subscribe(ctx context.Context) error {
 		case m, ok := <-ch:
 			if !ok {
 				return fmt.Errorf("fragment cache: purge subscription closed")
+			}
+			if c.echo(m.Payload) {
+				continue // purged here already
 			}
 			if tag, ok := strings.CutPrefix(m.Payload, tagPurge); ok {
 				c.purgeLocalTag(tag)

@@ -349,3 +349,108 @@ func TestEntryEncodingKeepsTags(t *testing.T) {
 		t.Errorf("decoded %+v", got)
 	}
 }
+
+// TestPurgeDuringFetchIsNotUndone: a purge while a fetch of a tagged fragment is under way (the team
+// read the old price, then the change was committed and purged) must not leave the old answer in the
+// cache: that page gets it, the next one fetches again.
+func TestPurgeDuringFetchIsNotUndone(t *testing.T) {
+	rdb, keys := kittest.Redis(t)
+	team := newFakeTeam(t)
+	var version atomic.Int32
+	version.Store(1)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var hold atomic.Bool
+	hold.Store(true)
+	team.handle("price", func(w http.ResponseWriter, r *http.Request) {
+		v := version.Load() // read before the change
+		if hold.Load() {
+			arrived <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set(fragments.TagsHeader, "product:CL-01")
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<p>price v%d</p>", v)
+	})
+	h := newHarness(t, map[string]*fakeTeam{"t": team},
+		harnessOptions{cache: true, cacheOpts: CacheOptions{Redis: rdb, Prefix: string(keys), RedisTimeout: 2 * time.Second}})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/price"></inlay-fragment>`)
+
+	type result struct{ body, timing string }
+	first := make(chan result, 1)
+	go func() {
+		_, body, c := h.compose(doc, Request{Locale: "en"})
+		first <- result{body, c.ServerTiming()}
+	}()
+	<-arrived
+	version.Store(2)
+	if _, err := h.cache.PurgeTag(context.Background(), "product:CL-01"); err != nil {
+		t.Fatal(err)
+	}
+	hold.Store(false)
+	close(release)
+	if r := <-first; !strings.Contains(r.body, "price v1") {
+		t.Fatalf("the page under way: %s", r.body)
+	}
+	_, body, c := h.compose(doc, Request{Locale: "en"})
+	if !strings.Contains(body, "price v2") || !strings.Contains(c.ServerTiming(), `t/price fetch"`) {
+		t.Errorf("after the purge: %s (Server-Timing %q), want v2 fetched", body, c.ServerTiming())
+	}
+	_, body, c = h.compose(doc, Request{Locale: "en"})
+	if !strings.Contains(body, "price v2") || !strings.Contains(c.ServerTiming(), `t/price cache"`) {
+		t.Errorf("then: %s (Server-Timing %q), want v2 from the cache", body, c.ServerTiming())
+	}
+}
+
+// TestOwnPurgeMessageIsNotAPurgeAgain: a replica's purge comes back to it on the channel; by then it
+// may have fetched the fragment again, and that fresh copy must stay (one miss per purge). (Without
+// the fix it fails when the copy is stored before the message comes back, most runs.)
+func TestOwnPurgeMessageIsNotAPurgeAgain(t *testing.T) {
+	rdb, keys := kittest.Redis(t)
+	team := newFakeTeam(t)
+	for name, tag := range map[string]string{"price": "product:CL-01", "marker": "marker"} {
+		team.handle(name, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			w.Header().Set(fragments.TagsHeader, tag)
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, "<p>%s</p>", name)
+		})
+	}
+	opts := harnessOptions{cache: true, cacheOpts: CacheOptions{Redis: rdb, Prefix: string(keys), RedisTimeout: 2 * time.Second}}
+	a := newHarness(t, map[string]*fakeTeam{"t": team}, opts)
+	b := newHarness(t, map[string]*fakeTeam{"t": team}, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subscribed := make(chan error, 1)
+	go func() { subscribed <- a.cache.Subscribe(ctx) }()
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/price"></inlay-fragment><inlay-fragment src="t/marker"></inlay-fragment>`)
+	a.compose(doc, Request{Locale: "en"})
+	// Once a hears b's purges, it is subscribed.
+	waitFor(t, "a subscribed", func() bool {
+		if _, err := b.cache.PurgeTag(context.Background(), "marker"); err != nil {
+			t.Fatal(err)
+		}
+		return a.cache.local("t/marker?#en") == nil
+	})
+
+	if _, err := a.cache.PurgeTag(context.Background(), "product:CL-01"); err != nil {
+		t.Fatal(err)
+	}
+	// The copy fetched again, stored before a hears its own message (as a page's fetch may be).
+	a.cache.putLocal("t/price?#en", &entry{body: []byte("<p>price</p>"), stored: time.Now(), maxAge: time.Hour,
+		tags: []string{"product:CL-01"}})
+	// b's purge goes out after a's: once a has heard it, it has heard its own.
+	waitFor(t, "b's purge after a's heard", func() bool {
+		if _, err := b.cache.PurgeTag(context.Background(), "marker"); err != nil {
+			t.Fatal(err)
+		}
+		return a.cache.local("t/marker?#en") == nil
+	})
+	if a.cache.local("t/price?#en") == nil {
+		t.Error("a's own purge message purged the copy it fetched after purging")
+	}
+	cancel()
+	if err := <-subscribed; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}

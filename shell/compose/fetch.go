@@ -91,11 +91,17 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 	if old != nil && old.etag != "" {
 		req.IfNoneMatch = old.etag
 	}
+	// A purge of the key or of one of its tags while the request is under way: the answer may be
+	// from before the change the purge is for, so it serves this page and is not stored.
+	gen := e.opts.Cache.generation()
 	resp, err := e.opts.Client.Fetch(ctx, req)
 	if err != nil {
 		return fetched{resp: resp}, err
 	}
 	if resp.Status == 304 && old != nil {
+		if e.opts.Cache.purgedSince(gen, key, old.tags) {
+			return fetched{resp: &fragments.FetchResponse{Status: 200, Body: old.body, Duration: resp.Duration}}, nil
+		}
 		pol := parseCacheControl(resp.CacheControl)
 		en := *old
 		en.stored = e.opts.Now()
@@ -112,6 +118,9 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 		return fetched{resp: resp}, nil
 	}
 	pol := parseCacheControl(resp.CacheControl)
+	if pol.ok && e.opts.Cache.purgedSince(gen, key, resp.Tags) {
+		return fetched{resp: resp}, nil
+	}
 	if !pol.ok || varyPersonal(resp.Vary) {
 		e.opts.Cache.putLocal(key, &entry{pass: true, stored: e.opts.Now(), maxAge: passTTL})
 		return fetched{resp: resp}, nil

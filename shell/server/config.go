@@ -19,6 +19,9 @@ type Config struct {
 	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
 	// (every team on its local port) when empty.
 	Teams string `env:"INLAY_TEAMS"`
+	// DNSRefresh is how often a registry URL's host name is resolved again, each address it resolves
+	// to an instance of the team; 0 leaves names to the dialer (one instance per URL).
+	DNSRefresh time.Duration `env:"INLAY_DNS_REFRESH" envDefault:"10s"`
 	// PrivateKey is the base64 Ed25519 seed (32 bytes) the shell signs Inlay-Context with. In dev an
 	// ephemeral key is generated (and logged) when it is unset.
 	PrivateKey string `env:"INLAY_SHELL_PRIVATE_KEY" prod:"required"`

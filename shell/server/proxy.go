@@ -2,9 +2,10 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,7 +47,10 @@ type proxyOptions struct {
 // proxyTeam is a team's instances, each with its connection pool.
 type proxyTeam struct {
 	name      string
-	instances map[*fragments.Instance]*proxyInstance
+	instances *fragments.Instances
+
+	mu    sync.RWMutex
+	pools map[*fragments.Instance]*proxyInstance // made at an instance's first request
 }
 
 type proxyInstance struct {
@@ -61,29 +65,42 @@ const proxyTimeout = 10 * time.Second
 func newProxy(instances *fragments.Instances, teams fragments.Teams, opts proxyOptions) *proxy {
 	p := &proxy{teams: map[string]*proxyTeam{}, instances: instances, opts: opts, kept: newKeptAssets(keptAssetBytes)}
 	for name := range teams {
-		pt := &proxyTeam{name: name, instances: map[*fragments.Instance]*proxyInstance{}}
-		for _, inst := range instances.All(name) {
-			u, err := url.Parse(inst.Base)
-			if err != nil {
-				continue // ParseTeams and NewInstances have validated every URL already
-			}
-			addr := u.Host
-			if u.Port() == "" {
-				if u.Scheme == "https" {
-					addr += ":443"
-				} else {
-					addr += ":80"
-				}
-			}
-			pt.instances[inst] = &proxyInstance{scheme: u.Scheme, host: u.Host, prefix: u.Path,
-				client: &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 256,
-					MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
-					WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
-					MaxResponseBodySize: 16 << 20}}
-		}
-		p.teams[name] = pt
+		p.teams[name] = &proxyTeam{name: name, instances: instances, pools: map[*fragments.Instance]*proxyInstance{}}
 	}
 	return p
+}
+
+// pool is inst's connection pool; the first request to an instance makes it and drops the pools of
+// instances that have left the team (an address its name no longer resolves to).
+func (t *proxyTeam) pool(inst *fragments.Instance) *proxyInstance {
+	t.mu.RLock()
+	pi, ok := t.pools[inst]
+	t.mu.RUnlock()
+	if ok {
+		return pi
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pi, ok := t.pools[inst]; ok {
+		return pi
+	}
+	current := t.instances.All(t.name)
+	for old, pi := range t.pools {
+		if !slices.Contains(current, old) {
+			pi.client.CloseIdleConnections()
+			delete(t.pools, old)
+		}
+	}
+	pi = &proxyInstance{scheme: inst.Scheme(), host: inst.Host(), prefix: inst.Prefix(),
+		client: &fasthttp.HostClient{Addr: inst.Addr(), IsTLS: inst.Scheme() == "https", MaxConns: 256,
+			MaxConnWaitTimeout: time.Second, MaxIdleConnDuration: 30 * time.Second, ReadTimeout: proxyTimeout,
+			WriteTimeout: proxyTimeout, NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
+			MaxResponseBodySize: 16 << 20}}
+	if pi.client.IsTLS {
+		pi.client.TLSConfig = &tls.Config{ServerName: inst.TLSName(), MinVersion: tls.VersionTLS12}
+	}
+	t.pools[inst] = pi
+	return pi
 }
 
 // do sends req to the team's next instance in rotation. A request whose connection was refused
@@ -101,7 +118,7 @@ func (p *proxy) do(c *fiber.Ctx, t *proxyTeam, path string, req *fasthttp.Reques
 		if inst == nil {
 			inst = last
 		}
-		pi := t.instances[inst]
+		pi := t.pool(inst)
 		uri := req.URI()
 		uri.SetScheme(pi.scheme)
 		uri.SetHost(pi.host)
@@ -116,7 +133,7 @@ func (p *proxy) do(c *fiber.Ctx, t *proxyTeam, path string, req *fasthttp.Reques
 		case err == nil && safe && resp.StatusCode() == fiber.StatusNotFound && strings.HasPrefix(path, "/static/"):
 			retry = true
 		}
-		if !retry || tried >= len(t.instances) || (err != nil && tried >= 2) {
+		if !retry || tried >= len(p.instances.All(t.name)) || (err != nil && tried >= 2) {
 			return err
 		}
 		last = inst

@@ -134,7 +134,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
-	if s.instances, err = fragments.NewInstances(teams); err != nil {
+	if s.instances, err = fragments.NewInstancesWith(teams, fragments.InstancesOptions{DNSRefresh: cfg.DNSRefresh}); err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
 	s.client, err = fragments.NewClient(fragments.ClientOptions{

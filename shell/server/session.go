@@ -102,6 +102,7 @@ func (s *sessions) whoami(ctx context.Context, inst *fragments.Instance, id stri
 	if err != nil {
 		return nil, err
 	}
+	req.Host = inst.Host()
 	req.Header.Set("Authorization", "Bearer "+id)
 	return s.client.Do(req)
 }

@@ -42,6 +42,8 @@ type Config struct {
 	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
 	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
+	// DNSRefresh is how often a registry URL's host name is resolved again (fragments.InstancesOptions).
+	DNSRefresh time.Duration `env:"INLAY_DNS_REFRESH" envDefault:"10s"`
 	// PrivateKey is embed's Ed25519 seed (base64, key id "embed") it signs its partners' guest
 	// contexts with; the teams verify them with INLAY_EMBED_PUBLIC_KEY. Dev mode makes a fresh one.
 	PrivateKey string `env:"INLAY_EMBED_PRIVATE_KEY" prod:"required"`
@@ -82,7 +84,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Close()
-	e, err := embed.New(ctx, embed.Options{Teams: registry, Storefront: cfg.Storefront,
+	e, err := embed.New(ctx, embed.Options{Teams: registry, DNSRefresh: cfg.DNSRefresh, Storefront: cfg.Storefront,
 		Signer: fragments.NewKeySigner(fragments.KeyEmbed, key), Partners: embed.NewKeyCache(embed.NewStore(svc.DB), cfg.KeyTTL, nil),
 		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Log: log,
 		Tracer: svc.Tracing})

@@ -28,6 +28,8 @@ type Config struct {
 	// Teams is the team registry: context=baseURL pairs, comma-separated; fragments.DefaultTeams
 	// (every team on its local port) when unset.
 	Teams string `env:"INLAY_TEAMS"`
+	// DNSRefresh is how often a registry URL's host name is resolved again (fragments.InstancesOptions).
+	DNSRefresh time.Duration `env:"INLAY_DNS_REFRESH" envDefault:"10s"`
 	// PrivateKey is mobile's Ed25519 seed (base64, key id "mobile") it signs the teams' Inlay-Context
 	// with; the teams verify it with INLAY_MOBILE_PUBLIC_KEY. Dev mode makes a fresh one when unset.
 	PrivateKey string `env:"INLAY_MOBILE_PRIVATE_KEY" prod:"required"`
@@ -63,7 +65,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Close()
-	b, err := mobile.New(mobile.Options{Teams: registry, Signer: fragments.NewKeySigner(fragments.KeyMobile, key),
+	b, err := mobile.New(mobile.Options{Teams: registry, DNSRefresh: cfg.DNSRefresh, Signer: fragments.NewKeySigner(fragments.KeyMobile, key),
 		Redis: svc.Redis, Keys: svc.Keys, RatePerMinute: cfg.RatePerMinute, BodyLimit: cfg.BodyLimit, TokenTTL: cfg.TokenTTL,
 		Deadlines: mobile.Deadlines{Decide: cfg.DecideTimeout, Explore: cfg.ExploreTimeout, Checkout: cfg.CheckoutTimeout,
 			Inspire: cfg.InspireTimeout, Inventory: cfg.InventoryTimeout, Accounts: cfg.AccountsTimeout},

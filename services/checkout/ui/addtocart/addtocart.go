@@ -76,8 +76,10 @@ func Handler(items ItemReader, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("add to cart %s: %w", sku, err)
 		}
+		// Private (it carries the CSRF token), so the shell never caches it: its price is checkout's
+		// read model's at every page. The tag names what it shows for any cache that keys it otherwise.
 		return fragments.Render(c, AddToCartView(NewModel(it, fragments.ContextFrom(ctx).CSRF)),
-			fragments.Private, opts...)
+			fragments.Private, append(slices.Clip(opts), fragments.Tags(fragments.ProductTag(it.ProductID)))...)
 	}
 }
 

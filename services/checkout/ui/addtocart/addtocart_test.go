@@ -52,6 +52,9 @@ func TestFragment(t *testing.T) {
 		if r.Doc.Find(`[data-boundary=checkout][data-testid=checkout-add-to-cart]`).Length() != 1 {
 			t.Errorf("%s: no checkout root", tt.sku)
 		}
+		if tags := r.Header.Get(fragments.TagsHeader); tt.sku == uitest.Grey.SKU && tags != fragments.ProductTag(uitest.Grey.ProductID) {
+			t.Errorf("%s: %s %q, want its product's tag", tt.sku, fragments.TagsHeader, tags)
+		}
 	}
 }
 

@@ -69,7 +69,7 @@ func Handler(products Products, images decide.Images, css string) fiber.Handler 
 			return err
 		}
 		return fragments.Render(c, View(NewViewModel(p, v, images)), fragments.Public,
-			fragments.MaxAge(MaxAge), fragments.CSS(css))
+			fragments.MaxAge(MaxAge), fragments.CSS(css), fragments.Tags(fragments.ProductTag(p.ID)))
 	}
 }
 

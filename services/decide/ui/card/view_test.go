@@ -66,6 +66,9 @@ func TestCard(t *testing.T) {
 	if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "public, max-age=60") {
 		t.Errorf("Cache-Control %q", cc)
 	}
+	if tags := resp.Header.Get("Inlay-Tags"); tags != "product:AU-02" {
+		t.Errorf("Inlay-Tags %q, want the product's tag", tags)
+	}
 	root := doc.Find(`[data-testid="decide-card"]`)
 	if root.AttrOr("data-boundary", "") != "decide" || root.AttrOr("data-sku", "") != "AU-02-BL" {
 		t.Fatalf("root %v", root.Nodes)

@@ -7,6 +7,7 @@
 package recommendations
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,10 +42,23 @@ func Handler(store inspire.VariantStore, css string) fiber.Handler {
 		}
 		opts := []fragments.RenderOption{fragments.MaxAge(MaxAge)}
 		if len(vs) > 0 {
-			opts = append(opts, fragments.CSS(css))
+			opts = append(opts, fragments.CSS(css), fragments.Tags(productTags(vs)...))
 		}
 		return fragments.Render(c, View(Items(vs)), fragments.Public, opts...)
 	}
+}
+
+// productTags are the cache tags of the products vs shows (fragments.ProductTag), each once: a
+// change of one of them (its name, its picture, its price) purges the shell's copies of this
+// fragment, and of no other recommendations.
+func productTags(vs []inspire.Variant) []string {
+	tags := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if t := fragments.ProductTag(v.ProductID); !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 // Items is what View shows of vs.

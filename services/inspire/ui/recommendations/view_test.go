@@ -14,6 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/inspire"
 	"github.com/inlay-dev/inlay/services/inspire/ui/recommendations"
 	"github.com/inlay-dev/inlay/services/kit/logging"
@@ -123,6 +124,16 @@ func TestRecommendations(t *testing.T) {
 	}
 	if !strings.Contains(resp.Header.Get("Link"), "/static/inspire/inspire.css") {
 		t.Errorf("Link %q", resp.Header.Get("Link"))
+	}
+	// Tagged with the products it shows, each once, so a change of one of them purges it.
+	var wantTags []string
+	for _, w := range want {
+		if tag := fragments.ProductTag(w.ProductID); !slices.Contains(wantTags, tag) {
+			wantTags = append(wantTags, tag)
+		}
+	}
+	if got := fragments.ParseTags(resp.Header.Get(fragments.TagsHeader)); !slices.Equal(got, wantTags) {
+		t.Errorf("%s %v, want %v", fragments.TagsHeader, got, wantTags)
 	}
 }
 
