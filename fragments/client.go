@@ -77,6 +77,10 @@ type FetchRequest struct {
 	// Version, when set, prefers the team's instances whose manifest has this version
 	// (Instances.PickVersion): the version the page was composed with.
 	Version string
+	// Traced says that the span in the request's context is the caller's span for this very fetch
+	// (the shell's fragment span): the client adds the request's attributes to it instead of starting
+	// a client span of its own, so a sampled page costs one span per fragment, not two.
+	Traced bool
 }
 
 // FetchResponse is a team's answer. Body is owned by the caller; a caller that is done with it may
@@ -292,7 +296,11 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 	}
 	span := c.startSpan(ctx, &r)
 	resp, err := c.execute(tc, r, deadline)
-	endSpan(span, resp, err)
+	if r.Traced {
+		recordFetch(trace.SpanFromContext(ctx), r, resp)
+	} else {
+		endSpan(span, resp, err)
+	}
 	return resp, err
 }
 

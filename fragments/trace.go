@@ -14,11 +14,12 @@ const traceScope = "github.com/inlay-dev/inlay/fragments"
 // clientSpan is the client spans' start option, made once.
 var clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
-// startSpan starts r's client span (when the client has a tracer) and points r's traceparent at it,
-// or at ctx's span: the team's server span continues the caller's trace.
+// startSpan starts r's client span (when the client has a tracer and r is not Traced by its caller)
+// and points r's traceparent at it, or at ctx's span: the team's server span continues the caller's
+// trace.
 func (c *Client) startSpan(ctx context.Context, r *FetchRequest) trace.Span {
 	var span trace.Span
-	if c.tracer != nil {
+	if c.tracer != nil && !r.Traced {
 		ctx, span = c.tracer.Start(ctx, "GET", clientSpan...)
 		if span.IsRecording() { // named once it records: an unsampled request builds no names
 			span.SetName("GET " + r.Team + " " + r.Path)
@@ -30,6 +31,17 @@ func (c *Client) startSpan(ctx context.Context, r *FetchRequest) trace.Span {
 		r.Forwarded.Traceparent = traceparent(sc)
 	}
 	return span
+}
+
+// recordFetch adds a Traced request's attributes to its caller's span, which the caller ends.
+func recordFetch(span trace.Span, r FetchRequest, resp *FetchResponse) {
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.String("http.request.method", "GET"), attribute.String("url.path", r.Path))
+	if resp != nil {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.Status))
+	}
 }
 
 func endSpan(span trace.Span, resp *FetchResponse, err error) {

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/inlay-dev/inlay/fragments"
 )
 
@@ -52,7 +54,8 @@ func (c *Composition) fetch(s *slot) {
 		return
 	}
 	resp, err := c.e.opts.Client.Fetch(ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
-		Query: s.ref.query, Forwarded: c.forwarded(s.ref.frag.CSRF), Timeout: timeout, Version: s.ref.version})
+		Query: s.ref.query, Forwarded: c.forwarded(s.ref.frag.CSRF), Timeout: timeout, Version: s.ref.version,
+		Traced: true})
 	if err == nil {
 		err = c.e.validate(resp)
 	}
@@ -86,8 +89,10 @@ type fetched struct {
 // fetchAndStore fetches a cacheable fragment and stores a cacheable answer. old, when not nil, is
 // revalidated with its ETag.
 func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragments.Forwarded, timeout time.Duration, old *entry) (fetched, error) {
+	// Under a slot's recording span (a page's fetch, joined by concurrent misses) that span records the
+	// request; a revalidation in the background gets a client span of its own.
 	req := fragments.FetchRequest{Team: r.team.Name, Path: r.path, Query: r.query, Forwarded: fwd, Timeout: timeout,
-		Version: r.version}
+		Version: r.version, Traced: trace.SpanFromContext(ctx).IsRecording()}
 	if old != nil && old.etag != "" {
 		req.IfNoneMatch = old.etag
 	}

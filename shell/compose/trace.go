@@ -1,5 +1,7 @@
 // Fragment spans: one per slot, a child of the page's span, with the fragment's outcome and its
-// team's version; the fragments client's request span is its child when the slot fetches.
+// team's version. When the slot fetches, its span also records the request (FetchRequest.Traced: the
+// fragments client adds the method, path and status to it instead of a child span of its own), so a
+// sampled page is one span per fragment; the team's server span is its child.
 
 package compose
 

@@ -99,8 +99,8 @@ func TestServerTimingAfterTheHead(t *testing.T) {
 	}
 }
 
-// The page's span holds one span per fragment with its outcome and team version; the fragment
-// requests are their children and carry the trace to the teams.
+// The page's span holds one span per fragment with its outcome and team version, which also records
+// the fragment's request (path, status).
 func TestPageSpans(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
@@ -140,11 +140,28 @@ func TestPageSpans(t *testing.T) {
 		if got := attr(f, "inlay.fragment.outcome"); got != want {
 			t.Errorf("%s outcome %q, want %q", name, got, want)
 		}
-		req := byName(spans, "GET "+strings.TrimPrefix(name[:strings.Index(name, "/")], "fragment ")+" /fragments/"+name[strings.Index(name, "/")+1:])
-		if req == nil || req.Parent.SpanID() != f.SpanContext.SpanID() {
-			t.Errorf("%s has no request span under it", name)
+		// The fragment's span records its request (FetchRequest.Traced): no client span of its own.
+		path := "/fragments/" + name[strings.Index(name, "/")+1:]
+		if got := emitted(f, "url.path"); got != path {
+			t.Errorf("%s: url.path %q, want %q", name, got, path)
+		}
+		if got := emitted(f, "http.response.status_code"); want == "fetch" && got != "200" {
+			t.Errorf("%s: http.response.status_code %q, want 200", name, got)
+		}
+		if req := byName(spans, "GET "+strings.TrimPrefix(name[:strings.Index(name, "/")], "fragment ")+" "+path); req != nil {
+			t.Errorf("%s: a client span of its own (%s) beside the fragment span", name, req.Name)
 		}
 	}
+}
+
+// emitted is the attribute's value as text ("" when s lacks it).
+func emitted(s *tracetest.SpanStub, key string) string {
+	for _, a := range s.Attributes {
+		if string(a.Key) == key {
+			return a.Value.Emit()
+		}
+	}
+	return ""
 }
 
 func byName(spans tracetest.SpanStubs, name string) *tracetest.SpanStub {

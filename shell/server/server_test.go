@@ -151,7 +151,10 @@ func startShellTraced(t *testing.T, teams map[string]string, pages []shell.Page,
 	srv.App.Use(sh.NotFound)
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", time.Second, func(a net.Addr) { addr <- a }) }()
+	// The shutdown bound is above fasthttp's 5 s: a connection a client opened but never sent a request
+	// on counts as idle, and is closed by the shutdown, only 5 s after it was accepted (the rolling
+	// tests' clients leave such connections; with 1 s the cleanup failed now and then).
+	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", 10*time.Second, func(a net.Addr) { addr <- a }) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
