@@ -142,26 +142,16 @@ func TestPageSpans(t *testing.T) {
 		}
 		// The fragment's span records its request (FetchRequest.Traced): no client span of its own.
 		path := "/fragments/" + name[strings.Index(name, "/")+1:]
-		if got := emitted(f, "url.path"); got != path {
+		if got := attr(f, "url.path"); got != path {
 			t.Errorf("%s: url.path %q, want %q", name, got, path)
 		}
-		if got := emitted(f, "http.response.status_code"); want == "fetch" && got != "200" {
+		if got := attr(f, "http.response.status_code"); want == "fetch" && got != "200" {
 			t.Errorf("%s: http.response.status_code %q, want 200", name, got)
 		}
 		if req := byName(spans, "GET "+strings.TrimPrefix(name[:strings.Index(name, "/")], "fragment ")+" "+path); req != nil {
 			t.Errorf("%s: a client span of its own (%s) beside the fragment span", name, req.Name)
 		}
 	}
-}
-
-// emitted is the attribute's value as text ("" when s lacks it).
-func emitted(s *tracetest.SpanStub, key string) string {
-	for _, a := range s.Attributes {
-		if string(a.Key) == key {
-			return a.Value.Emit()
-		}
-	}
-	return ""
 }
 
 func byName(spans tracetest.SpanStubs, name string) *tracetest.SpanStub {
