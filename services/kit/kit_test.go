@@ -125,12 +125,13 @@ func TestStartWiresEvents(t *testing.T) {
 	}()
 	base := "http://" + (<-addrc).String()
 
-	// Ready only once the consumer consumes: its queue is then bound, and the event reaches it.
+	// Fully ready (/readyz?full=1: the plain /readyz degrades for RabbitMQ) only once the consumer
+	// consumes: its queue is then bound, and the event reaches it.
 	client := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for ready := false; !ready; {
-		if resp, err := client.Get(base + "/readyz"); err == nil {
+		if resp, err := client.Get(base + "/readyz?full=1"); err == nil {
 			resp.Body.Close()
 			ready = resp.StatusCode == http.StatusOK
 		}

@@ -84,7 +84,7 @@ func start(t *testing.T) *process {
 	p := &process{t: t, ctx: ctx, base: "http://" + cfg.Addr, signer: fragments.NewSigner(key), cfg: cfg,
 		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	maintest.WaitFor(t, ctx, "accountsd to be ready", func() bool {
-		res, err := p.client.Get(p.base + "/readyz")
+		res, err := p.client.Get(p.base + "/readyz?full=1") // full: RabbitMQ too (the plain /readyz degrades)
 		if err != nil {
 			return false
 		}
