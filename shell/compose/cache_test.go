@@ -454,3 +454,41 @@ func TestOwnPurgeMessageIsNotAPurgeAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnreadManifestFetchesPrivately: until a team has answered for its manifest (a shell that
+// started before it), its fragments are fetched with the visitor's whole context, the CSRF token
+// too, and never cached, whatever the answer's Cache-Control says: a form rendered then still
+// submits, and no visitor's token lands in a shared copy. Once the manifest is read, its
+// declarations apply again.
+func TestUnreadManifestFetchesPrivately(t *testing.T) {
+	team := newFakeTeam(t)
+	team.html("form", "<form>F</form>", "public, max-age=60")
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true, unread: true})
+	req := Request{Locale: "en", Sign: func() string { return "whole" }, SignBare: func() string { return "bare" }}
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/form"></inlay-fragment>`)
+	for i := range 2 {
+		if _, out, _ := h.compose(doc, req); !strings.Contains(out, "<form>F</form>") {
+			t.Fatalf("page %d: %s", i, out)
+		}
+		if got := team.lastRequest("form").Header.Get(fragments.ContextHeader); got != "whole" {
+			t.Errorf("page %d: context %q, want the whole one", i, got)
+		}
+	}
+	if n := team.count("form"); n != 2 {
+		t.Errorf("fetched %d times for two pages, want 2 (no shared copy)", n)
+	}
+
+	team.manifest = &fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{"form": {Cache: fragments.Public}}}
+	if err := h.teams.Refresh(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		h.compose(doc, req)
+	}
+	if got := team.lastRequest("form").Header.Get(fragments.ContextHeader); got != "bare" {
+		t.Errorf("declared public: context %q, want the bare one", got)
+	}
+	if n := team.count("form"); n != 3 {
+		t.Errorf("declared public: fetched %d times in all, want 3 (the second page from the cache)", n)
+	}
+}

@@ -135,7 +135,7 @@ func (e *Engine) resolve(src, locale string) *resolved {
 	if r.ref.team != nil {
 		r.state = r.ref.team.state.Load()
 	}
-	if r.err == nil && e.opts.Cache != nil && !(r.ref.manifest && r.ref.frag.Cache == fragments.Private) {
+	if r.err == nil && e.opts.Cache != nil && r.ref.frag.Cache != fragments.Private {
 		version := ""
 		if r.state != nil {
 			version = r.state.manifest.Version

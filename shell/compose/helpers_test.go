@@ -143,6 +143,8 @@ type harnessOptions struct {
 	cacheOpts CacheOptions
 	client    fragments.ClientOptions
 	engine    Options
+	// unread leaves the manifests unread, as in a shell that started before its teams.
+	unread bool
 }
 
 func newHarness(t *testing.T, teams map[string]*fakeTeam, o harnessOptions) *harness {
@@ -159,8 +161,10 @@ func newHarness(t *testing.T, teams map[string]*fakeTeam, o harnessOptions) *har
 	t.Cleanup(client.Close)
 	log := slog.New(slog.DiscardHandler)
 	reg := NewTeams(client, urls, log)
-	if err := reg.Refresh(context.Background(), 5*time.Second); err != nil {
-		t.Fatal(err)
+	if !o.unread {
+		if err := reg.Refresh(context.Background(), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h := &harness{t: t, client: client, teams: reg, now: &fakeClock{t: time.Unix(1_800_000_000, 0)}}
 	eo := o.engine

@@ -239,14 +239,13 @@ func (t *Teams) unread() bool {
 
 // ref is a resolved src: which team, which fragment, with which parameters.
 type ref struct {
-	team     *Team
-	name     string
-	path     string // "/fragments/name"
-	query    string
-	frag     fragments.Fragment
-	manifest bool   // the team has a manifest (frag is from it)
-	version  string // its version: the fragment is fetched from an instance of it when one is ready
-	css, js  []string
+	team    *Team
+	name    string
+	path    string // "/fragments/name"
+	query   string
+	frag    fragments.Fragment
+	version string // its version: the fragment is fetched from an instance of it when one is ready
+	css, js []string
 }
 
 // resolve checks a tag's src against the registry: the context must be registered and, when the team
@@ -264,12 +263,18 @@ func (t *Teams) resolve(src string) (ref, error) {
 	}
 	r := ref{team: team, name: name, path: "/fragments/" + name}
 	st := team.state.Load()
+	if st == nil || !st.answered {
+		// The team has not answered for its manifest yet (it is starting, or down), so what its
+		// fragments declare is unknown: each is fetched for this visitor alone, never cached, with the
+		// whole context, CSRF token included, so a form rendered in that window still submits.
+		r.frag = fragments.Fragment{Cache: fragments.Private, CSRF: true}
+	}
 	if st != nil && st.loaded {
 		f, ok := st.manifest.Fragments[name]
 		if !ok {
 			return ref{}, fmt.Errorf("%w: %s/%s", ErrUnknownFragment, ctxName, name)
 		}
-		r.frag, r.manifest, r.version = f, true, st.manifest.Version
+		r.frag, r.version = f, st.manifest.Version
 		r.css, r.js = st.css[name], st.js[name]
 		if q != "" {
 			vals, err := url.ParseQuery(q)
