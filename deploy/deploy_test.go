@@ -202,18 +202,24 @@ func TestCompose(t *testing.T) {
 			}
 		}
 	}
-	shell, explore := compose.Services["shell"], compose.Services["explore"]
+	shell := compose.Services["shell"]
 	if shell.Environment["INLAY_SHELL_PRIVATE_KEY"] == "" {
 		t.Error("compose.yaml: the shell gets no INLAY_SHELL_PRIVATE_KEY")
 	}
-	// explore purges the shell's cache through the shell's admin listener, with the shell's token.
-	if tok := shell.Environment["INLAY_PURGE_TOKEN"]; tok == "" || explore.Environment["INLAY_PURGE_TOKEN"] != tok {
-		t.Errorf("compose.yaml: INLAY_PURGE_TOKEN is %q for the shell and %q for explore, want one token for both", tok, explore.Environment["INLAY_PURGE_TOKEN"])
-	}
+	// explore and checkout purge the shell's cache through the shell's admin listener, with the
+	// shell's token.
 	_, adminPort, _ := strings.Cut(shell.Environment["SHELL_ADMIN_ADDR"], ":")
-	if adminPort == "" || strings.HasPrefix(shell.Environment["SHELL_ADMIN_ADDR"], "127.") || explore.Environment["EXPLORE_SHELL_URL"] != "http://shell:"+adminPort {
-		t.Errorf("compose.yaml: SHELL_ADMIN_ADDR=%q, EXPLORE_SHELL_URL=%q; want the admin listener open to the other containers and explore purging there",
-			shell.Environment["SHELL_ADMIN_ADDR"], explore.Environment["EXPLORE_SHELL_URL"])
+	if adminPort == "" || strings.HasPrefix(shell.Environment["SHELL_ADMIN_ADDR"], "127.") {
+		t.Errorf("compose.yaml: SHELL_ADMIN_ADDR=%q; want the admin listener open to the other containers", shell.Environment["SHELL_ADMIN_ADDR"])
+	}
+	for _, purger := range []string{"explore", "checkout"} {
+		s := compose.Services[purger]
+		if tok := shell.Environment["INLAY_PURGE_TOKEN"]; tok == "" || s.Environment["INLAY_PURGE_TOKEN"] != tok {
+			t.Errorf("compose.yaml: INLAY_PURGE_TOKEN is %q for the shell and %q for %s, want one token for both", tok, s.Environment["INLAY_PURGE_TOKEN"], purger)
+		}
+		if v, want := s.Environment[strings.ToUpper(purger)+"_SHELL_URL"], "http://shell:"+adminPort; v != want {
+			t.Errorf("compose.yaml: %s_SHELL_URL=%q, want %q (the shell's admin listener)", strings.ToUpper(purger), v, want)
+		}
 	}
 }
 

@@ -252,6 +252,7 @@ func TestBrowse(t *testing.T) {
 	last := products[len(products)-1]
 	lastSKU := last.Variants[len(last.Variants)-1].SKU
 	t.Run("PriceChange", func(t *testing.T) { sfPriceChange(t, p, products, lastSKU) })
+	t.Run("StockChange", func(t *testing.T) { sfStockChange(t, p, products[1]) })
 
 	// Last: it stops a team.
 	t.Run("InspireStopped", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -213,4 +214,104 @@ func sfPriceChange(t *testing.T, p *Platform, products []decide.Product, avoid s
 	})
 	t.Logf("the price change of %s reached its product page, the listing and Q's recommendations in %s", r,
 		time.Since(changed).Round(time.Millisecond))
+}
+
+// sfStockChange: Add To Cart is one shared copy per variant in the shell's cache, filled with each
+// visitor's own CSRF token; a stock change at inventory reaches checkout's copies, and checkout's purge
+// by the variant's tag has the shell fetch it again long before the copy would expire (60 s).
+func sfStockChange(t *testing.T, p *Platform, pr decide.Product) {
+	ctx := context.Background()
+	sku := pr.Variants[0].SKU
+	page := productPage(p.Shell, pr.ID, sku)
+	// Two visitors (no cookies): the second page's Add To Cart comes from the cache, and each form
+	// carries its own visitor's token, the one its CSRF cookie holds.
+	var tokens []string
+	sfEventually(t, sfSettle, "Add To Cart of "+sku+" from the shell's cache", func() (bool, string) {
+		tokens = tokens[:0]
+		var src string
+		for range 2 {
+			jar, err := cookiejar.New(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pg, err := getTimed(ctx, &http.Client{Timeout: 10 * time.Second, Jar: jar}, page)
+			if err != nil {
+				return false, err.Error()
+			}
+			u, _ := url.Parse(p.Shell)
+			cookie := ""
+			for _, c := range jar.Cookies(u) {
+				if c.Name == "inlay_csrf" {
+					cookie = c.Value
+				}
+			}
+			tok := pg.doc.Find(`[data-testid="checkout-add-to-cart"] input[name="csrf"]`).AttrOr("value", "")
+			if tok == "" { // not offered yet (checkout's copy of it is on its way), or a fallback
+				return false, "no Add To Cart form, source " + pg.source("checkout/add-to-cart")
+			}
+			if tok != cookie {
+				t.Fatalf("Add To Cart's token %q, the visitor's CSRF cookie %q", tok, cookie)
+			}
+			tokens, src = append(tokens, tok), pg.source("checkout/add-to-cart")
+		}
+		return src == "cache", "source " + src
+	})
+	if tokens[0] == tokens[1] {
+		t.Errorf("two visitors' forms carry the same token %q", tokens[0])
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	old := sfStock(t, client, p, sku)
+	n := old + 7
+	sfSetStock(t, client, p, sku, n)
+	t.Cleanup(func() { sfSetStock(t, client, p, sku, old) })
+	want := fmt.Sprintf("%d in stock, free shipping", n)
+	refetched := false
+	sfEventually(t, sfSettle, "Add To Cart of "+sku+" fetched again after its stock change, showing "+want, func() (bool, string) {
+		pg, err := getTimed(ctx, client, page)
+		if err != nil {
+			return false, err.Error()
+		}
+		src := pg.source("checkout/add-to-cart")
+		got := strings.TrimSpace(pg.doc.Find(`[data-testid="add-to-cart-stock"]`).Text())
+		refetched = refetched || src == "fetch"
+		return refetched && got == want, fmt.Sprintf("source %s, stock %q", src, got)
+	})
+}
+
+// sfStock is inventory's stock of sku (its admin API).
+func sfStock(t *testing.T, client *http.Client, p *Platform, sku string) int {
+	t.Helper()
+	res, err := client.Get(p.URL(t, "inventory") + "/v1/stock/" + url.PathEscape(sku))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var v struct {
+		Quantity int `json:"quantity"`
+	}
+	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&v) != nil {
+		t.Fatalf("stock of %s: %d", sku, res.StatusCode)
+	}
+	return v.Quantity
+}
+
+// sfSetStock gives sku n units (inventory's admin API).
+func sfSetStock(t *testing.T, client *http.Client, p *Platform, sku string, n int) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.URL(t, "inventory")+"/v1/admin/stock/"+url.PathEscape(sku),
+		strings.NewReader(fmt.Sprintf(`{"quantity": %d}`, n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer dev-admin-token") // INVENTORY_ADMIN_TOKEN's dev default
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("set the stock of %s: %d", sku, res.StatusCode)
+	}
 }

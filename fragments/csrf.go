@@ -17,6 +17,11 @@ import (
 const (
 	CSRFField  = "csrf"
 	CSRFHeader = "X-CSRF-Token"
+	// CSRFPlaceholder is what a public fragment that asks for the token (Fragment.CSRF) renders where
+	// the token goes (the csrf field's value): its shared copy holds no visitor's token, and the
+	// shell puts the visitor's in its place on every page. It is not a token: posted as it is (a page
+	// composed without the shell), it fails the check.
+	CSRFPlaceholder = "__inlay_csrf__"
 )
 
 // ErrCSRF means a state-changing request's CSRF token is missing or does not match its context's.

@@ -36,10 +36,11 @@ type Fragment struct {
 	// CSS and JS are the fragment's assets, as paths under the team's /static/ (content-hashed).
 	CSS []string `json:"css,omitempty"`
 	JS  []string `json:"js,omitempty"`
-	// CSRF asks for the visitor's CSRF token in the fragment's Inlay-Context: set it when the
-	// fragment renders a form a guest can post (the token goes in its hidden csrf field). Without
-	// it, a guest's context carries no token (a customer's always does). Only a Private fragment
-	// may ask: a shared copy must never hold a visitor's token.
+	// CSRF says the fragment renders a form a guest can post, so it needs the visitor's CSRF token
+	// in its hidden csrf field. A Private fragment gets the token in its Inlay-Context and renders
+	// it; a Public one renders CSRFPlaceholder instead (its shared copy must never hold a visitor's
+	// token) and the shell puts the visitor's token in its place on every page. Without it, a
+	// guest's context carries no token (a customer's always does).
 	CSRF bool `json:"csrf,omitempty"`
 }
 

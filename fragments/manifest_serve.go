@@ -82,9 +82,6 @@ func (f Fragment) validate() error {
 	if f.Cache != Public && f.Cache != Private {
 		errs = append(errs, fmt.Errorf("cache %q: want %q or %q", f.Cache, Public, Private))
 	}
-	if f.CSRF && f.Cache != Private {
-		errs = append(errs, fmt.Errorf("csrf: only a %q fragment may ask for the visitor's CSRF token", Private))
-	}
 	if documentTag.MatchString(f.Fallback) {
 		errs = append(errs, errors.New("fallback: holds a document tag (html, head, body or doctype)"))
 	}

@@ -75,9 +75,6 @@ func TestManifestValidate(t *testing.T) {
 		{"css not css", func(m *fragments.Manifest) {
 			setFragment(m, "header", func(f *fragments.Fragment) { f.CSS = []string{"a.js"} })
 		}, "css"},
-		{"csrf token in a shared copy", func(m *fragments.Manifest) {
-			setFragment(m, "header", func(f *fragments.Fragment) { f.Cache, f.CSRF = fragments.Public, true })
-		}, "csrf"},
 		{"js not js", func(m *fragments.Manifest) {
 			setFragment(m, "header", func(f *fragments.Fragment) { f.JS = []string{"a.css"} })
 		}, "js"},

@@ -45,6 +45,10 @@ func Tags(tags ...string) RenderOption {
 // ProductTag is the cache tag of a fragment that shows product id (its name, price or picture).
 func ProductTag(id string) string { return "product:" + id }
 
+// SKUTag is the cache tag of a fragment that shows one variant's own figures (checkout's price and
+// stock of it), which the team that holds them purges without taking every fragment of the product.
+func SKUTag(sku string) string { return "sku:" + sku }
+
 // Status sets the response status (default 200). A primary fragment answers 404 with its not-found
 // content, and the shell gives the page that status. ETag revalidation applies to 200 only.
 func Status(code int) RenderOption { return func(o *renderOptions) { o.status = code } }

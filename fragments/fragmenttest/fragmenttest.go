@@ -11,7 +11,8 @@
 // that is a fragment (no html/head/body), has a root carrying data-boundary (the team's name) and
 // data-testid, sends Cache-Control consistent with its manifest policy, an ETag honoured with 304 when
 // public, Link headers for its declared assets, a manifest entry asking for the CSRF token when it
-// renders a csrf field for a guest, no Set-Cookie, nested <inlay-fragment> tags that name
+// renders a csrf field for a guest (and, when public, fragments.CSRFPlaceholder as the field's value),
+// no Set-Cookie, nested <inlay-fragment> tags that name
 // a context and fragment (never a URL), ids that start with the team's prefix and appear once (a
 // composed page holds many teams' fragments, and an id may be used only once in it), a manifest
 // fallback of the same shape, and rejects forged, expired or (outside dev mode) missing Inlay-Context
@@ -344,9 +345,13 @@ func (s *suite) checkFragment(ctx context.Context, m fragments.Manifest, name st
 	s.add(label, "links", checkLinks(f, r.header.Values("Link")))
 	// A customer's context always carries the token (the account menu's sign-out form); a guest's
 	// only to the fragments that ask for it.
-	if doc.csrfField && !f.CSRF && s.context.Guest() {
+	// A public one that asks renders the placeholder, never a token: its copy is shared.
+	switch {
+	case len(doc.csrfValues) > 0 && !f.CSRF && s.context.Guest():
 		s.add(label, "csrf", fmt.Errorf("renders a %q field for a guest but its manifest entry does not ask for the token (\"csrf\": true): a guest's context carries none", fragments.CSRFField))
-	} else {
+	case f.CSRF && f.Cache == fragments.Public && slices.ContainsFunc(doc.csrfValues, func(v string) bool { return v != fragments.CSRFPlaceholder }):
+		s.add(label, "csrf", fmt.Errorf("a public fragment renders a %q field with a value other than fragments.CSRFPlaceholder: its shared copy would hold a visitor's token (or none), and the shell fills only the placeholder", fragments.CSRFField))
+	default:
 		s.add(label, "csrf", nil)
 	}
 	if c := r.header.Values("Set-Cookie"); len(c) > 0 {
@@ -505,7 +510,7 @@ type scanned struct {
 	rootText    string // non-blank text before the root element
 	nestedErr   error
 	ids         []string // every id attribute, in document order
-	csrfField   bool     // an <input name="csrf">: a form carrying the CSRF token
+	csrfValues  []string // the values of every <input name="csrf">: forms carrying the CSRF token
 }
 
 // idPrefix is the prefix the team's ids start with: IDPrefix, else the manifest's name and "-".
@@ -582,7 +587,13 @@ func scan(body []byte) scanned {
 					d.ids = append(d.ids, a.Val)
 				}
 				if tok.Data == "input" && a.Key == "name" && a.Val == fragments.CSRFField {
-					d.csrfField = true
+					v := ""
+					for _, b := range tok.Attr {
+						if b.Key == "value" {
+							v = b.Val
+						}
+					}
+					d.csrfValues = append(d.csrfValues, v)
 				}
 			}
 			switch tok.Data {

@@ -61,6 +61,7 @@ var manifest = fragments.Manifest{
 		},
 		"teaser": {Cache: fragments.Public, Params: []string{"id"}},
 		"cart":   {Cache: fragments.Private, CSRF: true},
+		"buy":    {Cache: fragments.Public, CSRF: true},
 	},
 }
 
@@ -87,6 +88,10 @@ func goodServer(pub ed25519.PublicKey, allowUnsigned bool) *fiber.App {
 		return fragments.Render(c, html(`<div data-boundary="explore" data-testid="cart">%s<form method="post">`+
 			`<input type="hidden" name="csrf" value="%s"></form></div>`,
 			templ.EscapeString(fc.CartID), templ.EscapeString(fc.CSRF)), fragments.Private)
+	})
+	g.Get("/buy", func(c *fiber.Ctx) error {
+		return fragments.Render(c, html(`<form data-boundary="explore" data-testid="buy" method="post">`+
+			`<input type="hidden" name="csrf" value="%s"></form>`, fragments.CSRFPlaceholder), fragments.Public)
 	})
 	return app
 }
@@ -160,6 +165,13 @@ func badServer() *fiber.App {
 		c.Set("Cache-Control", "public, max-age=60")
 		return c.SendString(`{"cart":1}`)
 	})
+	// Public and asking for the token, but rendering the context's (a customer's) instead of the
+	// placeholder: the shared copy would hold it.
+	bg := app.Group("/fragments", fragments.Middleware(fragments.NewVerifier(nil, true)))
+	bg.Get("/buy", func(c *fiber.Ctx) error {
+		return fragments.Render(c, html(`<form data-boundary="explore" data-testid="buy" method="post">`+
+			`<input type="hidden" name="csrf" value="%s"></form>`, templ.EscapeString(fragments.ContextFrom(c.UserContext()).CSRF)), fragments.Public)
+	})
 	return app
 }
 
@@ -210,6 +222,7 @@ func TestBadServerFails(t *testing.T) {
 		"fragment cart: root",
 		"fragment cart: cache-control",
 		"fragment cart: fallback",
+		"fragment buy: csrf",
 	}
 	for _, want := range wantFailures {
 		if !slices.ContainsFunc(rec.errors, func(e string) bool { return strings.HasPrefix(e, "FAIL "+want+":") }) {

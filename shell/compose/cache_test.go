@@ -492,3 +492,34 @@ func TestUnreadManifestFetchesPrivately(t *testing.T) {
 		t.Errorf("declared public: fetched %d times in all, want 3 (the second page from the cache)", n)
 	}
 }
+
+// TestCSRFPlaceholderFilled: a public fragment that asks for the token is fetched with the bare
+// context, renders fragments.CSRFPlaceholder, and is cached as it is; each page gets its own
+// visitor's token in the placeholder's place, from the team and from the cache alike. A fragment that
+// does not ask keeps the placeholder's text untouched; a page without a token gets an empty value.
+func TestCSRFPlaceholderFilled(t *testing.T) {
+	team := newFakeTeam(t)
+	form := `<form><input type="hidden" name="csrf" value="` + fragments.CSRFPlaceholder + `"></form>`
+	team.html("buy", form, "public, max-age=60")
+	team.html("text", "<p>"+fragments.CSRFPlaceholder+"</p>", "public, max-age=60")
+	team.manifest = &fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{
+		"buy": {Cache: fragments.Public, CSRF: true}, "text": {Cache: fragments.Public}}}
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/buy"></inlay-fragment><inlay-fragment src="t/text"></inlay-fragment>`)
+	for i, tok := range []string{"token-of-a", "token-of-b", ""} {
+		req := Request{Locale: "en", CSRF: tok, Sign: func() string { return "whole" }, SignBare: func() string { return "bare" }}
+		_, out, _ := h.compose(doc, req)
+		if want := `<input type="hidden" name="csrf" value="` + tok + `">`; !strings.Contains(out, want) {
+			t.Errorf("page %d: %q missing from %s", i, want, out)
+		}
+		if !strings.Contains(out, "<p>"+fragments.CSRFPlaceholder+"</p>") {
+			t.Errorf("page %d: a fragment that does not ask was changed: %s", i, out)
+		}
+	}
+	if n := team.count("buy"); n != 1 {
+		t.Errorf("fetched %d times for three pages, want 1 (the copy is shared)", n)
+	}
+	if got := team.lastRequest("buy").Header.Get(fragments.ContextHeader); got != "bare" {
+		t.Errorf("fetched with context %q, want the bare one", got)
+	}
+}

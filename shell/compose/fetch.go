@@ -54,7 +54,7 @@ func (c *Composition) fetch(s *slot) {
 		return
 	}
 	resp, err := c.e.opts.Client.Fetch(ctx, fragments.FetchRequest{Team: s.ref.team.Name, Path: s.ref.path,
-		Query: s.ref.query, Forwarded: c.forwarded(s.ref.frag.CSRF), Timeout: timeout, Version: s.ref.version,
+		Query: s.ref.query, Forwarded: c.forwarded(s.ref.frag.CSRF && s.ref.frag.Cache == fragments.Private), Timeout: timeout, Version: s.ref.version,
 		Traced: true})
 	if err == nil {
 		err = c.e.validate(resp)

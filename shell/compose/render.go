@@ -33,6 +33,10 @@ type Request struct {
 	// so it is signed once and verified once by each team, however many new visitors arrive. When
 	// nil, Sign is used for every fragment. Called at most once, like Sign.
 	SignBare func() string
+	// CSRF is the visitor's CSRF token: it takes the place of fragments.CSRFPlaceholder in every
+	// fragment that asks for the token (fragments.Fragment.CSRF), so a public one's shared copy
+	// holds no token and the page still carries the visitor's. Empty, the placeholder is removed.
+	CSRF string
 	// Locale keys cached copies of public fragments.
 	Locale string
 	// Nonce is the response's CSP nonce, for the composer script.
@@ -213,6 +217,13 @@ func (c *Composition) complete(s *slot) {
 
 // succeed sets a slot's content and starts its nested fragments.
 func (c *Composition) succeed(s *slot, body []byte, tmpl *Template, src Source, d time.Duration, version string) {
+	if s.ref.frag.CSRF && bytes.Contains(body, []byte(fragments.CSRFPlaceholder)) {
+		// The body may be a cached copy that other pages share: the filled one is this page's own.
+		body = bytes.ReplaceAll(body, []byte(fragments.CSRFPlaceholder), []byte(c.req.CSRF))
+		if tmpl != nil {
+			tmpl = parseFragment(body)
+		}
+	}
 	s.body, s.source, s.dur, s.version = body, src, d, version
 	if s.status == 0 {
 		s.status = 200

@@ -382,7 +382,8 @@ type requestContext struct {
 	// it (shared by every guest of one address and language, so signed and verified once), a
 	// customer's the same as sign's.
 	signBare func() string
-	status   int // when not zero, replaces a successful page's status (the 404 page)
+	csrf     string // the visitor's CSRF token, for the fragments that render forms
+	status   int    // when not zero, replaces a successful page's status (the 404 page)
 }
 
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
@@ -399,6 +400,7 @@ func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 	key := s.contextKey(c, rc.locale)
 	rc.sign = func() string { return s.sign(key) }
 	rc.signBare = func() string { return s.sign(key.bare()) }
+	rc.csrf = key.csrf
 	return rc
 }
 
@@ -426,7 +428,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	}
 	// The composition's context is not the request's either. Every fetch has its own deadline;
 	// WriteTo's end (or Cancel) ends the composition.
-	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, SignBare: rc.signBare, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, SignBare: rc.signBare, CSRF: rc.csrf, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
 	out := comp.Outcome()
 	switch {
 	case out.Status >= 300 && out.Status <= 399:

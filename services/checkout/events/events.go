@@ -171,6 +171,33 @@ func (h *Handlers) Product(ctx context.Context, tx pgx.Tx, e kitevents.Event) er
 	return nil
 }
 
+// SKUs are the variants whose price or stock an applied event changed in checkout's copies: what
+// Add To Cart shows (fragments.SKUTag), so checkout purges the shell's copies of it once the change
+// is committed. Other events, and events that do not decode, name none.
+func SKUs(e kitevents.Event) []string {
+	switch e.Type {
+	case ProductCreated, ProductUpdated:
+		var p product
+		if json.Unmarshal(e.Data, &p) != nil {
+			return nil
+		}
+		skus := make([]string, 0, len(p.Variants))
+		for _, v := range p.Variants {
+			skus = append(skus, v.SKU)
+		}
+		return skus
+	case PriceChanged, StockChanged:
+		var v struct {
+			SKU string `json:"sku"`
+		}
+		if json.Unmarshal(e.Data, &v) != nil || v.SKU == "" {
+			return nil
+		}
+		return []string{v.SKU}
+	}
+	return nil
+}
+
 // Price handles variant.price_changed.
 func (h *Handlers) Price(ctx context.Context, tx pgx.Tx, e kitevents.Event) error {
 	var p priceChanged

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -283,4 +284,25 @@ func withData(t *testing.T, e kitevents.Event, change func(m map[string]any)) ki
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestSKUs: the variants whose Add To Cart an event changes, from the publishers' own examples.
+func TestSKUs(t *testing.T) {
+	t.Parallel()
+	stock := eventstest.Read(t, filepath.Join("..", "..", "inventory", "events", "testdata", "stock_changed.json"))
+	for _, tt := range []struct {
+		e    kitevents.Event
+		want []string
+	}{
+		{decideEvent(t, "product_created.json"), []string{"AU-02-OG", "AU-02-BL"}},
+		{decideEvent(t, "product_updated.json"), []string{"AU-02-OG", "AU-02-BL"}},
+		{decideEvent(t, "price_changed.json"), []string{"AU-02-BL"}},
+		{stock, []string{"AU-02-OG"}},
+		{event(t, "payments", events.PaymentDeclined, "o-1", map[string]string{"order_id": "o-1"}), nil},
+		{kitevents.Event{Type: events.StockChanged, Data: []byte(`not json`)}, nil},
+	} {
+		if got := events.SKUs(tt.e); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.e.Type, got, tt.want)
+		}
+	}
 }

@@ -130,7 +130,8 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	return m, nil
 }
 
-// csrfForms are the fragments that render forms, so ask for the visitor's CSRF token.
+// csrfForms are the fragments that render forms, so ask for the visitor's CSRF token (Add To Cart,
+// public, renders fragments.CSRFPlaceholder, which the shell fills).
 var csrfForms = map[string]bool{AddToCart: true, CartPage: true, CheckoutPage: true}
 
 func manifest(version, css, js string) (fragments.Manifest, error) {
@@ -143,7 +144,7 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 		params   []string
 		js       bool
 	}{
-		{AddToCart, 300 * time.Millisecond, fragments.Private,
+		{AddToCart, 300 * time.Millisecond, fragments.Public,
 			fallback.Unavailable("checkout-add-to-cart", "The basket is not available right now. Please try again in a moment."), []string{"sku"}, true},
 		{MiniCart, 200 * time.Millisecond, fragments.Private, minicart.MiniCartView(0), nil, true},
 		{CartPage, time.Second, fragments.Private,

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/fragments/purge"
 	"github.com/inlay-dev/inlay/services/checkout/api"
 	"github.com/inlay-dev/inlay/services/checkout/events"
 	"github.com/inlay-dev/inlay/services/checkout/postgres"
@@ -27,6 +28,12 @@ type Config struct {
 	config.FragmentServer
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"CHECKOUT_ADDR" envDefault:":8103"`
+	// ShellURL is the shell whose cached Add To Cart copies checkout purges (by fragments.SKUTag) once
+	// a variant's price or stock changed in its copies (the shell's admin listener); empty turns
+	// purging off (dev only: prod requires it).
+	ShellURL string `env:"CHECKOUT_SHELL_URL" envDefault:"http://127.0.0.1:9080" prod:"required"`
+	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
+	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
 }
 
 func main() { kit.Main("checkout", run) }
@@ -66,7 +73,24 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	svc.Relay()
 	// Ready only once the queue is bound: decide's and inventory's first-start catch-ups wait for it
 	// before republishing the catalog and the stock.
-	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName})
+	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log,
+		Whole: []string{ui.Context + "/" + ui.AddToCart}})
+	svc.Go(purger.Run)
+	consumer := svc.Consumer(kitevents.ConsumerOptions{Name: events.ConsumerName,
+		// Once a variant's price or stock is committed in checkout's copies, the shell's cached Add To
+		// Cart of it is stale (docs/fragments.md, "Who purges what").
+		OnSettled: func(e kitevents.Event, outcome string) {
+			if outcome != "applied" {
+				return
+			}
+			skus := events.SKUs(e)
+			for i, sku := range skus {
+				skus[i] = fragments.SKUTag(sku)
+			}
+			if len(skus) > 0 {
+				purger.Changed(skus...)
+			}
+		}})
 	events.NewHandlers(store, store, store).Register(consumer)
 	events.NewAccountHandlers(store).Register(consumer)
 	return svc.Run(ctx)

@@ -54,7 +54,8 @@ type Item struct {
 // InStock reports whether at least one unit is available.
 func (i Item) InStock() bool { return i.Stock > 0 }
 
-// NewModel is Add To Cart's view of it with the form's CSRF token.
+// NewModel is Add To Cart's view of it with the form's CSRF token (fragments.CSRFPlaceholder for the
+// shared copy the fragment serves).
 func NewModel(it checkout.Item, csrf string) AddToCartModel {
 	return AddToCartModel{Item: Item{SKU: it.SKU, Price: it.Price, Stock: it.Stock}, CSRF: csrf}
 }
@@ -76,10 +77,12 @@ func Handler(items ItemReader, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("add to cart %s: %w", sku, err)
 		}
-		// Private (it carries the CSRF token), so the shell never caches it: its price is checkout's
-		// read model's at every page. The tag names what it shows for any cache that keys it otherwise.
-		return fragments.Render(c, AddToCartView(NewModel(it, fragments.ContextFrom(ctx).CSRF)),
-			fragments.Private, append(slices.Clip(opts), fragments.Tags(fragments.ProductTag(it.ProductID)))...)
+		// Public: the form carries fragments.CSRFPlaceholder, which the shell replaces with each
+		// visitor's token, so one copy per variant serves every visitor. Checkout purges it by its sku's
+		// tag once a price or stock change is committed in its copies; the product's tag takes it
+		// with every other fragment of the product when explore purges a price change.
+		return fragments.Render(c, AddToCartView(NewModel(it, fragments.CSRFPlaceholder)), fragments.Public,
+			append(slices.Clip(opts), fragments.Tags(fragments.ProductTag(it.ProductID), fragments.SKUTag(it.SKU)))...)
 	}
 }
 

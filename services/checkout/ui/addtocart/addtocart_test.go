@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -52,8 +53,19 @@ func TestFragment(t *testing.T) {
 		if r.Doc.Find(`[data-boundary=checkout][data-testid=checkout-add-to-cart]`).Length() != 1 {
 			t.Errorf("%s: no checkout root", tt.sku)
 		}
-		if tags := r.Header.Get(fragments.TagsHeader); tt.sku == uitest.Grey.SKU && tags != fragments.ProductTag(uitest.Grey.ProductID) {
-			t.Errorf("%s: %s %q, want its product's tag", tt.sku, fragments.TagsHeader, tags)
+		if tt.code != 200 {
+			continue
+		}
+		// One shared copy per variant: public, tagged with its product and its sku, and the form's
+		// token is the placeholder the shell fills, never the context's.
+		if tags, want := r.Header.Get(fragments.TagsHeader), fragments.ProductTag(uitest.Grey.ProductID)+" "+fragments.SKUTag(uitest.Grey.SKU); tt.sku == uitest.Grey.SKU && tags != want {
+			t.Errorf("%s: %s %q, want %q", tt.sku, fragments.TagsHeader, tags, want)
+		}
+		if cc := r.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "public") {
+			t.Errorf("%s: Cache-Control %q, want public", tt.sku, cc)
+		}
+		if v := r.Doc.Find(`input[name="csrf"]`).AttrOr("value", "?"); v != fragments.CSRFPlaceholder {
+			t.Errorf("%s: the form's token %q, want the placeholder", tt.sku, v)
 		}
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/fragments/purge"
 	"github.com/inlay-dev/inlay/services/explore/api"
 	"github.com/inlay-dev/inlay/services/explore/events"
 	"github.com/inlay-dev/inlay/services/explore/postgres"
-	"github.com/inlay-dev/inlay/services/explore/purge"
 	"github.com/inlay-dev/inlay/services/explore/seed"
 	"github.com/inlay-dev/inlay/services/explore/static"
 	"github.com/inlay-dev/inlay/services/explore/ui"
@@ -84,7 +84,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	svc.Server.AddCheck("warm", fragments.WarmUp(svc.Server.App, svc.Verifier, header.Name, footer.Name, teasers.Name,
 		category.Name+"?category=classic", search.Name+"?q=tractor", stores.Name, storepicker.Name))
 
-	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log})
+	purger := purge.New(purge.Options{ShellURL: cfg.ShellURL, Token: cfg.PurgeToken, Log: log,
+		Whole: []string{ui.Context + "/" + category.Name, ui.Context + "/" + search.Name}}) // the listings
 	svc.Go(purger.Run)
 	// Ready only once the queue is bound: decide's catch-up waits for it before republishing the
 	// catalog after a first seed (services/kit/events.CatchUp).

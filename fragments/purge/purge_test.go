@@ -3,6 +3,7 @@ package purge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlay-dev/inlay/services/explore/purge"
+	"github.com/inlay-dev/inlay/fragments/purge"
 )
 
 type request struct {
@@ -66,7 +67,7 @@ func receive(t *testing.T, got <-chan request) request {
 func TestABurstOfChangesPurgesTheListings(t *testing.T) {
 	t.Parallel()
 	url, got := fakeShell(t, http.StatusOK)
-	p := purge.New(purge.Options{ShellURL: url + "/", Token: "s3cret", Window: time.Millisecond,
+	p := purge.New(purge.Options{Whole: []string{"explore/category", "explore/search"}, ShellURL: url + "/", Token: "s3cret", Window: time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for range 50 {
 		p.Changed() // never blocks, even before Run
@@ -90,7 +91,7 @@ func TestABurstOfChangesPurgesTheListings(t *testing.T) {
 func TestPriceChangesPurgeByTag(t *testing.T) {
 	t.Parallel()
 	url, got := fakeShell(t, http.StatusOK)
-	p := purge.New(purge.Options{ShellURL: url, Window: time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := purge.New(purge.Options{Whole: []string{"explore/category", "explore/search"}, ShellURL: url, Window: time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	p.Changed("product:CL-01")
 	p.Changed("product:AU-02")
 	p.Changed("product:CL-01")
@@ -110,7 +111,7 @@ func TestPriceChangesPurgeByTag(t *testing.T) {
 func TestFailuresDoNotStopIt(t *testing.T) {
 	t.Parallel()
 	url, got := fakeShell(t, http.StatusForbidden)
-	p := purge.New(purge.Options{ShellURL: url, Window: time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := purge.New(purge.Options{Whole: []string{"explore/category", "explore/search"}, ShellURL: url, Window: time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	start(t, p)
 	p.Changed()
 	if r := receive(t, got); r.auth != "" {
@@ -130,5 +131,21 @@ func TestOffWithoutShellURL(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTooManyTagsPurgeTheWhole: more tags in one window than one request may carry purge the Whole
+// targets instead, so nothing the tags named stays stale.
+func TestTooManyTagsPurgeTheWhole(t *testing.T) {
+	t.Parallel()
+	url, got := fakeShell(t, http.StatusOK)
+	p := purge.New(purge.Options{Whole: []string{"checkout/add-to-cart"}, ShellURL: url, Window: time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for i := range 501 {
+		p.Changed(fmt.Sprintf("sku:S-%d", i))
+	}
+	start(t, p)
+	if r := receive(t, got); !slices.Equal(r.targets, []string{"checkout/add-to-cart"}) || len(r.tags) != 0 {
+		t.Errorf("501 tags purged %d targets %v and %d tags, want the whole add-to-cart", len(r.targets), r.targets, len(r.tags))
 	}
 }

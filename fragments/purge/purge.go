@@ -1,10 +1,9 @@
-// Package purge tells the shell to drop its cached copies of the fragments that show what explore's
-// read model changed (docs/fragments.md: a team's events can purge its fragments), so a new price shows
-// at once instead of when the cached fragments expire. A price change purges by the product's tag
-// ("product:CL-01", fragments.ProductTag): every fragment that names it in Inlay-Tags — explore's
-// listings, decide's product, the others' — and nothing else; a product created or changed (its
-// category, its name) purges explore's listings as a whole. It speaks to the shell's purge API
-// (POST /_inlay/purge); changes that come in a burst (a catalog republished) make one request.
+// Package purge tells the shell to drop its cached copies of a team's fragments after the team's data
+// changed (docs/fragments.md, "Who purges what"), so a change shows at once instead of when the cached
+// fragments expire. A change purges by tag (fragments.ProductTag, fragments.SKUTag): every fragment
+// that names the tag in Inlay-Tags, and nothing else; a change without tags purges the team's Whole
+// targets (explore's listings as a whole). It speaks to the shell's purge API (POST /_inlay/purge);
+// changes that come in a burst (a catalogue republished) make one request.
 package purge
 
 import (
@@ -21,10 +20,7 @@ import (
 	"time"
 )
 
-// listings names explore's fragments that show product summaries: every copy of each.
-var listings = []string{"explore/category", "explore/search"}
-
-// maxTags bounds the tags of one request; more changes in one window purge the listings as a whole.
+// maxTags bounds the tags of one request; more in one window purge the Whole targets instead.
 const maxTags = 500
 
 // Options configures New.
@@ -34,6 +30,9 @@ type Options struct {
 	// Token is the bearer token the shell's purge API requires (INLAY_PURGE_TOKEN); empty when the
 	// shell accepts loopback callers.
 	Token string
+	// Whole are the targets ("explore/category") that a change without tags, or more than 500 tags
+	// in one window, purges: every copy of each. Name every cached fragment the tags may cover.
+	Whole []string
 	// Window gathers changes into one request; 100 ms when zero.
 	Window time.Duration
 	// Timeout bounds one request; 2 s when zero.
@@ -42,13 +41,13 @@ type Options struct {
 	Log     *slog.Logger
 }
 
-// Purger purges explore's listings in the shell after changes.
+// Purger purges a team's fragments in the shell after changes.
 type Purger struct {
 	opts Options
 	kick chan struct{}
 
 	mu   sync.Mutex
-	all  bool                // purge the listings as a whole
+	all  bool                // purge the Whole targets
 	tags map[string]struct{} // purge these tags
 }
 
@@ -70,8 +69,8 @@ func New(opts Options) *Purger {
 	return &Purger{opts: opts, kick: make(chan struct{}, 1)}
 }
 
-// Changed notes that the read model changed: what shows the tags, or, without tags, every listing.
-// It never blocks.
+// Changed notes that the team's data changed: what shows the tags, or, without tags, the Whole
+// targets. It never blocks.
 func (p *Purger) Changed(tags ...string) {
 	p.mu.Lock()
 	if len(tags) == 0 {
@@ -127,7 +126,7 @@ func (p *Purger) purge(ctx context.Context) error {
 		Tags    []string `json:"tags,omitempty"`
 	}
 	if p.all {
-		body.Targets = listings
+		body.Targets = p.opts.Whole
 	}
 	for t := range p.tags {
 		body.Tags = append(body.Tags, t)
