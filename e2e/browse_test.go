@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,9 +33,6 @@ const (
 	sfPoll = 200 * time.Millisecond
 	// sfOrderFinal bounds an order's saga, from place-order to confirmed or cancelled.
 	sfOrderFinal = 60 * time.Second
-	// sfAtOnce bounds the product page with inspire stopped: the slot's deadline is 300 ms, so a page
-	// that took this long waited on inspire.
-	sfAtOnce = 3 * time.Second
 	// sfNavTimeout bounds a click's navigation, until the next page has loaded.
 	sfNavTimeout = 20 * time.Second
 )
@@ -281,8 +279,14 @@ func TestBrowse(t *testing.T) {
 		if resp.Status != http.StatusOK {
 			t.Fatalf("product page with inspire stopped = %d, want 200", resp.Status)
 		}
-		if took > sfAtOnce {
-			t.Errorf("product page with inspire stopped took %s to load, want it at once (< %s)", took, sfAtOnce)
+		// The page did not wait on inspire: its slot fell back at once (connection refused, or the
+		// breaker open), never at the slot's deadline. Checked by the outcome the shell reports, not
+		// by a time, which a busy machine stretches.
+		if pg, err := getTimed(context.Background(), http.DefaultClient, page); err != nil {
+			t.Error(err)
+		} else if m := regexp.MustCompile(`desc="inspire/recommendations ([a-z -]+)"`).FindStringSubmatch(pg.timing); m == nil ||
+			!strings.HasPrefix(m[1], "fallback") || strings.Contains(m[1], "timeout") {
+			t.Errorf("recommendations with inspire stopped: Server-Timing %q, want a fallback without waiting for the deadline", pg.timing)
 		}
 		if got := sfAttr(t, tab, `[data-testid="decide-product"]`, "data-sku"); got != sku {
 			t.Errorf("product shows %q, want %s", got, sku)
