@@ -26,8 +26,27 @@ CREATE TABLE IF NOT EXISTS inlay_outbox (
 	sent_at     timestamptz
 );
 CREATE UNIQUE INDEX IF NOT EXISTS inlay_outbox_id ON inlay_outbox (id);
-CREATE INDEX IF NOT EXISTS inlay_outbox_unsent ON inlay_outbox (seq) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS inlay_outbox_sent ON inlay_outbox (sent_at) WHERE sent_at IS NOT NULL;
+
+-- The relay deletes a row once the broker has confirmed it and records the event here, without its
+-- body, for RelayOptions.Retention (which event went out when). Until 2026-11-30 it set sent_at
+-- instead, which rewrote the whole row and its index entries; databases of that time get their
+-- sent rows moved here (once: later runs find none) and lose the two indexes that served sent_at.
+-- sent_at stays, always NULL for new rows, so that a relay of the older version still running
+-- during a deploy skips nothing: its marks are moved at the next start.
+CREATE TABLE IF NOT EXISTS inlay_outbox_published (
+	seq        bigint      NOT NULL,
+	id         uuid        NOT NULL,
+	type       text        NOT NULL,
+	subject    text        NOT NULL,
+	created_at timestamptz NOT NULL,
+	sent_at    timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inlay_outbox_published_sent ON inlay_outbox_published (sent_at);
+WITH moved AS (DELETE FROM inlay_outbox WHERE sent_at IS NOT NULL
+	RETURNING seq, id, type, subject, created_at, sent_at)
+INSERT INTO inlay_outbox_published (seq, id, type, subject, created_at, sent_at) SELECT * FROM moved;
+DROP INDEX IF EXISTS inlay_outbox_unsent;
+DROP INDEX IF EXISTS inlay_outbox_sent;
 
 -- The relay's state: producers NOTIFY only when no relay has said it is busy reading (a NOTIFY
 -- serialises commits database-wide, so it is kept for waking an idle relay). Unlogged: after a

@@ -263,7 +263,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	// The throughput runs leave 2n updated outbox rows and 2n inbox rows; autovacuum would clean
 	// them up during the latency run. Do it now, so that the latency run measures the backbone at a
 	// steady rate rather than the aftermath of the bursts.
-	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) inlay_outbox, inlay_inbox`); err != nil {
+	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) inlay_outbox, inlay_outbox_published, inlay_inbox`); err != nil {
 		return fmt.Errorf("vacuum after the throughput runs: %w", err)
 	}
 
@@ -323,7 +323,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := pool.QueryRow(ctx, `SELECT
 		COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - created_at)), 0)::float8,
 		COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - created_at)), 0)::float8
-		FROM inlay_outbox WHERE seq > $1 AND sent_at IS NOT NULL`, fromSeq).Scan(&relayP50, &relayP99); err != nil {
+		FROM inlay_outbox_published WHERE seq > $1`, fromSeq).Scan(&relayP50, &relayP99); err != nil {
 		return fmt.Errorf("measure relay latency: %w", err)
 	}
 	if o.timeline > 0 {
