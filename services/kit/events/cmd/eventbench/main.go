@@ -227,22 +227,27 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		return float64(o.n) / took.Seconds(), nil
 	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	use0 := readUse(dbName)
 	ceiling1, err := ceilingRun()
 	if err != nil {
 		return err
 	}
+	ceilingUse := readUse(dbName).per1000(use0, o.n, false)
 
 	// 1. Drain: n events already in the outbox when the relay starts.
 	if err := b.write(ctx, o.n, o.subjects, 1, 500); err != nil {
 		return err
 	}
 	b.target.Store(int64(o.n))
+	use0 = readUse(dbName)
 	t0 := time.Now()
 	start("relay", relay.Run)
 	if err := b.wait(ctx, 2*time.Minute); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
 	drain := float64(o.n) / time.Since(t0).Seconds()
+	drainUse := readUse(dbName).per1000(use0, o.n, true)
 
 	// 2. Sustained: producers write n more (transactions of 10) while relay and consumer run.
 	b.target.Add(int64(o.n))
@@ -296,7 +301,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			subject = warmupPrefix + subject
 		} else if i == warm {
 			// Everything written from here on is measured.
-			if err := wpool.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) FROM inlay_outbox`).Scan(&fromSeq); err != nil {
+			if err := wpool.QueryRow(ctx, `SELECT GREATEST((SELECT max(seq) FROM inlay_outbox), (SELECT max(seq) FROM inlay_outbox_published), 0)`).Scan(&fromSeq); err != nil {
 				return fmt.Errorf("read outbox position: %w", err)
 			}
 			cpu0 = readCPU()
@@ -346,6 +351,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "| ceiling: RabbitMQ alone, %d messages through one quorum queue (batches of 500 with confirms, manual acks per %d; no database), before the drain / after the sustained run | %.0f / %.0f messages/s |\n", o.n, o.batch, ceiling1, ceiling2)
 	fmt.Fprintf(out, "| throughput, draining %d queued outbox rows | %.0f events/s |\n", o.n, drain)
 	fmt.Fprintf(out, "| draining / ceiling (the mean of the two; target ≥ 0.8) | %.2f× |\n", drain/ceiling)
+	fmt.Fprintf(out, "| CPU per 1,000 messages, ceiling (the first) | %s |\n", ceilingUse)
+	fmt.Fprintf(out, "| CPU per 1,000 events, draining (PostgreSQL: the backends of the benchmark's database) | %s |\n", drainUse)
 	fmt.Fprintf(out, "| throughput, %d events written by %d producers (%d per tx) while relaying | %.0f events/s |\n", o.n, o.producers, o.perTx, sustained)
 	fmt.Fprintf(out, "| latency run: rate achieved (target %d/s for %s after %s of warm-up, 1 event per tx) | %.0f events/s |\n", o.rate, o.duration, o.warmup, achieved)
 	fmt.Fprintf(out, "| latency run: machine CPU busy (all processes: producers, PostgreSQL, RabbitMQ, relay, consumer) | %s |\n", cpuBusy)
