@@ -14,7 +14,10 @@
 // VACUUM of what the throughput runs left, events are written one per transaction at a fixed -rate,
 // -warmup unmeasured and then -duration measured; publish-to-handled is from the moment the
 // producing transaction's commit returned to the moment the consumer settled the event (its inbox
-// transaction committed and the ack sent). -timeline prints the worst latency per window.
+// transaction committed and the ack sent). -timeline prints the worst latency per window. CPU per
+// 1,000 events (Linux, from /proc): what RabbitMQ, the PostgreSQL backends of the benchmark's database
+// and eventbench itself used during the first ceiling run and during the drain; where both runs are
+// CPU-bound, drain/ceiling is about the inverse of the ratio of their CPU per event.
 // POSTGRES_URL and AMQP_URL are read like the services read them.
 package main
 
