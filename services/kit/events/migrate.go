@@ -32,7 +32,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS inlay_outbox_id ON inlay_outbox (id);
 -- instead, which rewrote the whole row and its index entries; databases of that time get their
 -- sent rows moved here (once: later runs find none) and lose the two indexes that served sent_at.
 -- sent_at stays, always NULL for new rows, so that a relay of the older version still running
--- during a deploy skips nothing: its marks are moved at the next start.
+-- during a deploy keeps working (and publishes nothing twice): its marks are moved when a relay of
+-- this version next takes the lead.
 CREATE TABLE IF NOT EXISTS inlay_outbox_published (
 	seq        bigint      NOT NULL,
 	id         uuid        NOT NULL,
@@ -42,9 +43,7 @@ CREATE TABLE IF NOT EXISTS inlay_outbox_published (
 	sent_at    timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inlay_outbox_published_sent ON inlay_outbox_published (sent_at);
-WITH moved AS (DELETE FROM inlay_outbox WHERE sent_at IS NOT NULL
-	RETURNING seq, id, type, subject, created_at, sent_at)
-INSERT INTO inlay_outbox_published (seq, id, type, subject, created_at, sent_at) SELECT * FROM moved;
+` + moveMarked + `;
 DROP INDEX IF EXISTS inlay_outbox_unsent;
 DROP INDEX IF EXISTS inlay_outbox_sent;
 
@@ -76,6 +75,14 @@ CREATE TABLE IF NOT EXISTS inlay_inbox (
 );
 CREATE INDEX IF NOT EXISTS inlay_inbox_handled ON inlay_inbox (handled_at);
 `
+
+// moveMarked moves the rows that a relay of the version before inlay_outbox_published marked sent
+// (it set sent_at) to inlay_outbox_published. Migrate runs it, and so does a relay when it takes the
+// lead (an older relay may have published until then), so that no marked row stays in the outbox,
+// where every read would step over it.
+const moveMarked = `WITH moved AS (DELETE FROM inlay_outbox WHERE sent_at IS NOT NULL
+	RETURNING seq, id, type, subject, created_at, sent_at)
+INSERT INTO inlay_outbox_published (seq, id, type, subject, created_at, sent_at) SELECT * FROM moved`
 
 // Migrate creates the outbox and inbox tables (and the outbox's NOTIFY trigger) in the service's
 // database. It is idempotent and safe to run from several processes at once.

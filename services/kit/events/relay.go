@@ -199,6 +199,9 @@ func (r *Relay) session(ctx context.Context) error {
 	if err := r.setListening(ctx, false); err != nil {
 		return err
 	}
+	if _, err := r.opts.Pool.Exec(ctx, moveMarked); err != nil {
+		return fmt.Errorf("move rows an older relay marked sent: %w", err)
+	}
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer scancel()

@@ -126,3 +126,24 @@ func TestMigrateMovesRowsMarkedSent(t *testing.T) {
 		t.Errorf("%d of the sent_at indexes left", n)
 	}
 }
+
+// A relay of the older version, publishing during a deploy, marked a row sent after Migrate ran: the
+// relay that takes the lead next moves it out of the outbox and publishes only the unmarked one.
+func TestRelayMovesRowsAnOlderRelayMarked(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	es := env.add(t, ctx, testType, "thing", 1, 3)
+	if _, err := env.pool.Exec(ctx, `UPDATE inlay_outbox SET sent_at = clock_timestamp() WHERE id = $1`, es[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := env.startRelay(t, RelayOptions{})
+	waitFor(t, 10*time.Second, "the outbox emptied", func() bool {
+		return env.count(t, `SELECT count(*) FROM inlay_outbox`) == 0 &&
+			env.count(t, `SELECT count(*) FROM inlay_outbox_published`) == 2
+	})
+	if v := value(t, r.metrics.published); v != 1 {
+		t.Fatalf("published = %v, want 1 (the row marked sent is not published again)", v)
+	}
+}
