@@ -96,7 +96,7 @@ func (wt *Watcher) Close(ctx context.Context) {
 // Sample reads the figures now.
 func (wt *Watcher) Sample(ctx context.Context) (CatalogSample, error) {
 	s := CatalogSample{At: time.Since(wt.start)}
-	err := wt.decide.QueryRow(ctx, `SELECT count(*) FILTER (WHERE sent_at IS NULL), count(*) FILTER (WHERE sent_at IS NOT NULL) FROM inlay_outbox`).
+	err := wt.decide.QueryRow(ctx, `SELECT (SELECT count(*) FROM inlay_outbox WHERE sent_at IS NULL), (SELECT count(*) FROM inlay_outbox_published)`).
 		Scan(&s.Outbox, &s.Relayed)
 	if err != nil {
 		return s, fmt.Errorf("decide's outbox: %w", err)

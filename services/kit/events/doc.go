@@ -18,7 +18,8 @@
 // # Tables
 //
 // Migrate(ctx, pool) creates the tables in the service's own database: inlay_outbox (with its
-// NOTIFY trigger and the relay's state row, inlay_outbox_relay) and
+// NOTIFY trigger, the relay's state row, inlay_outbox_relay, and the record of published events,
+// inlay_outbox_published) and
 // inlay_inbox (plain idempotent SQL under an advisory lock; it does not touch the service's goose
 // version table, so it coexists with the service's own migrations). Call it at start-up.
 //
@@ -41,8 +42,9 @@
 // (default inlay.events) with publisher confirms, pipelined (up to 8 batches in flight, confirms awaited and marks committed in overlapping stages), and marks
 // rows sent only after the broker confirmed them. It reconnects with backoff after losing the broker
 // or the database. Only one relay per database publishes at a time (a session advisory lock;
-// others stand by and take over when it dies), which keeps per-subject order. Sent rows are
-// deleted after RelayOptions.Retention. Delivery is at least once: a relay killed between the
+// others stand by and take over when it dies), which keeps per-subject order. A confirmed row is
+// deleted and recorded without its body in inlay_outbox_published, which keeps it for
+// RelayOptions.Retention. Delivery is at least once: a relay killed between the
 // confirm and the mark publishes the row again, and consumers drop the duplicate.
 //
 // Wake-up: an idle relay LISTENs, and an insert trigger issues pg_notify in the inserting
@@ -53,7 +55,7 @@
 // installed as the tracer of the producers' pool; kit.Start does both) is woken as soon as a
 // transaction of its own process that wrote the outbox has committed, busy or idle (it still polls
 // every 5 ms while busy, for other processes' rows). PollInterval is the
-// backup poll. Marks (sent_at) commit without waiting for the WAL flush: one lost in a crash of
+// backup poll. Marks (the delete and its record) commit without waiting for the WAL flush: one lost in a crash of
 // PostgreSQL only republishes rows the inboxes drop. Order per subject is the order of the outbox seq: lock or update the aggregate's
 // row before adding its event, so that two transactions on one aggregate take seqs in commit order.
 //

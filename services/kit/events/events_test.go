@@ -57,7 +57,8 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("handler context traceparent = %v, want %s", gotTrace.Load(), tp)
 	}
 	waitFor(t, 10*time.Second, "the row marked sent", func() bool {
-		return env.count(t, `SELECT count(*) FROM inlay_outbox WHERE sent_at IS NOT NULL`) == 1
+		return env.count(t, `SELECT count(*) FROM inlay_outbox`) == 0 &&
+			env.count(t, `SELECT count(*) FROM inlay_outbox_published WHERE id = $1 AND sent_at >= created_at`, e.ID) == 1
 	})
 	waitFor(t, 10*time.Second, "the ack", func() bool { return c.handledCount(t, testType, "applied") == 1 })
 	if n := env.count(t, `SELECT count(*) FROM inlay_inbox WHERE consumer = 'svc' AND event_id = $1`, e.ID); n != 1 {
@@ -441,8 +442,9 @@ func TestRelayRetentionAndBacklogMetrics(t *testing.T) {
 	env.add(t, context.Background(), testType, "thing-1", 0, 5)
 	// Nothing is bound to the exchange: the events are confirmed and dropped by the broker.
 	r, _ := env.startRelay(t, RelayOptions{Retention: time.Millisecond, PollInterval: 20 * time.Millisecond})
-	waitFor(t, 10*time.Second, "sent rows deleted", func() bool {
-		return env.count(t, `SELECT count(*) FROM inlay_outbox`) == 0
+	waitFor(t, 10*time.Second, "sent rows and their records deleted", func() bool {
+		return env.count(t, `SELECT count(*) FROM inlay_outbox`) == 0 &&
+			env.count(t, `SELECT count(*) FROM inlay_outbox_published`) == 0
 	})
 	if v := value(t, r.metrics.published); v != 5 {
 		t.Fatalf("published = %v", v)

@@ -26,8 +26,26 @@ CREATE TABLE IF NOT EXISTS inlay_outbox (
 	sent_at     timestamptz
 );
 CREATE UNIQUE INDEX IF NOT EXISTS inlay_outbox_id ON inlay_outbox (id);
-CREATE INDEX IF NOT EXISTS inlay_outbox_unsent ON inlay_outbox (seq) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS inlay_outbox_sent ON inlay_outbox (sent_at) WHERE sent_at IS NOT NULL;
+
+-- The relay deletes a row once the broker has confirmed it and records the event here, without its
+-- body, for RelayOptions.Retention (which event went out when). Until 2026-11-30 it set sent_at
+-- instead, which rewrote the whole row and its index entries; databases of that time get their
+-- sent rows moved here (once: later runs find none) and lose the two indexes that served sent_at.
+-- sent_at stays, always NULL for new rows, so that a relay of the older version still running
+-- during a deploy keeps working (and publishes nothing twice): its marks are moved when a relay of
+-- this version next takes the lead.
+CREATE TABLE IF NOT EXISTS inlay_outbox_published (
+	seq        bigint      NOT NULL,
+	id         uuid        NOT NULL,
+	type       text        NOT NULL,
+	subject    text        NOT NULL,
+	created_at timestamptz NOT NULL,
+	sent_at    timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inlay_outbox_published_sent ON inlay_outbox_published (sent_at);
+` + moveMarked + `;
+DROP INDEX IF EXISTS inlay_outbox_unsent;
+DROP INDEX IF EXISTS inlay_outbox_sent;
 
 -- The relay's state: producers NOTIFY only when no relay has said it is busy reading (a NOTIFY
 -- serialises commits database-wide, so it is kept for waking an idle relay). Unlogged: after a
@@ -57,6 +75,14 @@ CREATE TABLE IF NOT EXISTS inlay_inbox (
 );
 CREATE INDEX IF NOT EXISTS inlay_inbox_handled ON inlay_inbox (handled_at);
 `
+
+// moveMarked moves the rows that a relay of the version before inlay_outbox_published marked sent
+// (it set sent_at) to inlay_outbox_published. Migrate runs it, and so does a relay when it takes the
+// lead (an older relay may have published until then), so that no marked row stays in the outbox,
+// where every read would step over it.
+const moveMarked = `WITH moved AS (DELETE FROM inlay_outbox WHERE sent_at IS NOT NULL
+	RETURNING seq, id, type, subject, created_at, sent_at)
+INSERT INTO inlay_outbox_published (seq, id, type, subject, created_at, sent_at) SELECT * FROM moved`
 
 // Migrate creates the outbox and inbox tables (and the outbox's NOTIFY trigger) in the service's
 // database. It is idempotent and safe to run from several processes at once.

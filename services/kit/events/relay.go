@@ -36,8 +36,9 @@ type RelayOptions struct {
 	// PollInterval is the backup poll when no NOTIFY arrives, and how often a standby relay
 	// tries to take over; 1 s when zero.
 	PollInterval time.Duration
-	// Retention is how long sent rows are kept before being deleted; 24 h when zero, never
-	// deleted when negative.
+	// Retention is how long the record of a published event (inlay_outbox_published: its seq, id,
+	// type, subject, when it was written and when the broker confirmed it; not its body) is kept;
+	// 24 h when zero, forever when negative. The outbox row itself is deleted once confirmed.
 	Retention time.Duration
 	// ConfirmTimeout bounds waiting for the broker's confirms of one batch; 15 s when zero.
 	ConfirmTimeout time.Duration
@@ -197,6 +198,9 @@ func (r *Relay) session(ctx context.Context) error {
 
 	if err := r.setListening(ctx, false); err != nil {
 		return err
+	}
+	if _, err := r.opts.Pool.Exec(ctx, moveMarked); err != nil {
+		return fmt.Errorf("move rows an older relay marked sent: %w", err)
 	}
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -14,7 +14,10 @@
 // VACUUM of what the throughput runs left, events are written one per transaction at a fixed -rate,
 // -warmup unmeasured and then -duration measured; publish-to-handled is from the moment the
 // producing transaction's commit returned to the moment the consumer settled the event (its inbox
-// transaction committed and the ack sent). -timeline prints the worst latency per window.
+// transaction committed and the ack sent). -timeline prints the worst latency per window. CPU per
+// 1,000 events (Linux, from /proc): what RabbitMQ, the PostgreSQL backends of the benchmark's database
+// and eventbench itself used during the first ceiling run and during the drain; where both runs are
+// CPU-bound, drain/ceiling is about the inverse of the ratio of their CPU per event.
 // POSTGRES_URL and AMQP_URL are read like the services read them.
 package main
 
@@ -227,22 +230,27 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		return float64(o.n) / took.Seconds(), nil
 	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	use0 := readUse(dbName)
 	ceiling1, err := ceilingRun()
 	if err != nil {
 		return err
 	}
+	ceilingUse := readUse(dbName).per1000(use0, o.n, false)
 
 	// 1. Drain: n events already in the outbox when the relay starts.
 	if err := b.write(ctx, o.n, o.subjects, 1, 500); err != nil {
 		return err
 	}
 	b.target.Store(int64(o.n))
+	use0 = readUse(dbName)
 	t0 := time.Now()
 	start("relay", relay.Run)
 	if err := b.wait(ctx, 2*time.Minute); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
 	drain := float64(o.n) / time.Since(t0).Seconds()
+	drainUse := readUse(dbName).per1000(use0, o.n, true)
 
 	// 2. Sustained: producers write n more (transactions of 10) while relay and consumer run.
 	b.target.Add(int64(o.n))
@@ -263,7 +271,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	// The throughput runs leave 2n updated outbox rows and 2n inbox rows; autovacuum would clean
 	// them up during the latency run. Do it now, so that the latency run measures the backbone at a
 	// steady rate rather than the aftermath of the bursts.
-	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) inlay_outbox, inlay_inbox`); err != nil {
+	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) inlay_outbox, inlay_outbox_published, inlay_inbox`); err != nil {
 		return fmt.Errorf("vacuum after the throughput runs: %w", err)
 	}
 
@@ -296,7 +304,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			subject = warmupPrefix + subject
 		} else if i == warm {
 			// Everything written from here on is measured.
-			if err := wpool.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) FROM inlay_outbox`).Scan(&fromSeq); err != nil {
+			if err := wpool.QueryRow(ctx, `SELECT GREATEST((SELECT max(seq) FROM inlay_outbox), (SELECT max(seq) FROM inlay_outbox_published), 0)`).Scan(&fromSeq); err != nil {
 				return fmt.Errorf("read outbox position: %w", err)
 			}
 			cpu0 = readCPU()
@@ -323,7 +331,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := pool.QueryRow(ctx, `SELECT
 		COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - created_at)), 0)::float8,
 		COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - created_at)), 0)::float8
-		FROM inlay_outbox WHERE seq > $1 AND sent_at IS NOT NULL`, fromSeq).Scan(&relayP50, &relayP99); err != nil {
+		FROM inlay_outbox_published WHERE seq > $1`, fromSeq).Scan(&relayP50, &relayP99); err != nil {
 		return fmt.Errorf("measure relay latency: %w", err)
 	}
 	if o.timeline > 0 {
@@ -346,6 +354,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "| ceiling: RabbitMQ alone, %d messages through one quorum queue (batches of 500 with confirms, manual acks per %d; no database), before the drain / after the sustained run | %.0f / %.0f messages/s |\n", o.n, o.batch, ceiling1, ceiling2)
 	fmt.Fprintf(out, "| throughput, draining %d queued outbox rows | %.0f events/s |\n", o.n, drain)
 	fmt.Fprintf(out, "| draining / ceiling (the mean of the two; target ≥ 0.8) | %.2f× |\n", drain/ceiling)
+	fmt.Fprintf(out, "| CPU per 1,000 messages, ceiling (the first) | %s |\n", ceilingUse)
+	fmt.Fprintf(out, "| CPU per 1,000 events, draining (PostgreSQL: the backends of the benchmark's database) | %s |\n", drainUse)
 	fmt.Fprintf(out, "| throughput, %d events written by %d producers (%d per tx) while relaying | %.0f events/s |\n", o.n, o.producers, o.perTx, sustained)
 	fmt.Fprintf(out, "| latency run: rate achieved (target %d/s for %s after %s of warm-up, 1 event per tx) | %.0f events/s |\n", o.rate, o.duration, o.warmup, achieved)
 	fmt.Fprintf(out, "| latency run: machine CPU busy (all processes: producers, PostgreSQL, RabbitMQ, relay, consumer) | %s |\n", cpuBusy)
