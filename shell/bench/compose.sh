@@ -8,6 +8,8 @@
 #   inlay-cached  the shell composing the cacheable page (the stub sends public, max-age=60)
 #   floor         shell/bench/floor, the least work a composer can do: six pooled fetches, written out
 #   static        nginx serving the composed page (the shell's answer, saved once) as a static file
+#   static-go     shell/bench/floor -static: fasthttp answering with the same saved page from memory,
+#                 the least work a Go server can do for it (the cached page's floor in Go)
 #
 # The shell runs as a deployment runs it: INLAY_ENV=prod with a fresh key pair, and LOG_LEVEL and GOGC
 # as deploy/k8s/base/configmap.yaml sets them (the Go default when it sets no GOGC), tracing off.
@@ -38,7 +40,8 @@ cleanup() {
 trap cleanup EXIT
 
 stub_port=9100 shell_port=${BENCH_SHELL_PORT:-18092} floor_port=${BENCH_FLOOR_PORT:-18097} static_port=${BENCH_STATIC_PORT:-18098}
-for port in $stub_port $shell_port $floor_port $static_port; do
+static_go_port=${BENCH_STATIC_GO_PORT:-18099}
+for port in $stub_port $shell_port $floor_port $static_port $static_go_port; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "port $port is in use (another benchmark running?)" >&2
 		exit 1
@@ -119,6 +122,9 @@ http {
 NGINX
 nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf"
 wait_for http://127.0.0.1:$static_port/page.html
+"$work/floor" -addr 127.0.0.1:$static_go_port -static "$work/html/page.html" >"$work/static-go.log" 2>&1 &
+pids+=($!)
+wait_for http://127.0.0.1:$static_go_port/
 
 # A returning visitor sends the CSRF cookie of an earlier answer: its signed context is reused, so
 # its page costs no signature (wrk sends no cookie otherwise: every "inlay" request is a new visitor).
@@ -131,6 +137,7 @@ targets=(
 	"floor=http://127.0.0.1:$floor_port/"
 	"inlay-cached=http://127.0.0.1:$shell_port/bench-cached"
 	"static=http://127.0.0.1:$static_port/page.html"
+	"static-go=http://127.0.0.1:$static_go_port/"
 )
 # Warm-up: connections, the shell's manifest and cache, the Go runtime's heap.
 for kv in "${targets[@]}"; do wrk -t1 -c32 -d2s "${kv#*=}" >/dev/null; done
@@ -163,8 +170,12 @@ ratios() { # a b: per-round a/b, one per line
 uncached=$(ratios inlay floor)
 returning=$(ratios inlay-returning floor)
 cached=$(ratios inlay-cached static)
+static_go=$(ratios static-go static)
+cached_go=$(ratios inlay-cached static-go)
 u_med=$(echo "$uncached" | median)
 c_med=$(echo "$cached" | median)
+sg_med=$(echo "$static_go" | median)
+cg_med=$(echo "$cached_go" | median)
 r_med=$(echo "$returning" | median)
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "met" : "not met" }'; }
 
@@ -180,6 +191,8 @@ table=$(
 	echo "| inlay / floor (uncached) | $(echo "$uncached" | paste -sd' ') | $u_med | ≥ 0.95: $(verdict "$u_med" 0.95) |"
 	echo "| inlay-returning / floor (uncached, no signature: the visitor's context was signed before) | $(echo "$returning" | paste -sd' ') | $r_med | (no target) |"
 	echo "| inlay-cached / static (cacheable) | $(echo "$cached" | paste -sd' ') | $c_med | ≥ 0.9: $(verdict "$c_med" 0.9) |"
+	echo "| static-go / static (the same bytes from a Go fasthttp server that does nothing else: the floor in Go) | $(echo "$static_go" | paste -sd' ') | $sg_med | (no target) |"
+	echo "| inlay-cached / static-go (the shell against that floor) | $(echo "$cached_go" | paste -sd' ') | $cg_med | (no target) |"
 )
 echo "$table"
 if [ -n "${BENCH_OUT:-}" ]; then echo "$table" >"$BENCH_OUT"; fi

@@ -10,12 +10,17 @@
 //	curl 'http://127.0.0.1:18096/?delay=20'
 //
 // The query string (delay=, cc=) is passed to every fragment, as the page files pass theirs.
+//
+// With -static FILE it is instead the floor of a cached page in Go: fasthttp answering every request
+// with FILE's bytes from memory (no composition, no cookie, no log), which compose.sh sets beside
+// nginx serving the same file.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"log"
+	"os"
 	"sync"
 	"time"
 
@@ -36,7 +41,18 @@ var fragments = []string{
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18096", "listen address")
 	stub := flag.String("stub", "http://127.0.0.1:9100", "the stub fragment server")
+	static := flag.String("static", "", "serve this file's bytes for every request instead of composing")
 	flag.Parse()
+	if *static != "" {
+		page, err := os.ReadFile(*static)
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Fatal(fasthttp.ListenAndServe(*addr, func(ctx *fasthttp.RequestCtx) {
+			ctx.SetContentType("text/html; charset=utf-8")
+			ctx.SetBody(page)
+		}))
+	}
 	client := &fasthttp.Client{MaxConnsPerHost: 4096, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
 	h := func(ctx *fasthttp.RequestCtx) {
 		extra := string(ctx.QueryArgs().QueryString())
