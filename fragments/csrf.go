@@ -8,7 +8,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"hash"
+	"io"
 	"net/http"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -103,6 +106,9 @@ func RequireCSRF() fiber.Handler {
 // verify for the new session. Tokens use only URL-safe base64 characters.
 type CSRFTokens struct {
 	key []byte
+	// macs are HMAC-SHA256 states under key, reused: a new one hashes the key's pads again, a reset
+	// one starts from the saved state.
+	macs sync.Pool
 }
 
 const (
@@ -117,7 +123,9 @@ const (
 func NewCSRFTokens(secret []byte) *CSRFTokens {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("inlay csrf token key v1"))
-	return &CSRFTokens{key: m.Sum(nil)}
+	t := &CSRFTokens{key: m.Sum(nil)}
+	t.macs.New = func() any { return hmac.New(sha256.New, t.key) }
+	return t
 }
 
 // Issue returns a new token bound to session ("" for a visitor without one).
@@ -138,9 +146,13 @@ func (t *CSRFTokens) Valid(token, session string) bool {
 }
 
 func (t *CSRFTokens) mac(random, session string) string {
-	m := hmac.New(sha256.New, t.key)
-	m.Write([]byte(random))
-	m.Write([]byte{0})
-	m.Write([]byte(session))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m := t.macs.Get().(hash.Hash)
+	m.Reset()
+	_, _ = io.WriteString(m, random) // a hash's Write never fails
+	_, _ = m.Write([]byte{0})
+	_, _ = io.WriteString(m, session)
+	var sum [sha256.Size]byte
+	out := base64.RawURLEncoding.EncodeToString(m.Sum(sum[:0]))
+	t.macs.Put(m)
+	return out
 }
