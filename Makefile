@@ -139,7 +139,7 @@ bench-compose: services-up ## the composition table alone (< 4 min): inlay, inla
 	BENCH_OUT=$(BENCH_DIR)/compose.md shell/bench/compose.sh
 	scripts/record-bench.sh compose $(BENCH_DIR)/compose.md
 
-bench-tracing: services-up ## what tracing costs the shell (about 4 min): uncached pages with tracing off, sampling 0, the default (parent-based 10%) and sampling 1, beside the floor; median ratios of 3 rotated rounds, CPU per page
+bench-tracing: services-up ## what tracing costs the shell (about 6 min): uncached pages with tracing off, off again (the control), sampling 0, the default (parent-based 10%) and sampling 1, beside the floor; shells pinned to one core, the load to the other; medians and spreads of 12 rotated rounds, CPU per page
 	@mkdir -p $(BENCH_DIR)
 	BENCH_OUT=$(BENCH_DIR)/tracing.md shell/bench/tracing.sh
 	scripts/record-bench.sh tracing $(BENCH_DIR)/tracing.md

@@ -78,8 +78,9 @@ type FetchRequest struct {
 	// (Instances.PickVersion): the version the page was composed with.
 	Version string
 	// Traced says that the span in the request's context is the caller's span for this very fetch
-	// (the shell's fragment span): the client adds the request's attributes to it instead of starting
-	// a client span of its own, so a sampled page costs one span per fragment, not two.
+	// (the shell's fragment span): the client starts no client span of its own and leaves the
+	// request's attributes (path, status) to the caller, so a sampled page costs one span per
+	// fragment, not two. The team still gets the traceparent of ctx's span.
 	Traced bool
 }
 
@@ -296,11 +297,7 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 	}
 	span := c.startSpan(ctx, &r)
 	resp, err := c.execute(tc, r, deadline)
-	if r.Traced {
-		recordFetch(trace.SpanFromContext(ctx), r, resp)
-	} else {
-		endSpan(span, resp, err)
-	}
+	endSpan(span, resp, err)
 	return resp, err
 }
 

@@ -33,17 +33,6 @@ func (c *Client) startSpan(ctx context.Context, r *FetchRequest) trace.Span {
 	return span
 }
 
-// recordFetch adds a Traced request's attributes to its caller's span, which the caller ends.
-func recordFetch(span trace.Span, r FetchRequest, resp *FetchResponse) {
-	if !span.IsRecording() {
-		return
-	}
-	span.SetAttributes(attribute.String("http.request.method", "GET"), attribute.String("url.path", r.Path))
-	if resp != nil {
-		span.SetAttributes(attribute.Int("http.response.status_code", resp.Status))
-	}
-}
-
 func endSpan(span trace.Span, resp *FetchResponse, err error) {
 	if span == nil {
 		return

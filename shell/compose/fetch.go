@@ -195,6 +195,9 @@ func (e *Engine) validate(resp *fragments.FetchResponse) error {
 
 // finish classifies a team's answer for a slot.
 func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, err error, d time.Duration) {
+	if resp != nil {
+		s.httpStatus = resp.Status
+	}
 	switch {
 	case err != nil:
 		c.fail(s, err, d)

@@ -103,6 +103,7 @@ type slot struct {
 	dur                time.Duration
 	version            string
 	span               trace.Span // the fragment's span, from its fetch's start; nil for a slot resolved at once
+	httpStatus         int        // the status of the team's answer it fetched (0: none), for its span
 
 	placeholder bool // the writer wrote a placeholder for it (async)
 }

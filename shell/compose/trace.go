@@ -1,6 +1,6 @@
 // Fragment spans: one per slot, a child of the page's span, with the fragment's outcome and its
 // team's version. When the slot fetches, its span also records the request (FetchRequest.Traced: the
-// fragments client adds the method, path and status to it instead of a child span of its own), so a
+// fragments client makes no span of its own, and the slot's span gets the path and status), so a
 // sampled page is one span per fragment; the team's server span is its child.
 
 package compose
@@ -47,7 +47,9 @@ func (c *Composition) startSpan(s *slot) context.Context {
 }
 
 // endSpan ends a finished slot's span, or records one for a slot that never fetched (a cached
-// copy, a bad src), when the page's span is sampled.
+// copy, a bad src), when the page's span is sampled. Its attributes are set in one call, only those
+// that say something (no empty version, primary only when true, depth only when nested): every
+// attribute of a sampled span is copied, deduplicated and encoded for export.
 func (c *Composition) endSpan(s *slot) {
 	span := s.span
 	if span == nil {
@@ -56,18 +58,29 @@ func (c *Composition) endSpan(s *slot) {
 		}
 		_, span = c.e.opts.Tracer.Start(c.ctx, s.spanName(), trace.WithTimestamp(c.e.opts.Now().Add(-s.dur)))
 	}
-	team, name := "", s.tag.Src
+	attrs := make([]attribute.KeyValue, 0, 7)
+	attrs = append(attrs, attribute.String("inlay.fragment.outcome", s.outcome()))
 	if s.ref.team != nil {
-		team, name = s.ref.team.Name, s.ref.name
+		attrs = append(attrs, attribute.String("inlay.team", s.ref.team.Name))
+	} else {
+		attrs = append(attrs, attribute.String("inlay.fragment", s.tag.Src))
 	}
-	span.SetAttributes(
-		attribute.String("inlay.team", team),
-		attribute.String("inlay.fragment", name),
-		attribute.String("inlay.fragment.outcome", s.outcome()),
-		attribute.String("inlay.team.version", s.version),
-		attribute.Int("inlay.fragment.depth", s.depth),
-		attribute.Bool("inlay.fragment.primary", s.tag.Primary),
-	)
+	if s.version != "" {
+		attrs = append(attrs, attribute.String("inlay.team.version", s.version))
+	}
+	if s.span != nil && s.source != SourceCache && s.source != SourceStale { // the request it made (FetchRequest.Traced)
+		attrs = append(attrs, attribute.String("url.path", s.ref.path))
+		if s.httpStatus != 0 {
+			attrs = append(attrs, attribute.Int("http.response.status_code", s.httpStatus))
+		}
+	}
+	if s.tag.Primary {
+		attrs = append(attrs, attribute.Bool("inlay.fragment.primary", true))
+	}
+	if s.depth > 0 {
+		attrs = append(attrs, attribute.Int("inlay.fragment.depth", s.depth))
+	}
+	span.SetAttributes(attrs...)
 	if s.source == SourceFailed || s.source == SourceFallback {
 		msg := s.outcome()
 		if s.cause != nil {

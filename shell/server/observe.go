@@ -19,9 +19,11 @@ const (
 	pageRedirect    = "redirect"
 )
 
-func endPageSpan(span trace.Span, route, outcome string) {
+// endPageSpan ends a page's span with its outcome (the route is in its name and on its parent, the
+// server span).
+func endPageSpan(span trace.Span, outcome string) {
 	if span.IsRecording() {
-		span.SetAttributes(attribute.String("http.route", route), attribute.String("inlay.page.outcome", outcome))
+		span.SetAttributes(attribute.String("inlay.page.outcome", outcome))
 		if outcome == pageUnavailable {
 			span.SetStatus(codes.Error, "primary fragment failed")
 		}

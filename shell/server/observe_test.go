@@ -148,6 +148,16 @@ func TestPageSpans(t *testing.T) {
 		if got := attr(f, "http.response.status_code"); want == "fetch" && got != "200" {
 			t.Errorf("%s: http.response.status_code %q, want 200", name, got)
 		}
+		// Only attributes that say something: primary on the primary alone, no depth at the top
+		// level, no method (always GET).
+		if got, want := attr(f, "inlay.fragment.primary"), map[bool]string{true: "true"}[name == "fragment decide/product"]; got != want {
+			t.Errorf("%s: inlay.fragment.primary %q, want %q", name, got, want)
+		}
+		for _, key := range []string{"inlay.fragment.depth", "http.request.method"} {
+			if got := attr(f, key); got != "" {
+				t.Errorf("%s: %s %q, want none", name, key, got)
+			}
+		}
 		if req := byName(spans, "GET "+strings.TrimPrefix(name[:strings.Index(name, "/")], "fragment ")+" "+path); req != nil {
 			t.Errorf("%s: a client span of its own (%s) beside the fragment span", name, req.Name)
 		}

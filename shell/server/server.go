@@ -424,7 +424,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 			outcome = pageDegraded
 		}
 		s.metrics.page(route, outcome, time.Since(start))
-		endPageSpan(span, route, outcome)
+		endPageSpan(span, outcome)
 	}
 	// The composition's context is not the request's either. Every fetch has its own deadline;
 	// WriteTo's end (or Cancel) ends the composition.

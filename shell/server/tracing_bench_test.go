@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -19,18 +21,14 @@ import (
 	"github.com/inlay-dev/inlay/shell"
 )
 
-// discardExporter takes every batch of spans and drops it: the SDK's work without a collector.
-type discardExporter struct{}
-
-func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discardExporter) Shutdown(context.Context) error                             { return nil }
-
 // BenchmarkPageTracing is the shell's whole handler chain for the six-fragment bench page,
 // uncached (every fragment fetched from a loopback server), in memory on the shell's side, with
 // tracing off (the no-op provider), on with sampling 0, on with the default sampler (parent-based,
-// 10% of new traces) and on with every trace sampled (batched to an exporter that drops them). It
-// shows the CPU time and allocations tracing adds per page; shell/bench/tracing.sh measures it
-// over sockets.
+// 10% of new traces) and on with every trace sampled, batched and exported over OTLP/HTTP (protobuf)
+// to a loopback receiver that reads and drops each batch — the exporter's encoding is most of what a
+// sampled span costs. It shows the CPU time and allocations tracing adds per page (run it with
+// -cpu 1 for ns/op to include the exporter's goroutine); shell/bench/tracing.sh measures it over
+// sockets.
 func BenchmarkPageTracing(b *testing.B) {
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/fragments/")
@@ -41,14 +39,22 @@ func BenchmarkPageTracing(b *testing.B) {
 	defer stub.Close()
 	dir := b.TempDir()
 	writeBenchPage(b, dir)
-	// The providers as tracing.New builds them, exporting to discardExporter.
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer sink.Close()
+	// The providers as tracing.New builds them, exporting to sink.
 	sdk := func(sampler, arg string) func() (trace.TracerProvider, func()) {
 		return func() (trace.TracerProvider, func()) {
 			s, err := tracing.Sampler(sampler, arg)
 			if err != nil {
 				b.Fatal(err)
 			}
-			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}), sdktrace.WithSampler(s))
+			exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithSampler(s))
 			stop := func() { _ = tp.Shutdown(context.Background()) }
 			if tracing.ParentBased(sampler) {
 				return tracing.FollowParent(tp), stop

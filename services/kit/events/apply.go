@@ -158,17 +158,23 @@ func (handlerTx) Commit(context.Context) error { return errHandlerEndsTx }
 
 func (handlerTx) Rollback(context.Context) error { return errHandlerEndsTx }
 
+// consumerSpan is the consumer spans' start option, made once.
+var consumerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
+
 // handle runs it's handler in a consumer span that continues the message's trace.
 func (c *Consumer) handle(ctx context.Context, tx pgx.Tx, it *item) error {
-	ctx, span := c.tracer.Start(ContextWithTraceparent(ctx, it.trace), "process "+it.e.Type,
-		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+	ctx, span := c.tracer.Start(ContextWithTraceparent(ctx, it.trace), "process", consumerSpan...)
+	if span.IsRecording() { // named and described only when sampled
+		span.SetName("process " + it.e.Type)
+		span.SetAttributes(
 			attribute.String("messaging.system", "rabbitmq"),
 			attribute.String("messaging.operation.type", "process"),
 			attribute.String("messaging.destination.name", c.queue),
 			attribute.String("messaging.message.id", it.e.ID),
 			attribute.String("inlay.event.type", it.e.Type),
 			attribute.String("inlay.event.subject", it.e.Subject),
-			attribute.Int("inlay.event.attempt", it.attempt)))
+			attribute.Int("inlay.event.attempt", it.attempt))
+	}
 	defer span.End()
 	err := runHandler(ctx, it.h, tx, it.e)
 	tracing.RecordError(span, err)

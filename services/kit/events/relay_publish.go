@@ -359,20 +359,26 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel, sock *heldCo
 	return b, nil
 }
 
+// producerSpan is the producer spans' start option, made once.
+var producerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+
 // publishSpan records the publish of o as a producer span in the trace that wrote the row and
 // returns the traceparent to send: the span's, or the row's own when there is no span.
 func (r *Relay) publishSpan(o outboxRow) string {
 	if o.traceparent == "" {
 		return ""
 	}
-	_, span := r.tracer.Start(ContextWithTraceparent(context.Background(), o.traceparent), "publish "+o.typ,
-		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+	_, span := r.tracer.Start(ContextWithTraceparent(context.Background(), o.traceparent), "publish", producerSpan...)
+	if span.IsRecording() { // named and described only when sampled
+		span.SetName("publish " + o.typ)
+		span.SetAttributes(
 			attribute.String("messaging.system", "rabbitmq"),
 			attribute.String("messaging.operation.type", "publish"),
 			attribute.String("messaging.destination.name", r.opts.Exchange),
 			attribute.String("messaging.message.id", o.id),
 			attribute.String("inlay.event.type", o.typ),
-			attribute.String("inlay.event.subject", o.subject)))
+			attribute.String("inlay.event.subject", o.subject))
+	}
 	defer span.End()
 	if !span.SpanContext().IsValid() {
 		return o.traceparent
