@@ -64,9 +64,8 @@ func TestRoundTrip(t *testing.T) {
 	if n := env.count(t, `SELECT count(*) FROM inlay_inbox WHERE consumer = 'svc' AND event_id = $1`, e.ID); n != 1 {
 		t.Fatalf("inbox rows = %d", n)
 	}
-	if v := value(t, r.metrics.published); v != 1 {
-		t.Fatalf("published metric = %v", v)
-	}
+	// Counted once the mark has committed, which the wait above saw: wait for the count too.
+	waitFor(t, 10*time.Second, "the published metric at 1", func() bool { return value(t, r.metrics.published) == 1 })
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -446,9 +445,7 @@ func TestRelayRetentionAndBacklogMetrics(t *testing.T) {
 		return env.count(t, `SELECT count(*) FROM inlay_outbox`) == 0 &&
 			env.count(t, `SELECT count(*) FROM inlay_outbox_published`) == 0
 	})
-	if v := value(t, r.metrics.published); v != 5 {
-		t.Fatalf("published = %v", v)
-	}
+	waitFor(t, 10*time.Second, "the published metric at 5", func() bool { return value(t, r.metrics.published) == 5 })
 	waitFor(t, 10*time.Second, "backlog gauge at zero", func() bool {
 		return value(t, r.metrics.backlog) == 0 && value(t, r.metrics.oldest) == 0
 	})

@@ -221,23 +221,30 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// value reads a counter or gauge.
+// value reads a counter or gauge: for a vector, the sum of its children, 0 before it has any (a
+// relay counts an event only after its mark commits, so a test that saw the commit may read the
+// vector before the first child exists).
 func value(t *testing.T, c prometheus.Collector) float64 {
 	t.Helper()
-	ch := make(chan prometheus.Metric, 1)
-	c.Collect(ch)
-	var m dto.Metric
-	if err := (<-ch).Write(&m); err != nil {
-		t.Fatal(err)
+	ch := make(chan prometheus.Metric, 256)
+	c.Collect(ch) // synchronous: every metric is in ch when it returns
+	close(ch)
+	sum := 0.0
+	for pm := range ch {
+		var m dto.Metric
+		if err := pm.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		default:
+			t.Fatalf("not a counter or gauge: %v", &m)
+		}
 	}
-	switch {
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	}
-	t.Fatalf("not a counter or gauge: %v", &m)
-	return 0
+	return sum
 }
 
 func (c *Consumer) handledCount(t *testing.T, typ, outcome string) float64 {

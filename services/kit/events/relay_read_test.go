@@ -139,9 +139,9 @@ func TestRelayMovesRowsAnOlderRelayMarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _ := env.startRelay(t, RelayOptions{})
-	waitFor(t, 10*time.Second, "the outbox emptied", func() bool {
+	waitFor(t, 10*time.Second, "the outbox emptied and the published row counted", func() bool {
 		return env.count(t, `SELECT count(*) FROM inlay_outbox`) == 0 &&
-			env.count(t, `SELECT count(*) FROM inlay_outbox_published`) == 2
+			env.count(t, `SELECT count(*) FROM inlay_outbox_published`) == 2 && value(t, r.metrics.published) >= 1
 	})
 	if v := value(t, r.metrics.published); v != 1 {
 		t.Fatalf("published = %v, want 1 (the row marked sent is not published again)", v)
