@@ -141,7 +141,12 @@ func TestRollingDeployNeverMixesVersions(t *testing.T) {
 			problems = append(problems, s)
 		}
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
+	// The load's own connections, closed before the shell shuts down (cleanups run last-registered
+	// first): fasthttp's shutdown waits for a connection the client opened but never used, which Go's
+	// transport can leave after a dial race, until it times out (CI saw the 10 s bound exceeded).
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	load, stopLoad := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 8 {
@@ -241,6 +246,7 @@ func TestRollingDeployNeverMixesVersions(t *testing.T) {
 	}
 	stopLoad()
 	wg.Wait()
+	tr.CloseIdleConnections()
 	t.Logf("%d pages; last page of A %s after B's first instance was ready", pages.Load(),
 		time.Unix(0, lastA.Load()).Sub(firstB).Round(time.Millisecond))
 	if mixed.Load() > 0 || missing.Load() > 0 || len(problems) > 0 {
