@@ -83,12 +83,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if outcome != "applied" {
 				return
 			}
-			skus := events.SKUs(e)
-			for i, sku := range skus {
-				skus[i] = fragments.SKUTag(sku)
-			}
-			if len(skus) > 0 {
-				purger.Changed(skus...)
+			for _, sku := range events.SKUs(e) {
+				purger.Changed(fragments.SKUTag(sku))
 			}
 		}})
 	events.NewHandlers(store, store, store).Register(consumer)
