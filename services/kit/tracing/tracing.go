@@ -1,7 +1,7 @@
 // Package tracing builds a process's OpenTelemetry tracer provider from the standard OTEL_*
 // variables (config.Tracing) and holds the small helpers the kit's instrumentation shares.
 //
-// With an OTLP endpoint set, spans are batched and exported over OTLP/HTTP, sampled by
+// With an OTLP endpoint set, spans are batched and exported over OTLP/HTTP (otlpwire), sampled by
 // OTEL_TRACES_SAMPLER (parent-based, 10% of new traces, by default). Without one the provider is
 // OpenTelemetry's no-op: it records nothing and costs next to nothing, and a span started from a
 // context that carries a remote span context (an incoming traceparent) keeps that context, so the
@@ -13,13 +13,13 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/inlay-dev/inlay/services/kit/config"
+	"github.com/inlay-dev/inlay/services/kit/tracing/otlpwire"
 )
 
 // ScopeName is the instrumentation scope of Inlay's own spans.
@@ -55,11 +56,12 @@ func New(ctx context.Context, service string, cfg config.Tracing) (*Provider, er
 	if err != nil {
 		return nil, err
 	}
-	// The exporter reads the endpoint, headers, timeout and TLS settings from the environment.
-	exp, err := otlptracehttp.New(ctx)
+	// The endpoint, headers, timeout, compression and TLS files: the standard variables.
+	ecfg, err := otlpwire.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
+	exp := otlpwire.New(ecfg)
 	name := cfg.ServiceName
 	if name == "" {
 		name = service
