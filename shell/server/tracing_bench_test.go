@@ -11,13 +11,13 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/kit/tracing"
+	"github.com/inlay-dev/inlay/services/kit/tracing/otlpwire"
 	"github.com/inlay-dev/inlay/shell"
 )
 
@@ -50,10 +50,7 @@ func BenchmarkPageTracing(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			exp := otlpwire.New(otlpwire.Config{URL: sink.URL + "/v1/traces"})
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithSampler(s))
 			stop := func() { _ = tp.Shutdown(context.Background()) }
 			if tracing.ParentBased(sampler) {
