@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -141,11 +142,11 @@ type Exporter struct {
 	cfg    Config
 	client *http.Client
 
-	mu   sync.Mutex // guards what follows: the buffers are reused from one export to the next
-	body []byte
-	zbuf bytes.Buffer
-	zw   *gzip.Writer
-	done bool
+	done atomic.Bool
+
+	mu   sync.Mutex   // guards what follows
+	size int          // the last request's size: the next one's buffer starts at it
+	zw   *gzip.Writer // reused; it writes each request into a buffer of its own
 }
 
 // New returns an exporter sending to cfg.URL.
@@ -178,27 +179,12 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if len(spans) == 0 {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.done {
-		return errors.New("otlp exporter: shut down")
+	if e.done.Load() {
+		return errors.New("otlp export: the exporter is shut down")
 	}
-	e.body = AppendRequest(e.body[:0], spans)
-	body := e.body
-	if e.cfg.Gzip {
-		e.zbuf.Reset()
-		if e.zw == nil {
-			e.zw = gzip.NewWriter(&e.zbuf)
-		} else {
-			e.zw.Reset(&e.zbuf)
-		}
-		if _, err := e.zw.Write(body); err != nil {
-			return fmt.Errorf("otlp export: gzip: %w", err)
-		}
-		if err := e.zw.Close(); err != nil {
-			return fmt.Errorf("otlp export: gzip: %w", err)
-		}
-		body = e.zbuf.Bytes()
+	body, err := e.encode(spans)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
@@ -223,6 +209,31 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
 		}
 	}
+}
+
+// encode returns the request's body. Each export has a buffer of its own: net/http may still read
+// a request's body after Do returned, so a buffer is never reused for the next export.
+func (e *Exporter) encode(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	body := AppendRequest(make([]byte, 0, e.size+e.size/8), spans)
+	e.size = len(body)
+	if !e.cfg.Gzip {
+		return body, nil
+	}
+	z := bytes.NewBuffer(make([]byte, 0, len(body)/4))
+	if e.zw == nil {
+		e.zw = gzip.NewWriter(z)
+	} else {
+		e.zw.Reset(z)
+	}
+	if _, err := e.zw.Write(body); err != nil {
+		return nil, fmt.Errorf("otlp export: gzip: %w", err)
+	}
+	if err := e.zw.Close(); err != nil {
+		return nil, fmt.Errorf("otlp export: gzip: %w", err)
+	}
+	return z.Bytes(), nil
 }
 
 // send makes one request. On failure it says how long to wait before trying again: 0 for the
@@ -280,11 +291,9 @@ func partialSuccess(contentType string, b []byte) (rejected int64, msg string) {
 }
 
 // Shutdown stops the exporter: later exports fail. Spans still buffered are the batch
-// processor's to flush before it calls this.
+// processor's to flush before it calls this; an export under way ends within its timeout.
 func (e *Exporter) Shutdown(context.Context) error {
-	e.mu.Lock()
-	e.done = true
-	e.mu.Unlock()
+	e.done.Store(true)
 	e.client.CloseIdleConnections()
 	return nil
 }

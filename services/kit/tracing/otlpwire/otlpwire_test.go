@@ -365,3 +365,33 @@ func BenchmarkExport(b *testing.B) {
 		}
 	})
 }
+
+// Exports from several goroutines each arrive whole (the batch processor exports from one, a
+// ForceFlush may add another); after Shutdown an export fails instead of sending.
+func TestConcurrentExportsAndShutdown(t *testing.T) {
+	r := newReceiver(t)
+	e := otlpwire.New(otlpwire.Config{URL: r.URL, Gzip: true})
+	in := spans(t)
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- e.ExportSpans(t.Context(), in) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if got := len(r.next(t).GetResourceSpans()); got != 2 {
+			t.Fatalf("a request held %d resources, want 2", got)
+		}
+	}
+	if err := e.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ExportSpans(t.Context(), in); err == nil {
+		t.Fatal("an export after Shutdown succeeded")
+	}
+	if got := r.count.Load(); got != n {
+		t.Fatalf("the receiver saw %d requests, want %d", got, n)
+	}
+}
