@@ -2,6 +2,7 @@ package argon2id_test
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -146,5 +147,25 @@ func BenchmarkHash(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A hash's memory does not stay in the heap's goal: after Hash returns (no other hash running), the
+// next collection is due well below the hash's Memory, so the process does not grow by that much
+// ordinary garbage first.
+func TestHashLeavesNoHeapGoalBehind(t *testing.T) {
+	const mem = 64 * 1024 // KiB: far above what the rest of this test binary keeps live
+	h, err := argon2id.New(argon2id.Params{Memory: mem, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Hash("correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.NextGC >= mem*1024 {
+		t.Fatalf("after a hash of %d MiB the next collection is due at %d MiB of heap: the hash's memory stayed in the goal",
+			mem/1024, ms.NextGC>>20)
 	}
 }
