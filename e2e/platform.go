@@ -31,6 +31,9 @@ const (
 	stopTimeout  = 15 * time.Second // from SIGTERM to exit, before SIGKILL
 	pollInterval = 50 * time.Millisecond
 	logTailBytes = 64 << 10 // per process, dumped when a test fails
+	// noticeBytes bounds the WARN and ERROR lines kept per process beyond the tail (the first ones
+	// are kept: they are the cause; the tail has the last).
+	noticeBytes = 256 << 10
 )
 
 // Platform is the whole of Inlay running for one test: every process of deploy/Procfile on a free
@@ -311,8 +314,22 @@ func (p *Platform) newProcess(proc procfile.Process, addr string) (*process, err
 		}
 	}
 	env = append(env, addrVar+"="+addr)
+	logs := &logBuffer{max: logTailBytes}
+	if dir := os.Getenv("INLAY_E2E_LOGS"); dir != "" {
+		// Every line of every process, for a failure the tail and the warnings do not explain.
+		dir = filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(p.t.Name()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("INLAY_E2E_LOGS: %w", err)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, proc.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("INLAY_E2E_LOGS: %w", err)
+		}
+		p.t.Cleanup(func() { _ = f.Close() })
+		logs.file = f
+	}
 	return &process{name: proc.Name, bin: bin, args: proc.Command[1:], dir: p.bins.root, env: env,
-		url: "http://" + addr, logs: &logBuffer{max: logTailBytes}}, nil
+		url: "http://" + addr, logs: logs}, nil
 }
 
 // startAll starts the processes together and waits until each is ready; a failure fails t with the
@@ -364,6 +381,9 @@ func (p *Platform) stop() {
 				}
 			}
 		}) {
+			if n := procs[name].logs.notices(); n != "" {
+				p.t.Logf("--- %s warnings and errors (all, from its start) ---\n%s", name, n)
+			}
 			p.t.Logf("--- %s log (tail) ---\n%s", name, procs[name].logs.tail())
 		}
 	}
@@ -478,27 +498,75 @@ func (pr *process) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// logBuffer keeps the last max bytes a process wrote.
+// logBuffer keeps the last max bytes a process wrote and, apart, its WARN and ERROR lines from the
+// start (up to noticeBytes): under load the tail has long lost the warning that explains a failure.
 type logBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu      sync.Mutex
+	max     int
+	buf     []byte
+	partial []byte // the start of a line not yet ended
+	notable []byte
+	dropped int      // notable lines past noticeBytes
+	file    *os.File // every byte, when INLAY_E2E_LOGS names a directory
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.file != nil {
+		_, _ = b.file.Write(p)
+	}
 	b.buf = append(b.buf, p...)
 	if over := len(b.buf) - b.max; over > 0 {
 		b.buf = append(b.buf[:0], b.buf[over:]...)
 	}
+	rest := p
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			if len(b.partial)+len(rest) <= b.max { // a longer line is no log line
+				b.partial = append(b.partial, rest...)
+			}
+			break
+		}
+		line := rest[:i+1]
+		if len(b.partial) > 0 {
+			line = append(b.partial, line...)
+			b.partial = b.partial[:0]
+		}
+		if notable(line) {
+			if len(b.notable)+len(line) <= noticeBytes {
+				b.notable = append(b.notable, line...)
+			} else {
+				b.dropped++
+			}
+		}
+		rest = rest[i+1:]
+	}
 	return len(p), nil
+}
+
+// notable reports whether a log line (JSON or text) is a warning or an error.
+func notable(line []byte) bool {
+	return bytes.Contains(line, []byte(`"level":"WARN"`)) || bytes.Contains(line, []byte(`"level":"ERROR"`)) ||
+		bytes.Contains(line, []byte("level=WARN")) || bytes.Contains(line, []byte("level=ERROR")) ||
+		bytes.HasPrefix(line, []byte("panic:"))
 }
 
 func (b *logBuffer) tail() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// notices returns the process's WARN and ERROR lines, and how many more were left out.
+func (b *logBuffer) notices() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped > 0 {
+		return string(b.notable) + fmt.Sprintf("... and %d more\n", b.dropped)
+	}
+	return string(b.notable)
 }
 
 // freeAddrs returns n distinct free 127.0.0.1 addresses. All are held open together while chosen, so

@@ -5,7 +5,9 @@
 // shadow root (the fragment's stylesheets inside it: no style leaks in or out), re-dispatches the
 // fragment's custom events (the types in the element's "events" attribute and the fragment root's
 // data-events) on the element, and shows the fragment's fallback, or the element's own children, on
-// an error or after "timeout" ms (3000). Without JavaScript the children are all there is.
+// an error or after "timeout" ms (3000). The fragment shows once its stylesheets have loaded (or
+// failed, or the timeout is up), never unstyled; then state="loaded". Without JavaScript the children
+// are all there is.
 (() => {
   const me = document.currentScript;
   if (!me || customElements.get("inlay-fragment")) return;
@@ -27,8 +29,8 @@
       const url = new URL(src, base);
       if (!valid.test(src) || !url.href.startsWith(base)) return this.fail();
       url.searchParams.set("key", this.getAttribute("key") || "");
-      const ctl = new AbortController();
-      const timer = setTimeout(() => ctl.abort(), +this.getAttribute("timeout") || 3000);
+      const ctl = new AbortController(), until = Date.now() + (+this.getAttribute("timeout") || 3000);
+      const timer = setTimeout(() => ctl.abort(), until - Date.now());
       let r, html;
       try {
         r = await fetch(url, { signal: ctl.signal, credentials: "omit" });
@@ -40,7 +42,17 @@
       }
       if (!r.ok) return this.fail(r.status >= 500 ? html : "");
       const root = this.shadowRoot;
-      root.innerHTML = html;
+      root.innerHTML = "<style>:host{visibility:hidden}</style>" + html;
+      const hide = root.firstChild;
+      // Hidden until its stylesheets are in: each one's load or error, or the time left.
+      await Promise.race([
+        Promise.all([...root.querySelectorAll('link[rel~="stylesheet"]')].map((l) => new Promise((done) => {
+          l.addEventListener("load", done, { once: true });
+          l.addEventListener("error", done, { once: true });
+        }))),
+        new Promise((done) => setTimeout(done, Math.max(0, until - Date.now()))),
+      ]);
+      hide.remove();
       const types = new Set(((this.getAttribute("events") || "") + " " +
         [...root.querySelectorAll("[data-events]")].map((e) => e.dataset.events).join(" ")).split(/\s+/).filter(Boolean));
       for (const type of types) {
