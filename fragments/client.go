@@ -139,6 +139,10 @@ type ClientOptions struct {
 	BreakerOpen time.Duration
 	// OnStateChange, when set, is told of every breaker state change (for logs and metrics).
 	OnStateChange func(team string, from, to gobreaker.State)
+	// OnEject, when set, is told of every instance taken out of rotation for BreakerFailures
+	// requests in a row that failed on it, until when (Instances.Failed): a team of several
+	// instances loses a bad one for BreakerOpen, not its pages.
+	OnEject func(inst *Instance, until time.Time)
 	// Tracer, when set, makes a client span of every request. Either way a request carries the
 	// traceparent of ctx's span when there is one (else Forwarded.Traceparent).
 	Tracer trace.TracerProvider
@@ -147,7 +151,9 @@ type ClientOptions struct {
 // Client fetches fragments from the teams over pooled keep-alive connections, each request with its
 // own deadline, through a circuit breaker per team. A team's requests go to its instances in turn
 // (Instances); a request whose connection is refused, or reset before any byte of the answer, is
-// tried once more on another instance within the same deadline. It is safe for concurrent use.
+// tried once more on another instance within the same deadline, and an instance on which
+// BreakerFailures requests in a row failed leaves the rotation for BreakerOpen while another serves
+// (outlier ejection). It is safe for concurrent use.
 type Client struct {
 	opts      ClientOptions
 	instances *Instances
@@ -333,6 +339,7 @@ func (c *Client) try(tc *teamClient, r FetchRequest, deadline time.Time) (*Fetch
 	inst := c.instances.PickVersion(tc.name, nil, r.Version)
 	resp, err := tc.do(inst, r, deadline)
 	if err == nil || !Refused(err) {
+		c.outcome(inst, resp, err)
 		return resp, err
 	}
 	c.instances.Down(inst)
@@ -347,10 +354,26 @@ func (c *Client) try(tc *teamClient, r FetchRequest, deadline time.Time) (*Fetch
 	if err2 != nil {
 		if Refused(err2) {
 			c.instances.Down(other)
+		} else {
+			c.outcome(other, nil, err2)
 		}
 		return nil, fmt.Errorf("%w; then %s: %w", err, other.Base, err2)
 	}
+	c.outcome(other, resp, nil)
 	return resp, nil
+}
+
+// outcome records what a request did on inst: an answer below 500 is a success; a 5xx, a timeout or
+// a transport error a failure, and enough of them in a row eject the instance (Instances.Failed).
+func (c *Client) outcome(inst *Instance, resp *FetchResponse, err error) {
+	if err == nil && resp.Status < 500 {
+		c.instances.Succeeded(inst)
+		return
+	}
+	if c.instances.Failed(inst, int(c.opts.BreakerFailures), c.opts.BreakerOpen) && c.opts.OnEject != nil {
+		_, until := inst.Ejected(time.Now())
+		c.opts.OnEject(inst, until)
+	}
 }
 
 func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*FetchResponse, error) {

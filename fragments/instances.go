@@ -30,6 +30,9 @@ type Instance struct {
 	scheme, hostHdr, addr, prefix string
 	ready                         atomic.Bool
 	version                       atomic.Pointer[string] // its manifest's version, as last read by Check
+
+	failures     atomic.Int32 // requests in a row that failed (Instances.Failed), reset by a success
+	ejectedUntil atomic.Int64 // Unix nanoseconds; out of rotation until then (Instances.Failed)
 }
 
 // Version is the version of the instance's manifest as its last health check read it, or "".
@@ -40,9 +43,29 @@ func (i *Instance) Version() string {
 	return ""
 }
 
-// Ready reports whether the instance is in rotation: its last /readyz answered 200 (or was not asked
-// yet), and no connection to it was refused since.
+// Ready reports whether the instance is healthy: its last /readyz answered 200 (or was not asked
+// yet), and no connection to it was refused since. A healthy instance may still be ejected (Ejected)
+// for the requests that failed on it.
 func (i *Instance) Ready() bool { return i.ready.Load() }
+
+// Ejected reports whether the instance is out of rotation, until when, for requests that failed on
+// it in a row (Instances.Failed).
+func (i *Instance) Ejected(now time.Time) (bool, time.Time) {
+	u := i.ejectedUntil.Load()
+	if u == 0 || now.UnixNano() >= u {
+		return false, time.Time{}
+	}
+	return true, time.Unix(0, u)
+}
+
+// serving reports whether Pick sends requests to the instance first: healthy and not ejected.
+func (i *Instance) serving(now time.Time) bool {
+	if !i.ready.Load() {
+		return false
+	}
+	u := i.ejectedUntil.Load()
+	return u == 0 || now.UnixNano() >= u
+}
 
 // URL returns the absolute URL of path on the instance. Its host is the instance's address; send
 // the request with Host as its Host header.
@@ -309,8 +332,9 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 		return all[0]
 	}
 	start := int(r.next.Add(1) % uint32(n))
-	// In order of preference: ready and of the version; of the version (a draining instance still
-	// serves, and one that refuses is retried elsewhere); ready; any.
+	now := time.Now()
+	// In order of preference: serving (ready, not ejected) and of the version; of the version (a
+	// draining instance still serves, and one that refuses is retried elsewhere); serving; any.
 	var sameVersion, ready, fallback *Instance
 	for k := range n {
 		inst := all[(start+k)%n]
@@ -318,12 +342,13 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 			continue
 		}
 		match := version == "" || inst.Version() == version
+		serving := inst.serving(now)
 		switch {
-		case inst.Ready() && match:
+		case serving && match:
 			return inst
 		case match && sameVersion == nil:
 			sameVersion = inst
-		case inst.Ready() && ready == nil:
+		case serving && ready == nil:
 			ready = inst
 		case fallback == nil:
 			fallback = inst
@@ -379,6 +404,41 @@ func (in *Instances) Down(inst *Instance) {
 		return
 	}
 	inst.ready.Store(false)
+}
+
+// Failed records a request that failed on inst: a timeout, a 5xx answer, or a transport error
+// other than a refusal (Down is for those). After failures requests in a row on it, the instance is
+// ejected (out of rotation) for d, and Failed returns true: its /readyz may well answer 200 while its
+// fragments fail (a broken database connection, a stalled process), and the team's breaker, which
+// counts the team's requests in a row, never opens while another instance's successes come between
+// them. An instance is ejected only while another of its team is serving: a team whose every
+// instance fails is its breaker's business, and a team of one is never ejected.
+func (in *Instances) Failed(inst *Instance, failures int, d time.Duration) bool {
+	if inst == nil || failures <= 0 || int(inst.failures.Add(1)) < failures {
+		return false
+	}
+	now := time.Now()
+	if ok, _ := inst.Ejected(now); ok {
+		return false
+	}
+	r, ok := in.teams[inst.Team]
+	if !ok {
+		return false
+	}
+	all := r.instances()
+	if !slices.ContainsFunc(all, func(o *Instance) bool { return o != inst && o.serving(now) }) {
+		return false
+	}
+	inst.failures.Store(0)
+	inst.ejectedUntil.Store(now.Add(d).UnixNano())
+	return true
+}
+
+// Succeeded records a request that inst answered (below 500): its failures in a row start again.
+func (in *Instances) Succeeded(inst *Instance) {
+	if inst != nil && inst.failures.Load() != 0 {
+		inst.failures.Store(0)
+	}
 }
 
 // Check asks /readyz of every instance of every team that has several, each within timeout, and

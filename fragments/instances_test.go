@@ -5,9 +5,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
 )
 
 // instanceServer is one instance of team "t": it counts the fragments it served and answers /readyz
@@ -209,5 +212,128 @@ func TestPickPrefersTheVersion(t *testing.T) {
 	}
 	if got := in.PickVersion("t", bInst, "B"); got.Base != a.URL {
 		t.Errorf("PickVersion(B) without B = %s", got.Base)
+	}
+}
+
+// failingServer answers /readyz with 200 and every fragment with 500: a process whose health check
+// passes while its fragments fail (a broken database connection).
+func failingServer(t *testing.T) *instanceServer {
+	t.Helper()
+	s := &instanceServer{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			return
+		}
+		s.served.Add(1)
+		http.Error(w, "database gone", http.StatusInternalServerError)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// TestClientEjectsAFailingInstance: an instance whose fragments fail while its /readyz passes leaves
+// the rotation after BreakerFailures failures in a row on it, though the team's breaker, counting the
+// team's requests in a row (the good instance's successes between them), never opens; a health check
+// does not bring it back early; after BreakerOpen it is asked again.
+func TestClientEjectsAFailingInstance(t *testing.T) {
+	t.Parallel()
+	good, bad := newInstanceServer(t, "good"), failingServer(t)
+	var ejected []string
+	var mu sync.Mutex
+	c, err := NewClient(ClientOptions{Teams: Teams{"t": {good.srv.URL, bad.srv.URL}}, BreakerFailures: 3,
+		BreakerOpen: 200 * time.Millisecond,
+		OnEject: func(inst *Instance, until time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !until.After(time.Now().Add(-time.Second)) {
+				t.Errorf("ejected until %s", until)
+			}
+			ejected = append(ejected, inst.Base)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	failed := 0
+	for range 40 {
+		resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x"})
+		switch {
+		case err != nil && resp != nil && resp.Status == http.StatusInternalServerError:
+			failed++
+		case err != nil:
+			t.Fatalf("fetch: %v", err)
+		}
+	}
+	if failed != 3 || bad.served.Load() != 3 || good.served.Load() != 37 {
+		t.Errorf("failed %d, bad served %d, good %d; want 3, 3, 37 (ejected after 3 in a row)", failed, bad.served.Load(), good.served.Load())
+	}
+	if st, _ := c.BreakerState("t"); st != gobreaker.StateClosed {
+		t.Errorf("breaker %s, want closed", st)
+	}
+	mu.Lock()
+	if len(ejected) != 1 || ejected[0] != bad.srv.URL {
+		t.Errorf("OnEject told of %v, want [%s]", ejected, bad.srv.URL)
+	}
+	mu.Unlock()
+	// Its /readyz passes: a health check leaves it ejected.
+	c.Instances().Check(context.Background(), 5*time.Second)
+	before := bad.served.Load()
+	for range 10 {
+		fetchStatus(t, c)
+	}
+	if n := bad.served.Load() - before; n != 0 {
+		t.Errorf("an ejected instance served %d requests after a health check", n)
+	}
+	// Once its time is up it is asked again.
+	deadline := time.Now().Add(30 * time.Second)
+	for bad.served.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the ejected instance was never asked again")
+		}
+		fetchStatus(t, c)
+		time.Sleep(10 * time.Millisecond) // paces the polling only; the bound is the deadline above
+	}
+}
+
+// TestNeverEjectsTheLastServingInstance: of a team's instances, one that fails is ejected only
+// while another serves (a whole team failing is its breaker's business), and a team of one instance
+// is never ejected.
+func TestNeverEjectsTheLastServingInstance(t *testing.T) {
+	t.Parallel()
+	in, err := NewInstances(Teams{"t": {"http://127.0.0.1:1", "http://127.0.0.1:2"}, "one": {"http://127.0.0.1:3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := in.All("t")[0], in.All("t")[1]
+	for range 2 {
+		in.Failed(a, 3, time.Hour)
+		in.Failed(b, 3, time.Hour)
+	}
+	if !in.Failed(a, 3, time.Hour) {
+		t.Fatal("the third failure in a row did not eject a")
+	}
+	if in.Failed(b, 3, time.Hour) {
+		t.Error("b, the team's last serving instance, was ejected")
+	}
+	if ok, _ := b.Ejected(time.Now()); ok {
+		t.Error("b is ejected")
+	}
+	if got := in.Pick("t", nil); got != b {
+		t.Errorf("Pick = %v, want b", got.Base)
+	}
+	in.Succeeded(b)
+	one := in.All("one")[0]
+	for range 10 {
+		if in.Failed(one, 3, time.Hour) {
+			t.Fatal("a team's only instance was ejected")
+		}
+	}
+}
+
+func fetchStatus(t *testing.T, c *Client) {
+	t.Helper()
+	resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x"})
+	if err != nil && (resp == nil || resp.Status < 500) {
+		t.Fatalf("fetch: %v", err)
 	}
 }

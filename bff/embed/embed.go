@@ -107,6 +107,9 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 		OnStateChange: func(team string, from, to gobreaker.State) {
 			opts.Log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 		},
+		OnEject: func(inst *fragments.Instance, until time.Time) {
+			opts.Log.Warn("instance ejected", "team", inst.Team, "instance", inst.Base, "until", until.Format(time.RFC3339Nano))
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)

@@ -165,6 +165,9 @@ func New(opts Options) (*BFF, error) {
 		OnStateChange: func(team string, from, to gobreaker.State) {
 			log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 		},
+		OnEject: func(inst *fragments.Instance, until time.Time) {
+			log.Warn("instance ejected", "team", inst.Team, "instance", inst.Base, "until", until.Format(time.RFC3339Nano))
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)

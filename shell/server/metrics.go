@@ -10,10 +10,12 @@ import (
 	"github.com/inlay-dev/inlay/shell/compose"
 )
 
-// metrics are the shell's own Prometheus metrics: fragment outcomes and breaker states.
+// metrics are the shell's own Prometheus metrics: fragment outcomes, breaker states, instance
+// ejections and page times.
 type metrics struct {
 	fragments *prometheus.HistogramVec
 	breakers  *prometheus.GaugeVec
+	ejections *prometheus.CounterVec
 	pages     *prometheus.HistogramVec
 
 	mu        sync.RWMutex
@@ -31,6 +33,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "inlay_fragment_breaker_state",
 			Help: "Circuit breaker state per team: 0 closed, 1 half-open, 2 open.",
 		}, []string{"team"}),
+		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inlay_fragment_instance_ejections_total",
+			Help: "Team instances taken out of rotation for requests that failed on them in a row, by team.",
+		}, []string{"team"}),
 		pages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "inlay_page_duration_seconds",
 			Help:    "Composed page time, to its last byte, by route and outcome (ok, degraded, unavailable, not_found, redirect).",
@@ -39,7 +45,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		observers: map[string]*[compose.SourceFailed + 1]prometheus.Observer{},
 	}
 	if reg != nil {
-		reg.MustRegister(m.fragments, m.breakers, m.pages)
+		reg.MustRegister(m.fragments, m.breakers, m.ejections, m.pages)
 	}
 	return m
 }
@@ -72,6 +78,8 @@ func (m *metrics) breaker(team string, st gobreaker.State) {
 	}
 	m.breakers.WithLabelValues(team).Set(v)
 }
+
+func (m *metrics) ejected(team string) { m.ejections.WithLabelValues(team).Inc() }
 
 func (m *metrics) page(route, outcome string, d time.Duration) {
 	m.pages.WithLabelValues(route, outcome).Observe(d.Seconds())

@@ -146,6 +146,10 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 			s.log.Warn("circuit breaker", "team", team, "from", from.String(), "to", to.String())
 			s.metrics.breaker(team, to)
 		},
+		OnEject: func(inst *fragments.Instance, until time.Time) {
+			s.log.Warn("instance ejected", "team", inst.Team, "instance", inst.Base, "until", until.Format(time.RFC3339Nano))
+			s.metrics.ejected(inst.Team)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
