@@ -5,6 +5,7 @@ package e2e
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -34,5 +35,26 @@ func TestStopAndRestart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s after Restart = %d, want 200", url, resp.StatusCode)
+	}
+}
+
+// TestLogBufferKeepsWarnings: a process's WARN and ERROR lines are kept from its start, whole, however
+// its writes cut them, after the tail has moved past them; other lines are not.
+func TestLogBufferKeepsWarnings(t *testing.T) {
+	t.Parallel()
+	b := &logBuffer{max: 64}
+	write := func(s string) { _, _ = b.Write([]byte(s)) }
+	warn := `{"level":"WARN","msg":"primary fragment failed","error":"deadline"}` + "\n"
+	write(`{"level":"INFO","msg":"listening"}` + "\n" + warn[:20])
+	write(warn[20:] + `{"level":"INFO","msg":"req`)
+	write("uest\"}\nlevel=ERROR msg=exit\n")
+	for range 10 {
+		write(`{"level":"INFO","msg":"request"}` + "\n")
+	}
+	if got, want := b.notices(), warn+"level=ERROR msg=exit\n"; got != want {
+		t.Errorf("notices = %q, want %q", got, want)
+	}
+	if tail := b.tail(); len(tail) > 64 || strings.Contains(tail, "WARN") {
+		t.Errorf("tail = %q: want at most 64 bytes, past the warning", tail)
 	}
 }
