@@ -25,7 +25,7 @@ TEST_TIMEOUT ?= 6m
 # wait on PostgreSQL, RabbitMQ and their own conditions rather than compute (the whole suite takes
 # about 5.6 CPU-minutes), so four at a time on two cores shortens the run.
 TEST_P ?= 4
-E2E_TIMEOUT  ?= 9m
+E2E_TIMEOUT  ?= 12m
 
 # Benchmarks owned by other parts (see `bench`). Each must exist once its part has landed: a missing
 # one is an error, never a silent skip.

@@ -39,7 +39,8 @@ func TestStopAndRestart(t *testing.T) {
 }
 
 // TestLogBufferKeepsWarnings: a process's WARN and ERROR lines are kept from its start, whole, however
-// its writes cut them, after the tail has moved past them; other lines are not.
+// its writes cut them, after the tail has moved past them; other lines, and lines too long to be log
+// lines, are not.
 func TestLogBufferKeepsWarnings(t *testing.T) {
 	t.Parallel()
 	b := &logBuffer{max: 64}
@@ -51,10 +52,14 @@ func TestLogBufferKeepsWarnings(t *testing.T) {
 	for range 10 {
 		write(`{"level":"INFO","msg":"request"}` + "\n")
 	}
-	if got, want := b.notices(), warn+"level=ERROR msg=exit\n"; got != want {
+	// A line longer than the buffer is no log line, whatever its end says; the last line counts
+	// before its newline.
+	write(strings.Repeat("x", 100))
+	write(`"level":"WARN"` + "\n" + "fatal error: out of memory")
+	if got, want := b.notices(), warn+"level=ERROR msg=exit\nfatal error: out of memory\n"; got != want {
 		t.Errorf("notices = %q, want %q", got, want)
 	}
-	if tail := b.tail(); len(tail) > 64 || strings.Contains(tail, "WARN") {
+	if tail := b.tail(); len(tail) > 64 || strings.Contains(tail, "primary") {
 		t.Errorf("tail = %q: want at most 64 bytes, past the warning", tail)
 	}
 }

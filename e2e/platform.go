@@ -325,8 +325,7 @@ func (p *Platform) newProcess(proc procfile.Process, addr string) (*process, err
 		if err != nil {
 			return nil, fmt.Errorf("INLAY_E2E_LOGS: %w", err)
 		}
-		p.t.Cleanup(func() { _ = f.Close() })
-		logs.file = f
+		logs.file = f // closed by stop, once the process has exited
 	}
 	return &process{name: proc.Name, bin: bin, args: proc.Command[1:], dir: p.bins.root, env: env,
 		url: "http://" + addr, logs: logs}, nil
@@ -373,6 +372,9 @@ func (p *Platform) stop() {
 		})
 	}
 	wg.Wait()
+	for _, pr := range procs {
+		pr.logs.close()
+	}
 	if p.t.Failed() || testing.Verbose() {
 		for _, name := range slices.Sorted(func(yield func(string) bool) {
 			for n := range procs {
@@ -505,6 +507,7 @@ type logBuffer struct {
 	max     int
 	buf     []byte
 	partial []byte // the start of a line not yet ended
+	long    bool   // the line being written is longer than max: no log line, skipped to its end
 	notable []byte
 	dropped int      // notable lines past noticeBytes
 	file    *os.File // every byte, when INLAY_E2E_LOGS names a directory
@@ -524,8 +527,10 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	for {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
-			if len(b.partial)+len(rest) <= b.max { // a longer line is no log line
+			if !b.long && len(b.partial)+len(rest) <= b.max {
 				b.partial = append(b.partial, rest...)
+			} else {
+				b.partial, b.long = b.partial[:0], true
 			}
 			break
 		}
@@ -534,23 +539,42 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 			line = append(b.partial, line...)
 			b.partial = b.partial[:0]
 		}
-		if notable(line) {
-			if len(b.notable)+len(line) <= noticeBytes {
-				b.notable = append(b.notable, line...)
-			} else {
-				b.dropped++
-			}
+		if b.long {
+			b.long = false
+		} else {
+			b.keep(line)
 		}
 		rest = rest[i+1:]
 	}
 	return len(p), nil
 }
 
-// notable reports whether a log line (JSON or text) is a warning or an error.
+// keep adds a whole line to the notable ones when it is one.
+func (b *logBuffer) keep(line []byte) {
+	if !notable(line) {
+		return
+	}
+	if len(b.notable)+len(line) <= noticeBytes {
+		b.notable = append(b.notable, line...)
+	} else {
+		b.dropped++
+	}
+}
+
+// notable reports whether a log line (JSON or text) is a warning or an error, or the Go runtime's
+// word that the process is going down (a panic, a fatal error, a data race).
 func notable(line []byte) bool {
-	return bytes.Contains(line, []byte(`"level":"WARN"`)) || bytes.Contains(line, []byte(`"level":"ERROR"`)) ||
-		bytes.Contains(line, []byte("level=WARN")) || bytes.Contains(line, []byte("level=ERROR")) ||
-		bytes.HasPrefix(line, []byte("panic:"))
+	for _, s := range []string{`"level":"WARN"`, `"level":"ERROR"`, "level=WARN", "level=ERROR"} {
+		if bytes.Contains(line, []byte(s)) {
+			return true
+		}
+	}
+	for _, s := range []string{"panic:", "fatal error:", "WARNING: DATA RACE"} {
+		if bytes.HasPrefix(line, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *logBuffer) tail() string {
@@ -559,14 +583,29 @@ func (b *logBuffer) tail() string {
 	return string(b.buf)
 }
 
-// notices returns the process's WARN and ERROR lines, and how many more were left out.
+// notices returns the process's WARN and ERROR lines (with its last line when it has not ended it),
+// and how many more were left out.
 func (b *logBuffer) notices() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.dropped > 0 {
-		return string(b.notable) + fmt.Sprintf("... and %d more\n", b.dropped)
+	out := string(b.notable)
+	if len(b.partial) > 0 && notable(b.partial) {
+		out += string(b.partial) + "\n"
 	}
-	return string(b.notable)
+	if b.dropped > 0 {
+		out += fmt.Sprintf("... and %d more\n", b.dropped)
+	}
+	return out
+}
+
+// close closes the log file, when there is one; later writes go to the buffer alone.
+func (b *logBuffer) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.file != nil {
+		_ = b.file.Close()
+		b.file = nil
+	}
 }
 
 // freeAddrs returns n distinct free 127.0.0.1 addresses. All are held open together while chosen, so

@@ -140,8 +140,9 @@ type ClientOptions struct {
 	// OnStateChange, when set, is told of every breaker state change (for logs and metrics).
 	OnStateChange func(team string, from, to gobreaker.State)
 	// OnEject, when set, is told of every instance taken out of rotation for BreakerFailures
-	// requests in a row that failed on it, until when (Instances.Failed): a team of several
-	// instances loses a bad one for BreakerOpen, not its pages.
+	// requests in a row that failed on it (5xx, transport errors), until when (Instances.Failed): a
+	// team of several instances loses a bad one for BreakerOpen (doubling while it keeps failing),
+	// not its pages.
 	OnEject func(inst *Instance, until time.Time)
 	// Tracer, when set, makes a client span of every request. Either way a request carries the
 	// traceparent of ctx's span when there is one (else Forwarded.Traceparent).
@@ -152,8 +153,8 @@ type ClientOptions struct {
 // own deadline, through a circuit breaker per team. A team's requests go to its instances in turn
 // (Instances); a request whose connection is refused, or reset before any byte of the answer, is
 // tried once more on another instance within the same deadline, and an instance on which
-// BreakerFailures requests in a row failed leaves the rotation for BreakerOpen while another serves
-// (outlier ejection). It is safe for concurrent use.
+// BreakerFailures requests in a row failed (5xx, transport errors) leaves the rotation for
+// BreakerOpen while another serves (outlier ejection, Instances.Failed). It is safe for concurrent use.
 type Client struct {
 	opts      ClientOptions
 	instances *Instances
@@ -363,15 +364,21 @@ func (c *Client) try(tc *teamClient, r FetchRequest, deadline time.Time) (*Fetch
 	return resp, nil
 }
 
-// outcome records what a request did on inst: an answer below 500 is a success; a 5xx, a timeout or
-// a transport error a failure, and enough of them in a row eject the instance (Instances.Failed).
+// outcome records what a request did on inst: an answer below 500 is a success; a 5xx or a transport
+// error (other than a refusal: Down) a failure, and enough of them in a row eject the instance
+// (Instances.Failed). A timeout counts for nothing: it may be the caller's short deadline (a slot's
+// 300 ms) or a machine under load as much as the instance, and ejecting one of two instances for the
+// load would double the other's (a stalled instance fails its health check instead). Nor do the
+// client's own limits (its pool full, a body over MaxBodySize) say anything of the instance.
 func (c *Client) outcome(inst *Instance, resp *FetchResponse, err error) {
-	if err == nil && resp.Status < 500 {
+	switch {
+	case err == nil && resp.Status < 500:
 		c.instances.Succeeded(inst)
 		return
+	case errors.Is(err, ErrTimeout), errors.Is(err, fasthttp.ErrNoFreeConns), errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return
 	}
-	if c.instances.Failed(inst, int(c.opts.BreakerFailures), c.opts.BreakerOpen) && c.opts.OnEject != nil {
-		_, until := inst.Ejected(time.Now())
+	if until, ok := c.instances.Failed(inst, int(c.opts.BreakerFailures), c.opts.BreakerOpen); ok && c.opts.OnEject != nil {
 		c.opts.OnEject(inst, until)
 	}
 }

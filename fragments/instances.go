@@ -32,6 +32,7 @@ type Instance struct {
 	version                       atomic.Pointer[string] // its manifest's version, as last read by Check
 
 	failures     atomic.Int32 // requests in a row that failed (Instances.Failed), reset by a success
+	ejections    atomic.Int32 // ejections in a row with no success between them (each one longer)
 	ejectedUntil atomic.Int64 // Unix nanoseconds; out of rotation until then (Instances.Failed)
 }
 
@@ -176,6 +177,8 @@ type rotation struct {
 
 	mu   sync.Mutex
 	seen map[string]int // each version's order of first sight (Current)
+
+	ejectMu sync.Mutex // makes each ejection's check of the others and its own mark one step
 }
 
 // source is one URL of the registry: one instance, or, for a host name that is resolved, one per
@@ -333,8 +336,9 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 	}
 	start := int(r.next.Add(1) % uint32(n))
 	now := time.Now()
-	// In order of preference: serving (ready, not ejected) and of the version; of the version (a
-	// draining instance still serves, and one that refuses is retried elsewhere); serving; any.
+	// In order of preference: serving (ready, not ejected) and of the version; of the version and
+	// not ejected (a draining instance still serves, and one that refuses is retried elsewhere);
+	// serving; any (an ejected instance of the version among them: its fragments were failing).
 	var sameVersion, ready, fallback *Instance
 	for k := range n {
 		inst := all[(start+k)%n]
@@ -343,10 +347,11 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 		}
 		match := version == "" || inst.Version() == version
 		serving := inst.serving(now)
+		ejected, _ := inst.Ejected(now)
 		switch {
 		case serving && match:
 			return inst
-		case match && sameVersion == nil:
+		case match && !ejected && sameVersion == nil:
 			sameVersion = inst
 		case serving && ready == nil:
 			ready = inst
@@ -374,9 +379,10 @@ func (in *Instances) Current(team string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur, order := "", -1
+	now := time.Now()
 	for _, inst := range r.instances() {
 		v := inst.Version()
-		if n, ok := r.seen[v]; ok && v != "" && inst.Ready() && n > order {
+		if n, ok := r.seen[v]; ok && v != "" && inst.serving(now) && n > order {
 			cur, order = v, n
 		}
 	}
@@ -406,38 +412,60 @@ func (in *Instances) Down(inst *Instance) {
 	inst.ready.Store(false)
 }
 
-// Failed records a request that failed on inst: a timeout, a 5xx answer, or a transport error
-// other than a refusal (Down is for those). After failures requests in a row on it, the instance is
-// ejected (out of rotation) for d, and Failed returns true: its /readyz may well answer 200 while its
-// fragments fail (a broken database connection, a stalled process), and the team's breaker, which
-// counts the team's requests in a row, never opens while another instance's successes come between
-// them. An instance is ejected only while another of its team is serving: a team whose every
-// instance fails is its breaker's business, and a team of one is never ejected.
-func (in *Instances) Failed(inst *Instance, failures int, d time.Duration) bool {
+// Failed records a request that failed on inst: a 5xx answer or a transport error other than a
+// refusal (Down is for those; Client.outcome says which errors count, and timeouts do not). After failures requests
+// in a row on it, the instance is ejected (out of rotation) for d, and Failed returns until when: its
+// /readyz may well answer 200 while its fragments fail (a broken database connection, a bad build),
+// and the team's breaker, which counts the team's requests in a row, never opens while another
+// instance's successes come between them. An instance that fails again on its first request back is
+// ejected again at once, each time for twice as long (up to 8 d) until it answers one. At most half
+// of a team's instances are ejected at once, and only while another of them is serving: a team whose
+// every instance fails is its breaker's business, and a team of one is never ejected.
+func (in *Instances) Failed(inst *Instance, failures int, d time.Duration) (time.Time, bool) {
 	if inst == nil || failures <= 0 || int(inst.failures.Add(1)) < failures {
-		return false
-	}
-	now := time.Now()
-	if ok, _ := inst.Ejected(now); ok {
-		return false
+		return time.Time{}, false
 	}
 	r, ok := in.teams[inst.Team]
 	if !ok {
-		return false
+		return time.Time{}, false
+	}
+	r.ejectMu.Lock()
+	defer r.ejectMu.Unlock()
+	now := time.Now()
+	if ok, _ := inst.Ejected(now); ok {
+		return time.Time{}, false // a request sent before the ejection, failing after it
 	}
 	all := r.instances()
-	if !slices.ContainsFunc(all, func(o *Instance) bool { return o != inst && o.serving(now) }) {
-		return false
+	ejected, serving := 0, 0
+	for _, o := range all {
+		if ok, _ := o.Ejected(now); ok {
+			ejected++
+		} else if o != inst && o.serving(now) {
+			serving++
+		}
 	}
-	inst.failures.Store(0)
-	inst.ejectedUntil.Store(now.Add(d).UnixNano())
-	return true
+	if serving == 0 || 2*(ejected+1) > len(all) {
+		return time.Time{}, false
+	}
+	k := min(inst.ejections.Add(1)-1, 3)
+	until := now.Add(d << k)
+	// Back in rotation, its first failure ejects it again.
+	inst.failures.Store(int32(failures) - 1)
+	inst.ejectedUntil.Store(until.UnixNano())
+	return until, true
 }
 
-// Succeeded records a request that inst answered (below 500): its failures in a row start again.
+// Succeeded records a request that inst answered (below 500): its failures and ejections in a row
+// start again.
 func (in *Instances) Succeeded(inst *Instance) {
-	if inst != nil && inst.failures.Load() != 0 {
+	if inst == nil {
+		return
+	}
+	if inst.failures.Load() != 0 {
 		inst.failures.Store(0)
+	}
+	if inst.ejections.Load() != 0 {
+		inst.ejections.Store(0)
 	}
 }
 

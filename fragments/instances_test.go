@@ -221,7 +221,11 @@ func failingServer(t *testing.T) *instanceServer {
 	t.Helper()
 	s := &instanceServer{}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/readyz" {
+		switch r.URL.Path {
+		case "/readyz":
+			return
+		case ManifestPath: // the health check's question, not a fragment
+			http.NotFound(w, r)
 			return
 		}
 		s.served.Add(1)
@@ -234,21 +238,25 @@ func failingServer(t *testing.T) *instanceServer {
 // TestClientEjectsAFailingInstance: an instance whose fragments fail while its /readyz passes leaves
 // the rotation after BreakerFailures failures in a row on it, though the team's breaker, counting the
 // team's requests in a row (the good instance's successes between them), never opens; a health check
-// does not bring it back early; after BreakerOpen it is asked again.
+// does not bring it back early; once its time is up it is asked again, and failing its first request
+// it is ejected again at once, for twice as long.
 func TestClientEjectsAFailingInstance(t *testing.T) {
 	t.Parallel()
 	good, bad := newInstanceServer(t, "good"), failingServer(t)
-	var ejected []string
-	var mu sync.Mutex
+	type ejection struct {
+		base  string
+		until time.Time
+	}
+	var (
+		mu      sync.Mutex
+		ejected []ejection
+	)
 	c, err := NewClient(ClientOptions{Teams: Teams{"t": {good.srv.URL, bad.srv.URL}}, BreakerFailures: 3,
-		BreakerOpen: 200 * time.Millisecond,
+		BreakerOpen: time.Hour, // expired by hand below: the test never waits on a clock
 		OnEject: func(inst *Instance, until time.Time) {
 			mu.Lock()
 			defer mu.Unlock()
-			if !until.After(time.Now().Add(-time.Second)) {
-				t.Errorf("ejected until %s", until)
-			}
-			ejected = append(ejected, inst.Base)
+			ejected = append(ejected, ejection{inst.Base, until})
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -256,12 +264,8 @@ func TestClientEjectsAFailingInstance(t *testing.T) {
 	t.Cleanup(c.Close)
 	failed := 0
 	for range 40 {
-		resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x"})
-		switch {
-		case err != nil && resp != nil && resp.Status == http.StatusInternalServerError:
+		if fetchStatus(t, c) == http.StatusInternalServerError {
 			failed++
-		case err != nil:
-			t.Fatalf("fetch: %v", err)
 		}
 	}
 	if failed != 3 || bad.served.Load() != 3 || good.served.Load() != 37 {
@@ -271,69 +275,153 @@ func TestClientEjectsAFailingInstance(t *testing.T) {
 		t.Errorf("breaker %s, want closed", st)
 	}
 	mu.Lock()
-	if len(ejected) != 1 || ejected[0] != bad.srv.URL {
-		t.Errorf("OnEject told of %v, want [%s]", ejected, bad.srv.URL)
+	if len(ejected) != 1 || ejected[0].base != bad.srv.URL || time.Until(ejected[0].until) < 59*time.Minute {
+		t.Errorf("OnEject told of %v, want %s for an hour", ejected, bad.srv.URL)
 	}
 	mu.Unlock()
 	// Its /readyz passes: a health check leaves it ejected.
 	c.Instances().Check(context.Background(), 5*time.Second)
-	before := bad.served.Load()
 	for range 10 {
 		fetchStatus(t, c)
 	}
-	if n := bad.served.Load() - before; n != 0 {
-		t.Errorf("an ejected instance served %d requests after a health check", n)
+	if n := bad.served.Load(); n != 3 {
+		t.Errorf("an ejected instance served %d requests after a health check", n-3)
 	}
-	// Once its time is up it is asked again.
-	deadline := time.Now().Add(30 * time.Second)
-	for bad.served.Load() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("the ejected instance was never asked again")
+	// Its time is up: it is asked again, fails, and is out again at once, for two hours.
+	var badInst *Instance
+	for _, inst := range c.Instances().All("t") {
+		if inst.Base == bad.srv.URL {
+			badInst = inst
 		}
-		fetchStatus(t, c)
-		time.Sleep(10 * time.Millisecond) // paces the polling only; the bound is the deadline above
 	}
+	badInst.ejectedUntil.Store(time.Now().Add(-time.Second).UnixNano())
+	for range 10 {
+		fetchStatus(t, c)
+	}
+	if n := bad.served.Load(); n != 4 {
+		t.Errorf("back in rotation, the failing instance served %d requests, want 1", n-3)
+	}
+	mu.Lock()
+	if len(ejected) != 2 || time.Until(ejected[1].until) < 119*time.Minute {
+		t.Errorf("OnEject told of %v, want a second ejection for two hours", ejected)
+	}
+	mu.Unlock()
 }
 
-// TestNeverEjectsTheLastServingInstance: of a team's instances, one that fails is ejected only
-// while another serves (a whole team failing is its breaker's business), and a team of one instance
-// is never ejected.
-func TestNeverEjectsTheLastServingInstance(t *testing.T) {
+// TestEjectionLimits: of a team's instances, one that fails is ejected only while another serves
+// (a whole team failing is its breaker's business) and while no more than half the team is out; a
+// team of one instance is never ejected; two instances failing at once are never both ejected.
+func TestEjectionLimits(t *testing.T) {
 	t.Parallel()
-	in, err := NewInstances(Teams{"t": {"http://127.0.0.1:1", "http://127.0.0.1:2"}, "one": {"http://127.0.0.1:3"}})
+	in, err := NewInstances(Teams{
+		"t":    {"http://127.0.0.1:1", "http://127.0.0.1:2"},
+		"four": {"http://127.0.0.1:3", "http://127.0.0.1:4", "http://127.0.0.1:5", "http://127.0.0.1:6"},
+		"one":  {"http://127.0.0.1:7"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	failed := func(inst *Instance) bool { _, ok := in.Failed(inst, 3, time.Hour); return ok }
 	a, b := in.All("t")[0], in.All("t")[1]
 	for range 2 {
-		in.Failed(a, 3, time.Hour)
-		in.Failed(b, 3, time.Hour)
+		failed(a)
+		failed(b)
 	}
-	if !in.Failed(a, 3, time.Hour) {
+	if !failed(a) {
 		t.Fatal("the third failure in a row did not eject a")
 	}
-	if in.Failed(b, 3, time.Hour) {
+	if failed(b) {
 		t.Error("b, the team's last serving instance, was ejected")
 	}
-	if ok, _ := b.Ejected(time.Now()); ok {
-		t.Error("b is ejected")
-	}
 	if got := in.Pick("t", nil); got != b {
-		t.Errorf("Pick = %v, want b", got.Base)
+		t.Errorf("Pick = %s, want b", got.Base)
 	}
-	in.Succeeded(b)
+	four := in.All("four")
+	out := 0
+	for _, inst := range four {
+		for range 3 {
+			if failed(inst) {
+				out++
+			}
+		}
+	}
+	if out != 2 {
+		t.Errorf("%d of 4 failing instances ejected, want 2 (half)", out)
+	}
 	one := in.All("one")[0]
 	for range 10 {
-		if in.Failed(one, 3, time.Hour) {
+		if failed(one) {
 			t.Fatal("a team's only instance was ejected")
+		}
+	}
+	// Two instances reaching their limit at the same moment: one is ejected, never both.
+	for range 200 {
+		in, err := NewInstances(Teams{"t": {"http://127.0.0.1:1", "http://127.0.0.1:2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var n atomic.Int32
+		for _, inst := range in.All("t") {
+			wg.Go(func() {
+				if _, ok := in.Failed(inst, 1, time.Hour); ok {
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n.Load() != 1 {
+			t.Fatalf("%d of 2 instances failing together ejected, want 1", n.Load())
 		}
 	}
 }
 
-func fetchStatus(t *testing.T, c *Client) {
+// TestEjectedVersionIsNotCurrent: during a rolling deploy whose new version's only instance fails
+// its fragments (a bad build whose /readyz passes), that instance is ejected: the team's current
+// version is the old one again, and pages of the new version get the old version's instance rather
+// than the failing one.
+func TestEjectedVersionIsNotCurrent(t *testing.T) {
+	t.Parallel()
+	manifest := func(version string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == ManifestPath {
+				_, _ = w.Write([]byte(`{"name":"t","version":"` + version + `"}`))
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b := manifest("A"), manifest("B")
+	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Check(context.Background(), 10*time.Second) // sees A first, then B: B is the newer
+	in.Check(context.Background(), 10*time.Second)
+	bInst := in.All("t")[1]
+	if got := in.Current("t"); got != "A" && got != "B" {
+		t.Fatalf("Current = %q", got)
+	}
+	if _, ok := in.Failed(bInst, 1, time.Hour); !ok {
+		t.Fatal("B not ejected")
+	}
+	if got := in.Current("t"); got != "A" {
+		t.Errorf("Current with B ejected = %q, want A", got)
+	}
+	for range 10 {
+		if got := in.PickVersion("t", nil, "B"); got.Base != a.URL {
+			t.Fatalf("PickVersion(B) with B ejected = %s, want A's instance", got.Base)
+		}
+	}
+}
+
+// fetchStatus fetches /fragments/x of team t and returns the status, failing t on an error that is
+// not a 5xx answer.
+func fetchStatus(t *testing.T, c *Client) int {
 	t.Helper()
 	resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x"})
 	if err != nil && (resp == nil || resp.Status < 500) {
 		t.Fatalf("fetch: %v", err)
 	}
+	return resp.Status
 }

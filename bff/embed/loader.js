@@ -44,14 +44,17 @@
       const root = this.shadowRoot;
       root.innerHTML = "<style>:host{visibility:hidden}</style>" + html;
       const hide = root.firstChild;
-      // Hidden until its stylesheets are in: each one's load or error, or the time left.
+      // Hidden until its stylesheets are in: each one's load or error, or the time left. A link
+      // without href, or disabled, loads nothing and fires neither.
+      let wait;
       await Promise.race([
-        Promise.all([...root.querySelectorAll('link[rel~="stylesheet"]')].map((l) => new Promise((done) => {
+        Promise.all([...root.querySelectorAll('link[rel~="stylesheet"][href]:not([disabled])')].map((l) => new Promise((done) => {
           l.addEventListener("load", done, { once: true });
           l.addEventListener("error", done, { once: true });
         }))),
-        new Promise((done) => setTimeout(done, Math.max(0, until - Date.now()))),
+        new Promise((done) => { wait = setTimeout(done, Math.max(0, until - Date.now())); }),
       ]);
+      clearTimeout(wait);
       hide.remove();
       const types = new Set(((this.getAttribute("events") || "") + " " +
         [...root.querySelectorAll("[data-events]")].map((e) => e.dataset.events).join(" ")).split(/\s+/).filter(Boolean));
