@@ -244,10 +244,12 @@ func (c *Composition) succeed(s *slot, body []byte, tmpl *Template, src Source, 
 		}
 	}
 	c.observe(s)
+	// Published (Server-Timing) before the writer may take it: the page's last Server-Timing (its
+	// trailer) is read when the writer has written the last async slot, and must name that slot.
+	c.complete(s)
 	if s.async {
 		c.asyncDone <- s
 	}
-	c.complete(s)
 }
 
 // fail sets a slot's fallback: the last good copy, the manifest's fallback or the tag's content. A
