@@ -52,21 +52,19 @@ func (i *Instance) Ready() bool { return i.ready.Load() }
 // Ejected reports whether the instance is out of rotation, until when, for requests that failed on
 // it in a row (Instances.Failed).
 func (i *Instance) Ejected(now time.Time) (bool, time.Time) {
-	u := i.ejectedUntil.Load()
-	if u == 0 || now.UnixNano() >= u {
+	if !i.ejected(now) {
 		return false, time.Time{}
 	}
-	return true, time.Unix(0, u)
+	return true, time.Unix(0, i.ejectedUntil.Load())
+}
+
+func (i *Instance) ejected(now time.Time) bool {
+	u := i.ejectedUntil.Load()
+	return u != 0 && now.UnixNano() < u
 }
 
 // serving reports whether Pick sends requests to the instance first: healthy and not ejected.
-func (i *Instance) serving(now time.Time) bool {
-	if !i.ready.Load() {
-		return false
-	}
-	u := i.ejectedUntil.Load()
-	return u == 0 || now.UnixNano() >= u
-}
+func (i *Instance) serving(now time.Time) bool { return i.ready.Load() && !i.ejected(now) }
 
 // URL returns the absolute URL of path on the instance. Its host is the instance's address; send
 // the request with Host as its Host header.
@@ -346,8 +344,8 @@ func (in *Instances) PickVersion(team string, not *Instance, version string) *In
 			continue
 		}
 		match := version == "" || inst.Version() == version
-		serving := inst.serving(now)
-		ejected, _ := inst.Ejected(now)
+		ejected := inst.ejected(now)
+		serving := inst.Ready() && !ejected
 		switch {
 		case serving && match:
 			return inst
@@ -413,10 +411,10 @@ func (in *Instances) Down(inst *Instance) {
 }
 
 // Failed records a request that failed on inst: a 5xx answer or a transport error other than a
-// refusal (Down is for those; Client.outcome says which errors count, and timeouts do not). After failures requests
-// in a row on it, the instance is ejected (out of rotation) for d, and Failed returns until when: its
-// /readyz may well answer 200 while its fragments fail (a broken database connection, a bad build),
-// and the team's breaker, which counts the team's requests in a row, never opens while another
+// refusal (Down is for those; Client.outcome says which errors count, and timeouts do not). After
+// failures requests in a row on it, the instance is ejected (out of rotation) for d, and Failed
+// returns until when: its /readyz may well answer 200 while its fragments fail (a broken database
+// connection, a bad build), and the team's breaker, which counts the team's requests in a row, never opens while another
 // instance's successes come between them. An instance that fails again on its first request back is
 // ejected again at once, each time for twice as long (up to 8 d) until it answers one. At most half
 // of a team's instances are ejected at once, and only while another of them is serving: a team whose
@@ -432,13 +430,13 @@ func (in *Instances) Failed(inst *Instance, failures int, d time.Duration) (time
 	r.ejectMu.Lock()
 	defer r.ejectMu.Unlock()
 	now := time.Now()
-	if ok, _ := inst.Ejected(now); ok {
+	if inst.ejected(now) {
 		return time.Time{}, false // a request sent before the ejection, failing after it
 	}
 	all := r.instances()
 	ejected, serving := 0, 0
 	for _, o := range all {
-		if ok, _ := o.Ejected(now); ok {
+		if o.ejected(now) {
 			ejected++
 		} else if o != inst && o.serving(now) {
 			serving++

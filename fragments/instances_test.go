@@ -173,16 +173,7 @@ func TestPickWhenNoneReady(t *testing.T) {
 // instances of that version while one is ready; the newest version seen is the team's current one.
 func TestPickPrefersTheVersion(t *testing.T) {
 	t.Parallel()
-	manifest := func(version string) *httptest.Server {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == ManifestPath {
-				_, _ = w.Write([]byte(`{"name":"t","version":"` + version + `"}`))
-			}
-		}))
-		t.Cleanup(srv.Close)
-		return srv
-	}
-	a, b := manifest("A"), manifest("B")
+	a, b := versionServer(t, "A"), versionServer(t, "B")
 	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +204,19 @@ func TestPickPrefersTheVersion(t *testing.T) {
 	if got := in.PickVersion("t", bInst, "B"); got.Base != a.URL {
 		t.Errorf("PickVersion(B) without B = %s", got.Base)
 	}
+}
+
+// versionServer is an instance of team "t" whose manifest has version, and which answers 200 to
+// everything else.
+func versionServer(t *testing.T, version string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == ManifestPath {
+			_, _ = w.Write([]byte(`{"name":"t","version":"` + version + `"}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // failingServer answers /readyz with 200 and every fragment with 500: a process whose health check
@@ -382,16 +386,7 @@ func TestEjectionLimits(t *testing.T) {
 // than the failing one.
 func TestEjectedVersionIsNotCurrent(t *testing.T) {
 	t.Parallel()
-	manifest := func(version string) *httptest.Server {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == ManifestPath {
-				_, _ = w.Write([]byte(`{"name":"t","version":"` + version + `"}`))
-			}
-		}))
-		t.Cleanup(srv.Close)
-		return srv
-	}
-	a, b := manifest("A"), manifest("B")
+	a, b := versionServer(t, "A"), versionServer(t, "B")
 	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
 	if err != nil {
 		t.Fatal(err)
