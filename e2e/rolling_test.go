@@ -131,8 +131,9 @@ func TestRollingRestart(t *testing.T) {
 // of each team are in the shell's rotation). A platform that has just started (its second instances
 // a second ago), hit by 50 pages at once, can miss the primaries' 1 s deadlines (the manifests') in
 // its first second on a two-core machine: in the runs whose logs we read, every failure was a
-// deadline in the load's first second, none at a restart. That is a cold start of everything at once, not a restart; a restarted instance joins a
-// warm platform, and its first requests are counted.
+// deadline in the load's first second, none at a restart. That is a cold start of everything at
+// once, not a restart; a restarted instance joins a warm platform, and its first requests are
+// counted.
 func rollingWarm(t *testing.T, p *Platform, client *http.Client, pages []rollingTarget) {
 	t.Helper()
 	instances := []string{"decide", "decide-2", "explore", "explore-2"}
