@@ -7,6 +7,11 @@ SHELL := bash
 MAKEFLAGS += --no-print-directory
 
 GO       ?= go
+# -trimpath: object files hold no absolute directory, so Go's build cache keys do not depend on where
+# the repository is checked out, and a fresh clone (CI's) reuses what an earlier build compiled
+# (unit tests from a new clone on two cores: 235 s without it, 134 s with it and a warm cache).
+GOFLAGS += -trimpath
+export GOFLAGS
 BIN      := bin
 PROCFILE := deploy/Procfile
 DEV_ENV  := .inlay/dev.env
@@ -81,8 +86,8 @@ $(DEV_ENV): scripts/keygen/main.go ## local Ed25519 key pairs (shell, embed) so 
 # go vet's checks run within lint-go (golangci-lint's govet, with the e2e tag), so test does not run vet again.
 test: services-up chromium proxies fmt-check templ-fmt-check tidy-check generated-check lint-go unit e2e ## format, tidy, lint (go vet's checks included) and generated-code checks, unit/integration and end-to-end tests
 
-unit: ## unit and integration tests against the real local stores, with the race detector
-	scripts/go-test.sh .inlay/unit.log $(GO) test -race -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
+unit: ## unit and integration tests against the real local stores, with the race detector (always run: -count=1)
+	scripts/go-test.sh .inlay/unit.log $(GO) test -race -count=1 -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
 
 e2e: chromium proxies ## end-to-end: build and start the platform on free ports, drive headless Chromium
 	scripts/go-test.sh .inlay/e2e.log $(GO) test -race -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...

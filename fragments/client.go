@@ -452,16 +452,77 @@ func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*F
 	out := &FetchResponse{Status: resp.StatusCode(), Duration: time.Since(start), buf: bytebufferpool.Get()}
 	out.buf.B = append(out.buf.B[:0], resp.Body()...)
 	out.Body = out.buf.B
-	rh := &resp.Header
-	out.ContentType = string(rh.ContentType())
-	out.CacheControl = string(rh.Peek(fasthttp.HeaderCacheControl))
-	out.ETag = string(rh.Peek(fasthttp.HeaderETag))
-	out.Location = string(rh.Peek(fasthttp.HeaderLocation))
-	out.Link = string(rh.Peek(fasthttp.HeaderLink))
-	out.Vary = string(rh.Peek(fasthttp.HeaderVary))
-	out.RetryAfter = string(rh.Peek(fasthttp.HeaderRetryAfter))
-	out.Tags = ParseTags(string(rh.Peek(TagsHeader)))
+	readHeaders(&resp.Header, out)
 	return out, nil
+}
+
+// headerIs reports whether the header name k is name, in any case (ASCII).
+func headerIs(k []byte, name string) bool {
+	if len(k) != len(name) {
+		return false
+	}
+	for i := range len(k) {
+		a, b := k[i], name[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
+// readHeaders copies the headers the shell reads into out, in one pass over the answer's headers
+// (a Peek for each would copy and normalise its name and scan them all, seven times). As with Peek,
+// a header sent twice counts once: the first.
+func readHeaders(rh *fasthttp.ResponseHeader, out *FetchResponse) {
+	out.ContentType = string(rh.ContentType())
+	var seen uint8
+	first := func(bit uint8) bool {
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	}
+	var tags []byte
+	for k, v := range rh.All() {
+		switch {
+		case headerIs(k, fasthttp.HeaderCacheControl):
+			if first(1) {
+				out.CacheControl = string(v)
+			}
+		case headerIs(k, fasthttp.HeaderETag):
+			if first(2) {
+				out.ETag = string(v)
+			}
+		case headerIs(k, fasthttp.HeaderLocation):
+			if first(4) {
+				out.Location = string(v)
+			}
+		case headerIs(k, fasthttp.HeaderLink):
+			if first(8) {
+				out.Link = string(v)
+			}
+		case headerIs(k, fasthttp.HeaderVary):
+			if first(16) {
+				out.Vary = string(v)
+			}
+		case headerIs(k, fasthttp.HeaderRetryAfter):
+			if first(32) {
+				out.RetryAfter = string(v)
+			}
+		case headerIs(k, TagsHeader):
+			if first(64) {
+				tags = v
+			}
+		}
+	}
+	out.Tags = ParseTags(string(tags))
 }
 
 var (

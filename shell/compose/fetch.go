@@ -23,7 +23,7 @@ func (c *Composition) fetch(s *slot) {
 	start := c.e.opts.Now()
 	ctx := c.startSpan(s)
 	timeout := c.timeout(s)
-	if s.key != "" && !c.e.passing(s.key) {
+	if s.key != "" && !c.e.passing(s.key, start) {
 		en := c.e.opts.Cache.get(c.ctx, s.key)
 		if en != nil && !en.pass {
 			switch en.freshness(c.e.opts.Now()) {
@@ -75,9 +75,9 @@ func (c *Composition) timeout(s *slot) time.Duration {
 }
 
 // passing reports a key whose last answer was not cacheable: fetch it directly.
-func (e *Engine) passing(key string) bool {
+func (e *Engine) passing(key string, now time.Time) bool {
 	en := e.opts.Cache.local(key)
-	return en != nil && en.pass && en.freshness(e.opts.Now()) == fresh
+	return en != nil && en.pass && en.freshness(now) == fresh
 }
 
 // fetched is the shared result of one (singleflight) fetch.

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,5 +41,28 @@ func TestOutcomeCachePolicy(t *testing.T) {
 	_, _, c = h.compose(fmt.Sprintf(page, `<inlay-fragment src="t/plain" primary></inlay-fragment>`), Request{Locale: "en"})
 	if c.FellBack() {
 		t.Error("FellBack true for a page whose fragments all arrived")
+	}
+}
+
+func TestWriteMillis(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0.00"},
+		{-time.Millisecond, "0.00"},
+		{4 * time.Microsecond, "0.00"},
+		{5 * time.Microsecond, "0.01"},
+		{1234 * time.Microsecond, "1.23"},
+		{1235 * time.Microsecond, "1.24"},
+		{1500 * time.Microsecond, "1.50"},
+		{999996 * time.Microsecond, "1000.00"},
+		{12345678 * time.Microsecond, "12345.68"},
+	} {
+		var b strings.Builder
+		writeMillis(&b, c.d)
+		if b.String() != c.want {
+			t.Errorf("writeMillis(%v) = %q, want %q", c.d, b.String(), c.want)
+		}
 	}
 }

@@ -55,6 +55,9 @@ type Composition struct {
 	tmpl   *Template
 	slots  []*slot
 	prim   *slot
+	// traced: the page's span records, so its fragments' spans do (a child's sampling decision is
+	// its parent's under every standard sampler: parent-based, or by trace id, which they share).
+	traced bool
 
 	asyncDone chan *slot
 	nAsync    int
@@ -112,7 +115,7 @@ type slot struct {
 // composition; it is cancelled by WriteTo's end or Cancel.
 func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Composition{e: e, ctx: ctx, cancel: cancel, req: r, tmpl: t,
+	c := &Composition{e: e, ctx: ctx, cancel: cancel, req: r, tmpl: t, traced: trace.SpanFromContext(ctx).IsRecording(),
 		slots: make([]*slot, 0, t.nslots), all: make([]*slot, 0, t.nslots)}
 	for _, p := range t.parts {
 		if p.kind == partSlot && p.tag.Async && !p.tag.Primary {
@@ -379,6 +382,7 @@ func (c *Composition) ServerTiming() string {
 	all := c.all
 	c.mu.Unlock()
 	var b strings.Builder
+	b.Grow(64 * len(all))
 	for i, s := range all {
 		if b.Len() > 0 {
 			b.WriteString(", ")
@@ -398,9 +402,19 @@ func (c *Composition) ServerTiming() string {
 			b.WriteString(s.reason)
 		}
 		b.WriteString(`";dur=`)
-		b.WriteString(strconv.FormatFloat(float64(s.dur.Microseconds())/1000, 'f', 2, 64))
+		writeMillis(&b, s.dur)
 	}
 	return b.String()
+}
+
+// writeMillis writes d in milliseconds with two decimals (1.25), rounded to the nearest hundredth,
+// without formatting a float.
+func writeMillis(b *strings.Builder, d time.Duration) {
+	h := (max(d, 0).Microseconds() + 5) / 10 // hundredths of a millisecond
+	var buf [24]byte
+	out := strconv.AppendInt(buf[:0], h/100, 10)
+	out = append(out, '.', byte('0'+h%100/10), byte('0'+h%10))
+	b.Write(out)
 }
 
 // Cancel ends a composition that will not be written.

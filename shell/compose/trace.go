@@ -37,7 +37,12 @@ func (s *slot) spanName() string {
 
 // startSpan starts the span of a slot that fetches and returns the context its fetch runs in.
 func (c *Composition) startSpan(s *slot) context.Context {
-	// Named once it records: an unsampled page builds no names.
+	if !c.traced {
+		// An unsampled page (or tracing off) starts no span: even a span that does not record costs
+		// a context per fragment, and its fetch forwards the page's span context as it would.
+		return c.ctx
+	}
+	// Named once it records.
 	ctx, span := c.e.opts.Tracer.Start(c.ctx, "fragment")
 	if span.IsRecording() {
 		span.SetName(s.spanName())
