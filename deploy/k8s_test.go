@@ -344,6 +344,7 @@ func checkOverlay(t *testing.T, o overlay, procs []process, req map[string][]req
 		if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
 			t.Errorf("Deployment %s: resources %+v, want cpu and memory requests and a memory limit", p.name, c.Resources)
 		}
+		checkMemoryLimit(t, p.name, env["GOMEMLIMIT"], c.Resources.Limits["memory"])
 		if !c.SecurityContext.ReadOnlyRootFilesystem {
 			t.Errorf("Deployment %s: the root filesystem is writable", p.name)
 		}
@@ -680,4 +681,27 @@ func checkAutoscaling(t *testing.T, o overlay, name string, replicas *int, cpuRe
 	if replicas != nil {
 		t.Errorf("Deployment %s sets replicas %d beside its autoscaler: every apply would reset it", name, *replicas)
 	}
+}
+
+// checkMemoryLimit: a Go process under a container's memory limit sets GOMEMLIMIT below it (the
+// runtime then collects harder as the heap nears it, instead of the kernel killing the pod: the
+// shell reached 377–432 MiB under overload without it, BENCHMARKS.md), with room for what is not
+// Go heap (stacks, the runtime, fasthttp's buffers): at most 7/8 of the limit.
+func checkMemoryLimit(t *testing.T, name, goLimit, limit string) {
+	t.Helper()
+	lim, ok := mebibytes(limit, "Mi")
+	gl, gok := mebibytes(goLimit, "MiB")
+	switch {
+	case !ok:
+		t.Errorf("Deployment %s: memory limit %q, want a whole number of Mi", name, limit)
+	case !gok:
+		t.Errorf("Deployment %s: GOMEMLIMIT %q, want a whole number of MiB below the memory limit %s", name, goLimit, limit)
+	case gl*8 > lim*7 || gl < lim/2:
+		t.Errorf("Deployment %s: GOMEMLIMIT %s for a memory limit of %s, want between 1/2 and 7/8 of it", name, goLimit, limit)
+	}
+}
+
+func mebibytes(v, unit string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSuffix(v, unit))
+	return n, err == nil && strings.HasSuffix(v, unit) && n > 0
 }

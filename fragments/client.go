@@ -481,48 +481,26 @@ func headerIs(k []byte, name string) bool {
 // a header sent twice counts once: the first.
 func readHeaders(rh *fasthttp.ResponseHeader, out *FetchResponse) {
 	out.ContentType = string(rh.ContentType())
+	var tags string
+	fields := [...]struct {
+		name string
+		dst  *string
+	}{
+		{fasthttp.HeaderCacheControl, &out.CacheControl}, {fasthttp.HeaderETag, &out.ETag},
+		{fasthttp.HeaderLocation, &out.Location}, {fasthttp.HeaderLink, &out.Link}, {fasthttp.HeaderVary, &out.Vary},
+		{fasthttp.HeaderRetryAfter, &out.RetryAfter}, {TagsHeader, &tags},
+	}
 	var seen uint8
-	first := func(bit uint8) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
-	var tags []byte
 	for k, v := range rh.All() {
-		switch {
-		case headerIs(k, fasthttp.HeaderCacheControl):
-			if first(1) {
-				out.CacheControl = string(v)
-			}
-		case headerIs(k, fasthttp.HeaderETag):
-			if first(2) {
-				out.ETag = string(v)
-			}
-		case headerIs(k, fasthttp.HeaderLocation):
-			if first(4) {
-				out.Location = string(v)
-			}
-		case headerIs(k, fasthttp.HeaderLink):
-			if first(8) {
-				out.Link = string(v)
-			}
-		case headerIs(k, fasthttp.HeaderVary):
-			if first(16) {
-				out.Vary = string(v)
-			}
-		case headerIs(k, fasthttp.HeaderRetryAfter):
-			if first(32) {
-				out.RetryAfter = string(v)
-			}
-		case headerIs(k, TagsHeader):
-			if first(64) {
-				tags = v
+		for i, f := range fields {
+			if seen&(1<<i) == 0 && headerIs(k, f.name) {
+				*f.dst = string(v)
+				seen |= 1 << i
+				break
 			}
 		}
 	}
-	out.Tags = ParseTags(string(tags))
+	out.Tags = ParseTags(tags)
 }
 
 var (

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # compose.sh — `make bench-compose`: the composition table of issue 20 alone, in under 4 minutes.
-# One six-fragment page (shell/bench/pages, the stub of anchors.sh) served four ways in one run:
+# One six-fragment page (shell/bench/pages, the stub of anchors.sh) served seven ways in one run:
 #
 #   inlay         the shell composing it uncached (every fragment fetched; wrk sends no cookie, so
 #                 every request is a new visitor with a freshly signed context)
 #   inlay-returning  the same for a returning visitor (its CSRF cookie sent): the context signed once
 #   inlay-cached  the shell composing the cacheable page (the stub sends public, max-age=60)
 #   floor         shell/bench/floor, the least work a composer can do: six pooled fetches, written out
+#   floor-contract  the same floor sending each fetch the headers of the shell's contract with the
+#                 teams (Accept, X-Request-Id, a signed guest Inlay-Context): what those cost the stub
+#                 that parses them and the composer that writes them, without the shell's own work
 #   static        nginx serving the composed page (the shell's answer, saved once) as a static file
 #   static-go     shell/bench/floor -static: fasthttp answering with the same saved page from memory,
 #                 the least work a Go server can do for it (the cached page's floor in Go)
@@ -40,8 +43,8 @@ cleanup() {
 trap cleanup EXIT
 
 stub_port=9100 shell_port=${BENCH_SHELL_PORT:-18092} floor_port=${BENCH_FLOOR_PORT:-18097} static_port=${BENCH_STATIC_PORT:-18098}
-static_go_port=${BENCH_STATIC_GO_PORT:-18099}
-for port in $stub_port $shell_port $floor_port $static_port $static_go_port; do
+static_go_port=${BENCH_STATIC_GO_PORT:-18099} floor_contract_port=${BENCH_FLOOR_CONTRACT_PORT:-18096}
+for port in $stub_port $shell_port $floor_port $floor_contract_port $static_port $static_go_port; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "port $port is in use (another benchmark running?)" >&2
 		exit 1
@@ -63,6 +66,8 @@ gogc=$(setting GOGC)
 "$work/stub" -addr 127.0.0.1:$stub_port >"$work/stub.log" 2>&1 &
 pids+=($!)
 "$work/floor" -addr 127.0.0.1:$floor_port -stub http://127.0.0.1:$stub_port >"$work/floor.log" 2>&1 &
+pids+=($!)
+"$work/floor" -contract -addr 127.0.0.1:$floor_contract_port -stub http://127.0.0.1:$stub_port >"$work/floor-contract.log" 2>&1 &
 pids+=($!)
 (
 	set -a
@@ -92,6 +97,7 @@ wait_for() {
 }
 wait_for http://127.0.0.1:$stub_port/f/probe
 wait_for http://127.0.0.1:$floor_port/
+wait_for http://127.0.0.1:$floor_contract_port/
 wait_for http://127.0.0.1:$shell_port/bench-cached
 
 # static: the page as the shell composes it, saved once, served by nginx as a file.
@@ -135,6 +141,7 @@ targets=(
 	"inlay=http://127.0.0.1:$shell_port/bench"
 	"inlay-returning=http://127.0.0.1:$shell_port/bench"
 	"floor=http://127.0.0.1:$floor_port/"
+	"floor-contract=http://127.0.0.1:$floor_contract_port/"
 	"inlay-cached=http://127.0.0.1:$shell_port/bench-cached"
 	"static=http://127.0.0.1:$static_port/page.html"
 	"static-go=http://127.0.0.1:$static_go_port/"
@@ -168,11 +175,15 @@ ratios() { # a b: per-round a/b, one per line
 	for r in $(seq 1 "$ROUNDS"); do awk -v a="${rps[$r,$1]}" -v b="${rps[$r,$2]}" 'BEGIN { printf "%.3f\n", a / b }'; done
 }
 uncached=$(ratios inlay floor)
+contract=$(ratios inlay floor-contract)
+contract_floor=$(ratios floor-contract floor)
 returning=$(ratios inlay-returning floor)
 cached=$(ratios inlay-cached static)
 static_go=$(ratios static-go static)
 cached_go=$(ratios inlay-cached static-go)
 u_med=$(echo "$uncached" | median)
+k_med=$(echo "$contract" | median)
+kf_med=$(echo "$contract_floor" | median)
 c_med=$(echo "$cached" | median)
 sg_med=$(echo "$static_go" | median)
 cg_med=$(echo "$cached_go" | median)
@@ -189,6 +200,8 @@ table=$(
 	echo "| ratio (per round) | rounds | median | target |"
 	echo "|---|---|--:|---|"
 	echo "| inlay / floor (uncached) | $(echo "$uncached" | paste -sd' ') | $u_med | ≥ 0.95: $(verdict "$u_med" 0.95) |"
+	echo "| floor-contract / floor (the contract's headers alone: the stub parsing them, the floor writing them) | $(echo "$contract_floor" | paste -sd' ') | $kf_med | (no target) |"
+	echo "| inlay / floor-contract (the shell's own work beside its contract) | $(echo "$contract" | paste -sd' ') | $k_med | (no target) |"
 	echo "| inlay-returning / floor (uncached, no signature: the visitor's context was signed before) | $(echo "$returning" | paste -sd' ') | $r_med | (no target) |"
 	echo "| inlay-cached / static (cacheable) | $(echo "$cached" | paste -sd' ') | $c_med | ≥ 0.9: $(verdict "$c_med" 0.9) |"
 	echo "| static-go / static (the same bytes from a Go fasthttp server that does nothing else: the floor in Go) | $(echo "$static_go" | paste -sd' ') | $sg_med | (no target) |"

@@ -42,4 +42,12 @@ type Config struct {
 	// StreamGrace is how long a page whose primary has answered waits for its other fragments before
 	// it streams: a page whose fragments all arrive within it goes out in one write.
 	StreamGrace time.Duration `env:"INLAY_STREAM_GRACE" envDefault:"2ms"`
+	// MaxPages is how many pages the shell composes at once (0: no limit). A page past it waits up
+	// to PageWait for one to end, and is then shed: 503 with Retry-After, the shell's own page, no
+	// fragment fetched. An overloaded shell bounds the fragment requests it has in flight (six or so
+	// per page) and the memory of its compositions, instead of starting every page that arrives.
+	// What it does not bound is the connections the clients open (BENCHMARKS.md, load: past capacity).
+	MaxPages int `env:"INLAY_MAX_PAGES" envDefault:"512"`
+	// PageWait is how long a page past MaxPages waits for a slot before it is shed.
+	PageWait time.Duration `env:"INLAY_PAGE_WAIT" envDefault:"100ms"`
 }

@@ -39,7 +39,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"team"}),
 		pages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "inlay_page_duration_seconds",
-			Help:    "Composed page time, to its last byte, by route and outcome (ok, degraded, unavailable, not_found, redirect).",
+			Help:    "Composed page time, to its last byte, by route and outcome (ok, degraded, unavailable, not_found, redirect, shed).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "outcome"}),
 		observers: map[string]*[compose.SourceFailed + 1]prometheus.Observer{},

@@ -17,6 +17,7 @@ const (
 	pageUnavailable = "unavailable" // the primary fragment failed: 503
 	pageNotFound    = "not_found"
 	pageRedirect    = "redirect"
+	pageShed        = "shed" // past INLAY_MAX_PAGES for INLAY_PAGE_WAIT: 503, nothing composed
 )
 
 // endPageSpan ends a page's span with its outcome (the route is in its name and on its parent, the

@@ -110,6 +110,8 @@ type Shell struct {
 	sessions  *sessions
 	proxies   trustedProxies
 	tracer    trace.Tracer
+	// slots holds a token per page being composed (Config.MaxPages); nil when there is no limit.
+	slots chan struct{}
 }
 
 type asset struct {
@@ -125,6 +127,12 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{},
 		sigs: newSignatures(), started: time.Now()}
 	s.metrics = newMetrics(opts.Registry)
+	if cfg.MaxPages < 0 {
+		return nil, fmt.Errorf("INLAY_MAX_PAGES: %d, want 0 (no limit) or more", cfg.MaxPages)
+	}
+	if cfg.MaxPages > 0 {
+		s.slots = make(chan struct{}, cfg.MaxPages)
+	}
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider()
 	}
@@ -349,6 +357,10 @@ func (s *Shell) layoutPage(p shell.Page) fiber.Handler {
 
 // renderLayout composes p for c; status, when not zero, replaces a successful page's status.
 func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
+	leave, ok := s.admit(c)
+	if !ok {
+		return nil
+	}
 	rc := s.requestContext(c)
 	var params map[string]string
 	if names := c.Route().Params; len(names) > 0 {
@@ -362,18 +374,58 @@ func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
 	buf := bytebufferpool.Get()
 	if err := p.Layout(req).Render(c.UserContext(), buf); err != nil {
 		bytebufferpool.Put(buf)
+		leave()
 		return fmt.Errorf("render page %s: %w", p.Name, err)
 	}
 	rc.status = status
-	return s.serve(c, rc, compose.Parse(buf.B), func() { bytebufferpool.Put(buf) })
+	return s.serve(c, rc, compose.Parse(buf.B), func() {
+		bytebufferpool.Put(buf)
+		leave()
+	})
 }
 
 // filePage serves a page template file, parsed once.
 func (s *Shell) filePage(name string, t *compose.Template) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return s.serve(c, s.requestContext(c), t, nil)
+		leave, ok := s.admit(c)
+		if !ok {
+			return nil
+		}
+		return s.serve(c, s.requestContext(c), t, leave)
 	}
 }
+
+// admit takes a slot for c's page (Config.MaxPages), waiting up to Config.PageWait for one to end.
+// The page gives it back with leave once it is written, streamed to its end or abandoned. When no
+// slot frees in time it answers for c itself — 503, Retry-After, the shell's own page, no fragment
+// fetched — and reports false.
+func (s *Shell) admit(c *fiber.Ctx) (leave func(), ok bool) {
+	if s.slots == nil {
+		return func() {}, true
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return s.leave, true
+	default:
+	}
+	start := time.Now()
+	t := time.NewTimer(s.cfg.PageWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return s.leave, true
+	case <-t.C:
+	}
+	s.metrics.page(c.Route().Path, pageShed, time.Since(start))
+	c.Set(fiber.HeaderRetryAfter, "1")
+	if err := s.errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusServiceUnavailable, "We're busy",
+		"More visitors than we can serve are in our store at this moment. Please try again in a few seconds."); err != nil {
+		s.log.Debug("shed page", "error", err.Error())
+	}
+	return nil, false
+}
+
+func (s *Shell) leave() { <-s.slots }
 
 // requestContext is what a page needs of the request, copied before anything streams.
 type requestContext struct {

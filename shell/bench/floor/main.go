@@ -11,12 +11,18 @@
 //
 // The query string (delay=, cc=) is passed to every fragment, as the page files pass theirs.
 //
+// With -contract it also sends each fragment request the headers the shell's contract with the
+// teams adds (docs/fragments.md): Accept, a new X-Request-Id per page and a signed Inlay-Context (a
+// guest's, signed once as the shell signs a guest's once, with a key of its own): what those headers
+// cost the team that parses them, and the composer that writes them, without the shell's own work.
+//
 // With -static FILE it is instead the floor of a cached page in Go: fasthttp answering every request
 // with FILE's bytes from memory (no composition, no cookie, no log), which compose.sh sets beside
 // nginx serving the same file.
 package main
 
 import (
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"log"
@@ -24,12 +30,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
+
+	"github.com/inlay-dev/inlay/fragments"
 )
 
-// fragments is the anchors' page: header, product, availability, add to cart, recommendations,
+// page is the anchors' page: header, product, availability, add to cart, recommendations,
 // footer, with their sizes (shell/bench/nginx/html/index.html).
-var fragments = []string{
+var page = []string{
 	"header?size=2048",
 	"product?size=8192",
 	"availability?size=1024",
@@ -42,7 +51,19 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18096", "listen address")
 	stub := flag.String("stub", "http://127.0.0.1:9100", "the stub fragment server")
 	static := flag.String("static", "", "serve this file's bytes for every request instead of composing")
+	contract := flag.Bool("contract", false, "send the shell's contract headers (Accept, X-Request-Id, Inlay-Context) with every fragment request")
 	flag.Parse()
+	var signed string
+	if *contract {
+		_, key, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		signed, err = fragments.NewSigner(key).Sign(fragments.Context{Locale: "en", Client: "127.0.0.1", Expires: time.Now().Add(time.Hour)})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
 	if *static != "" {
 		page, err := os.ReadFile(*static)
 		if err != nil {
@@ -56,9 +77,13 @@ func main() {
 	client := &fasthttp.Client{MaxConnsPerHost: 4096, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
 	h := func(ctx *fasthttp.RequestCtx) {
 		extra := string(ctx.QueryArgs().QueryString())
-		bodies := make([][]byte, len(fragments))
+		requestID := ""
+		if signed != "" {
+			requestID = uuid.NewString()
+		}
+		bodies := make([][]byte, len(page))
 		var wg sync.WaitGroup
-		for i, f := range fragments {
+		for i, f := range page {
 			wg.Go(func() {
 				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 				defer fasthttp.ReleaseRequest(req)
@@ -68,6 +93,11 @@ func main() {
 					uri += "&" + extra
 				}
 				req.SetRequestURI(uri)
+				if signed != "" {
+					req.Header.Set("Accept", "text/html")
+					req.Header.Set(fragments.HeaderRequestID, requestID)
+					req.Header.Set(fragments.ContextHeader, signed)
+				}
 				if err := client.DoTimeout(req, resp, 5*time.Second); err == nil && resp.StatusCode() == fasthttp.StatusOK {
 					bodies[i] = append([]byte(nil), resp.Body()...)
 				}
@@ -79,7 +109,7 @@ func main() {
 		_, _ = ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
 		for i, b := range bodies {
 			if b == nil {
-				fmt.Fprintf(ctx, "<!-- %s failed -->", fragments[i])
+				fmt.Fprintf(ctx, "<!-- %s failed -->", page[i])
 			}
 			_, _ = ctx.Write(b)
 		}
