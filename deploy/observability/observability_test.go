@@ -107,7 +107,7 @@ func TestAlertRules(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"InlayFragmentBreakerOpen", "InlayOutboxStuck", "InlayParkedEvents", "InlaySagaCancellations"} {
+	for _, want := range []string{"InlayFragmentBreakerOpen", "InlayOutboxStuck", "InlayParkedEvents", "InlaySagaCancellations", "InlayPagesShed"} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)
 		}
