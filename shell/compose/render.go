@@ -43,6 +43,10 @@ type Request struct {
 	Nonce string
 	// Debug outlines every fragment with its team, version, source and time.
 	Debug bool
+	// Settled, when set, is called once every fragment of the page (nested ones included) has its
+	// content or its fallback: nothing more is fetched for it, though the writer may still be
+	// sending it to a slow client. It runs on an engine goroutine, or in Start.
+	Settled func()
 }
 
 // Composition is one page being composed. Start it, read Outcome, then call WriteTo once (or
@@ -62,9 +66,10 @@ type Composition struct {
 	asyncDone chan *slot
 	nAsync    int
 
-	mu    sync.Mutex
-	all   []*slot // every slot, nested ones included, for Server-Timing
-	count int
+	mu      sync.Mutex
+	all     []*slot // every slot, nested ones included, for Server-Timing
+	count   int
+	pending int // slots made and not yet complete, plus one while Start makes the page's own
 
 	fwdOnce     sync.Once
 	fwd         fragments.Forwarded
@@ -126,6 +131,7 @@ func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition
 		c.asyncDone = make(chan *slot, c.nAsync)
 	}
 	id := 0
+	c.pending = 1                  // Start's own: no slot completing meanwhile settles the page
 	slab := make([]slot, t.nslots) // one allocation for the page's own slots
 	for _, p := range t.parts {
 		if p.kind != partSlot {
@@ -143,7 +149,19 @@ func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition
 	for _, s := range c.slots {
 		c.startSlot(s)
 	}
+	c.settle()
 	return c
+}
+
+// settle counts one slot (or Start) done, and calls Request.Settled when it was the last.
+func (c *Composition) settle() {
+	c.mu.Lock()
+	c.pending--
+	last := c.pending == 0
+	c.mu.Unlock()
+	if last && c.req.Settled != nil {
+		c.req.Settled()
+	}
 }
 
 // closed is the done channel of slots resolved while they are created: no channel to make.
@@ -159,6 +177,7 @@ func (c *Composition) initSlot(s *slot, t *Tag, depth int) *slot {
 	s.tag, s.depth = t, depth
 	c.mu.Lock()
 	c.count++
+	c.pending++
 	over := c.count > c.e.opts.MaxSlots
 	c.mu.Unlock()
 	if over {
@@ -214,6 +233,7 @@ func (c *Composition) complete(s *slot) {
 	c.mu.Lock()
 	c.all = append(c.all, s)
 	c.mu.Unlock()
+	c.settle()
 	if !s.sync {
 		close(s.done)
 	}

@@ -378,10 +378,7 @@ func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
 		return fmt.Errorf("render page %s: %w", p.Name, err)
 	}
 	rc.status = status
-	return s.serve(c, rc, compose.Parse(buf.B), func() {
-		bytebufferpool.Put(buf)
-		leave()
-	})
+	return s.serve(c, rc, compose.Parse(buf.B), func() { bytebufferpool.Put(buf) }, leave)
 }
 
 // filePage serves a page template file, parsed once.
@@ -391,12 +388,13 @@ func (s *Shell) filePage(name string, t *compose.Template) fiber.Handler {
 		if !ok {
 			return nil
 		}
-		return s.serve(c, s.requestContext(c), t, leave)
+		return s.serve(c, s.requestContext(c), t, nil, leave)
 	}
 }
 
 // admit takes a slot for c's page (Config.MaxPages), waiting up to Config.PageWait for one to end.
-// The page gives it back with leave once it is written, streamed to its end or abandoned. When no
+// The page gives it back with leave once every fragment has its answer or fallback (a slow client
+// reading a streamed page does not hold it), or when it is written or abandoned first. When no
 // slot frees in time it answers for c itself — 503, Retry-After, the shell's own page, no fragment
 // fetched — and reports false.
 func (s *Shell) admit(c *fiber.Ctx) (leave func(), ok bool) {
@@ -461,8 +459,10 @@ func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 }
 
 // serve composes t for c: it waits for the primary's status, then writes the page in one piece when
-// every fragment is already there, or streams it.
-func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, release func()) error {
+// every fragment is already there, or streams it. release, when set, runs once the page is written or
+// abandoned; leave (admit's) once its fragments have settled or it ended, whichever comes first.
+func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, release, leave func()) error {
+	leave = sync.OnceFunc(leave)
 	// The page's span and metric cover the composition, which outlives the handler when it streams.
 	route := c.Route().Path
 	ctx, span := s.tracer.Start(context.WithoutCancel(c.UserContext()), "page")
@@ -473,6 +473,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	outcome := pageRedirect
 	var comp *compose.Composition
 	done := func() {
+		leave()
 		if release != nil {
 			release()
 		}
@@ -484,7 +485,8 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	}
 	// The composition's context is not the request's either. Every fetch has its own deadline;
 	// WriteTo's end (or Cancel) ends the composition.
-	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, SignBare: rc.signBare, CSRF: rc.csrf, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug})
+	comp = s.engine.Start(ctx, t, compose.Request{Forwarded: rc.fwd, Sign: rc.sign, SignBare: rc.signBare, CSRF: rc.csrf, Locale: rc.locale, Nonce: rc.nonce, Debug: rc.debug,
+		Settled: leave})
 	out := comp.Outcome()
 	switch {
 	case out.Status >= 300 && out.Status <= 399:
