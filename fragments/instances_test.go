@@ -173,12 +173,7 @@ func TestPickWhenNoneReady(t *testing.T) {
 // instances of that version while one is ready; the newest version seen is the team's current one.
 func TestPickPrefersTheVersion(t *testing.T) {
 	t.Parallel()
-	a, b := versionServer(t, "A"), versionServer(t, "B")
-	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Check(context.Background(), 10*time.Second)
+	in, a, b := twoVersions(t)
 	for range 10 {
 		if got := in.PickVersion("t", nil, "A"); got.Base != a.URL {
 			t.Fatalf("PickVersion(A) = %s", got.Base)
@@ -386,12 +381,7 @@ func TestEjectionLimits(t *testing.T) {
 // than the failing one.
 func TestEjectedVersionIsNotCurrent(t *testing.T) {
 	t.Parallel()
-	a, b := versionServer(t, "A"), versionServer(t, "B")
-	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Check(context.Background(), 10*time.Second) // sees A first, then B: B is the newer
+	in, a, _ := twoVersions(t) // sees A first, then B: B is the newer
 	in.Check(context.Background(), 10*time.Second)
 	bInst := in.All("t")[1]
 	if got := in.Current("t"); got != "A" && got != "B" {
@@ -419,4 +409,17 @@ func fetchStatus(t *testing.T, c *Client) int {
 		t.Fatalf("fetch: %v", err)
 	}
 	return resp.Status
+}
+
+// twoVersions is team t of two instances, a of version A and b of version B, checked once (A is
+// seen first, so B is the newer version).
+func twoVersions(t *testing.T) (in *Instances, a, b *httptest.Server) {
+	t.Helper()
+	a, b = versionServer(t, "A"), versionServer(t, "B")
+	in, err := NewInstances(Teams{"t": {a.URL, b.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Check(context.Background(), 10*time.Second)
+	return in, a, b
 }

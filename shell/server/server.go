@@ -374,7 +374,9 @@ func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
 	buf := bytebufferpool.Get()
 	if err := p.Layout(req).Render(c.UserContext(), buf); err != nil {
 		bytebufferpool.Put(buf)
-		leave()
+		if leave != nil {
+			leave()
+		}
 		return fmt.Errorf("render page %s: %w", p.Name, err)
 	}
 	rc.status = status
@@ -394,12 +396,12 @@ func (s *Shell) filePage(name string, t *compose.Template) fiber.Handler {
 
 // admit takes a slot for c's page (Config.MaxPages), waiting up to Config.PageWait for one to end.
 // The page gives it back with leave once every fragment has its answer or fallback (a slow client
-// reading a streamed page does not hold it), or when it is written or abandoned first. When no
-// slot frees in time it answers for c itself — 503, Retry-After, the shell's own page, no fragment
-// fetched — and reports false.
+// reading a streamed page does not hold it), or when it is written or abandoned first; leave is nil
+// when there is no limit. When no slot frees in time it answers for c itself — 503, Retry-After, the
+// shell's own page, no fragment fetched — and reports false.
 func (s *Shell) admit(c *fiber.Ctx) (leave func(), ok bool) {
 	if s.slots == nil {
-		return func() {}, true
+		return nil, true
 	}
 	select {
 	case s.slots <- struct{}{}:
@@ -460,9 +462,12 @@ func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 
 // serve composes t for c: it waits for the primary's status, then writes the page in one piece when
 // every fragment is already there, or streams it. release, when set, runs once the page is written or
-// abandoned; leave (admit's) once its fragments have settled or it ended, whichever comes first.
+// abandoned; leave (admit's), when set, once its fragments have settled or it ended, whichever
+// comes first.
 func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, release, leave func()) error {
-	leave = sync.OnceFunc(leave)
+	if leave != nil {
+		leave = sync.OnceFunc(leave)
+	}
 	// The page's span and metric cover the composition, which outlives the handler when it streams.
 	route := c.Route().Path
 	ctx, span := s.tracer.Start(context.WithoutCancel(c.UserContext()), "page")
@@ -473,7 +478,9 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	outcome := pageRedirect
 	var comp *compose.Composition
 	done := func() {
-		leave()
+		if leave != nil {
+			leave()
+		}
 		if release != nil {
 			release()
 		}
