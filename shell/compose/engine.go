@@ -166,18 +166,29 @@ func (e *Engine) spawn(f func()) {
 	}
 }
 
+// workerIdle is how long a worker without a task lives on: it ends at the first tick of its idle
+// timer (every workerIdle) that finds it ran nothing since the last, so between one and two of these
+// after its last task. The timer is not re-armed per task: that was a timer-heap update on every
+// fetch.
 const workerIdle = 30 * time.Second
 
 func (e *Engine) worker(f func()) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
+	ran := false
 	for {
-		f()
-		idle.Reset(workerIdle)
+		if f != nil {
+			f()
+			ran = true
+		}
 		select {
 		case f = <-e.work:
 		case <-idle.C:
-			return
+			if !ran {
+				return
+			}
+			ran, f = false, nil
+			idle.Reset(workerIdle)
 		}
 	}
 }

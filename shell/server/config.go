@@ -41,7 +41,7 @@ type Config struct {
 	TrustedProxies string `env:"INLAY_TRUSTED_PROXIES"`
 	// StreamGrace is how long a page whose primary has answered waits for its other fragments before
 	// it streams: a page whose fragments all arrive within it goes out in one write.
-	StreamGrace time.Duration `env:"INLAY_STREAM_GRACE" envDefault:"2ms"`
+	StreamGrace time.Duration `env:"INLAY_STREAM_GRACE" envDefault:"20ms"`
 	// MaxPages is how many pages the shell composes at once (0: no limit). A page past it waits up
 	// to PageWait for one to end, and is then shed: 503 with Retry-After, the shell's own page, no
 	// fragment fetched. An overloaded shell bounds the fragment requests it has in flight (six or so
