@@ -18,7 +18,8 @@
 # as deploy/k8s/base/configmap.yaml sets them (the Go default when it sets no GOGC), tracing off.
 # Each of ROUNDS (default 3) interleaved rounds runs wrk -t1 -c32 -d${D:-8}s --latency on each target
 # in turn; the ratios inlay/floor and inlay-cached/static are computed per round and their median is
-# reported, beside the load average. Prints Markdown; with BENCH_OUT=file also writes it there.
+# reported, beside the load average and each run's CPU time per page of its server and (for the
+# composed rows) of the stub, read from /proc: the steadier figure where the VM's speed drifts. Prints Markdown; with BENCH_OUT=file also writes it there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/shell/bench/ensure-tools.sh"
@@ -64,11 +65,14 @@ gogc=$(setting GOGC)
 [ -n "$log_level" ] || { echo "no LOG_LEVEL in $cm" >&2; exit 1; }
 
 "$work/stub" -addr 127.0.0.1:$stub_port >"$work/stub.log" 2>&1 &
-pids+=($!)
+stub_pid=$!
+pids+=($stub_pid)
 "$work/floor" -addr 127.0.0.1:$floor_port -stub http://127.0.0.1:$stub_port >"$work/floor.log" 2>&1 &
-pids+=($!)
+floor_pid=$!
+pids+=($floor_pid)
 "$work/floor" -contract -addr 127.0.0.1:$floor_contract_port -stub http://127.0.0.1:$stub_port >"$work/floor-contract.log" 2>&1 &
-pids+=($!)
+floor_contract_pid=$!
+pids+=($floor_contract_pid)
 (
 	set -a
 	# shellcheck disable=SC1091
@@ -129,7 +133,8 @@ NGINX
 nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf"
 wait_for http://127.0.0.1:$static_port/page.html
 "$work/floor" -addr 127.0.0.1:$static_go_port -static "$work/html/page.html" >"$work/static-go.log" 2>&1 &
-pids+=($!)
+static_go_pid=$!
+pids+=($static_go_pid)
 wait_for http://127.0.0.1:$static_go_port/
 
 # A returning visitor sends the CSRF cookie of an earlier answer: its signed context is reused, so
@@ -148,6 +153,31 @@ targets=(
 )
 # Warm-up: connections, the shell's manifest and cache, the Go runtime's heap.
 for kv in "${targets[@]}"; do wrk -t1 -c32 -d2s "${kv#*=}" >/dev/null; done
+# CPU per page: the user and system time (/proc/<pid>/stat) a target's server — and, for the composed
+# rows, the stub — spent during its run, divided by the pages it served. Steadier than req/s on a VM
+# whose speed drifts, because it does not count the time a process waited for a core.
+nginx_pids="$(cat "$work/nginx.pid") $(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"
+server_pids() { # name
+	case $1 in
+	inlay | inlay-returning | inlay-cached) echo "$shell_pid" ;;
+	floor) echo "$floor_pid" ;;
+	floor-contract) echo "$floor_contract_pid" ;;
+	static) echo "$nginx_pids" ;;
+	static-go) echo "$static_go_pid" ;;
+	esac
+}
+ticks() { # pids...: their CPU time so far, in clock ticks
+	local t=0 p a
+	for p in "$@"; do
+		read -r -a a <"/proc/$p/stat"
+		t=$((t + a[13] + a[14]))
+	done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
+per_page() { # ticks pages: µs per page
+	awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+}
 run_wrk() { # name url
 	if [ "$1" = inlay-returning ]; then
 		wrk -t1 -c32 -d"${D}s" --latency -H "Cookie: $cookie" "$2" 2>&1
@@ -156,17 +186,26 @@ run_wrk() { # name url
 	fi
 }
 
-declare -A rps
+declare -A rps cpu stubcpu
 rows=""
 for r in $(seq 1 "$ROUNDS"); do
 	for kv in "${targets[@]}"; do
 		name=${kv%%=*}
+		# shellcheck disable=SC2046 # a list of pids
+		c0=$(ticks $(server_pids "$name")) s0=$(ticks "$stub_pid")
 		out=$(run_wrk "$name" "${kv#*=}")
+		# shellcheck disable=SC2046
+		c1=$(ticks $(server_pids "$name")) s1=$(ticks "$stub_pid")
+		pages=$(echo "$out" | awk '/requests in/ {print $1}')
+		cpu[$r,$name]=$(per_page $((c1 - c0)) "$pages")
+		stub_cpu=-
+		case $name in inlay | inlay-returning | floor | floor-contract) stub_cpu=$(per_page $((s1 - s0)) "$pages") ;; esac
+		stubcpu[$r,$name]=$stub_cpu
 		rps[$r,$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 		p50=$(echo "$out" | awk '$1=="50%" {print $2}')
 		p99=$(echo "$out" | awk '$1=="99%" {print $2}')
 		bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-		rows+=$(printf "| %d | %-12s | %10s | %9s | %9s | %s | %s |" "$r" "$name" "${rps[$r,$name]}" "$p50" "$p99" "${bad:-0}" "$(cut -d' ' -f1 /proc/loadavg)")$'\n'
+		rows+=$(printf "| %d | %-12s | %10s | %9s | %9s | %s | %s | %s | %s |" "$r" "$name" "${rps[$r,$name]}" "$p50" "$p99" "${bad:-0}" "${cpu[$r,$name]}" "$stub_cpu" "$(cut -d' ' -f1 /proc/loadavg)")$'\n'
 	done
 done
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -188,18 +227,28 @@ c_med=$(echo "$cached" | median)
 sg_med=$(echo "$static_go" | median)
 cg_med=$(echo "$cached_go" | median)
 r_med=$(echo "$returning" | median)
+cpu_ratios() { # a b: per-round CPU per page of b (server + stub) over a's: how much less a costs than b
+	local r
+	for r in $(seq 1 "$ROUNDS"); do
+		awk -v a="${cpu[$r,$1]}" -v as="${stubcpu[$r,$1]}" -v b="${cpu[$r,$2]}" -v bs="${stubcpu[$r,$2]}" \
+			'BEGIN { if (a + as > 0) printf "%.3f\n", (b + bs) / (a + as); else print "-" }'
+	done
+}
+uncached_cpu=$(cpu_ratios inlay floor)
+ucpu_med=$(echo "$uncached_cpu" | median)
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "met" : "not met" }'; }
 
 table=$(
 	echo "Composition alone (shell/bench/compose.sh, wrk -t1 -c32 -d${D}s --latency, $ROUNDS interleaved rounds, $(nproc) cores, $(date -u '+%F %H:%M') UTC; shell: INLAY_ENV=prod LOG_LEVEL=$log_level GOGC=${gogc:-default})"
 	echo
-	echo "| round | target | req/s | p50 | p99 | non-2xx | load average (1 min) after |"
-	echo "|---|---|--:|--:|--:|--:|--:|"
+	echo "| round | target | req/s | p50 | p99 | non-2xx | server µs CPU per page | stub µs CPU per page | load average (1 min) after |"
+	echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
 	printf "%s" "$rows"
 	echo
 	echo "| ratio (per round) | rounds | median | target |"
 	echo "|---|---|--:|---|"
 	echo "| inlay / floor (uncached) | $(echo "$uncached" | paste -sd' ') | $u_med | ≥ 0.95: $(verdict "$u_med" 0.95) |"
+	echo "| CPU per page, floor / inlay (composer + stub; 1.0: the shell's page costs what the floor's does) | $(echo "$uncached_cpu" | paste -sd' ') | $ucpu_med | (no target) |"
 	echo "| floor-contract / floor (the contract's headers alone: the stub parsing them, the floor writing them) | $(echo "$contract_floor" | paste -sd' ') | $kf_med | (no target) |"
 	echo "| inlay / floor-contract (the shell's own work beside its contract) | $(echo "$contract" | paste -sd' ') | $k_med | (no target) |"
 	echo "| inlay-returning / floor (uncached, no signature: the visitor's context was signed before) | $(echo "$returning" | paste -sd' ') | $r_med | (no target) |"
