@@ -19,7 +19,8 @@
 # Each of ROUNDS (default 3) interleaved rounds runs wrk -t1 -c32 -d${D:-8}s --latency on each target
 # in turn; the ratios inlay/floor and inlay-cached/static are computed per round and their median is
 # reported, beside the load average and each run's CPU time per page of its server and (for the
-# composed rows) of the stub, read from /proc: the steadier figure where the VM's speed drifts. Prints Markdown; with BENCH_OUT=file also writes it there.
+# composed rows) of the stub, read from /proc: it tells the shell's own cost from the machine's drift
+# (the floor's CPU per page moving between rounds moves the ratio too). Prints Markdown; with BENCH_OUT=file also writes it there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/shell/bench/ensure-tools.sh"
@@ -154,8 +155,8 @@ targets=(
 # Warm-up: connections, the shell's manifest and cache, the Go runtime's heap.
 for kv in "${targets[@]}"; do wrk -t1 -c32 -d2s "${kv#*=}" >/dev/null; done
 # CPU per page: the user and system time (/proc/<pid>/stat) a target's server — and, for the composed
-# rows, the stub — spent during its run, divided by the pages it served. Steadier than req/s on a VM
-# whose speed drifts, because it does not count the time a process waited for a core.
+# rows, the stub — spent during its run, divided by the pages it served. It does not count the time a
+# process waited for a core, but it moves with the VM's speed like req/s does.
 nginx_pids="$(cat "$work/nginx.pid") $(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"
 server_pids() { # name
 	case $1 in
