@@ -128,15 +128,15 @@ func TestRollingRestart(t *testing.T) {
 
 // rollingWarm brings the platform to its steady state before the count starts: a pass over every page
 // at the test's concurrency with no page failed and no fragment of any team fallen back, during which
-// every instance served fragments (both of each team are in the shell's rotation). The fallbacks
-// count: a platform still busy with its start (its consumers reading the catalogue's events) kept
-// the primaries' deadlines in a pass but missed the other teams' — recommendations, the mini cart —
-// and then the primaries' too in the load's first second (a VM of half the speed, session 7). A platform that has just started (its second instances
-// a second ago), hit by 50 pages at once, can miss the primaries' 1 s deadlines (the manifests') in
-// its first second on a two-core machine: in the runs whose logs we read, every failure was a
-// deadline in the load's first second, none at a restart. That is a cold start of everything at
-// once, not a restart; a restarted instance joins a warm platform, and its first requests are
-// counted.
+// every instance served fragments (both of each team are in the shell's rotation). A platform that
+// has just started (its second instances a second ago), hit by 50 pages at once, can miss the
+// primaries' 1 s deadlines (the manifests') in its first second on a two-core machine: in the runs
+// whose logs we read, every failure was a deadline in the load's first second, none at a restart.
+// That is a cold start of everything at once, not a restart; a restarted instance joins a warm
+// platform, and its first requests are counted. The fallbacks count too: on a VM of half the speed
+// (session 7) a platform still busy with its start passed a pass of pages while missing the other
+// teams' deadlines (recommendations, the mini cart), then missed the primaries' in the load's first
+// second.
 func rollingWarm(t *testing.T, p *Platform, client *http.Client, pages []rollingTarget) {
 	t.Helper()
 	instances := []string{"decide", "decide-2", "explore", "explore-2"}

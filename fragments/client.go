@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -456,26 +457,6 @@ func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*F
 	return out, nil
 }
 
-// headerIs reports whether the header name k is name, in any case (ASCII).
-func headerIs(k []byte, name string) bool {
-	if len(k) != len(name) {
-		return false
-	}
-	for i := range len(k) {
-		a, b := k[i], name[i]
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if a != b {
-			return false
-		}
-	}
-	return true
-}
-
 // readHeaders copies the headers the shell reads into out, in one pass over the answer's headers
 // (a Peek for each would copy and normalise its name and scan them all, seven times). As with Peek,
 // a header sent twice counts once: the first.
@@ -493,7 +474,7 @@ func readHeaders(rh *fasthttp.ResponseHeader, out *FetchResponse) {
 	var seen uint8
 	for k, v := range rh.All() {
 		for i, f := range fields {
-			if seen&(1<<i) == 0 && headerIs(k, f.name) {
+			if seen&(1<<i) == 0 && bytes.EqualFold(k, []byte(f.name)) {
 				*f.dst = string(v)
 				seen |= 1 << i
 				break
