@@ -17,10 +17,11 @@
 # The shell runs as a deployment runs it: INLAY_ENV=prod with a fresh key pair, and LOG_LEVEL and GOGC
 # as deploy/k8s/base/configmap.yaml sets them (the Go default when it sets no GOGC), tracing off.
 # Each of ROUNDS (default 3) interleaved rounds runs wrk -t1 -c32 -d${D:-8}s --latency on each target
-# in turn; the ratios inlay/floor and inlay-cached/static are computed per round and their median is
-# reported, beside the load average and each run's CPU time per page of its server and (for the
-# composed rows) of the stub, read from /proc: it tells the shell's own cost from the machine's drift
-# (the floor's CPU per page moving between rounds moves the ratio too). Prints Markdown; with BENCH_OUT=file also writes it there.
+# in turn, each round starting one target later (the order rotates); the ratios inlay/floor and
+# inlay-cached/static are computed per round and their median is reported, beside the load average and
+# each run's CPU time per page of its server and (for the composed rows) of the stub, read from /proc:
+# it tells the shell's own cost from the machine's drift (the floor's CPU per page moving between rounds
+# moves the ratio too). Prints Markdown; with BENCH_OUT=file also writes it there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/shell/bench/ensure-tools.sh"
@@ -189,8 +190,13 @@ run_wrk() { # name url
 
 declare -A rps cpu stubcpu
 rows=""
+# Each round starts one target later than the round before (round 1: inlay first, round 2: inlay-returning
+# first, ...): a fixed order would give every round the same neighbours — inlay always run right after
+# static-go's 50,000 req/s, the floor always after inlay-returning — and any effect of a run on the next
+# would bias every round the same way; rotated, it lands on a different target each round.
 for r in $(seq 1 "$ROUNDS"); do
-	for kv in "${targets[@]}"; do
+	for i in "${!targets[@]}"; do
+		kv=${targets[$(((i + r - 1) % ${#targets[@]}))]}
 		name=${kv%%=*}
 		# shellcheck disable=SC2046 # a list of pids
 		c0=$(ticks $(server_pids "$name")) s0=$(ticks "$stub_pid")
