@@ -227,16 +227,18 @@ func (c *Composition) startSlot(s *slot) {
 	}
 }
 
-// complete publishes a finished slot: to Server-Timing, to its span and to whoever waits on it.
+// complete publishes a finished slot: to Server-Timing, to its span and to whoever waits on it. Its
+// done channel is closed before it is counted settled, so that when the last slot settles the page,
+// every slot's channel is closed (Ready is true in Request.Settled).
 func (c *Composition) complete(s *slot) {
 	c.endSpan(s)
 	c.mu.Lock()
 	c.all = append(c.all, s)
 	c.mu.Unlock()
-	c.settle()
 	if !s.sync {
 		close(s.done)
 	}
+	c.settle()
 }
 
 // succeed sets a slot's content and starts its nested fragments.
