@@ -24,7 +24,7 @@ LOG_FORMAT    ?= text
 JAEGER        := $(BIN)/jaeger
 # Every process binary: the main packages under */cmd/ of the shell, the services and the BFFs.
 CMD_PKGS  = $(shell $(GO) list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./shell/... ./services/... ./bff/... | grep /cmd/)
-# `go test` budget for the unit and integration tests; `make test` from a clean clone takes 346–598 s on a two-core machine whose build cache is warm, 932–1,574 s on one that has built nothing (CI allows 15 minutes).
+# `go test` budget for the unit and integration tests; `make test` from a clean clone takes 302–598 s on a two-core machine whose build cache is warm, 932–1,574 s on one that has built nothing (CI allows 15 minutes).
 TEST_TIMEOUT ?= 6m
 # Test binaries run at once (go test -p; its default is the number of CPUs). Most integration tests
 # wait on PostgreSQL, RabbitMQ and their own conditions rather than compute (the whole suite takes
