@@ -311,6 +311,12 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	out := comp.Outcome()
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if out.Status >= 400 && out.Status <= 499 && out.Status != fiber.StatusNotFound {
+		// The team refused the partner's parameters: the partner's error to fix, not an outage.
+		comp.Cancel()
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return errs.Errorf(errs.EINVALID, "%s/%s refused these parameters (status %d): see the fragment's documentation", ctxName, frag, out.Status)
+	}
 	if out.Status != fiber.StatusOK && out.Status != fiber.StatusNotFound {
 		comp.Cancel()
 		c.Set(fiber.HeaderCacheControl, "no-store")

@@ -50,6 +50,10 @@ func newStubTeam(t testing.TB, verifier *fragments.Verifier, manifest fragments.
 			return
 		}
 		body, ok := bodies[strings.TrimPrefix(r.URL.Path, "/fragments/")]
+		if ok && strings.Contains(body, "{sku}") && r.URL.Query().Get("sku") == "" {
+			http.Error(w, "the fragment needs a sku", http.StatusBadRequest) // as decide answers
+			return
+		}
 		if !ok || r.URL.Query().Get("sku") == "XX" {
 			http.NotFound(w, r)
 			return
@@ -315,6 +319,19 @@ func TestEmbedRevocation(t *testing.T) {
 	p.clock.advance(2 * time.Second)
 	if resp, _ := p.get(t, http.MethodGet, "/embed/v1/decide/product-card?sku=CL-01-GY", secret); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after revocation and the TTL: status %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestEmbedTeamRefuses checks that a team refusing the partner's parameters (400) is answered as the
+// partner's error to fix, not as an outage (503 and the fallback).
+func TestEmbedTeamRefuses(t *testing.T) {
+	p := newPlatform(t)
+	resp, body := p.get(t, http.MethodGet, "/embed/v1/decide/product-card", map[string]string{embed.SecretHeader: p.keys.Secret})
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "card-fallback") {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q", cc)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mobile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -63,8 +64,12 @@ func TestTeamProblemExamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if problemDetail(raw) == "" {
+		detail, fields := problemDetail(raw)
+		if detail == "" {
 			t.Errorf("%s's problem example has no detail the BFF reads: %s", team, raw)
+		}
+		if bytes.Contains(raw, []byte(`"fields"`)) && len(fields) == 0 {
+			t.Errorf("%s's problem example names fields the BFF does not read: %s", team, raw)
 		}
 	}
 }

@@ -202,6 +202,7 @@ func (b *BFF) Mount(app *fiber.App) {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "The token of POST /v1/session."},
 	}
+	cfg.Transformers = append(cfg.Transformers, redactErrorValues)
 	app.Use("/v1", b.cacheHeaders)
 	b.api = humafiber.New(app, cfg)
 	b.api.UseMiddleware(b.rateLimit, b.authenticate)
@@ -209,6 +210,20 @@ func (b *BFF) Mount(app *fiber.App) {
 	app.Use(func(c *fiber.Ctx) error {
 		return writeProblem(c, fiber.StatusNotFound, "no such endpoint")
 	})
+}
+
+// redactErrorValues drops the values huma's validation errors echo (its ErrorDetail.Value: a whole
+// body, a password, a card number): an app or a proxy that logs error bodies would log them. The
+// location and the rule broken stay.
+func redactErrorValues(_ huma.Context, _ string, v any) (any, error) {
+	if em, ok := v.(*huma.ErrorModel); ok {
+		for _, d := range em.Errors {
+			if d != nil {
+				d.Value = nil
+			}
+		}
+	}
+	return v, nil
 }
 
 // API returns the huma API (its OpenAPI document), after Mount.

@@ -233,6 +233,12 @@ func accountsHandler(tm *team) http.Handler {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/sessions" {
 			var in struct{ Email, Password string }
 			_ = json.NewDecoder(r.Body).Decode(&in)
+			if len(in.Password) < 4 { // accounts' rule on a password's length, answered as its validation error
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"type":"about:blank","title":"Bad Request","status":400,"detail":"check the fields","code":"invalid","fields":{"password":"too short"}}`))
+				return
+			}
 			if in.Password != "right" {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusUnauthorized)
@@ -534,6 +540,32 @@ func TestBadInput(t *testing.T) {
 	problem(t, a, 404)
 	if !bytes.Contains(a.body, []byte("no variant XX-1")) {
 		t.Errorf("404 without checkout's detail: %s", a.body)
+	}
+	// A wrong password is 401 whichever rule it broke (accounts' 400 for a too short one included).
+	problem(t, f.do(t, "POST", "/v1/session", "", `{"email":"ada@example.com","password":"x"}`), 401)
+	// huma's validation errors name the field and the rule, never echo the value: no password, no card
+	// number in an answer an app or a proxy may log.
+	a = f.do(t, "POST", "/v1/session", "", `{"email":"ada@example.com","password":"S3cret-pass","remember":true}`)
+	problem(t, a, 422)
+	if bytes.Contains(a.body, []byte("S3cret-pass")) || bytes.Contains(a.body, []byte(`"value"`)) {
+		t.Errorf("the 422 echoes the request: %s", a.body)
+	}
+	a = f.do(t, "POST", "/v1/orders", "tok-good", `{"storeId":"store-a","card":"4242424242424242","x":1}`)
+	problem(t, a, 422)
+	if bytes.Contains(a.body, []byte("4242424242424242")) {
+		t.Errorf("the 422 echoes the card number: %s", a.body)
+	}
+	// checkout's own validation (400 naming fields) is a 422 with a detail for each field.
+	f.chk.on("POST /v1/orders", 400, []byte(`{"type":"about:blank","title":"Bad Request","status":400,"detail":"check the fields","code":"invalid","fields":{"card":"the card number is not valid"}}`))
+	a = f.do(t, "POST", "/v1/orders", "tok-good", `{"storeId":"store-a","card":"4242424242424241"}`, "Idempotency-Key", "key-bad-card")
+	problem(t, a, 422)
+	var p struct {
+		Errors []struct{ Location, Message string } `json:"errors"`
+	}
+	a.json(t, &p)
+	if len(p.Errors) != 1 || p.Errors[0].Location != "body.card" || p.Errors[0].Message != "the card number is not valid" ||
+		bytes.Contains(a.body, []byte("4242424242424241")) {
+		t.Errorf("checkout's field errors not passed on: %s", a.body)
 	}
 	// Accounts down: 503, not a guest.
 	f.accounts.hang.Store(true)

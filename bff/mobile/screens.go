@@ -234,7 +234,9 @@ func (b *BFF) signIn(ctx context.Context, in *SignInInput) (*SessionOutput, erro
 		body: map[string]string{"email": in.Body.Email, "password": in.Body.Password}, timeout: signInTimeout}, &s)
 	if err != nil {
 		var te *teamError
-		if asTeamError(err, &te) && te.status == http.StatusUnauthorized {
+		// A refused e-mail or password (accounts' 400: too short to be anyone's) is a wrong one too:
+		// the answer does not depend on which rule it broke.
+		if asTeamError(err, &te) && (te.status == http.StatusUnauthorized || te.status == http.StatusBadRequest) {
 			return nil, huma.Error401Unauthorized("the e-mail or password is wrong")
 		}
 		return nil, primaryError(err)

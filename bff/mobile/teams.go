@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +37,7 @@ type teamError struct {
 	team   string
 	status int
 	detail string
+	fields map[string]string // the fields the team found invalid, with its messages
 	err    error
 }
 
@@ -96,7 +99,8 @@ func (b *BFF) doStatus(ctx context.Context, rc *requestContext, c call, out any)
 	}
 	defer resp.Release()
 	if resp.Status < 200 || resp.Status > 299 {
-		return 0, &teamError{team: c.team, status: resp.Status, detail: problemDetail(resp.Body)}
+		detail, fields := problemDetail(resp.Body)
+		return 0, &teamError{team: c.team, status: resp.Status, detail: detail, fields: fields}
 	}
 	if out == nil || resp.Status == http.StatusNoContent {
 		return resp.Status, nil
@@ -107,34 +111,67 @@ func (b *BFF) doStatus(ctx context.Context, rc *requestContext, c call, out any)
 	return resp.Status, nil
 }
 
-// problemDetail reads a team's error message: an RFC 9457 problem's detail (or title), or the kit's
-// {"error":{"message"}}.
-func problemDetail(body []byte) string {
+// maxFields bounds the invalid fields passed on from a team's answer.
+const maxFields = 20
+
+// problemDetail reads a team's error message — an RFC 9457 problem's detail (or title), or the kit's
+// {"error":{"message"}} — and the fields it names as invalid, with their messages.
+func problemDetail(body []byte) (string, map[string]string) {
 	var p struct {
-		Title  string `json:"title"`
-		Detail string `json:"detail"`
+		Title  string            `json:"title"`
+		Detail string            `json:"detail"`
+		Fields map[string]string `json:"fields"`
 		Error  struct {
-			Message string `json:"message"`
+			Message string            `json:"message"`
+			Fields  map[string]string `json:"fields"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &p) != nil {
-		return ""
+		return "", nil
+	}
+	fields := p.Fields
+	if len(fields) == 0 {
+		fields = p.Error.Fields
+	}
+	var out map[string]string
+	for k, v := range fields {
+		if len(out) == maxFields {
+			break
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[clip(k, 64)] = clip(v, 300)
 	}
 	switch {
 	case p.Detail != "":
-		return clip(p.Detail, 300)
+		return clip(p.Detail, 300), out
 	case p.Error.Message != "":
-		return clip(p.Error.Message, 300)
+		return clip(p.Error.Message, 300), out
 	default:
-		return clip(p.Title, 300)
+		return clip(p.Title, 300), out
 	}
 }
 
 // primaryError turns a primary team's failure into the screen's error: the team's own 4xx (400,
-// 404, 409, 422, 429) with its message, anything else 503.
+// 404, 409, 422, 429) with its message, anything else 503. A 400 or 422 that names invalid fields
+// (a card number that fails its check) is a 422 with a detail for each, as huma's own schema errors
+// are: the body fit the schema, not the team's rules.
 func primaryError(err error) error {
 	var te *teamError
 	if errors.As(err, &te) {
+		if (te.status == http.StatusBadRequest || te.status == http.StatusUnprocessableEntity) && len(te.fields) > 0 {
+			names := slices.Sorted(maps.Keys(te.fields))
+			details := make([]error, 0, len(names))
+			for _, k := range names {
+				details = append(details, &huma.ErrorDetail{Location: "body." + k, Message: te.fields[k]})
+			}
+			detail := te.detail
+			if detail == "" {
+				detail = "validation failed"
+			}
+			return huma.NewError(http.StatusUnprocessableEntity, detail, details...)
+		}
 		switch te.status {
 		case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity:
 			detail := te.detail

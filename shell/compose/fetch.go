@@ -214,6 +214,12 @@ func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, 
 	case s == c.prim && resp.Status == 404:
 		s.status, s.cacheControl = 404, resp.CacheControl
 		c.succeed(s, resp.Body, parseFragment(resp.Body), SourceFetch, d, s.ref.team.Version())
+	case s == c.prim && resp.Status >= 400 && resp.Status <= 499:
+		// The team refused the page's request (a bad parameter, a rate limit): not a failure of the
+		// team, and the page is that client error, not a 503.
+		s.status, s.source, s.dur = resp.Status, SourceFetch, d
+		c.observe(s)
+		c.complete(s)
 	case s == c.prim && resp.Status >= 300 && resp.Status <= 399 && safeRedirect(resp.Location):
 		s.status, s.location, s.source, s.dur = resp.Status, resp.Location, SourceFetch, d
 		c.observe(s)

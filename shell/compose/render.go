@@ -362,7 +362,8 @@ func (c *Composition) forwarded(csrf bool) fragments.Forwarded {
 // Outcome is what the primary fragment decided for the page.
 type Outcome struct {
 	// Status is 200, 404 (the primary's body is composed as the page), a redirect (3xx with
-	// Location), or 503 when the primary failed.
+	// Location), another 4xx when the primary's team refused the request (its body is not composed:
+	// the caller answers with an error of that status), or 503 when the primary failed.
 	Status   int
 	Location string
 	// Empty is set when the primary answered without content (a bare 404): the shell then shows its

@@ -18,6 +18,10 @@ type Tag struct {
 	Primary bool
 	// Async streams the fragment out of order.
 	Async bool
+	// WithPrimary writes the fragment only when the page's primary answered 200: on the primary's
+	// not-found page it is left out, content and fallback (a product's Add To Cart on "no such
+	// product").
+	WithPrimary bool
 	// Timeout is the timeout attribute; zero when absent or invalid.
 	Timeout time.Duration
 	// Inline is the element's content between its tags, used as the last-resort fallback.
@@ -125,6 +129,8 @@ func parseAttrs(doc []byte, p int) (Tag, int, bool) {
 			t.Primary = true
 		case equalFold(name, "async"):
 			t.Async = true
+		case equalFold(name, "with-primary"):
+			t.WithPrimary = true
 		case equalFold(name, "timeout") && hasVal:
 			if d, err := time.ParseDuration(string(val)); err == nil && d > 0 {
 				t.Timeout = d

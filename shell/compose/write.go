@@ -119,6 +119,12 @@ func (c *Composition) waiting(slots []*slot) bool {
 }
 
 func (c *Composition) writeSlot(w FlushWriter, s *slot) error {
+	if s.tag.WithPrimary && c.prim != nil && s != c.prim {
+		<-c.prim.done // the primary decides (Outcome has waited for it already)
+		if c.prim.status != 200 {
+			return nil
+		}
+	}
 	select {
 	case <-s.done:
 	default:

@@ -247,6 +247,12 @@ func TestNotFoundAndRedirect(t *testing.T) {
 				return
 			}
 			fmt.Fprint(w, `<section data-boundary="explore" data-testid="explore-category">All Machines</section>`)
+		}, "search": func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("q") == "refused" {
+				http.Error(w, "bad query", http.StatusBadRequest)
+				return
+			}
+			fmt.Fprint(w, `<section data-boundary="explore" data-testid="explore-search">Results</section>`)
 		}})),
 		"decide":  fakeTeam(t, map[string]http.HandlerFunc{"product": decideProduct}),
 		"inspire": closedURL(t),
@@ -261,6 +267,9 @@ func TestNotFoundAndRedirect(t *testing.T) {
 		{"/products/hovercraft", 404, "explore-category-not-found"},
 		{"/product/XX-99?sku=XX-99-RD", 404, "decide-not-found"},
 		{"/no/such/page", 404, "error-page"},
+		{"/search?q=tractor", 200, "explore-search"},
+		// The primary's team refusing the request (400) is the visitor's error, not an outage (503).
+		{"/search?q=refused", 400, "error-page"},
 	} {
 		res, doc := get(t, base+tc.path)
 		if res.StatusCode != tc.status {
@@ -272,6 +281,11 @@ func TestNotFoundAndRedirect(t *testing.T) {
 		// A 404 from a primary fragment is a whole page: header and footer around the message.
 		if tc.status == 404 && tc.testid != "error-page" && doc.Find(`[data-testid="explore-header"]`).Length() != 1 {
 			t.Errorf("%s: the 404 page has no header", tc.path)
+		}
+		// "No such product" offers nothing to buy: the with-primary slots (Add To Cart, whose fallback
+		// would say the basket is down, and recommendations) are left out.
+		if tc.status == 404 && doc.Find(`[data-testid="add-to-cart-unavailable"], inlay-slot`).Length() != 0 {
+			t.Errorf("%s: the 404 page shows Add To Cart or recommendations", tc.path)
 		}
 	}
 	res, _ := get(t, base+"/product/AU-02")

@@ -102,6 +102,16 @@ func TestLayouts(t *testing.T) {
 	}
 }
 
+func TestSearchQueryIsClipped(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("ä", 300)
+	slots, _ := render(t, pages.Search(), nil, "q="+url.QueryEscape(long))
+	want := "explore/search?q=" + url.QueryEscape(strings.Repeat("ä", 200)) + " primary"
+	if len(slots) != 3 || slots[1] != want {
+		t.Errorf("slots %q, want the query's first 200 runes: %q", slots, want)
+	}
+}
+
 func TestProductAddToCartHasAFallback(t *testing.T) {
 	t.Parallel()
 	_, doc := render(t, pages.Product(), map[string]string{"id": "AU-02"}, "sku=AU-02-BL")

@@ -89,7 +89,7 @@ func ProductLayout(r shell.PageRequest, id, sku string) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\"><p class=\"inlay-unavailable\" data-testid=\"add-to-cart-unavailable\">Adding to the basket is not possible right now. Please try again in a moment.</p></inlay-fragment>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\" with-primary><p class=\"inlay-unavailable\" data-testid=\"add-to-cart-unavailable\">Adding to the basket is not possible right now. Please try again in a moment.</p></inlay-fragment>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -16,6 +16,7 @@ const (
 	pageDegraded    = "degraded"    // a fragment fell back (timeout, breaker open, error)
 	pageUnavailable = "unavailable" // the primary fragment failed: 503
 	pageNotFound    = "not_found"
+	pageClientError = "client_error" // the primary's team refused the request (a 4xx other than 404)
 	pageRedirect    = "redirect"
 	pageShed        = "shed" // past INLAY_MAX_PAGES for INLAY_PAGE_WAIT: 503, nothing composed
 )

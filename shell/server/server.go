@@ -346,6 +346,7 @@ func (s *Shell) serveAsset(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, a.contentType)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	return c.Send(a.body)
 }
 
@@ -508,6 +509,18 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 			return s.renderLayout(c, s.notFound, fiber.StatusNotFound)
 		}
 		return s.errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
+	case out.Status >= 400 && out.Status <= 499 && out.Status != 404:
+		// The primary's team refused the request itself (a bad parameter): the visitor's error, not
+		// an outage — its status, not a 503 that says the store is down.
+		comp.Cancel()
+		outcome = pageClientError
+		done()
+		title, msg := "This request is not valid", "Please check the address, or go back and try again."
+		if out.Status == fiber.StatusTooManyRequests {
+			c.Set(fiber.HeaderRetryAfter, "1")
+			title, msg = "Too many requests", "Please wait a moment and try again."
+		}
+		return s.errorPage(c, rc, out.Status, title, msg)
 	case out.Status >= 500:
 		comp.Cancel()
 		outcome = pageUnavailable
@@ -576,6 +589,8 @@ func (s *Shell) errorPage(c *fiber.Ctx, rc requestContext, status int, title, ms
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentSecurityPolicy, csp(rc.nonce))
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
 	return layout.ErrorPage(layout.ErrorProps{Status: status, Title: title, Message: msg, Nonce: rc.nonce}).
 		Render(c.UserContext(), c.Response().BodyWriter())
 }

@@ -327,6 +327,9 @@ func TestPrimaryStatusBecomesPageStatus(t *testing.T) {
 			http.Redirect(w, r, "/product/1?sku=A", http.StatusFound)
 		}, http.StatusFound, "/product/1?sku=A", ""},
 		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, "", `data-testid="error-page"`},
+		// The team refuses the request (a bad parameter): the visitor's error, not an outage.
+		{"400", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad id", http.StatusBadRequest) }, 400, "", `data-testid="error-page"`},
+		{"429", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "slow down", http.StatusTooManyRequests) }, 429, "", "Too many requests"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -336,6 +339,10 @@ func TestPrimaryStatusBecomesPageStatus(t *testing.T) {
 			resp, body := get(t, s.url+"/p", nil)
 			if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location || !strings.Contains(body, tt.contains) {
 				t.Errorf("status %d location %q body %s; want %d %q containing %q", resp.StatusCode, resp.Header.Get("Location"), body, tt.status, tt.location, tt.contains)
+			}
+			if strings.Contains(tt.contains, "error-page") &&
+				(resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") == "") {
+				t.Errorf("the error page without nosniff or Referrer-Policy: %v", resp.Header)
 			}
 		})
 	}
@@ -518,8 +525,9 @@ func TestShellAssets(t *testing.T) {
 	s := startShell(t, map[string]*team{"explore": newTeam(t)}, nil, nil)
 	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/boundary.js": "javascript"} {
 		resp, body := get(t, s.url+path, nil)
-		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || body == "" {
-			t.Errorf("%s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || body == "" ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %q, nosniff %q", path, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("X-Content-Type-Options"))
 		}
 	}
 	if resp, _ := get(t, s.url+"/static/shell/nope.js", nil); resp.StatusCode != 404 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +80,14 @@ func (s Summary) Quantity() int { return s.units }
 
 // Total is the cart's total.
 func (s Summary) Total() int64 { return s.total }
+
+// tractors is "1 tractor", "2 tractors".
+func tractors(n int) string {
+	if n == 1 {
+		return "1 tractor"
+	}
+	return strconv.Itoa(n) + " tractors"
+}
 
 // generalError is the FieldErrors key of an error that belongs to no field.
 const generalError = "_"
