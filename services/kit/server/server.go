@@ -45,6 +45,10 @@ type Options struct {
 	Checks map[string]Check
 	// StreamRequestBody lets handlers (a proxy) read request bodies as streams.
 	StreamRequestBody bool
+	// Problems answers every error as RFC 9457 problem details, even for a request that could not
+	// be parsed (headers too large, a body that never came: no path to tell it is an API call): for
+	// a server that is only a JSON API (the mobile BFF).
+	Problems bool
 	// AdminAddr, when set, moves /metrics off the public port onto an admin listener of its own at
 	// this address (the shell and the BFFs face the internet); handlers for operators (the purge API)
 	// go on Server.Admin. The public port then answers 404 for /metrics.
@@ -332,7 +336,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 				code = errs.EINTERNAL
 			}
 		}
-		if WantsProblem(c) {
+		if s.opts.Problems || WantsProblem(c) {
 			return WriteProblem(c, fe.Code, code, fe.Message, nil)
 		}
 		return writeError(c, fe.Code, code, fe.Message)
@@ -341,7 +345,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if code == errs.EINTERNAL {
 		s.log.ErrorContext(c.UserContext(), "request failed", "error", err.Error(), "path", c.Path())
 	}
-	if WantsProblem(c) {
+	if s.opts.Problems || WantsProblem(c) {
 		return WriteProblem(c, Status(code), code, errs.Message(err), errs.Fields(err))
 	}
 	return writeError(c, Status(code), code, errs.Message(err))

@@ -388,3 +388,28 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("Serve after the drain: %v", err)
 	}
 }
+
+// TestProblemsForUnparsedRequests: a server that is only a JSON API (Options.Problems) answers even a
+// request it could not parse — headers over its buffer, so no path to tell an API call by — with
+// problem details; another server with the kit's JSON error.
+func TestProblemsForUnparsedRequests(t *testing.T) {
+	t.Parallel()
+	for _, problems := range []bool{true, false} {
+		s := server.New(server.Options{Name: "test", Log: slog.New(slog.DiscardHandler), Problems: problems})
+		addr := serve(t, s)
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Big", strings.Repeat("a", 8<<10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ct := resp.Header.Get("Content-Type")
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || (ct == server.MIMEProblemJSON) != problems {
+			t.Errorf("Problems %v: %d %q", problems, resp.StatusCode, ct)
+		}
+	}
+}
