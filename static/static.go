@@ -1,5 +1,5 @@
 // Package static holds the shell's own assets: the base stylesheet and design tokens, the boundary
-// toggle and the composer's script. The shell serves them under /static/shell/. There is no htmx:
+// toggle, the composer's script and the site's icon. The shell serves them under /static/shell/. There is no htmx:
 // the teams' own small scripts enhance their forms (README.md, "Interactivity").
 package static
 
@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds the assets, by file name.
 //
-//go:embed *.css *.js
+//go:embed *.css *.js *.svg
 var FS embed.FS

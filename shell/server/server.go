@@ -277,6 +277,8 @@ func (s *Shell) Mount(app *fiber.App) {
 		srv.WriteBufferSize = pageWriteBuffer
 	}
 	app.Get("/static/shell/*", s.serveAsset)
+	// Browsers ask for /favicon.ico whatever the page links: the site's icon, not a 404 per visit.
+	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return s.sendAsset(c, "favicon.svg") })
 	app.Get(ui.AssetPrefix+"/*", s.ui.Handler())
 	for _, p := range s.pages {
 		app.Get(p.Route, s.layoutPage(p))
@@ -339,8 +341,10 @@ func (s *Shell) Run(ctx context.Context) error {
 // Close releases the shell's connections.
 func (s *Shell) Close() { s.client.Close() }
 
-func (s *Shell) serveAsset(c *fiber.Ctx) error {
-	a, ok := s.assets[c.Params("*")]
+func (s *Shell) serveAsset(c *fiber.Ctx) error { return s.sendAsset(c, c.Params("*")) }
+
+func (s *Shell) sendAsset(c *fiber.Ctx, name string) error {
+	a, ok := s.assets[name]
 	if !ok {
 		return fiber.ErrNotFound
 	}

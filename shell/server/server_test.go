@@ -523,7 +523,8 @@ func TestNotFoundPage(t *testing.T) {
 
 func TestShellAssets(t *testing.T) {
 	s := startShell(t, map[string]*team{"explore": newTeam(t)}, nil, nil)
-	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/boundary.js": "javascript"} {
+	for path, ctype := range map[string]string{"/static/shell/base.css": "text/css", "/static/shell/boundary.js": "javascript",
+		"/static/shell/favicon.svg": "image/svg+xml", "/favicon.ico": "image/svg+xml"} {
 		resp, body := get(t, s.url+path, nil)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || body == "" ||
 			resp.Header.Get("X-Content-Type-Options") != "nosniff" {

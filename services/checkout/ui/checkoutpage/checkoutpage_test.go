@@ -29,7 +29,7 @@ func TestPage(t *testing.T) {
 			checkout.FieldErrors{checkout.FieldEmail: "E-mail is required.", "_": "Sorry, out of stock."}, true, nil
 	}}
 	r := uitest.Do(t, checkoutpage.Handler(refused, store, refused, nil), uitest.Request{Target: "/?store=store-a", Context: fragments.Context{CartID: "c1"}})
-	if r.StatusCode != 200 || uitest.Text(r.Doc, "[data-testid=checkout-summary]") != "2 tractors, total11400 Ø" {
+	if r.StatusCode != 200 || uitest.Text(r.Doc, "[data-testid=checkout-summary]") != "2 tractors, total 11400 Ø" {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
 	for sel, want := range map[string]string{
