@@ -519,11 +519,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		comp.Cancel()
 		outcome = pageClientError
 		done()
-		title, msg := "This request is not valid", "Please check the address, or go back and try again."
-		if out.Status == fiber.StatusTooManyRequests {
-			c.Set(fiber.HeaderRetryAfter, "1")
-			title, msg = "Too many requests", "Please wait a moment and try again."
-		}
+		title, msg := errorText(out.Status)
 		return s.errorPage(c, rc, out.Status, title, msg)
 	case out.Status >= 500:
 		comp.Cancel()
@@ -602,26 +598,34 @@ func (s *Shell) errorPage(c *fiber.Ctx, rc requestContext, status int, title, ms
 // proxyError answers for a team's error in the shell's own words: its error page for browsers, a
 // JSON error for clients that ask for JSON.
 func (s *Shell) proxyError(c *fiber.Ctx, status int) error {
-	title, msg := "Something went wrong", "We could not do that. Please go back and try again."
-	switch {
-	case status == fiber.StatusNotFound:
-		title, msg = "Page not found", "There is no page at this address."
-	case status == fiber.StatusMethodNotAllowed:
-		msg = "This address does not take that kind of request."
-	case status == fiber.StatusForbidden || status == fiber.StatusUnauthorized:
-		title, msg = "Not allowed", "This request was refused. Please reload the page and try again."
-	case status == fiber.StatusTooManyRequests:
-		title, msg = "Too many requests", "Please wait a moment and try again."
-	case status >= 500:
+	if status >= 500 {
 		status = fiber.StatusServiceUnavailable
-		title, msg = "We'll be right back", "Part of our store is not available at the moment. Please try again in a few seconds."
 		c.Set(fiber.HeaderRetryAfter, "5")
 	}
+	title, msg := errorText(status)
 	if c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(status).JSON(fiber.Map{"error": fiber.Map{"code": kitserver.CodeForStatus(status), "message": msg}})
 	}
 	return s.errorPage(c, requestContext{nonce: newNonce()}, status, title, msg)
+}
+
+// errorText is the shell's error page's title and message for a team's error status.
+func errorText(status int) (title, msg string) {
+	switch {
+	case status == fiber.StatusNotFound:
+		return "Page not found", "There is no page at this address."
+	case status == fiber.StatusMethodNotAllowed:
+		return "Something went wrong", "This address does not take that kind of request."
+	case status == fiber.StatusForbidden || status == fiber.StatusUnauthorized:
+		return "Not allowed", "This request was refused. Please reload the page and try again."
+	case status == fiber.StatusTooManyRequests:
+		return "Too many requests", "Please wait a moment and try again."
+	case status >= 500:
+		return "We'll be right back", "Part of our store is not available at the moment. Please try again in a few seconds."
+	default:
+		return "Something went wrong", "We could not do that. Please go back and try again."
+	}
 }
 
 // NotFound answers routes nobody serves with 404: the NotFound page for a GET when there is one,
