@@ -39,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
@@ -134,6 +135,9 @@ type Options struct {
 	// Problems answers every error, even a request's that could not be parsed, as RFC 9457 problem
 	// details (a process that is only a JSON API); see server.Options.
 	Problems bool
+	// ErrorPage and ReadBufferSize are server.Options'.
+	ErrorPage      func(c *fiber.Ctx, status int, message string) error
+	ReadBufferSize int
 	// AdminAddr, when set, serves /metrics on an admin listener at this address instead of the
 	// public one (processes that face the internet: the shell and the BFFs); see server.Options.
 	AdminAddr string
@@ -177,7 +181,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{Name: opts.Name, Config: opts.Common, Log: opts.Log, opts: opts, Tracing: tp,
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
-		StreamRequestBody: opts.StreamRequestBody, Problems: opts.Problems, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady,
+		StreamRequestBody: opts.StreamRequestBody, Problems: opts.Problems, ErrorPage: opts.ErrorPage,
+		ReadBufferSize: opts.ReadBufferSize, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady,
 		Drain: opts.Common.Drain, Tracer: tp})
 	if opts.Fragments != nil {
 		v, err := fragments.KeySetVerifier(opts.Fragments.PublicKeys(), opts.Common.Dev())

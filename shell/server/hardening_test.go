@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/shell"
 )
 
 // post sends a POST to the shell with the given headers and body and returns the answer.
@@ -238,5 +239,25 @@ func TestReadyOnceEveryManifestIsRead(t *testing.T) {
 	s.shell.cfg.ReadyWait = 0 // past the wait: ready anyway
 	if err := s.shell.Ready(context.Background()); err != nil {
 		t.Fatalf("Ready after the wait = %v", err)
+	}
+}
+
+// A shopper's cookies may pass fasthttp's 4 KiB default (a few analytics cookies of the same site):
+// the shell reads 8 KiB of them, and answers headers past its 16 KiB buffer with its own page for a
+// browser, never a bare error (fasthttp has not parsed them, so there is no Accept to honour: a
+// request that big comes from a browser carrying too many cookies).
+func TestLargeHeaders(t *testing.T) {
+	decide := newTeam(t)
+	decide.fragment("product", "<article>P</article>")
+	s := startShell(t, map[string]*team{"decide": decide},
+		[]shell.Page{rawPage("/p", `<html><head></head><body><inlay-fragment src="decide/product" primary></inlay-fragment></body></html>`)}, nil)
+	resp, body := get(t, s.url+"/p", map[string]string{"Cookie": "_ga=" + strings.Repeat("a", 8<<10) + "; inlay_cart=c1"})
+	if resp.StatusCode != 200 || !strings.Contains(body, "<article>P</article>") {
+		t.Fatalf("8 KiB of cookies: %d %s", resp.StatusCode, body)
+	}
+	resp, body = get(t, s.url+"/p", map[string]string{"Cookie": "_ga=" + strings.Repeat("a", 20<<10)})
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "Request too large") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("20 KiB of cookies from a browser: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

@@ -423,7 +423,7 @@ func (s *Shell) admit(c *fiber.Ctx) (leave func(), ok bool) {
 	}
 	s.metrics.page(c.Route().Path, pageShed, time.Since(start))
 	c.Set(fiber.HeaderRetryAfter, "1")
-	if err := s.errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusServiceUnavailable, "We're busy",
+	if err := errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusServiceUnavailable, "We're busy",
 		"More visitors than we can serve are in our store at this moment. Please try again in a few seconds."); err != nil {
 		s.log.Debug("shed page", "error", err.Error())
 	}
@@ -512,7 +512,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		if s.notFound.Layout != nil && rc.status == 0 {
 			return s.renderLayout(c, s.notFound, fiber.StatusNotFound)
 		}
-		return s.errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
+		return errorPage(c, rc, fiber.StatusNotFound, "Page not found", "There is no such page in our store.")
 	case out.Status >= 400 && out.Status <= 499 && out.Status != 404:
 		// The primary's team refused the request itself (a bad parameter): the visitor's error, not
 		// an outage — its status, not a 503 that says the store is down.
@@ -520,13 +520,13 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		outcome = pageClientError
 		done()
 		title, msg := errorText(out.Status)
-		return s.errorPage(c, rc, out.Status, title, msg)
+		return errorPage(c, rc, out.Status, title, msg)
 	case out.Status >= 500:
 		comp.Cancel()
 		outcome = pageUnavailable
 		done()
 		c.Set(fiber.HeaderRetryAfter, "5")
-		return s.errorPage(c, rc, fiber.StatusServiceUnavailable, "We'll be right back",
+		return errorPage(c, rc, fiber.StatusServiceUnavailable, "We'll be right back",
 			"Part of this page is not available at the moment. Please try again in a few seconds.")
 	}
 	outcome = pageOK
@@ -584,7 +584,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 }
 
 // errorPage writes the shell's own error page.
-func (s *Shell) errorPage(c *fiber.Ctx, rc requestContext, status int, title, msg string) error {
+func errorPage(c *fiber.Ctx, rc requestContext, status int, title, msg string) error {
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -607,12 +607,28 @@ func (s *Shell) proxyError(c *fiber.Ctx, status int) error {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(status).JSON(fiber.Map{"error": fiber.Map{"code": kitserver.CodeForStatus(status), "message": msg}})
 	}
-	return s.errorPage(c, requestContext{nonce: newNonce()}, status, title, msg)
+	return errorPage(c, requestContext{nonce: newNonce()}, status, title, msg)
 }
 
-// errorText is the shell's error page's title and message for a team's error status.
+// ErrorPage is the kit server's error page for the shell (kitserver.Options.ErrorPage): a request
+// the kit refused before any route ran — headers over the read buffer (431), a body over the limit
+// (413), one that never finished arriving (408), text that is not UTF-8 (400) — gets the shell's own
+// page, as a browser expects, not the kit's JSON or plain text. The kit's message is not shown: the
+// page speaks to a shopper.
+func ErrorPage(c *fiber.Ctx, status int, _ string) error {
+	title, msg := errorText(status)
+	return errorPage(c, requestContext{nonce: newNonce()}, status, title, msg)
+}
+
+// errorText is the shell's error page's title and message for an error status.
 func errorText(status int) (title, msg string) {
 	switch {
+	case status == fiber.StatusRequestHeaderFieldsTooLarge || status == fiber.StatusRequestURITooLong:
+		return "Request too large", "This address, or the cookies your browser sends us, are too long. Please use a shorter address, or clear this site's cookies."
+	case status == fiber.StatusRequestEntityTooLarge:
+		return "Too much at once", "What you sent is larger than we accept. Please go back and send less."
+	case status == fiber.StatusRequestTimeout:
+		return "That took too long", "Your request did not reach us in time. Please try again."
 	case status == fiber.StatusNotFound:
 		return "Page not found", "There is no page at this address."
 	case status == fiber.StatusMethodNotAllowed:
@@ -634,7 +650,7 @@ func (s *Shell) NotFound(c *fiber.Ctx) error {
 	if s.notFound.Layout != nil && (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) {
 		return s.renderLayout(c, s.notFound, fiber.StatusNotFound)
 	}
-	return s.errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusNotFound, "Page not found",
+	return errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusNotFound, "Page not found",
 		"There is no page at this address.")
 }
 

@@ -144,7 +144,9 @@ func startShellTraced(t *testing.T, teams map[string]string, pages []shell.Page,
 		t.Fatal(err)
 	}
 	adminAddr := make(chan net.Addr, 1)
+	// As shelld starts it: the shell's error page for what the kit refuses, a browser's read buffer.
 	srv := kitserver.New(kitserver.Options{Name: "shell", Log: log, BodyLimit: cfg.BodyLimit, Tracer: tp,
+		ErrorPage: ErrorPage, ReadBufferSize: kitserver.PublicReadBuffer,
 		AdminAddr: "127.0.0.1:0", AdminReady: func(a net.Addr) { adminAddr <- a }})
 	sh.Mount(srv.App)
 	sh.MountAdmin(srv.Admin)

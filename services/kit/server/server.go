@@ -49,6 +49,15 @@ type Options struct {
 	// be parsed (headers too large, a body that never came: no path to tell it is an API call): for
 	// a server that is only a JSON API (the mobile BFF).
 	Problems bool
+	// ErrorPage, when set, answers the errors of a client that does not ask for JSON — a browser,
+	// or a request that could not be parsed and so has no Accept — with a page of the site's own
+	// (the shell's error page) instead of the kit's plain text or JSON. Problems wins over it.
+	ErrorPage func(c *fiber.Ctx, status int, message string) error
+	// ReadBufferSize bounds a request's line and headers together, in bytes; a bigger request is
+	// answered 431 [fasthttp's 4 KiB]. A server browsers reach directly (the shell) takes
+	// PublicReadBuffer: a shop's own cookies and long links fit in 4 KiB, its visitors' with a
+	// few analytics cookies of the same site do not.
+	ReadBufferSize int
 	// AdminAddr, when set, moves /metrics off the public port onto an admin listener of its own at
 	// this address (the shell and the BFFs face the internet); handlers for operators (the purge API)
 	// go on Server.Admin. The public port then answers 404 for /metrics.
@@ -63,6 +72,10 @@ type Options struct {
 	// the trace of an incoming traceparent; nil makes none (OpenTelemetry's no-op).
 	Tracer trace.TracerProvider
 }
+
+// PublicReadBuffer is ReadBufferSize for a server browsers reach directly: 16 KiB, twice what
+// nginx allows a single header line by default (large_client_header_buffers 8k).
+const PublicReadBuffer = 16 << 10
 
 // Check reports whether a dependency the process needs is usable.
 type Check func(ctx context.Context) error
@@ -100,6 +113,7 @@ func New(opts Options) *Server {
 		IdleTimeout:           90 * time.Second,
 		DisableStartupMessage: true,
 		StreamRequestBody:     opts.StreamRequestBody,
+		ReadBufferSize:        opts.ReadBufferSize,
 		ErrorHandler:          s.handleError,
 	})
 	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -171,7 +185,8 @@ func New(opts Options) *Server {
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           90 * time.Second,
 		DisableStartupMessage: true,
-		ErrorHandler:          s.handleError,
+		// Operators and their scripts read the admin port: its errors are never the site's page.
+		ErrorHandler: func(c *fiber.Ctx, err error) error { return s.respondError(c, err, nil) },
 	})
 	s.Admin.Use(recover.New())
 	s.Admin.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -327,6 +342,11 @@ func (s *Server) ready(c *fiber.Ctx) error {
 
 // handleError is the one place that maps errors to statuses. Only unexpected errors are logged.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	return s.respondError(c, err, s.opts.ErrorPage)
+}
+
+// respondError answers err, with page for a client that does not ask for JSON when page is set.
+func (s *Server) respondError(c *fiber.Ctx, err error, page func(*fiber.Ctx, int, string) error) error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		code, ok := codeByStatus[fe.Code]
@@ -339,7 +359,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		if s.opts.Problems || WantsProblem(c) {
 			return WriteProblem(c, fe.Code, code, fe.Message, nil)
 		}
-		return writeError(c, fe.Code, code, fe.Message)
+		return writeError(c, page, fe.Code, code, fe.Message)
 	}
 	code := errs.Code(err)
 	if code == errs.EINTERNAL {
@@ -348,10 +368,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if s.opts.Problems || WantsProblem(c) {
 		return WriteProblem(c, Status(code), code, errs.Message(err), errs.Fields(err))
 	}
-	return writeError(c, Status(code), code, errs.Message(err))
+	return writeError(c, page, Status(code), code, errs.Message(err))
 }
 
-func writeError(c *fiber.Ctx, status int, code, message string) error {
+func writeError(c *fiber.Ctx, page func(*fiber.Ctx, int, string) error, status int, code, message string) error {
+	if page != nil && c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) != fiber.MIMEApplicationJSON {
+		return page(c, status, message)
+	}
 	c.Status(status)
 	if c.Accepts(fiber.MIMEApplicationJSON, fiber.MIMETextHTML) == fiber.MIMETextHTML {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)

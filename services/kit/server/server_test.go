@@ -413,3 +413,54 @@ func TestProblemsForUnparsedRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorPage: with Options.ErrorPage, a browser's error and a request the server could not parse
+// get the site's page; a client that asks for JSON still gets JSON, and the admin port never the
+// page. ReadBufferSize lets bigger headers through.
+func TestErrorPage(t *testing.T) {
+	t.Parallel()
+	adminc := make(chan net.Addr, 1)
+	page := func(c *fiber.Ctx, status int, _ string) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.Status(status).SendString(fmt.Sprintf("<p>page %d</p>", status))
+	}
+	s := server.New(server.Options{Name: "site", Log: slog.New(slog.DiscardHandler), ErrorPage: page,
+		ReadBufferSize: server.PublicReadBuffer, AdminAddr: "127.0.0.1:0", AdminReady: func(a net.Addr) { adminc <- a }})
+	s.App.Get("/gone", func(c *fiber.Ctx) error { return errs.Errorf(errs.ENOTFOUND, "No such thing.") })
+	s.Admin.Get("/gone", func(c *fiber.Ctx) error { return errs.Errorf(errs.ENOTFOUND, "No such thing.") })
+	addr := serve(t, s)
+	admin := (<-adminc).String()
+	for _, tt := range []struct {
+		name, base, accept, header string
+		status                     int
+		ct                         string
+	}{
+		{"browser", addr, "text/html,*/*;q=0.8", "", 404, "text/html"},
+		{"no Accept", addr, "", "", 404, "text/html"},
+		{"API client", addr, "application/json", "", 404, "application/json"},
+		{"admin", admin, "text/html", "", 404, "text/plain"},
+		{"8 KiB header", addr, "text/html", strings.Repeat("a", 8<<10), 404, "text/html"},
+		{"20 KiB header", addr, "application/json", strings.Repeat("a", 20<<10), 431, "text/html"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, "http://"+tt.base+"/gone", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Del("Accept")
+		if tt.accept != "" {
+			req.Header.Set("Accept", tt.accept)
+		}
+		if tt.header != "" {
+			req.Header.Set("X-Big", tt.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != tt.status || !strings.HasPrefix(ct, tt.ct) {
+			t.Errorf("%s: %d %q %s, want %d %s", tt.name, resp.StatusCode, ct, b, tt.status, tt.ct)
+		}
+	}
+}
