@@ -34,7 +34,8 @@ type Config struct {
 	// Addr is the listen address; ":0" picks a free port.
 	Addr string `env:"EXPLORE_ADDR" envDefault:":8102"`
 	// ShellURL is the shell whose cached category and search fragments explore purges after decide's
-	// changes (its admin listener); empty turns purging off (dev only: prod requires it).
+	// changes (its admin listener). An empty value takes the default (caarlos0/env), so purging is
+	// always on; prod requires the variable set.
 	ShellURL string `env:"EXPLORE_SHELL_URL" envDefault:"http://127.0.0.1:9080" prod:"required"`
 	// PurgeToken is the bearer token of the shell's purge API (the shell's own INLAY_PURGE_TOKEN).
 	PurgeToken string `env:"INLAY_PURGE_TOKEN" prod:"required"`
