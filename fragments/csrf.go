@@ -22,7 +22,8 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 	// CSRFPlaceholder is what a public fragment that asks for the token (Fragment.CSRF) renders where
 	// the token goes (the csrf field's value): its shared copy holds no visitor's token, and the
-	// shell puts the visitor's in its place on every page. It is not a token: posted as it is (a page
+	// shell puts the visitor's in its place on every page — only there (name="csrf" value="…", as
+	// templ writes the field), never where a visitor's own text echoes the placeholder. It is not a token: posted as it is (a page
 	// composed without the shell), it fails the check.
 	CSRFPlaceholder = "__inlay_csrf__"
 )

@@ -279,6 +279,8 @@ var (
 	ErrBadCredentials = &Error{Code: Unauthorized, Message: "The e-mail address or the password is not right."}
 	// ErrThrottled refuses a sign-in after too many failures for the e-mail or the client address.
 	ErrThrottled = &Error{Code: RateLimited, Message: "Too many failed sign-ins. Please wait a minute and try again."}
+	// ErrRegisterThrottled refuses a registration after too many from the client address.
+	ErrRegisterThrottled = &Error{Code: RateLimited, Message: "Too many new accounts from your address. Please wait a minute and try again."}
 	// ErrSignInUnavailable refuses a sign-in when its throttle (or session store) cannot be reached:
 	// sign-in fails closed.
 	ErrSignInUnavailable = &Error{Code: Unavailable, Message: "Signing in is not possible right now. Please try again in a minute."}

@@ -61,11 +61,28 @@ func NewService(opts ServiceOptions) (*Service, error) {
 
 // Register signs a visitor up and in: it validates r (Invalid with the errors by field), stores the
 // customer with its customer.registered event (ErrEmailTaken when the e-mail is taken) and starts a
-// session.
-func (s *Service) Register(ctx context.Context, r Registration) (Customer, Session, error) {
+// session; previous, when not empty, is the session the request came with, which ends, as at
+// sign-in. client is the visitor's address: every valid registration counts against it in the
+// sign-in throttle's budget (its own key), so ErrEmailTaken cannot be asked about more addresses,
+// nor accounts made (each an argon2id hash), faster than ErrRegisterThrottled allows; the throttle
+// out of reach refuses with ErrSignInUnavailable (fail closed).
+func (s *Service) Register(ctx context.Context, r Registration, client, previous string) (Customer, Session, error) {
 	r = r.Normalize()
 	if errs := r.Validate(); errs != nil {
 		return Customer{}, Session{}, InvalidInput(errs)
+	}
+	if client == "" {
+		client = "unknown"
+	}
+	key := "register:" + client
+	if err := s.throttle.Allowed(ctx, key); err != nil {
+		if errors.Is(err, ErrThrottled) {
+			return Customer{}, Session{}, ErrRegisterThrottled
+		}
+		return Customer{}, Session{}, err
+	}
+	if err := s.throttle.Failed(ctx, key); err != nil {
+		return Customer{}, Session{}, wrapUnavailable(err)
 	}
 	hash, err := s.hasher.Hash(r.Password)
 	if err != nil {
@@ -79,6 +96,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Customer, Sessi
 	if err != nil {
 		return c, Session{}, fmt.Errorf("register %s: %w", c.ID, wrapUnavailable(err))
 	}
+	s.endPrevious(ctx, previous, sess.ID)
 	return c, sess, nil
 }
 
@@ -134,12 +152,19 @@ func (s *Service) SignIn(ctx context.Context, cr Credentials, client, previous s
 	if err != nil {
 		return Customer{}, Session{}, wrapUnavailable(err)
 	}
-	if previous != "" && previous != sess.ID {
-		if err := s.sessions.DeleteSession(ctx, previous); err != nil {
-			s.log.WarnContext(ctx, "end the previous session at sign-in", "error", err.Error())
-		}
-	}
+	s.endPrevious(ctx, previous, sess.ID)
 	return c, sess, nil
+}
+
+// endPrevious ends the session a request came with once a new one has started (sign-in and
+// registration: a new id each time, and the old one no longer signs anyone in).
+func (s *Service) endPrevious(ctx context.Context, previous, current string) {
+	if previous == "" || previous == current {
+		return
+	}
+	if err := s.sessions.DeleteSession(ctx, previous); err != nil {
+		s.log.WarnContext(ctx, "end the previous session", "error", err.Error())
+	}
 }
 
 // rehash stores a hash made with the hasher's current parameters; a failure leaves the old one,

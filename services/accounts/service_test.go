@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func newService(t *testing.T, throttleRedis goredis.Scripter) env {
 
 func mustRegister(t *testing.T, e env, email string) (accounts.Customer, accounts.Session) {
 	t.Helper()
-	c, s, err := e.svc.Register(context.Background(), accounts.Registration{Name: "Ada Lovelace", Email: email, Password: "analytical engine"})
+	c, s, err := e.svc.Register(context.Background(), accounts.Registration{Name: "Ada Lovelace", Email: email, Password: "analytical engine"}, "client-of-"+email, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,15 +110,58 @@ func TestRegisterBadInput(t *testing.T) {
 		{Name: "B", Email: "b@example.com", Password: "1234567"},
 		{Name: "B", Email: "b@example.com", Password: string(make([]byte, 129))},
 	} {
-		if _, _, err := e.svc.Register(ctx, r); accounts.ErrorCode(err) != accounts.Invalid {
+		if _, _, err := e.svc.Register(ctx, r, "10.0.0.2", ""); accounts.ErrorCode(err) != accounts.Invalid {
 			t.Errorf("Register(%+v) = %v, want Invalid", r, err)
 		}
 	}
-	if _, _, err := e.svc.Register(ctx, accounts.Registration{Name: "B", Email: "ADA@EXAMPLE.COM", Password: "12345678"}); !errors.Is(err, accounts.ErrEmailTaken) {
+	if _, _, err := e.svc.Register(ctx, accounts.Registration{Name: "B", Email: "ADA@EXAMPLE.COM", Password: "12345678"}, "10.0.0.2", ""); !errors.Is(err, accounts.ErrEmailTaken) {
 		t.Errorf("duplicate e-mail: %v", err)
 	}
 	if _, err := e.customers.CustomerByEmail(ctx, "b@example.com"); !errors.Is(err, accounts.ErrCustomerNotFound) {
 		t.Errorf("a refused registration stored a customer: %v", err)
+	}
+}
+
+// TestRegisterThrottledAndRotates: registering while signed in ends the session the request came
+// with; the 11th registration from one client within the throttle's window is refused (and stores
+// nothing), whether its e-mail is new or taken, so the "already an account" answer cannot be asked
+// about many addresses; another client is not affected.
+func TestRegisterThrottledAndRotates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newService(t, nil)
+	_, old := mustRegister(t, e, "ada@example.com")
+	_, fresh, err := e.svc.Register(ctx, accounts.Registration{Name: "Bob", Email: "bob@example.com", Password: "analytical engine"}, "10.0.0.9", old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Whoami(ctx, old.ID); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("the session the registration came with still resolves: %v", err)
+	}
+	if _, _, err := e.svc.Whoami(ctx, fresh.ID); err != nil {
+		t.Errorf("the new session: %v", err)
+	}
+	for i := range 9 { // the 10.0.0.9's first was bob@
+		email := fmt.Sprintf("c%d@example.com", i)
+		if i%2 == 1 {
+			email = "ada@example.com"
+		}
+		_, _, err := e.svc.Register(ctx, accounts.Registration{Name: "C", Email: email, Password: "analytical engine"}, "10.0.0.9", "")
+		if err != nil && !errors.Is(err, accounts.ErrEmailTaken) {
+			t.Fatalf("registration %d: %v", i+2, err)
+		}
+	}
+	for _, email := range []string{"ada@example.com", "new@example.com"} {
+		_, _, err := e.svc.Register(ctx, accounts.Registration{Name: "D", Email: email, Password: "analytical engine"}, "10.0.0.9", "")
+		if !errors.Is(err, accounts.ErrRegisterThrottled) {
+			t.Errorf("11th registration from the client (%s): %v, want ErrRegisterThrottled", email, err)
+		}
+	}
+	if _, err := e.customers.CustomerByEmail(ctx, "new@example.com"); !errors.Is(err, accounts.ErrCustomerNotFound) {
+		t.Errorf("a throttled registration stored a customer: %v", err)
+	}
+	if _, _, err := e.svc.Register(ctx, accounts.Registration{Name: "E", Email: "new@example.com", Password: "analytical engine"}, "10.0.0.10", ""); err != nil {
+		t.Errorf("another client: %v", err)
 	}
 }
 
@@ -160,7 +204,7 @@ func TestThrottling(t *testing.T) {
 }
 
 // TestSignInFailsClosed: with the throttle's Redis unreachable, sign-in is refused (Unavailable),
-// even with the right password.
+// even with the right password, and so is a registration, before it stores anything.
 func TestSignInFailsClosed(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -172,7 +216,25 @@ func TestSignInFailsClosed(t *testing.T) {
 	down := goredis.NewClient(&goredis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
 	t.Cleanup(func() { down.Close() })
 	e := newService(t, down)
-	mustRegister(t, e, "ada@example.com")
+	_, _, err = e.svc.Register(context.Background(), accounts.Registration{Name: "Bob", Email: "bob@example.com", Password: "analytical engine"}, "10.0.0.1", "")
+	if accounts.ErrorCode(err) != accounts.Unavailable {
+		t.Errorf("Register with Redis down = %v, want Unavailable", err)
+	}
+	if _, err := e.customers.CustomerByEmail(context.Background(), "bob@example.com"); !errors.Is(err, accounts.ErrCustomerNotFound) {
+		t.Errorf("a registration refused for the throttle stored a customer: %v", err)
+	}
+	h, err := argon2id.New(argon2id.Minimum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := h.Hash("analytical engine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.customers.Create(context.Background(), accounts.Customer{ID: accounts.NewID(), Email: "ada@example.com",
+		Name: "Ada", PasswordHash: hash, CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
 	_, _, err = e.svc.SignIn(context.Background(), accounts.Credentials{Email: "ada@example.com", Password: "analytical engine"}, "10.0.0.1", "")
 	if accounts.ErrorCode(err) != accounts.Unavailable {
 		t.Fatalf("SignIn with Redis down = %v, want Unavailable", err)

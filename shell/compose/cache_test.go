@@ -497,9 +497,11 @@ func TestUnreadManifestFetchesPrivately(t *testing.T) {
 // context, renders fragments.CSRFPlaceholder, and is cached as it is; each page gets its own
 // visitor's token in the placeholder's place, from the team and from the cache alike. A fragment that
 // does not ask keeps the placeholder's text untouched; a page without a token gets an empty value.
+// Only the csrf field is filled: the placeholder echoed anywhere else (a ?next= a link chose) stays.
 func TestCSRFPlaceholderFilled(t *testing.T) {
 	team := newFakeTeam(t)
-	form := `<form><input type="hidden" name="csrf" value="` + fragments.CSRFPlaceholder + `"></form>`
+	form := `<form><input type="hidden" name="csrf" value="` + fragments.CSRFPlaceholder + `">` +
+		`<input type="hidden" name="next" value="/` + fragments.CSRFPlaceholder + `"></form>`
 	team.html("buy", form, "public, max-age=60")
 	team.html("text", "<p>"+fragments.CSRFPlaceholder+"</p>", "public, max-age=60")
 	team.manifest = &fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{
@@ -514,6 +516,9 @@ func TestCSRFPlaceholderFilled(t *testing.T) {
 		}
 		if !strings.Contains(out, "<p>"+fragments.CSRFPlaceholder+"</p>") {
 			t.Errorf("page %d: a fragment that does not ask was changed: %s", i, out)
+		}
+		if !strings.Contains(out, `name="next" value="/`+fragments.CSRFPlaceholder+`"`) {
+			t.Errorf("page %d: the placeholder outside the csrf field was filled: %s", i, out)
 		}
 	}
 	if n := team.count("buy"); n != 1 {

@@ -241,11 +241,18 @@ func (c *Composition) complete(s *slot) {
 	c.settle()
 }
 
+// csrfPlaceholderField is the csrf field of a fragment that renders fragments.CSRFPlaceholder, as
+// templ writes it (<input type="hidden" name="csrf" value="__inlay_csrf__">).
+var csrfPlaceholderField = []byte(`name="` + fragments.CSRFField + `" value="` + fragments.CSRFPlaceholder + `"`)
+
 // succeed sets a slot's content and starts its nested fragments.
 func (c *Composition) succeed(s *slot, body []byte, tmpl *Template, src Source, d time.Duration, version string) {
-	if s.ref.frag.CSRF && bytes.Contains(body, []byte(fragments.CSRFPlaceholder)) {
+	if s.ref.frag.CSRF && bytes.Contains(body, csrfPlaceholderField) {
 		// The body may be a cached copy that other pages share: the filled one is this page's own.
-		body = bytes.ReplaceAll(body, []byte(fragments.CSRFPlaceholder), []byte(c.req.CSRF))
+		// Only the csrf field's value is filled: a placeholder anywhere else is text a visitor may have
+		// chosen (a link's ?next=/__inlay_csrf__ echoed into a field), and filling it would carry the
+		// token into an address, history and logs.
+		body = bytes.ReplaceAll(body, csrfPlaceholderField, []byte(`name="`+fragments.CSRFField+`" value="`+c.req.CSRF+`"`))
 		if tmpl != nil {
 			tmpl = parseFragment(body)
 		}

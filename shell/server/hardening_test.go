@@ -261,3 +261,42 @@ func TestLargeHeaders(t *testing.T) {
 		t.Errorf("20 KiB of cookies from a browser: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
+
+// TestProxyRefusesDotSegments: a path with a dot segment, or an encoded dot, slash, backslash or
+// percent, never reaches a team: a hop that normalises paths would turn /ui/../v1/cart into the
+// team's API. A plain path still does.
+func TestProxyRefusesDotSegments(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/cart", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "cart") })
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	addr := strings.TrimPrefix(s.url, "http://")
+	for _, path := range []string{"/checkout/../v1/cart", "/checkout/./cart", "/checkout/..%2fv1%2fcart",
+		"/checkout/%2e%2e/v1/cart", "/checkout/%252e%252e/v1/cart", "/checkout/..%5cv1", "/static/checkout/../v1/cart",
+		"/static/checkout/%2E%2E/x"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	checkout.mu.Lock()
+	for _, r := range checkout.requests {
+		if r.URL.Path != "/fragments/manifest.json" {
+			t.Errorf("a team received %q", r.RequestURI)
+		}
+	}
+	checkout.mu.Unlock()
+	if resp, body := get(t, s.url+"/checkout/cart", nil); resp.StatusCode != 200 || body != "cart" {
+		t.Errorf("a plain path: %d %q", resp.StatusCode, body)
+	}
+}

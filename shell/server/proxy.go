@@ -255,6 +255,9 @@ func (p *proxy) ui(team string) fiber.Handler {
 	prefix := "/" + team + "/"
 	return func(c *fiber.Ctx) error {
 		rest := c.Path()[len(prefix)-1:] // "/rest"
+		if !plainPath(rest) {
+			return fiber.ErrNotFound
+		}
 		return p.forward(c, t, "/ui"+rest, true)
 	}
 }
@@ -268,8 +271,35 @@ func (p *proxy) static(team string) fiber.Handler {
 			return fiber.ErrMethodNotAllowed
 		}
 		rest := c.Path()[len(prefix)-1:]
+		if !plainPath(rest) {
+			return fiber.ErrNotFound
+		}
 		return p.forward(c, t, "/static"+rest, false)
 	}
+}
+
+// plainPath reports whether a path the proxy passes on holds no dot segment and no encoded dot,
+// slash or backslash: a team routes on the path as it comes, so /ui/../v1/cart reaches nothing today,
+// but a hop that normalises paths (a sidecar, an ingress) would take it to the team's API.
+func plainPath(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	if strings.IndexByte(path, '\\') >= 0 {
+		return false
+	}
+	for i := strings.IndexByte(path, '%'); i >= 0; i = strings.IndexByte(path, '%') {
+		if len(path) >= i+3 {
+			switch strings.ToLower(path[i+1 : i+3]) {
+			case "2e", "2f", "5c", "25":
+				return false
+			}
+		}
+		path = path[i+1:]
+	}
+	return true
 }
 
 func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext bool) error {
@@ -375,6 +405,11 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 			}
 			ck := fasthttp.AcquireCookie()
 			if ck.ParseBytes(value) == nil && bytes.Equal(ck.Key(), name) {
+				if deletesCookie(value) {
+					// fasthttp parses Max-Age=0 as no Max-Age: written back as parsed, a cookie the
+					// team deletes (sign-out) would stay, empty, until the browser closes.
+					ck.SetMaxAge(-1)
+				}
 				out.Header.SetCookie(ck)
 				if string(name) == SessionCookie && p.opts.sessionChanged != nil {
 					p.opts.sessionChanged(session)
@@ -385,4 +420,18 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	}
 	out.SetBody(resp.Body())
 	return nil
+}
+
+// deletesCookie reports whether a Set-Cookie value tells the browser to delete the cookie now: a
+// Max-Age of zero or less (RFC 6265, 5.2.2).
+func deletesCookie(setCookie []byte) bool {
+	for attr := range bytes.SplitSeq(setCookie, []byte(";")) {
+		k, v, ok := bytes.Cut(bytes.TrimSpace(attr), []byte("="))
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(k), []byte("max-age")) {
+			continue
+		}
+		v = bytes.TrimSpace(v)
+		return len(v) > 0 && len(bytes.TrimLeft(v, "0")) == 0 // fasthttp refuses a negative one
+	}
+	return false
 }

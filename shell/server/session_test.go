@@ -99,7 +99,8 @@ func TestAccountsDownMeansGuest(t *testing.T) {
 }
 
 // TestSessionCookieOnlyToAccounts: the proxy forwards inlay_session to accounts' /ui and to no other
-// team, and a sign-out (accounts clearing the cookie) makes the shell forget the session at once.
+// team, and a sign-out (accounts deleting the cookie) deletes it in the browser too and makes the
+// shell forget the session at once.
 func TestSessionCookieOnlyToAccounts(t *testing.T) {
 	var calls atomic.Int32
 	accounts, checkout := fakeAccounts(t, &calls), newTeam(t)
@@ -137,12 +138,13 @@ func TestSessionCookieOnlyToAccounts(t *testing.T) {
 	if got := r.Header.Get("Cookie"); got != "inlay_session=good-session" {
 		t.Errorf("accounts received Cookie %q, want only the session", got)
 	}
+	// Deleted, not left empty: Max-Age=0 (net/http reads it as MaxAge -1) reaches the browser.
 	var cleared bool
 	for _, c := range resp.Cookies() {
-		cleared = cleared || c.Name == SessionCookie && c.Value == ""
+		cleared = cleared || c.Name == SessionCookie && c.Value == "" && c.MaxAge < 0
 	}
 	if !cleared {
-		t.Error("the cleared session cookie did not reach the browser")
+		t.Errorf("the session cookie's deletion did not reach the browser: %q", resp.Header.Values("Set-Cookie"))
 	}
 	before := calls.Load()
 	post("/checkout/cart/add")

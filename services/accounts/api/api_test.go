@@ -59,7 +59,7 @@ func newAppWith(t *testing.T, v *fragments.Verifier) *server.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cu, _, err := svc.Register(ctx, accounts.Registration{Name: "Ada Lovelace", Email: "ada@example.com", Password: "analytical engine"})
+	cu, _, err := svc.Register(ctx, accounts.Registration{Name: "Ada Lovelace", Email: "ada@example.com", Password: "analytical engine"}, "10.0.0.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

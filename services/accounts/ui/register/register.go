@@ -49,8 +49,9 @@ func Handler(flashes form.Flashes, opts ...fragments.RenderOption) fiber.Handler
 
 // Registrar signs visitors up and in.
 type Registrar interface {
-	// Register returns accounts.Invalid errors (by field), ErrEmailTaken or Unavailable errors.
-	Register(ctx context.Context, r accounts.Registration) (accounts.Customer, accounts.Session, error)
+	// Register returns accounts.Invalid errors (by field), ErrEmailTaken, ErrRegisterThrottled or
+	// Unavailable errors; previous is the session the request came with, which ends.
+	Register(ctx context.Context, r accounts.Registration, client, previous string) (accounts.Customer, accounts.Session, error)
 }
 
 // Submit is POST /ui/register (fields name, email, password).
@@ -60,14 +61,14 @@ func Submit(svc Registrar, flashes form.Flashes, secure bool) fiber.Handler {
 		fc := fragments.ContextFrom(ctx)
 		r := accounts.Registration{Name: c.FormValue(accounts.FieldName), Email: c.FormValue(accounts.FieldEmail),
 			Password: c.FormValue(accounts.FieldPassword)}.Normalize()
-		_, sess, err := svc.Register(ctx, r)
+		_, sess, err := svc.Register(ctx, r, fc.Client, form.SessionID(c))
 		if err == nil {
 			form.SetSession(c, sess, secure)
 			return c.Redirect("/account", fiber.StatusSeeOther)
 		}
 		back := url.Values{}
-		switch accounts.ErrorCode(err) {
-		case accounts.Invalid, accounts.Conflict:
+		switch code := accounts.ErrorCode(err); code {
+		case accounts.Invalid, accounts.Conflict, accounts.RateLimited:
 			values := map[string]string{}
 			// Over-long values are not kept: the form shows the error, not a megabyte of text.
 			if len(r.Name) <= 4*accounts.MaxName {
@@ -78,6 +79,9 @@ func Submit(svc Registrar, flashes form.Flashes, secure bool) fiber.Handler {
 			}
 			if perr := flashes.Put(ctx, FormName, fc.CSRF, form.Flash{Values: values, Errors: accounts.FormErrors(err)}); perr != nil {
 				back.Set("error", form.Unavailable)
+			}
+			if code == accounts.RateLimited {
+				c.Set(fiber.HeaderRetryAfter, "60")
 			}
 			return form.Redirect(c, Page, back)
 		case accounts.Unavailable:

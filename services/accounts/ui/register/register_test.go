@@ -14,7 +14,7 @@ import (
 
 type registerFunc func(ctx context.Context, r accounts.Registration) (accounts.Customer, accounts.Session, error)
 
-func (f registerFunc) Register(ctx context.Context, r accounts.Registration) (accounts.Customer, accounts.Session, error) {
+func (f registerFunc) Register(ctx context.Context, r accounts.Registration, _, _ string) (accounts.Customer, accounts.Session, error) {
 	return f(ctx, r)
 }
 
@@ -31,6 +31,9 @@ func TestSubmit(t *testing.T) {
 		}
 		if r.Email == "taken@example.com" {
 			return accounts.Customer{}, accounts.Session{}, accounts.ErrEmailTaken
+		}
+		if r.Email == "throttled@example.com" {
+			return accounts.Customer{}, accounts.Session{}, accounts.ErrRegisterThrottled
 		}
 		return accounts.Customer{ID: "c"}, accounts.Session{ID: accounts.NewSessionID()}, nil
 	})
@@ -73,5 +76,15 @@ func TestSubmit(t *testing.T) {
 		if doc.Find(`input[name="password"]`).AttrOr("value", "") != "" {
 			t.Errorf("%v: the password is echoed", tc.form)
 		}
+	}
+	// Too many from the client: back to the form with the throttle's message and a Retry-After.
+	res, _ := uitest.Do(t, register.Submit(svc, fl, false), guest, "POST", "/",
+		url.Values{"name": {"A"}, "email": {"throttled@example.com"}, "password": {"12345678"}})
+	if res.Header.Get("Location") != "/account/register" || res.Header.Get("Retry-After") != "60" {
+		t.Errorf("throttled → %q, Retry-After %q", res.Header.Get("Location"), res.Header.Get("Retry-After"))
+	}
+	_, doc := uitest.Do(t, register.Handler(fl), guest, "GET", "/", nil)
+	if msg := uitest.Text(doc, `[data-testid="register-error"]`); !strings.Contains(msg, "Too many new accounts") {
+		t.Errorf("throttled: the form says %q", msg)
 	}
 }
