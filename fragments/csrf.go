@@ -23,13 +23,17 @@ const (
 	// CSRFPlaceholder is what a public fragment that asks for the token (Fragment.CSRF) renders where
 	// the token goes (the csrf field's value): its shared copy holds no visitor's token, and the
 	// shell puts the visitor's in its place on every page — only there (name="csrf" value="…", as
-	// templ writes the field), never where a visitor's own text echoes the placeholder. It is not a token: posted as it is (a page
-	// composed without the shell), it fails the check.
+	// templ writes the field), never where a visitor's own text echoes the placeholder. It is not a
+	// token: posted as it is (a page composed without the shell), it fails the check.
 	CSRFPlaceholder = "__inlay_csrf__"
 )
 
 // ErrCSRF means a state-changing request's CSRF token is missing or does not match its context's.
 var ErrCSRF = errors.New("missing or invalid CSRF token")
+
+// CSRFMessage is what RequireCSRF tells the visitor whose token does not match: most often a page
+// loaded before a sign-in or sign-out in another tab (the token changes with the session).
+const CSRFMessage = "This page is out of date (you may have signed in or out in another tab). Please reload it and try again."
 
 // ErrCrossOrigin means a state-changing request came from another site (Sec-Fetch-Site: cross-site,
 // or an Origin that is not the storefront's).
@@ -95,7 +99,7 @@ func RequireCSRF() fiber.Handler {
 			token = c.FormValue(CSRFField)
 		}
 		if err := CheckCSRF(c.UserContext(), token); err != nil {
-			return fiber.NewError(fiber.StatusForbidden, err.Error())
+			return fiber.NewError(fiber.StatusForbidden, CSRFMessage)
 		}
 		return c.Next()
 	}

@@ -10,10 +10,14 @@
 package checkout
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -116,6 +120,34 @@ func (c Cart) Total() int64 {
 
 // Empty reports whether the cart has no lines.
 func (c Cart) Empty() bool { return len(c.Lines) == 0 }
+
+// Version names the cart's content: its skus and quantities (BasketVersion).
+func (c Cart) Version() string {
+	lines := make([]CartLine, len(c.Lines))
+	for i, l := range c.Lines {
+		lines[i] = CartLine{SKU: l.SKU, Quantity: l.Quantity}
+	}
+	return BasketVersion(lines)
+}
+
+// BasketVersion names a cart's content, whatever the lines' order: the checkout page sends the
+// version of the cart it showed (FieldBasket), and an order is placed only for that content, so a
+// line added or removed in another tab meanwhile is not bought unseen.
+func BasketVersion(lines []CartLine) string {
+	sorted := slices.Clone(lines)
+	slices.SortFunc(sorted, func(a, b CartLine) int { return strings.Compare(a.SKU, b.SKU) })
+	h := sha256.New()
+	for _, l := range sorted {
+		h.Write([]byte(l.SKU + "\x00" + strconv.Itoa(l.Quantity) + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ErrBasketChanged refuses an order whose cart is not what the checkout page showed.
+var ErrBasketChanged = errors.New("the basket changed since the checkout page showed it")
+
+// BasketChangedMessage tells the customer why an order was not placed (ErrBasketChanged).
+const BasketChangedMessage = "Your basket changed since this page was shown (in another tab, perhaps). Please check the summary and place your order again."
 
 // SKUs lists the cart's skus in line order.
 func (c Cart) SKUs() []string {
@@ -247,6 +279,8 @@ const (
 	FieldCard           = "card"
 	FieldStore          = "store"
 	FieldIdempotencyKey = "idempotency_key"
+	// FieldBasket is the version of the cart the checkout page showed (Cart.Version).
+	FieldBasket = "basket"
 	// FieldStoreChoice is sent by the Store Picker's "select" buttons, submit buttons of the checkout
 	// form (explore's storepicker.ChoiceField): without JavaScript, choosing a store posts the form
 	// with the store id in it, and the checkout page comes back with the store chosen.

@@ -634,7 +634,7 @@ func errorText(status int) (title, msg string) {
 	case status == fiber.StatusMethodNotAllowed:
 		return "Something went wrong", "This address does not take that kind of request."
 	case status == fiber.StatusForbidden || status == fiber.StatusUnauthorized:
-		return "Not allowed", "This request was refused. Please reload the page and try again."
+		return "Not allowed", "This request was refused: the page may be out of date (after signing in or out in another tab). Please reload it and try again."
 	case status == fiber.StatusTooManyRequests:
 		return "Too many requests", "Please wait a moment and try again."
 	case status >= 500:

@@ -20,6 +20,8 @@ if (!document.documentElement.dataset[installed]) {
     const button = form.querySelector("button[type='submit']");
     if (added) added.hidden = true;
     if (error) error.hidden = true;
+    // Disabling the focused button drops the focus to <body>: a keyboard user gets it back after.
+    const focused = button !== null && document.activeElement === button;
     if (button) button.disabled = true;
     const body = new URLSearchParams(new FormData(form));
     try {
@@ -39,7 +41,10 @@ if (!document.documentElement.dataset[installed]) {
         error.hidden = false;
       }
     } finally {
-      if (button) button.disabled = false;
+      if (button) {
+        button.disabled = false;
+        if (focused && (document.activeElement === document.body || document.activeElement === null)) button.focus();
+      }
     }
   });
 
@@ -106,6 +111,32 @@ if (!document.documentElement.dataset[installed]) {
     return valid;
   };
 
+  // A field's own message, as the server writes it without JavaScript, shown once the shopper has
+  // left the field (change) and updated as they type; gone when the field is valid.
+  const showFieldError = (input) => {
+    const field = input.closest(".co-field");
+    if (!field || input.readOnly) return;
+    let msg = field.querySelector(".co-field__error");
+    if (input.validity.valid) {
+      field.classList.remove("co-field--invalid");
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      if (msg) msg.remove();
+      return;
+    }
+    if (!msg) {
+      msg = document.createElement("span");
+      msg.className = "co-field__error";
+      msg.id = `${input.id}-error`;
+      msg.dataset.testid = `checkout-${input.name}-error`;
+      field.append(msg);
+    }
+    msg.textContent = input.validationMessage;
+    field.classList.add("co-field--invalid");
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", msg.id);
+  };
+
   const initCheckout = (container) => {
     if (container.dataset.checkoutReady) return;
     container.dataset.checkoutReady = "1";
@@ -118,8 +149,15 @@ if (!document.documentElement.dataset[installed]) {
         validate(form);
       }
     });
-    form.addEventListener("input", () => validate(form));
-    form.addEventListener("change", () => validate(form));
+    form.addEventListener("input", (event) => {
+      validate(form);
+      const input = event.target;
+      if (input instanceof HTMLInputElement && input.closest(".co-field--invalid")) showFieldError(input);
+    });
+    form.addEventListener("change", (event) => {
+      validate(form);
+      if (event.target instanceof HTMLInputElement) showFieldError(event.target);
+    });
     form.addEventListener("submit", (event) => {
       if (!validate(form)) {
         event.preventDefault();
@@ -164,6 +202,13 @@ if (!document.documentElement.dataset[installed]) {
     };
     tick();
   };
+
+  // The checkout page is no-store, but a browser may still show it again from its back/forward cache
+  // (Back after placing an order): the basket and the form's one-order guard are stale then, so load
+  // it afresh (an empty basket after the order, or what the basket holds now).
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && document.querySelector("[data-checkout-checkout]")) location.reload();
+  });
 
   const init = () => {
     document.querySelectorAll("[data-checkout-checkout]").forEach(initCheckout);

@@ -47,7 +47,9 @@ type OrderPlacer interface {
 
 // CheckoutModel is what the checkout page's content shows.
 type CheckoutModel struct {
-	Cart           Summary
+	Cart Summary
+	// Basket is the cart's version (checkout.Cart.Version): the order is placed only for it.
+	Basket         string
 	CSRF           string
 	Form           checkout.CheckoutForm
 	Errors         checkout.FieldErrors
@@ -102,7 +104,7 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, cust
 		if err != nil {
 			return fmt.Errorf("checkout: %w", err)
 		}
-		m := CheckoutModel{Cart: NewSummary(crt), CSRF: fragments.ContextFrom(ctx).CSRF}
+		m := CheckoutModel{Cart: NewSummary(crt), Basket: crt.Version(), CSRF: fragments.ContextFrom(ctx).CSRF}
 		if crt.ID != "" {
 			f, errs, ok, err := forms.TakeForm(ctx, crt.ID)
 			if err != nil {
@@ -192,6 +194,14 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		lines, err := basket.Lines(ctx, fc.CartID)
 		if err != nil {
 			return fmt.Errorf("read cart: %w", err)
+		}
+		// The cart changed since the page showed it: its summary again, not an order for what the
+		// visitor did not see. An empty cart goes on (the order placed by this form's first post, found
+		// again by its key, or the cart page); a form without the field (a page rendered before it
+		// existed) too.
+		if v := c.FormValue(checkout.FieldBasket); v != "" && len(lines) > 0 && v != checkout.BasketVersion(lines) {
+			return refuse(checkout.FieldErrors{generalError: checkout.BasketChangedMessage},
+				errs.Wrap(errs.ECONFLICT, checkout.ErrBasketChanged, checkout.BasketChangedMessage))
 		}
 		id, created, err := orders.PlaceOrder(ctx, checkout.Placement{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
 		if errors.Is(err, checkout.ErrEmptyCart) {

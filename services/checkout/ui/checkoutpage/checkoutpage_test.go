@@ -60,6 +60,9 @@ func TestPage(t *testing.T) {
 	if v := r.Doc.Find("input[name="+checkout.FieldIdempotencyKey+"]").AttrOr("value", ""); len(v) != 36 {
 		t.Errorf("key %q", v)
 	}
+	if v, want := r.Doc.Find("input[name="+checkout.FieldBasket+"]").AttrOr("value", ""), validForm().Get(checkout.FieldBasket); v != want {
+		t.Errorf("basket version %q, want %q (the cart's lines)", v, want)
+	}
 	// No cart: the empty message.
 	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh, nil), uitest.Request{})
 	if r.Doc.Find("[data-testid=checkout-empty]").Length() != 1 {
@@ -68,8 +71,17 @@ func TestPage(t *testing.T) {
 }
 
 func validForm() url.Values {
+	ls, _ := lines(context.Background(), "c1")
 	return url.Values{checkout.FieldFirstName: {"Ada"}, checkout.FieldLastName: {"Lovelace"}, checkout.FieldEmail: {"ada@example.com"},
-		checkout.FieldCard: {"4242 4242 4242 4242"}, checkout.FieldStore: {"store-a"}, checkout.FieldIdempotencyKey: {"k1"}}
+		checkout.FieldCard: {"4242 4242 4242 4242"}, checkout.FieldStore: {"store-a"}, checkout.FieldIdempotencyKey: {"k1"},
+		checkout.FieldBasket: {checkout.BasketVersion(ls)}}
+}
+
+// staleForm is validForm sent from a checkout page that showed another basket.
+func staleForm() url.Values {
+	f := validForm()
+	f.Set(checkout.FieldBasket, checkout.BasketVersion([]checkout.CartLine{{SKU: "AU-01-SI", Quantity: 1}}))
+	return f
 }
 
 func TestPlaceOrder(t *testing.T) {
@@ -79,13 +91,14 @@ func TestPlaceOrder(t *testing.T) {
 		errs checkout.FieldErrors
 	}
 	tests := []struct {
-		name     string
-		cart     string
-		form     url.Values
-		place    error
-		location string
-		saved    map[string]string // the field errors kept, nil when none
-		cleared  bool
+		name      string
+		cart      string
+		form      url.Values
+		place     error
+		location  string
+		saved     map[string]string // the field errors kept, nil when none
+		cleared   bool
+		notPlaced bool
 	}{
 		{name: "placed", cart: "c1", form: validForm(), location: "/checkout/thanks?order=o1", cleared: true},
 		{name: "no cart", form: validForm(), location: "/checkout/cart"},
@@ -100,6 +113,8 @@ func TestPlaceOrder(t *testing.T) {
 			location: "/checkout/checkout", saved: map[string]string{checkout.FieldStore: "Please choose one of our stores."}},
 		{name: "empty", cart: "c1", form: validForm(), place: errs.Wrap(errs.EINVALID, checkout.ErrEmptyCart, "Your basket is empty."),
 			location: "/checkout/cart"},
+		{name: "the basket changed in another tab", cart: "c1", form: staleForm(), location: "/checkout/checkout",
+			saved: map[string]string{"_": checkout.BasketChangedMessage}, notPlaced: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +128,9 @@ func TestPlaceOrder(t *testing.T) {
 				},
 				ClearFunc: func(context.Context, string) error { cleared = true; return nil }}
 			store := uitest.Store{PlaceOrderFunc: func(_ context.Context, p checkout.Placement) (string, bool, error) {
+				if tt.notPlaced {
+					t.Error("an order was placed")
+				}
 				if p.CartID != tt.cart || len(p.Lines) != 1 || p.Form.Card != "4242424242424242" {
 					t.Errorf("placement %+v", p)
 				}
@@ -151,6 +169,7 @@ func TestPlaceOrderRefusedAsJSON(t *testing.T) {
 		{"invalid", url.Values{checkout.FieldFirstName: {"Ada"}}, nil, 400},
 		{"unknown store", validForm(), errs.Wrap(errs.EINVALID, checkout.ErrUnknownStore, "Please choose one of our stores."), 400},
 		{"out of stock", validForm(), errs.Wrap(errs.ECONFLICT, checkout.ErrOutOfStock, "Red: out of stock"), 409},
+		{"basket changed", staleForm(), nil, 409},
 	} {
 		kept := false
 		carts := uitest.Carts{LinesFunc: lines, SaveFormFunc: func(context.Context, string, checkout.CheckoutForm, checkout.FieldErrors) error {
