@@ -29,7 +29,7 @@ type Page struct {
 type PageRequest struct {
 	// Path is the request path.
 	Path string
-	// Params holds the route parameters by name.
+	// Params holds the route parameters by name, percent-decoded.
 	Params map[string]string
 	// Query is the parsed query string.
 	Query url.Values

@@ -41,12 +41,12 @@ type Variant struct {
 
 // ErrProductNotFound is returned (wrapped) for an unknown product id.
 func ErrProductNotFound(id string) error {
-	return errs.Errorf(errs.ENOTFOUND, "product %q not found", id)
+	return errs.Errorf(errs.ENOTFOUND, "We have no tractor “%s”.", id)
 }
 
 // ErrVariantNotFound is returned (wrapped) for an unknown sku.
 func ErrVariantNotFound(sku string) error {
-	return errs.Errorf(errs.ENOTFOUND, "variant %q not found", sku)
+	return errs.Errorf(errs.ENOTFOUND, "This tractor does not come in “%s”.", sku)
 }
 
 // ProductReader reads products.

@@ -50,6 +50,9 @@ type ProductSummary struct {
 	Color string
 	// StartPrice is the lowest price of the product's variants, in Ø.
 	StartPrice int64
+	// SKU is, in a search result, the variant the query named ("magenta": the Tulip Magenta one), whose
+	// image and colour Image and Color then are; empty when the query named none (and in a listing).
+	SKU string
 }
 
 // Listing is one page of a category: the products shown, in display order, and how many there are.

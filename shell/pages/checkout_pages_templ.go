@@ -92,7 +92,7 @@ func CartLayout(r shell.PageRequest) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: "Basket — The Tractor Store", Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: title("Basket"), Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -179,7 +179,7 @@ func CheckoutLayout(r shell.PageRequest) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: "Checkout — The Tractor Store", Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var7), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: title("Checkout"), Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var7), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -266,7 +266,7 @@ func ThanksLayout(r shell.PageRequest) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: "Thank you — The Tractor Store", Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var12), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: title("Thank you"), Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var12), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -353,7 +353,7 @@ func OrderLayout(r shell.PageRequest) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: "Your order — The Tractor Store", Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var17), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Document(layout.DocumentProps{Title: title("Your order"), Team: "checkout", Nonce: r.Nonce, Lang: r.Locale}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var17), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -371,7 +372,13 @@ func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
 	if names := c.Route().Params; len(names) > 0 {
 		params = make(map[string]string, len(names))
 		for _, k := range names {
-			params[k] = c.Params(k)
+			// As the visitor typed it: /product/%C3%A9 is the id "é" (a team gets it query-escaped
+			// again, once); an escape that does not decode to text stays as it came.
+			v := c.Params(k)
+			if d, err := url.PathUnescape(v); err == nil && utf8.ValidString(d) {
+				v = d
+			}
+			params[k] = v
 		}
 	}
 	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))

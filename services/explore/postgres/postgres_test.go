@@ -355,6 +355,7 @@ func TestSearch(t *testing.T) {
 		min, max int    // number of results; max -1 for no bound
 		first    string // expected best hit, when set
 		contains string // a product that must be among the hits, when set
+		sku      string // the variant the first hit shows and links to ("" for the product)
 	}{
 		{q: "", min: 0, max: 0},
 		{q: "  !!  ", min: 0, max: 0},
@@ -366,7 +367,9 @@ func TestSearch(t *testing.T) {
 		{q: "autonomus", min: 8, max: 8},                     // typo in the category
 		{q: "classic tracter", min: 15, max: 15},
 		{q: "falcon", min: 2, max: 2, contains: "CL-02"},
-		{q: "silver", min: 1, max: -1, first: "AU-01"},
+		{q: "silver", min: 1, max: -1, first: "AU-01", sku: "AU-01-SI"},
+		{q: "magenta", min: 1, max: 1, first: "CL-08", sku: "CL-08-PI"}, // a colour: its variant, not the product's first
+		{q: "hamster magenta", min: 1, max: 1, first: "CL-08", sku: "CL-08-PI"},
 		{q: "submarine", min: 0, max: 0},
 		{q: "xqzjw", min: 0, max: 0},
 	} {
@@ -380,6 +383,9 @@ func TestSearch(t *testing.T) {
 		}
 		if tc.first != "" && (len(got) == 0 || got[0].ID != tc.first) {
 			t.Errorf("%q: first of %v, want %s", tc.q, ids(got), tc.first)
+		}
+		if len(got) > 0 && got[0].SKU != tc.sku {
+			t.Errorf("%q: the first hit shows variant %q, want %q", tc.q, got[0].SKU, tc.sku)
 		}
 		if tc.contains != "" && !slices.Contains(ids(got), tc.contains) {
 			t.Errorf("%q: %v lacks %s", tc.q, ids(got), tc.contains)

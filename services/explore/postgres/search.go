@@ -33,17 +33,34 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	if err != nil {
 		return nil, err
 	}
+	// mv is the first variant whose own name matches a term of the query, when the query names one (a
+	// colour: "hamster magenta"): the tile shows and links to it.
 	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category,
-			CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
-		FROM products p JOIN categories c ON c.key = p.category, to_tsquery('english', $1) AS query
+			CASE WHEN mv.image <> '' THEN mv.image WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
+			coalesce(nullif(mv.color, ''), p.color), p.start_price, coalesce(mv.sku, '')
+		FROM products p JOIN categories c ON c.key = p.category CROSS JOIN to_tsquery('english', $1) AS query
+		LEFT JOIN LATERAL (SELECT v.sku, v.image, v.color FROM variants v
+			WHERE v.product_id = p.id AND v.name <> '' AND to_tsvector('english', v.name) @@ to_tsquery('english', $5)
+			ORDER BY v.position, v.sku LIMIT 1) mv ON true
 		WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
 		ORDER BY CASE WHEN p.search @@ query THEN ts_rank(p.search, query) ELSE word_similarity($2, p.name) / 10 END DESC,
 			p.start_price DESC, p.id
-		LIMIT $3 OFFSET $4`, tsquery(terms, alternatives), strings.Join(terms, " "), limit, offset)
+		LIMIT $3 OFFSET $4`, tsquery(terms, alternatives, " & "), strings.Join(terms, " "), limit, offset,
+		tsquery(terms, alternatives, " | "))
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}
-	products, err := pgx.CollectRows(rows, scanSummary)
+	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.ProductSummary, error) {
+		var p explore.ProductSummary
+		var price *int64
+		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &p.SKU); err != nil {
+			return p, err
+		}
+		if price != nil {
+			p.StartPrice = *price
+		}
+		return p, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}
@@ -74,14 +91,14 @@ func (c *Catalog) corrections(ctx context.Context, terms []string) (map[string][
 	return alternatives, nil
 }
 
-// tsquery builds a to_tsquery expression: every term (as a prefix) or one of its alternatives.
-// Terms and known words hold only letters and digits (explore.QueryTerms, the search_terms split),
-// so they need no quoting.
-func tsquery(terms []string, alternatives map[string][]string) string {
+// tsquery builds a to_tsquery expression: every term (as a prefix) or one of its alternatives,
+// joined by op (" & ": all the terms; " | ": any of them). Terms and known words hold only letters
+// and digits (explore.QueryTerms, the search_terms split), so they need no quoting.
+func tsquery(terms []string, alternatives map[string][]string, op string) string {
 	var b strings.Builder
 	for i, t := range terms {
 		if i > 0 {
-			b.WriteString(" & ")
+			b.WriteString(op)
 		}
 		b.WriteString("(")
 		b.WriteString(t)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,8 +59,12 @@ type ViewModel struct {
 func NewViewModel(q string, products []explore.ProductSummary) ViewModel {
 	m := ViewModel{Query: q}
 	switch {
-	case len(explore.QueryTerms(q)) == 0:
+	case strings.TrimSpace(q) == "":
 		m.State = StateEmptyQuery
+	case len(explore.QueryTerms(q)) == 0:
+		// Asked, but nothing to search for in it ("*", "';--"): nothing found, not "what are you looking for?".
+		m.State = StateNoResults
+		m.Summary = "No machines found for “" + q + "”."
 	case len(products) == 0:
 		m.State = StateNoResults
 		m.Summary = "No machines found for “" + q + "”."

@@ -28,7 +28,8 @@ func TestSearchStates(t *testing.T) {
 		searched     bool
 	}{
 		{"no query", "/", nil, "search-empty", "What are you looking for?", nil, false},
-		{"blank query", "/?q=+%21+", nil, "search-empty", "What are you looking for?", nil, false},
+		{"blank query", "/?q=+++", nil, "search-empty", "What are you looking for?", nil, false},
+		{"punctuation only: asked, nothing to search for", "/?q=+%21+", nil, "search-no-results", "No machines found for “ ! ”.", nil, false},
 		{"no results", "/?q=submarine", nil, "search-no-results", "No machines found for “submarine”.", nil, true},
 		{"results keep their order", "/?q=tracter", found, "search-summary", "2 results for “tracter”", []string{"AU-07", "AU-04"}, true},
 		{"one result", "/?q=verde", found[:1], "search-summary", "1 result for “verde”", []string{"AU-07"}, true},

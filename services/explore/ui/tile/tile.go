@@ -3,6 +3,7 @@
 package tile
 
 import (
+	"net/url"
 	"strconv"
 
 	"github.com/inlay-dev/inlay/services/explore"
@@ -18,9 +19,14 @@ type Tile struct {
 	Price string // "from 5700 Ø"
 }
 
-// FromSummary builds a product's tile.
+// FromSummary builds a product's tile: it links to the variant a search named (p.SKU), else to the
+// product (which shows its first variant).
 func FromSummary(p explore.ProductSummary) Tile {
-	return Tile{ID: p.ID, URL: explore.ProductURL(p.ID), Name: p.Name, Image: p.Image, Color: safeColor(p.Color),
+	u := explore.ProductURL(p.ID)
+	if p.SKU != "" {
+		u += "?sku=" + url.QueryEscape(p.SKU)
+	}
+	return Tile{ID: p.ID, URL: u, Name: p.Name, Image: p.Image, Color: safeColor(p.Color),
 		Price: "from " + strconv.FormatInt(p.StartPrice, 10) + " Ø"}
 }
 
