@@ -141,6 +141,10 @@ func TestBuy(t *testing.T) {
 		sfPlaceOrderJS(t, tab, sfCardDeclined, store.ID, store.Name)
 
 		sfWaitStatus(t, tab, "cancelled")
+		if sfCount(t, tab, `[data-testid="thanks-confetti"]`) != 0 || !strings.Contains(sfText(t, tab, `[data-testid="thanks-cancelled-note"]`), "nothing was charged") {
+			t.Errorf("a cancelled order: confetti %d, note %q", sfCount(t, tab, `[data-testid="thanks-confetti"]`),
+				sfText(t, tab, `[data-testid="thanks-cancelled-note"]`))
+		}
 		if got := sfText(t, tab, `[data-testid="thanks-status-reason"]`); !strings.Contains(got, payments.ReasonCardDeclined) {
 			t.Errorf("cancelled order's reason %q, want %q", got, payments.ReasonCardDeclined)
 		}
@@ -407,8 +411,12 @@ func sfPlaceOrderJS(t testing.TB, tab context.Context, card, storeID, storeName 
 	if got := sfText(t, tab, `[data-testid="checkout-thanks"] h1`); got != "Thanks for your order!" {
 		t.Errorf("thank-you heading %q", got)
 	}
+	// Confetti unless the order is already cancelled (a declined card: the page, or its script, drops
+	// it). Counted before the status is read: the script sets the status before it removes confetti.
 	if n := sfCount(t, tab, `[data-testid="thanks-confetti"]`); n != 1 {
-		t.Errorf("no confetti")
+		if status := sfAttr(t, tab, `[data-testid="thanks-status"]`, "data-status"); status != "cancelled" {
+			t.Errorf("no confetti for a %s order", status)
+		}
 	}
 	id := sfText(t, tab, `[data-testid="thanks-order-id"]`)
 	if id == "" {

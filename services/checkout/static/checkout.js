@@ -193,6 +193,11 @@ if (!document.documentElement.dataset[installed]) {
             reason.textContent = s.reason ?? "";
             reason.hidden = !s.reason;
           }
+          // A cancelled order: why, and no confetti still falling.
+          const box = el.closest("[data-boundary='checkout']");
+          const note = box?.querySelector("[data-checkout-cancelled-note]");
+          if (note) note.hidden = s.status !== "cancelled";
+          if (s.status === "cancelled") box?.querySelector(".co-confetti")?.remove();
           if (s.final) return;
         }
       } catch {

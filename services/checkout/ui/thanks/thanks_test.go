@@ -33,3 +33,22 @@ func TestThanks(t *testing.T) {
 		}
 	}
 }
+
+// TestThanksCancelled: an order already cancelled (a declined card) says that nothing was charged
+// and drops the confetti; a pending one keeps the confetti, with the note hidden for the script.
+func TestThanksCancelled(t *testing.T) {
+	t.Parallel()
+	for _, status := range []checkout.Status{checkout.Pending, checkout.Cancelled} {
+		orders := uitest.Store{OrderFunc: func(context.Context, string) (checkout.Order, error) {
+			return checkout.Order{ID: "o1", CartID: "c1", Status: status, Reason: "card declined", Total: 5700,
+				Lines: []checkout.OrderLine{{SKU: "CL-01-GY", ProductName: "Heritage Workhorse", Quantity: 1, UnitPrice: 5700}}}, nil
+		}}
+		r := uitest.Do(t, thanks.Handler(orders), uitest.Request{Target: "/?order=o1", Context: fragments.Context{CartID: "c1"}})
+		note := r.Doc.Find("[data-testid=thanks-cancelled-note]")
+		_, hidden := note.Attr("hidden")
+		confetti := r.Doc.Find("[data-testid=thanks-confetti]").Length() == 1
+		if note.Length() != 1 || hidden != (status != checkout.Cancelled) || confetti != (status != checkout.Cancelled) {
+			t.Errorf("%s: note %d hidden %v, confetti %v", status, note.Length(), hidden, confetti)
+		}
+	}
+}
