@@ -52,7 +52,10 @@ type ProductSummary struct {
 	StartPrice int64
 	// SKU is, in a search result, the variant the query named ("magenta": the Tulip Magenta one), whose
 	// image and colour Image and Color then are; empty when the query named none (and in a listing).
-	SKU string
+	// VariantName and VariantPrice are that variant's.
+	SKU          string
+	VariantName  string
+	VariantPrice int64
 }
 
 // Listing is one page of a category: the products shown, in display order, and how many there are.

@@ -387,6 +387,9 @@ func TestSearch(t *testing.T) {
 		if len(got) > 0 && got[0].SKU != tc.sku {
 			t.Errorf("%q: the first hit shows variant %q, want %q", tc.q, got[0].SKU, tc.sku)
 		}
+		if len(got) > 0 && tc.sku != "" && (got[0].VariantName == "" || got[0].VariantPrice <= 0) {
+			t.Errorf("%q: the variant shown has no name or price: %+v", tc.q, got[0])
+		}
 		if tc.contains != "" && !slices.Contains(ids(got), tc.contains) {
 			t.Errorf("%q: %v lacks %s", tc.q, ids(got), tc.contains)
 		}

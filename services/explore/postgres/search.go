@@ -37,9 +37,10 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	// colour: "hamster magenta"): the tile shows and links to it.
 	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category,
 			CASE WHEN mv.image <> '' THEN mv.image WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
-			coalesce(nullif(mv.color, ''), p.color), p.start_price, coalesce(mv.sku, '')
+			coalesce(nullif(mv.color, ''), p.color), p.start_price, coalesce(mv.sku, ''), coalesce(mv.name, ''),
+			coalesce(mv.price, 0)
 		FROM products p JOIN categories c ON c.key = p.category CROSS JOIN to_tsquery('english', $1) AS query
-		LEFT JOIN LATERAL (SELECT v.sku, v.image, v.color FROM variants v
+		LEFT JOIN LATERAL (SELECT v.sku, v.name, v.image, v.color, v.price FROM variants v
 			WHERE v.product_id = p.id AND v.name <> '' AND to_tsvector('english', v.name) @@ to_tsquery('english', $5)
 			ORDER BY v.position, v.sku LIMIT 1) mv ON true
 		WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
@@ -53,7 +54,7 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.ProductSummary, error) {
 		var p explore.ProductSummary
 		var price *int64
-		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &p.SKU); err != nil {
+		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &p.SKU, &p.VariantName, &p.VariantPrice); err != nil {
 			return p, err
 		}
 		if price != nil {

@@ -183,6 +183,15 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			if msg := f.Validate()[checkout.FieldStore]; msg != "" {
 				f.StoreID, fe = "", checkout.FieldErrors{checkout.FieldStore: msg}
 			}
+			// The page comes back with the cart as it is now: say so when that is not what it showed.
+			if changed, err := basketChanged(ctx, basket, fc.CartID, c.FormValue(checkout.FieldBasket)); err != nil {
+				return err
+			} else if changed {
+				if fe == nil {
+					fe = checkout.FieldErrors{}
+				}
+				fe[generalError] = checkout.BasketChangedMessage
+			}
 			if err := basket.SaveForm(ctx, fc.CartID, f, fe); err != nil {
 				return fmt.Errorf("keep the form with its chosen store: %w", err)
 			}
@@ -196,10 +205,8 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			return fmt.Errorf("read cart: %w", err)
 		}
 		// The cart changed since the page showed it: its summary again, not an order for what the
-		// visitor did not see. An empty cart goes on (the order placed by this form's first post, found
-		// again by its key, or the cart page); a form without the field (a page rendered before it
-		// existed) too.
-		if v := c.FormValue(checkout.FieldBasket); v != "" && len(lines) > 0 && v != checkout.BasketVersion(lines) {
+		// visitor did not see.
+		if changedFrom(lines, c.FormValue(checkout.FieldBasket)) {
 			return refuse(checkout.FieldErrors{generalError: checkout.BasketChangedMessage},
 				errs.Wrap(errs.ECONFLICT, checkout.ErrBasketChanged, checkout.BasketChangedMessage))
 		}
@@ -225,4 +232,23 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		}
 		return c.Redirect("/checkout/thanks?order="+url.QueryEscape(id), fiber.StatusSeeOther)
 	}
+}
+
+// changedFrom reports whether lines are not the cart the checkout page showed as version shown. An
+// empty cart has not changed (the order placed by this form's first post, found again by its key, or
+// the cart page), nor has any cart for a form without the version (a page rendered before it existed).
+func changedFrom(lines []checkout.CartLine, shown string) bool {
+	return shown != "" && len(lines) > 0 && shown != checkout.BasketVersion(lines)
+}
+
+// basketChanged reads the cart and reports changedFrom.
+func basketChanged(ctx context.Context, basket Basket, cartID, shown string) (bool, error) {
+	if shown == "" {
+		return false, nil
+	}
+	lines, err := basket.Lines(ctx, cartID)
+	if err != nil {
+		return false, fmt.Errorf("read cart: %w", err)
+	}
+	return changedFrom(lines, shown), nil
 }

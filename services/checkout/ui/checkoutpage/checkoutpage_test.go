@@ -196,3 +196,36 @@ func TestPlaceOrderFailure(t *testing.T) {
 		t.Errorf("%d %s", r.StatusCode, r.Body)
 	}
 }
+
+// TestStoreChoiceSaysTheBasketChanged: choosing a store without JavaScript brings the page back with
+// the cart as it is now; when that is not the cart the page showed, the page says so.
+func TestStoreChoiceSaysTheBasketChanged(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"same basket", validForm(), ""},
+		{"changed in another tab", staleForm(), checkout.BasketChangedMessage},
+	} {
+		var kept checkout.FieldErrors
+		carts := uitest.Carts{LinesFunc: lines, SaveFormFunc: func(_ context.Context, _ string, f checkout.CheckoutForm, fe checkout.FieldErrors) error {
+			if f.StoreID != "store-c" {
+				t.Errorf("%s: store %q kept", tt.name, f.StoreID)
+			}
+			kept = fe
+			return nil
+		}}
+		store := uitest.Store{PlaceOrderFunc: func(context.Context, checkout.Placement) (string, bool, error) {
+			t.Errorf("%s: an order was placed", tt.name)
+			return "", false, nil
+		}}
+		tt.form.Set(checkout.FieldStoreChoice, "store-c")
+		r := uitest.Do(t, checkoutpage.PlaceOrder(carts, store, discard), uitest.Request{Method: "POST",
+			Context: fragments.Context{CartID: "c1"}, Form: tt.form})
+		if r.StatusCode != 303 || r.Header.Get("Location") != "/checkout/checkout" || kept["_"] != tt.want {
+			t.Errorf("%s: %d → %s, general error %q, want %q", tt.name, r.StatusCode, r.Header.Get("Location"), kept["_"], tt.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ type Tile struct {
 	ID    string
 	URL   string
 	Name  string
+	Label string // what the image shows: the name, and the variant's when the tile is one variant
 	Image string // image URL; when empty a tractor is drawn in Color
 	Color string
 	Price string // "from 5700 Ø"
@@ -22,12 +23,16 @@ type Tile struct {
 // FromSummary builds a product's tile: it links to the variant a search named (p.SKU), else to the
 // product (which shows its first variant).
 func FromSummary(p explore.ProductSummary) Tile {
-	u := explore.ProductURL(p.ID)
+	t := Tile{ID: p.ID, URL: explore.ProductURL(p.ID), Name: p.Name, Label: p.Name, Image: p.Image,
+		Color: safeColor(p.Color), Price: "from " + strconv.FormatInt(p.StartPrice, 10) + " Ø"}
 	if p.SKU != "" {
-		u += "?sku=" + url.QueryEscape(p.SKU)
+		t.URL += "?sku=" + url.QueryEscape(p.SKU)
+		t.Price = strconv.FormatInt(p.VariantPrice, 10) + " Ø"
+		if p.VariantName != "" {
+			t.Label = p.Name + " in " + p.VariantName
+		}
 	}
-	return Tile{ID: p.ID, URL: u, Name: p.Name, Image: p.Image, Color: safeColor(p.Color),
-		Price: "from " + strconv.FormatInt(p.StartPrice, 10) + " Ø"}
+	return t
 }
 
 // FromSummaries builds the tiles of products, in order.
@@ -51,4 +56,12 @@ func safeColor(c string) string {
 		return c
 	}
 	return "#808080"
+}
+
+// alt is what the tile's image shows, for its alt text.
+func (t Tile) alt() string {
+	if t.Label != "" {
+		return t.Label
+	}
+	return t.Name
 }
