@@ -114,13 +114,11 @@ func TestBuy(t *testing.T) {
 		CheckAccessibility(t, tab, "thanks")
 		sfOpen(t, tab, p.Shell+"/checkout/orders/"+url.PathEscape(orderID))
 		CheckAccessibility(t, tab, "order")
-		sfOpen(t, tab, p.Shell+"/checkout/thanks?order="+url.QueryEscape(orderID))
 		// The Mini Cart is empty after the order: on the thank-you page and on the next page.
-		if got := sfAttr(t, tab, `[data-testid="mini-cart"]`, "data-quantity"); got != "0" {
+		if got := sfMiniCartQuantity(t, tab, p.Shell+"/checkout/thanks?order="+url.QueryEscape(orderID)); got != "0" {
 			t.Errorf("mini cart on the thank-you page: quantity %q, want 0", got)
 		}
-		sfOpen(t, tab, p.Shell+"/")
-		if got := sfAttr(t, tab, `[data-testid="mini-cart"]`, "data-quantity"); got != "0" {
+		if got := sfMiniCartQuantity(t, tab, p.Shell+"/"); got != "0" {
 			t.Errorf("mini cart after the order: quantity %q, want 0", got)
 		}
 		sfOpen(t, tab, p.Shell+"/checkout/cart")
@@ -438,4 +436,19 @@ func sfWaitStatus(t testing.TB, tab context.Context, want string) {
 	if got != want {
 		t.Fatalf("order became %s (%s), want %s", got, sfText(t, tab, `[data-testid="thanks-status"]`), want)
 	}
+}
+
+// sfMiniCartQuantity opens u and returns the Mini Cart's quantity, opening it again (up to five
+// times) while the page carries the Mini Cart's fallback, which knows no quantity: checkout did not
+// answer within its 200 ms on a busy machine.
+func sfMiniCartQuantity(t testing.TB, tab context.Context, u string) string {
+	t.Helper()
+	var q string
+	for range 5 {
+		sfOpen(t, tab, u)
+		if q = sfAttr(t, tab, `[data-testid="mini-cart"]`, "data-quantity"); q != "" {
+			break
+		}
+	}
+	return q
 }

@@ -98,6 +98,9 @@ func (l Line) Total() int64 { return int64(l.Quantity) * l.Price }
 type Cart struct {
 	ID    string
 	Lines []Line
+	// version is BasketVersion of the lines the cart was made from (NewCart), those of variants
+	// checkout no longer knows included: what placing the order compares with.
+	version string
 }
 
 // Quantity is the number of units in the cart.
@@ -121,8 +124,13 @@ func (c Cart) Total() int64 {
 // Empty reports whether the cart has no lines.
 func (c Cart) Empty() bool { return len(c.Lines) == 0 }
 
-// Version names the cart's content: its skus and quantities (BasketVersion).
+// Version names the cart's content: its skus and quantities (BasketVersion) as stored, also those
+// of a line Lines leaves out (a variant checkout no longer knows), so that it is what placing the
+// order compares with.
 func (c Cart) Version() string {
+	if c.version != "" {
+		return c.version
+	}
 	lines := make([]CartLine, len(c.Lines))
 	for i, l := range c.Lines {
 		lines[i] = CartLine{SKU: l.SKU, Quantity: l.Quantity}
@@ -387,7 +395,7 @@ func ErrOrderNotFound(id string) error {
 // NewCart is cart id with the variants of its lines, in line order; lines whose sku checkout no
 // longer knows (not in items) are left out.
 func NewCart(id string, lines []CartLine, items map[string]Item) Cart {
-	c := Cart{ID: id}
+	c := Cart{ID: id, version: BasketVersion(lines)}
 	for _, l := range lines {
 		if it, ok := items[l.SKU]; ok {
 			c.Lines = append(c.Lines, Line{Item: it, Quantity: l.Quantity})

@@ -174,3 +174,19 @@ func TestValidSKU(t *testing.T) {
 		}
 	}
 }
+
+// TestCartVersionCountsUnknownLines: a cart's version is that of its stored lines, a line of a
+// variant checkout no longer knows (which Lines leaves out) included, so the checkout page and
+// placing the order, which reads the stored lines, agree on it.
+func TestCartVersionCountsUnknownLines(t *testing.T) {
+	t.Parallel()
+	lines := []checkout.CartLine{{SKU: "CL-01-GY", Quantity: 1}, {SKU: "GONE-01", Quantity: 2}}
+	c := checkout.NewCart("c1", lines, map[string]checkout.Item{"CL-01-GY": {Variant: checkout.Variant{SKU: "CL-01-GY"}}})
+	if len(c.Lines) != 1 || c.Version() != checkout.BasketVersion(lines) {
+		t.Errorf("lines %d, version %q, want %q", len(c.Lines), c.Version(), checkout.BasketVersion(lines))
+	}
+	if checkout.BasketVersion(lines) == checkout.BasketVersion(lines[:1]) ||
+		checkout.BasketVersion(lines) != checkout.BasketVersion([]checkout.CartLine{lines[1], lines[0]}) {
+		t.Error("the version does not follow the content, or follows the lines' order")
+	}
+}

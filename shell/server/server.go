@@ -592,6 +592,7 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 
 // errorPage writes the shell's own error page.
 func errorPage(c *fiber.Ctx, rc requestContext, status int, title, msg string) error {
+	c.Response().ResetBody() // whatever was written before the error is not part of this page
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")

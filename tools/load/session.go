@@ -64,6 +64,7 @@ var (
 	hrefRe    = regexp.MustCompile(`href="(/product/[^"?]+(?:\?sku=[^"]+)?)"`)
 	csrfRe    = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	idemRe    = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+	basketRe  = regexp.MustCompile(`name="basket" value="([^"]+)"`)
 	storeRe   = regexp.MustCompile(`data-store-id="([^"]+)"`)
 	addFormRe = regexp.MustCompile(`action="/checkout/cart/add"`)
 	disableRe = regexp.MustCompile(`data-testid="add-to-cart-button"[^>]*disabled|disabled[^>]*data-testid="add-to-cart-button"`)
@@ -333,14 +334,16 @@ func (s *session) buy(ctx context.Context) error {
 		return err
 	}
 	csrf, idem, stores := csrfRe.FindStringSubmatch(co.body), idemRe.FindStringSubmatch(co.body), matches(storeRe, co.body)
-	if csrf == nil || idem == nil || len(stores) == 0 {
-		return errors.New("checkout page: no csrf, idempotency key or store")
+	basket := basketRe.FindStringSubmatch(co.body)
+	if csrf == nil || idem == nil || basket == nil || len(stores) == 0 {
+		return errors.New("checkout page: no csrf, idempotency key, basket version or store")
 	}
 	card, want, wait := CardOK, "confirmed", WaitConfirmed
 	if s.rnd.Float64() < s.sh.Declined {
 		card, want, wait = CardDeclined, "cancelled", WaitCancelled
 	}
-	form := url.Values{"csrf": {csrf[1]}, "idempotency_key": {idem[1]}, "first_name": {"Ada"}, "last_name": {"Lovelace"},
+	// The basket version the page showed, as a browser posts it: the order is for that basket.
+	form := url.Values{"csrf": {csrf[1]}, "idempotency_key": {idem[1]}, "basket": {basket[1]}, "first_name": {"Ada"}, "last_name": {"Lovelace"},
 		"email": {"ada@example.com"}, "card": {card}, "store": {pick(s.rnd, stores)}}
 	placed := time.Now()
 	var id string

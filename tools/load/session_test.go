@@ -96,10 +96,10 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		page(lines.String())
 	case p == "/checkout/checkout":
-		page(fmt.Sprintf(`<form method="post" action="/checkout/place-order" data-checkout-form><input type="hidden" name="csrf" value="%s"><input type="hidden" name="idempotency_key" value="%s"><li data-store-id="store-a"></li><li data-store-id="store-b"></li></form>`, token, rand.Text()))
+		page(fmt.Sprintf(`<form method="post" action="/checkout/place-order" data-checkout-form><input type="hidden" name="csrf" value="%s"><input type="hidden" name="idempotency_key" value="%s"><input type="hidden" name="basket" value="v1"><li data-store-id="store-a"></li><li data-store-id="store-b"></li></form>`, token, rand.Text()))
 	case p == "/checkout/place-order" && r.Method == http.MethodPost:
 		f := r.PostForm
-		if len(s.carts[token]) == 0 || f.Get("first_name") == "" || f.Get("store") == "" || f.Get("idempotency_key") == "" {
+		if len(s.carts[token]) == 0 || f.Get("first_name") == "" || f.Get("store") == "" || f.Get("idempotency_key") == "" || f.Get("basket") != "v1" {
 			http.Redirect(w, r, "/checkout/checkout", http.StatusSeeOther)
 			return
 		}

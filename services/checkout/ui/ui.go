@@ -146,7 +146,7 @@ func manifest(version, css, js string) (fragments.Manifest, error) {
 	}{
 		{AddToCart, 300 * time.Millisecond, fragments.Public,
 			fallback.Unavailable("checkout-add-to-cart", "The basket is not available right now. Please try again in a moment."), []string{"sku"}, true},
-		{MiniCart, 200 * time.Millisecond, fragments.Private, minicart.MiniCartView(0), nil, true},
+		{MiniCart, 200 * time.Millisecond, fragments.Private, minicart.MiniCartView(minicart.Unknown), nil, true},
 		{CartPage, time.Second, fragments.Private,
 			fallback.PageUnavailable("checkout-cart", "Basket", "Your basket cannot be shown right now. Please try again in a moment."), []string{"error"}, true},
 		{CheckoutPage, time.Second, fragments.Private,

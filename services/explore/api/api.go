@@ -208,8 +208,13 @@ func category(cat explore.Category, l explore.Listing) Category {
 func products(ps []explore.ProductSummary) []Product {
 	out := make([]Product, 0, len(ps))
 	for _, p := range ps {
+		u := explore.ProductURL(p.ID)
+		if p.SKU != "" {
+			// A search hit that named a variant shows its image: the link goes to that variant.
+			u += "?sku=" + url.QueryEscape(p.SKU)
+		}
 		out = append(out, Product{ID: p.ID, Name: p.Name, Category: p.Category, Image: p.Image, Color: p.Color,
-			StartPrice: p.StartPrice, URL: explore.ProductURL(p.ID)})
+			StartPrice: p.StartPrice, URL: u})
 	}
 	return out
 }

@@ -33,21 +33,25 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	if err != nil {
 		return nil, err
 	}
-	// mv is the first variant whose own name matches a term of the query, when the query names one (a
-	// colour: "hamster magenta"): the tile shows and links to it.
-	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category,
-			CASE WHEN mv.image <> '' THEN mv.image WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
-			coalesce(nullif(mv.color, ''), p.color), p.start_price, coalesce(mv.sku, ''), coalesce(mv.name, ''),
+	// hits ranks and pages the products first; mv, the first variant whose own name matches a term of
+	// the query (a colour: "hamster magenta"), is then looked up for the page's hits alone, so the
+	// tile can show and link to it without a lookup for every match of a large catalogue.
+	rows, err := c.db.Query(ctx, `WITH hits AS (
+			SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END AS image,
+				p.color, p.start_price,
+				CASE WHEN p.search @@ query THEN ts_rank(p.search, query) ELSE word_similarity($2, p.name) / 10 END AS rank
+			FROM products p JOIN categories c ON c.key = p.category CROSS JOIN to_tsquery('english', $1) AS query
+			WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
+			ORDER BY rank DESC, p.start_price DESC, p.id
+			LIMIT $3 OFFSET $4)
+		SELECT h.id, h.name, h.category, CASE WHEN mv.image <> '' THEN mv.image ELSE h.image END,
+			coalesce(nullif(mv.color, ''), h.color), h.start_price, coalesce(mv.sku, ''), coalesce(mv.name, ''),
 			coalesce(mv.price, 0)
-		FROM products p JOIN categories c ON c.key = p.category CROSS JOIN to_tsquery('english', $1) AS query
-		LEFT JOIN LATERAL (SELECT v.sku, v.name, v.image, v.color, v.price FROM variants v
-			WHERE v.product_id = p.id AND v.name <> '' AND to_tsvector('english', v.name) @@ to_tsquery('english', $5)
+		FROM hits h LEFT JOIN LATERAL (SELECT v.sku, v.name, v.image, v.color, v.price FROM variants v
+			WHERE v.product_id = h.id AND v.name <> '' AND to_tsvector('english', v.name) @@ to_tsquery('english', $5)
 			ORDER BY v.position, v.sku LIMIT 1) mv ON true
-		WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
-		ORDER BY CASE WHEN p.search @@ query THEN ts_rank(p.search, query) ELSE word_similarity($2, p.name) / 10 END DESC,
-			p.start_price DESC, p.id
-		LIMIT $3 OFFSET $4`, tsquery(terms, alternatives, " & "), strings.Join(terms, " "), limit, offset,
-		tsquery(terms, alternatives, " | "))
+		ORDER BY h.rank DESC, h.start_price DESC, h.id`, tsquery(terms, alternatives, " & "), strings.Join(terms, " "),
+		limit, offset, tsquery(terms, alternatives, " | "))
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}

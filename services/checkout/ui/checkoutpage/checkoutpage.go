@@ -207,6 +207,9 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		// The cart changed since the page showed it: its summary again, not an order for what the
 		// visitor did not see.
 		if changedFrom(lines, c.FormValue(checkout.FieldBasket)) {
+			// A new key with the new summary: the old one may already name an order (this form's
+			// first post, its answer lost), which would be found again instead of the basket shown now.
+			f.IdempotencyKey = ""
 			return refuse(checkout.FieldErrors{generalError: checkout.BasketChangedMessage},
 				errs.Wrap(errs.ECONFLICT, checkout.ErrBasketChanged, checkout.BasketChangedMessage))
 		}

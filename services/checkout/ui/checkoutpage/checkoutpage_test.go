@@ -152,6 +152,9 @@ func TestPlaceOrder(t *testing.T) {
 			if cleared != tt.cleared {
 				t.Errorf("cart cleared %v", cleared)
 			}
+			if tt.notPlaced && kept != nil && kept.form.IdempotencyKey != "" {
+				t.Errorf("refused for a changed basket, the form kept its key %q (it may name an order placed before)", kept.form.IdempotencyKey)
+			}
 		})
 	}
 }

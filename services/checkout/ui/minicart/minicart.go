@@ -37,13 +37,18 @@ func Handler(carts LineReader, opts ...fragments.RenderOption) fiber.Handler {
 	}
 }
 
+// Unknown is MiniCartView's quantity when it is not known: the fallback.
+const Unknown = -1
+
 // miniCartLabel is the Mini Cart link's accessible name: its icon and count alone say nothing to a
 // screen reader.
 func miniCartLabel(quantity int) string {
-	switch quantity {
-	case 0:
+	switch {
+	case quantity < 0:
+		return "Basket"
+	case quantity == 0:
 		return "Basket, empty"
-	case 1:
+	case quantity == 1:
 		return "Basket, 1 item"
 	}
 	return "Basket, " + strconv.Itoa(quantity) + " items"

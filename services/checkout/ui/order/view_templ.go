@@ -184,7 +184,7 @@ func Details(o View) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, ">This order was cancelled, and nothing was charged. Your basket is empty: add the tractors again to order them once more.</p><ul class=\"co-thanks__lines\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, ">This order was cancelled, and nothing was charged.</p><ul class=\"co-thanks__lines\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
