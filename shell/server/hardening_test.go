@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
+
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/shell"
 )
@@ -299,4 +301,88 @@ func TestProxyRefusesDotSegments(t *testing.T) {
 	if resp, body := get(t, s.url+"/checkout/cart", nil); resp.StatusCode != 200 || body != "cart" {
 		t.Errorf("a plain path: %d %q", resp.StatusCode, body)
 	}
+}
+
+// TestHTTP10GetsNoChunks: a page whose fragments are still on their way is streamed in chunks to an
+// HTTP/1.1 client, but an HTTP/1.0 client, which knows no chunked encoding, gets it whole.
+func TestHTTP10GetsNoChunks(t *testing.T) {
+	decide, inspire := newTeam(t), newTeam(t)
+	decide.fragment("product", "<article>P</article>")
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	inspire.handle("/fragments/recs", func(w http.ResponseWriter, r *http.Request) {
+		select { // a team that does not answer: the slot's deadline gives its fallback
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	})
+	doc := `<html><head></head><body><inlay-fragment src="decide/product" primary></inlay-fragment>` +
+		`<inlay-fragment src="inspire/recs" timeout="1s"><p>no recs</p></inlay-fragment></body></html>`
+	s := startShell(t, map[string]*team{"decide": decide, "inspire": inspire}, []shell.Page{rawPage("/p", doc)},
+		func(c *Config) { c.StreamGrace = 0 })
+	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(conn, "GET /p %s\r\nHost: x\r\nConnection: close\r\n\r\n", proto)
+		raw, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+		chunked := strings.Contains(strings.ToLower(head), "transfer-encoding: chunked")
+		if chunked != (proto == "HTTP/1.1") || !strings.Contains(body, "<article>P</article>") || !strings.Contains(body, "no recs") {
+			t.Errorf("%s: chunked %v:\n%s", proto, chunked, raw)
+		}
+	}
+}
+
+// TestProxyFailsFastWhileTheBreakerIsOpen: once a team's fragments have opened its breaker, the
+// proxy does not wait on the team either: a kept content-hashed asset is served from the shell's
+// copy, and anything else is 503 at once, without a request to the team.
+func TestProxyFailsFastWhileTheBreakerIsOpen(t *testing.T) {
+	inspire := newTeam(t)
+	inspire.handle("/static/inspire.abc.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		fmt.Fprint(w, ".recs{}")
+	})
+	inspire.handle("/fragments/recs", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) })
+	inspire.handle("/ui/like", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "liked") })
+	doc := `<html><head></head><body><main>M</main><inlay-fragment src="inspire/recs"><p>no recs</p></inlay-fragment></body></html>`
+	s := startShell(t, map[string]*team{"inspire": inspire}, []shell.Page{rawPage("/p", doc)}, nil)
+	if resp, body := get(t, s.url+"/static/inspire/inspire.abc.css", nil); resp.StatusCode != 200 || body != ".recs{}" {
+		t.Fatalf("asset: %d %q", resp.StatusCode, body)
+	}
+	for i := 0; ; i++ {
+		if st, _ := s.shell.client.BreakerState("inspire"); st == gobreaker.StateOpen {
+			break
+		}
+		if i == 50 {
+			t.Fatal("the breaker did not open after 50 failing fragments")
+		}
+		get(t, s.url+"/p", nil)
+	}
+	before := countRequests(inspire)
+	if resp, body := get(t, s.url+"/static/inspire/inspire.abc.css", nil); resp.StatusCode != 200 || body != ".recs{}" {
+		t.Errorf("kept asset while the breaker is open: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := post(t, s.url+"/inspire/like", "application/x-www-form-urlencoded", "csrf=x", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a form post while the breaker is open: %d, want 503", resp.StatusCode)
+	}
+	if resp, _ := get(t, s.url+"/static/inspire/other.def.css", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("an asset never kept, while the breaker is open: %d, want 503", resp.StatusCode)
+	}
+	if n := countRequests(inspire); n != before {
+		t.Errorf("the team got %d requests while its breaker was open", n-before)
+	}
+}
+
+func countRequests(tm *team) int {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return len(tm.requests)
 }

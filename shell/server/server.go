@@ -221,7 +221,10 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	}
 	s.sessions = newSessions(s.instances, sessionOwner, s.log)
 	s.proxy = newProxy(s.instances, teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
-		sessionChanged: s.sessions.forget})
+		sessionChanged: s.sessions.forget, unavailable: func(team string) bool {
+			st, ok := s.client.BreakerState(team)
+			return ok && st == gobreaker.StateOpen
+		}})
 	return s, nil
 }
 
@@ -555,9 +558,10 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 		done()
 		return nil
 	}
-	if comp.WaitReady(s.cfg.StreamGrace) {
+	if comp.WaitReady(s.cfg.StreamGrace) || !c.Request().Header.IsHTTP11() {
 		// Everything is here (cached, or arrived with the primary): one piece, with a
-		// Content-Length, no stream.
+		// Content-Length, no stream. An HTTP/1.0 client knows no chunked encoding (RFC 9112, 6.1):
+		// its page is composed whole, within the fragments' own deadlines, and sent in one piece.
 		if st := comp.ServerTiming(); st != "" {
 			h.Set("Server-Timing", st)
 		}
