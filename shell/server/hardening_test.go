@@ -14,6 +14,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
+	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/shell"
 )
 
@@ -300,6 +301,9 @@ func TestProxyRefusesDotSegments(t *testing.T) {
 	checkout.mu.Unlock()
 	if resp, body := get(t, s.url+"/checkout/cart", nil); resp.StatusCode != 200 || body != "cart" {
 		t.Errorf("a plain path: %d %q", resp.StatusCode, body)
+	}
+	if r, _ := checkout.last("/ui/cart"); r == nil || r.Header.Get(kitserver.DeadlineHeader) == "" {
+		t.Error("the proxied request carries no deadline")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -349,6 +350,8 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		}
 	}
 	req.Header.Set(fragments.HeaderRequestID, kitserver.RequestID(c))
+	// After this the shell has answered 503 and no longer waits: the team refuses the request then.
+	req.Header.Set(kitserver.DeadlineHeader, strconv.FormatInt(time.Now().Add(proxyTimeout).UnixMilli(), 10))
 	// The team's span continues the shell's request span (or the browser's trace as it came).
 	if tp := tracing.Traceparent(trace.SpanContextFromContext(c.UserContext())); tp != "" {
 		req.Header.Set(fragments.HeaderTraceparent, tp)

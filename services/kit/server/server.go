@@ -148,6 +148,8 @@ func New(opts Options) *Server {
 		var err error
 		if bad := invalidText(c, !opts.StreamRequestBody); bad != "" {
 			err = errs.Errorf(errs.EINVALID, "the request's %s is not valid UTF-8 text", bad)
+		} else if pastDeadline(c, start) {
+			err = errs.Errorf(errs.EUNAVAILABLE, "the caller gave up on this request before it was served")
 		} else {
 			err = c.Next()
 		}
@@ -208,6 +210,29 @@ func (s *Server) accessLog(c *fiber.Ctx, status int, start time.Time) {
 	r.AddAttrs(slog.String("method", c.Method()), slog.String("path", c.Path()),
 		slog.Int("status", status), slog.Duration("duration", now.Sub(start)))
 	_ = h.Handle(ctx, r) // a log write that fails has nowhere else to go
+}
+
+// DeadlineHeader carries the time, in Unix milliseconds, after which the caller no longer waits for
+// the answer (the shell's proxy sets it): a request read later — its process was frozen or
+// overloaded meanwhile — is refused unserved, so a form post the shopper was told had failed (503
+// after the proxy's timeout) does not take effect afterwards. It is for requests from the platform's
+// own processes (the shell passes no browser's header of this name), whose clocks agree within
+// deadlineSkew.
+const DeadlineHeader = "Inlay-Deadline"
+
+// deadlineSkew is how far the caller's clock may be behind this process's before a deadline is
+// taken as passed.
+const deadlineSkew = time.Second
+
+// pastDeadline reports whether c's DeadlineHeader names a time before now; a missing or malformed
+// header never does.
+func pastDeadline(c *fiber.Ctx, now time.Time) bool {
+	v := c.Request().Header.Peek(DeadlineHeader)
+	if len(v) == 0 {
+		return false
+	}
+	ms, err := strconv.ParseInt(string(v), 10, 64)
+	return err == nil && now.After(time.UnixMilli(ms).Add(deadlineSkew))
 }
 
 // invalidText names the part of c's request that is not valid UTF-8 (or holds a NUL byte): the

@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -461,6 +463,40 @@ func TestErrorPage(t *testing.T) {
 		resp.Body.Close()
 		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != tt.status || !strings.HasPrefix(ct, tt.ct) {
 			t.Errorf("%s: %d %q %s, want %d %s", tt.name, resp.StatusCode, ct, b, tt.status, tt.ct)
+		}
+	}
+}
+
+// TestPastDeadlineIsRefused: a request read after the deadline its caller sent (the process was
+// frozen meanwhile) is refused without running its handler; one within it, or without one, or with
+// a malformed one, is served.
+func TestPastDeadlineIsRefused(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, io.Discard, nil)
+	var served atomic.Int32
+	s.App.Post("/ui/add", func(c *fiber.Ctx) error { served.Add(1); return c.SendString("added") })
+	for _, tt := range []struct {
+		name, deadline string
+		want           int
+		served         bool
+	}{
+		{"long passed", strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10), 503, false},
+		{"ahead", strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10), 200, true},
+		{"none", "", 200, true},
+		{"malformed", "soon", 200, true},
+	} {
+		before := served.Load()
+		req := httptest.NewRequest(http.MethodPost, "/ui/add", nil)
+		if tt.deadline != "" {
+			req.Header.Set(server.DeadlineHeader, tt.deadline)
+		}
+		resp, err := s.App.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || (served.Load() > before) != tt.served {
+			t.Errorf("%s: %d (served %v), want %d (served %v)", tt.name, resp.StatusCode, served.Load() > before, tt.want, tt.served)
 		}
 	}
 }
