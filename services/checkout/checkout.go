@@ -99,7 +99,7 @@ type Cart struct {
 	ID    string
 	Lines []Line
 	// version is BasketVersion of the lines the cart was made from (NewCart), those of variants
-	// checkout no longer knows included: what placing the order compares with.
+	// checkout no longer knows included: what placing the order compares with. Empty for no cart.
 	version string
 }
 
@@ -124,19 +124,10 @@ func (c Cart) Total() int64 {
 // Empty reports whether the cart has no lines.
 func (c Cart) Empty() bool { return len(c.Lines) == 0 }
 
-// Version names the cart's content: its skus and quantities (BasketVersion) as stored, also those
-// of a line Lines leaves out (a variant checkout no longer knows), so that it is what placing the
-// order compares with.
-func (c Cart) Version() string {
-	if c.version != "" {
-		return c.version
-	}
-	lines := make([]CartLine, len(c.Lines))
-	for i, l := range c.Lines {
-		lines[i] = CartLine{SKU: l.SKU, Quantity: l.Quantity}
-	}
-	return BasketVersion(lines)
-}
+// Version names the cart's content: the skus and quantities it was made from (BasketVersion), also
+// those of a line Lines leaves out (a variant checkout no longer knows), so that it is what placing
+// the order compares with.
+func (c Cart) Version() string { return c.version }
 
 // BasketVersion names a cart's content, whatever the lines' order: the checkout page sends the
 // version of the cart it showed (FieldBasket), and an order is placed only for that content, so a

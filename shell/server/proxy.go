@@ -268,9 +268,6 @@ func (p *proxy) ui(team string) fiber.Handler {
 	prefix := "/" + team + "/"
 	return func(c *fiber.Ctx) error {
 		rest := c.Path()[len(prefix)-1:] // "/rest"
-		if !plainPath(rest) {
-			return fiber.ErrNotFound
-		}
 		return p.forward(c, t, "/ui"+rest, true)
 	}
 }
@@ -284,9 +281,6 @@ func (p *proxy) static(team string) fiber.Handler {
 			return fiber.ErrMethodNotAllowed
 		}
 		rest := c.Path()[len(prefix)-1:]
-		if !plainPath(rest) {
-			return fiber.ErrNotFound
-		}
 		return p.forward(c, t, "/static"+rest, false)
 	}
 }
@@ -316,6 +310,9 @@ func plainPath(path string) bool {
 }
 
 func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext bool) error {
+	if !plainPath(path) {
+		return fiber.ErrNotFound
+	}
 	if withContext {
 		// A state-changing request from another site never reaches a team (the team checks again,
 		// and checks the CSRF token).
@@ -442,7 +439,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 }
 
 // deletesCookie reports whether a Set-Cookie value tells the browser to delete the cookie now: a
-// Max-Age of zero or less (RFC 6265, 5.2.2).
+// Max-Age of 0 (RFC 6265, 5.2.2; a negative one does not get here: fasthttp refuses to parse it).
 func deletesCookie(setCookie []byte) bool {
 	for attr := range bytes.SplitSeq(setCookie, []byte(";")) {
 		k, v, ok := bytes.Cut(bytes.TrimSpace(attr), []byte("="))
@@ -450,7 +447,7 @@ func deletesCookie(setCookie []byte) bool {
 			continue
 		}
 		v = bytes.TrimSpace(v)
-		return len(v) > 0 && len(bytes.TrimLeft(v, "0")) == 0 // fasthttp refuses a negative one
+		return len(v) > 0 && len(bytes.TrimLeft(v, "0")) == 0
 	}
 	return false
 }

@@ -55,16 +55,10 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}
-	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.ProductSummary, error) {
-		var p explore.ProductSummary
-		var price *int64
-		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &p.SKU, &p.VariantName, &p.VariantPrice); err != nil {
-			return p, err
-		}
-		if price != nil {
-			p.StartPrice = *price
-		}
-		return p, nil
+	// A hit always has a start price (the WHERE above): no NULL to allow for, unlike a listing's row.
+	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (p explore.ProductSummary, err error) {
+		err = r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.SKU, &p.VariantName, &p.VariantPrice)
+		return p, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)

@@ -174,6 +174,11 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			}
 			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
 		}
+		lines, err := basket.Lines(ctx, fc.CartID)
+		if err != nil {
+			return fmt.Errorf("read cart: %w", err)
+		}
+		changed := changedFrom(lines, c.FormValue(checkout.FieldBasket))
 		if choice := strings.TrimSpace(c.FormValue(checkout.FieldStoreChoice)); choice != "" {
 			// A store chosen in the picker without JavaScript: back to the checkout page with it and
 			// the other fields (SaveForm keeps them, never the card number); only a bad store id is an
@@ -184,9 +189,7 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 				f.StoreID, fe = "", checkout.FieldErrors{checkout.FieldStore: msg}
 			}
 			// The page comes back with the cart as it is now: say so when that is not what it showed.
-			if changed, err := basketChanged(ctx, basket, fc.CartID, c.FormValue(checkout.FieldBasket)); err != nil {
-				return err
-			} else if changed {
+			if changed {
 				if fe == nil {
 					fe = checkout.FieldErrors{}
 				}
@@ -200,13 +203,9 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		if fe := f.Validate(); fe != nil {
 			return refuse(fe, errs.Errorf(errs.EINVALID, "Please check the highlighted fields."))
 		}
-		lines, err := basket.Lines(ctx, fc.CartID)
-		if err != nil {
-			return fmt.Errorf("read cart: %w", err)
-		}
 		// The cart changed since the page showed it: its summary again, not an order for what the
 		// visitor did not see.
-		if changedFrom(lines, c.FormValue(checkout.FieldBasket)) {
+		if changed {
 			// A new key with the new summary: the old one may already name an order (this form's
 			// first post, its answer lost), which would be found again instead of the basket shown now.
 			f.IdempotencyKey = ""
@@ -242,16 +241,4 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 // the cart page), nor has any cart for a form without the version (a page rendered before it existed).
 func changedFrom(lines []checkout.CartLine, shown string) bool {
 	return shown != "" && len(lines) > 0 && shown != checkout.BasketVersion(lines)
-}
-
-// basketChanged reads the cart and reports changedFrom.
-func basketChanged(ctx context.Context, basket Basket, cartID, shown string) (bool, error) {
-	if shown == "" {
-		return false, nil
-	}
-	lines, err := basket.Lines(ctx, cartID)
-	if err != nil {
-		return false, fmt.Errorf("read cart: %w", err)
-	}
-	return changedFrom(lines, shown), nil
 }
