@@ -304,13 +304,14 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) (*FetchResponse, err
 		return nil, fmt.Errorf("fetch %s%s: %w", r.Team, r.Path, err)
 	}
 	span := c.startSpan(ctx, &r)
-	resp, err := c.execute(tc, r, deadline)
+	resp, err := c.execute(tc, &r, deadline)
 	endSpan(span, resp, err)
 	return resp, err
 }
 
-// execute performs r through tc's breaker.
-func (c *Client) execute(tc *teamClient, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
+// execute performs r through tc's breaker. r is passed on by pointer: the request is some twenty
+// words, copied at every call otherwise.
+func (c *Client) execute(tc *teamClient, r *FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	resp, err := tc.breaker.Execute(func() (*FetchResponse, error) {
 		resp, err := c.try(tc, r, deadline)
 		if err != nil {
@@ -337,7 +338,7 @@ func (c *Client) execute(tc *teamClient, r FetchRequest, deadline time.Time) (*F
 // try sends r to the team's next instance and, when that one refuses it (Refused), once more to
 // another, within the same deadline. The instance that refused leaves the rotation until its health
 // check passes again.
-func (c *Client) try(tc *teamClient, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
+func (c *Client) try(tc *teamClient, r *FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	inst := c.instances.PickVersion(tc.name, nil, r.Version)
 	resp, err := tc.do(inst, r, deadline)
 	if err == nil || !Refused(err) {
@@ -384,7 +385,7 @@ func (c *Client) outcome(inst *Instance, resp *FetchResponse, err error) {
 	}
 }
 
-func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*FetchResponse, error) {
+func (tc *teamClient) do(inst *Instance, r *FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -424,7 +425,7 @@ func (tc *teamClient) do(inst *Instance, r FetchRequest, deadline time.Time) (*F
 	if r.IdempotencyKey != "" {
 		h.Set("Idempotency-Key", r.IdempotencyKey)
 	}
-	f := r.Forwarded
+	f := &r.Forwarded
 	if f.AcceptLanguage != "" {
 		h.Set(HeaderAcceptLanguage, f.AcceptLanguage)
 	}

@@ -70,6 +70,7 @@ type Composition struct {
 	all     []*slot // every slot, nested ones included, for Server-Timing
 	count   int
 	pending int // slots made and not yet complete, plus one while Start makes the page's own
+	settled chan struct{} // closed when pending reaches zero: every fragment has its content or fallback
 
 	fwdOnce     sync.Once
 	fwd         fragments.Forwarded
@@ -121,7 +122,7 @@ type slot struct {
 func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Composition{e: e, ctx: ctx, cancel: cancel, req: r, tmpl: t, traced: trace.SpanFromContext(ctx).IsRecording(),
-		slots: make([]*slot, 0, t.nslots), all: make([]*slot, 0, t.nslots)}
+		slots: make([]*slot, 0, t.nslots), all: make([]*slot, 0, t.nslots), settled: make(chan struct{})}
 	for _, p := range t.parts {
 		if p.kind == partSlot && p.tag.Async && !p.tag.Primary {
 			c.nAsync++
@@ -153,13 +154,18 @@ func (e *Engine) Start(ctx context.Context, t *Template, r Request) *Composition
 	return c
 }
 
-// settle counts one slot (or Start) done, and calls Request.Settled when it was the last.
+// settle counts one slot (or Start) done and, when it was the last, closes settled and calls
+// Request.Settled.
 func (c *Composition) settle() {
 	c.mu.Lock()
 	c.pending--
 	last := c.pending == 0
 	c.mu.Unlock()
-	if last && c.req.Settled != nil {
+	if !last {
+		return
+	}
+	close(c.settled)
+	if c.req.Settled != nil {
 		c.req.Settled()
 	}
 }
@@ -229,7 +235,7 @@ func (c *Composition) startSlot(s *slot) {
 
 // complete publishes a finished slot: to Server-Timing, to its span and to whoever waits on it. Its
 // done channel is closed before it is counted settled, so that when the last slot settles the page,
-// every slot's channel is closed (Ready is true in Request.Settled).
+// every slot's channel is closed.
 func (c *Composition) complete(s *slot) {
 	c.endSpan(s)
 	c.mu.Lock()
@@ -466,54 +472,28 @@ func (c *Composition) release() {
 	})
 }
 
-// Ready reports whether every top-level fragment has finished: the page can then be written in one
-// piece, without streaming.
-func (c *Composition) Ready() bool {
-	for _, s := range c.slots {
-		select {
-		case <-s.done:
-		default:
-			return false
-		}
-		for _, ch := range s.children {
-			select {
-			case <-ch.done:
-			default:
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // WaitReady waits up to d for every fragment (nested ones included) to finish and reports whether
 // they all did. A page whose fragments arrive together is then written in one piece: no chunked
 // stream, one write, while a page with a slow fragment still streams after at most d. WriteTo then
 // also waits up to d for each later fragment before it flushes what it has, so fragments arriving
-// close together share a chunk.
+// close together share a chunk. It waits on the page's one settled channel, closed by the last
+// fragment to finish: the waiting handler is woken once, not once per fragment.
 func (c *Composition) WaitReady(d time.Duration) bool {
 	c.grace = d
-	if c.Ready() {
+	select {
+	case <-c.settled:
 		return true
+	default:
 	}
 	if d <= 0 {
 		return false
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	return waitAll(c.slots, t.C)
-}
-
-func waitAll(slots []*slot, timeout <-chan time.Time) bool {
-	for _, s := range slots {
-		select {
-		case <-s.done:
-		case <-timeout:
-			return false
-		}
-		if !waitAll(s.children, timeout) {
-			return false
-		}
+	select {
+	case <-c.settled:
+		return true
+	case <-t.C:
+		return false
 	}
-	return true
 }

@@ -48,14 +48,17 @@ func TestSettled(t *testing.T) {
 		t.Fatal("Settled before the nested fragment arrived")
 	default:
 	}
+	if c.WaitReady(0) {
+		t.Error("ready before the nested fragment arrived")
+	}
 	close(release)
 	select {
 	case <-settled:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Settled was not called once every fragment had arrived (the page never written)")
 	}
-	if !c.Ready() {
-		t.Error("Settled, but the composition is not Ready")
+	if !c.WaitReady(0) {
+		t.Error("Settled, but the composition is not ready")
 	}
 	if n := calls.Load(); n != 1 {
 		t.Errorf("Settled called %d times, want 1", n)
