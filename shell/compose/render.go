@@ -69,7 +69,7 @@ type Composition struct {
 	mu      sync.Mutex
 	all     []*slot // every slot, nested ones included, for Server-Timing
 	count   int
-	pending int // slots made and not yet complete, plus one while Start makes the page's own
+	pending int           // slots made and not yet complete, plus one while Start makes the page's own
 	settled chan struct{} // closed when pending reaches zero: every fragment has its content or fallback
 
 	fwdOnce     sync.Once
