@@ -99,6 +99,8 @@ type FetchResponse struct {
 	RetryAfter   string
 	// Tags are the fragment's cache tags (TagsHeader), validated (ParseTags).
 	Tags []string
+	// Title is what the fragment says the page shows (TitleHeader), decoded and cleaned (ParseTitle).
+	Title string
 	// Duration is how long the request took.
 	Duration time.Duration
 
@@ -463,14 +465,14 @@ func (tc *teamClient) do(inst *Instance, r *FetchRequest, deadline time.Time) (*
 // a header sent twice counts once: the first.
 func readHeaders(rh *fasthttp.ResponseHeader, out *FetchResponse) {
 	out.ContentType = string(rh.ContentType())
-	var tags string
+	var tags, title string
 	fields := [...]struct {
 		name string
 		dst  *string
 	}{
 		{fasthttp.HeaderCacheControl, &out.CacheControl}, {fasthttp.HeaderETag, &out.ETag},
 		{fasthttp.HeaderLocation, &out.Location}, {fasthttp.HeaderLink, &out.Link}, {fasthttp.HeaderVary, &out.Vary},
-		{fasthttp.HeaderRetryAfter, &out.RetryAfter}, {TagsHeader, &tags},
+		{fasthttp.HeaderRetryAfter, &out.RetryAfter}, {TagsHeader, &tags}, {TitleHeader, &title},
 	}
 	var seen uint8
 	for k, v := range rh.All() {
@@ -483,6 +485,7 @@ func readHeaders(rh *fasthttp.ResponseHeader, out *FetchResponse) {
 		}
 	}
 	out.Tags = ParseTags(tags)
+	out.Title = ParseTitle(title)
 }
 
 var (

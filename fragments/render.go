@@ -34,6 +34,7 @@ type renderOptions struct {
 	vary   []string
 	css    []string
 	js     []string
+	title  string
 }
 
 // Tags names what the fragment shows as cache tags (TagsHeader, "product:CL-01"), so a team purges
@@ -138,6 +139,9 @@ func Render(c *fiber.Ctx, comp templ.Component, p CachePolicy, opts ...RenderOpt
 	}
 	if tags := ParseTags(JoinTags(o.tags...)); len(tags) > 0 {
 		h.Set(TagsHeader, JoinTags(tags...))
+	}
+	if t := EncodeTitle(o.title); t != "" {
+		h.Set(TitleHeader, t)
 	}
 	h.SetContentType(fiber.MIMETextHTMLCharsetUTF8)
 

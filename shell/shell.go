@@ -22,6 +22,11 @@ type Page struct {
 	// Layout renders the page's layout for one request. Its output is an HTML document whose
 	// <inlay-fragment> tags the engine replaces with fragments.
 	Layout func(r PageRequest) templ.Component
+	// Title, when set, makes the page's <title> from what its primary fragment says the page shows
+	// (fragments.TitleHeader: "AutoPilot X1 (Silver)"), in the store's form ("AutoPilot X1 (Silver) ·
+	// The Tractor Store"). Without it, or when the primary names nothing, the layout's own title
+	// stays. Its result is HTML-escaped.
+	Title func(primary string) string
 }
 
 // PageRequest is what a layout may read of the request it renders. It is a copy: layouts never see

@@ -181,6 +181,7 @@ type entry struct {
 	swr     time.Duration
 	version string   // the team's manifest version when stored
 	tags    []string // the fragment's cache tags (fragments.TagsHeader), for purges by tag
+	title   string   // what the fragment says a page it is the primary of shows (fragments.TitleHeader)
 	tmpl    *Template
 	// pass marks a key whose last answer was not cacheable ("hit for pass"): while it is fresh,
 	// requests go straight to the team, without Redis or request coalescing. Never in Redis.
@@ -488,11 +489,16 @@ func escapeGlob(s string) string {
 }
 
 // Encoding in Redis: magic, stored (unix ns), max-age and swr (ns), then length-prefixed etag,
-// version and tags (space-separated), then the body.
-const entryMagic = "IF2"
+// version, tags (space-separated) and title, then the body. An entry of the version before
+// (entryMagicV2: no title), written by a shell of the release before during a rolling deploy, is
+// still read.
+const (
+	entryMagic   = "IF3"
+	entryMagicV2 = "IF2"
+)
 
 func encodeEntry(e *entry) []byte {
-	b := make([]byte, 0, len(entryMagic)+8*3+4+len(e.etag)+4+len(e.version)+len(e.body))
+	b := make([]byte, 0, len(entryMagic)+8*3+4*4+len(e.etag)+len(e.version)+len(e.title)+len(e.body)+16*len(e.tags))
 	b = append(b, entryMagic...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.stored.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.maxAge))
@@ -504,11 +510,14 @@ func encodeEntry(e *entry) []byte {
 	tags := strings.Join(e.tags, " ")
 	b = binary.BigEndian.AppendUint32(b, uint32(len(tags)))
 	b = append(b, tags...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.title)))
+	b = append(b, e.title...)
 	return append(b, e.body...)
 }
 
 func decodeEntry(b []byte) (*entry, error) {
-	if !bytes.HasPrefix(b, []byte(entryMagic)) || len(b) < len(entryMagic)+8*3+4 {
+	v2 := bytes.HasPrefix(b, []byte(entryMagicV2))
+	if !(v2 || bytes.HasPrefix(b, []byte(entryMagic))) || len(b) < len(entryMagic)+8*3+4 {
 		return nil, errors.New("not a cache entry")
 	}
 	b = b[len(entryMagic):]
@@ -532,6 +541,12 @@ func decodeEntry(b []byte) (*entry, error) {
 		return nil, err
 	}
 	e.tags = strings.Fields(s)
+	if !v2 {
+		if s, b, err = readString(b); err != nil {
+			return nil, err
+		}
+		e.title = s
+	}
 	e.body = b
 	e.tmpl = parseFragment(b)
 	return e, nil

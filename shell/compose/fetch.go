@@ -28,11 +28,11 @@ func (c *Composition) fetch(s *slot) {
 		if en != nil && !en.pass {
 			switch en.freshness(c.e.opts.Now()) {
 			case fresh:
-				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
+				s.cacheControl, s.etag, s.title = en.cacheControl(c.e.opts.Now()), en.etag, en.title
 				c.succeed(s, en.body, en.tmpl, SourceCache, c.e.opts.Now().Sub(start), en.version)
 				return
 			case stale:
-				s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
+				s.cacheControl, s.etag, s.title = en.cacheControl(c.e.opts.Now()), en.etag, en.title
 				c.succeed(s, en.body, en.tmpl, SourceStale, c.e.opts.Now().Sub(start), en.version)
 				c.e.revalidate(s.ref, s.key, en, c.forwarded(false), timeout)
 				return
@@ -105,7 +105,7 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 	}
 	if resp.Status == 304 && old != nil {
 		if e.opts.Cache.purgedSince(gen, key, old.tags) {
-			return fetched{resp: &fragments.FetchResponse{Status: 200, Body: old.body, Duration: resp.Duration}}, nil
+			return fetched{resp: &fragments.FetchResponse{Status: 200, Body: old.body, Title: old.title, Duration: resp.Duration}}, nil
 		}
 		pol := parseCacheControl(resp.CacheControl)
 		en := *old
@@ -135,7 +135,7 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 	resp.Release()
 	resp.Body = body
 	en := &entry{body: resp.Body, etag: resp.ETag, stored: e.opts.Now(), maxAge: pol.maxAge, swr: pol.swr,
-		version: r.team.Version(), tags: resp.Tags, tmpl: parseFragment(resp.Body)}
+		version: r.team.Version(), tags: resp.Tags, title: resp.Title, tmpl: parseFragment(resp.Body)}
 	e.opts.Cache.put(ctx, key, en)
 	return fetched{resp: resp, entry: en}, nil
 }
@@ -196,7 +196,7 @@ func (e *Engine) validate(resp *fragments.FetchResponse) error {
 // finish classifies a team's answer for a slot.
 func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, err error, d time.Duration) {
 	if resp != nil {
-		s.httpStatus = resp.Status
+		s.httpStatus, s.title = resp.Status, resp.Title
 	}
 	switch {
 	case err != nil:
@@ -205,7 +205,7 @@ func (c *Composition) finish(s *slot, resp *fragments.FetchResponse, en *entry, 
 		tmpl := (*Template)(nil)
 		if en != nil {
 			tmpl = en.tmpl
-			s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
+			s.cacheControl, s.etag, s.title = en.cacheControl(c.e.opts.Now()), en.etag, en.title
 		} else {
 			tmpl = parseFragment(resp.Body)
 			s.cacheControl, s.etag = resp.CacheControl, resp.ETag

@@ -79,6 +79,7 @@ type Composition struct {
 	releaseOnce sync.Once
 
 	// used only by the writer
+	title      string // SetTitle's, replacing the template's <title> text when set
 	assetsSeen map[string]struct{}
 	nonceAttr  string
 	grace      time.Duration // WaitReady's: how long the writer waits for a fragment before it flushes
@@ -106,6 +107,7 @@ type slot struct {
 	location string
 	// cacheControl and etag are the team's answer's, or made from the cached copy's policy.
 	cacheControl, etag string
+	title              string // what the team's answer says the page shows (fragments.TitleHeader)
 	source             Source
 	cause              error  // what made it fall back
 	reason             string // why it fell back, when it says more than "fallback": timeout, breaker-open
@@ -226,7 +228,7 @@ func (c *Composition) startSlot(s *slot) {
 	case s.hit != nil:
 		en := s.hit
 		s.hit = nil
-		s.cacheControl, s.etag = en.cacheControl(c.e.opts.Now()), en.etag
+		s.cacheControl, s.etag, s.title = en.cacheControl(c.e.opts.Now()), en.etag, en.title
 		c.succeed(s, en.body, en.tmpl, SourceCache, 0, en.version)
 	default:
 		c.e.spawn(func() { c.fetch(s) })
@@ -385,6 +387,9 @@ type Outcome struct {
 	// CacheControl and ETag are the primary's: its team's answer's or, served from the cache, its
 	// policy with the time left (empty when it failed or answered without them).
 	CacheControl, ETag string
+	// Title is what the primary's team says the page shows (fragments.TitleHeader), cleaned; empty
+	// when it named nothing, or failed.
+	Title string
 }
 
 // Outcome waits for the primary fragment's answer (bounded by its deadline) and reports the page's
@@ -396,7 +401,7 @@ func (c *Composition) Outcome() Outcome {
 	<-c.prim.done
 	return Outcome{Status: c.prim.status, Location: c.prim.location,
 		Empty:        c.prim.status == 404 && len(bytes.TrimSpace(c.prim.body)) == 0,
-		CacheControl: c.prim.cacheControl, ETag: c.prim.etag}
+		CacheControl: c.prim.cacheControl, ETag: c.prim.etag, Title: c.prim.title}
 }
 
 // FellBack reports whether a fragment of the composition took its fallback (or failed); call it

@@ -50,14 +50,14 @@ func TestParseMarkers(t *testing.T) {
 	var rebuilt strings.Builder
 	for _, p := range tm.parts {
 		kinds = append(kinds, p.kind)
-		if p.kind == partText {
+		if p.kind == partText || p.kind == partTitle {
 			rebuilt.WriteString(string(p.text))
 		}
 		if p.kind == partSlot {
 			rebuilt.WriteString(doc[p.tag.Start:p.tag.End])
 		}
 	}
-	want := []partKind{partText, partHeadEnd, partText, partSlot, partText, partBodyEnd, partText}
+	want := []partKind{partText, partTitle, partText, partHeadEnd, partText, partSlot, partText, partBodyEnd, partText}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Errorf("parts %v, want %v", kinds, want)
 	}

@@ -17,6 +17,7 @@ const (
 	partSlot             // an <inlay-fragment> tag
 	partHeadEnd          // just before </head>: stylesheets, scripts, the composer script
 	partBodyEnd          // just before </body>: async slots' content
+	partTitle            // the text of the page's <title>: the default when the page gets no title
 )
 
 type part struct {
@@ -43,6 +44,7 @@ func Parse(doc []byte) *Template {
 	headEnd := indexFold(doc, "</head")
 	bodyEnd := lastIndexFold(doc, "</body")
 	t := parse(doc, headEnd, bodyEnd)
+	t.markTitle(doc, headEnd)
 	if headEnd < 0 {
 		t.parts = append([]part{{kind: partHeadEnd}}, t.parts...)
 	}
@@ -116,6 +118,44 @@ func parse(doc []byte, headEnd, bodyEnd int) *Template {
 	})
 	text(pos, len(doc))
 	return t
+}
+
+// markTitle makes the text of the head's <title> element a part of its own (partTitle), which a
+// composition may replace (Composition.SetTitle). A title with a fragment tag in it stays text.
+func (t *Template) markTitle(doc []byte, headEnd int) {
+	if headEnd < 0 {
+		return
+	}
+	open := indexFold(doc[:headEnd], "<title")
+	if open < 0 {
+		return
+	}
+	gt := bytes.IndexByte(doc[open:headEnd], '>')
+	if gt < 0 {
+		return
+	}
+	from := open + gt + 1
+	n := indexFold(doc[from:headEnd], "</title")
+	if n < 0 {
+		return
+	}
+	to := from + n
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.kind != partText || len(p.text) == 0 {
+			continue
+		}
+		start := cap(doc) - cap(p.text) // p.text aliases doc: its offset in it
+		if start > from || start+len(p.text) < to {
+			continue
+		}
+		before, title, after := p.text[:from-start], p.text[from-start:to-start], p.text[to-start:]
+		parts := make([]part, 0, len(t.parts)+2)
+		parts = append(parts, t.parts[:i]...)
+		parts = append(parts, part{kind: partText, text: before}, part{kind: partTitle, text: title}, part{kind: partText, text: after})
+		t.parts = append(parts, t.parts[i+1:]...)
+		return
+	}
 }
 
 func markDone(mark, cut int) int {

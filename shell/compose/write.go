@@ -18,6 +18,10 @@ type FlushWriter interface {
 	Flush() error
 }
 
+// SetTitle replaces the text of the page's <title> (its template's, the default) with title, HTML-
+// escaped; "" keeps the default. Call it before WriteTo.
+func (c *Composition) SetTitle(title string) { c.title = title }
+
 // WriteTo streams the composed page to w: the head with the fragments' assets, flushed at once; the
 // body in document order, flushing before each wait that outlasts the stream grace; async slots'
 // content at the end. It stops at
@@ -42,6 +46,12 @@ func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, dept
 		case partText:
 			if _, err := w.Write(p.text); err != nil {
 				return err
+			}
+		case partTitle:
+			if c.title == "" {
+				_, _ = w.Write(p.text)
+			} else {
+				_, _ = io.WriteString(w, html.EscapeString(c.title))
 			}
 		case partHeadEnd:
 			c.writeHeadAssets(w)

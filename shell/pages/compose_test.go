@@ -138,6 +138,7 @@ func decideProduct(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Query().Get("sku") == "":
 		http.Redirect(w, r, "/product/AU-02?sku=AU-02-OG", http.StatusFound)
 	default:
+		w.Header().Set(fragments.TitleHeader, fragments.EncodeTitle("SmartFarm Titan ("+r.URL.Query().Get("sku")+")"))
 		fmt.Fprintf(w, `<section data-boundary="decide" data-testid="decide-product">SmartFarm Titan %s</section>`, r.URL.Query().Get("sku"))
 	}
 }
@@ -182,6 +183,9 @@ func TestProductPageDoesNotWaitForInspire(t *testing.T) {
 		}
 		if doc.Find("body").AttrOr("data-boundary-page", "") != "decide" {
 			t.Errorf("inspire %s: data-boundary-page %q", name, doc.Find("body").AttrOr("data-boundary-page", ""))
+		}
+		if got := doc.Find("title").Text(); got != "SmartFarm Titan (AU-02-BL) · The Tractor Store" {
+			t.Errorf("inspire %s: title %q: want the product's, named by decide's fragment", name, got)
 		}
 	}
 }

@@ -41,7 +41,8 @@ const (
 	addToCartTimeout = "300ms"
 )
 
-// title is a page title in the store's form.
+// title is a page title in the store's form; it is also the Title of the pages whose primary
+// fragment names what they show (the product's name, the category's, the search).
 func title(s string) string {
 	if s == "" {
 		return "The Tractor Store"

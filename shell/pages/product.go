@@ -10,6 +10,6 @@ import (
 // page a 404, a missing sku a redirect to the first variant), checkout's Add To Cart for the selected
 // variant, inspire's Recommendations for it — async, so a slow or stopped inspire never holds the page.
 func Product() shell.Page {
-	return shell.Page{Name: "product", Route: "/product/:id",
+	return shell.Page{Name: "product", Route: "/product/:id", Title: title,
 		Layout: func(r shell.PageRequest) templ.Component { return ProductLayout(r, r.Param("id"), r.Query.Get("sku")) }}
 }

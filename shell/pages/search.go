@@ -13,7 +13,7 @@ const maxSearchQuery = 200
 
 // Search is GET /search?q=: explore's search form and results.
 func Search() shell.Page {
-	return shell.Page{Name: "search", Route: "/search",
+	return shell.Page{Name: "search", Route: "/search", Title: title,
 		Layout: func(r shell.PageRequest) templ.Component {
 			return SearchLayout(r, clipRunes(r.Query.Get("q"), maxSearchQuery))
 		}}

@@ -394,7 +394,7 @@ func (s *Shell) renderLayout(c *fiber.Ctx, p shell.Page, status int) error {
 		}
 		return fmt.Errorf("render page %s: %w", p.Name, err)
 	}
-	rc.status = status
+	rc.status, rc.title = status, p.Title
 	return s.serve(c, rc, compose.Parse(buf.B), func() { bytebufferpool.Put(buf) }, leave)
 }
 
@@ -455,6 +455,8 @@ type requestContext struct {
 	signBare func() string
 	csrf     string // the visitor's CSRF token, for the fragments that render forms
 	status   int    // when not zero, replaces a successful page's status (the 404 page)
+	// title, when set, makes the page's title from its primary's (shell.Page.Title).
+	title func(primary string) string
 }
 
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
@@ -545,6 +547,9 @@ func (s *Shell) serve(c *fiber.Ctx, rc requestContext, t *compose.Template, rele
 	}
 	if rc.status != 0 && out.Status == 200 {
 		out.Status = rc.status
+	}
+	if rc.title != nil && out.Title != "" {
+		comp.SetTitle(rc.title(out.Title))
 	}
 	h := &c.Response().Header
 	h.SetStatusCode(out.Status)

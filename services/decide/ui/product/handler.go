@@ -64,7 +64,7 @@ func Handler(products Products, images decide.Images, css string) fiber.Handler 
 		p, err := products.Product(ctx, id)
 		if errs.Code(err) == errs.ENOTFOUND {
 			return fragments.Render(c, NotFound(errs.Message(err)), fragments.Public,
-				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css))
+				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css), fragments.Title(NotFoundTitle))
 		}
 		if err != nil {
 			return err
@@ -72,15 +72,26 @@ func Handler(products Products, images decide.Images, css string) fiber.Handler 
 		v, err := p.Variant(sku)
 		if err != nil {
 			return fragments.Render(c, NotFound(errs.Message(err)), fragments.Public,
-				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css))
+				fragments.Status(http.StatusNotFound), fragments.MaxAge(MaxAge), fragments.CSS(css), fragments.Title(NotFoundTitle))
 		}
 		if sku == "" {
 			c.Set(fiber.HeaderCacheControl, "public, max-age=60")
 			return c.Redirect(decide.VariantURL(p.ID, v.SKU), http.StatusFound)
 		}
 		return fragments.Render(c, View(NewViewModel(p, v, images)), fragments.Public,
-			fragments.MaxAge(MaxAge), fragments.CSS(css), fragments.Tags(fragments.ProductTag(p.ID)))
+			fragments.MaxAge(MaxAge), fragments.CSS(css), fragments.Tags(fragments.ProductTag(p.ID)), fragments.Title(Title(p, v)))
 	}
+}
+
+// NotFoundTitle is the page's title for an unknown product or variant.
+const NotFoundTitle = "Tractor not found"
+
+// Title is the product page's title with variant v selected: "AutoPilot X1 (Silver)".
+func Title(p decide.Product, v decide.Variant) string {
+	if v.Name == "" {
+		return p.Name
+	}
+	return p.Name + " (" + v.Name + ")"
 }
 
 // NewViewModel is what View shows of p with the variant selected.

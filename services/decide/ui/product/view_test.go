@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/decide"
 	"github.com/inlay-dev/inlay/services/decide/ui/product"
 	"github.com/inlay-dev/inlay/services/kit/logging"
@@ -101,6 +102,9 @@ func TestProduct(t *testing.T) {
 	if link := resp.Header.Get("Link"); !strings.Contains(link, "/static/decide/decide.css") {
 		t.Errorf("Link %q", link)
 	}
+	if got := fragments.ParseTitle(resp.Header.Get(fragments.TitleHeader)); got != "SmartFarm Titan (Cosmic Sapphire)" {
+		t.Errorf("title %q: want the product's name and the variant's", got)
+	}
 }
 
 func TestProductStatuses(t *testing.T) {
@@ -132,6 +136,9 @@ func TestProductStatuses(t *testing.T) {
 				root := doc.Find(`[data-testid="` + tt.testid + `"]`)
 				if root.Length() != 1 || root.AttrOr("data-boundary", "") != "decide" {
 					t.Errorf("no %s root with data-boundary", tt.testid)
+				}
+				if got := fragments.ParseTitle(resp.Header.Get(fragments.TitleHeader)); got != product.NotFoundTitle {
+					t.Errorf("title %q, want %q", got, product.NotFoundTitle)
 				}
 			}
 		})

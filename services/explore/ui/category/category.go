@@ -85,7 +85,7 @@ func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
 		key := c.Query(Param)
 		listing, err := catalog.Products(ctx, key, MaxTiles)
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, NotFound(key), fragments.Public, notFound...)
+			return fragments.Render(c, NotFound(key), fragments.Public, append(slices.Clip(notFound), fragments.Title("Category not found"))...)
 		}
 		if err != nil {
 			return fmt.Errorf("category %q: %w", key, err)
@@ -94,8 +94,9 @@ func Handler(catalog Catalog, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("category %q: %w", key, err)
 		}
-		return fragments.Render(c, View(NewViewModel(categories, key, listing)), fragments.Public,
-			append(slices.Clip(opts), fragments.Tags(productTags(listing.Products)...))...)
+		m := NewViewModel(categories, key, listing)
+		return fragments.Render(c, View(m), fragments.Public,
+			append(slices.Clip(opts), fragments.Tags(productTags(listing.Products)...), fragments.Title(m.Title))...)
 	}
 }
 

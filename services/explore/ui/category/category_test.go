@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/explore"
 	"github.com/inlay-dev/inlay/services/explore/ui/category"
 	"github.com/inlay-dev/inlay/services/explore/ui/internal/uitest"
@@ -54,6 +55,9 @@ func TestCategory(t *testing.T) {
 		res, doc := uitest.Get(t, "/", category.Handler(catalog()), tc.target)
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d", tc.target, res.StatusCode)
+		}
+		if got := fragments.ParseTitle(res.Header.Get(fragments.TitleHeader)); got != tc.title {
+			t.Errorf("%s: title header %q, want %q", tc.target, got, tc.title)
 		}
 		if !strings.HasPrefix(res.Header.Get("Cache-Control"), "public") || res.Header.Get("ETag") == "" {
 			t.Errorf("%s: Cache-Control %q, ETag %q", tc.target, res.Header.Get("Cache-Control"), res.Header.Get("ETag"))

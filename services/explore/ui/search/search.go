@@ -80,6 +80,14 @@ func NewViewModel(q string, products []explore.ProductSummary) ViewModel {
 	return m
 }
 
+// Title is the search page's title for query q: "Search" without one.
+func Title(q string) string {
+	if q = strings.TrimSpace(q); q == "" {
+		return "Search"
+	}
+	return "Search: " + q
+}
+
 // Handler serves the results for the q query parameter.
 func Handler(s Searcher, opts ...fragments.RenderOption) fiber.Handler {
 	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
@@ -96,7 +104,7 @@ func Handler(s Searcher, opts ...fragments.RenderOption) fiber.Handler {
 			}
 		}
 		return fragments.Render(c, View(NewViewModel(q, products)), fragments.Public,
-			append(slices.Clip(opts), fragments.Tags(productTags(products)...))...)
+			append(slices.Clip(opts), fragments.Tags(productTags(products)...), fragments.Title(Title(q)))...)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/explore"
 	"github.com/inlay-dev/inlay/services/explore/ui/internal/uitest"
 	"github.com/inlay-dev/inlay/services/explore/ui/search"
@@ -63,6 +64,18 @@ func TestSearchStates(t *testing.T) {
 
 		if !slices.Equal(ids, tc.tiles) {
 			t.Errorf("%s: tiles %v, want %v", tc.name, ids, tc.tiles)
+		}
+	}
+}
+
+func TestSearchNamesThePageTitle(t *testing.T) {
+	t.Parallel()
+	c := uitest.Catalog{SearchFunc: func(context.Context, string, int) ([]explore.ProductSummary, error) { return nil, nil }}
+	for target, want := range map[string]string{"/": "Search", "/?q=+++": "Search", "/?q=tracter": "Search: tracter",
+		"/?q=%3Cb%3E+gr%C3%BCn": "Search: <b> grün"} {
+		res, _ := uitest.Get(t, "/", search.Handler(c), target)
+		if got := fragments.ParseTitle(res.Header.Get(fragments.TitleHeader)); got != want {
+			t.Errorf("%s: title %q, want %q", target, got, want)
 		}
 	}
 }
