@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/config"
 	"github.com/inlay-dev/inlay/shell"
 	"github.com/inlay-dev/inlay/shell/compose"
 )
@@ -194,5 +197,41 @@ func TestMetricsLint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestBreakerStateReportedFromTheStart(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, priv, err := fragments.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Common: config.Common{Env: "dev", BodyLimit: 1 << 20, ShutdownTimeout: time.Second},
+		Teams: "alpha=http://127.0.0.1:1,beta=http://127.0.0.1:1", PrivateKey: fragments.EncodePrivateKey(priv),
+		ManifestRefresh: time.Hour, FragmentTimeout: time.Second}
+	sh, err := New(context.Background(), Options{Config: cfg, Log: slog.New(slog.DiscardHandler), Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sh.Close)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := map[string]bool{}
+	for _, f := range families {
+		if f.GetName() != "inlay_fragment_breaker_state" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "team" && m.GetGauge().GetValue() == 0 {
+					closed[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	if !closed["alpha"] || !closed["beta"] {
+		t.Errorf("breaker states before any request: %v, want alpha and beta closed (0)", closed)
 	}
 }

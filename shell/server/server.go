@@ -163,6 +163,11 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	if err != nil {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
+	for name := range teams {
+		// Reported from the start, so a dashboard and an alert see every team's breaker, not only
+		// those that have moved since the shell started.
+		s.metrics.breaker(name, gobreaker.StateClosed)
+	}
 	s.teams = compose.NewTeams(s.client, teams, s.log)
 	if err := s.teams.Refresh(ctx, 2*time.Second); err != nil {
 		s.log.Warn("manifests not all read; retrying in the background", "error", err.Error())

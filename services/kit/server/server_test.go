@@ -500,3 +500,38 @@ func TestPastDeadlineIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP11WithoutHostIsRefused: RFC 9112 asks a server to answer 400 to an HTTP/1.1 request
+// without Host; an HTTP/1.0 one may omit it.
+func TestHTTP11WithoutHostIsRefused(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, io.Discard, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.App.Listener(ln) }()
+	t.Cleanup(func() { _ = s.App.Shutdown() })
+	for raw, want := range map[string]string{
+		"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n":                    "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n": "HTTP/1.1 200 ",
+		"GET /healthz HTTP/1.0\r\n\r\n":                                         "HTTP/1.1 200 ",
+	} {
+		conn, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if !strings.HasPrefix(string(got), want) {
+			t.Errorf("%q answered %.60q, want %q", raw, got, want)
+		}
+	}
+}
