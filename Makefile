@@ -141,7 +141,7 @@ bench-staleness: services-up ## price staleness alone (about 2 min): decide's pr
 	STALENESS_BENCH_OUT=$(abspath $(BENCH_DIR))/staleness.md $(GO) test -tags e2e -count=1 -timeout 10m -run '^$$' -bench '^BenchmarkPriceStaleness$$' -benchtime 1x ./e2e/
 	scripts/record-bench.sh staleness $(BENCH_DIR)/staleness.md
 
-bench-compose: services-up ## the composition table alone (< 4 min): inlay, inlay-returning, floor, floor-contract, inlay-cached, static and static-go, median ratios of 3 interleaved rounds
+bench-compose: services-up ## the composition table alone (< 4 min): inlay, inlay-returning, floor, floor-contract, floor-features, inlay-cached, static and static-go, median ratios of 3 interleaved rounds
 	@mkdir -p $(BENCH_DIR)
 	BENCH_OUT=$(BENCH_DIR)/compose.md shell/bench/compose.sh
 	scripts/record-bench.sh compose $(BENCH_DIR)/compose.md

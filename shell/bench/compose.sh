@@ -10,6 +10,11 @@
 #   floor-contract  the same floor sending each fetch the headers of the shell's contract with the
 #                 teams (Accept, X-Request-Id, a signed guest Inlay-Context): what those cost the stub
 #                 that parses them and the composer that writes them, without the shell's own work
+#   floor-features  the contract floor doing, the simplest way, what the platform requires of every
+#                 page and fragment request (a request id, an access-log record, metrics, a CSP nonce and
+#                 the security headers, a new visitor's CSRF token and cookie, Server-Timing, each
+#                 fetch's deadline, a breaker and the answer's check): their price alone, whatever
+#                 composes the page
 #   static        nginx serving the composed page (the shell's answer, saved once) as a static file
 #   static-go     shell/bench/floor -static: fasthttp answering with the same saved page from memory,
 #                 the least work a Go server can do for it (the cached page's floor in Go)
@@ -47,7 +52,8 @@ trap cleanup EXIT
 
 stub_port=9100 shell_port=${BENCH_SHELL_PORT:-18092} floor_port=${BENCH_FLOOR_PORT:-18097} static_port=${BENCH_STATIC_PORT:-18098}
 static_go_port=${BENCH_STATIC_GO_PORT:-18099} floor_contract_port=${BENCH_FLOOR_CONTRACT_PORT:-18096}
-for port in $stub_port $shell_port $floor_port $floor_contract_port $static_port $static_go_port; do
+floor_features_port=${BENCH_FLOOR_FEATURES_PORT:-18095}
+for port in $stub_port $shell_port $floor_port $floor_contract_port $floor_features_port $static_port $static_go_port; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "port $port is in use (another benchmark running?)" >&2
 		exit 1
@@ -75,6 +81,9 @@ pids+=($floor_pid)
 "$work/floor" -contract -addr 127.0.0.1:$floor_contract_port -stub http://127.0.0.1:$stub_port >"$work/floor-contract.log" 2>&1 &
 floor_contract_pid=$!
 pids+=($floor_contract_pid)
+"$work/floor" -features -addr 127.0.0.1:$floor_features_port -stub http://127.0.0.1:$stub_port >"$work/floor-features.log" 2>&1 &
+floor_features_pid=$!
+pids+=($floor_features_pid)
 (
 	set -a
 	# shellcheck disable=SC1091
@@ -104,6 +113,7 @@ wait_for() {
 wait_for http://127.0.0.1:$stub_port/f/probe
 wait_for http://127.0.0.1:$floor_port/
 wait_for http://127.0.0.1:$floor_contract_port/
+wait_for http://127.0.0.1:$floor_features_port/
 wait_for http://127.0.0.1:$shell_port/bench-cached
 
 # static: the page as the shell composes it, saved once, served by nginx as a file.
@@ -149,6 +159,7 @@ targets=(
 	"inlay-returning=http://127.0.0.1:$shell_port/bench"
 	"floor=http://127.0.0.1:$floor_port/"
 	"floor-contract=http://127.0.0.1:$floor_contract_port/"
+	"floor-features=http://127.0.0.1:$floor_features_port/"
 	"inlay-cached=http://127.0.0.1:$shell_port/bench-cached"
 	"static=http://127.0.0.1:$static_port/page.html"
 	"static-go=http://127.0.0.1:$static_go_port/"
@@ -164,6 +175,7 @@ server_pids() { # name
 	inlay | inlay-returning | inlay-cached) echo "$shell_pid" ;;
 	floor) echo "$floor_pid" ;;
 	floor-contract) echo "$floor_contract_pid" ;;
+	floor-features) echo "$floor_features_pid" ;;
 	static) echo "$nginx_pids" ;;
 	static-go) echo "$static_go_pid" ;;
 	esac
@@ -206,7 +218,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		pages=$(echo "$out" | awk '/requests in/ {print $1}')
 		cpu[$r,$name]=$(per_page $((c1 - c0)) "$pages")
 		stub_cpu=-
-		case $name in inlay | inlay-returning | floor | floor-contract) stub_cpu=$(per_page $((s1 - s0)) "$pages") ;; esac
+		case $name in inlay | inlay-returning | floor | floor-contract | floor-features) stub_cpu=$(per_page $((s1 - s0)) "$pages") ;; esac
 		stubcpu[$r,$name]=$stub_cpu
 		rps[$r,$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 		p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -223,6 +235,8 @@ ratios() { # a b: per-round a/b, one per line
 uncached=$(ratios inlay floor)
 contract=$(ratios inlay floor-contract)
 contract_floor=$(ratios floor-contract floor)
+features_floor=$(ratios floor-features floor)
+features=$(ratios inlay floor-features)
 returning=$(ratios inlay-returning floor)
 cached=$(ratios inlay-cached static)
 static_go=$(ratios static-go static)
@@ -230,6 +244,8 @@ cached_go=$(ratios inlay-cached static-go)
 u_med=$(echo "$uncached" | median)
 k_med=$(echo "$contract" | median)
 kf_med=$(echo "$contract_floor" | median)
+ff_med=$(echo "$features_floor" | median)
+f_med=$(echo "$features" | median)
 c_med=$(echo "$cached" | median)
 sg_med=$(echo "$static_go" | median)
 cg_med=$(echo "$cached_go" | median)
@@ -258,6 +274,8 @@ table=$(
 	echo "| CPU per page, floor / inlay (composer + stub; 1.0: the shell's page costs what the floor's does) | $(echo "$uncached_cpu" | paste -sd' ') | $ucpu_med | (no target) |"
 	echo "| floor-contract / floor (the contract's headers alone: the stub parsing them, the floor writing them) | $(echo "$contract_floor" | paste -sd' ') | $kf_med | (no target) |"
 	echo "| inlay / floor-contract (the shell's own work beside its contract) | $(echo "$contract" | paste -sd' ') | $k_med | (no target) |"
+	echo "| floor-features / floor (what the platform requires of every page and fetch, done the simplest way: the bound on inlay / floor) | $(echo "$features_floor" | paste -sd' ') | $ff_med | (no target) |"
+	echo "| inlay / floor-features (the shell's composition beside those requirements) | $(echo "$features" | paste -sd' ') | $f_med | (no target) |"
 	echo "| inlay-returning / floor (uncached, no signature: the visitor's context was signed before) | $(echo "$returning" | paste -sd' ') | $r_med | (no target) |"
 	echo "| inlay-cached / static (cacheable) | $(echo "$cached" | paste -sd' ') | $c_med | ≥ 0.9: $(verdict "$c_med" 0.9) |"
 	echo "| static-go / static (the same bytes from a Go fasthttp server that does nothing else: the floor in Go) | $(echo "$static_go" | paste -sd' ') | $sg_med | (no target) |"

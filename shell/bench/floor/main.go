@@ -16,6 +16,15 @@
 // guest's, signed once as the shell signs a guest's once, with a key of its own): what those headers
 // cost the team that parses them, and the composer that writes them, without the shell's own work.
 //
+// With -features it is the floor of a composer that does what the platform asks of every page and
+// every fragment request, each the simplest way and nothing more (no template, streaming, cache,
+// nesting, fallbacks or manifests): per page, a request id, a CSP nonce and the security headers, a
+// new visitor's CSRF token and cookie, an access-log record (slog's JSON, buffered, as the kit logs),
+// a Prometheus observation and Server-Timing; per fragment, the contract's headers (as -contract), its
+// own deadline, a circuit breaker per team (gobreaker), the answer's check (an HTML 200 of valid
+// UTF-8) and a Prometheus observation. What a page costs beyond -contract's is the price of those
+// requirements alone, whatever composes the page: compose.sh sets the shell against it.
+//
 // With -static FILE it is instead the floor of a cached page in Go: fasthttp answering every request
 // with FILE's bytes from memory (no composition, no cookie, no log), which compose.sh sets beside
 // nginx serving the same file.
@@ -52,9 +61,10 @@ func main() {
 	stub := flag.String("stub", "http://127.0.0.1:9100", "the stub fragment server")
 	static := flag.String("static", "", "serve this file's bytes for every request instead of composing")
 	contract := flag.Bool("contract", false, "send the shell's contract headers (Accept, X-Request-Id, Inlay-Context) with every fragment request")
+	features := flag.Bool("features", false, "also do what the platform requires of every page and fragment (see the package doc)")
 	flag.Parse()
 	var signed string
-	if *contract {
+	if *contract || *features {
 		_, key, err := ed25519.GenerateKey(nil)
 		if err != nil {
 			log.Fatal(err)
@@ -75,6 +85,12 @@ func main() {
 		}))
 	}
 	client := &fasthttp.Client{MaxConnsPerHost: 4096, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	if *features {
+		// The kit's timeouts: a client that stalls does not hold a connection for ever.
+		srv := &fasthttp.Server{Handler: featuresHandler(client, *stub, signed), ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 90 * time.Second}
+		log.Fatal(srv.ListenAndServe(*addr))
+	}
 	h := func(ctx *fasthttp.RequestCtx) {
 		extra := string(ctx.QueryArgs().QueryString())
 		requestID := ""
