@@ -31,8 +31,8 @@ func featuresHandler(client *fasthttp.Client, stub, signed string) fasthttp.Requ
 	out := logging.NewBuffered(os.Stderr, 64<<10, 200*time.Millisecond)
 	logger := logging.NewWithBuffer(out, "floor", slog.LevelInfo, "json")
 	reg := prometheus.NewRegistry()
-	pages := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "page_seconds", Buckets: prometheus.DefBuckets}, []string{"route", "status"})
-	frags := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fragment_seconds", Buckets: prometheus.DefBuckets}, []string{"team", "source"})
+	pages := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "floor_page_duration_seconds", Help: "Page latency.", Buckets: prometheus.DefBuckets}, []string{"route", "status"})
+	frags := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "floor_fragment_duration_seconds", Help: "Fragment latency by source.", Buckets: prometheus.DefBuckets}, []string{"team", "source"})
 	reg.MustRegister(pages, frags)
 	breaker := gobreaker.NewCircuitBreaker[[]byte](gobreaker.Settings{Name: "stub", MaxRequests: 1, Timeout: 5 * time.Second,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 }})
