@@ -101,6 +101,8 @@ type FetchResponse struct {
 	Tags []string
 	// Title is what the fragment says the page shows (TitleHeader), decoded and cleaned (ParseTitle).
 	Title string
+	// Version is the manifest version of the team's process that answered (VersionHeader), or "".
+	Version string
 	// Duration is how long the request took.
 	Duration time.Duration
 
@@ -343,7 +345,11 @@ func (c *Client) execute(tc *teamClient, r *FetchRequest, deadline time.Time) (*
 func (c *Client) try(tc *teamClient, r *FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	inst := c.instances.PickVersion(tc.name, nil, r.Version)
 	resp, err := tc.do(inst, r, deadline)
-	if err == nil || !Refused(err) {
+	if err == nil {
+		c.outcome(inst, resp, nil)
+		return c.sameVersion(tc, r, inst, resp, deadline), nil
+	}
+	if !Refused(err) {
 		c.outcome(inst, resp, err)
 		return resp, err
 	}
@@ -365,7 +371,34 @@ func (c *Client) try(tc *teamClient, r *FetchRequest, deadline time.Time) (*Fetc
 		return nil, fmt.Errorf("%w; then %s: %w", err, other.Base, err2)
 	}
 	c.outcome(other, resp, nil)
-	return resp, nil
+	return c.sameVersion(tc, r, other, resp, deadline), nil
+}
+
+// sameVersion checks that resp, inst's answer to r, came from a process of the version r asks for
+// (FetchRequest.Version) when it says its version (VersionHeader). An instance replaced by another
+// version since its last health check (a rolling deploy restarts it on the same address) answers
+// with the new one's HTML, which the page's stylesheets, the old version's, do not fit: the instance
+// is marked with the version it answered, and the request is made once more on an instance of the
+// version asked for, when one is left and the deadline allows. Otherwise resp stands: another
+// version's fragment is better than none, and the caller, which sees resp.Version, does not cache it
+// as this version's.
+func (c *Client) sameVersion(tc *teamClient, r *FetchRequest, inst *Instance, resp *FetchResponse, deadline time.Time) *FetchResponse {
+	if r.Version == "" || resp.Version == "" || resp.Version == r.Version {
+		return resp
+	}
+	c.instances.Answered(inst, resp.Version)
+	other := c.instances.PickVersion(tc.name, inst, r.Version)
+	if other == nil || other.Version() != r.Version || !time.Now().Before(deadline) {
+		return resp
+	}
+	again, err := tc.do(other, r, deadline)
+	if err != nil || again.Status >= 500 {
+		c.outcome(other, again, err)
+		return resp
+	}
+	c.outcome(other, again, nil)
+	resp.Release()
+	return again
 }
 
 // outcome records what a request did on inst: an answer below 500 is a success; a 5xx or a transport
@@ -473,8 +506,9 @@ func readHeaders(rh *fasthttp.ResponseHeader, out *FetchResponse) {
 		{fasthttp.HeaderCacheControl, &out.CacheControl}, {fasthttp.HeaderETag, &out.ETag},
 		{fasthttp.HeaderLocation, &out.Location}, {fasthttp.HeaderLink, &out.Link}, {fasthttp.HeaderVary, &out.Vary},
 		{fasthttp.HeaderRetryAfter, &out.RetryAfter}, {TagsHeader, &tags}, {TitleHeader, &title},
+		{VersionHeader, &out.Version},
 	}
-	var seen uint8
+	var seen uint16
 	for k, v := range rh.All() {
 		for i, f := range fields {
 			if seen&(1<<i) == 0 && bytes.EqualFold(k, []byte(f.name)) {

@@ -401,6 +401,18 @@ func (r *rotation) saw(version string) {
 	}
 }
 
+// Answered records the version an instance's answer said it runs (VersionHeader), when its health
+// check last read another: it was replaced since (restarted with a new version on the same address).
+func (in *Instances) Answered(inst *Instance, version string) {
+	if inst == nil || version == "" || inst.Version() == version {
+		return
+	}
+	inst.version.Store(&version)
+	if r, ok := in.teams[inst.Team]; ok {
+		r.saw(version)
+	}
+}
+
 // Down takes an instance out of rotation until its next health check answers 200: it refused a
 // connection, so it is stopping or not started. An instance of a one-instance team stays in.
 func (in *Instances) Down(inst *Instance) {

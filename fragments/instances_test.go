@@ -423,3 +423,67 @@ func twoVersions(t *testing.T) (in *Instances, a, b *httptest.Server) {
 	in.Check(context.Background(), 10*time.Second)
 	return in, a, b
 }
+
+// switchable is an instance of team "t" whose version the test changes, as a rolling deploy
+// restarts a process with a new version on the same address: its manifest and every answer's
+// VersionHeader say the version it runs now.
+func switchable(t *testing.T, version string) (*httptest.Server, *atomic.Pointer[string]) {
+	t.Helper()
+	var v atomic.Pointer[string]
+	v.Store(&version)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := *v.Load()
+		w.Header().Set(VersionHeader, now)
+		switch r.URL.Path {
+		case "/readyz":
+		case ManifestPath:
+			_, _ = w.Write([]byte(`{"name":"t","version":"` + now + `"}`))
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<p>" + now + "</p>"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &v
+}
+
+// TestAnswerOfAnotherVersionIsAskedAgain: an instance the health check last saw as version A was
+// replaced by B; a request for version A that reaches it gets A's answer from the other instance,
+// and the replaced instance is known as B from then on (no more requests for A sent to it).
+func TestAnswerOfAnotherVersionIsAskedAgain(t *testing.T) {
+	t.Parallel()
+	a1, v1 := switchable(t, "A")
+	a2, v2 := switchable(t, "A")
+	c, err := NewClient(ClientOptions{Teams: Teams{"t": {a1.URL, a2.URL}}, BreakerFailures: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.Instances().Check(context.Background(), 10*time.Second)
+	b := "B"
+	v2.Store(&b) // replaced, not checked since
+	for i := range 6 {
+		resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x", Version: "A"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(resp.Body) != "<p>A</p>" || resp.Version != "A" {
+			t.Fatalf("request %d for version A answered %q by version %q", i, resp.Body, resp.Version)
+		}
+	}
+	var second *Instance
+	for _, inst := range c.Instances().All("t") {
+		if inst.Base == a2.URL {
+			second = inst
+		}
+	}
+	if second.Version() != "B" {
+		t.Errorf("the replaced instance is known as %q, want B", second.Version())
+	}
+	// The other is replaced too: a request for A gets B's answer, which says so, rather than none.
+	v1.Store(&b)
+	resp, err := c.Fetch(context.Background(), FetchRequest{Team: "t", Path: "/fragments/x", Version: "A"})
+	if err != nil || resp.Version != "B" || string(resp.Body) != "<p>B</p>" {
+		t.Fatalf("with no instance of A left: %v, %+v", err, resp)
+	}
+}

@@ -119,8 +119,15 @@ func validateAsset(p string, exts ...string) error {
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
+// VersionHeader names, on every answer under /fragments/, the version of the manifest the team's
+// process serves (ServeManifest sets it): the shell checks that a fragment came from an instance of
+// the version whose stylesheets the page links, which a health check's view of an instance that has
+// just been replaced by another version may not (Client.Fetch).
+const VersionHeader = "Inlay-Version"
+
 // ServeManifest registers GET ManifestPath on r, answering m as JSON with ManifestCacheControl, a
-// strong ETag and 304 on If-None-Match. The JSON is encoded once, here.
+// strong ETag and 304 on If-None-Match. The JSON is encoded once, here. Every answer under /fragments/
+// registered on r after it carries m's version in VersionHeader: call it before adding the fragments.
 //
 // It panics if m does not Validate, as http.ServeMux.Handle panics on a bad pattern: a broken
 // manifest is a programming error that must stop the service at startup (and fail its tests), not
@@ -134,6 +141,10 @@ func ServeManifest(r fiber.Router, m Manifest) {
 		panic(fmt.Sprintf("fragments.ServeManifest: encode manifest %q: %v", m.Name, err))
 	}
 	etag := ETag(body)
+	r.Use("/fragments", func(c *fiber.Ctx) error {
+		c.Set(VersionHeader, m.Version)
+		return c.Next()
+	})
 	r.Get(ManifestPath, func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, ManifestCacheControl)
 		c.Set(fiber.HeaderETag, etag)

@@ -144,6 +144,20 @@ func TestServeManifest(t *testing.T) {
 	}
 }
 
+func TestFragmentsSayTheirVersion(t *testing.T) {
+	t.Parallel()
+	app := fiber.New()
+	m := testManifest()
+	fragments.ServeManifest(app, m)
+	app.Get("/fragments/header", func(c *fiber.Ctx) error { return c.SendString("<p>h</p>") })
+	app.Get("/elsewhere", func(c *fiber.Ctx) error { return c.SendString("x") })
+	for path, want := range map[string]string{"/fragments/header": m.Version, fragments.ManifestPath: m.Version, "/elsewhere": ""} {
+		if resp, _ := get(t, app, path, nil); resp.Header.Get(fragments.VersionHeader) != want {
+			t.Errorf("%s: %s %q, want %q", path, fragments.VersionHeader, resp.Header.Get(fragments.VersionHeader), want)
+		}
+	}
+}
+
 func TestServeManifestPanicsOnInvalid(t *testing.T) {
 	t.Parallel()
 	defer func() {

@@ -528,3 +528,37 @@ func TestCSRFPlaceholderFilled(t *testing.T) {
 		t.Errorf("fetched with context %q, want the bare one", got)
 	}
 }
+
+// TestAnswerOfAnotherVersionIsNotCached: a team answered with another version's HTML than the
+// manifest the page was composed with (no instance of the page's version left: a rolling deploy's
+// last moment): the page shows it, the cache does not keep it under the page's version's key.
+func TestAnswerOfAnotherVersionIsNotCached(t *testing.T) {
+	team := newFakeTeam(t)
+	var answered atomic.Pointer[string]
+	team.handle("a", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(fragments.VersionHeader, *answered.Load())
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		fmt.Fprintf(w, "<p>a %s</p>", *answered.Load())
+	})
+	team.manifest = &fragments.Manifest{Name: "t", Version: "1", Fragments: map[string]fragments.Fragment{"a": {Cache: fragments.Public}}}
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/a"></inlay-fragment>`)
+	v2 := "2"
+	answered.Store(&v2)
+	for range 2 {
+		if _, body, _ := h.compose(doc, Request{Locale: "en"}); !strings.Contains(body, "<p>a 2</p>") {
+			t.Fatalf("page: %s", body)
+		}
+	}
+	if got := team.count("a"); got != 2 {
+		t.Errorf("%d requests, want 2: version 2's answer is not version 1's copy", got)
+	}
+	v1 := "1"
+	answered.Store(&v1)
+	for range 2 {
+		h.compose(doc, Request{Locale: "en"})
+	}
+	if got := team.count("a"); got != 3 {
+		t.Errorf("%d requests, want 3: version 1's answer is cached", got)
+	}
+}

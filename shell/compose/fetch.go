@@ -122,6 +122,11 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 	if resp.Status != 200 {
 		return fetched{resp: resp}, nil
 	}
+	if r.version != "" && resp.Version != "" && resp.Version != r.version {
+		// Another version's answer (no instance of the page's version was left to ask): this page
+		// shows it, but it is not stored under this version's key.
+		return fetched{resp: resp}, nil
+	}
 	pol := parseCacheControl(resp.CacheControl)
 	if pol.ok && e.opts.Cache.purgedSince(gen, key, resp.Tags) {
 		return fetched{resp: resp}, nil

@@ -53,6 +53,7 @@ func (in *instance) url() string { return "http://" + in.addr }
 
 func (in *instance) serve(w http.ResponseWriter, r *http.Request) {
 	b := in.build.Load()
+	w.Header().Set(fragments.VersionHeader, b.version) // as fragments.ServeManifest sets it
 	switch r.URL.Path {
 	case "/readyz":
 		if in.draining.Load() {

@@ -119,14 +119,7 @@ func featuresHandler(client *fasthttp.Client, stub, signed string) fasthttp.Requ
 				strconv.FormatFloat(float64(durs[i].Microseconds())/1000, 'f', 2, 64))
 		}
 		h.Set("Server-Timing", st.String())
-		_, _ = ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
-		for i, b := range bodies {
-			if b == nil {
-				fmt.Fprintf(ctx, "<!-- %s failed -->", page[i])
-			}
-			_, _ = ctx.Write(b)
-		}
-		_, _ = ctx.WriteString("\n</body></html>\n")
+		writePage(ctx, bodies)
 
 		pages.WithLabelValues("/", "200").Observe(time.Since(start).Seconds())
 		rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)

@@ -121,15 +121,20 @@ func main() {
 		}
 		wg.Wait()
 		ctx.SetContentType("text/html; charset=utf-8")
-		// Writes to a fasthttp response body buffer cannot fail.
-		_, _ = ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
-		for i, b := range bodies {
-			if b == nil {
-				fmt.Fprintf(ctx, "<!-- %s failed -->", page[i])
-			}
-			_, _ = ctx.Write(b)
-		}
-		_, _ = ctx.WriteString("\n</body></html>\n")
+		writePage(ctx, bodies)
 	}
 	log.Fatal(fasthttp.ListenAndServe(*addr, h))
+}
+
+// writePage writes the page of the fragments' bodies (a comment for each that failed).
+func writePage(ctx *fasthttp.RequestCtx, bodies [][]byte) {
+	// Writes to a fasthttp response body buffer cannot fail.
+	_, _ = ctx.WriteString("<!doctype html>\n<html><head><title>bench</title></head>\n<body>\n")
+	for i, b := range bodies {
+		if b == nil {
+			fmt.Fprintf(ctx, "<!-- %s failed -->", page[i])
+		}
+		_, _ = ctx.Write(b)
+	}
+	_, _ = ctx.WriteString("\n</body></html>\n")
 }
