@@ -89,7 +89,7 @@ var cartErrors = map[string]string{
 	"unknown":      "This tractor does not exist.",
 	"out-of-stock": "Sorry, this tractor is out of stock.",
 	"line-limit":   "You cannot add more of this tractor.",
-	"cart-full":    checkout.ErrCartFull.Error() + ".",
+	"cart-full":    "Your basket is full: " + checkout.ErrCartFull.Error() + ".",
 	"invalid":      "This tractor could not be added.",
 }
 
