@@ -387,16 +387,24 @@ func (c *Client) sameVersion(tc *teamClient, r *FetchRequest, inst *Instance, re
 		return resp
 	}
 	c.instances.Answered(inst, resp.Version)
+	if r.Method != "" && r.Method != fasthttp.MethodGet && r.Method != fasthttp.MethodHead {
+		return resp // only a safe request is made twice
+	}
 	other := c.instances.PickVersion(tc.name, inst, r.Version)
 	if other == nil || other.Version() != r.Version || !time.Now().Before(deadline) {
 		return resp
 	}
 	again, err := tc.do(other, r, deadline)
+	c.outcome(other, again, err)
 	if err != nil || again.Status >= 500 {
-		c.outcome(other, again, err)
+		again.Release()
 		return resp
 	}
-	c.outcome(other, again, nil)
+	if again.Version != "" && again.Version != r.Version {
+		c.instances.Answered(other, again.Version) // replaced too: keep the first answer
+		again.Release()
+		return resp
+	}
 	resp.Release()
 	return again
 }

@@ -35,27 +35,34 @@ func ParseTitle(v string) string {
 	return CleanTitle(s)
 }
 
-// CleanTitle is s fit for a <title>: control and format characters (line breaks, bidi overrides)
-// become spaces, runs of spaces one, the ends trimmed, and at most MaxTitle characters kept.
+// CleanTitle is s fit for a <title>: spaces and control characters (line breaks, tabs) become one
+// space, bidi controls (which would reorder the rest of the tab's text) and byte order marks are
+// dropped, the ends trimmed, and at most MaxTitle characters kept. Joiners stay: emoji sequences and
+// scripts that need them keep their shape.
 func CleanTitle(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	n, space := 0, false
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if unicode.IsSpace(r) || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
+		switch {
+		case unicode.IsSpace(r) || unicode.Is(unicode.Cc, r):
 			space = b.Len() > 0
 			continue
+		case unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF':
+			continue
 		}
-		if n >= MaxTitle {
+		// A space is written only before a character that fits after it: never at the end.
+		need := 1
+		if space {
+			need = 2
+		}
+		if n+need > MaxTitle {
 			break
 		}
 		if space {
 			b.WriteByte(' ')
 			n++
 			space = false
-			if n >= MaxTitle {
-				break
-			}
 		}
 		b.WriteRune(r)
 		n++

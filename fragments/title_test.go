@@ -41,6 +41,8 @@ func TestParseTitle(t *testing.T) {
 		"%E2%80%AEevil%E2%80%AC":    "evil",            // bidi overrides dropped
 		"%20%20lots%20%20%09of%20":  "lots of",
 		fragments.EncodeTitle(long): strings.Repeat("é", fragments.MaxTitle),
+		fragments.EncodeTitle(strings.Repeat("a", fragments.MaxTitle-1) + " b"): strings.Repeat("a", fragments.MaxTitle-1), // no trailing space
+		"%F0%9F%91%A8%E2%80%8D%F0%9F%91%A9":                                     "👨\u200d👩",                                // a joiner stays
 	} {
 		if got := fragments.ParseTitle(in); got != want {
 			t.Errorf("ParseTitle(%q) = %q, want %q", in, got, want)

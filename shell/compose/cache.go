@@ -491,7 +491,11 @@ func escapeGlob(s string) string {
 // Encoding in Redis: magic, stored (unix ns), max-age and swr (ns), then length-prefixed etag,
 // version, tags (space-separated) and title, then the body. An entry of the version before
 // (entryMagicV2: no title), written by a shell of the release before during a rolling deploy, is
-// still read.
+// still read, and gets its title at its next revalidation (fetchAndStore). The other way round, a
+// shell of the release before does not read this version's entries: while both run, each takes the
+// other's entries for misses (the old one logs a decode warning), fetches and stores its own — some
+// more requests to the teams for the few minutes of the rollout (copies live seconds to minutes),
+// never a wrong page: both write under the same keys, so a purge removes either.
 const (
 	entryMagic   = "IF3"
 	entryMagicV2 = "IF2"

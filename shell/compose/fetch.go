@@ -113,6 +113,12 @@ func (e *Engine) fetchAndStore(ctx context.Context, r ref, key string, fwd fragm
 		if pol.ok {
 			en.maxAge, en.swr = pol.maxAge, pol.swr
 		}
+		if resp.Title != "" {
+			// A 304's headers update the stored ones (RFC 9111, 4.3.4): a copy stored without a title
+			// (by a shell or a team of the release before) gets the one the team sends now. The ETag
+			// covers the body only.
+			en.title = resp.Title
+		}
 		e.opts.Cache.put(ctx, key, &en)
 		return fetched{resp: &fragments.FetchResponse{Status: 200, Body: en.body, Duration: resp.Duration}, entry: &en}, nil
 	}

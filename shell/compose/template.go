@@ -121,20 +121,36 @@ func parse(doc []byte, headEnd, bodyEnd int) *Template {
 }
 
 // markTitle makes the text of the head's <title> element a part of its own (partTitle), which a
-// composition may replace (Composition.SetTitle). A title with a fragment tag in it stays text.
+// composition may replace (Composition.SetTitle). It takes the first <title> of the head only when
+// no script, style, comment or template opens before it (whose text could hold a "<title" that is
+// no element) and its start tag has no attributes; otherwise, and when a fragment tag is in it, the
+// title stays text.
 func (t *Template) markTitle(doc []byte, headEnd int) {
 	if headEnd < 0 {
 		return
 	}
-	open := indexFold(doc[:headEnd], "<title")
+	open := -1
+	for off := 0; off < headEnd; {
+		i := indexFold(doc[off:headEnd], "<title")
+		if i < 0 {
+			return
+		}
+		i += off
+		if end := i + len("<title"); end < headEnd && doc[end] == '>' {
+			open = i
+			break
+		}
+		off = i + 1 // <title-bar>, <title x="…">: not the plain start tag
+	}
 	if open < 0 {
 		return
 	}
-	gt := bytes.IndexByte(doc[open:headEnd], '>')
-	if gt < 0 {
-		return
+	for _, raw := range []string{"<script", "<style", "<!--", "<template", "<noscript", "<textarea"} {
+		if indexFold(doc[:open], raw) >= 0 {
+			return
+		}
 	}
-	from := open + gt + 1
+	from := open + len("<title>")
 	n := indexFold(doc[from:headEnd], "</title")
 	if n < 0 {
 		return

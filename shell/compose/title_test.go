@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,5 +98,77 @@ func TestEntryOfThePreviousEncodingIsRead(t *testing.T) {
 	got, err := decodeEntry(old)
 	if err != nil || string(got.body) != "<p>x</p>" || got.etag != `"e"` || got.title != "" || len(got.tags) != 1 {
 		t.Errorf("decoded %+v, %v", got, err)
+	}
+}
+
+// TestRevalidationGivesACopyItsTitle: a copy stored without a title (by a shell or a team of the
+// release before) gets the title a 304 of its revalidation carries.
+func TestRevalidationGivesACopyItsTitle(t *testing.T) {
+	team := newFakeTeam(t)
+	var title atomic.Pointer[string]
+	none := ""
+	title.Store(&none)
+	team.handle("p", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=1, stale-while-revalidate=60")
+		w.Header().Set("ETag", `"same"`)
+		if t := *title.Load(); t != "" {
+			w.Header().Set(fragments.TitleHeader, fragments.EncodeTitle(t))
+		}
+		if r.Header.Get("If-None-Match") == `"same"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprint(w, "<p>product</p>")
+	})
+	h := newHarness(t, map[string]*fakeTeam{"t": team}, harnessOptions{cache: true})
+	doc := fmt.Sprintf(page, `<inlay-fragment src="t/p" primary></inlay-fragment>`)
+	if out, _ := h.composeTitled(doc); out.Title != "" {
+		t.Fatalf("first page titled %q", out.Title)
+	}
+	named := "SmartFarm Titan"
+	title.Store(&named)
+	h.now.Advance(2 * time.Second) // stale: served, and revalidated in the background
+	h.composeTitled(doc)
+	deadline := time.Now().Add(10 * time.Second)
+	for en := h.cache.local("t/p?#en"); en == nil || en.title != named; en = h.cache.local("t/p?#en") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the revalidated copy has no title: %+v", en)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if out, body := h.composeTitled(doc); out.Title != named || !strings.Contains(body, "<title>SmartFarm Titan · Store</title>") {
+		t.Errorf("after the 304: outcome %+v, page %s", out, body)
+	}
+	if team.count("p") != 2 {
+		t.Errorf("%d requests, want 2 (the page, its revalidation)", team.count("p"))
+	}
+}
+
+func TestOnlyTheHeadsTitleElementIsReplaced(t *testing.T) {
+	for name, doc := range map[string]string{
+		"in a script first":  `<html><head><script>x='<title>'</script><title>t</title></head><body></body></html>`,
+		"in a comment first": `<html><head><!-- <title>old</title> --><title>t</title></head><body></body></html>`,
+		"a custom element":   `<html><head><title-bar>x</title-bar></head><body></body></html>`,
+		"with attributes":    `<html><head><title data-x="a>b">t</title></head><body></body></html>`,
+		"only in the body":   `<html><head></head><body><title>t</title></body></html>`,
+		"without a head":     `<title>t</title><p>x</p>`,
+	} {
+		tm := Parse([]byte(doc))
+		for _, p := range tm.parts {
+			if p.kind == partTitle {
+				t.Errorf("%s: a title part %q", name, p.text)
+			}
+		}
+	}
+	tm := Parse([]byte(`<html><HEAD><meta charset="utf-8"><TITLE>Store</TITLE><script src="/a.js"></script></HEAD><body></body></html>`))
+	var titles []string
+	for _, p := range tm.parts {
+		if p.kind == partTitle {
+			titles = append(titles, string(p.text))
+		}
+	}
+	if len(titles) != 1 || titles[0] != "Store" {
+		t.Errorf("title parts %q, want [Store]", titles)
 	}
 }

@@ -48,10 +48,12 @@ func (c *Composition) writeParts(w FlushWriter, t *Template, slots []*slot, dept
 				return err
 			}
 		case partTitle:
-			if c.title == "" {
-				_, _ = w.Write(p.text)
-			} else {
-				_, _ = io.WriteString(w, html.EscapeString(c.title))
+			text := p.text
+			if c.title != "" {
+				text = []byte(html.EscapeString(c.title))
+			}
+			if _, err := w.Write(text); err != nil {
+				return err
 			}
 		case partHeadEnd:
 			c.writeHeadAssets(w)

@@ -9,7 +9,7 @@ import (
 func TestNewRequestIDIsARandomUUID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		id := newRequestID()
+		id := NewRequestID()
 		u, err := uuid.Parse(id)
 		if err != nil || len(id) != 36 || u.Version() != 4 || u.Variant() != uuid.RFC4122 || u.String() != id {
 			t.Fatalf("request id %q is not a canonical version 4 UUID (%v)", id, err)
@@ -27,7 +27,7 @@ func TestNewRequestIDIsARandomUUID(t *testing.T) {
 func BenchmarkNewRequestID(b *testing.B) {
 	b.Run("kit", func(b *testing.B) {
 		for b.Loop() {
-			_ = newRequestID()
+			_ = NewRequestID()
 		}
 	})
 	b.Run("uuid.NewString", func(b *testing.B) {

@@ -134,7 +134,7 @@ func New(opts Options) *Server {
 	s.App.Use(func(c *fiber.Ctx) error {
 		id := strings.Clone(c.Get(RequestIDHeader)) // kept in the context, which may outlive the request (a streamed page)
 		if !validRequestID(id) {
-			id = newRequestID()
+			id = NewRequestID()
 		}
 		c.Set(RequestIDHeader, id)
 		c.Locals(requestIDKey{}, id)
@@ -301,11 +301,11 @@ func RequestID(c *fiber.Ctx) string {
 	return id
 }
 
-// newRequestID is a random (version 4) UUID for a request that came without an id. Its bits come from
-// math/rand/v2's generator (ChaCha8, seeded by the runtime from the operating system's entropy): an
-// id ties log lines together and guards nothing, so it needs no system call per request
-// (uuid.NewString reads crypto/rand: a measurable share of a cached page's CPU).
-func newRequestID() string {
+// NewRequestID is a random (version 4) UUID, as the kit gives every request that came without an
+// id. Its bits come from math/rand/v2's generator (ChaCha8, seeded by the runtime from the operating
+// system's entropy): an id ties log lines together and guards nothing, so it needs no system call
+// per request (uuid.NewString reads crypto/rand: a measurable share of a cached page's CPU).
+func NewRequestID() string {
 	var b [16]byte
 	hi, lo := rand.Uint64(), rand.Uint64() //nolint:gosec // a correlation id, not a secret: nothing relies on it being unguessable
 	for i := range 8 {

@@ -13,13 +13,13 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 	"github.com/valyala/fasthttp"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/logging"
+	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // fragmentTimeout is every fragment's deadline, as the shell's default.
@@ -67,8 +67,8 @@ func featuresHandler(client *fasthttp.Client, stub, signed string) fasthttp.Requ
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
 		requestID := string(ctx.Request.Header.Peek(fragments.HeaderRequestID))
-		if requestID == "" {
-			requestID = uuid.NewString()
+		if requestID == "" || len(requestID) > 64 {
+			requestID = kitserver.NewRequestID() // as the kit makes one
 		}
 		query := string(ctx.QueryArgs().QueryString())
 		bodies := make([][]byte, len(page))
