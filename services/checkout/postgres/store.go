@@ -74,6 +74,15 @@ func (s *Store) ApplyStore(ctx context.Context, tx pgx.Tx, st checkout.PickupSto
 	return nil
 }
 
+// KnownStore reports whether checkout knows the pickup store id (from explore's store events).
+func (s *Store) KnownStore(ctx context.Context, id string) (bool, error) {
+	var known bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)`, id).Scan(&known); err != nil {
+		return false, fmt.Errorf("known store %s: %w", id, err)
+	}
+	return known, nil
+}
+
 // storesSQL reads the pickup stores of the ids in $1.
 const storesSQL = `SELECT id, name FROM stores WHERE id = ANY($1)`
 

@@ -65,6 +65,16 @@ func TestItemsAndVersions(t *testing.T) {
 	}
 }
 
+func TestKnownStore(t *testing.T) {
+	t.Parallel()
+	s, _ := checkouttest.Store(t)
+	for id, want := range map[string]bool{"store-a": true, "store-zz": false} {
+		if known, err := s.KnownStore(context.Background(), id); err != nil || known != want {
+			t.Errorf("KnownStore(%s) = %v, %v; want %v", id, known, err, want)
+		}
+	}
+}
+
 func TestPlaceOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

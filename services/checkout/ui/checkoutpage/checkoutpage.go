@@ -43,6 +43,8 @@ type Basket interface {
 // cannot be placed, one wrapping checkout.ErrEmptyCart for an empty cart.
 type OrderPlacer interface {
 	PlaceOrder(ctx context.Context, p checkout.Placement) (id string, created bool, err error)
+	// KnownStore reports whether an order may be picked up at store id.
+	KnownStore(ctx context.Context, id string) (bool, error)
 }
 
 // CheckoutModel is what the checkout page's content shows.
@@ -187,6 +189,12 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			var fe checkout.FieldErrors
 			if msg := f.Validate()[checkout.FieldStore]; msg != "" {
 				f.StoreID, fe = "", checkout.FieldErrors{checkout.FieldStore: msg}
+			} else if known, err := orders.KnownStore(ctx, choice); err != nil {
+				return fmt.Errorf("chosen store: %w", err)
+			} else if !known {
+				// Well formed, but no store of ours (a tampered form, or one closed since the page
+				// was shown): the picker is asked again, not an id the order would be refused for.
+				f.StoreID, fe = "", checkout.FieldErrors{checkout.FieldStore: errs.Message(checkout.CheckStore(choice, nil))}
 			}
 			// The page comes back with the cart as it is now: say so when that is not what it showed.
 			if changed {

@@ -232,3 +232,24 @@ func TestStoreChoiceSaysTheBasketChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreChoiceOfAnUnknownStore: a well-formed store id that is no store of ours (a tampered form,
+// a store closed since) is not kept: the page asks for a store again, and says why.
+func TestStoreChoiceOfAnUnknownStore(t *testing.T) {
+	t.Parallel()
+	var kept checkout.CheckoutForm
+	var keptErrors checkout.FieldErrors
+	carts := uitest.Carts{LinesFunc: lines, SaveFormFunc: func(_ context.Context, _ string, f checkout.CheckoutForm, fe checkout.FieldErrors) error {
+		kept, keptErrors = f, fe
+		return nil
+	}}
+	var asked string
+	store := uitest.Store{KnownStoreFunc: func(_ context.Context, id string) (bool, error) { asked = id; return false, nil }}
+	form := validForm()
+	form.Set(checkout.FieldStoreChoice, "store-zz")
+	r := uitest.Do(t, checkoutpage.PlaceOrder(carts, store, discard), uitest.Request{Method: "POST",
+		Context: fragments.Context{CartID: "c1"}, Form: form})
+	if r.StatusCode != 303 || asked != "store-zz" || kept.StoreID != "" || keptErrors[checkout.FieldStore] == "" {
+		t.Errorf("%d, asked %q, kept store %q, errors %v: want the store refused and not kept", r.StatusCode, asked, kept.StoreID, keptErrors)
+	}
+}

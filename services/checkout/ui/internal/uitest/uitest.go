@@ -157,6 +157,16 @@ type Store struct {
 	PlaceOrderFunc func(ctx context.Context, p checkout.Placement) (string, bool, error)
 	OrderFunc      func(ctx context.Context, id string) (checkout.Order, error)
 	OrdersOfFunc   func(ctx context.Context, customerID string, limit int) ([]checkout.Order, error)
+	// KnownStoreFunc, when nil, knows every store.
+	KnownStoreFunc func(ctx context.Context, id string) (bool, error)
+}
+
+// KnownStore calls KnownStoreFunc.
+func (s Store) KnownStore(ctx context.Context, id string) (bool, error) {
+	if s.KnownStoreFunc == nil {
+		return true, nil
+	}
+	return s.KnownStoreFunc(ctx, id)
 }
 
 // Item calls ItemFunc.
