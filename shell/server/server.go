@@ -289,11 +289,24 @@ func (s *Shell) Mount(app *fiber.App) {
 	// Browsers ask for /favicon.ico whatever the page links: the site's icon, not a 404 per visit.
 	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return s.sendAsset(c, "favicon.svg") })
 	app.Get(ui.AssetPrefix+"/*", s.ui.Handler())
+	pageRoutes := make([]string, 0, len(s.pages)+len(s.files))
 	for _, p := range s.pages {
 		app.Get(p.Route, s.layoutPage(p))
+		pageRoutes = append(pageRoutes, p.Route)
 	}
 	for name, t := range s.files {
 		app.Get("/"+name, s.filePage(name, t))
+		pageRoutes = append(pageRoutes, "/"+name)
+	}
+	// A page is only read: another method on its address is 405 with Allow (RFC 9110, 15.5.6), not
+	// the not-found page. Wildcard routes (the storefront's not-found page) are left to NotFound.
+	for _, route := range pageRoutes {
+		if strings.Contains(route, "*") {
+			continue
+		}
+		for _, m := range []string{fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete, fiber.MethodOptions, fiber.MethodTrace} {
+			app.Add(m, route, pageMethodNotAllowed)
+		}
 	}
 	for _, team := range s.teams.Names() {
 		app.All("/static/"+team+"/*", s.proxy.static(team))
@@ -664,6 +677,13 @@ func errorText(status int) (title, msg string) {
 	default:
 		return "Something went wrong", "We could not do that. Please go back and try again."
 	}
+}
+
+// pageMethodNotAllowed answers a method other than GET and HEAD on a page's address.
+func pageMethodNotAllowed(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAllow, "GET, HEAD")
+	title, msg := errorText(fiber.StatusMethodNotAllowed)
+	return errorPage(c, requestContext{nonce: newNonce()}, fiber.StatusMethodNotAllowed, title, msg)
 }
 
 // NotFound answers routes nobody serves with 404: the NotFound page for a GET when there is one,

@@ -521,6 +521,21 @@ func TestNotFoundPage(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("POST to nowhere: %d", resp.StatusCode)
 	}
+	// Another method on a page's address: 405, saying which methods it takes, as the shell's page.
+	for _, m := range []string{http.MethodPost, http.MethodDelete, http.MethodOptions} {
+		req, _ := http.NewRequest(m, s.url+"/p", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(body), "does not take that kind of request") ||
+			resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s /p: %d, Allow %q, body %.200s", m, resp.StatusCode, resp.Header.Get("Allow"), body)
+		}
+	}
 }
 
 func TestShellAssets(t *testing.T) {
