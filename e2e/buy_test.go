@@ -179,6 +179,14 @@ func TestBuy(t *testing.T) {
 		if got := sfAttr(t, tab, `[data-testid="checkout-add-to-cart"]`, "data-sku"); got != it.Variant.SKU {
 			t.Fatalf("browsing ended on Add To Cart for %q, want %s", got, it.Variant.SKU)
 		}
+		// The tab says which tractor it shows (decide's Inlay-Title, the shell's store form).
+		title, err := chromedp.Run(tab, chromedp.Title())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := it.Product.Name + " (" + it.Variant.Name + ") · The Tractor Store"; title != want {
+			t.Errorf("product page title %q, want %q", title, want)
+		}
 
 		// Add twice and another tractor once: each a form post answered by the cart page.
 		add := func(item sfBuyItem, n int) {
