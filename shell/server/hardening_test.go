@@ -390,3 +390,22 @@ func countRequests(tm *team) int {
 	defer tm.mu.Unlock()
 	return len(tm.requests)
 }
+
+// TestProxied405KeepsAllow: a team's 405 becomes the shell's error page, which still says which
+// methods the address takes (RFC 9110, 15.5.6).
+func TestProxied405KeepsAllow(t *testing.T) {
+	checkout := newTeam(t)
+	checkout.handle("/ui/cart/add", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		fmt.Fprint(w, "added")
+	})
+	s := startShell(t, map[string]*team{"checkout": checkout}, nil, nil)
+	resp, body := get(t, s.url+"/checkout/cart/add", nil)
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" || !strings.Contains(body, "does not take that kind of request") {
+		t.Errorf("GET on a team's form action: %d, Allow %q:\n%.300s", resp.StatusCode, resp.Header.Get("Allow"), body)
+	}
+}

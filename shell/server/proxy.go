@@ -397,7 +397,10 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		// A team's plain-text error (Fiber's "Cannot GET /ui/...") or its routing 404 may name its
 		// internal routes, and a 5xx says nothing a shopper can use: the shell answers with its own.
 		// A team's HTML 4xx (a form with its errors) and its JSON 4xx for scripts (the kit's
-		// {"error":{"code","message"}}, written for users) pass.
+		// {"error":{"code","message"}}, written for users) pass. A 405 keeps the team's Allow.
+		if allow := resp.Header.Peek(fiber.HeaderAllow); status == fiber.StatusMethodNotAllowed && len(allow) > 0 {
+			c.Set(fiber.HeaderAllow, string(allow))
+		}
 		return p.opts.errorPage(c, status)
 	}
 	out := c.Response()

@@ -68,6 +68,9 @@ type Options struct {
 	// shuts down: the time a load balancer, or the shell's health check, needs to take the instance
 	// out of rotation (INLAY_DRAIN). Zero shuts down at once.
 	Drain time.Duration
+	// ReadTimeout bounds the time to read a request, line, headers and body, and the time a new
+	// connection may stay silent before it is closed [30 s].
+	ReadTimeout time.Duration
 	// Tracer makes a server span of every request (but health, readiness and metrics), continuing
 	// the trace of an incoming traceparent; nil makes none (OpenTelemetry's no-op).
 	Tracer trace.TracerProvider
@@ -99,6 +102,9 @@ func New(opts Options) *Server {
 	if opts.BodyLimit <= 0 {
 		opts.BodyLimit = 1 << 20
 	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 30 * time.Second
+	}
 	reg := opts.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -108,7 +114,7 @@ func New(opts Options) *Server {
 	s.App = fiber.New(fiber.Config{
 		AppName:               opts.Name,
 		BodyLimit:             opts.BodyLimit,
-		ReadTimeout:           30 * time.Second,
+		ReadTimeout:           opts.ReadTimeout,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           90 * time.Second,
 		DisableStartupMessage: true,
@@ -122,6 +128,11 @@ func New(opts Options) *Server {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"method", "route", "status"})
 	reg.MustRegister(requests)
+	srv := s.App.Server()
+	// Parse errors name what was wrong, never the request's own bytes: the message reaches the
+	// client's error page and the log.
+	srv.SecureErrorLogMessage = true
+	srv.ErrorHandler = s.refusals(srv.ErrorHandler, requests)
 
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(e), "path", c.Path())
@@ -461,7 +472,8 @@ func (s *Server) Serve(ctx context.Context, addr string, timeout time.Duration, 
 	}
 	s.log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 2)
-	go func() { errc <- s.App.Listener(ln) }()
+	answerAllow(s.App)
+	go func() { errc <- s.App.Listener(trackedListener{ln}) }()
 	if adminLn != nil {
 		go func() { errc <- s.Admin.Listener(adminLn) }()
 	}

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -533,5 +534,105 @@ func TestHTTP11WithoutHostIsRefused(t *testing.T) {
 		if !strings.HasPrefix(string(got), want) {
 			t.Errorf("%q answered %.60q, want %q", raw, got, want)
 		}
+	}
+}
+
+// lockedBuffer is a log sink the serving goroutines and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRefusals: a request refused before any route ran (one that never finished arriving, one that
+// does not parse) is answered, logged and counted like any other, without echoing its bytes; a
+// connection that sent nothing at all is closed at the read timeout without an answer.
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(logs, nil)), ReadTimeout: 300 * time.Millisecond})
+	addr := serve(t, s)
+	exchange := func(raw string) string {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // the server closes it long before
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		return string(got)
+	}
+	if got := exchange(""); got != "" {
+		t.Errorf("a connection that sent nothing was answered %.80q, want a silent close", got)
+	}
+	if got := exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n"); !strings.HasPrefix(got, "HTTP/1.1 408 ") {
+		t.Errorf("a request that stopped halfway was answered %.80q, want 408", got)
+	}
+	got := exchange("GARBAGE<b>secret=1\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || strings.Contains(got, "secret") || strings.Contains(got, "<b>") {
+		t.Errorf("a malformed request was answered %q, want 400 without its bytes", got)
+	}
+	_, metrics := roundTrips(t, addr, "GET /metrics")
+	for _, status := range []string{"400", "408"} {
+		if !strings.Contains(metrics, `route="`+server.RefusedRoute+`",status="`+status+`"`) {
+			t.Errorf("no refused %s in the metrics", status)
+		}
+		if !strings.Contains(logs.String(), `"msg":"request","method":"other","status":`+status) &&
+			!strings.Contains(logs.String(), `"status":`+status+`,"refused"`) {
+			t.Errorf("no access-log record of the refused %s:\n%s", status, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "secret") {
+		t.Errorf("the log holds the malformed request's bytes:\n%s", logs.String())
+	}
+}
+
+// TestMethodNotAllowedSaysAllow: a 405 names the methods the path takes (RFC 9110, 15.5.6).
+func TestMethodNotAllowedSaysAllow(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, io.Discard, nil)
+	s.App.Put("/v1/carts/:id", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+	s.App.Delete("/v1/carts/:id", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+	addr := serve(t, s)
+	for _, tt := range []struct{ method, path, allow string }{
+		{"GET", "/echo", "POST"},
+		{"POST", "/healthz", "GET, HEAD"},
+		{"GET", "/v1/carts/abc", "PUT, DELETE"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", tt.method, tt.path)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: tt.method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s = %d, Allow %q; want 405, Allow %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.allow)
+		}
+	}
+	if status, _ := roundTrips(t, addr, "PUT /v1/carts/abc"); status != http.StatusNoContent {
+		t.Errorf("PUT /v1/carts/abc = %d, want 204: the routed method still works", status)
 	}
 }

@@ -1,0 +1,131 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+)
+
+// RefusedRoute is the route label of a request refused before any route ran: its line or headers
+// did not parse or were too large (400, 431), its body was too large (413), or it did not arrive
+// within the read timeout (408).
+const RefusedRoute = "(refused)"
+
+// trackedListener hands out connections that count the bytes read from them, so that a connection
+// that sent nothing before the read timeout is closed without an answer (below).
+type trackedListener struct{ net.Listener }
+
+func (l trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &trackedConn{Conn: c}, nil
+}
+
+// trackedConn is a connection that knows whether it has sent anything, and that can be made to
+// drop what is written to it. Only the goroutine serving it reads and writes it.
+type trackedConn struct {
+	net.Conn
+	read    int64
+	discard bool
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read += int64(n)
+	return n, err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.discard {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// ReadFrom keeps the kernel's sendfile for files served from disk (net.TCPConn's ReadFrom).
+func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
+	if c.discard {
+		return io.Copy(io.Discard, r)
+	}
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
+}
+
+// refusals wraps fasthttp's error handler (Fiber's, which answers through the kit's error handler):
+// every request refused before a route ran is counted and logged like an answered one, and a new
+// connection that sent not a byte before the read timeout is closed silently, as an idle
+// keep-alive connection is, instead of receiving a 408 for a request it never made (a browser's
+// preconnect, a port scan, a client that opened a socket and went away).
+func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), requests *prometheus.HistogramVec) func(*fasthttp.RequestCtx, error) {
+	return func(fctx *fasthttp.RequestCtx, err error) {
+		if tc, ok := fctx.Conn().(*trackedConn); ok && tc.read == 0 && isTimeout(err) {
+			tc.discard = true // fasthttp writes an answer after this handler: it goes nowhere
+			return
+		}
+		answer(fctx, err)
+		status := fctx.Response.StatusCode()
+		method := methodLabel(fctx.Request.Header.Method())
+		requests.WithLabelValues(method, RefusedRoute, strconv.Itoa(status)).Observe(time.Since(fctx.Time()).Seconds())
+		s.log.LogAttrs(fctx, slog.LevelInfo, "request", slog.String("method", method), slog.Int("status", status),
+			slog.String("refused", err.Error()))
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// answerAllow registers, for every path the app routes for some methods only, a handler of the
+// others that answers 405 with the Allow header RFC 9110 (15.5.6) requires: Fiber's own 405 has
+// none. It runs once, when the routes are all known (Serve).
+func answerAllow(app *fiber.App) {
+	methods := map[string][]string{} // path → the methods routed for it
+	var paths []string
+	for _, r := range app.GetRoutes(true) {
+		if _, seen := methods[r.Path]; !seen {
+			paths = append(paths, r.Path)
+		}
+		if !slices.Contains(methods[r.Path], r.Method) {
+			methods[r.Path] = append(methods[r.Path], r.Method)
+		}
+	}
+	for _, path := range paths {
+		routed := methods[path]
+		var missing []string
+		for _, m := range standardMethods {
+			if !slices.Contains(routed, m) && m != fiber.MethodConnect && m != fiber.MethodTrace {
+				missing = append(missing, m)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		allow := make([]string, 0, len(routed))
+		for _, m := range standardMethods {
+			if slices.Contains(routed, m) {
+				allow = append(allow, m)
+			}
+		}
+		header := strings.Join(allow, ", ")
+		for _, m := range missing {
+			app.Add(m, path, func(c *fiber.Ctx) error {
+				c.Set(fiber.HeaderAllow, header)
+				return fiber.ErrMethodNotAllowed
+			})
+		}
+	}
+}
