@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -129,3 +130,58 @@ func answerAllow(app *fiber.App) {
 		}
 	}
 }
+
+// badHeaderLines names what makes a request's header block one that RFC 9112 asks a server to
+// refuse with 400, which fasthttp reads without complaint: a line folded onto the one before it
+// (obs-fold, 5.2), whitespace or another non-token byte in a field name (5.1: "Transfer-Encoding :"
+// would be another header here, and chunked to a proxy in front), or more than one Host (3.2: the
+// later one would win here, the first one elsewhere). Each of these lets two servers on a request's
+// way read it differently, which is what request smuggling and cache poisoning are made of. An empty
+// result is a good block.
+func badHeaderLines(raw []byte) string {
+	hosts := 0
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return "a folded header line"
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return "a header line without a name"
+		}
+		for _, b := range line[:colon] {
+			if !tokenByte[b] {
+				return "a header name with whitespace or a separator in it"
+			}
+		}
+		if colon == 4 && bytes.EqualFold(line[:4], []byte("host")) {
+			if hosts++; hosts > 1 {
+				return "more than one Host"
+			}
+		}
+	}
+	return ""
+}
+
+// tokenByte holds the bytes of an RFC 9110 token (5.6.2), the only ones a field name may have.
+var tokenByte = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()

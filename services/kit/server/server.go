@@ -160,6 +160,8 @@ func New(opts Options) *Server {
 		if c.Request().Header.IsHTTP11() && len(c.Request().Header.Host()) == 0 {
 			// RFC 9112, 3.2: an HTTP/1.1 request without a Host is answered 400.
 			err = errs.Errorf(errs.EINVALID, "an HTTP/1.1 request needs a Host header")
+		} else if bad := badHeaderLines(c.Request().Header.RawHeaders()); bad != "" {
+			err = errs.Errorf(errs.EINVALID, "the request's headers are malformed: %s", bad)
 		} else if bad := invalidText(c, !opts.StreamRequestBody); bad != "" {
 			err = errs.Errorf(errs.EINVALID, "the request's %s is not valid UTF-8 text", bad)
 		} else if pastDeadline(c, start) {

@@ -636,3 +636,47 @@ func TestMethodNotAllowedSaysAllow(t *testing.T) {
 		t.Errorf("PUT /v1/carts/abc = %d, want 204: the routed method still works", status)
 	}
 }
+
+// TestAmbiguousHeadersAreRefused: header blocks RFC 9112 asks a server to refuse, which two servers
+// on a request's way could read differently (request smuggling), get 400; ordinary ones pass.
+func TestAmbiguousHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, io.Discard, nil)
+	addr := serve(t, s)
+	for raw, want := range map[string]string{
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 4\r\nConnection: close\r\n\r\n0\r\n\r\n": "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n":                                              "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n":                                         "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Name: x\r\nConnection: close\r\n\r\n":                                          "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Ok_1.~!#: x y\r\nAccept: */*\r\nConnection: close\r\n\r\n":                       "HTTP/1.1 200 ",
+		"GET /healthz HTTP/1.1\r\nhost: a\r\nX-Host: b\r\nConnection: close\r\n\r\n":                                            "HTTP/1.1 200 ",
+	} {
+		conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if !strings.HasPrefix(string(got), want) {
+			t.Errorf("%q answered %.60q, want %q", raw, got, want)
+		}
+	}
+}
+
+func BenchmarkBadHeaderLines(b *testing.B) {
+	raw := []byte("Host: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36\r\n" +
+		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+		"Cookie: inlay_csrf=Q62reebBY5AxI0zFxgDpdAm8y29pd-pFtylOI1P1obpWHDp-XpI4-tKnCGjFTdY68; inlay_cart=0193a5b2-7c1d-7e4f-9a8b-123456789abc\r\nConnection: keep-alive\r\n")
+	for b.Loop() {
+		if server.BadHeaderLines(raw) != "" {
+			b.Fatal("refused a browser's headers")
+		}
+	}
+}
