@@ -2,7 +2,8 @@
 //
 //	GET /v1/payments/{order_id}   the order's payment (404 when it has none yet)
 //
-// Errors are the kit's JSON errors ({"error": {"code", "message"}}) with the matching status.
+// Errors are RFC 9457 problem details, as for every team's /v1 (docs/apis.md). The answer's example
+// is testdata/payment.json.
 package api
 
 import (

@@ -3,19 +3,24 @@ package api_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	"github.com/inlay-dev/inlay/services/kit/kittest/apitest"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/payments"
 	"github.com/inlay-dev/inlay/services/payments/api"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json from the current responses")
 
 type reader map[string]payments.Payment
 
@@ -60,6 +65,10 @@ func TestAPI(t *testing.T) {
 		}
 		if strings.Contains(string(b), "database down") {
 			t.Errorf("GET %s leaks the internal error: %s", tc.path, b)
+		}
+		if tc.path == "/v1/payments/o1" {
+			apitest.Example(t, filepath.Join("testdata", "payment.json"), b, *update)
+			apitest.Decode(t, filepath.Join("testdata", "payment.json"), &api.Payment{})
 		}
 	}
 }
