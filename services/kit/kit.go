@@ -143,6 +143,8 @@ type Options struct {
 	AdminAddr string
 	// AdminReady, when not nil, receives the admin listener's bound address.
 	AdminReady func(net.Addr)
+	// Public is server.Options': the process faces the internet (the shell, the BFFs).
+	Public bool
 }
 
 // Service is a started process: its server, stores and background work.
@@ -182,7 +184,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		Keys: redisdb.Keys(opts.Common.KeyPrefix(opts.Name))}
 	s.Server = server.New(server.Options{Name: opts.Name, Log: opts.Log, BodyLimit: opts.Common.BodyLimit,
 		StreamRequestBody: opts.StreamRequestBody, Problems: opts.Problems, ErrorPage: opts.ErrorPage,
-		ReadBufferSize: opts.ReadBufferSize, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady,
+		ReadBufferSize: opts.ReadBufferSize, AdminAddr: opts.AdminAddr, AdminReady: opts.AdminReady, Public: opts.Public,
 		Drain: opts.Common.Drain, Tracer: tp})
 	if opts.Fragments != nil {
 		v, err := fragments.KeySetVerifier(opts.Fragments.PublicKeys(), opts.Common.Dev())

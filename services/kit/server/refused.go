@@ -134,12 +134,13 @@ func answerAllow(app *fiber.App) {
 // badHeaderLines names what makes a request's header block one that RFC 9112 asks a server to
 // refuse with 400, which fasthttp reads without complaint: a line folded onto the one before it
 // (obs-fold, 5.2), whitespace or another non-token byte in a field name (5.1: "Transfer-Encoding :"
-// would be another header here, and chunked to a proxy in front), or more than one Host (3.2: the
-// later one would win here, the first one elsewhere). Each of these lets two servers on a request's
+// would be another header here, and chunked to a proxy in front), more than one Host (3.2: the
+// later one would win here, the first one elsewhere), or both Content-Length and Transfer-Encoding
+// (6.3: a proxy in front may have framed the body by the length). Each of these lets two servers on a request's
 // way read it differently, which is what request smuggling and cache poisoning are made of. An empty
 // result is a good block.
 func badHeaderLines(raw []byte) string {
-	hosts := 0
+	hosts, length, chunked := 0, false, false
 	for len(raw) > 0 {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -163,11 +164,19 @@ func badHeaderLines(raw []byte) string {
 				return "a header name with whitespace or a separator in it"
 			}
 		}
-		if colon == 4 && bytes.EqualFold(line[:4], []byte("host")) {
+		switch name := line[:colon]; {
+		case len(name) == 4 && bytes.EqualFold(name, []byte("host")):
 			if hosts++; hosts > 1 {
 				return "more than one Host"
 			}
+		case len(name) == 14 && bytes.EqualFold(name, []byte("content-length")):
+			length = true
+		case len(name) == 17 && bytes.EqualFold(name, []byte("transfer-encoding")):
+			chunked = true
 		}
+	}
+	if length && chunked {
+		return "both Content-Length and Transfer-Encoding"
 	}
 	return ""
 }

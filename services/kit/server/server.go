@@ -68,6 +68,9 @@ type Options struct {
 	// shuts down: the time a load balancer, or the shell's health check, needs to take the instance
 	// out of rotation (INLAY_DRAIN). Zero shuts down at once.
 	Drain time.Duration
+	// Public marks a server the internet reaches (the shell, the BFFs): it trusts no header meant for
+	// calls between the platform's own processes (DeadlineHeader), and every answer says nosniff.
+	Public bool
 	// ReadTimeout bounds the time to read a request, line, headers and body, and the time a new
 	// connection may stay silent before it is closed [30 s].
 	ReadTimeout time.Duration
@@ -160,11 +163,16 @@ func New(opts Options) *Server {
 		if c.Request().Header.IsHTTP11() && len(c.Request().Header.Host()) == 0 {
 			// RFC 9112, 3.2: an HTTP/1.1 request without a Host is answered 400.
 			err = errs.Errorf(errs.EINVALID, "an HTTP/1.1 request needs a Host header")
+		} else if m := c.Request().Header.Method(); string(m) == fiber.MethodTrace || string(m) == fiber.MethodConnect {
+			// No resource here takes either (a TRACE would echo the request, cookies included).
+			err = fiber.NewError(fiber.StatusNotImplemented, "this server does not take "+string(m)+" requests")
 		} else if bad := badHeaderLines(c.Request().Header.RawHeaders()); bad != "" {
+			// Where this request ends is in doubt, so nothing after it on the connection is read.
+			c.Context().SetConnectionClose()
 			err = errs.Errorf(errs.EINVALID, "the request's headers are malformed: %s", bad)
 		} else if bad := invalidText(c, !opts.StreamRequestBody); bad != "" {
 			err = errs.Errorf(errs.EINVALID, "the request's %s is not valid UTF-8 text", bad)
-		} else if pastDeadline(c, start) {
+		} else if !opts.Public && pastDeadline(c, start) {
 			err = errs.Errorf(errs.EUNAVAILABLE, "the caller gave up on this request before it was served")
 		} else {
 			err = c.Next()
@@ -177,6 +185,9 @@ func New(opts Options) *Server {
 		}
 		if s.draining.Load() {
 			c.Context().SetConnectionClose()
+		}
+		if opts.Public {
+			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 		}
 		status := c.Response().StatusCode()
 		// Both labels are constants, never the request's bytes: c.Method() aliases fasthttp's request
@@ -233,7 +244,7 @@ func (s *Server) accessLog(c *fiber.Ctx, status int, start time.Time) {
 // overloaded meanwhile — is refused unserved, so a form post the shopper was told had failed (503
 // after the proxy's timeout) does not take effect afterwards. It is for requests from the platform's
 // own processes (the shell passes no browser's header of this name), whose clocks agree within
-// deadlineSkew.
+// deadlineSkew: a Public server ignores it.
 const DeadlineHeader = "Inlay-Deadline"
 
 // deadlineSkew is how far the caller's clock may be behind this process's before a deadline is

@@ -645,11 +645,11 @@ func TestAmbiguousHeadersAreRefused(t *testing.T) {
 	addr := serve(t, s)
 	for raw, want := range map[string]string{
 		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 4\r\nConnection: close\r\n\r\n0\r\n\r\n": "HTTP/1.1 400 ",
-		"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n":                                              "HTTP/1.1 400 ",
-		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n":                                         "HTTP/1.1 400 ",
-		"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Name: x\r\nConnection: close\r\n\r\n":                                          "HTTP/1.1 400 ",
-		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Ok_1.~!#: x y\r\nAccept: */*\r\nConnection: close\r\n\r\n":                       "HTTP/1.1 200 ",
-		"GET /healthz HTTP/1.1\r\nhost: a\r\nX-Host: b\r\nConnection: close\r\n\r\n":                                            "HTTP/1.1 200 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n":                                                 "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n":                                            "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Name: x\r\nConnection: close\r\n\r\n":                                             "HTTP/1.1 400 ",
+		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Ok_1.~!#: x y\r\nAccept: */*\r\nConnection: close\r\n\r\n":                          "HTTP/1.1 200 ",
+		"GET /healthz HTTP/1.1\r\nhost: a\r\nX-Host: b\r\nConnection: close\r\n\r\n":                                               "HTTP/1.1 200 ",
 	} {
 		conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 		if err != nil {
@@ -678,5 +678,46 @@ func BenchmarkBadHeaderLines(b *testing.B) {
 		if server.BadHeaderLines(raw) != "" {
 			b.Fatal("refused a browser's headers")
 		}
+	}
+}
+
+// TestPublicServer: a server the internet reaches ignores the platform's internal deadline header
+// (anyone could make it answer 503 at will) and says nosniff on every answer; every server refuses
+// TRACE and CONNECT with 501, and closes a connection whose request's framing is in doubt.
+func TestPublicServer(t *testing.T) {
+	t.Parallel()
+	s := server.New(server.Options{Name: "edge", Log: slog.New(slog.DiscardHandler), Public: true})
+	s.App.Get("/v1/home", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true}) })
+	addr := serve(t, s)
+	exchange := func(raw string) string {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		return string(got)
+	}
+	got := exchange("GET /v1/home HTTP/1.1\r\nHost: x\r\nInlay-Deadline: 1\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.Contains(got, "X-Content-Type-Options: nosniff\r\n") {
+		t.Errorf("a public server's answer to a request with a past Inlay-Deadline:\n%s", got)
+	}
+	if got := exchange("TRACE /v1/home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 501 ") {
+		t.Errorf("TRACE answered %.60q, want 501", got)
+	}
+	// CL.TE: a proxy in front that framed the body by its length would send the second request as
+	// the first one's body; this server must neither answer it nor keep the connection.
+	got = exchange("POST /v1/home HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+		"GET /v1/home HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || strings.Count(got, "HTTP/1.1 ") != 1 {
+		t.Errorf("a request with both Content-Length and Transfer-Encoding, then another, answered:\n%s", got)
 	}
 }

@@ -22,7 +22,7 @@ func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	// with 413 before reading it, and cuts a chunked body off at the limit; the proxy holds form
 	// posts to the tighter server.FormBodyLimit.
 	svc, err := kit.Start(ctx, kit.Options{Name: "shell", Addr: cfg.Addr, Common: cfg.Common, Log: log,
-		Redis: cfg.Cache, AdminAddr: cfg.AdminAddr, ErrorPage: server.ErrorPage, ReadBufferSize: kitserver.PublicReadBuffer})
+		Redis: cfg.Cache, AdminAddr: cfg.AdminAddr, Public: true, ErrorPage: server.ErrorPage, ReadBufferSize: kitserver.PublicReadBuffer})
 	if err != nil {
 		return err
 	}

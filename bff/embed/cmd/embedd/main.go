@@ -78,7 +78,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc, err := kit.Start(ctx, kit.Options{Name: "embed", Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Common: cfg.Common, Log: log,
+	svc, err := kit.Start(ctx, kit.Options{Name: "embed", Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Public: true, Common: cfg.Common, Log: log,
 		Redis: true, Migrations: embed.Migrations()})
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc, err := kit.Start(ctx, kit.Options{Name: "mobile", Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Common: cfg.Common, Log: log, Redis: true,
+	svc, err := kit.Start(ctx, kit.Options{Name: "mobile", Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Public: true, Common: cfg.Common, Log: log, Redis: true,
 		Problems: true})
 	if err != nil {
 		return err
