@@ -388,10 +388,12 @@ func sfPlaceOrderJS(t testing.TB, tab context.Context, card, storeID, storeName 
 	); err != nil {
 		t.Fatalf("fill the checkout form: %v", err)
 	}
-	// Everything but the store: still disabled.
+	// Everything but the store: still disabled, and the line beside the button says why.
 	if disabled, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector('`+place+`').disabled`)); err != nil || !disabled {
 		t.Errorf("place order enabled without a store (err %v)", err)
 	}
+	sfWaitJS(t, tab, "the missing store named beside place order",
+		`document.querySelector('[data-testid="checkout-missing"]')?.textContent === 'To place the order, complete: a store.'`)
 	sel := fmt.Sprintf(`[data-testid="store-picker-store"][data-store-id=%q] [data-testid="store-picker-select"]`, storeID)
 	if err := chromedp.Do(tab,
 		chromedp.Click(chromedp.CSS(`[data-testid="store-picker-open"]`)),
@@ -406,6 +408,7 @@ func sfPlaceOrderJS(t testing.TB, tab context.Context, card, storeID, storeName 
 		t.Errorf("store picker shows %q, want %q", got, storeName)
 	}
 	sfWaitJS(t, tab, "place order enabled", `document.querySelector('`+place+`')?.disabled === false`)
+	sfWaitJS(t, tab, "nothing named missing", `document.querySelector('[data-testid="checkout-missing"]')?.hidden === true`)
 
 	resp, err := sfClickNav(tab, place)
 	if err != nil {

@@ -289,6 +289,17 @@ const (
 // maxField bounds every text field of the form.
 const maxField = 100
 
+// IsTestCard reports whether a normalized card number is one of the simulated card provider's test
+// cards (docs/storefront.md: paid, declined, insufficient funds): the only numbers checkout takes, so
+// a real card number never enters the shop (order.placed carries the number to payments).
+func IsTestCard(card string) bool {
+	switch card {
+	case "4242424242424242", "4000000000000002", "4000000000009995":
+		return true
+	}
+	return false
+}
+
 // Normalize trims the fields and removes spaces and dashes from the card number.
 func (f CheckoutForm) Normalize() CheckoutForm {
 	f.FirstName = strings.TrimSpace(f.FirstName)
@@ -306,7 +317,7 @@ func (f CheckoutForm) Normalize() CheckoutForm {
 }
 
 // Validate checks a normalized form: names required, a valid e-mail address, a card number that
-// passes the Luhn check, a store id, and an idempotency key. It returns nil when all is well.
+// passes the Luhn check and is a test card (IsTestCard), a store id, and an idempotency key. It returns nil when all is well.
 func (f CheckoutForm) Validate() FieldErrors {
 	errs := FieldErrors{}
 	text := func(field, value, label string) {
@@ -328,6 +339,8 @@ func (f CheckoutForm) Validate() FieldErrors {
 		errs[FieldCard] = "Card number is required."
 	} else if !Luhn(f.Card) {
 		errs[FieldCard] = "Card number is not valid."
+	} else if !IsTestCard(f.Card) {
+		errs[FieldCard] = "This shop takes test cards only, such as 4242 4242 4242 4242."
 	}
 	if f.StoreID == "" {
 		errs[FieldStore] = "Please choose a store."

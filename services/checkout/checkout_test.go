@@ -91,6 +91,11 @@ func TestValidate(t *testing.T) {
 		{"e-mail with name", func(f *checkout.CheckoutForm) { f.Email = "Ada <ada@example.com>" }, []string{checkout.FieldEmail}},
 		{"card fails Luhn", func(f *checkout.CheckoutForm) { f.Card = "4242 4242 4242 4241" }, []string{checkout.FieldCard}},
 		{"card missing", func(f *checkout.CheckoutForm) { f.Card = "" }, []string{checkout.FieldCard}},
+		// A real number (valid Luhn) never enters the shop: only the provider's test cards do.
+		{"real card", func(f *checkout.CheckoutForm) { f.Card = "4111 1111 1111 1111" }, []string{checkout.FieldCard}},
+		{"all zeros", func(f *checkout.CheckoutForm) { f.Card = "0000 0000 0000 0000" }, []string{checkout.FieldCard}},
+		{"declined test card", func(f *checkout.CheckoutForm) { f.Card = "4000 0000 0000 0002" }, nil},
+		{"insufficient funds test card", func(f *checkout.CheckoutForm) { f.Card = "4000-0000-0000-9995" }, nil},
 		{"no store", func(f *checkout.CheckoutForm) { f.StoreID = "" }, []string{checkout.FieldStore}},
 		{"bad store", func(f *checkout.CheckoutForm) { f.StoreID = "<script>" }, []string{checkout.FieldStore}},
 		{"no key", func(f *checkout.CheckoutForm) { f.IdempotencyKey = "" }, []string{checkout.FieldIdempotencyKey}},

@@ -91,11 +91,18 @@ if (!document.documentElement.dataset[installed]) {
     return sum % 10 === 0;
   };
 
+  // The simulated provider's test cards (docs/storefront.md): the only numbers the shop takes, so a
+  // real card number never enters it.
+  const testCards = new Set(["4242424242424242", "4000000000000002", "4000000000009995"]);
+
   const validate = (form) => {
     const card = form.elements.namedItem("card");
     if (card instanceof HTMLInputElement) {
       const digits = card.value.replace(/[\s-]/g, "");
-      card.setCustomValidity(digits === "" || luhn(digits) ? "" : "Card number is not valid.");
+      let msg = "";
+      if (digits !== "" && !luhn(digits)) msg = "Card number is not valid.";
+      else if (digits !== "" && !testCards.has(digits)) msg = "This shop takes test cards only, such as 4242 4242 4242 4242.";
+      card.setCustomValidity(msg);
     }
     // The store id is read-only, and read-only inputs are barred from constraint validation
     // (checkValidity ignores their required and custom validity): check it here.
@@ -108,6 +115,20 @@ if (!document.documentElement.dataset[installed]) {
     const valid = form.checkValidity() && storeChosen;
     const submit = form.querySelector("[data-checkout-place-order]");
     if (submit) submit.disabled = !valid;
+    // A disabled button says nothing by itself: name what is still missing beside it (and to
+    // screen readers, through the button's description and the live region).
+    const missing = form.querySelector("[data-checkout-missing]");
+    if (missing) {
+      const names = [];
+      for (const input of form.querySelectorAll("input:not([type='hidden'])")) {
+        const bad = input.readOnly ? input.value.trim() === "" : !input.validity.valid;
+        if (!bad) continue;
+        const label = input.readOnly ? "a store" : form.querySelector(`label[for="${input.id}"]`)?.textContent?.trim();
+        if (label && !names.includes(label)) names.push(label);
+      }
+      missing.textContent = valid ? "" : `To place the order, complete: ${names.join(", ")}.`;
+      missing.hidden = valid;
+    }
     return valid;
   };
 
