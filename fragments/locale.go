@@ -1,20 +1,82 @@
 package fragments
 
-import "strings"
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
 
-// Locale is the first language of an Accept-Language header ("de-CH,de;q=0.9" → "de-ch"), or "en":
-// the context's locale, and what cached public fragments are keyed by.
-func Locale(acceptLanguage string) string {
-	tag, _, _ := strings.Cut(acceptLanguage, ",")
-	tag, _, _ = strings.Cut(tag, ";")
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	if len(tag) < 2 || len(tag) > 12 {
-		return "en"
+// DefaultLocale is the locale of a store that names none.
+const DefaultLocale = "en"
+
+// maxLanguages bounds how many entries of an Accept-Language header are read.
+const maxLanguages = 16
+
+// Locale is the locale, of those the store is written in (supported, lowercase tags, the first its
+// default; DefaultLocale alone when empty), that an Accept-Language header prefers: the entry of highest
+// weight (the first on a tie) whose tag is supported, or whose language alone is ("de-CH" → "de"),
+// or whose tag is a supported one's language ("de" → "de-ch"); the default when none is. It is the
+// context's locale and what cached public fragments are keyed by, so no visitor's header can make
+// more cache keys than the store has locales.
+func Locale(acceptLanguage string, supported []string) string {
+	if len(supported) == 0 {
+		supported = []string{DefaultLocale}
 	}
-	for i := 0; i < len(tag); i++ {
-		if ch := tag[i]; !(ch >= 'a' && ch <= 'z' || ch == '-') {
-			return "en"
+	best, bestQ, n := supported[0], -1.0, 0
+	for entry := range strings.SplitSeq(acceptLanguage, ",") {
+		if n++; n > maxLanguages {
+			break
+		}
+		tag, params, _ := strings.Cut(entry, ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 || f > 1 {
+				continue
+			}
+			q = f
+		}
+		if q <= bestQ || q == 0 {
+			continue
+		}
+		if m := matchLocale(strings.ToLower(strings.TrimSpace(tag)), supported); m != "" {
+			best, bestQ = m, q
 		}
 	}
-	return tag
+	return best
+}
+
+// matchLocale is the supported locale tag names, or "".
+func matchLocale(tag string, supported []string) string {
+	if tag == "" || tag == "*" {
+		return ""
+	}
+	if slices.Contains(supported, tag) {
+		return tag
+	}
+	lang, _, _ := strings.Cut(tag, "-")
+	if slices.Contains(supported, lang) {
+		return lang
+	}
+	for _, s := range supported {
+		if l, _, _ := strings.Cut(s, "-"); l == tag {
+			return s
+		}
+	}
+	return ""
+}
+
+// ValidLocale reports whether s is a locale tag a store may be written in: 2 to 12 lowercase
+// letters, digits and single hyphens, starting with a letter and not ending in a hyphen ("en",
+// "de-ch").
+func ValidLocale(s string) bool {
+	if len(s) < 2 || len(s) > 12 || s[0] < 'a' || s[0] > 'z' || strings.HasSuffix(s, "-") || strings.Contains(s, "--") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+			return false
+		}
+	}
+	return true
 }

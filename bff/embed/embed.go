@@ -72,7 +72,10 @@ type Options struct {
 	FragmentTimeout time.Duration
 	// Cache turns the fragment cache on.
 	Cache bool
-	Log   *slog.Logger
+	// Locales are the store's (INLAY_LOCALES), which a visitor's Accept-Language is matched against:
+	// the cache is keyed by these alone. Empty: fragments.DefaultLocale.
+	Locales []string
+	Log     *slog.Logger
 	// Tracer, when not nil, makes a span of every fragment and fragment request.
 	Tracer trace.TracerProvider
 }
@@ -296,7 +299,7 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	if q := vals.Encode(); q != "" {
 		src += "?" + q
 	}
-	loc := fragments.Locale(c.Get(fiber.HeaderAcceptLanguage))
+	loc := fragments.Locale(c.Get(fiber.HeaderAcceptLanguage), e.opts.Locales)
 	fwd := fragments.Forwarded{AcceptLanguage: clip(c.Get(fiber.HeaderAcceptLanguage), 256),
 		UserAgent: clip(c.Get(fiber.HeaderUserAgent), 512), RequestID: clip(c.Get(fiber.HeaderXRequestID), 128)}
 	sign := func() string {

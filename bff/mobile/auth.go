@@ -82,7 +82,7 @@ func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 		signer:    b.opts.Signer,
 		start:     fc.Context().Time(),
 	}
-	rc.locale = fragments.Locale(rc.language)
+	rc.locale = fragments.Locale(rc.language, b.opts.Locales)
 	keys := []string{b.opts.Keys.Key("rate", "addr", rc.client)}
 	if rc.token != "" {
 		keys = append(keys, b.opts.Keys.Key("rate", "token", tokenName(rc.token)))

@@ -104,6 +104,9 @@ type Options struct {
 	DNSRefresh time.Duration
 	// Signer signs the teams' Inlay-Context with the BFF's key (key id "mobile").
 	Signer *fragments.Signer
+	// Locales are the store's (INLAY_LOCALES), which an app's Accept-Language is matched against.
+	// Empty: fragments.DefaultLocale.
+	Locales []string
 	// Redis holds the rate limits, under Keys.
 	Redis *redis.Client
 	Keys  redisdb.Keys

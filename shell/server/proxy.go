@@ -35,6 +35,8 @@ type proxy struct {
 type proxyOptions struct {
 	// sign returns the signed Inlay-Context for c.
 	sign func(c *fiber.Ctx, locale string) string
+	// locales are the store's (INLAY_LOCALES), which a visitor's Accept-Language is matched against.
+	locales []string
 	// bodyLimit bounds a request body other than a form post's (FormBodyLimit).
 	bodyLimit int
 	// errorPage answers in place of a team's error whose body is not the team's HTML (a team's
@@ -358,7 +360,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 	req.Header.Set("X-Forwarded-Proto", c.Protocol())
 	var session string
 	if withContext {
-		if h := p.opts.sign(c, fragments.Locale(c.Get(fiber.HeaderAcceptLanguage))); h != "" {
+		if h := p.opts.sign(c, fragments.Locale(c.Get(fiber.HeaderAcceptLanguage), p.opts.locales)); h != "" {
 			req.Header.Set(fragments.ContextHeader, h)
 		}
 		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out

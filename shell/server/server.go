@@ -225,7 +225,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 		return nil, err
 	}
 	s.sessions = newSessions(s.instances, sessionOwner, s.log)
-	s.proxy = newProxy(s.instances, teams, proxyOptions{sign: s.signContext, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
+	s.proxy = newProxy(s.instances, teams, proxyOptions{sign: s.signContext, locales: cfg.Locales, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
 		sessionChanged: s.sessions.forget, unavailable: func(team string) bool {
 			st, ok := s.client.BreakerState(team)
 			return ok && st == gobreaker.StateOpen
@@ -480,7 +480,7 @@ type requestContext struct {
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 	// Fiber's strings alias the request's buffers, which are reused after the handler returns while
 	// the page (and a background revalidation) may still use them: every string kept is cloned.
-	rc := requestContext{nonce: newNonce(), locale: strings.Clone(fragments.Locale(c.Get(fiber.HeaderAcceptLanguage)))}
+	rc := requestContext{nonce: newNonce(), locale: strings.Clone(fragments.Locale(c.Get(fiber.HeaderAcceptLanguage), s.cfg.Locales))}
 	rc.debug = c.Query("debug") == "fragments"
 	rc.fwd = fragments.Forwarded{
 		AcceptLanguage: strings.Clone(clip(c.Get(fiber.HeaderAcceptLanguage), 256)),

@@ -211,7 +211,7 @@ func TestPageComposedWithSignedContextAndCSP(t *testing.T) {
 	decide.fragment("product", "<article>P</article>")
 	inspire.fragment("recs", "<aside>R</aside>")
 	s := startShell(t, map[string]*team{"explore": explore, "decide": decide, "inspire": inspire},
-		[]shell.Page{rawPage("/product/:id", testDoc)}, nil)
+		[]shell.Page{rawPage("/product/:id", testDoc)}, func(c *Config) { c.Locales = []string{"en", "de-ch"} })
 	resp, body := get(t, s.url+"/product/7", map[string]string{
 		"Cookie":          "inlay_cart=cart123; inlay_session=secret; other=x",
 		"Accept-Language": "de-CH,de;q=0.9",
@@ -265,6 +265,42 @@ func TestPageComposedWithSignedContextAndCSP(t *testing.T) {
 	}
 	if !csrf {
 		t.Error("no CSRF cookie set")
+	}
+}
+
+// TestAcceptLanguageMakesNoNewCacheKeys: the locale a cached fragment is keyed by is one of the
+// store's, whatever a visitor's Accept-Language invents, so such headers neither bypass the cache
+// nor fill it.
+func TestAcceptLanguageMakesNoNewCacheKeys(t *testing.T) {
+	explore := newTeam(t)
+	explore.handle("/fragments/header", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		fmt.Fprint(w, "<header>H</header>")
+	})
+	doc := `<html><head></head><body><inlay-fragment src="explore/header" primary></inlay-fragment></body></html>`
+	s := startShell(t, map[string]*team{"explore": explore}, []shell.Page{rawPage("/p", doc)},
+		func(c *Config) { c.Locales = []string{"en", "de"} })
+	for _, al := range []string{"en", "zzqq-abc", "zzqq-abd", "en-GB,en;q=0.9", "*", "de-CH", "de", "xx;q=0.9,de;q=0.1"} {
+		if resp, body := get(t, s.url+"/p", map[string]string{"Accept-Language": al}); resp.StatusCode != 200 || !strings.Contains(body, "<header>H</header>") {
+			t.Fatalf("Accept-Language %q: %d %s", al, resp.StatusCode, body)
+		}
+	}
+	explore.mu.Lock()
+	locales := map[string]int{}
+	for _, r := range explore.requests {
+		if r.URL.Path == "/fragments/header" {
+			fc, err := s.verifier.Verify(r.Header.Get(fragments.ContextHeader), time.Now())
+			if err != nil {
+				t.Errorf("context: %v", err)
+				continue
+			}
+			locales[fc.Locale]++
+		}
+	}
+	explore.mu.Unlock()
+	if len(locales) != 2 || locales["en"] != 1 || locales["de"] != 1 {
+		t.Errorf("the team was asked for the header with locales %v, want en and de once each", locales)
 	}
 }
 

@@ -223,7 +223,8 @@ func TestCSRFTokenOnlyWhereAsked(t *testing.T) {
 	checkout.fragment("mini-cart", "<a>M</a>")
 	doc := `<!doctype html><html><head></head><body><inlay-fragment src="checkout/mini-cart"></inlay-fragment>` +
 		`<inlay-fragment src="checkout/add-to-cart" primary></inlay-fragment></body></html>`
-	s := startShell(t, map[string]*team{"accounts": accounts, "checkout": checkout}, []shell.Page{rawPage("/p", doc)}, nil)
+	s := startShell(t, map[string]*team{"accounts": accounts, "checkout": checkout}, []shell.Page{rawPage("/p", doc)},
+		func(c *Config) { c.Locales = []string{"en", "de-ch"} })
 
 	header := func(path string) string {
 		r, _ := checkout.last(path)

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/inlay-dev/inlay/fragments"
 )
 
 // Common holds the settings every Inlay process shares. Each field's variable is listed in the README.
@@ -50,6 +52,10 @@ type Common struct {
 	// shuts down, so load balancers and the shell take it out of rotation first: 5 s in the deploy
 	// files, 0 (stop at once) in dev and tests.
 	Drain time.Duration `env:"INLAY_DRAIN" envDefault:"0s"`
+	// Locales are the locales the store is written in, the first its default: a visitor's
+	// Accept-Language is matched against them (fragments.Locale) by the processes that build a
+	// context (the shell, the BFFs), so cached fragments are keyed by these alone.
+	Locales []string `env:"INLAY_LOCALES" envDefault:"en" envSeparator:","`
 	// Tracing is OpenTelemetry's configuration, from its standard variables.
 	Tracing Tracing
 }
@@ -210,6 +216,14 @@ func (c *Common) validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("configuration: LOG_FORMAT must be json or text, not %q", c.LogFormat)
+	}
+	if len(c.Locales) == 0 {
+		return fmt.Errorf("configuration: INLAY_LOCALES must name at least one locale")
+	}
+	for _, l := range c.Locales {
+		if !fragments.ValidLocale(l) {
+			return fmt.Errorf("configuration: INLAY_LOCALES: %q is not a lowercase locale tag (en, de-ch)", l)
+		}
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer svc.Close()
 	e, err := embed.New(ctx, embed.Options{Teams: registry, DNSRefresh: cfg.DNSRefresh, Storefront: cfg.Storefront,
 		Signer: fragments.NewKeySigner(fragments.KeyEmbed, key), Partners: embed.NewKeyCache(embed.NewStore(svc.DB), cfg.KeyTTL, nil),
-		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Log: log,
+		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Locales: cfg.Locales, Log: log,
 		Tracer: svc.Tracing})
 	if err != nil {
 		return err

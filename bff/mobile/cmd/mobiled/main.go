@@ -70,7 +70,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Redis: svc.Redis, Keys: svc.Keys, RatePerMinute: cfg.RatePerMinute, BodyLimit: cfg.BodyLimit, TokenTTL: cfg.TokenTTL,
 		Deadlines: mobile.Deadlines{Decide: cfg.DecideTimeout, Explore: cfg.ExploreTimeout, Checkout: cfg.CheckoutTimeout,
 			Inspire: cfg.InspireTimeout, Inventory: cfg.InventoryTimeout, Accounts: cfg.AccountsTimeout},
-		Log: log})
+		Locales: cfg.Locales, Log: log})
 	if err != nil {
 		return err
 	}
