@@ -26,6 +26,7 @@ package mobile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
+	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
 // Team contexts the BFF calls.
@@ -206,6 +208,15 @@ func (b *BFF) Mount(app *fiber.App) {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "The token of POST /v1/session."},
 	}
 	cfg.Transformers = append(cfg.Transformers, redactErrorValues)
+	// huma validates a body by its members' exact names, then decodes it with encoding/json, which
+	// matches names without regard to case and keeps the last of two: such a body is refused before.
+	strict := huma.Format{Marshal: huma.DefaultJSONFormat.Marshal, Unmarshal: func(data []byte, v any) error {
+		if err := server.ExactKeys(data, v); err != nil {
+			return err
+		}
+		return json.Unmarshal(data, v)
+	}}
+	cfg.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	app.Use("/v1", b.cacheHeaders)
 	b.api = humafiber.New(app, cfg)
 	b.api.UseMiddleware(b.rateLimit, b.authenticate)

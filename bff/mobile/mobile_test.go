@@ -507,6 +507,10 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", `{"sku":"AU-02-OG","quantity":`, 400},
 		{"not an object", `[1]`, 422},
 		{"unknown field", `{"sku":"AU-02-OG","quantity":1,"price":1}`, 422},
+		// Names match exactly, once: encoding/json alone would take these as sku and quantity.
+		{"names in another case", `{"SKU":"AU-02-OG","QUANTITY":1}`, 422},
+		{"a Unicode fold", `{"sku":"AU-02-OG","quantity":1,"ſku":"CL-11-SK"}`, 422},
+		{"a name twice", `{"sku":"AU-02-OG","quantity":1,"sku":"CL-11-SK"}`, 422},
 		{"quantity 0", `{"sku":"AU-02-OG","quantity":0}`, 422},
 		{"quantity -1", `{"sku":"AU-02-OG","quantity":-1}`, 422},
 		{"quantity 100", `{"sku":"AU-02-OG","quantity":100}`, 422},

@@ -84,7 +84,7 @@ func WriteProblem(c *fiber.Ctx, status int, code, detail string, fields map[stri
 }
 
 // DecodeJSON decodes c's body, which must be one JSON object of application/json, into v (a
-// pointer to a struct) strictly: an unknown field, a value of the wrong type (1.5 or "1" for an
+// pointer to a struct) strictly: an unknown field (names match exactly: ExactKeys), a field given twice, a value of the wrong type (1.5 or "1" for an
 // integer) or anything after the object is an EINVALID error naming the field (errs.Fields), a
 // body of another media type a 415.
 func DecodeJSON(c *fiber.Ctx, v any) error {
@@ -95,6 +95,9 @@ func DecodeJSON(c *fiber.Ctx, v any) error {
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 || body[0] != '{' {
 		return errs.Invalid("the body must be a JSON object", nil)
+	}
+	if err := ExactKeys(body, v); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -41,6 +41,10 @@ func TestAPIProblems(t *testing.T) {
 	}{
 		{"ok", "POST", "/api/items?n=2", "application/json", `{"sku":"a","quantity":1}`, 200, ""},
 		{"unknown field", "POST", "/api/items", "application/json", `{"sku":"a","x":1}`, 400, "x"},
+		// encoding/json would take these as sku and quantity (case and Unicode folds), and the last of two.
+		{"another case", "POST", "/api/items", "application/json", `{"SKU":"a","Quantity":1}`, 400, "SKU"},
+		{"a Unicode fold", "POST", "/api/items", "application/json", `{"sku":"a","ſku":"b"}`, 400, "ſku"},
+		{"given twice", "POST", "/api/items", "application/json", `{"sku":"a","sku":"b"}`, 400, "sku"},
 		{"fraction", "POST", "/api/items", "application/json", `{"quantity":1.5}`, 400, "quantity"},
 		{"string for a number", "POST", "/api/items", "application/json", `{"quantity":"1"}`, 400, "quantity"},
 		{"number for a string", "POST", "/api/items", "application/json", `{"sku":1}`, 400, "sku"},
@@ -91,5 +95,38 @@ func TestAPIProblems(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != 404 || !strings.Contains(string(b), `"error":`) {
 		t.Errorf("/html: %d %s", res.StatusCode, b)
+	}
+}
+
+func TestExactKeysNested(t *testing.T) {
+	t.Parallel()
+	type line struct {
+		SKU string `json:"sku"`
+	}
+	type embedded struct {
+		Note string `json:"note,omitempty"`
+	}
+	type order struct {
+		embedded
+		Lines   []line            `json:"lines"`
+		Labels  map[string]string `json:"labels"`
+		Ignored string            `json:"-"`
+		Plain   int
+	}
+	for body, field := range map[string]string{
+		`{"lines":[{"sku":"a"}],"labels":{"Any":"x"},"note":"n","Plain":1}`: "",
+		`{"lines":[{"sku":"a"},{"SKU":"b"}]}`:                               "SKU",
+		`{"Ignored":"x"}`:                                                   "Ignored",
+		`{"plain":1}`:                                                       "plain",
+		`{"labels":{"a":"x","a":"y"}}`:                                      "a",
+		`{"lines":[{"sku":"a","sku":"b"}]}`:                                 "sku",
+	} {
+		err := server.ExactKeys([]byte(body), &order{})
+		if got := errs.Fields(err)[field]; (field == "" && err != nil) || (field != "" && got == "") {
+			t.Errorf("%s: %v, want a complaint about %q", body, err, field)
+		}
+	}
+	if err := server.ExactKeys([]byte(`{"ANY":1}`), &map[string]any{}); err != nil {
+		t.Errorf("a map is not checked: %v", err)
 	}
 }
