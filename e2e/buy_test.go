@@ -85,7 +85,7 @@ func TestBuy(t *testing.T) {
 			t.Fatalf("view in basket: %v (%+v)", err, resp)
 		}
 		line := fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, it.Variant.SKU)
-		if got := sfText(t, tab, line+` [data-testid="cart-line-quantity"]`); got != "2" {
+		if got := sfAttr(t, tab, line+` [data-testid="cart-line-quantity"]`, "value"); got != "2" {
 			t.Fatalf("cart line %s quantity %q, want 2", it.Variant.SKU, got)
 		}
 		if got, want := sfText(t, tab, `[data-testid="cart-total-price"]`), fmt.Sprintf("%d Ø", 2*it.Variant.Price); got != want {
@@ -203,7 +203,7 @@ func TestBuy(t *testing.T) {
 		add(it, 2)
 		add(other, 1)
 		line := func(sku string) string { return fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, sku) }
-		if got := sfText(t, tab, line(it.Variant.SKU)+` [data-testid="cart-line-quantity"]`); got != "2" {
+		if got := sfAttr(t, tab, line(it.Variant.SKU)+` [data-testid="cart-line-quantity"]`, "value"); got != "2" {
 			t.Fatalf("cart line %s quantity %q, want 2", it.Variant.SKU, got)
 		}
 		if got := sfText(t, tab, `[data-testid="mini-cart-count"]`); got != "3" {

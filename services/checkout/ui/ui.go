@@ -52,6 +52,7 @@ const (
 type Carts interface {
 	addtocart.CartAdder
 	cart.LineRemover
+	cart.LineSetter
 	checkoutpage.Basket
 	checkoutpage.FormTaker
 	CartMerger
@@ -124,6 +125,7 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF(), customerCart(carts, store, opts.SecureCookie, true))
 	u.Post("/cart/add", addtocart.Add(store, carts, opts.SecureCookie))
 	u.Post("/cart/remove", cart.Remove(carts))
+	u.Post("/cart/update", cart.Update(carts, store))
 	u.Get("/mini-cart", miniCart)
 	u.Post("/place-order", checkoutpage.PlaceOrder(carts, store, opts.Log))
 	u.Get("/orders/:id/status", order.StatusHandler(store))

@@ -27,7 +27,7 @@ func miniCartCount(t *testing.T, r response) string {
 func cartLines(r response) map[string]string {
 	out := map[string]string{}
 	r.doc.Find("[data-testid=cart-line]").Each(func(_ int, s *goquery.Selection) {
-		out[s.AttrOr("data-sku", "")] = strings.TrimSpace(s.Find("[data-testid=cart-line-quantity]").Text())
+		out[s.AttrOr("data-sku", "")] = s.Find("[data-testid=cart-line-quantity]").AttrOr("value", "")
 	})
 	return out
 }

@@ -297,7 +297,7 @@ func TestCartPageAndRemove(t *testing.T) {
 	}
 	first := lines.First()
 	if first.Find("a[data-testid=cart-line-name]").AttrOr("href", "") != "/product/CL-01?sku=CL-01-GY" ||
-		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-quantity]") != "2" ||
+		first.Find("[data-testid=cart-line-quantity]").AttrOr("value", "") != "2" ||
 		text(r.doc, "[data-testid=cart-line]:first-child [data-testid=cart-line-total]") != "11400 Ø" {
 		t.Errorf("first line: %s", r.body)
 	}
@@ -587,5 +587,70 @@ func TestPlaceOrderAtAStoreThatDoesNotExist(t *testing.T) {
 	form.Set("idempotency_key", "k-no-such-store-2")
 	if r := e.do("POST", "/ui/place-order", "c1", form, asJSON); r.StatusCode != 400 {
 		t.Errorf("as JSON: %d %s", r.StatusCode, r.body)
+	}
+}
+
+// TestCartQuantityUpdateAndShortage: a line's quantity is set on the cart page (no more than is in
+// stock, 1 to 10, never adding a line), and a line that asks for more than is left says so there,
+// before the shopper fills the checkout form.
+func TestCartQuantityUpdateAndShortage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	update := func(sku, q string) url.Values {
+		return url.Values{"sku": {sku}, "quantity": {q}, fragments.CSRFField: {csrf}}
+	}
+	quantity := func() string {
+		r := e.do("GET", "/fragments/cart", "c1", nil, nil)
+		return r.doc.Find("[data-testid=cart-line][data-sku=" + checkouttest.SKUGrey + "] [data-testid=cart-line-quantity]").AttrOr("value", "")
+	}
+	for _, tt := range []struct{ sku, q, location, after string }{
+		{checkouttest.SKUGrey, "4", "/checkout/cart", "4"},
+		{checkouttest.SKUGrey, "6", "/checkout/cart?error=too-many", "4"}, // 5 in stock
+		{checkouttest.SKUGrey, "0", "/checkout/cart?error=quantity", "4"},
+		{checkouttest.SKUGrey, "11", "/checkout/cart?error=quantity", "4"},
+		{checkouttest.SKUGrey, "two", "/checkout/cart?error=quantity", "4"},
+		{checkouttest.SKURed, "1", "/checkout/cart", "4"}, // not in the cart: not added
+		{checkouttest.SKUGrey, " 1 ", "/checkout/cart", "1"},
+	} {
+		r := e.do("POST", "/ui/cart/update", "c1", update(tt.sku, tt.q), nil)
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tt.location {
+			t.Errorf("%s to %q: %d %q, want %q", tt.sku, tt.q, r.StatusCode, r.Header.Get("Location"), tt.location)
+		}
+		if got := quantity(); got != tt.after {
+			t.Errorf("%s to %q: the line holds %q, want %q", tt.sku, tt.q, got, tt.after)
+		}
+	}
+	r := e.do("GET", "/fragments/cart", "c1", nil, nil)
+	if n := r.doc.Find("[data-testid=cart-line]").Length(); n != 1 {
+		t.Errorf("%d lines, want 1: an update never adds a line", n)
+	}
+	if got := text(r.doc, "[data-testid=cart-error]"); got != "" {
+		t.Errorf("an error shown without one: %q", got)
+	}
+	r = e.do("GET", "/fragments/cart?error=too-many", "c1", nil, nil)
+	if got := text(r.doc, "[data-testid=cart-error]"); got != "We do not have that many of this tractor: please choose fewer." {
+		t.Errorf("too-many: %q", got)
+	}
+	if r := e.do("POST", "/ui/cart/update", "c1", url.Values{"sku": {checkouttest.SKUGrey}, "quantity": {"3"}}, nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("an update without the CSRF token: %d, want 403", r.StatusCode)
+	}
+
+	e.do("POST", "/ui/cart/update", "c1", update(checkouttest.SKUGrey, "3"), nil)
+	for stock, want := range map[int]string{2: "Only 2 left: lower the quantity to check out.", 0: "Sold out: remove it to check out."} {
+		checkouttest.Tx(t, e.pool, func(ctx context.Context, tx pgx.Tx) error {
+			return e.store.ApplyStock(ctx, tx, checkouttest.SKUGrey, stock)
+		})
+		r := e.do("GET", "/fragments/cart", "c1", nil, nil)
+		if got := text(r.doc, "[data-testid=cart-line-short]"); got != want || text(r.doc, "[data-testid=cart-short]") == "" {
+			t.Errorf("stock %d under a line of 3: %q (notice %q), want %q", stock, got, text(r.doc, "[data-testid=cart-short]"), want)
+		}
+	}
+	checkouttest.Tx(t, e.pool, func(ctx context.Context, tx pgx.Tx) error {
+		return e.store.ApplyStock(ctx, tx, checkouttest.SKUGrey, 3)
+	})
+	if r := e.do("GET", "/fragments/cart", "c1", nil, nil); r.doc.Find("[data-testid=cart-line-short], [data-testid=cart-short]").Length() != 0 {
+		t.Errorf("a line with enough stock flagged short: %s", r.body)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,6 +29,11 @@ type LineReader interface {
 // ItemReader reads checkout's copies of variants with their stock, by sku; unknown skus are missing.
 type ItemReader interface {
 	Items(ctx context.Context, skus []string) (map[string]checkout.Item, error)
+}
+
+// LineSetter sets a line's quantity: at most limit units (checkout.ErrLineLimit beyond).
+type LineSetter interface {
+	Set(ctx context.Context, cartID, sku string, n, limit int) error
 }
 
 // LineRemover removes a line from a cart; checkout.ErrNotInCart when it is not there.
@@ -55,14 +62,43 @@ func (c Cart) Empty() bool { return len(c.Lines) == 0 }
 func (c Cart) Total() int64 { return c.total }
 
 // Line is what the cart page shows of a line: the tractor (linked to its page, with its image), the
-// quantity, the line's total, and the sku its remove form posts.
+// quantity and unit price, the line's total, what is left of its stock when that is less than the
+// quantity, and the sku its remove form posts.
 type Line struct {
-	SKU      string
-	Image    string
-	Quantity int
-	url      string
-	title    string
-	total    int64
+	SKU       string
+	Image     string
+	Quantity  int
+	UnitPrice int64
+	// Stock is the units left (checkout's copy of inventory's figure).
+	Stock int
+	url   string
+	title string
+	total int64
+}
+
+// Short reports whether fewer units are left than the line asks for: the order would be refused.
+func (l Line) Short() bool { return l.Stock < l.Quantity }
+
+// Shortage says what is left of a Short line's tractor, for the shopper.
+func (l Line) Shortage() string {
+	switch {
+	case l.Stock <= 0:
+		return "Sold out: remove it to check out."
+	case l.Stock == 1:
+		return "Only 1 left: lower the quantity to check out."
+	default:
+		return "Only " + strconv.Itoa(l.Stock) + " left: lower the quantity to check out."
+	}
+}
+
+// Short reports whether any line asks for more than is left.
+func (c Cart) Short() bool {
+	for _, l := range c.Lines {
+		if l.Short() {
+			return true
+		}
+	}
+	return false
 }
 
 // URL is the storefront page of the line's variant.
@@ -78,7 +114,8 @@ func (l Line) Total() int64 { return l.total }
 func NewCart(c checkout.Cart) Cart {
 	v := Cart{total: c.Total()}
 	for _, l := range c.Lines {
-		v.Lines = append(v.Lines, Line{SKU: l.SKU, Image: l.Image, Quantity: l.Quantity, url: l.URL(), title: l.Title(), total: l.Total()})
+		v.Lines = append(v.Lines, Line{SKU: l.SKU, Image: l.Image, Quantity: l.Quantity, UnitPrice: l.Price, Stock: l.Stock,
+			url: l.URL(), title: l.Title(), total: l.Total()})
 	}
 	return v
 }
@@ -91,6 +128,8 @@ var cartErrors = map[string]string{
 	"line-limit":   "You cannot add more of this tractor.",
 	"cart-full":    "Your basket is full: " + checkout.ErrCartFull.Error() + ".",
 	"invalid":      "This tractor could not be added.",
+	"too-many":     "We do not have that many of this tractor: please choose fewer.",
+	"quantity":     "Please choose a quantity from 1 to " + strconv.Itoa(checkout.MaxQuantity) + ".",
 }
 
 // ErrorCode is the ?error= code of the cart page that explains err, a refused add.
@@ -143,6 +182,55 @@ func Handler(carts LineReader, items ItemReader, opts ...fragments.RenderOption)
 			m.RecommendationsSrc = "inspire/recommendations?skus=" + url.QueryEscape(strings.Join(cart.SKUs(), ","))
 		}
 		return fragments.Render(c, CartView(m), fragments.Private, opts...)
+	}
+}
+
+// Update is POST /ui/cart/update (sku, quantity): the line of the request's cart is set to quantity
+// (1 to checkout.MaxQuantity, and no more than is in stock), then the cart page again; a refused
+// change comes back with why (?error=) and changes nothing. A line not in the cart is not added.
+func Update(carts interface {
+	LineReader
+	LineSetter
+}, items ItemReader) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		sku := strings.Clone(c.FormValue("sku"))
+		if !checkout.ValidSKU(sku) {
+			return errs.Wrap(errs.EINVALID, checkout.ErrInvalidSKU, "Please name a tractor (field sku).")
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(c.FormValue("quantity")))
+		if err != nil || n < 1 || n > checkout.MaxQuantity {
+			return c.Redirect("/checkout/cart?error=quantity", fiber.StatusSeeOther)
+		}
+		id := fragments.ContextFrom(ctx).CartID
+		if id == "" {
+			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
+		}
+		lines, err := carts.Lines(ctx, id)
+		if err != nil {
+			return fmt.Errorf("read cart: %w", err)
+		}
+		if !slices.ContainsFunc(lines, func(l checkout.CartLine) bool { return l.SKU == sku }) {
+			return c.Redirect("/checkout/cart", fiber.StatusSeeOther) // removed meanwhile (another tab)
+		}
+		known, err := items.Items(ctx, []string{sku})
+		if err != nil {
+			return fmt.Errorf("read %s: %w", sku, err)
+		}
+		it, ok := known[sku]
+		if !ok {
+			return c.Redirect("/checkout/cart?error=unknown", fiber.StatusSeeOther)
+		}
+		if n > it.Stock {
+			return c.Redirect("/checkout/cart?error=too-many", fiber.StatusSeeOther)
+		}
+		if err := carts.Set(ctx, id, sku, n, checkout.MaxQuantity); err != nil {
+			if errors.Is(err, checkout.ErrLineLimit) || errors.Is(err, checkout.ErrCartFull) {
+				return c.Redirect("/checkout/cart?error="+ErrorCode(err), fiber.StatusSeeOther)
+			}
+			return fmt.Errorf("set %s to %d: %w", sku, n, err)
+		}
+		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 	}
 }
 
