@@ -32,6 +32,7 @@ func Thanks() shell.Page {
 	return shell.Page{
 		Name:   "thanks",
 		Route:  "/checkout/thanks",
+		Title:  title, // "Order not found" for an order that is not the visitor's
 		Layout: func(r shell.PageRequest) templ.Component { return ThanksLayout(r) },
 	}
 }
@@ -42,6 +43,7 @@ func Order() shell.Page {
 	return shell.Page{
 		Name:   "order",
 		Route:  "/checkout/orders/:id",
+		Title:  title, // "Order not found" for an order that is not the visitor's
 		Layout: func(r shell.PageRequest) templ.Component { return OrderLayout(r) },
 	}
 }

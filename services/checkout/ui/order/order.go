@@ -76,11 +76,11 @@ func Own(ctx context.Context, orders Reader, id string) (checkout.Order, error) 
 // Handler serves the order page's content for ?order=; 404 with a short message when the order is
 // not the visitor's.
 func Handler(orders Reader, opts ...fragments.RenderOption) fiber.Handler {
-	notFound := append(slices.Clip(opts), fragments.Status(fiber.StatusNotFound))
+	notFound := append(slices.Clip(opts), fragments.Status(fiber.StatusNotFound), fragments.Title("Order not found"))
 	return func(c *fiber.Ctx) error {
 		o, err := Own(c.UserContext(), orders, c.Query("order"))
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, fallback.PageUnavailable("checkout-order", "Order not found", "This order does not exist."), fragments.Private, notFound...)
+			return fragments.Render(c, fallback.OrderNotFound("checkout-order"), fragments.Private, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("order: %w", err)

@@ -56,7 +56,8 @@ func TestOrderPage(t *testing.T) {
 			}
 		case 404:
 			if uitest.Text(r.Doc, "[data-testid=checkout-order] h1") != "Order not found" ||
-				uitest.Text(r.Doc, "[data-testid=checkout-order] p") != "This order does not exist." {
+				uitest.Text(r.Doc, "[data-testid=checkout-order] p:first-of-type") != "This order does not exist, or it is not yours." ||
+				r.Doc.Find("[data-testid=order-not-found-continue]").AttrOr("href", "") != "/" || r.Header.Get(fragments.TitleHeader) != "Order%20not%20found" {
 				t.Errorf("%s: %s", tt.name, r.Body)
 			}
 		}

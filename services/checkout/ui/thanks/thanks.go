@@ -25,11 +25,11 @@ type ThanksModel struct {
 // Handler serves the thank-you page's content for ?order=; 404 with a short message when the order
 // is not the visitor's.
 func Handler(orders order.Reader, opts ...fragments.RenderOption) fiber.Handler {
-	notFound := append(slices.Clip(opts), fragments.Status(fiber.StatusNotFound))
+	notFound := append(slices.Clip(opts), fragments.Status(fiber.StatusNotFound), fragments.Title("Order not found"))
 	return func(c *fiber.Ctx) error {
 		o, err := order.Own(c.UserContext(), orders, c.Query("order"))
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, fallback.PageUnavailable("checkout-thanks", "Order not found", "This order does not exist."), fragments.Private, notFound...)
+			return fragments.Render(c, fallback.OrderNotFound("checkout-thanks"), fragments.Private, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("thanks: %w", err)

@@ -28,7 +28,8 @@ func TestThanks(t *testing.T) {
 	for _, fc := range []fragments.Context{{CartID: "c2"}, {}} {
 		r := uitest.Do(t, thanks.Handler(orders), uitest.Request{Target: "/?order=o1", Context: fc})
 		if r.StatusCode != 404 || uitest.Text(r.Doc, "[data-testid=checkout-thanks] h1") != "Order not found" ||
-			uitest.Text(r.Doc, "[data-testid=checkout-thanks] p") != "This order does not exist." {
+			uitest.Text(r.Doc, "[data-testid=checkout-thanks] p:first-of-type") != "This order does not exist, or it is not yours." ||
+			r.Doc.Find("[data-testid=order-not-found-orders]").AttrOr("href", "") != "/account" {
 			t.Errorf("%+v: %d %s", fc, r.StatusCode, r.Body)
 		}
 	}
