@@ -129,12 +129,13 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	u.Get("/mini-cart", miniCart)
 	u.Post("/place-order", checkoutpage.PlaceOrder(carts, store, opts.Log))
 	u.Get("/orders/:id/status", order.StatusHandler(store))
+	u.Post("/orders/:id/reorder", order.Reorder(store, store, carts))
 	return m, nil
 }
 
 // csrfForms are the fragments that render forms, so ask for the visitor's CSRF token (Add To Cart,
 // public, renders fragments.CSRFPlaceholder, which the shell fills).
-var csrfForms = map[string]bool{AddToCart: true, CartPage: true, CheckoutPage: true}
+var csrfForms = map[string]bool{AddToCart: true, CartPage: true, CheckoutPage: true, Thanks: true, OrderPage: true}
 
 func manifest(version, css, js string) (fragments.Manifest, error) {
 	m := fragments.Manifest{Name: Context, Version: version, Fragments: map[string]fragments.Fragment{}}

@@ -654,3 +654,53 @@ func TestCartQuantityUpdateAndShortage(t *testing.T) {
 		t.Errorf("a line with enough stock flagged short: %s", r.body)
 	}
 }
+
+// TestReorderACancelledOrder: a cancelled order's tractors go back into its owner's basket (as many
+// as are in stock), from the form its thank-you page shows; nobody else's order, and no order that
+// was not cancelled, puts anything back.
+func TestReorderACancelledOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKUGrey), nil)
+	e.do("POST", "/ui/cart/add", "c1", addForm(checkouttest.SKURed), nil)
+	r := e.do("POST", "/ui/place-order", "c1", checkoutForm("k1"), nil)
+	loc := r.Header.Get("Location")
+	id := strings.TrimPrefix(loc, "/checkout/thanks?order=")
+	if id == loc || id == "" {
+		t.Fatalf("place order: %d %q", r.StatusCode, loc)
+	}
+	reorder := url.Values{fragments.CSRFField: {csrf}}
+	// Pending: nothing to put back.
+	if r := e.do("POST", "/ui/orders/"+id+"/reorder", "c1", reorder, nil); r.StatusCode != http.StatusConflict {
+		t.Errorf("a pending order: %d, want 409", r.StatusCode)
+	}
+	if _, err := e.store.Update(context.Background(), id, func(o *checkout.Order) error { return o.Cancel("card declined") }); err != nil {
+		t.Fatal(err)
+	}
+	th := e.do("GET", "/fragments/thanks?order="+id, "c1", nil, nil)
+	if th.doc.Find("[data-testid=thanks-cancelled-note]:not([hidden]) form[data-testid=thanks-reorder]").AttrOr("action", "") != "/checkout/orders/"+id+"/reorder" {
+		t.Errorf("the cancelled order's thank-you page has no reorder form: %s", th.body)
+	}
+	if r := e.do("POST", "/ui/orders/"+id+"/reorder", "c2", reorder, nil); r.StatusCode != http.StatusNotFound {
+		t.Errorf("another visitor's reorder: %d, want 404", r.StatusCode)
+	}
+	if r := e.do("POST", "/ui/orders/"+id+"/reorder", "c1", url.Values{}, nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("a reorder without the CSRF token: %d, want 403", r.StatusCode)
+	}
+	// The red one sold out meanwhile: the grey ones come back, and the page says one did not.
+	checkouttest.Tx(t, e.pool, func(ctx context.Context, tx pgx.Tx) error {
+		return e.store.ApplyStock(ctx, tx, checkouttest.SKURed, 0)
+	})
+	r = e.do("POST", "/ui/orders/"+id+"/reorder", "c1", reorder, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/checkout/cart?error=reorder-short" {
+		t.Fatalf("reorder: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	cart := e.do("GET", "/fragments/cart?error=reorder-short", "c1", nil, nil)
+	if got := cart.doc.Find("[data-testid=cart-line][data-sku=" + checkouttest.SKUGrey + "] [data-testid=cart-line-quantity]").AttrOr("value", ""); got != "2" {
+		t.Errorf("grey in the basket after the reorder: %q, want 2:\n%s", got, cart.body)
+	}
+	if n := cart.doc.Find("[data-testid=cart-line]").Length(); n != 1 || !strings.Contains(text(cart.doc, "[data-testid=cart-error]"), "no longer in stock") {
+		t.Errorf("%d lines, error %q", n, text(cart.doc, "[data-testid=cart-error]"))
+	}
+}

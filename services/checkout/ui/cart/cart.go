@@ -129,7 +129,9 @@ var cartErrors = map[string]string{
 	"cart-full":    "Your basket is full: " + checkout.ErrCartFull.Error() + ".",
 	"invalid":      "This tractor could not be added.",
 	"too-many":     "We do not have that many of this tractor: please choose fewer.",
-	"quantity":     "Please choose a quantity from 1 to " + strconv.Itoa(checkout.MaxQuantity) + ".",
+	"reorder-short": "Some tractors of that order are no longer in stock, or no longer fit in the basket: " +
+		"they were not put back.",
+	"quantity": "Please choose a quantity from 1 to " + strconv.Itoa(checkout.MaxQuantity) + ".",
 }
 
 // ErrorCode is the ?error= code of the cart page that explains err, a refused add.

@@ -5,6 +5,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -37,6 +38,9 @@ type View struct {
 	Reason string
 	Lines  []Line
 	Total  int64
+	// CSRF is the visitor's token, for the form that puts a cancelled order's tractors back in the
+	// basket.
+	CSRF string
 }
 
 // Line is what is shown of an order line: "2 × SmartFarm Titan Sunset Copper — 8200 Ø".
@@ -57,6 +61,64 @@ func NewView(o checkout.Order) View {
 		v.Lines[i] = Line{Quantity: l.Quantity, ProductName: l.ProductName, Name: l.Name, total: l.Total()}
 	}
 	return v
+}
+
+// ItemReader reads checkout's copy of a variant with its stock.
+type ItemReader interface {
+	Item(ctx context.Context, sku string) (checkout.Item, error)
+}
+
+// CartAdder adds units of a sku to a cart, at most limit in the line; checkout.ErrLineLimit or
+// checkout.ErrCartFull when the cart cannot take them.
+type CartAdder interface {
+	Add(ctx context.Context, cartID, sku string, n, limit int) (int, error)
+}
+
+// Reorder is POST /ui/orders/{id}/reorder: the tractors of a cancelled order of the visitor's (a
+// declined card, say) go back into the visitor's basket, as many of each as are in stock and fit,
+// and the basket page follows, to check out again with another card; a line that no longer fits
+// is left out and the page says so. Another visitor's order is 404, an order that was not
+// cancelled 409: nothing is added.
+func Reorder(orders Reader, items ItemReader, carts CartAdder) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		o, err := Own(ctx, orders, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		if o.Status != checkout.Cancelled {
+			return errs.Errorf(errs.ECONFLICT, "Only a cancelled order's tractors can be put back in the basket.")
+		}
+		cartID := fragments.ContextFrom(ctx).CartID
+		short := false
+		for _, l := range o.Lines {
+			it, err := items.Item(ctx, l.SKU)
+			if errs.Code(err) == errs.ENOTFOUND {
+				short = true
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("reorder %s: %w", l.SKU, err)
+			}
+			limit, err := checkout.AddLimit(it)
+			if err != nil { // out of stock
+				short = true
+				continue
+			}
+			n := min(l.Quantity, limit)
+			short = short || n < l.Quantity
+			if _, err := carts.Add(ctx, cartID, l.SKU, n, limit); err != nil {
+				if !errors.Is(err, checkout.ErrLineLimit) && !errors.Is(err, checkout.ErrCartFull) {
+					return fmt.Errorf("reorder %s: %w", l.SKU, err)
+				}
+				short = true
+			}
+		}
+		if short {
+			return c.Redirect("/checkout/cart?error=reorder-short", fiber.StatusSeeOther)
+		}
+		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
+	}
 }
 
 // Own reads order id when it belongs to the request's cart or customer; ENOTFOUND otherwise, so
@@ -85,7 +147,9 @@ func Handler(orders Reader, opts ...fragments.RenderOption) fiber.Handler {
 		if err != nil {
 			return fmt.Errorf("order: %w", err)
 		}
-		return fragments.Render(c, OrderView(Model{Order: NewView(o)}), fragments.Private, opts...)
+		v := NewView(o)
+		v.CSRF = fragments.ContextFrom(c.UserContext()).CSRF
+		return fragments.Render(c, OrderView(Model{Order: v}), fragments.Private, opts...)
 	}
 }
 

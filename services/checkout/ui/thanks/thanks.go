@@ -34,6 +34,8 @@ func Handler(orders order.Reader, opts ...fragments.RenderOption) fiber.Handler 
 		if err != nil {
 			return fmt.Errorf("thanks: %w", err)
 		}
-		return fragments.Render(c, ThanksView(ThanksModel{Order: order.NewView(o)}), fragments.Private, opts...)
+		v := order.NewView(o)
+		v.CSRF = fragments.ContextFrom(c.UserContext()).CSRF
+		return fragments.Render(c, ThanksView(ThanksModel{Order: v}), fragments.Private, opts...)
 	}
 }
