@@ -214,7 +214,10 @@ func (b *BFF) Mount(app *fiber.App) {
 		if err := server.ExactKeys(data, v); err != nil {
 			return err
 		}
-		return json.Unmarshal(data, v)
+		if err := json.Unmarshal(data, v); err != nil {
+			return server.JSONError(err)
+		}
+		return nil
 	}}
 	cfg.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	app.Use("/v1", b.cacheHeaders)

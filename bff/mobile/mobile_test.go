@@ -527,6 +527,11 @@ func TestBadInput(t *testing.T) {
 	if n := f.chk.calls.Load(); n != before {
 		t.Errorf("checkout was called %d times for bad input", n-before)
 	}
+	// A body the schema takes and Go's decoder does not is explained in the API's words.
+	if a := f.do(t, "POST", "/v1/cart/items", "tok-good", `{"sku":"AU-02-OG","quantity":1e1}`); a.status < 400 || a.status > 499 ||
+		strings.Contains(string(a.body), "Go struct") || !strings.Contains(string(a.body), "quantity must be a whole number") {
+		t.Errorf("quantity 1e1: %d %s", a.status, a.body)
+	}
 	// No token, a forged or expired one: 401 before checkout hears of it.
 	problem(t, f.do(t, "POST", "/v1/cart/items", "", `{"sku":"AU-02-OG","quantity":1}`), 401)
 	a := f.do(t, "POST", "/v1/cart/items", "tok-forged", `{"sku":"AU-02-OG","quantity":1}`)

@@ -102,7 +102,7 @@ func DecodeJSON(c *fiber.Ctx, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return JSONError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errs.Invalid("the body must hold one JSON object and nothing after it", nil)
@@ -110,8 +110,10 @@ func DecodeJSON(c *fiber.Ctx, v any) error {
 	return nil
 }
 
-// decodeError turns a json decoding error into an EINVALID error that names the field.
-func decodeError(err error) error {
+// JSONError turns an encoding/json decoding error into an EINVALID error that names the field in
+// the API's words ("quantity must be a whole number"), never in Go's ("Go struct field .quantity of
+// type int").
+func JSONError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
 		msg := "must be " + jsonKind(typeErr.Type)
