@@ -603,7 +603,7 @@ func TestCartQuantityUpdateAndShortage(t *testing.T) {
 	}
 	quantity := func() string {
 		r := e.do("GET", "/fragments/cart", "c1", nil, nil)
-		return r.doc.Find("[data-testid=cart-line][data-sku=" + checkouttest.SKUGrey + "] [data-testid=cart-line-quantity]").AttrOr("value", "")
+		return r.doc.Find("[data-testid=cart-line][data-sku="+checkouttest.SKUGrey+"] [data-testid=cart-line-quantity]").AttrOr("value", "")
 	}
 	for _, tt := range []struct{ sku, q, location, after string }{
 		{checkouttest.SKUGrey, "4", "/checkout/cart", "4"},
@@ -697,7 +697,7 @@ func TestReorderACancelledOrder(t *testing.T) {
 		t.Fatalf("reorder: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 	cart := e.do("GET", "/fragments/cart?error=reorder-short", "c1", nil, nil)
-	if got := cart.doc.Find("[data-testid=cart-line][data-sku=" + checkouttest.SKUGrey + "] [data-testid=cart-line-quantity]").AttrOr("value", ""); got != "2" {
+	if got := cart.doc.Find("[data-testid=cart-line][data-sku="+checkouttest.SKUGrey+"] [data-testid=cart-line-quantity]").AttrOr("value", ""); got != "2" {
 		t.Errorf("grey in the basket after the reorder: %q, want 2:\n%s", got, cart.body)
 	}
 	if n := cart.doc.Find("[data-testid=cart-line]").Length(); n != 1 || !strings.Contains(text(cart.doc, "[data-testid=cart-error]"), "no longer in stock") {
