@@ -1,7 +1,6 @@
 package fragments
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,7 +16,8 @@ const maxLanguages = 16
 // weight (the first on a tie) whose tag is supported, or whose language alone is ("de-CH" → "de"),
 // or whose tag is a supported one's language ("de" → "de-ch"); the default when none is. It is the
 // context's locale and what cached public fragments are keyed by, so no visitor's header can make
-// more cache keys than the store has locales.
+// more cache keys than the store has locales. The result is always one of supported's strings (or
+// DefaultLocale), never a piece of the header, so it outlives the request's buffers.
 func Locale(acceptLanguage string, supported []string) string {
 	if len(supported) == 0 {
 		supported = []string{DefaultLocale}
@@ -31,7 +31,7 @@ func Locale(acceptLanguage string, supported []string) string {
 		q := 1.0
 		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 1 {
+			if err != nil || !(f >= 0 && f <= 1) { // NaN fails both
 				continue
 			}
 			q = f
@@ -39,27 +39,32 @@ func Locale(acceptLanguage string, supported []string) string {
 		if q <= bestQ || q == 0 {
 			continue
 		}
-		if m := matchLocale(strings.ToLower(strings.TrimSpace(tag)), supported); m != "" {
+		if m := matchLocale(strings.TrimSpace(tag), supported); m != "" {
 			best, bestQ = m, q
 		}
 	}
 	return best
 }
 
-// matchLocale is the supported locale tag names, or "".
+// matchLocale is the supported locale (the configured string) that tag names, ignoring case: the
+// tag itself, its language alone, or a supported tag of that language; "" when none is.
 func matchLocale(tag string, supported []string) string {
 	if tag == "" || tag == "*" {
 		return ""
 	}
-	if slices.Contains(supported, tag) {
-		return tag
-	}
 	lang, _, _ := strings.Cut(tag, "-")
-	if slices.Contains(supported, lang) {
-		return lang
+	for _, s := range supported {
+		if strings.EqualFold(s, tag) {
+			return s
+		}
 	}
 	for _, s := range supported {
-		if l, _, _ := strings.Cut(s, "-"); l == tag {
+		if strings.EqualFold(s, lang) {
+			return s
+		}
+	}
+	for _, s := range supported {
+		if l, _, _ := strings.Cut(s, "-"); strings.EqualFold(l, tag) {
 			return s
 		}
 	}

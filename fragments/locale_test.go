@@ -3,6 +3,7 @@ package fragments_test
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/inlay-dev/inlay/fragments"
 )
@@ -21,6 +22,7 @@ func TestLocale(t *testing.T) {
 		"de;q=0.5,en;q=0.5":              "de", // a tie: the first
 		"de;q=0,en;q=0.1":                "en", // q=0: not acceptable
 		"de;q=2,en;q=0.1":                "en", // a malformed weight is skipped
+		"de;q=NaN,en;q=0.1":              "en",
 		"*":                              "en",
 		"<script>":                       "en",
 		"zzqq-abc":                       "en", // any tag the store lacks: no new cache key
@@ -34,6 +36,20 @@ func TestLocale(t *testing.T) {
 	}
 	if got := fragments.Locale("de-CH,de;q=0.9", nil); got != fragments.DefaultLocale {
 		t.Errorf("a store naming no locales: %q, want %q", got, fragments.DefaultLocale)
+	}
+	// The result is the configured string, never the header's bytes (which fasthttp reuses).
+	got := fragments.Locale(strings.Clone("DE"), store)
+	if unsafe.StringData(got) != unsafe.StringData(store[1]) {
+		t.Errorf("Locale returned %q from the header, not the configured string", got)
+	}
+}
+
+func BenchmarkLocale(b *testing.B) {
+	store := []string{"en", "de", "fr-ch"}
+	for b.Loop() {
+		if fragments.Locale("en-US,en;q=0.9,de;q=0.8", store) != "en" {
+			b.Fatal("wrong locale")
+		}
 	}
 }
 

@@ -280,6 +280,7 @@ func (p *proxy) static(team string) fiber.Handler {
 	prefix := "/static/" + team + "/"
 	return func(c *fiber.Ctx) error {
 		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+			c.Set(fiber.HeaderAllow, "GET, HEAD")
 			return fiber.ErrMethodNotAllowed
 		}
 		rest := c.Path()[len(prefix)-1:]

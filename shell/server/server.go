@@ -480,7 +480,7 @@ type requestContext struct {
 func (s *Shell) requestContext(c *fiber.Ctx) requestContext {
 	// Fiber's strings alias the request's buffers, which are reused after the handler returns while
 	// the page (and a background revalidation) may still use them: every string kept is cloned.
-	rc := requestContext{nonce: newNonce(), locale: strings.Clone(fragments.Locale(c.Get(fiber.HeaderAcceptLanguage), s.cfg.Locales))}
+	rc := requestContext{nonce: newNonce(), locale: fragments.Locale(c.Get(fiber.HeaderAcceptLanguage), s.cfg.Locales)}
 	rc.debug = c.Query("debug") == "fragments"
 	rc.fwd = fragments.Forwarded{
 		AcceptLanguage: strings.Clone(clip(c.Get(fiber.HeaderAcceptLanguage), 256)),

@@ -65,6 +65,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return n
 `)
 
+// changeScript sets the quantity of sku ARGV[1] to ARGV[2] (at most ARGV[3]) only when the line is
+// there; it returns the quantity, -1 over the limit, -3 when the line is not there.
+var changeScript = goredis.NewScript(`
+local q = tonumber(redis.call('HGET', KEYS[1], 'q:' .. ARGV[1]) or '0')
+if q == 0 then return -3 end
+local n = tonumber(ARGV[2])
+if n > tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], 'q:' .. ARGV[1], n)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return n
+`)
+
 // removeScript removes sku ARGV[1]; it returns 0 when the line was not there.
 var removeScript = goredis.NewScript(`
 local n = redis.call('HDEL', KEYS[1], 'q:' .. ARGV[1], 'o:' .. ARGV[1])
@@ -110,6 +122,26 @@ func (s *Carts) Set(ctx context.Context, id, sku string, n, limit int) error {
 		return checkout.ErrLineLimit
 	case -2:
 		return checkout.ErrCartFull
+	}
+	return nil
+}
+
+// Change sets the line of sku in cart id to n units, allowing at most limit, only when the line is
+// there: checkout.ErrNotInCart when it is not (removed meanwhile in another tab: not brought back),
+// checkout.ErrLineLimit over the limit.
+func (s *Carts) Change(ctx context.Context, id, sku string, n, limit int) error {
+	if n <= 0 {
+		return fmt.Errorf("change %s to %d: quantity must be positive", sku, n)
+	}
+	q, err := changeScript.Run(ctx, s.rdb, []string{s.key(id)}, sku, n, limit, checkout.CartTTL.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("change %s in cart: %w", sku, err)
+	}
+	switch q {
+	case -1:
+		return checkout.ErrLineLimit
+	case -3:
+		return checkout.ErrNotInCart
 	}
 	return nil
 }

@@ -160,3 +160,34 @@ func TestFormFlash(t *testing.T) {
 		t.Errorf("second TakeForm = %v, %v; want none", ok, err)
 	}
 }
+
+// TestChangeOnlyALineThatIsThere: Change sets a line's quantity, within the limit, and never brings
+// back a line removed meanwhile (another tab).
+func TestChangeOnlyALineThatIsThere(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	if _, err := carts.Add(ctx, "c1", "CL-01-GY", 2, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.Change(ctx, "c1", "CL-01-GY", 5, 10); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := carts.Quantity(ctx, "c1", "CL-01-GY"); q != 5 {
+		t.Errorf("quantity %d after Change to 5", q)
+	}
+	if err := carts.Change(ctx, "c1", "CL-01-GY", 4, 3); !errors.Is(err, checkout.ErrLineLimit) {
+		t.Errorf("over the limit: %v, want ErrLineLimit", err)
+	}
+	if err := carts.Remove(ctx, "c1", "CL-01-GY"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.Change(ctx, "c1", "CL-01-GY", 1, 10); !errors.Is(err, checkout.ErrNotInCart) {
+		t.Errorf("a removed line: %v, want ErrNotInCart", err)
+	}
+	if lines, _ := carts.Lines(ctx, "c1"); len(lines) != 0 {
+		t.Errorf("a removed line came back: %v", lines)
+	}
+	if err := carts.Change(ctx, "c1", "CL-01-GY", 0, 10); err == nil {
+		t.Error("a quantity of 0 was taken")
+	}
+}

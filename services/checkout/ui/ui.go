@@ -52,7 +52,8 @@ const (
 type Carts interface {
 	addtocart.CartAdder
 	cart.LineRemover
-	cart.LineSetter
+	cart.LineChanger
+	order.CartSetter
 	checkoutpage.Basket
 	checkoutpage.FormTaker
 	CartMerger

@@ -14,7 +14,8 @@ import (
 // member twice. encoding/json matches member names without regard to case (Unicode folds included:
 // "ſku" is sku) and keeps the last of two, so a body that a validator read one way (exact names,
 // the first value) would otherwise be decoded another. The error is EINVALID naming the member
-// (errs.Fields). A v that is not a pointer to a struct is not checked; malformed JSON is left to the
+// (errs.Fields); a body nested deeper than maxDepth is EINVALID too. A v that is not a pointer to a
+// struct is not checked; malformed JSON is left to the
 // decoder to report.
 func ExactKeys(body []byte, v any) error {
 	t := reflect.TypeOf(v)
@@ -26,11 +27,18 @@ func ExactKeys(body []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	return walkKeys(dec, t)
+	return walkKeys(dec, t, 0)
 }
 
+// maxDepth bounds how deep a body's arrays and objects may nest: no API body nests beyond a few
+// levels, and a megabyte of "[" must not run the walk (one frame a level) out of stack.
+const maxDepth = 32
+
 // walkKeys reads one JSON value from dec, checking its objects' members against t (nil: anything).
-func walkKeys(dec *json.Decoder, t reflect.Type) error {
+func walkKeys(dec *json.Decoder, t reflect.Type, depth int) error {
+	if depth > maxDepth {
+		return errs.Invalid("the body nests arrays and objects too deep", nil)
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil //nolint:nilerr // malformed JSON: the decoder that follows reports it
@@ -66,7 +74,7 @@ func walkKeys(dec *json.Decoder, t reflect.Type) error {
 			case t != nil && t.Kind() == reflect.Map:
 				ft = t.Elem()
 			}
-			if err := walkKeys(dec, ft); err != nil {
+			if err := walkKeys(dec, ft, depth+1); err != nil {
 				return err
 			}
 		}
@@ -77,7 +85,7 @@ func walkKeys(dec *json.Decoder, t reflect.Type) error {
 			et = t.Elem()
 		}
 		for dec.More() {
-			if err := walkKeys(dec, et); err != nil {
+			if err := walkKeys(dec, et, depth+1); err != nil {
 				return err
 			}
 		}

@@ -130,3 +130,18 @@ func TestExactKeysNested(t *testing.T) {
 		t.Errorf("a map is not checked: %v", err)
 	}
 }
+
+// TestExactKeysDepth: a body of a megabyte of "[" is refused, not walked a frame a level.
+func TestExactKeysDepth(t *testing.T) {
+	t.Parallel()
+	type body struct {
+		SKU []any `json:"sku"`
+	}
+	deep := `{"sku":` + strings.Repeat("[", 1<<20)
+	if err := server.ExactKeys([]byte(deep), &body{}); errs.Code(err) != errs.EINVALID {
+		t.Errorf("a megabyte of nesting: %v, want EINVALID", err)
+	}
+	if err := server.ExactKeys([]byte(`{"sku":[[[1]]]}`), &body{}); err != nil {
+		t.Errorf("three levels: %v", err)
+	}
+}

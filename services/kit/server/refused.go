@@ -9,17 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
-// RefusedRoute is the route label of a request refused before any route ran: its line or headers
-// did not parse or were too large (400, 431), its body was too large (413), or it did not arrive
-// within the read timeout (408).
-const RefusedRoute = "(refused)"
 
 // trackedListener hands out connections that count the bytes read from them, so that a connection
 // that sent nothing before the read timeout is closed without an answer (below).
@@ -66,22 +61,28 @@ func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // refusals wraps fasthttp's error handler (Fiber's, which answers through the kit's error handler):
-// every request refused before a route ran is counted and logged like an answered one, and a new
+// every request refused before a route ran — its line or headers did not parse or were too large
+// (400, 431), its body was too large (413), it did not arrive within the read timeout (408) — is
+// counted (inlay_http_requests_refused_total) and logged, and a new
 // connection that sent not a byte before the read timeout is closed silently, as an idle
 // keep-alive connection is, instead of receiving a 408 for a request it never made (a browser's
 // preconnect, a port scan, a client that opened a socket and went away).
-func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), requests *prometheus.HistogramVec) func(*fasthttp.RequestCtx, error) {
+func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *prometheus.CounterVec) func(*fasthttp.RequestCtx, error) {
 	return func(fctx *fasthttp.RequestCtx, err error) {
 		if tc, ok := fctx.Conn().(*trackedConn); ok && tc.read == 0 && isTimeout(err) {
 			tc.discard = true // fasthttp writes an answer after this handler: it goes nowhere
 			return
 		}
 		answer(fctx, err)
+		if s.opts.Public {
+			fctx.Response.Header.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		}
+		// Counted, not timed: fasthttp has no start time for a request it could not read (its
+		// clock is the previous request's on a kept-alive connection), and the method may not have
+		// been read either.
 		status := fctx.Response.StatusCode()
-		method := methodLabel(fctx.Request.Header.Method())
-		requests.WithLabelValues(method, RefusedRoute, strconv.Itoa(status)).Observe(time.Since(fctx.Time()).Seconds())
-		s.log.LogAttrs(fctx, slog.LevelInfo, "request", slog.String("method", method), slog.Int("status", status),
-			slog.String("refused", err.Error()))
+		refused.WithLabelValues(strconv.Itoa(status)).Inc()
+		s.log.LogAttrs(fctx, slog.LevelInfo, "request", slog.Int("status", status), slog.String("refused", err.Error()))
 	}
 }
 

@@ -130,12 +130,16 @@ func New(opts Options) *Server {
 		Help:    "HTTP request latency by route and status.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"method", "route", "status"})
-	reg.MustRegister(requests)
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_http_requests_refused_total",
+		Help: "Requests refused before any route ran (unparsable, too large, too slow), by status.",
+	}, []string{"status"})
+	reg.MustRegister(requests, refused)
 	srv := s.App.Server()
 	// Parse errors name what was wrong, never the request's own bytes: the message reaches the
 	// client's error page and the log.
 	srv.SecureErrorLogMessage = true
-	srv.ErrorHandler = s.refusals(srv.ErrorHandler, requests)
+	srv.ErrorHandler = s.refusals(srv.ErrorHandler, refused)
 
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(e), "path", c.Path())
@@ -486,6 +490,9 @@ func (s *Server) Serve(ctx context.Context, addr string, timeout time.Duration, 
 	s.log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 2)
 	answerAllow(s.App)
+	if s.Admin != nil {
+		answerAllow(s.Admin)
+	}
 	go func() { errc <- s.App.Listener(trackedListener{ln}) }()
 	if adminLn != nil {
 		go func() { errc <- s.Admin.Listener(adminLn) }()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -31,9 +30,10 @@ type ItemReader interface {
 	Items(ctx context.Context, skus []string) (map[string]checkout.Item, error)
 }
 
-// LineSetter sets a line's quantity: at most limit units (checkout.ErrLineLimit beyond).
-type LineSetter interface {
-	Set(ctx context.Context, cartID, sku string, n, limit int) error
+// LineChanger sets the quantity of a line that is there: at most limit units (checkout.ErrLineLimit
+// beyond), checkout.ErrNotInCart when the line is not there.
+type LineChanger interface {
+	Change(ctx context.Context, cartID, sku string, n, limit int) error
 }
 
 // LineRemover removes a line from a cart; checkout.ErrNotInCart when it is not there.
@@ -190,10 +190,7 @@ func Handler(carts LineReader, items ItemReader, opts ...fragments.RenderOption)
 // Update is POST /ui/cart/update (sku, quantity): the line of the request's cart is set to quantity
 // (1 to checkout.MaxQuantity, and no more than is in stock), then the cart page again; a refused
 // change comes back with why (?error=) and changes nothing. A line not in the cart is not added.
-func Update(carts interface {
-	LineReader
-	LineSetter
-}, items ItemReader) fiber.Handler {
+func Update(carts LineChanger, items ItemReader) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		sku := strings.Clone(c.FormValue("sku"))
@@ -208,13 +205,6 @@ func Update(carts interface {
 		if id == "" {
 			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 		}
-		lines, err := carts.Lines(ctx, id)
-		if err != nil {
-			return fmt.Errorf("read cart: %w", err)
-		}
-		if !slices.ContainsFunc(lines, func(l checkout.CartLine) bool { return l.SKU == sku }) {
-			return c.Redirect("/checkout/cart", fiber.StatusSeeOther) // removed meanwhile (another tab)
-		}
 		known, err := items.Items(ctx, []string{sku})
 		if err != nil {
 			return fmt.Errorf("read %s: %w", sku, err)
@@ -226,10 +216,11 @@ func Update(carts interface {
 		if n > it.Stock {
 			return c.Redirect("/checkout/cart?error=too-many", fiber.StatusSeeOther)
 		}
-		if err := carts.Set(ctx, id, sku, n, checkout.MaxQuantity); err != nil {
-			if errors.Is(err, checkout.ErrLineLimit) || errors.Is(err, checkout.ErrCartFull) {
-				return c.Redirect("/checkout/cart?error="+ErrorCode(err), fiber.StatusSeeOther)
-			}
+		switch err := carts.Change(ctx, id, sku, n, checkout.MaxQuantity); {
+		case errors.Is(err, checkout.ErrNotInCart): // removed meanwhile (another tab): not brought back
+		case errors.Is(err, checkout.ErrLineLimit):
+			return c.Redirect("/checkout/cart?error=too-many", fiber.StatusSeeOther)
+		case err != nil:
 			return fmt.Errorf("set %s to %d: %w", sku, n, err)
 		}
 		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)

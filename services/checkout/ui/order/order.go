@@ -68,18 +68,20 @@ type ItemReader interface {
 	Item(ctx context.Context, sku string) (checkout.Item, error)
 }
 
-// CartAdder adds units of a sku to a cart, at most limit in the line; checkout.ErrLineLimit or
-// checkout.ErrCartFull when the cart cannot take them.
-type CartAdder interface {
-	Add(ctx context.Context, cartID, sku string, n, limit int) (int, error)
+// CartSetter reads a cart's lines and sets a line's quantity (adding the line when it is new), at
+// most limit units; checkout.ErrLineLimit or checkout.ErrCartFull when the cart cannot hold them.
+type CartSetter interface {
+	Lines(ctx context.Context, cartID string) ([]checkout.CartLine, error)
+	Set(ctx context.Context, cartID, sku string, n, limit int) error
 }
 
 // Reorder is POST /ui/orders/{id}/reorder: the tractors of a cancelled order of the visitor's (a
 // declined card, say) go back into the visitor's basket, as many of each as are in stock and fit,
 // and the basket page follows, to check out again with another card; a line that no longer fits
-// is left out and the page says so. Another visitor's order is 404, an order that was not
-// cancelled 409: nothing is added.
-func Reorder(orders Reader, items ItemReader, carts CartAdder) fiber.Handler {
+// is left out and the page says so. Each line is set to at least the order's quantity, never added
+// to, so a second post (a double click, the back button) changes nothing. Another visitor's order
+// is 404, an order that was not cancelled 409: nothing is added.
+func Reorder(orders Reader, items ItemReader, carts CartSetter) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		o, err := Own(ctx, orders, c.Params("id"))
@@ -90,6 +92,14 @@ func Reorder(orders Reader, items ItemReader, carts CartAdder) fiber.Handler {
 			return errs.Errorf(errs.ECONFLICT, "Only a cancelled order's tractors can be put back in the basket.")
 		}
 		cartID := fragments.ContextFrom(ctx).CartID
+		lines, err := carts.Lines(ctx, cartID)
+		if err != nil {
+			return fmt.Errorf("reorder: read cart: %w", err)
+		}
+		have := make(map[string]int, len(lines))
+		for _, l := range lines {
+			have[l.SKU] = l.Quantity
+		}
 		short := false
 		for _, l := range o.Lines {
 			it, err := items.Item(ctx, l.SKU)
@@ -107,7 +117,10 @@ func Reorder(orders Reader, items ItemReader, carts CartAdder) fiber.Handler {
 			}
 			n := min(l.Quantity, limit)
 			short = short || n < l.Quantity
-			if _, err := carts.Add(ctx, cartID, l.SKU, n, limit); err != nil {
+			if have[l.SKU] >= n {
+				continue // there already (put back before, or added since)
+			}
+			if err := carts.Set(ctx, cartID, l.SKU, n, limit); err != nil {
 				if !errors.Is(err, checkout.ErrLineLimit) && !errors.Is(err, checkout.ErrCartFull) {
 					return fmt.Errorf("reorder %s: %w", l.SKU, err)
 				}
