@@ -15,7 +15,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-
 // trackedListener hands out connections that count the bytes read from them, so that a connection
 // that sent nothing before the read timeout is closed without an answer (below).
 type trackedListener struct{ net.Listener }
