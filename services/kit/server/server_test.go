@@ -518,20 +518,7 @@ func TestHTTP11WithoutHostIsRefused(t *testing.T) {
 		"GET /healthz HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n": "HTTP/1.1 200 ",
 		"GET /healthz HTTP/1.0\r\n\r\n":                                         "HTTP/1.1 200 ",
 	} {
-		conn, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(conn, raw); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(conn)
-		conn.Close()
-		if err != nil {
-			t.Fatalf("%q: %v", raw, err)
-		}
-		if !strings.HasPrefix(string(got), want) {
+		if got := exchange(t, ln.Addr().String(), raw); !strings.HasPrefix(got, want) {
 			t.Errorf("%q answered %.60q, want %q", raw, got, want)
 		}
 	}
@@ -563,30 +550,13 @@ func TestRefusals(t *testing.T) {
 	logs := &lockedBuffer{}
 	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(logs, nil)), ReadTimeout: 300 * time.Millisecond})
 	addr := serve(t, s)
-	exchange := func(raw string) string {
-		t.Helper()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // the server closes it long before
-		if _, err := io.WriteString(conn, raw); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(conn)
-		if err != nil {
-			t.Fatalf("%q: %v", raw, err)
-		}
-		return string(got)
-	}
-	if got := exchange(""); got != "" {
+	if got := exchange(t, addr, ""); got != "" {
 		t.Errorf("a connection that sent nothing was answered %.80q, want a silent close", got)
 	}
-	if got := exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n"); !strings.HasPrefix(got, "HTTP/1.1 408 ") {
+	if got := exchange(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); !strings.HasPrefix(got, "HTTP/1.1 408 ") {
 		t.Errorf("a request that stopped halfway was answered %.80q, want 408", got)
 	}
-	got := exchange("GARBAGE<b>secret=1\r\n\r\n")
+	got := exchange(t, addr, "GARBAGE<b>secret=1\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || strings.Contains(got, "secret") || strings.Contains(got, "<b>") {
 		t.Errorf("a malformed request was answered %q, want 400 without its bytes", got)
 	}
@@ -650,20 +620,7 @@ func TestAmbiguousHeadersAreRefused(t *testing.T) {
 		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Ok_1.~!#: x y\r\nAccept: */*\r\nConnection: close\r\n\r\n":                          "HTTP/1.1 200 ",
 		"GET /healthz HTTP/1.1\r\nhost: a\r\nX-Host: b\r\nConnection: close\r\n\r\n":                                               "HTTP/1.1 200 ",
 	} {
-		conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(conn, raw); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(conn)
-		conn.Close()
-		if err != nil {
-			t.Fatalf("%q: %v", raw, err)
-		}
-		if !strings.HasPrefix(string(got), want) {
+		if got := exchange(t, addr, raw); !strings.HasPrefix(got, want) {
 			t.Errorf("%q answered %.60q, want %q", raw, got, want)
 		}
 	}
@@ -688,35 +645,37 @@ func TestPublicServer(t *testing.T) {
 	s := server.New(server.Options{Name: "edge", Log: slog.New(slog.DiscardHandler), Public: true})
 	s.App.Get("/v1/home", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true}) })
 	addr := serve(t, s)
-	exchange := func(raw string) string {
-		t.Helper()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-		if _, err := io.WriteString(conn, raw); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(conn)
-		if err != nil {
-			t.Fatalf("%q: %v", raw, err)
-		}
-		return string(got)
-	}
-	got := exchange("GET /v1/home HTTP/1.1\r\nHost: x\r\nInlay-Deadline: 1\r\nConnection: close\r\n\r\n")
+	got := exchange(t, addr, "GET /v1/home HTTP/1.1\r\nHost: x\r\nInlay-Deadline: 1\r\nConnection: close\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.Contains(got, "X-Content-Type-Options: nosniff\r\n") {
 		t.Errorf("a public server's answer to a request with a past Inlay-Deadline:\n%s", got)
 	}
-	if got := exchange("TRACE /v1/home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 501 ") {
+	if got := exchange(t, addr, "TRACE /v1/home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 501 ") {
 		t.Errorf("TRACE answered %.60q, want 501", got)
 	}
 	// CL.TE: a proxy in front that framed the body by its length would send the second request as
 	// the first one's body; this server must neither answer it nor keep the connection.
-	got = exchange("POST /v1/home HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+	got = exchange(t, addr, "POST /v1/home HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
 		"GET /v1/home HTTP/1.1\r\nHost: x\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || strings.Count(got, "HTTP/1.1 ") != 1 {
 		t.Errorf("a request with both Content-Length and Transfer-Encoding, then another, answered:\n%s", got)
 	}
+}
+
+// exchange sends raw on a new connection to addr and reads everything until the server closes it.
+func exchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // every case here ends long before
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	return string(got)
 }
