@@ -654,7 +654,7 @@ func TestPublicServer(t *testing.T) {
 	}
 	// CL.TE: a proxy in front that framed the body by its length would send the second request as
 	// the first one's body; this server must neither answer it nor keep the connection.
-	got = exchange(t, addr, "POST /v1/home HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+	got = exchange(t, addr, "POST /v1/home HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+
 		"GET /v1/home HTTP/1.1\r\nHost: x\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || strings.Count(got, "HTTP/1.1 ") != 1 {
 		t.Errorf("a request with both Content-Length and Transfer-Encoding, then another, answered:\n%s", got)
