@@ -90,6 +90,21 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// unknownMethod answers a request whose method is none of HTTP's standard ones (a lowercase "get",
+// PROPFIND, FOO) with 501, which Fiber would answer with a bare 400 before any middleware ran: it is
+// counted and logged as a refusal, and says nosniff on a public server.
+func (s *Server) unknownMethod(fctx *fasthttp.RequestCtx, refused *prometheus.CounterVec) {
+	fctx.SetStatusCode(fasthttp.StatusNotImplemented)
+	fctx.SetContentType("text/plain; charset=utf-8")
+	fctx.SetBodyString("This server does not take that method.")
+	if s.opts.Public {
+		fctx.Response.Header.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	}
+	refused.WithLabelValues(strconv.Itoa(fasthttp.StatusNotImplemented)).Inc()
+	s.log.LogAttrs(fctx, slog.LevelInfo, "request", slog.Int("status", fasthttp.StatusNotImplemented),
+		slog.String("refused", "a method HTTP does not define"))
+}
+
 // answerAllow registers, for every path the app routes for some methods only, a handler of the
 // others that answers 405 with the Allow header RFC 9110 (15.5.6) requires: Fiber's own 405 has
 // none. It runs once, when the routes are all known (Serve).
@@ -135,12 +150,14 @@ func answerAllow(app *fiber.App) {
 // refuse with 400, which fasthttp reads without complaint: a line folded onto the one before it
 // (obs-fold, 5.2), whitespace or another non-token byte in a field name (5.1: "Transfer-Encoding :"
 // would be another header here, and chunked to a proxy in front), more than one Host (3.2: the
-// later one would win here, the first one elsewhere), or both Content-Length and Transfer-Encoding
-// (6.3: a proxy in front may have framed the body by the length). Each of these lets two servers on a request's
+// later one would win here, the first one elsewhere), a Transfer-Encoding that is not exactly one
+// line of "chunked" (6.1: "chunked" on one line and "identity" on another is read as chunked here,
+// perhaps not in front), or both Content-Length and Transfer-Encoding (6.3: a proxy in front may
+// have framed the body by the length). Each of these lets two servers on a request's
 // way read it differently, which is what request smuggling and cache poisoning are made of. An empty
 // result is a good block.
 func badHeaderLines(raw []byte) string {
-	hosts, length, chunked := 0, false, false
+	hosts, length, codings := 0, false, 0
 	for len(raw) > 0 {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -172,10 +189,15 @@ func badHeaderLines(raw []byte) string {
 		case len(name) == 14 && bytes.EqualFold(name, []byte("content-length")):
 			length = true
 		case len(name) == 17 && bytes.EqualFold(name, []byte("transfer-encoding")):
-			chunked = true
+			if codings++; codings > 1 {
+				return "more than one Transfer-Encoding"
+			}
+			if !bytes.EqualFold(bytes.TrimSpace(line[colon+1:]), []byte("chunked")) {
+				return "a Transfer-Encoding other than chunked"
+			}
 		}
 	}
-	if length && chunked {
+	if length && codings > 0 {
 		return "both Content-Length and Transfer-Encoding"
 	}
 	return ""

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -140,6 +141,14 @@ func New(opts Options) *Server {
 	// client's error page and the log.
 	srv.SecureErrorLogMessage = true
 	srv.ErrorHandler = s.refusals(srv.ErrorHandler, refused)
+	route := srv.Handler
+	srv.Handler = func(fctx *fasthttp.RequestCtx) {
+		if methodLabel(fctx.Request.Header.Method()) == "other" {
+			s.unknownMethod(fctx, refused)
+			return
+		}
+		route(fctx)
+	}
 
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(e), "path", c.Path())

@@ -617,6 +617,11 @@ func TestAmbiguousHeadersAreRefused(t *testing.T) {
 		"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n":                                                 "HTTP/1.1 400 ",
 		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n":                                            "HTTP/1.1 400 ",
 		"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Name: x\r\nConnection: close\r\n\r\n":                                             "HTTP/1.1 400 ",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n":             "HTTP/1.1 400 ",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n":              "HTTP/1.1 400 ",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: CHUNKED\r\nConnection: close\r\n\r\n0\r\n\r\n":                       "HTTP/1.1 200 ",
+		"FOO /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":                                                            "HTTP/1.1 501 ",
+		"get /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":                                                            "HTTP/1.1 501 ",
 		"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Ok_1.~!#: x y\r\nAccept: */*\r\nConnection: close\r\n\r\n":                          "HTTP/1.1 200 ",
 		"GET /healthz HTTP/1.1\r\nhost: a\r\nX-Host: b\r\nConnection: close\r\n\r\n":                                               "HTTP/1.1 200 ",
 	} {
@@ -651,6 +656,10 @@ func TestPublicServer(t *testing.T) {
 	}
 	if got := exchange(t, addr, "TRACE /v1/home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 501 ") {
 		t.Errorf("TRACE answered %.60q, want 501", got)
+	}
+	if got := exchange(t, addr, "PROPFIND /v1/home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 501 ") ||
+		!strings.Contains(got, "X-Content-Type-Options: nosniff\r\n") {
+		t.Errorf("PROPFIND answered %q, want 501 with nosniff", got)
 	}
 	// CL.TE: a proxy in front that framed the body by its length would send the second request as
 	// the first one's body; this server must neither answer it nor keep the connection.

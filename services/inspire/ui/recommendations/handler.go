@@ -40,11 +40,13 @@ func Handler(store inspire.VariantStore, css string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		opts := []fragments.RenderOption{fragments.MaxAge(MaxAge)}
-		if len(vs) > 0 {
-			opts = append(opts, fragments.CSS(css), fragments.Tags(productTags(vs)...))
+		if len(vs) == 0 {
+			// Nothing to show — skus inspire does not know, a junk ?skus= — is not kept by the
+			// shell or a browser: every such value would be a cache entry of its own.
+			return fragments.Render(c, View(nil), fragments.Private)
 		}
-		return fragments.Render(c, View(Items(vs)), fragments.Public, opts...)
+		return fragments.Render(c, View(Items(vs)), fragments.Public, fragments.MaxAge(MaxAge),
+			fragments.CSS(css), fragments.Tags(productTags(vs)...))
 	}
 }
 

@@ -148,6 +148,10 @@ func TestNothingWhenNone(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != "" {
 			t.Errorf("GET %s: %d %q, want 200 and nothing", target, resp.StatusCode, body)
 		}
+		// Not kept: each junk ?skus= would be a cache entry of its own in the shell.
+		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+			t.Errorf("GET %s: Cache-Control %q, want no-store", target, cc)
+		}
 	}
 	// Every other variant excluded: nothing left to recommend.
 	all := make([]string, 0, len(catalog))
