@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/inlay-dev/inlay/services/kit/errs"
 )
@@ -30,13 +31,19 @@ type LineError struct {
 	SKU    string
 	Reason error
 	Title  string
+	// Left is what is in stock when that is less than the line holds (Reason ErrOutOfStock).
+	Left int
 }
 
 func (e *LineError) Error() string {
+	name := e.SKU
 	if e.Title != "" {
-		return e.Title + ": " + e.Reason.Error()
+		name = e.Title
 	}
-	return e.SKU + ": " + e.Reason.Error()
+	if e.Left > 0 && errors.Is(e.Reason, ErrOutOfStock) {
+		return name + ": only " + strconv.Itoa(e.Left) + " left, fewer than the basket holds"
+	}
+	return name + ": " + e.Reason.Error()
 }
 
 func (e *LineError) Unwrap() error { return e.Reason }
@@ -66,7 +73,7 @@ func CheckLine(l CartLine, it Item, ok bool) error {
 		return &LineError{SKU: l.SKU, Reason: ErrUnknownSKU}
 	}
 	if it.Stock < l.Quantity {
-		return &LineError{SKU: l.SKU, Title: it.Title(), Reason: ErrOutOfStock}
+		return &LineError{SKU: l.SKU, Title: it.Title(), Reason: ErrOutOfStock, Left: max(it.Stock, 0)}
 	}
 	return nil
 }

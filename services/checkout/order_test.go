@@ -39,7 +39,7 @@ func TestNewOrder(t *testing.T) {
 		{name: "a store checkout does not know", lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 1}}, store: "no-such-store",
 			code: errs.EINVALID, is: checkout.ErrUnknownStore, msg: "Please choose one of our stores."},
 		{name: "more than in stock", lines: []checkout.CartLine{{SKU: red.SKU, Quantity: 2}},
-			code: errs.ECONFLICT, is: checkout.ErrOutOfStock, msg: "Heritage Workhorse Red Barn: out of stock"},
+			code: errs.ECONFLICT, is: checkout.ErrOutOfStock, msg: "Heritage Workhorse Red Barn: only 1 left, fewer than the basket holds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

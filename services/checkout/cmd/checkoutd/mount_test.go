@@ -646,6 +646,11 @@ func TestCartQuantityUpdateAndShortage(t *testing.T) {
 		if got := text(r.doc, "[data-testid=cart-line-short]"); got != want || text(r.doc, "[data-testid=cart-short]") == "" {
 			t.Errorf("stock %d under a line of 3: %q (notice %q), want %q", stock, got, text(r.doc, "[data-testid=cart-short]"), want)
 		}
+		// The checkout page says so before the form is filled, with the way back to the basket.
+		co := e.do("GET", "/fragments/checkout", "c1", nil, nil)
+		if co.doc.Find("[data-testid=checkout-short] a[href='/checkout/cart']").Length() != 1 {
+			t.Errorf("stock %d: the checkout page has no notice:\n%s", stock, co.body)
+		}
 	}
 	checkouttest.Tx(t, e.pool, func(ctx context.Context, tx pgx.Tx) error {
 		return e.store.ApplyStock(ctx, tx, checkouttest.SKUGrey, 3)

@@ -71,10 +71,20 @@ type CustomerCopies interface {
 type Summary struct {
 	units int
 	total int64
+	short bool
 }
 
 // NewSummary is the checkout page's summary of c.
-func NewSummary(c checkout.Cart) Summary { return Summary{units: c.Quantity(), total: c.Total()} }
+func NewSummary(c checkout.Cart) Summary {
+	s := Summary{units: c.Quantity(), total: c.Total()}
+	for _, l := range c.Lines {
+		s.short = s.short || l.Stock < l.Quantity
+	}
+	return s
+}
+
+// Short reports whether a line holds more than is in stock: the order would be refused.
+func (s Summary) Short() bool { return s.short }
 
 // Empty reports whether the cart holds nothing.
 func (s Summary) Empty() bool { return s.units == 0 }
