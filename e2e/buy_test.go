@@ -408,7 +408,7 @@ func sfPlaceOrderJS(t testing.TB, tab context.Context, card, storeID, storeName 
 		t.Errorf("store picker shows %q, want %q", got, storeName)
 	}
 	sfWaitJS(t, tab, "place order enabled", `document.querySelector('`+place+`')?.disabled === false`)
-	sfWaitJS(t, tab, "nothing named missing", `document.querySelector('[data-testid="checkout-missing"]')?.hidden === true`)
+	sfWaitJS(t, tab, "nothing named missing", `document.querySelector('[data-testid="checkout-missing"]')?.textContent === ''`)
 
 	resp, err := sfClickNav(tab, place)
 	if err != nil {

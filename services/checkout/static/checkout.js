@@ -126,8 +126,8 @@ if (!document.documentElement.dataset[installed]) {
         const label = input.readOnly ? "a store" : form.querySelector(`label[for="${input.id}"]`)?.textContent?.trim();
         if (label && !names.includes(label)) names.push(label);
       }
+      // Only the text changes: a live region that appears and fills at once is not reliably read.
       missing.textContent = valid ? "" : `To place the order, complete: ${names.join(", ")}.`;
-      missing.hidden = valid;
     }
     return valid;
   };
@@ -138,10 +138,13 @@ if (!document.documentElement.dataset[installed]) {
     const field = input.closest(".co-field");
     if (!field || input.readOnly) return;
     let msg = field.querySelector(".co-field__error");
+    // The field's hint (the card's test cards), when it has one, stays in its description.
+    const hint = input.dataset.hint ?? "";
     if (input.validity.valid) {
       field.classList.remove("co-field--invalid");
       input.removeAttribute("aria-invalid");
-      input.removeAttribute("aria-describedby");
+      if (hint) input.setAttribute("aria-describedby", hint);
+      else input.removeAttribute("aria-describedby");
       if (msg) msg.remove();
       return;
     }
@@ -155,7 +158,7 @@ if (!document.documentElement.dataset[installed]) {
     msg.textContent = input.validationMessage;
     field.classList.add("co-field--invalid");
     input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", msg.id);
+    input.setAttribute("aria-describedby", hint ? `${hint} ${msg.id}` : msg.id);
   };
 
   const initCheckout = (container) => {

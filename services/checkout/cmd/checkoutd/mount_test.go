@@ -606,13 +606,13 @@ func TestCartQuantityUpdateAndShortage(t *testing.T) {
 		return r.doc.Find("[data-testid=cart-line][data-sku="+checkouttest.SKUGrey+"] [data-testid=cart-line-quantity]").AttrOr("value", "")
 	}
 	for _, tt := range []struct{ sku, q, location, after string }{
-		{checkouttest.SKUGrey, "4", "/checkout/cart", "4"},
-		{checkouttest.SKUGrey, "6", "/checkout/cart?error=too-many", "4"}, // 5 in stock
-		{checkouttest.SKUGrey, "0", "/checkout/cart?error=quantity", "4"},
-		{checkouttest.SKUGrey, "11", "/checkout/cart?error=quantity", "4"},
-		{checkouttest.SKUGrey, "two", "/checkout/cart?error=quantity", "4"},
-		{checkouttest.SKURed, "1", "/checkout/cart", "4"}, // not in the cart: not added
-		{checkouttest.SKUGrey, " 1 ", "/checkout/cart", "1"},
+		{checkouttest.SKUGrey, "4", "/checkout/cart#co-q-" + checkouttest.SKUGrey, "4"}, // back at the field
+		{checkouttest.SKUGrey, "6", "/checkout/cart?error=too-many#cart-error", "4"},    // 5 in stock
+		{checkouttest.SKUGrey, "0", "/checkout/cart?error=quantity#cart-error", "4"},
+		{checkouttest.SKUGrey, "11", "/checkout/cart?error=quantity#cart-error", "4"},
+		{checkouttest.SKUGrey, "two", "/checkout/cart?error=quantity#cart-error", "4"},
+		{checkouttest.SKURed, "1", "/checkout/cart?error=gone#cart-error", "4"}, // not in the cart: not added
+		{checkouttest.SKUGrey, " 1 ", "/checkout/cart#co-q-" + checkouttest.SKUGrey, "1"},
 	} {
 		r := e.do("POST", "/ui/cart/update", "c1", update(tt.sku, tt.q), nil)
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tt.location {

@@ -76,6 +76,10 @@ type Line struct {
 	total int64
 }
 
+// MaxQuantity is the most the line's quantity field takes: what is in stock, at most
+// checkout.MaxQuantity, and never less than 1 (a sold-out line is removed, not set to 0).
+func (l Line) MaxQuantity() int { return max(1, min(checkout.MaxQuantity, l.Stock)) }
+
 // Short reports whether fewer units are left than the line asks for: the order would be refused.
 func (l Line) Short() bool { return l.Stock < l.Quantity }
 
@@ -129,6 +133,7 @@ var cartErrors = map[string]string{
 	"cart-full":    "Your basket is full: " + checkout.ErrCartFull.Error() + ".",
 	"invalid":      "This tractor could not be added.",
 	"too-many":     "We do not have that many of this tractor: please choose fewer.",
+	"gone":         "That tractor is no longer in your basket.",
 	"reorder-short": "Some tractors of that order are no longer in stock, or no longer fit in the basket: " +
 		"they were not put back.",
 	"quantity": "Please choose a quantity from 1 to " + strconv.Itoa(checkout.MaxQuantity) + ".",
@@ -188,8 +193,9 @@ func Handler(carts LineReader, items ItemReader, opts ...fragments.RenderOption)
 }
 
 // Update is POST /ui/cart/update (sku, quantity): the line of the request's cart is set to quantity
-// (1 to checkout.MaxQuantity, and no more than is in stock), then the cart page again; a refused
-// change comes back with why (?error=) and changes nothing. A line not in the cart is not added.
+// (1 to checkout.MaxQuantity, and no more than is in stock), then the cart page again at the line's
+// field (#co-q-{sku}), where the keyboard was; a refused change comes back with why (?error=, at the
+// message: #cart-error) and changes nothing. A line not in the cart is not added (?error=gone).
 func Update(carts LineChanger, items ItemReader) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
@@ -199,7 +205,7 @@ func Update(carts LineChanger, items ItemReader) fiber.Handler {
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(c.FormValue("quantity")))
 		if err != nil || n < 1 || n > checkout.MaxQuantity {
-			return c.Redirect("/checkout/cart?error=quantity", fiber.StatusSeeOther)
+			return c.Redirect("/checkout/cart?error=quantity#cart-error", fiber.StatusSeeOther)
 		}
 		id := fragments.ContextFrom(ctx).CartID
 		if id == "" {
@@ -211,19 +217,20 @@ func Update(carts LineChanger, items ItemReader) fiber.Handler {
 		}
 		it, ok := known[sku]
 		if !ok {
-			return c.Redirect("/checkout/cart?error=unknown", fiber.StatusSeeOther)
+			return c.Redirect("/checkout/cart?error=unknown#cart-error", fiber.StatusSeeOther)
 		}
 		if n > it.Stock {
-			return c.Redirect("/checkout/cart?error=too-many", fiber.StatusSeeOther)
+			return c.Redirect("/checkout/cart?error=too-many#cart-error", fiber.StatusSeeOther)
 		}
 		switch err := carts.Change(ctx, id, sku, n, checkout.MaxQuantity); {
 		case errors.Is(err, checkout.ErrNotInCart): // removed meanwhile (another tab): not brought back
+			return c.Redirect("/checkout/cart?error=gone#cart-error", fiber.StatusSeeOther)
 		case errors.Is(err, checkout.ErrLineLimit):
-			return c.Redirect("/checkout/cart?error=too-many", fiber.StatusSeeOther)
+			return c.Redirect("/checkout/cart?error=too-many#cart-error", fiber.StatusSeeOther)
 		case err != nil:
 			return fmt.Errorf("set %s to %d: %w", sku, n, err)
 		}
-		return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
+		return c.Redirect("/checkout/cart#co-q-"+sku, fiber.StatusSeeOther)
 	}
 }
 

@@ -95,6 +95,15 @@ func (s Summary) Quantity() int { return s.units }
 // Total is the cart's total.
 func (s Summary) Total() int64 { return s.total }
 
+// describedBy is a field's aria-describedby: its hint's id, then its error's when it has one.
+func describedBy(hint string, invalid bool, name string) string {
+	ids := hint
+	if invalid {
+		ids = strings.TrimSpace(ids + " co-" + name + "-error")
+	}
+	return ids
+}
+
 // tractors is "1 tractor", "2 tractors".
 func tractors(n int) string {
 	if n == 1 {

@@ -155,7 +155,7 @@ func Handler(orders Reader, opts ...fragments.RenderOption) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		o, err := Own(c.UserContext(), orders, c.Query("order"))
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, fallback.OrderNotFound("checkout-order"), fragments.Private, notFound...)
+			return fragments.Render(c, fallback.OrderNotFound("checkout-order", fragments.ContextFrom(c.UserContext()).CustomerID != ""), fragments.Private, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("order: %w", err)

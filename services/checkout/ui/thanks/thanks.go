@@ -29,7 +29,7 @@ func Handler(orders order.Reader, opts ...fragments.RenderOption) fiber.Handler 
 	return func(c *fiber.Ctx) error {
 		o, err := order.Own(c.UserContext(), orders, c.Query("order"))
 		if errs.Code(err) == errs.ENOTFOUND {
-			return fragments.Render(c, fallback.OrderNotFound("checkout-thanks"), fragments.Private, notFound...)
+			return fragments.Render(c, fallback.OrderNotFound("checkout-thanks", fragments.ContextFrom(c.UserContext()).CustomerID != ""), fragments.Private, notFound...)
 		}
 		if err != nil {
 			return fmt.Errorf("thanks: %w", err)
