@@ -119,6 +119,8 @@ type Options struct {
 	// Migrations, when not nil, makes Start open the service's PostgreSQL database (creating it in
 	// dev mode) and apply them.
 	Migrations fs.FS
+	// Prepare are the hot path's statements every pooled connection prepares (postgres.Options').
+	Prepare []string
 	// Events makes Start create the event backbone's tables (outbox and inbox, events.Migrate) in
 	// the service's database, for Relay and Consumer; it needs Migrations.
 	Events bool
@@ -204,7 +206,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 			s.Close()
 			return nil, err
 		}
-		popts := postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations, MaxConns: poolConns}
+		popts := postgres.Options{URL: dbURL, CreateDatabase: opts.Common.Dev(), Migrations: opts.Migrations, MaxConns: poolConns,
+			Prepare: opts.Prepare}
 		if tp.Exporting() {
 			popts.Tracer = postgres.Tracer(tp)
 		}

@@ -242,14 +242,11 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 		return "", false, err
 	}
 	write := &pgx.Batch{}
-	write.Queue(`INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
-			store_id, card_last4, total, idempotency_key, request_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	write.Queue(insertOrderSQL,
 		o.ID, o.Status, o.CartID, o.Customer.ID, o.Customer.FirstName, o.Customer.LastName, o.Customer.Email,
 		o.StoreID, o.CardLast, o.Total, key, p.RequestHash)
 	for i, l := range o.Lines {
-		write.Queue(`INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
-				image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		write.Queue(insertOrderLineSQL,
 			id, i, l.SKU, l.ProductID, l.ProductName, l.Name, l.Image, l.Quantity, l.UnitPrice)
 	}
 	if err := s.out.Queue(ctx, write, e); err != nil {
@@ -269,6 +266,23 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement) (id string
 		return "", false, fmt.Errorf("place order: %w", err)
 	}
 	return id, true, nil
+}
+
+// insertOrderSQL and insertOrderLineSQL write a placed order and its lines.
+const (
+	insertOrderSQL = `INSERT INTO orders (id, status, cart_id, customer_id, first_name, last_name, email,
+		store_id, card_last4, total, idempotency_key, request_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	insertOrderLineSQL = `INSERT INTO order_lines (order_id, position, sku, product_id, product_name, name,
+		image, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+)
+
+// HotStatements are the statements of placing an order (its two batches: the reads, then the order,
+// its lines and its event): every new pooled connection prepares them (kit.Options.Prepare), so no
+// order pays for describing them on a connection that has not run them yet — one more round trip a
+// batch, which is what breaks place-order's latency when PostgreSQL is slow (issue 17's fault case).
+func HotStatements() []string {
+	return []string{orderByKeySQL, itemsSQL, storesSQL, insertOrderSQL, insertOrderLineSQL, kitevents.OutboxQueueSQL}
 }
 
 // orderByKeySQL finds the order cart $1 placed with the idempotency key $2, and its request's hash.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,11 @@ type Options struct {
 	Migrations fs.FS
 	// MaxConns bounds the pool; pgx's default when zero.
 	MaxConns int32
+	// Prepare are statements every new connection prepares (named by their SQL, so pgx's Query and
+	// Exec use them as they are): a hot path's first use on each connection then costs no extra
+	// round trip to describe them. A statement that cannot be prepared yet (its table not migrated
+	// when the pool opens) is left for its first use.
+	Prepare []string
 	// Tracer, when not nil, traces the pool's queries (kit.Start passes otelpgx's when it exports
 	// spans).
 	Tracer pgx.QueryTracer
@@ -54,6 +60,16 @@ func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 	}
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
+	}
+	if len(opts.Prepare) > 0 {
+		statements := slices.Clone(opts.Prepare)
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			for _, sql := range statements {
+				// Best effort: an error (a table not there yet) leaves the statement to its first use.
+				_, _ = conn.Prepare(ctx, sql, sql)
+			}
+			return nil
+		}
 	}
 	if opts.CreateDatabase {
 		if err := CreateDatabase(ctx, opts.URL); err != nil {
@@ -72,6 +88,11 @@ func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 		if err := Migrate(ctx, pool, opts.Migrations); err != nil {
 			pool.Close()
 			return nil, err
+		}
+		if len(opts.Prepare) > 0 {
+			// The connections made before the migrations prepared against the old schema (or
+			// failed to): new ones prepare against the migrated one.
+			pool.Reset()
 		}
 	}
 	return pool, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/kit/postgres"
@@ -158,5 +159,39 @@ DELETE FROM applied WHERE n = 2;
 	}
 	if rows != 2 || versions != 2 {
 		t.Errorf("after two concurrent migrations: %d rows written by them and %d versions recorded, want 2 and 2", rows, versions)
+	}
+}
+
+// TestPrepareOnConnect: every pooled connection has the named statements prepared, those of tables
+// the migrations create included (the connections made before them are replaced), so their first
+// use costs no describe; a statement that cannot be prepared does not stop the pool.
+func TestPrepareOnConnect(t *testing.T) {
+	ctx := context.Background()
+	url := kittest.DatabaseURL(t)
+	if err := postgres.DropDatabase(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	insert := "INSERT INTO things (id, name) VALUES ($1, $2)"
+	pool, err := postgres.Open(ctx, postgres.Options{URL: url, CreateDatabase: true, Migrations: migrations,
+		Prepare: []string{insert, "SELECT nothing FROM nowhere"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	conns := make([]*pgxpool.Conn, 3)
+	for i := range conns {
+		if conns[i], err = pool.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range conns {
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", insert).Scan(&n); err != nil || n != 1 {
+			t.Errorf("connection %d: %q prepared %d times (%v)", i, insert, n, err)
+		}
+		if _, err := c.Exec(ctx, insert, i, "x"); err != nil {
+			t.Errorf("connection %d: %v", i, err)
+		}
+		c.Release()
 	}
 }

@@ -45,6 +45,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Common:     cfg.Common,
 		Log:        log,
 		Migrations: postgres.Migrations(),
+		Prepare:    postgres.HotStatements(),
 		Events:     true,
 		Fragments:  &cfg.FragmentServer,
 		Redis:      true,
