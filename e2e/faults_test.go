@@ -166,11 +166,11 @@ func faultPostgresLatency(t *testing.T, p *Platform, pg *toxictest.Proxy, fc *fa
 	if err := giveUp.mustAdd(); err != nil {
 		t.Fatal(err)
 	}
-	// A running checkout's pooled connections know place-order's statements; a fresh one first has
-	// PostgreSQL describe them (one more round trip per batch), and so does a connection that only the
-	// event consumer has used so far. Warm every connection of the pool (checkout's pool holds up to
-	// 10) as traffic would: 10 orders at once (with 8 one order in a CI run still met a cold
-	// connection: 4 round trips, 2.01 s against the 2 s bound).
+	// Every pooled connection of checkout prepares place-order's statements when it connects
+	// (postgres.Options.Prepare): without that, a connection that had not run them yet (one only the
+	// event consumer had used) made PostgreSQL describe them first, one more round trip per batch —
+	// 4 round trips, 2.01 s against the 2 s bound. Warm the pool as traffic would all the same (its
+	// connections, Redis, the team's caches): 10 orders at once.
 	warm := make([]*faultBuyer, 10)
 	for i := range warm {
 		warm[i] = fc.newBuyer(t)
