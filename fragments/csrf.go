@@ -96,13 +96,28 @@ func RequireCSRF() fiber.Handler {
 		}
 		token := c.Get(CSRFHeader)
 		if token == "" {
-			token = c.FormValue(CSRFField)
+			token = bodyField(c, CSRFField)
 		}
 		if err := CheckCSRF(c.UserContext(), token); err != nil {
 			return fiber.NewError(fiber.StatusForbidden, CSRFMessage)
 		}
 		return c.Next()
 	}
+}
+
+// bodyField is a field of the request's form body (URL-encoded or multipart), never of its query
+// string: a token taken from the URL would invite links that carry it, into logs, histories and
+// Referer headers.
+func bodyField(c *fiber.Ctx, name string) string {
+	if v := c.Request().PostArgs().Peek(name); len(v) > 0 {
+		return string(v)
+	}
+	if form, err := c.MultipartForm(); err == nil {
+		if vs := form.Value[name]; len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
 }
 
 // CSRFTokens makes and checks signed double-submit tokens: a random value and its HMAC-SHA256

@@ -1,8 +1,10 @@
 package fragments_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -76,6 +78,14 @@ func TestRequireCSRF(t *testing.T) {
 		{"form field", form(url.Values{fragments.CSRFField: {"tok"}, "sku": {"a"}}), 200},
 		{"header", withHeader(http.MethodPost, "tok"), 200},
 		{"missing", form(url.Values{"sku": {"a"}}), 403},
+		// Never from the query string: a token in a URL ends up in logs and Referer headers.
+		{"in the query string", func() *http.Request {
+			r := form(url.Values{"sku": {"a"}})
+			r.URL.RawQuery = fragments.CSRFField + "=tok"
+			r.RequestURI = "/ui/cart/add?" + r.URL.RawQuery
+			return r
+		}(), 403},
+		{"multipart field", multipartForm(t, map[string]string{fragments.CSRFField: "tok", "sku": "a"}), 200},
 		{"wrong", form(url.Values{fragments.CSRFField: {"nope"}}), 403},
 		{"wrong header on delete", withHeader(http.MethodDelete, "nope"), 403},
 		{"cross-site fetch", withFetchSite(withHeader(http.MethodPost, "tok"), "cross-site", ""), 403},
@@ -133,4 +143,22 @@ func flipFirst(s string) string {
 		return "B" + s[1:]
 	}
 	return "A" + s[1:]
+}
+
+// multipartForm is a POST of fields as multipart/form-data.
+func multipartForm(t *testing.T, fields map[string]string) *http.Request {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/ui/cart/add", &body)
+	r.Header.Set("Content-Type", w.FormDataContentType())
+	return r
 }
