@@ -166,11 +166,12 @@ func faultPostgresLatency(t *testing.T, p *Platform, pg *toxictest.Proxy, fc *fa
 	if err := giveUp.mustAdd(); err != nil {
 		t.Fatal(err)
 	}
-	// Every pooled connection of checkout prepares place-order's statements when it connects
+	// Every pooled connection of checkout prepares place-order's writes when it connects
 	// (postgres.Options.Prepare): without that, a connection that had not run them yet (one only the
 	// event consumer had used) made PostgreSQL describe them first, one more round trip per batch —
-	// 4 round trips, 2.01 s against the 2 s bound. Warm the pool as traffic would all the same (its
-	// connections, Redis, the team's caches): 10 orders at once.
+	// 4 round trips, 2.01 s against the 2 s bound. The reads are still described on a connection's
+	// first use, so warm the pool as traffic would (its connections, Redis, the team's caches): 10
+	// orders at once.
 	warm := make([]*faultBuyer, 10)
 	for i := range warm {
 		warm[i] = fc.newBuyer(t)

@@ -227,6 +227,11 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 				s.Close()
 				return nil, fmt.Errorf("%s event tables: %w", opts.Name, err)
 			}
+			if len(opts.Prepare) > 0 {
+				// The connections made before the event tables existed could not prepare the
+				// outbox's statements: new ones can.
+				s.DB.Reset()
+			}
 		}
 	}
 	if opts.Redis {

@@ -39,10 +39,14 @@ type Options struct {
 	Migrations fs.FS
 	// MaxConns bounds the pool; pgx's default when zero.
 	MaxConns int32
-	// Prepare are statements every new connection prepares (named by their SQL, so pgx's Query and
-	// Exec use them as they are): a hot path's first use on each connection then costs no extra
-	// round trip to describe them. A statement that cannot be prepared yet (its table not migrated
-	// when the pool opens) is left for its first use.
+	// Prepare are statements every new connection prepares (named by their SQL, so pgx's Query,
+	// Exec and SendBatch use them as they are): a hot path's first use on each connection then costs
+	// no extra round trip to describe them. A statement that cannot be prepared yet (its table not
+	// migrated when the pool opens) is left for its first use. With Prepare the pool keeps all of
+	// MaxConns open (MinConns), made in the background, so no request waits for the prepares. Name
+	// only statements that return no rows (INSERT, UPDATE): pgx keeps explicitly prepared statements
+	// until the connection closes, so a SELECT whose result columns a migration of another instance
+	// changes would fail on every connection, where pgx drops its own cached statement and retries.
 	Prepare []string
 	// Tracer, when not nil, traces the pool's queries (kit.Start passes otelpgx's when it exports
 	// spans).
@@ -62,6 +66,9 @@ func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	if len(opts.Prepare) > 0 {
+		// Connections are opened ahead of need (pgxpool's background check keeps MinConns), so a
+		// request does not wait for a new connection's prepares: one round trip each.
+		cfg.MinConns = cfg.MaxConns
 		statements := slices.Clone(opts.Prepare)
 		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 			for _, sql := range statements {
