@@ -371,6 +371,9 @@ func TestSearch(t *testing.T) {
 		{q: "magenta", min: 1, max: 1, first: "CL-08", sku: "CL-08-PI"}, // a colour: its variant, not the product's first
 		{q: "hamster magenta", min: 1, max: 1, first: "CL-08", sku: "CL-08-PI"},
 		{q: "submarine", min: 0, max: 0},
+		{q: "AU-02", min: 1, max: 1, first: "AU-02"},                       // a product's id
+		{q: " au-02-bl ", min: 1, max: 1, first: "AU-02", sku: "AU-02-BL"}, // a variant's sku
+		{q: "ZZ-99", min: 0, max: 0},                                       // a code nothing has: the text search
 		{q: "xqzjw", min: 0, max: 0},
 	} {
 		got, err := c.Search(ctx, tc.q, 50)

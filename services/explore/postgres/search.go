@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,11 +24,25 @@ func (c *Catalog) Search(ctx context.Context, q string, limit int) ([]explore.Pr
 	return c.SearchPage(ctx, q, 0, limit)
 }
 
-// SearchPage is Search from the offset-th match on.
+// SearchPage is Search from the offset-th match on. A query that is a product's id or a variant's
+// sku ("AU-02", "au-02-bl": the codes a shopper may have noted) finds that product alone, showing
+// that variant.
 func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) ([]explore.ProductSummary, error) {
 	terms := explore.QueryTerms(q)
 	if len(terms) == 0 || limit <= 0 {
 		return nil, nil
+	}
+	if code := strings.ToUpper(strings.TrimSpace(q)); looksLikeCode(code) {
+		p, ok, err := c.byCode(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if offset > 0 {
+				return nil, nil
+			}
+			return []explore.ProductSummary{p}, nil
+		}
 	}
 	alternatives, err := c.corrections(ctx, terms)
 	if err != nil {
@@ -64,6 +79,40 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}
 	return products, nil
+}
+
+// looksLikeCode reports whether an upper-cased query could be a product id or a sku: one word of
+// letters and digits around dashes, at most 64 bytes ("AU-02", "AU-02-BL").
+func looksLikeCode(q string) bool {
+	if len(q) < 3 || len(q) > 64 || !strings.Contains(q, "-") || q[0] == '-' || q[len(q)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		if ch := q[i]; !(ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// byCode is the listed product whose id is code, or that has a variant whose sku is code (then
+// shown as that variant); ok=false when there is none.
+func (c *Catalog) byCode(ctx context.Context, code string) (explore.ProductSummary, bool, error) {
+	var p explore.ProductSummary
+	err := c.db.QueryRow(ctx, `SELECT p.id, p.name, p.category,
+			CASE WHEN coalesce(v.image, '') <> '' THEN v.image WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
+			coalesce(nullif(v.color, ''), p.color), p.start_price, coalesce(v.sku, ''), coalesce(v.name, ''), coalesce(v.price, 0)
+		FROM products p JOIN categories c ON c.key = p.category
+		LEFT JOIN variants v ON v.product_id = p.id AND v.sku = $1
+		WHERE p.start_price IS NOT NULL AND (p.id = $1 OR v.sku IS NOT NULL)
+		LIMIT 1`, code).Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.SKU, &p.VariantName, &p.VariantPrice)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("search code %q: %w", code, err)
+	}
+	return p, true, nil
 }
 
 // corrections returns, for each term, the known words most similar to it (pg_trgm's % operator, at
