@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/kit/tracing"
@@ -22,24 +22,13 @@ import (
 )
 
 // lockedBuffer is a log sink a server's goroutines write while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+type lockedBuffer struct{ kittest.SyncBuffer }
 
 // requestLines returns the "request" log lines for path, decoded.
 func (l *lockedBuffer) requestLines(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, line := range bytes.Split(l.b.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split([]byte(l.String()), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}

@@ -1,34 +1,17 @@
 package logging
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inlay-dev/inlay/services/kit/kittest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flusher goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestBufferedHoldsInfoAndWritesWarnAtOnce(t *testing.T) {
-	var sink lockedBuffer
+	var sink kittest.SyncBuffer
 	out := NewBuffered(&sink, 64<<10, time.Hour) // no periodic flush within the test
 	log := NewWithBuffer(out, "test", slog.LevelInfo, "json")
 
@@ -57,7 +40,7 @@ func TestBufferedHoldsInfoAndWritesWarnAtOnce(t *testing.T) {
 }
 
 func TestBufferedFlushesPeriodically(t *testing.T) {
-	var sink lockedBuffer
+	var sink kittest.SyncBuffer
 	out := NewBuffered(&sink, 64<<10, 10*time.Millisecond)
 	defer out.Close()
 	log := NewWithBuffer(out, "test", slog.LevelInfo, "json")
@@ -72,7 +55,7 @@ func TestBufferedFlushesPeriodically(t *testing.T) {
 }
 
 func TestBufferedKeepsRecordsWhole(t *testing.T) {
-	var sink lockedBuffer
+	var sink kittest.SyncBuffer
 	out := NewBuffered(&sink, 256, time.Millisecond) // smaller than the records written below
 	log := NewWithBuffer(out, "test", slog.LevelInfo, "json")
 	var wg sync.WaitGroup

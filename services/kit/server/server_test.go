@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -524,30 +524,12 @@ func TestHTTP11WithoutHostIsRefused(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink the serving goroutines and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRefusals: a request refused before any route ran (one that never finished arriving, one that
 // does not parse) is answered, logged and counted like any other, without echoing its bytes; a
 // connection that sent nothing at all is closed at the read timeout without an answer.
 func TestRefusals(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &kittest.SyncBuffer{}
 	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(logs, nil)), ReadTimeout: 300 * time.Millisecond})
 	addr := serve(t, s)
 	if got := exchange(t, addr, ""); got != "" {
