@@ -73,9 +73,7 @@ func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *pro
 			return
 		}
 		answer(fctx, err)
-		if s.opts.Public {
-			fctx.Response.Header.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		}
+		s.publicHeaders(&fctx.Response.Header)
 		// Counted, not timed: fasthttp has no start time for a request it could not read (its
 		// clock is the previous request's on a kept-alive connection), and the method may not have
 		// been read either.
@@ -90,19 +88,25 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// unknownMethod answers a request whose method is none of HTTP's standard ones (a lowercase "get",
-// PROPFIND, FOO) with 501, which Fiber would answer with a bare 400 before any middleware ran: it is
-// counted and logged as a refusal, and says nosniff on a public server.
+// unknownMethod answers, with 501 before any route runs, a request whose method no resource here
+// takes: TRACE (which would echo the request, cookies included), CONNECT, or one HTTP does not define
+// (a lowercase "get", PROPFIND, FOO — Fiber's own answer to those is a bare 400 before any
+// middleware). It is counted and logged as a refusal.
 func (s *Server) unknownMethod(fctx *fasthttp.RequestCtx, refused *prometheus.CounterVec) {
 	fctx.SetStatusCode(fasthttp.StatusNotImplemented)
 	fctx.SetContentType("text/plain; charset=utf-8")
 	fctx.SetBodyString("This server does not take that method.")
-	if s.opts.Public {
-		fctx.Response.Header.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	}
+	s.publicHeaders(&fctx.Response.Header)
 	refused.WithLabelValues(strconv.Itoa(fasthttp.StatusNotImplemented)).Inc()
 	s.log.LogAttrs(fctx, slog.LevelInfo, "request", slog.Int("status", fasthttp.StatusNotImplemented),
-		slog.String("refused", "a method HTTP does not define"))
+		slog.String("refused", "a method this server does not take"))
+}
+
+// publicHeaders sets what a Public server says on every answer, refusals included: nosniff.
+func (s *Server) publicHeaders(h *fasthttp.ResponseHeader) {
+	if s.opts.Public {
+		h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	}
 }
 
 // answerAllow registers, for every path the app routes for some methods only, a handler of the

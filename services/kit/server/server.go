@@ -143,7 +143,7 @@ func New(opts Options) *Server {
 	srv.ErrorHandler = s.refusals(srv.ErrorHandler, refused)
 	route := srv.Handler
 	srv.Handler = func(fctx *fasthttp.RequestCtx) {
-		if methodLabel(fctx.Request.Header.Method()) == "other" {
+		if m := methodLabel(fctx.Request.Header.Method()); m == "other" || m == fiber.MethodTrace || m == fiber.MethodConnect {
 			s.unknownMethod(fctx, refused)
 			return
 		}
@@ -176,9 +176,6 @@ func New(opts Options) *Server {
 		if c.Request().Header.IsHTTP11() && len(c.Request().Header.Host()) == 0 {
 			// RFC 9112, 3.2: an HTTP/1.1 request without a Host is answered 400.
 			err = errs.Errorf(errs.EINVALID, "an HTTP/1.1 request needs a Host header")
-		} else if m := c.Request().Header.Method(); string(m) == fiber.MethodTrace || string(m) == fiber.MethodConnect {
-			// No resource here takes either (a TRACE would echo the request, cookies included).
-			err = fiber.NewError(fiber.StatusNotImplemented, "this server does not take "+string(m)+" requests")
 		} else if bad := badHeaderLines(c.Request().Header.RawHeaders()); bad != "" {
 			// Where this request ends is in doubt, so nothing after it on the connection is read.
 			c.Context().SetConnectionClose()
@@ -199,9 +196,7 @@ func New(opts Options) *Server {
 		if s.draining.Load() {
 			c.Context().SetConnectionClose()
 		}
-		if opts.Public {
-			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		}
+		s.publicHeaders(&c.Response().Header)
 		status := c.Response().StatusCode()
 		// Both labels are constants, never the request's bytes: c.Method() aliases fasthttp's request
 		// buffer, which the next request on the connection overwrites after the label was stored.
