@@ -148,6 +148,13 @@ var ErrBasketChanged = errors.New("the basket changed since the checkout page sh
 // BasketChangedMessage tells the customer why an order was not placed (ErrBasketChanged).
 const BasketChangedMessage = "Your basket changed since this page was shown (in another tab, perhaps). Please check the summary and place your order again."
 
+// ErrOrderInProgress refuses an order of a cart whose order another request (another tab, another
+// idempotency key) is placing at this moment: one basket makes one order.
+var ErrOrderInProgress = errors.New("an order of this basket is being placed")
+
+// OrderInProgressMessage tells the customer why an order was not placed (ErrOrderInProgress).
+const OrderInProgressMessage = "An order of this basket is already being placed (in another tab or window, perhaps). Please wait a moment and look at your basket again."
+
 // SKUs lists the cart's skus in line order.
 func (c Cart) SKUs() []string {
 	s := make([]string, len(c.Lines))

@@ -158,7 +158,7 @@ type Carts interface {
 	Add(ctx context.Context, cartID, sku string, n, limit int) (int, error)
 	Set(ctx context.Context, cartID, sku string, n, limit int) error
 	Remove(ctx context.Context, cartID, sku string) error
-	Clear(ctx context.Context, cartID string) error
+	checkout.CartClaimer
 }
 
 // Store is what the API reads and places (postgres.Store).
@@ -418,6 +418,15 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 		}
 		return errs.Invalid("please correct the order's fields", fields)
 	}
+	// One order per basket: the cart is this request's until it is cleared or the order refused.
+	release, err := checkout.ClaimCart(ctx, h.carts, who.cartID, key, h.log)
+	if errors.Is(err, checkout.ErrOrderInProgress) {
+		return errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage)
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
 	lines, err := h.carts.Lines(ctx, who.cartID)
 	if err != nil {
 		return fmt.Errorf("read cart: %w", err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -497,6 +498,41 @@ func TestConcurrentPlaceOrder(t *testing.T) {
 		checkout.CustomerCartID("c-ada")).Scan(&keys); err != nil || keys != 1 {
 		t.Fatalf("%d rows with the key: %v", keys, err)
 	}
+}
+
+// One basket makes one order, also when requests with different keys place it at once (two tabs,
+// or a client that invents a key per attempt): the others are refused (409, the order in progress)
+// or find the basket empty (409), and nothing is ordered twice.
+func TestConcurrentPlaceOrderWithDifferentKeys(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := caller{customer: "c-ada"}
+	want(t, "add", e.do(ada, "POST", "/v1/cart/items", `{"sku":"`+checkouttest.SKUGrey+`","quantity":1}`), 200)
+	const n = 8
+	var wg sync.WaitGroup
+	results := make([]response, n)
+	for i := range n {
+		wg.Go(func() {
+			results[i] = e.do(ada, "POST", "/v1/orders", order1, api.IdempotencyKeyHeader, "key-"+strconv.Itoa(i))
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, r := range results {
+		switch r.status {
+		case 201:
+			created++
+		case 409:
+		default:
+			t.Fatalf("request %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if n := e.countOrders(); created != 1 || n != 1 {
+		t.Fatalf("%d created, %d orders stored from a basket of one tractor", created, n)
+	}
+	// The claim ended with the order: the next basket orders as usual.
+	want(t, "add again", e.do(ada, "POST", "/v1/cart/items", `{"sku":"`+checkouttest.SKUGrey+`"}`), 200)
+	want(t, "order again", e.do(ada, "POST", "/v1/orders", order1, api.IdempotencyKeyHeader, "key-next"), 201)
 }
 
 func TestCustomerCopyFillsTheOrder(t *testing.T) {

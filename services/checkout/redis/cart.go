@@ -5,6 +5,8 @@ package redis
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/inlay-dev/inlay/services/checkout"
@@ -83,6 +86,39 @@ local n = redis.call('HDEL', KEYS[1], 'q:' .. ARGV[1], 'o:' .. ARGV[1])
 if n > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return n
 `)
+
+// claimScript returns the cart id claimed under KEYS[1], claiming ARGV[1] for ARGV[2] ms when there
+// is none.
+var claimScript = goredis.NewScript(`
+local id = redis.call('GET', KEYS[1])
+if id then return id end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`)
+
+// NewCartClaim is how long a visitor's first cart id stays claimed under the visitor's token: longer
+// than any two requests of one page load take to arrive, shorter than the cart cookie lives.
+const NewCartClaim = 10 * time.Minute
+
+// NewCartID names the cart of a visitor who has none yet, at their first add. visitor is what the
+// visitor's requests share (the CSRF token of their context): two first adds at once — two tabs, a
+// double click before the cookie arrives — get the same id, where two fresh ids would each set the
+// cart cookie and the first line would be lost with the cart the browser forgets. The id itself is
+// random (a UUID), not derived from the token; the claim is kept under the token's SHA-256 for
+// NewCartClaim. An empty visitor gets a fresh id.
+func (s *Carts) NewCartID(ctx context.Context, visitor string) (string, error) {
+	id := uuid.NewString()
+	if visitor == "" {
+		return id, nil
+	}
+	sum := sha256.Sum256([]byte(visitor))
+	claimed, err := claimScript.Run(ctx, s.rdb, []string{s.keys.Key("newcart", hex.EncodeToString(sum[:]))}, id,
+		NewCartClaim.Milliseconds()).Text()
+	if err != nil {
+		return "", fmt.Errorf("claim a new cart: %w", err)
+	}
+	return claimed, nil
+}
 
 // Add adds n units of sku to cart id, allowing at most limit units of that line and
 // checkout.MaxLines lines. It returns the line's new quantity, checkout.ErrLineLimit or
@@ -208,10 +244,55 @@ func (s *Carts) Lines(ctx context.Context, id string) ([]checkout.CartLine, erro
 	return out, nil
 }
 
-// Clear deletes cart id.
+// Clear deletes cart id and ends an order request's claim on it (ClaimPlacing).
 func (s *Carts) Clear(ctx context.Context, id string) error {
-	if err := s.rdb.Del(ctx, s.key(id)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.key(id), s.placingKey(id)).Err(); err != nil {
 		return fmt.Errorf("clear cart: %w", err)
+	}
+	return nil
+}
+
+// PlacingClaim is how long an order request may hold its cart (ClaimPlacing) at most: longer than
+// placing an order takes within a request's deadline, so a claim ends with its request (Clear or
+// ReleasePlacing) unless the process dies holding it.
+const PlacingClaim = 30 * time.Second
+
+func (s *Carts) placingKey(id string) string { return s.keys.Key("placing", id) }
+
+// claimPlacingScript claims KEYS[1] for ARGV[1] (ARGV[2] ms) unless another holds it: 1 when the
+// claim is ARGV[1]'s, 0 when another's.
+var claimPlacingScript = goredis.NewScript(`
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// releasePlacingScript ends ARGV[1]'s claim on KEYS[1], never another's.
+var releasePlacingScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// ClaimPlacing claims cart id for the order request of idempotency key while it places its order
+// (until Clear, ReleasePlacing or PlacingClaim): another key's request gets
+// checkout.ErrOrderInProgress, so one basket cannot become two orders by two requests at once (two
+// tabs, or a client inventing keys); a retry with the same key may go on (the key finds its order).
+func (s *Carts) ClaimPlacing(ctx context.Context, id, key string) error {
+	ok, err := claimPlacingScript.Run(ctx, s.rdb, []string{s.placingKey(id)}, key, PlacingClaim.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("claim cart for an order: %w", err)
+	}
+	if ok == 0 {
+		return checkout.ErrOrderInProgress
+	}
+	return nil
+}
+
+// ReleasePlacing ends key's claim on cart id (an order refused, the cart kept as it is).
+func (s *Carts) ReleasePlacing(ctx context.Context, id, key string) error {
+	if err := releasePlacingScript.Run(ctx, s.rdb, []string{s.placingKey(id)}, key).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("release cart after an order: %w", err)
 	}
 	return nil
 }

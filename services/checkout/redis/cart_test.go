@@ -3,9 +3,12 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/checkout/redis"
@@ -189,5 +192,77 @@ func TestChangeOnlyALineThatIsThere(t *testing.T) {
 	}
 	if err := carts.Change(ctx, "c1", "CL-01-GY", 0, 10); err == nil {
 		t.Error("a quantity of 0 was taken")
+	}
+}
+
+func TestNewCartIDIsOnePerVisitor(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			id, err := carts.NewCartID(ctx, "token-a")
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = id
+		})
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] || id == "" {
+			t.Fatalf("one visitor's first adds got carts %v, want one", ids)
+		}
+	}
+	if _, err := uuid.Parse(ids[0]); err != nil || strings.Contains(ids[0], "token") {
+		t.Errorf("cart id %q is not a fresh UUID: %v", ids[0], err)
+	}
+	other, err := carts.NewCartID(ctx, "token-b")
+	if err != nil || other == ids[0] {
+		t.Errorf("another visitor got %q (%v), the first %q", other, err, ids[0])
+	}
+	a, errA := carts.NewCartID(ctx, "")
+	b, errB := carts.NewCartID(ctx, "")
+	if errA != nil || errB != nil || a == b {
+		t.Errorf("visitors without a token share cart %q %q (%v %v)", a, b, errA, errB)
+	}
+}
+
+func TestPlacingClaim(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	if err := carts.ClaimPlacing(ctx, "c", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	// The same key again (a retry) goes on; another key waits for the claim to end.
+	if err := carts.ClaimPlacing(ctx, "c", "k1"); err != nil {
+		t.Errorf("same key: %v", err)
+	}
+	if err := carts.ClaimPlacing(ctx, "c", "k2"); !errors.Is(err, checkout.ErrOrderInProgress) {
+		t.Errorf("another key: %v", err)
+	}
+	if err := carts.ClaimPlacing(ctx, "other", "k2"); err != nil {
+		t.Errorf("another cart: %v", err)
+	}
+	// Releasing is the holder's alone.
+	if err := carts.ReleasePlacing(ctx, "c", "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClaimPlacing(ctx, "c", "k2"); !errors.Is(err, checkout.ErrOrderInProgress) {
+		t.Errorf("after another key's release: %v", err)
+	}
+	if err := carts.ReleasePlacing(ctx, "c", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClaimPlacing(ctx, "c", "k2"); err != nil {
+		t.Errorf("after the holder's release: %v", err)
+	}
+	// Clearing the cart (the order stands) ends the claim.
+	if err := carts.Clear(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClaimPlacing(ctx, "c", "k3"); err != nil {
+		t.Errorf("after Clear: %v", err)
 	}
 }

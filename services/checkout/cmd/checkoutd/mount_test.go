@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,6 +217,34 @@ func TestAddWithoutJavaScript(t *testing.T) {
 	}
 }
 
+// A visitor's first adds at once (two tabs, a double click) land in one cart: each answer names the
+// same cart, and the cart holds both lines.
+func TestFirstAddsAtOnceShareOneCart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	skus := []string{checkouttest.SKUGrey, checkouttest.SKURed}
+	carts := make([]string, len(skus))
+	var wg sync.WaitGroup
+	for i, sku := range skus {
+		wg.Go(func() {
+			r := e.do("POST", "/ui/cart/add", "", addForm(sku), asJSON)
+			for _, c := range r.Cookies() {
+				if c.Name == checkout.CartCookie {
+					carts[i] = c.Value
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if carts[0] == "" || carts[0] != carts[1] {
+		t.Fatalf("first adds at once set carts %q", carts)
+	}
+	r := e.do("GET", "/fragments/mini-cart", carts[0], nil, nil)
+	if got := text(r.doc, "[data-testid=mini-cart-count]"); got != "2" {
+		t.Fatalf("mini cart %q, want 2: %s", got, r.body)
+	}
+}
+
 func TestAddWithJavaScript(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -332,6 +361,43 @@ func TestCartPageAndRemove(t *testing.T) {
 func checkoutForm(key string) url.Values {
 	return url.Values{"first_name": {"Ada"}, "last_name": {"Lovelace"}, "email": {"ada@example.com"},
 		"card": {"4242 4242 4242 4242"}, "store": {"store-b"}, "idempotency_key": {key}, fragments.CSRFField: {csrf}}
+}
+
+// Two tabs' checkout forms (two keys) posted at once make one order of one basket: the other tab is
+// sent back to its checkout page (the order in progress) or to the emptied cart.
+func TestTwoTabsPlaceOneOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/ui/cart/add", "tabs", addForm(checkouttest.SKUGrey), nil)
+	keys := make([]string, 6)
+	for i := range keys {
+		keys[i] = e.do("GET", "/fragments/checkout", "tabs", nil, nil).doc.Find("input[name=idempotency_key]").AttrOr("value", "")
+	}
+	locations := make([]string, len(keys))
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Go(func() {
+			locations[i] = e.do("POST", "/ui/place-order", "tabs", checkoutForm(key), nil).Header.Get("Location")
+		})
+	}
+	wg.Wait()
+	thanks := 0
+	for _, l := range locations {
+		switch {
+		case strings.HasPrefix(l, "/checkout/thanks?order="):
+			thanks++
+		case l == "/checkout/checkout", l == "/checkout/cart":
+		default:
+			t.Fatalf("a tab went to %q", l)
+		}
+	}
+	var orders int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM orders WHERE cart_id = 'tabs'`).Scan(&orders); err != nil {
+		t.Fatal(err)
+	}
+	if thanks != 1 || orders != 1 {
+		t.Fatalf("%d tabs thanked, %d orders of one basket (%v)", thanks, orders, locations)
+	}
 }
 
 func TestCheckoutAndPlaceOrder(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/checkout"
@@ -35,6 +34,9 @@ type CartAdder interface {
 	// Add adds n units of sku to cart id, at most limit in the line, and returns the line's quantity;
 	// checkout.ErrLineLimit or checkout.ErrCartFull when the cart cannot take them.
 	Add(ctx context.Context, cartID, sku string, n, limit int) (int, error)
+	// NewCartID names a new cart for a visitor who has none, the same for each of the visitor's
+	// requests that ask at once (visitor: their CSRF token).
+	NewCartID(ctx context.Context, visitor string) (string, error)
 	Lines(ctx context.Context, cartID string) ([]checkout.CartLine, error)
 }
 
@@ -137,7 +139,9 @@ func add(c *fiber.Ctx, items ItemReader, carts CartAdder, secure bool, sku strin
 	}
 	id := fragments.ContextFrom(ctx).CartID
 	if id == "" {
-		id = uuid.NewString()
+		if id, err = carts.NewCartID(ctx, fragments.ContextFrom(ctx).CSRF); err != nil {
+			return 0, "", err
+		}
 	}
 	q, err := carts.Add(ctx, id, sku, 1, limit)
 	switch {

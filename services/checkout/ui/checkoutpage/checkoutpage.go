@@ -30,12 +30,12 @@ type FormTaker interface {
 	TakeForm(ctx context.Context, cartID string) (f checkout.CheckoutForm, errs checkout.FieldErrors, ok bool, err error)
 }
 
-// Basket is what placing an order does to the cart: read its lines, keep a refused form for the
-// redirect, and clear it once the order stands.
+// Basket is what placing an order does to the cart: claim it for the order, read its lines, keep a
+// refused form for the redirect, and clear it once the order stands.
 type Basket interface {
+	checkout.CartClaimer
 	Lines(ctx context.Context, cartID string) ([]checkout.CartLine, error)
 	SaveForm(ctx context.Context, cartID string, f checkout.CheckoutForm, errs checkout.FieldErrors) error
-	Clear(ctx context.Context, cartID string) error
 }
 
 // OrderPlacer places an order once per idempotency key (created=false when the key found an order
@@ -195,6 +195,17 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			}
 			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
 		}
+		// One order per basket: the cart is this request's until it is cleared or the order refused,
+		// so a second tab's form (another key) cannot order the same lines while this one does.
+		release, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
+		if errors.Is(err, checkout.ErrOrderInProgress) {
+			return refuse(checkout.FieldErrors{generalError: checkout.OrderInProgressMessage},
+				errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage))
+		}
+		if err != nil {
+			return err
+		}
+		defer release()
 		lines, err := basket.Lines(ctx, fc.CartID)
 		if err != nil {
 			return fmt.Errorf("read cart: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/checkout"
@@ -95,6 +96,8 @@ var JSON = http.Header{"Accept": {"application/json"}}
 type Carts struct {
 	LinesFunc    func(ctx context.Context, cartID string) ([]checkout.CartLine, error)
 	AddFunc      func(ctx context.Context, cartID, sku string, n, limit int) (int, error)
+	NewIDFunc    func(ctx context.Context, visitor string) (string, error)
+	ClaimFunc    func(ctx context.Context, cartID, key string) error
 	RemoveFunc   func(ctx context.Context, cartID, sku string) error
 	SaveFormFunc func(ctx context.Context, cartID string, f checkout.CheckoutForm, errs checkout.FieldErrors) error
 	TakeFormFunc func(ctx context.Context, cartID string) (checkout.CheckoutForm, checkout.FieldErrors, bool, error)
@@ -116,6 +119,25 @@ func (c Carts) Add(ctx context.Context, cartID, sku string, n, limit int) (int, 
 	}
 	return c.AddFunc(ctx, cartID, sku, n, limit)
 }
+
+// NewCartID calls NewIDFunc; without one, a fresh id each time.
+func (c Carts) NewCartID(ctx context.Context, visitor string) (string, error) {
+	if c.NewIDFunc == nil {
+		return uuid.NewString(), nil
+	}
+	return c.NewIDFunc(ctx, visitor)
+}
+
+// ClaimPlacing calls ClaimFunc; without one, every claim succeeds.
+func (c Carts) ClaimPlacing(ctx context.Context, cartID, key string) error {
+	if c.ClaimFunc == nil {
+		return nil
+	}
+	return c.ClaimFunc(ctx, cartID, key)
+}
+
+// ReleasePlacing does nothing.
+func (Carts) ReleasePlacing(context.Context, string, string) error { return nil }
 
 // Remove calls RemoveFunc.
 func (c Carts) Remove(ctx context.Context, cartID, sku string) error {
