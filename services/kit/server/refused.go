@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,14 +63,26 @@ func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
 // refusals wraps fasthttp's error handler (Fiber's, which answers through the kit's error handler):
 // every request refused before a route ran — its line or headers did not parse or were too large
 // (400, 431), its body was too large (413), it did not arrive within the read timeout (408) — is
-// counted (inlay_http_requests_refused_total) and logged, and a new
+// counted (inlay_http_requests_refused_total) and logged; a connection the client reset is neither
+// (it refused nothing; logged at Debug), and a new
 // connection that sent not a byte before the read timeout is closed silently, as an idle
 // keep-alive connection is, instead of receiving a 408 for a request it never made (a browser's
 // preconnect, a port scan, a client that opened a socket and went away).
 func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *prometheus.CounterVec) func(*fasthttp.RequestCtx, error) {
 	return func(fctx *fasthttp.RequestCtx, err error) {
-		if tc, ok := fctx.Conn().(*trackedConn); ok && tc.read == 0 && isTimeout(err) {
+		tc, tracked := fctx.Conn().(*trackedConn)
+		if tracked && tc.read == 0 && isTimeout(err) {
 			tc.discard = true // fasthttp writes an answer after this handler: it goes nowhere
+			return
+		}
+		if clientGone(err) {
+			// The client reset the connection (a health check's or a scanner's probe, a browser
+			// that gave up): there is nobody to answer and nothing was refused. Fiber would call it
+			// a 502 Bad Gateway.
+			if tracked {
+				tc.discard = true
+			}
+			s.log.LogAttrs(fctx, slog.LevelDebug, "connection reset by the client", slog.Int64("bytes_read", tc.bytesRead()))
 			return
 		}
 		answer(fctx, err)
@@ -81,6 +94,20 @@ func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *pro
 		refused.WithLabelValues(strconv.Itoa(status)).Inc()
 		s.log.LogAttrs(fctx, slog.LevelInfo, "request", slog.Int("status", status), slog.String("refused", err.Error()))
 	}
+}
+
+// clientGone reports whether err says the client reset or closed the connection under the server.
+func clientGone(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// bytesRead is what the connection has sent (0 for a connection that is not a trackedConn).
+func (c *trackedConn) bytesRead() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.read
 }
 
 func isTimeout(err error) bool {

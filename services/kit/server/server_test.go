@@ -530,8 +530,30 @@ func TestHTTP11WithoutHostIsRefused(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	t.Parallel()
 	logs := &kittest.SyncBuffer{}
-	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(logs, nil)), ReadTimeout: 300 * time.Millisecond})
+	s := server.New(server.Options{Name: "test", Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		ReadTimeout: 300 * time.Millisecond})
 	addr := serve(t, s)
+	// Connections the client resets, before a byte or halfway through a request, refused nothing:
+	// no 502 is counted or logged for them.
+	for _, sent := range []string{"", "GET /healthz HTTP/1.1\r\nHo"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, sent); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.(*net.TCPConn).SetLinger(0); err != nil { // Close sends a reset
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), "connection reset by the client") < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the resets were not seen:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got := exchange(t, addr, ""); got != "" {
 		t.Errorf("a connection that sent nothing was answered %.80q, want a silent close", got)
 	}
@@ -553,6 +575,9 @@ func TestRefusals(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "secret") {
 		t.Errorf("the log holds the malformed request's bytes:\n%s", logs.String())
+	}
+	if strings.Contains(metrics, `status="502"`) || strings.Contains(logs.String(), `"status":502`) {
+		t.Errorf("a reset connection was counted or logged as a 502:\n%s\n%s", metrics, logs.String())
 	}
 }
 
