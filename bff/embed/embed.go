@@ -285,6 +285,9 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	if !who.partner.Allows(ctxName, frag) {
 		return errs.Errorf(errs.EFORBIDDEN, "this partner may not embed %s/%s", ctxName, frag)
 	}
+	if why := e.notEmbeddable(ctxName, frag); why != "" {
+		return errs.Errorf(errs.EFORBIDDEN, "%s/%s cannot be embedded: %s", ctxName, frag, why)
+	}
 	if err := e.limit(c, who); err != nil {
 		return err
 	}
@@ -344,6 +347,28 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	return c.Status(out.Status).Send(body)
+}
+
+// notEmbeddable says why the team's manifest keeps context/name from other sites ("" when nothing
+// does): a private fragment is one visitor's (another site's visitor has no customer or cart here),
+// and one that renders a form a guest posts (Fragment.CSRF) would post to the storefront from another
+// site, which the shell refuses. Whatever a partner was allowed, neither is served.
+func (e *Embed) notEmbeddable(ctxName, frag string) string {
+	t, ok := e.teams.Team(ctxName)
+	if !ok {
+		return ""
+	}
+	m, ok := t.Manifest()
+	if !ok {
+		return ""
+	}
+	switch f := m.Fragments[frag]; {
+	case f.Cache == fragments.Private:
+		return "it is private to a visitor of the storefront"
+	case f.CSRF:
+		return "it renders a form that posts to the storefront"
+	}
+	return ""
 }
 
 // fallback is the manifest's fallback of context/name, or a plain one.

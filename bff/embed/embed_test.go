@@ -105,18 +105,23 @@ func newPlatform(t testing.TB, opts ...func(*embed.Options)) *platform {
 		"product-card": {Params: []string{"sku"}, Cache: fragments.Public, CSS: []string{"decide.css"},
 			Fallback: `<p data-boundary="decide" data-testid="card-fallback"><a href="/">The Tractor Store</a></p>`},
 		"product": {Params: []string{"id", "sku"}, Cache: fragments.Public},
+		"buy":     {Params: []string{"sku"}, Cache: fragments.Public, CSRF: true},
+		"mine":    {Cache: fragments.Private},
 	}}, map[string]string{
 		"product-card": `<article data-boundary="decide" data-testid="card"><a href="/product/CL-01?sku={sku}">View at The Tractor Store</a>` +
 			`<img src="/static/decide/cl.svg" alt=""><a href="//elsewhere.example/x">other</a>` +
 			`<inlay-fragment src="inspire/recommendations?skus={sku}"></inlay-fragment></article>`,
 		"product": `<section data-boundary="decide">product</section>`,
+		"buy":     `<form method="post" action="/checkout/cart/add"><input type="hidden" name="csrf" value="__inlay_csrf__"></form>`,
+		"mine":    `<p>yours</p>`,
 	})
 	p.inspire = newStubTeam(t, verifier, fragments.Manifest{Name: "inspire", Version: "1", Fragments: map[string]fragments.Fragment{
 		"recommendations": {Params: []string{"skus"}, Cache: fragments.Public},
 	}}, map[string]string{"recommendations": `<ul data-boundary="inspire" data-testid="recs"><li><a href="/product/AU-01">Titan</a></li></ul>`})
 
 	p.store = embed.NewStore(kittest.Postgres(t, embed.Migrations()))
-	if p.keys, err = p.store.Add(ctx, embed.NewPartner{Name: "acme", Origins: []string{shop}, Fragments: []string{"decide/product-card"}, RatePerMinute: 1000}); err != nil {
+	if p.keys, err = p.store.Add(ctx, embed.NewPartner{Name: "acme", Origins: []string{shop},
+		Fragments: []string{"decide/product-card", "decide/buy", "decide/mine"}, RatePerMinute: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	if p.tiny, err = p.store.Add(ctx, embed.NewPartner{Name: "tiny", Origins: []string{shop}, Fragments: []string{"decide/product-card"}, RatePerMinute: 2}); err != nil {
@@ -260,6 +265,8 @@ func TestEmbedRefusals(t *testing.T) {
 		{"a secret key with fetch metadata", card, map[string]string{embed.SecretHeader: p.keys.Secret, "Sec-Fetch-Mode": "no-cors"}, 403},
 		{"a fragment not allowed", "/embed/v1/decide/product?id=CL-01&sku=CL-01-GY" + pk, browser, 403},
 		{"a fragment not allowed, secret", "/embed/v1/inspire/recommendations?skus=CL-01-GY", map[string]string{embed.SecretHeader: p.keys.Secret}, 403},
+		{"a fragment with a form, allowed", "/embed/v1/decide/buy?sku=CL-01-GY" + pk, browser, 403},
+		{"a private fragment, allowed", "/embed/v1/decide/mine", map[string]string{embed.SecretHeader: p.keys.Secret}, 403},
 		{"an unknown context", "/embed/v1/payments/product-card?sku=1" + pk, browser, 404},
 		{"src as a URL", "/embed/v1/http:%2F%2Fevil.example/product-card" + "?key=" + p.keys.Publishable, browser, 404},
 		{"src as a host", "/embed/v1//evil.example/product-card?key=" + p.keys.Publishable, browser, 404},
