@@ -6,7 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -70,4 +74,66 @@ func writeProblem(c *fiber.Ctx, status int, detail string) error {
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(status).Send(body)
+}
+
+// queryOnce refuses a query that names a parameter twice (400), as the teams' APIs do: huma reads the
+// first of two values, a cache or a proxy in front may read the last.
+func queryOnce(c *fiber.Ctx) error {
+	args := c.Context().QueryArgs()
+	var seen []string
+	for k := range args.All() {
+		name := string(k)
+		if slices.Contains(seen, name) {
+			return writeProblem(c, fiber.StatusBadRequest, strconv.Quote(name)+" is given more than once")
+		}
+		seen = append(seen, name)
+	}
+	return c.Next()
+}
+
+// allowed lists the methods the API's document routes for path ("" when it routes none): what a 405
+// for another method names in Allow. A {parameter} segment matches any one segment.
+func allowed(doc *huma.OpenAPI, path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	var methods []string
+	for tmpl, item := range doc.Paths {
+		if !matchTemplate(strings.Split(strings.Trim(tmpl, "/"), "/"), segs) {
+			continue
+		}
+		for _, m := range []struct {
+			name string
+			op   *huma.Operation
+		}{{fiber.MethodGet, item.Get}, {fiber.MethodPost, item.Post}, {fiber.MethodPut, item.Put},
+			{fiber.MethodPatch, item.Patch}, {fiber.MethodDelete, item.Delete}} {
+			if m.op != nil && !slices.Contains(methods, m.name) {
+				methods = append(methods, m.name)
+			}
+		}
+	}
+	if slices.Contains(methods, fiber.MethodGet) {
+		methods = append(methods, fiber.MethodHead)
+	}
+	slices.SortFunc(methods, func(a, b string) int { return methodOrder(a) - methodOrder(b) })
+	return strings.Join(methods, ", ")
+}
+
+func matchTemplate(tmpl, segs []string) bool {
+	if len(tmpl) != len(segs) {
+		return false
+	}
+	for i, t := range tmpl {
+		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+			if segs[i] == "" {
+				return false
+			}
+		} else if t != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// methodOrder puts Allow's methods in the usual order.
+func methodOrder(m string) int {
+	return slices.Index([]string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete}, m)
 }

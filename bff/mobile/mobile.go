@@ -220,11 +220,15 @@ func (b *BFF) Mount(app *fiber.App) {
 		return nil
 	}}
 	cfg.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
-	app.Use("/v1", b.cacheHeaders)
+	app.Use("/v1", b.cacheHeaders, queryOnce)
 	b.api = humafiber.New(app, cfg)
 	b.api.UseMiddleware(b.rateLimit, b.authenticate)
 	b.register()
 	app.Use(func(c *fiber.Ctx) error {
+		if allow := allowed(b.api.OpenAPI(), c.Path()); allow != "" {
+			c.Set(fiber.HeaderAllow, allow)
+			return writeProblem(c, fiber.StatusMethodNotAllowed, "this endpoint does not take "+c.Method()+" (it takes "+allow+")")
+		}
 		return writeProblem(c, fiber.StatusNotFound, "no such endpoint")
 	})
 }

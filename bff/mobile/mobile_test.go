@@ -576,6 +576,27 @@ func TestBadInput(t *testing.T) {
 		bytes.Contains(a.body, []byte("4242424242424241")) {
 		t.Errorf("checkout's field errors not passed on: %s", a.body)
 	}
+	// A parameter named twice is refused, as the teams refuse it: nothing reads one of the two.
+	a = f.do(t, "GET", "/v1/search?q=tractor&limit=1&limit=50", "tok-good", "")
+	problem(t, a, 400)
+	if !bytes.Contains(a.body, []byte(`\"limit\" is given more than once`)) {
+		t.Errorf("a repeated parameter: %s", a.body)
+	}
+	// A known path with a method it does not take is 405 with Allow; an unknown path 404.
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PUT", "/v1/orders", "GET, HEAD, POST"},
+		{"GET", "/v1/cart/items", "POST"},
+		{"POST", "/v1/products/AU-02", "GET, HEAD"},
+		{"PATCH", "/v1/session", "POST, DELETE"},
+	} {
+		a = f.do(t, tc.method, tc.path, "tok-good", "")
+		problem(t, a, 405)
+		if got := a.header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+	}
+	problem(t, f.do(t, "GET", "/v1/nothing/here", "tok-good", ""), 404)
+	problem(t, f.do(t, "GET", "/v1/products/AU-02/extra", "tok-good", ""), 404)
 	// Accounts down: 503, not a guest.
 	f.accounts.hang.Store(true)
 	problem(t, f.do(t, "GET", "/v1/cart", "tok-other", ""), 503)

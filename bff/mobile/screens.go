@@ -55,7 +55,7 @@ func (b *BFF) register() {
 		OperationID: "get-product", Method: http.MethodGet, Path: "/v1/products/{id}", Tags: []string{"catalog"},
 		Summary:     "Product screen",
 		Description: "A product and one of its variants (sku, or the first), that variant's stock and recommendations for it. Decide is primary; stock and recommendations may be degraded.",
-		Responses:   readResponses(), Errors: []int{http.StatusNotFound, http.StatusTooManyRequests, http.StatusServiceUnavailable},
+		Responses:   readResponses(), Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}, b.product)
 	huma.Register(b.api, huma.Operation{
 		OperationID: "sign-in", Method: http.MethodPost, Path: "/v1/session", Tags: []string{"session"},
@@ -67,7 +67,7 @@ func (b *BFF) register() {
 		OperationID: "sign-out", Method: http.MethodDelete, Path: "/v1/session", Tags: []string{"session"},
 		Summary: "Sign out", Description: "Ends the bearer token's session.", Security: bearerAuth,
 		DefaultStatus: http.StatusNoContent,
-		Errors:        []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable},
+		Errors:        []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}, b.signOut)
 	b.registerTeams()
 }

@@ -19,8 +19,9 @@ const partStores = "stores"
 const orderTimeout = 5 * time.Second
 
 func (b *BFF) registerTeams() {
-	read := []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
-	auth := []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	// Every operation may answer 400: a query parameter given twice (queryOnce).
+	read := []int{http.StatusBadRequest, http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	auth := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 	body := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict,
 		http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 	huma.Register(b.api, huma.Operation{
@@ -52,7 +53,7 @@ func (b *BFF) registerTeams() {
 	huma.Register(b.api, huma.Operation{
 		OperationID: "remove-from-cart", Method: http.MethodDelete, Path: "/v1/cart/items/{sku}", Tags: []string{"cart"},
 		Summary: "Remove from cart", Description: "Removes sku's line (a missing line is fine).", Security: bearerAuth,
-		Errors: append([]int{http.StatusBadRequest}, auth...),
+		Errors: auth,
 	}, b.removeFromCart)
 	orderSchema := b.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Order](), true, "Order")
 	huma.Register(b.api, huma.Operation{
