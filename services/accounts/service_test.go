@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 
 // testLimit is SignInLimit's burst with a refill so slow that no test depends on its own speed.
 var testLimit = redis_rate.Limit{Rate: 1, Burst: accountsredis.SignInLimit.Burst, Period: time.Hour}
+
+// testClientLimit is a client address's: twice an e-mail's burst (accountsd's is ten times), as slow.
+var testClientLimit = redis_rate.Limit{Rate: 1, Burst: 2 * accountsredis.SignInLimit.Burst, Period: time.Hour}
 
 type env struct {
 	svc       *accounts.Service
@@ -51,7 +55,7 @@ func newService(t *testing.T, throttleRedis goredis.Scripter) env {
 	}
 	e := env{pool: pool, customers: postgres.NewCustomers(pool), sessions: accountsredis.NewSessions(rdb, keys, 0)}
 	e.svc, err = accounts.NewService(accounts.ServiceOptions{Customers: e.customers, Sessions: e.sessions,
-		Throttle: accountsredis.NewThrottle(tr, keys, testLimit), Hasher: h})
+		Throttle: accountsredis.NewThrottle(tr, keys, testLimit).WithLimit(accountsredis.ClientKeyPrefix, testClientLimit), Hasher: h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,40 +169,55 @@ func TestRegisterThrottledAndRotates(t *testing.T) {
 	}
 }
 
-// TestThrottling: a wrong password and an unknown e-mail get the same answer and both count; the
-// 11th failure within a minute is refused even with the right password, for the e-mail from any
-// client and for the client with any e-mail.
+// TestThrottling: a wrong password and an unknown e-mail get the same answer and both count; once an
+// e-mail has used its failures (10) it is refused even with the right password, from any client, and
+// so is a client address that has used its own (more: many shoppers may share one address), with any
+// e-mail. One shopper's failures do not lock out the others behind the same address.
 func TestThrottling(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newService(t, nil)
 	mustRegister(t, e, "ada@example.com")
+	signIn := func(email, password, client string) error {
+		_, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: email, Password: password}, client, "")
+		return err
+	}
+	// ada@ fails 10 times (a wrong password, and an unknown e-mail in between, from one address).
 	for i := range 10 {
-		cr := accounts.Credentials{Email: "ada@example.com", Password: "wrong password"}
+		email := "ada@example.com"
 		if i%2 == 1 {
-			cr.Email = "nobody@example.com"
+			email = "nobody@example.com"
 		}
-		_, _, err := e.svc.SignIn(ctx, cr, "10.0.0.1", "")
-		if !errors.Is(err, accounts.ErrBadCredentials) || err.Error() != accounts.ErrBadCredentials.Error() {
-			t.Fatalf("attempt %d (%s): %v, want exactly ErrBadCredentials", i+1, cr.Email, err)
+		if err := signIn(email, "wrong password", "10.0.0.1"); !errors.Is(err, accounts.ErrBadCredentials) || err.Error() != accounts.ErrBadCredentials.Error() {
+			t.Fatalf("attempt %d (%s): %v, want exactly ErrBadCredentials", i+1, email, err)
 		}
 	}
-	// The client has used its ten failures: refused whatever the e-mail and password.
-	if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ada@example.com", Password: "analytical engine"}, "10.0.0.1", ""); !errors.Is(err, accounts.ErrThrottled) {
-		t.Errorf("11th attempt from the client: %v, want ErrThrottled", err)
+	// Someone else behind the same address still signs in: the address has failures left.
+	mustRegister(t, e, "bob@example.com")
+	if err := signIn("bob@example.com", "analytical engine", "10.0.0.1"); err != nil {
+		t.Errorf("another shopper behind the same address: %v", err)
 	}
 	// ada@ has failed 5 times; 5 more from other clients use up the e-mail's budget.
 	for i := range 5 {
-		if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ada@example.com", Password: "wrong password"}, "10.0.1."+string(rune('1'+i)), ""); !errors.Is(err, accounts.ErrBadCredentials) {
+		if err := signIn("ada@example.com", "wrong password", "10.0.1."+strconv.Itoa(i+1)); !errors.Is(err, accounts.ErrBadCredentials) {
 			t.Fatalf("failure %d from another client: %v", i+1, err)
 		}
 	}
-	if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "ada@example.com", Password: "analytical engine"}, "10.0.2.1", ""); !errors.Is(err, accounts.ErrThrottled) {
+	if err := signIn("ada@example.com", "analytical engine", "10.0.2.1"); !errors.Is(err, accounts.ErrThrottled) {
 		t.Errorf("11th attempt for the e-mail from a fresh client: %v, want ErrThrottled", err)
 	}
+	// One address trying many e-mails uses up the address's budget (20 here): then it is refused
+	// whatever the e-mail and password.
+	for i := range 20 {
+		if err := signIn("user"+strconv.Itoa(i)+"@example.com", "wrong password", "10.0.4.1"); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Fatalf("spray %d: %v", i+1, err)
+		}
+	}
+	if err := signIn("bob@example.com", "analytical engine", "10.0.4.1"); !errors.Is(err, accounts.ErrThrottled) {
+		t.Errorf("21st attempt from the address: %v, want ErrThrottled", err)
+	}
 	// Someone else, elsewhere, is not affected.
-	mustRegister(t, e, "bob@example.com")
-	if _, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: "bob@example.com", Password: "analytical engine"}, "10.0.3.1", ""); err != nil {
+	if err := signIn("bob@example.com", "analytical engine", "10.0.3.1"); err != nil {
 		t.Errorf("other customer: %v", err)
 	}
 }

@@ -92,11 +92,24 @@ func (s *Sessions) DeleteSession(ctx context.Context, id string) error {
 // ten quiet minutes.
 var SignInLimit = redis_rate.Limit{Rate: 1, Burst: 10, Period: time.Minute}
 
+// ClientSignInLimit is how many failed sign-ins one client address may have, whatever the e-mails:
+// 100, then 10 a minute. Higher than an e-mail's, because many shoppers may share one address (an
+// office, a mobile carrier's NAT) and one shopper's typo must not lock the others out; low enough
+// that trying one password on many accounts from one address stays slow (each account keeps its own
+// SignInLimit).
+var ClientSignInLimit = redis_rate.Limit{Rate: 10, Burst: 100, Period: time.Minute}
+
+// ClientKeyPrefix starts the throttle's keys of client addresses ("client:<address>"), which
+// WithLimit may give a limit of their own.
+const ClientKeyPrefix = "client:"
+
 // Throttle counts failed sign-ins with redis_rate. It fails closed: when Redis cannot be asked, it
 // answers accounts.ErrSignInUnavailable.
 type Throttle struct {
 	limiter *redis_rate.Limiter
 	limit   redis_rate.Limit
+	// byPrefix are the limits of keys that start with a prefix (WithLimit).
+	byPrefix map[string]redis_rate.Limit
 }
 
 var _ accounts.Throttle = (*Throttle)(nil)
@@ -106,11 +119,30 @@ func NewThrottle(rdb goredis.Scripter, keys redisdb.Keys, limit redis_rate.Limit
 	return &Throttle{limiter: redis_rate.NewLimiter(prefixed{Scripter: rdb, prefix: keys.Key("signin") + ":"}), limit: limit}
 }
 
+// WithLimit gives the keys that start with prefix (ClientKeyPrefix) a limit of their own and returns t.
+func (t *Throttle) WithLimit(prefix string, l redis_rate.Limit) *Throttle {
+	if t.byPrefix == nil {
+		t.byPrefix = map[string]redis_rate.Limit{}
+	}
+	t.byPrefix[prefix] = l
+	return t
+}
+
+// limitOf is key's limit.
+func (t *Throttle) limitOf(key string) redis_rate.Limit {
+	for p, l := range t.byPrefix {
+		if strings.HasPrefix(key, p) {
+			return l
+		}
+	}
+	return t.limit
+}
+
 // Allowed peeks at every key without counting (redis_rate with n = 0) and returns
 // accounts.ErrThrottled when one has no failure left.
 func (t *Throttle) Allowed(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
-		res, err := t.limiter.AllowN(ctx, k, t.limit, 0)
+		res, err := t.limiter.AllowN(ctx, k, t.limitOf(k), 0)
 		if err != nil {
 			return &accounts.Error{Code: accounts.Unavailable, Message: accounts.ErrSignInUnavailable.Message,
 				Err: fmt.Errorf("sign-in throttle: %w", err)}
@@ -125,7 +157,7 @@ func (t *Throttle) Allowed(ctx context.Context, keys ...string) error {
 // Failed counts one failure for every key.
 func (t *Throttle) Failed(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
-		if _, err := t.limiter.Allow(ctx, k, t.limit); err != nil {
+		if _, err := t.limiter.Allow(ctx, k, t.limitOf(k)); err != nil {
 			return fmt.Errorf("count failed sign-in: %w", err)
 		}
 	}

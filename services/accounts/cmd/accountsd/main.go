@@ -55,9 +55,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	service, err := accounts.NewService(accounts.ServiceOptions{
 		Customers: postgres.NewCustomers(svc.DB),
 		Sessions:  accountsredis.NewSessions(svc.Redis, svc.Keys, accounts.SessionIdle),
-		Throttle:  accountsredis.NewThrottle(svc.Redis, svc.Keys, accountsredis.SignInLimit),
-		Hasher:    hasher,
-		Log:       log,
+		Throttle: accountsredis.NewThrottle(svc.Redis, svc.Keys, accountsredis.SignInLimit).
+			WithLimit(accountsredis.ClientKeyPrefix, accountsredis.ClientSignInLimit),
+		Hasher: hasher,
+		Log:    log,
 	})
 	if err != nil {
 		return err
