@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -64,6 +65,17 @@ func TestAccessibility(t *testing.T) {
 				}
 				if resp.Status != pg.status {
 					t.Errorf("%s: GET %s = %d, want %d", pg.name, pg.path, resp.Status, pg.status)
+				}
+				if js && pg.name == "home" {
+					// The skip link moves the focus into <main> (tabindex="-1"): the next Tab starts there.
+					if err := chromedp.Do(tab, chromedp.Focus(chromedp.CSS(`[data-testid="skip-link"]`)), chromedp.KeyEvent("\r")); err != nil {
+						t.Fatalf("skip link: %v", err)
+					}
+					if _, err := chromedp.Run(tab, chromedp.Poll[bool](`document.activeElement && document.activeElement.id === "main"`,
+						chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+						focused, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.tagName + "#" + document.activeElement.id : ""`))
+						t.Errorf("after the skip link the focus is on %q, want main: %v", focused, err)
+					}
 				}
 				r := CheckAccessibility(t, tab, pg.name)
 				if pg.name == "checkout with an empty cart" && r.Scripts != js {

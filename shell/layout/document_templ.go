@@ -21,7 +21,7 @@ type DocumentProps struct {
 }
 
 // Document is the HTML document every storefront page uses: its first link skips to the page's
-// <main id="main"> (for keyboard and screen-reader users, past the header's links). The composition engine inserts the
+// <main id="main" tabindex="-1"> (for keyboard and screen-reader users, past the header's links). The composition engine inserts the
 // page's fragment stylesheets before </head> and the async slot script before </body>.
 func Document(p DocumentProps) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {

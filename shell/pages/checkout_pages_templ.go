@@ -60,7 +60,7 @@ func CartLayout(r shell.PageRequest) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" data-testid=\"cart-page\"><inlay-fragment src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" tabindex=\"-1\" data-testid=\"cart-page\"><inlay-fragment src=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -147,7 +147,7 @@ func CheckoutLayout(r shell.PageRequest) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" data-testid=\"checkout-page\"><inlay-fragment src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" tabindex=\"-1\" data-testid=\"checkout-page\"><inlay-fragment src=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -234,7 +234,7 @@ func ThanksLayout(r shell.PageRequest) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" data-testid=\"thanks-page\"><inlay-fragment src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" tabindex=\"-1\" data-testid=\"thanks-page\"><inlay-fragment src=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -321,7 +321,7 @@ func OrderLayout(r shell.PageRequest) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" data-testid=\"order-page\"><inlay-fragment src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" timeout=\"300ms\"></inlay-fragment><main id=\"main\" tabindex=\"-1\" data-testid=\"order-page\"><inlay-fragment src=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

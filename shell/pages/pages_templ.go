@@ -74,7 +74,7 @@ func frame(r shell.PageRequest, pageTitle, team string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\"></inlay-fragment><main id=\"main\" data-testid=\"page-content\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\"></inlay-fragment><main id=\"main\" tabindex=\"-1\" data-testid=\"page-content\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
