@@ -2,10 +2,9 @@ package checkout
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // CartClaimer is what placing an order does to the cart around the order (redis.Carts): claim it for
@@ -27,7 +26,7 @@ const releaseTimeout = 2 * time.Second
 // request reads the cart's lines, so two requests with different keys never both order them.
 func ClaimCart(ctx context.Context, carts CartClaimer, id, key string, log *slog.Logger) (release func(), err error) {
 	if key == "" {
-		key = uuid.NewString()
+		key = rand.Text()
 	}
 	if err := carts.ClaimPlacing(ctx, id, key); err != nil {
 		return nil, err
