@@ -257,11 +257,13 @@ type Order struct {
 	Reason   string // why it was cancelled
 	Customer Customer
 	StoreID  string
-	CardLast string // the card's last four digits
-	Lines    []OrderLine
-	Total    int64
-	Created  time.Time
-	Updated  time.Time
+	// StoreName is the pickup store's name, when checkout knows the store (read with the order).
+	StoreName string
+	CardLast  string // the card's last four digits
+	Lines     []OrderLine
+	Total     int64
+	Created   time.Time
+	Updated   time.Time
 }
 
 // CheckoutForm is what the checkout form posts.

@@ -333,14 +333,16 @@ func loadOrder(ctx context.Context, q rowQuerier, id string, lock bool) (checkou
 	if _, err := uuid.Parse(id); err != nil {
 		return o, checkout.ErrOrderNotFound(id)
 	}
-	sql := `SELECT id::text, cart_id, status, reason, customer_id, first_name, last_name, email,
-			store_id, card_last4, total, created_at, updated_at FROM orders WHERE id = $1`
+	// The pickup store's name is the store's current one (checkout's copy of explore's stores).
+	sql := `SELECT o.id::text, o.cart_id, o.status, o.reason, o.customer_id, o.first_name, o.last_name, o.email,
+			o.store_id, coalesce(s.name, ''), o.card_last4, o.total, o.created_at, o.updated_at
+		FROM orders o LEFT JOIN stores s ON s.id = o.store_id WHERE o.id = $1`
 	if lock {
-		sql += ` FOR UPDATE`
+		sql += ` FOR UPDATE OF o`
 	}
 	err := q.QueryRow(ctx, sql, id).
 		Scan(&o.ID, &o.CartID, &o.Status, &o.Reason, &o.Customer.ID, &o.Customer.FirstName, &o.Customer.LastName,
-			&o.Customer.Email, &o.StoreID, &o.CardLast, &o.Total, &o.Created, &o.Updated)
+			&o.Customer.Email, &o.StoreID, &o.StoreName, &o.CardLast, &o.Total, &o.Created, &o.Updated)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, checkout.ErrOrderNotFound(id)
 	}

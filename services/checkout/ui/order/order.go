@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,13 +33,20 @@ type Model struct {
 }
 
 // View is what the order page and the thank-you page show of an order: its id (and status URL),
-// status and reason, lines and total.
+// status and reason, when it was placed, where it is picked up, for whom and with which card, lines
+// and total.
 type View struct {
 	ID     string
 	Status checkout.Status
 	Reason string
 	Lines  []Line
 	Total  int64
+	// Placed is when the order was placed; Store where it is picked up (its name, or its id when
+	// checkout no longer knows the store); For whom; CardLast the card's last four digits.
+	Placed   time.Time
+	Store    string
+	For      string
+	CardLast string
 	// CSRF is the visitor's token, for the form that puts a cancelled order's tractors back in the
 	// basket.
 	CSRF string
@@ -56,7 +65,12 @@ func (l Line) Total() int64 { return l.total }
 
 // NewView is the view of order o.
 func NewView(o checkout.Order) View {
-	v := View{ID: o.ID, Status: o.Status, Reason: o.Reason, Total: o.Total, Lines: make([]Line, len(o.Lines))}
+	v := View{ID: o.ID, Status: o.Status, Reason: o.Reason, Total: o.Total, Lines: make([]Line, len(o.Lines)),
+		Placed: o.Created.UTC(), Store: o.StoreName, CardLast: o.CardLast,
+		For: strings.TrimSpace(o.Customer.FirstName + " " + o.Customer.LastName)}
+	if v.Store == "" {
+		v.Store = o.StoreID
+	}
 	for i, l := range o.Lines {
 		v.Lines[i] = Line{Quantity: l.Quantity, ProductName: l.ProductName, Name: l.Name, total: l.Total()}
 	}

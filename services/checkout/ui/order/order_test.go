@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/checkout"
@@ -17,7 +18,9 @@ func Orders() uitest.Store {
 	return uitest.Store{OrderFunc: func(_ context.Context, id string) (checkout.Order, error) {
 		switch id {
 		case "o1":
-			return checkout.Order{ID: "o1", CartID: "c1", Customer: checkout.Customer{ID: "u1"}, Status: checkout.Cancelled,
+			return checkout.Order{ID: "o1", CartID: "c1", Customer: checkout.Customer{ID: "u1", FirstName: "Ada", LastName: "Lovelace"},
+				Status: checkout.Cancelled, StoreID: "store-b", StoreName: "Aurora Flagship <Store>", CardLast: "0002",
+				Created: time.Date(2026, 12, 1, 9, 5, 0, 0, time.UTC),
 				Reason: "card declined", Total: 11400, Lines: []checkout.OrderLine{
 					{SKU: "CL-01-GY", ProductName: "Heritage Workhorse", Name: "Verdant Field", Quantity: 2, UnitPrice: 5700}}}, nil
 		case "broken":
@@ -53,6 +56,13 @@ func TestOrderPage(t *testing.T) {
 				uitest.Text(r.Doc, "[data-testid=thanks-status-reason]") != "card declined" || uitest.Text(r.Doc, "[data-testid=thanks-total]") != "11400 Ø" ||
 				r.Doc.Find("[data-testid=thanks-line]").Length() != 1 {
 				t.Errorf("%s: %s", tt.name, r.Body)
+			}
+			// When, where, for whom and with which card (the store's name escaped as text).
+			if uitest.Text(r.Doc, "[data-testid=order-placed]") != "1 December 2026, 09:05 UTC" ||
+				r.Doc.Find("[data-testid=order-placed]").AttrOr("datetime", "") != "2026-12-01T09:05:00Z" ||
+				uitest.Text(r.Doc, "[data-testid=order-store]") != "Aurora Flagship <Store>" ||
+				uitest.Text(r.Doc, "[data-testid=order-for]") != "Ada Lovelace" || uitest.Text(r.Doc, "[data-testid=order-card]") != "ending 0002" {
+				t.Errorf("%s: the order's facts: %s", tt.name, r.Body)
 			}
 		case 404:
 			if uitest.Text(r.Doc, "[data-testid=checkout-order] h1") != "Order not found" ||
