@@ -285,7 +285,14 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	if !who.partner.Allows(ctxName, frag) {
 		return errs.Errorf(errs.EFORBIDDEN, "this partner may not embed %s/%s", ctxName, frag)
 	}
-	if why := e.notEmbeddable(ctxName, frag); why != "" {
+	if loaded, why := e.notEmbeddable(ctxName, frag); !loaded {
+		// What the fragment is cannot be told yet: not served until it can (as the shell treats it),
+		// but answered as a team that is down is, with the fallback.
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set(fiber.HeaderRetryAfter, "5")
+		return c.Status(fiber.StatusServiceUnavailable).Send(e.absolute([]byte(e.fallback(ctxName, frag))))
+	} else if why != "" {
 		return errs.Errorf(errs.EFORBIDDEN, "%s/%s cannot be embedded: %s", ctxName, frag, why)
 	}
 	if err := e.limit(c, who); err != nil {
@@ -349,26 +356,27 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	return c.Status(out.Status).Send(body)
 }
 
-// notEmbeddable says why the team's manifest keeps context/name from other sites ("" when nothing
-// does): a private fragment is one visitor's (another site's visitor has no customer or cart here),
-// and one that renders a form a guest posts (Fragment.CSRF) would post to the storefront from another
-// site, which the shell refuses. Whatever a partner was allowed, neither is served.
-func (e *Embed) notEmbeddable(ctxName, frag string) string {
+// notEmbeddable says why the team's manifest keeps context/name from other sites (why is "" when
+// nothing does): a private fragment is one visitor's (another site's visitor has no customer or cart
+// here), and one that renders a form a guest posts (Fragment.CSRF) would post to the storefront from
+// another site, which the shell refuses. Whatever a partner was allowed, neither is served. loaded
+// is false while the team's manifest has not been read: then nothing is known of the fragment.
+func (e *Embed) notEmbeddable(ctxName, frag string) (loaded bool, why string) {
 	t, ok := e.teams.Team(ctxName)
 	if !ok {
-		return ""
+		return true, "" // not a team: the composition answers 404
 	}
 	m, ok := t.Manifest()
 	if !ok {
-		return ""
+		return false, ""
 	}
 	switch f := m.Fragments[frag]; {
 	case f.Cache == fragments.Private:
-		return "it is private to a visitor of the storefront"
+		return true, "it is private to a visitor of the storefront"
 	case f.CSRF:
-		return "it renders a form that posts to the storefront"
+		return true, "it renders a form that posts to the storefront"
 	}
-	return ""
+	return true, ""
 }
 
 // fallback is the manifest's fallback of context/name, or a plain one.

@@ -342,6 +342,23 @@ func TestEmbedTeamRefuses(t *testing.T) {
 	}
 }
 
+// TestEmbedManifestUnknown: while a team's manifest has not been read (the team down since the
+// embed started), nothing is known of its fragments, so none is served (it might be private or
+// render a form): the fallback with 503, as for a team that is down, and not cached.
+func TestEmbedManifestUnknown(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	p := newPlatform(t, func(o *embed.Options) { o.Teams["decide"] = []string{down.URL} })
+	resp, body := p.get(t, http.MethodGet, "/embed/v1/decide/product-card?sku=CL-01-GY", map[string]string{embed.SecretHeader: p.keys.Secret})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `data-testid="embed-fallback"`) ||
+		resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("status %d, Cache-Control %q: %s", resp.StatusCode, resp.Header.Get("Cache-Control"), body)
+	}
+	if n := p.decide.requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the team", n)
+	}
+}
+
 func TestEmbedTeamDown(t *testing.T) {
 	p := newPlatform(t)
 	p.decide.srv.Close()

@@ -92,7 +92,8 @@ func queryOnce(c *fiber.Ctx) error {
 }
 
 // allowed lists the methods the API's document routes for path ("" when it routes none): what a 405
-// for another method names in Allow. A {parameter} segment matches any one segment.
+// for another method names in Allow (huma routes no HEAD). A {parameter} segment matches any one
+// segment; the others match without regard to case, as Fiber routes.
 func allowed(doc *huma.OpenAPI, path string) string {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	var methods []string
@@ -110,9 +111,6 @@ func allowed(doc *huma.OpenAPI, path string) string {
 			}
 		}
 	}
-	if slices.Contains(methods, fiber.MethodGet) {
-		methods = append(methods, fiber.MethodHead)
-	}
 	slices.SortFunc(methods, func(a, b string) int { return methodOrder(a) - methodOrder(b) })
 	return strings.Join(methods, ", ")
 }
@@ -126,7 +124,7 @@ func matchTemplate(tmpl, segs []string) bool {
 			if segs[i] == "" {
 				return false
 			}
-		} else if t != segs[i] {
+		} else if !strings.EqualFold(t, segs[i]) {
 			return false
 		}
 	}
@@ -135,5 +133,5 @@ func matchTemplate(tmpl, segs []string) bool {
 
 // methodOrder puts Allow's methods in the usual order.
 func methodOrder(m string) int {
-	return slices.Index([]string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete}, m)
+	return slices.Index([]string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete}, m)
 }

@@ -584,13 +584,21 @@ func TestBadInput(t *testing.T) {
 	}
 	// A known path with a method it does not take is 405 with Allow; an unknown path 404.
 	for _, tc := range []struct{ method, path, allow string }{
-		{"PUT", "/v1/orders", "GET, HEAD, POST"},
+		{"PUT", "/v1/orders", "GET, POST"},
+		{"HEAD", "/v1/orders", "GET, POST"}, // huma routes GET alone: Allow names only what is served
 		{"GET", "/v1/cart/items", "POST"},
-		{"POST", "/v1/products/AU-02", "GET, HEAD"},
+		{"POST", "/v1/products/AU-02", "GET"},
 		{"PATCH", "/v1/session", "POST, DELETE"},
+		{"PUT", "/V1/Orders", "GET, POST"},
 	} {
 		a = f.do(t, tc.method, tc.path, "tok-good", "")
-		problem(t, a, 405)
+		if tc.method == "HEAD" { // no body to read a problem from
+			if a.status != 405 {
+				t.Errorf("HEAD %s: %d, want 405", tc.path, a.status)
+			}
+		} else {
+			problem(t, a, 405)
+		}
 		if got := a.header.Get("Allow"); got != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}

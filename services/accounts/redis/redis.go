@@ -86,7 +86,8 @@ func (s *Sessions) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// SignInLimit is how many failed sign-ins one key (an e-mail, a client address) may have: 10, then
+// SignInLimit is how many failed sign-ins one key (an e-mail; a client address has ClientSignInLimit
+// in accountsd) may have: 10, then
 // one more a minute (GCRA: a burst of 10 refilled at one a minute). So no minute ever holds more than
 // 10 failures of one key; 10 quick failures lock the key for a minute, and it is whole again after
 // ten quiet minutes.

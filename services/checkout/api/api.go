@@ -418,15 +418,16 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 		}
 		return errs.Invalid("please correct the order's fields", fields)
 	}
-	// One order per basket: the cart is this request's until it is cleared or the order refused.
-	release, err := checkout.ClaimCart(ctx, h.carts, who.cartID, key, h.log)
+	// One order per basket: the cart is this request's until its order's lines are taken out or the
+	// order refused.
+	claim, err := checkout.ClaimCart(ctx, h.carts, who.cartID, key, h.log)
 	if errors.Is(err, checkout.ErrOrderInProgress) {
 		return errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage)
 	}
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer claim.Release()
 	lines, err := h.carts.Lines(ctx, who.cartID)
 	if err != nil {
 		return fmt.Errorf("read cart: %w", err)
@@ -440,18 +441,24 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 		// The cart's state, not the request, stands in the way.
 		return errs.Wrap(errs.ECONFLICT, err, errs.Message(err))
 	case err != nil:
+		if code := errs.Code(err); code != errs.EINVALID && code != errs.ECONFLICT {
+			claim.Unsure() // the order may stand: only a retry with its key goes on
+		}
 		return err
 	}
 	if created {
 		h.log.InfoContext(ctx, "order placed", "order_id", id, "lines", len(lines), "via", "api")
 	}
-	if err := h.carts.Clear(ctx, who.cartID); err != nil {
-		// The order stands; the cart empties on the next attempt (the key finds the same order).
-		h.log.ErrorContext(ctx, "clear cart after order", "order_id", id, "error", err.Error())
-	}
 	o, err := h.store.Order(ctx, id)
 	if err != nil {
+		claim.Unsure() // the order stands: a retry with its key takes its lines out of the cart
 		return err
+	}
+	// The order's own lines (a replay's cart may hold a new basket, which stays).
+	if err := claim.Placed(id, checkout.LinesOf(o)); err != nil {
+		// The order stands; its lines leave the cart on the next attempt with its key, and until
+		// then the claim keeps other keys from ordering them again.
+		h.log.ErrorContext(ctx, "take the order's lines out of the cart", "order_id", id, "error", err.Error())
 	}
 	status := fiber.StatusOK
 	if created {

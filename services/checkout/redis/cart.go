@@ -244,14 +244,6 @@ func (s *Carts) Lines(ctx context.Context, id string) ([]checkout.CartLine, erro
 	return out, nil
 }
 
-// Clear deletes cart id and ends an order request's claim on it (ClaimPlacing).
-func (s *Carts) Clear(ctx context.Context, id string) error {
-	if err := s.rdb.Del(ctx, s.key(id), s.placingKey(id)).Err(); err != nil {
-		return fmt.Errorf("clear cart: %w", err)
-	}
-	return nil
-}
-
 // PlacingClaim is how long an order request may hold its cart (ClaimPlacing) at most: longer than
 // placing an order takes within a request's deadline, so a claim ends with its request (Clear or
 // ReleasePlacing) unless the process dies holding it.
@@ -285,6 +277,47 @@ func (s *Carts) ClaimPlacing(ctx context.Context, id, key string) error {
 	}
 	if ok == 0 {
 		return checkout.ErrOrderInProgress
+	}
+	return nil
+}
+
+// OrderedTTL is how long a cart remembers that an order's lines were taken out of it (ClearOrdered):
+// a replay of the order's key within it takes nothing out again.
+const OrderedTTL = 24 * time.Hour
+
+// clearOrderedScript takes ARGV[2..] (sku, quantity pairs) out of cart KEYS[1] once: only when it can
+// mark KEYS[3] (ARGV[1] ms). A line left with nothing goes, and the cart with its last line; the claim
+// KEYS[2] ends either way.
+var clearOrderedScript = goredis.NewScript(`
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
+  for i = 2, #ARGV - 1, 2 do
+    local f = 'q:' .. ARGV[i]
+    local q = tonumber(redis.call('HGET', KEYS[1], f) or '0')
+    local n = q - tonumber(ARGV[i + 1])
+    if n > 0 then
+      redis.call('HSET', KEYS[1], f, n)
+    elseif q > 0 then
+      redis.call('HDEL', KEYS[1], f, 'o:' .. ARGV[i])
+    end
+  end
+  if redis.call('HLEN', KEYS[1]) <= 1 then redis.call('DEL', KEYS[1]) end
+end
+redis.call('DEL', KEYS[2])
+return 0
+`)
+
+// ClearOrdered takes order orderID's lines out of cart id — what was added while the order was
+// placed stays — once per order (for OrderedTTL: a replay of the order's key takes nothing out of
+// a basket filled since), and ends any claim on the cart.
+func (s *Carts) ClearOrdered(ctx context.Context, id, orderID string, lines []checkout.CartLine) error {
+	args := make([]any, 0, 1+2*len(lines))
+	args = append(args, OrderedTTL.Milliseconds())
+	for _, l := range lines {
+		args = append(args, l.SKU, l.Quantity)
+	}
+	keys := []string{s.key(id), s.placingKey(id), s.keys.Key("ordered", id, orderID)}
+	if err := clearOrderedScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("take order %s out of the cart: %w", orderID, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,11 +135,48 @@ func TestRemoveAndClear(t *testing.T) {
 	if len(lines) != 2 || lines[1].SKU != "A-1" {
 		t.Fatalf("lines = %v", lines)
 	}
-	if err := carts.Clear(ctx, "c"); err != nil {
+	// The order of the whole cart takes all of it out (the cart goes).
+	if err := carts.ClearOrdered(ctx, "c", "o1", lines); err != nil {
 		t.Fatal(err)
 	}
 	if lines, _ := carts.Lines(ctx, "c"); len(lines) != 0 {
 		t.Fatalf("cleared cart = %v", lines)
+	}
+}
+
+// TestClearOrdered: an order's lines leave the cart once, whatever was added while it was placed
+// stays, and a replay of the order takes nothing out of the basket filled since.
+func TestClearOrdered(t *testing.T) {
+	ctx := context.Background()
+	carts, _ := newCarts(t)
+	_, _ = carts.Add(ctx, "c", "A-1", 2, 10)
+	_, _ = carts.Add(ctx, "c", "B-1", 1, 10)
+	ordered, err := carts.Lines(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While the order is placed: one more A-1 and a new C-1.
+	_, _ = carts.Add(ctx, "c", "A-1", 1, 10)
+	_, _ = carts.Add(ctx, "c", "C-1", 1, 10)
+	if err := carts.ClaimPlacing(ctx, "c", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClearOrdered(ctx, "c", "o1", ordered); err != nil {
+		t.Fatal(err)
+	}
+	want := []checkout.CartLine{{SKU: "A-1", Quantity: 1}, {SKU: "C-1", Quantity: 1}}
+	if lines, _ := carts.Lines(ctx, "c"); !slices.Equal(lines, want) {
+		t.Fatalf("after the order: %v, want %v", lines, want)
+	}
+	if err := carts.ClaimPlacing(ctx, "c", "k2"); err != nil {
+		t.Errorf("the claim outlived the order: %v", err)
+	}
+	// A replay of o1 (its key again) takes nothing more out.
+	if err := carts.ClearOrdered(ctx, "c", "o1", ordered); err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := carts.Lines(ctx, "c"); !slices.Equal(lines, want) {
+		t.Fatalf("after a replay: %v, want %v", lines, want)
 	}
 }
 
@@ -258,11 +296,11 @@ func TestPlacingClaim(t *testing.T) {
 	if err := carts.ClaimPlacing(ctx, "c", "k2"); err != nil {
 		t.Errorf("after the holder's release: %v", err)
 	}
-	// Clearing the cart (the order stands) ends the claim.
-	if err := carts.Clear(ctx, "c"); err != nil {
+	// Taking the order's lines out of the cart (the order stands) ends the claim.
+	if err := carts.ClearOrdered(ctx, "c", "o1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := carts.ClaimPlacing(ctx, "c", "k3"); err != nil {
-		t.Errorf("after Clear: %v", err)
+		t.Errorf("after ClearOrdered: %v", err)
 	}
 }

@@ -98,8 +98,7 @@ func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *pro
 
 // clientGone reports whether err says the client reset or closed the connection under the server.
 func clientGone(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, net.ErrClosed)
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // bytesRead is what the connection has sent (0 for a connection that is not a trackedConn).

@@ -195,9 +195,9 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			}
 			return c.Redirect("/checkout/checkout", fiber.StatusSeeOther)
 		}
-		// One order per basket: the cart is this request's until it is cleared or the order refused,
-		// so a second tab's form (another key) cannot order the same lines while this one does.
-		release, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
+		// One order per basket: the cart is this request's until its order's lines are taken out or
+		// the order refused, so a second tab's form (another key) cannot order the same lines.
+		claim, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
 		if errors.Is(err, checkout.ErrOrderInProgress) {
 			return refuse(checkout.FieldErrors{generalError: checkout.OrderInProgressMessage},
 				errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage))
@@ -205,7 +205,7 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		if err != nil {
 			return err
 		}
-		defer release()
+		defer claim.Release()
 		lines, err := basket.Lines(ctx, fc.CartID)
 		if err != nil {
 			return fmt.Errorf("read cart: %w", err)
@@ -261,14 +261,16 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			return refuse(checkout.FieldErrors{generalError: errs.Message(err)}, err)
 		}
 		if err != nil {
+			claim.Unsure()
 			return err
 		}
 		if created {
 			log.InfoContext(ctx, "order placed", "order_id", id, "lines", len(lines))
 		}
-		if err := basket.Clear(ctx, fc.CartID); err != nil {
-			// The order stands; the basket empties on the next attempt (the key finds the same order).
-			log.ErrorContext(ctx, "clear cart after order", "order_id", id, "error", err.Error())
+		if err := claim.Placed(id, lines); err != nil {
+			// The order stands; its lines leave the basket on the next attempt (the key finds the
+			// same order), and until then the claim keeps other keys from ordering them again.
+			log.ErrorContext(ctx, "take the order's lines out of the cart", "order_id", id, "error", err.Error())
 		}
 		return c.Redirect("/checkout/thanks?order="+url.QueryEscape(id), fiber.StatusSeeOther)
 	}

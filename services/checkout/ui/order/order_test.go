@@ -21,7 +21,7 @@ func Orders() uitest.Store {
 			return checkout.Order{ID: "o1", CartID: "c1", Customer: checkout.Customer{ID: "u1", FirstName: "Ada", LastName: "Lovelace"},
 				Status: checkout.Cancelled, StoreID: "store-b", StoreName: "Aurora Flagship <Store>", CardLast: "0002",
 				Created: time.Date(2026, 12, 1, 9, 5, 0, 0, time.UTC),
-				Reason: "card declined", Total: 11400, Lines: []checkout.OrderLine{
+				Reason:  "card declined", Total: 11400, Lines: []checkout.OrderLine{
 					{SKU: "CL-01-GY", ProductName: "Heritage Workhorse", Name: "Verdant Field", Quantity: 2, UnitPrice: 5700}}}, nil
 		case "broken":
 			return checkout.Order{}, errors.New("database down")

@@ -163,8 +163,8 @@ func (c Carts) TakeForm(ctx context.Context, cartID string) (checkout.CheckoutFo
 	return c.TakeFormFunc(ctx, cartID)
 }
 
-// Clear calls ClearFunc.
-func (c Carts) Clear(ctx context.Context, cartID string) error {
+// ClearOrdered calls ClearFunc (the fake empties the whole cart).
+func (c Carts) ClearOrdered(ctx context.Context, cartID, _ string, _ []checkout.CartLine) error {
 	if c.ClearFunc == nil {
 		return nil
 	}
