@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,45 @@ type trackedConn struct {
 	net.Conn
 	read    int64
 	discard bool
+	// linger: the connection closes after a refusal whose request may not have been read to its end
+	// (headers or a body too large): Close lets the answer arrive first (lingeringClose).
+	linger bool
+}
+
+// Lingering close: a refused request's rest is read and dropped after the answer, so that closing
+// does not reset the connection under the answer — while the client keeps sending (a pause of
+// lingerIdle ends it), for at most lingerTime and lingerMax bytes (nginx's lingering_close does the
+// same).
+const (
+	lingerIdle = 2 * time.Second
+	lingerTime = 10 * time.Second
+	lingerMax  = 16 << 20
+)
+
+// Close closes the connection; after a refusal (linger) it first half-closes it and reads what the
+// client is still sending (see lingerIdle). Closing a socket whose
+// unread input is not empty makes the kernel send a reset, and a client still writing its large
+// header or body would see "connection reset" instead of the 413 or 431 already sent to it
+// (RFC 9112 9.6).
+func (c *trackedConn) Close() error {
+	if c.linger {
+		c.linger = false
+		if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+			buf := make([]byte, 32<<10)
+			for end, n := time.Now().Add(lingerTime), 0; n < lingerMax; {
+				deadline := time.Now().Add(lingerIdle)
+				if deadline.After(end) {
+					deadline = end
+				}
+				_ = c.Conn.SetReadDeadline(deadline)
+				m, err := c.Conn.Read(buf)
+				if n += m; err != nil {
+					break
+				}
+			}
+		}
+	}
+	return c.Conn.Close()
 }
 
 func (c *trackedConn) Read(p []byte) (int, error) {
@@ -87,6 +127,9 @@ func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *pro
 		}
 		answer(fctx, err)
 		s.publicHeaders(&fctx.Response.Header)
+		if tracked {
+			tc.linger = true // fasthttp closes the connection after this answer
+		}
 		// Counted, not timed: fasthttp has no start time for a request it could not read (its
 		// clock is the previous request's on a kept-alive connection), and the method may not have
 		// been read either.
