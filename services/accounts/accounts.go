@@ -183,9 +183,15 @@ func checkText(label, v string, max int) string {
 		return "The " + label + " is too long."
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
+		// Control characters, and bidirectional controls (U+202E would make a name read backwards
+		// wherever it is shown) or a byte order mark; zero-width (non-)joiners stay: names are
+		// written with them in Persian and the Indic scripts.
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF' {
 			return "The " + label + " holds characters that are not allowed."
 		}
+	}
+	if !strings.ContainsFunc(v, func(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }) {
+		return "Please enter your " + label + "." // nothing that shows (a zero-width space)
 	}
 	return ""
 }

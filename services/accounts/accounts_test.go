@@ -72,6 +72,15 @@ func TestRegistrationValidate(t *testing.T) {
 	if errs := (accounts.Registration{Name: "a\x00b", Email: "a@example.com", Password: "12345678"}).Validate(); errs[accounts.FieldName] == "" {
 		t.Error("control character in name accepted")
 	}
+	for _, name := range []string{"Ada\u202eecalevol", "\u200b", "\ufeffAda"} {
+		if errs := (accounts.Registration{Name: name, Email: "a@example.com", Password: "12345678"}).Validate(); errs[accounts.FieldName] == "" {
+			t.Errorf("name %q accepted", name)
+		}
+	}
+	// A zero-width non-joiner is part of how some names are written (Persian).
+	if errs := (accounts.Registration{Name: "\u0645\u06cc\u200c\u0631\u0632\u0627", Email: "a@example.com", Password: "12345678"}).Validate(); errs != nil {
+		t.Errorf("a Persian name refused: %v", errs)
+	}
 }
 
 func TestAddressValidate(t *testing.T) {

@@ -103,8 +103,9 @@ func (s *Service) Register(ctx context.Context, r Registration, client, previous
 // SignIn checks cr and starts a new session; previous, when not empty, is the session the request
 // came with, which ends (a new id at every sign-in: no fixation). client is the visitor's address.
 //
-// It returns Invalid for a malformed e-mail or password, ErrThrottled when the e-mail or the client
-// has used its failures (10 for an e-mail, 100 for a client in accountsd, then a few a minute), ErrBadCredentials for a wrong password and for an unknown
+// It returns Invalid for a malformed e-mail or password, ErrThrottled when the e-mail from this
+// client, the e-mail from anywhere or the client has used its failures (in accountsd 10, 50 and 100,
+// then a few a minute), ErrBadCredentials for a wrong password and for an unknown
 // e-mail alike (both cost one password verification and count one failure), and
 // ErrSignInUnavailable when the throttle or the session store cannot be reached (fail closed).
 func (s *Service) SignIn(ctx context.Context, cr Credentials, client, previous string) (Customer, Session, error) {
@@ -122,7 +123,9 @@ func (s *Service) SignIn(ctx context.Context, cr Credentials, client, previous s
 	if client == "" {
 		client = "unknown"
 	}
-	keys := []string{"email:" + email, "client:" + client} // "client:": redis.ClientKeyPrefix
+	// The e-mail from this address, the e-mail from anywhere, this address with any e-mail (the
+	// limits of each: services/accounts/redis).
+	keys := []string{"pair:" + client + " " + email, "email:" + email, "client:" + client}
 	if err := s.throttle.Allowed(ctx, keys...); err != nil {
 		return Customer{}, Session{}, err
 	}

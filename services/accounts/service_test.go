@@ -24,8 +24,12 @@ import (
 // testLimit is SignInLimit's burst with a refill so slow that no test depends on its own speed.
 var testLimit = redis_rate.Limit{Rate: 1, Burst: accountsredis.SignInLimit.Burst, Period: time.Hour}
 
-// testClientLimit is a client address's: twice an e-mail's burst (accountsd's is ten times), as slow.
-var testClientLimit = redis_rate.Limit{Rate: 1, Burst: 2 * accountsredis.SignInLimit.Burst, Period: time.Hour}
+// testEmailLimit (an e-mail from anywhere) and testClientLimit (an address with any e-mail) are
+// above testLimit (an e-mail from one address), as in accountsd, and as slow.
+var (
+	testEmailLimit  = redis_rate.Limit{Rate: 1, Burst: 2 * accountsredis.SignInLimit.Burst, Period: time.Hour}
+	testClientLimit = redis_rate.Limit{Rate: 1, Burst: 3 * accountsredis.SignInLimit.Burst, Period: time.Hour}
+)
 
 type env struct {
 	svc       *accounts.Service
@@ -55,7 +59,8 @@ func newService(t *testing.T, throttleRedis goredis.Scripter) env {
 	}
 	e := env{pool: pool, customers: postgres.NewCustomers(pool), sessions: accountsredis.NewSessions(rdb, keys, 0)}
 	e.svc, err = accounts.NewService(accounts.ServiceOptions{Customers: e.customers, Sessions: e.sessions,
-		Throttle: accountsredis.NewThrottle(tr, keys, testLimit).WithLimit(accountsredis.ClientKeyPrefix, testClientLimit), Hasher: h})
+		Throttle: accountsredis.NewThrottle(tr, keys, testLimit).WithLimit(accountsredis.EmailKeyPrefix, testEmailLimit).
+			WithLimit(accountsredis.ClientKeyPrefix, testClientLimit), Hasher: h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,52 +174,60 @@ func TestRegisterThrottledAndRotates(t *testing.T) {
 	}
 }
 
-// TestThrottling: a wrong password and an unknown e-mail get the same answer and both count; once an
-// e-mail has used its failures (10) it is refused even with the right password, from any client, and
-// so is a client address that has used its own (more: many shoppers may share one address), with any
-// e-mail. One shopper's failures do not lock out the others behind the same address.
+// TestThrottling: a wrong password and an unknown e-mail get the same answer and both count. An
+// e-mail that has used its failures from one address (10) is refused there even with the right
+// password, but its owner still signs in from elsewhere; an e-mail that has used its failures from
+// everywhere (20 here) is refused everywhere; an address that has used its own (30 here: many
+// shoppers may share one) is refused with any e-mail, while one shopper's failures there do not lock
+// out the others.
 func TestThrottling(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newService(t, nil)
 	mustRegister(t, e, "ada@example.com")
+	mustRegister(t, e, "bob@example.com")
 	signIn := func(email, password, client string) error {
 		_, _, err := e.svc.SignIn(ctx, accounts.Credentials{Email: email, Password: password}, client, "")
 		return err
 	}
-	// ada@ fails 10 times (a wrong password, and an unknown e-mail in between, from one address).
-	for i := range 10 {
+	// Someone fails 10 times with ada@'s e-mail from 10.0.0.1 (an unknown e-mail once in between).
+	for i := range 11 {
 		email := "ada@example.com"
-		if i%2 == 1 {
+		if i == 5 {
 			email = "nobody@example.com"
 		}
 		if err := signIn(email, "wrong password", "10.0.0.1"); !errors.Is(err, accounts.ErrBadCredentials) || err.Error() != accounts.ErrBadCredentials.Error() {
 			t.Fatalf("attempt %d (%s): %v, want exactly ErrBadCredentials", i+1, email, err)
 		}
 	}
-	// Someone else behind the same address still signs in: the address has failures left.
-	mustRegister(t, e, "bob@example.com")
+	if err := signIn("ada@example.com", "analytical engine", "10.0.0.1"); !errors.Is(err, accounts.ErrThrottled) {
+		t.Errorf("11th attempt for the e-mail from the address: %v, want ErrThrottled", err)
+	}
+	// Ada herself, elsewhere, is not locked out by it; nor is Bob behind the same address.
+	if err := signIn("ada@example.com", "analytical engine", "10.0.9.1"); err != nil {
+		t.Errorf("the e-mail's owner from another address: %v", err)
+	}
 	if err := signIn("bob@example.com", "analytical engine", "10.0.0.1"); err != nil {
 		t.Errorf("another shopper behind the same address: %v", err)
 	}
-	// ada@ has failed 5 times; 5 more from other clients use up the e-mail's budget.
-	for i := range 5 {
+	// 10 more failures for ada@, one from each of 10 addresses: the e-mail's budget is used up.
+	for i := range 10 {
 		if err := signIn("ada@example.com", "wrong password", "10.0.1."+strconv.Itoa(i+1)); !errors.Is(err, accounts.ErrBadCredentials) {
-			t.Fatalf("failure %d from another client: %v", i+1, err)
+			t.Fatalf("failure %d from another address: %v", i+1, err)
 		}
 	}
 	if err := signIn("ada@example.com", "analytical engine", "10.0.2.1"); !errors.Is(err, accounts.ErrThrottled) {
-		t.Errorf("11th attempt for the e-mail from a fresh client: %v, want ErrThrottled", err)
+		t.Errorf("after 20 failures from everywhere, from a fresh address: %v, want ErrThrottled", err)
 	}
-	// One address trying many e-mails uses up the address's budget (20 here): then it is refused
-	// whatever the e-mail and password.
-	for i := range 20 {
+	// One address trying many e-mails uses up the address's budget: then it is refused whatever the
+	// e-mail and password.
+	for i := range 30 {
 		if err := signIn("user"+strconv.Itoa(i)+"@example.com", "wrong password", "10.0.4.1"); !errors.Is(err, accounts.ErrBadCredentials) {
 			t.Fatalf("spray %d: %v", i+1, err)
 		}
 	}
 	if err := signIn("bob@example.com", "analytical engine", "10.0.4.1"); !errors.Is(err, accounts.ErrThrottled) {
-		t.Errorf("21st attempt from the address: %v, want ErrThrottled", err)
+		t.Errorf("31st attempt from the address: %v, want ErrThrottled", err)
 	}
 	// Someone else, elsewhere, is not affected.
 	if err := signIn("bob@example.com", "analytical engine", "10.0.3.1"); err != nil {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/inlay-dev/inlay/services/kit/errs"
@@ -335,13 +336,18 @@ func (f CheckoutForm) Validate() FieldErrors {
 			errs[field] = label + " is required."
 		case utf8.RuneCountInString(value) > maxField || !utf8.ValidString(value) || strings.ContainsFunc(value, isControl):
 			errs[field] = label + " is not valid."
+		case !strings.ContainsFunc(value, visible):
+			// Only spaces or invisible characters (a zero-width space): nothing anyone could read.
+			errs[field] = label + " is required."
 		}
 	}
 	text(FieldFirstName, f.FirstName, "First name")
 	text(FieldLastName, f.LastName, "Last name")
 	if f.Email == "" {
 		errs[FieldEmail] = "E-mail is required."
-	} else if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 {
+	} else if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 ||
+		strings.ContainsFunc(f.Email, isControl) || !strings.Contains(f.Email[strings.LastIndexByte(f.Email, '@')+1:], ".") {
+		// A domain without a dot (a@b) reaches no one on the internet.
 		errs[FieldEmail] = "E-mail is not a valid address."
 	}
 	if f.Card == "" {
@@ -365,7 +371,16 @@ func (f CheckoutForm) Validate() FieldErrors {
 	return errs
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+// isControl reports a control character, a bidirectional control (U+202E and its kin would make a
+// name read backwards on the order page) or a byte order mark: none has a place in a name or an
+// address. Other format characters stay allowed: a zero-width joiner or non-joiner is part of how
+// many names are written (Persian, the Indic scripts).
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF'
+}
+
+// visible reports a character that shows: a letter, a digit, a mark, a punctuation or a symbol.
+func visible(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }
 
 // Luhn reports whether s, 12 to 19 digits, passes the Luhn check.
 func Luhn(s string) bool {

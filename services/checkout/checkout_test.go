@@ -87,7 +87,13 @@ func TestValidate(t *testing.T) {
 			[]string{checkout.FieldFirstName, checkout.FieldLastName}},
 		{"name too long", func(f *checkout.CheckoutForm) { f.FirstName = strings.Repeat("a", 101) }, []string{checkout.FieldFirstName}},
 		{"name with control", func(f *checkout.CheckoutForm) { f.LastName = "Love\x00lace" }, []string{checkout.FieldLastName}},
+		// Nothing readable, or a name that would read backwards on the order page.
+		{"zero-width name", func(f *checkout.CheckoutForm) { f.LastName = "\u200b" }, []string{checkout.FieldLastName}},
+		{"right-to-left override", func(f *checkout.CheckoutForm) { f.FirstName = "Ada\u202etxt.exe" }, []string{checkout.FieldFirstName}},
+		// A zero-width non-joiner is how some names are written (Persian): allowed.
+		{"name with ZWNJ", func(f *checkout.CheckoutForm) { f.FirstName = "\u0645\u06cc\u200c\u0631\u0632\u0627" }, nil},
 		{"bad e-mail", func(f *checkout.CheckoutForm) { f.Email = "ada at example" }, []string{checkout.FieldEmail}},
+		{"e-mail without a dotted domain", func(f *checkout.CheckoutForm) { f.Email = "a@b" }, []string{checkout.FieldEmail}},
 		{"e-mail with name", func(f *checkout.CheckoutForm) { f.Email = "Ada <ada@example.com>" }, []string{checkout.FieldEmail}},
 		{"card fails Luhn", func(f *checkout.CheckoutForm) { f.Card = "4242 4242 4242 4241" }, []string{checkout.FieldCard}},
 		{"card missing", func(f *checkout.CheckoutForm) { f.Card = "" }, []string{checkout.FieldCard}},

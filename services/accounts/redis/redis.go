@@ -86,23 +86,29 @@ func (s *Sessions) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// SignInLimit is how many failed sign-ins one key (an e-mail; a client address has ClientSignInLimit
-// in accountsd) may have: 10, then
-// one more a minute (GCRA: a burst of 10 refilled at one a minute). So no minute ever holds more than
-// 10 failures of one key; 10 quick failures lock the key for a minute, and it is whole again after
-// ten quiet minutes.
-var SignInLimit = redis_rate.Limit{Rate: 1, Burst: 10, Period: time.Minute}
+// The sign-in throttle counts each failure under three keys (accounts.Service.SignIn), each with its
+// own limit (GCRA: a burst refilled at a steady rate), and refuses while any of them is used up:
+//
+//   - an e-mail from one client address ("pair:<address> <e-mail>"): SignInLimit, 10 then one a
+//     minute — guessing one account's password from one place stays slow;
+//   - an e-mail from anywhere ("email:<e-mail>", EmailKeyPrefix): EmailSignInLimit, 50 then two a
+//     minute — guessing from many places stays bounded, and whoever fails 10 times with someone
+//     else's e-mail locks out only themselves, not its owner signing in from elsewhere;
+//   - a client address, whatever the e-mails ("client:<address>", ClientKeyPrefix):
+//     ClientSignInLimit, 100 then 10 a minute — one address trying a password on many accounts stays
+//     slow, while the shoppers who share an address (an office, a carrier's NAT) are not locked out
+//     by one another's typos.
+var (
+	SignInLimit       = redis_rate.Limit{Rate: 1, Burst: 10, Period: time.Minute}
+	EmailSignInLimit  = redis_rate.Limit{Rate: 2, Burst: 50, Period: time.Minute}
+	ClientSignInLimit = redis_rate.Limit{Rate: 10, Burst: 100, Period: time.Minute}
+)
 
-// ClientSignInLimit is how many failed sign-ins one client address may have, whatever the e-mails:
-// 100, then 10 a minute. Higher than an e-mail's, because many shoppers may share one address (an
-// office, a mobile carrier's NAT) and one shopper's typo must not lock the others out; low enough
-// that trying one password on many accounts from one address stays slow (each account keeps its own
-// SignInLimit).
-var ClientSignInLimit = redis_rate.Limit{Rate: 10, Burst: 100, Period: time.Minute}
-
-// ClientKeyPrefix starts the throttle's keys of client addresses ("client:<address>"), which
-// WithLimit may give a limit of their own.
-const ClientKeyPrefix = "client:"
+// Key prefixes of the throttle's keys that WithLimit gives limits of their own.
+const (
+	EmailKeyPrefix  = "email:"
+	ClientKeyPrefix = "client:"
+)
 
 // Throttle counts failed sign-ins with redis_rate. It fails closed: when Redis cannot be asked, it
 // answers accounts.ErrSignInUnavailable.

@@ -218,7 +218,9 @@ func (h *Handler) caller(c *fiber.Ctx) error {
 	if !fc.Guest() {
 		who.cartID = checkout.CustomerCartID(fc.CustomerID)
 		if guest != "" {
-			if err := ui.MergeGuest(ctx, h.carts, h.store, guest, who.cartID); err != nil {
+			// While the guest cart's order is being placed nothing is merged: a later call merges
+			// what is left of it.
+			if err := ui.MergeGuest(ctx, h.carts, h.store, guest, who.cartID); err != nil && !errors.Is(err, checkout.ErrOrderInProgress) {
 				return err
 			}
 		}

@@ -14,8 +14,10 @@ import (
 // ARGV[1] for a sku not named), a new line only while the customer's cart has fewer than ARGV[2]
 // lines (the rest stay out, as a full cart refuses an add); then the guest cart is deleted and the
 // customer's TTL refreshed (ARGV[4] ms is ARGV[#ARGV]). It returns the number of guest lines, 0
-// when there was no guest cart (merged already: merging is done once).
+// when there was no guest cart (merged already: merging is done once), -1 when an order request
+// holds the guest cart (its claim KEYS[3]): its lines are being ordered, not merged.
 var mergeScript = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local guest = redis.call('HGETALL', KEYS[1])
 if #guest == 0 then return 0 end
 local limits = {}
@@ -56,7 +58,9 @@ return #lines
 
 // Merge moves guest cart from into cart into, atomically and once: quantities add up, each line
 // capped at limits[sku] (checkout.MaxQuantity for a sku not named), new lines only up to
-// checkout.MaxLines; the guest cart is deleted. It reports whether there was a guest cart to merge.
+// checkout.MaxLines; the guest cart is deleted. It reports whether there was a guest cart to merge;
+// checkout.ErrOrderInProgress, and nothing merged, while an order request holds the guest cart (a
+// guest order placed as its shopper signs in: the lines it orders must not be ordered again).
 func (s *Carts) Merge(ctx context.Context, from, into string, limits map[string]int) (bool, error) {
 	if from == "" || from == into {
 		return false, nil
@@ -67,9 +71,12 @@ func (s *Carts) Merge(ctx context.Context, from, into string, limits map[string]
 		args = append(args, sku, l)
 	}
 	args = append(args, checkout.CartTTL.Milliseconds())
-	n, err := mergeScript.Run(ctx, s.rdb, []string{s.key(from), s.key(into)}, args...).Int()
+	n, err := mergeScript.Run(ctx, s.rdb, []string{s.key(from), s.key(into), s.placingKey(from)}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("merge cart: %w", err)
+	}
+	if n < 0 {
+		return false, checkout.ErrOrderInProgress
 	}
 	return n > 0, nil
 }

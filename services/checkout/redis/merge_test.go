@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -55,5 +56,39 @@ func TestMerge(t *testing.T) {
 	}
 	if got, _ := carts.Lines(ctx, "fresh"); !slices.Equal(got, []checkout.CartLine{{SKU: "X", Quantity: 1}, {SKU: "Y", Quantity: 2}}) {
 		t.Errorf("fresh cart %v", got)
+	}
+}
+
+// TestMergeWaitsForAnOrder: while an order request holds the guest cart (its shopper signed in as it
+// was being ordered), nothing is merged: the lines being ordered must not land in the customer's cart
+// to be ordered again. Once the order took them out, the rest merges.
+func TestMergeWaitsForAnOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	carts := checkouttest.Carts(t)
+	if _, err := carts.Add(ctx, "guest", "A", 2, checkout.MaxQuantity); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClaimPlacing(ctx, "guest", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if merged, err := carts.Merge(ctx, "guest", "customer", nil); merged || !errors.Is(err, checkout.ErrOrderInProgress) {
+		t.Fatalf("Merge during the order = %v, %v; want ErrOrderInProgress", merged, err)
+	}
+	if got, _ := carts.Lines(ctx, "customer"); len(got) != 0 {
+		t.Fatalf("the customer's cart took the lines being ordered: %v", got)
+	}
+	// Added meanwhile: stays in the guest cart when the order takes its lines out, then merges.
+	if _, err := carts.Add(ctx, "guest", "B", 1, checkout.MaxQuantity); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClearOrdered(ctx, "guest", "o1", []checkout.CartLine{{SKU: "A", Quantity: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if merged, err := carts.Merge(ctx, "guest", "customer", nil); !merged || err != nil {
+		t.Fatalf("Merge after the order = %v, %v", merged, err)
+	}
+	if got, _ := carts.Lines(ctx, "customer"); !slices.Equal(got, []checkout.CartLine{{SKU: "B", Quantity: 1}}) {
+		t.Fatalf("customer cart %v, want B alone", got)
 	}
 }

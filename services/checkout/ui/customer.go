@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,14 +41,20 @@ func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool
 			return c.Next()
 		}
 		fc.CartID = checkout.CustomerCartID(fc.CustomerID)
+		merged := true
 		if guest != "" && guest != fc.CartID {
-			if err := MergeGuest(ctx, carts, items, guest, fc.CartID); err != nil {
+			err := MergeGuest(ctx, carts, items, guest, fc.CartID)
+			if errors.Is(err, checkout.ErrOrderInProgress) {
+				// The guest cart's order is being placed: merge what is left of it on a later
+				// request, so its cookie stays.
+				merged = false
+			} else if err != nil {
 				return err
 			}
 		}
 		c.SetUserContext(fragments.WithContext(ctx, fc))
 		err := c.Next()
-		if endpoint && guest != "" && guest != fc.CartID {
+		if endpoint && merged && guest != "" && guest != fc.CartID {
 			// Replaces any inlay_cart the endpoint set: the customer's cart needs no cookie.
 			c.Cookie(&fiber.Cookie{Name: checkout.CartCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
 				HTTPOnly: true, Secure: secure, SameSite: fiber.CookieSameSiteLaxMode})

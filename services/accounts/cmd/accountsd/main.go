@@ -56,6 +56,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Customers: postgres.NewCustomers(svc.DB),
 		Sessions:  accountsredis.NewSessions(svc.Redis, svc.Keys, accounts.SessionIdle),
 		Throttle: accountsredis.NewThrottle(svc.Redis, svc.Keys, accountsredis.SignInLimit).
+			WithLimit(accountsredis.EmailKeyPrefix, accountsredis.EmailSignInLimit).
 			WithLimit(accountsredis.ClientKeyPrefix, accountsredis.ClientSignInLimit),
 		Hasher: hasher,
 		Log:    log,
