@@ -32,8 +32,9 @@ const (
 var ErrCSRF = errors.New("missing or invalid CSRF token")
 
 // CSRFMessage is what RequireCSRF tells the visitor whose token does not match: most often a page
-// loaded before a sign-in or sign-out in another tab (the token changes with the session).
-const CSRFMessage = "This page is out of date (you may have signed in or out in another tab). Please reload it and try again."
+// loaded before a sign-in or sign-out in another tab (the token changes with the session), or, on a
+// first visit, a tab loaded at the same moment as another (each got a token; the browser kept one).
+const CSRFMessage = "This page is out of date (another tab of the shop was opened or used to sign in or out since). Please reload it and try again."
 
 // ErrCrossOrigin means a state-changing request came from another site (Sec-Fetch-Site: cross-site,
 // or an Origin that is not the storefront's).

@@ -45,6 +45,33 @@ type OrderPlacer interface {
 	PlaceOrder(ctx context.Context, p checkout.Placement) (id string, created bool, err error)
 	// KnownStore reports whether an order may be picked up at store id.
 	KnownStore(ctx context.Context, id string) (bool, error)
+	// OrdersOf and OrdersOfCart list a customer's and a guest cart's latest orders, newest first.
+	OrdersOf(ctx context.Context, customerID string, limit int) ([]checkout.Order, error)
+	OrdersOfCart(ctx context.Context, cartID string, limit int) ([]checkout.Order, error)
+}
+
+// recentOrder is how long after an order a post of the checkout form that finds the basket empty (a
+// second tab's, a form posted again) is sent to that order's thank-you page rather than the cart.
+const recentOrder = 2 * time.Minute
+
+// claimWait is how long a post waits for another tab's order of the same basket to be placed before
+// it says so; placing takes milliseconds, and the waiting post then finds the basket empty and is
+// sent to that order's thank-you page.
+const claimWait = 3 * time.Second
+
+// latestOrder is the id of the visitor's order placed within recentOrder, or "".
+func latestOrder(ctx context.Context, orders OrderPlacer, fc fragments.Context) string {
+	var list []checkout.Order
+	var err error
+	if fc.CustomerID != "" {
+		list, err = orders.OrdersOf(ctx, fc.CustomerID, 1)
+	} else {
+		list, err = orders.OrdersOfCart(ctx, fc.CartID, 1)
+	}
+	if err != nil || len(list) == 0 || time.Since(list[0].Created) > recentOrder {
+		return ""
+	}
+	return list[0].ID
 }
 
 // CheckoutModel is what the checkout page's content shows.
@@ -198,6 +225,17 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		// One order per basket: the cart is this request's until its order's lines are taken out or
 		// the order refused, so a second tab's form (another key) cannot order the same lines.
 		claim, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
+		// Another tab is placing this basket's order: wait for it (briefly), then go on as usual —
+		// the basket is then empty, and this post is sent to that order's thank-you page.
+		for wait := 25 * time.Millisecond; errors.Is(err, checkout.ErrOrderInProgress) && wait <= claimWait && ctx.Err() == nil; wait *= 2 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+				claim, err = checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
+			}
+			t.Stop()
+		}
 		if errors.Is(err, checkout.ErrOrderInProgress) {
 			return refuse(checkout.FieldErrors{generalError: checkout.OrderInProgressMessage},
 				errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage))
@@ -252,6 +290,11 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		}
 		id, created, err := orders.PlaceOrder(ctx, checkout.Placement{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
 		if errors.Is(err, checkout.ErrEmptyCart) {
+			// Nothing to order: the order of this basket was just placed (from another tab, or this
+			// form posted again after it), so its thank-you page; else the cart.
+			if recent := latestOrder(ctx, orders, fc); recent != "" {
+				return c.Redirect("/checkout/thanks?order="+url.QueryEscape(recent), fiber.StatusSeeOther)
+			}
 			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
 		}
 		if errors.Is(err, checkout.ErrUnknownStore) {

@@ -231,6 +231,9 @@ func (s Store) OrdersOf(ctx context.Context, customerID string, limit int) ([]ch
 	return s.OrdersOfFunc(ctx, customerID, limit)
 }
 
+// OrdersOfCart finds no orders.
+func (Store) OrdersOfCart(context.Context, string, int) ([]checkout.Order, error) { return nil, nil }
+
 // Grey is a variant in stock (5), Red one with a single unit.
 var (
 	Grey = checkout.Item{Variant: checkout.Variant{SKU: "CL-01-GY", ProductID: "CL-01", ProductName: "Heritage Workhorse",
