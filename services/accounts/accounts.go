@@ -186,14 +186,24 @@ func checkText(label, v string, max int) string {
 		// Control characters, and bidirectional controls (U+202E would make a name read backwards
 		// wherever it is shown) or a byte order mark; zero-width (non-)joiners stay: names are
 		// written with them in Persian and the Indic scripts.
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF' {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF' || unicode.In(r, unicode.Zl, unicode.Zp) {
 			return "The " + label + " holds characters that are not allowed."
 		}
 	}
-	if !strings.ContainsFunc(v, func(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }) {
-		return "Please enter your " + label + "." // nothing that shows (a zero-width space)
+	if !strings.ContainsFunc(v, shows) {
+		return "Please enter your " + label + "." // nothing that shows (a zero-width space, a Hangul filler)
 	}
 	return ""
+}
+
+// shows reports a character that shows on its own: a letter, a digit, a punctuation or a symbol, but
+// not the blank ones (Hangul fillers, the blank Braille pattern) that look like nothing.
+func shows(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return false
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 }
 
 // SafeNext returns next when it is a local path on this site ("/checkout/cart?x=1"), else

@@ -72,7 +72,7 @@ func TestRegistrationValidate(t *testing.T) {
 	if errs := (accounts.Registration{Name: "a\x00b", Email: "a@example.com", Password: "12345678"}).Validate(); errs[accounts.FieldName] == "" {
 		t.Error("control character in name accepted")
 	}
-	for _, name := range []string{"Ada\u202eecalevol", "\u200b", "\ufeffAda"} {
+	for _, name := range []string{"Ada\u202eecalevol", "\u200b", "\ufeffAda", "\u3164", "\u2800", "Ada\u2028Lovelace"} {
 		if errs := (accounts.Registration{Name: name, Email: "a@example.com", Password: "12345678"}).Validate(); errs[accounts.FieldName] == "" {
 			t.Errorf("name %q accepted", name)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -71,10 +72,7 @@ func (s *Service) Register(ctx context.Context, r Registration, client, previous
 	if errs := r.Validate(); errs != nil {
 		return Customer{}, Session{}, InvalidInput(errs)
 	}
-	if client == "" {
-		client = "unknown"
-	}
-	key := "register:" + client
+	key := "register:" + throttleClient(client)
 	if err := s.throttle.Allowed(ctx, key); err != nil {
 		if errors.Is(err, ErrThrottled) {
 			return Customer{}, Session{}, ErrRegisterThrottled
@@ -120,9 +118,7 @@ func (s *Service) SignIn(ctx context.Context, cr Credentials, client, previous s
 	if errs.OrNil() != nil {
 		return Customer{}, Session{}, InvalidInput(errs)
 	}
-	if client == "" {
-		client = "unknown"
-	}
+	client = throttleClient(client)
 	// The e-mail from this address, the e-mail from anywhere, this address with any e-mail (the
 	// limits of each: services/accounts/redis).
 	keys := []string{"pair:" + client + " " + email, "email:" + email, "client:" + client}
@@ -299,4 +295,22 @@ func ValidSessionID(id string) bool {
 		}
 	}
 	return true
+}
+
+// throttleClient is the address the sign-in throttle counts a client's failures under: an IPv6
+// address by its /64 (one subscriber's network, where the addresses are the subscriber's to
+// choose), any other as it is, "unknown" when there is none.
+func throttleClient(client string) string {
+	a, err := netip.ParseAddr(client)
+	switch {
+	case client == "":
+		return "unknown"
+	case err != nil || !a.Is6() || a.Is4In6():
+		return client
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
 }

@@ -233,6 +233,18 @@ func TestThrottling(t *testing.T) {
 	if err := signIn("bob@example.com", "analytical engine", "10.0.3.1"); err != nil {
 		t.Errorf("other customer: %v", err)
 	}
+	// An IPv6 client is counted by its /64: its next address shares the budget it used up.
+	for i := range 30 {
+		if err := signIn("v6user"+strconv.Itoa(i)+"@example.com", "wrong password", "2001:db8:1:2::"+strconv.FormatInt(int64(i+1), 16)); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Fatalf("IPv6 spray %d: %v", i+1, err)
+		}
+	}
+	if err := signIn("bob@example.com", "analytical engine", "2001:db8:1:2:ffff::1"); !errors.Is(err, accounts.ErrThrottled) {
+		t.Errorf("another address of the same /64: %v, want ErrThrottled", err)
+	}
+	if err := signIn("bob@example.com", "analytical engine", "2001:db8:1:3::1"); err != nil {
+		t.Errorf("another /64: %v", err)
+	}
 }
 
 // TestSignInFailsClosed: with the throttle's Redis unreachable, sign-in is refused (Unavailable),

@@ -376,11 +376,19 @@ func (f CheckoutForm) Validate() FieldErrors {
 // address. Other format characters stay allowed: a zero-width joiner or non-joiner is part of how
 // many names are written (Persian, the Indic scripts).
 func isControl(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF'
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF' ||
+		unicode.In(r, unicode.Zl, unicode.Zp) // line and paragraph separators: a name is one line
 }
 
-// visible reports a character that shows: a letter, a digit, a mark, a punctuation or a symbol.
-func visible(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }
+// visible reports a character that shows on its own: a letter, a digit, a punctuation or a symbol,
+// but not the blank ones (Hangul fillers, the blank Braille pattern) that look like nothing.
+func visible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return false
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
+}
 
 // Luhn reports whether s, 12 to 19 digits, passes the Luhn check.
 func Luhn(s string) bool {

@@ -89,6 +89,9 @@ func TestValidate(t *testing.T) {
 		{"name with control", func(f *checkout.CheckoutForm) { f.LastName = "Love\x00lace" }, []string{checkout.FieldLastName}},
 		// Nothing readable, or a name that would read backwards on the order page.
 		{"zero-width name", func(f *checkout.CheckoutForm) { f.LastName = "\u200b" }, []string{checkout.FieldLastName}},
+		{"Hangul filler name", func(f *checkout.CheckoutForm) { f.LastName = "\u3164" }, []string{checkout.FieldLastName}},
+		{"blank Braille name", func(f *checkout.CheckoutForm) { f.LastName = "\u2800\ufe0f" }, []string{checkout.FieldLastName}},
+		{"name over two lines", func(f *checkout.CheckoutForm) { f.LastName = "Love\u2028lace" }, []string{checkout.FieldLastName}},
 		{"right-to-left override", func(f *checkout.CheckoutForm) { f.FirstName = "Ada\u202etxt.exe" }, []string{checkout.FieldFirstName}},
 		// A zero-width non-joiner is how some names are written (Persian): allowed.
 		{"name with ZWNJ", func(f *checkout.CheckoutForm) { f.FirstName = "\u0645\u06cc\u200c\u0631\u0632\u0627" }, nil},

@@ -91,16 +91,17 @@ func (s *Sessions) DeleteSession(ctx context.Context, id string) error {
 //
 //   - an e-mail from one client address ("pair:<address> <e-mail>"): SignInLimit, 10 then one a
 //     minute — guessing one account's password from one place stays slow;
-//   - an e-mail from anywhere ("email:<e-mail>", EmailKeyPrefix): EmailSignInLimit, 50 then two a
+//   - an e-mail from anywhere ("email:<e-mail>", EmailKeyPrefix): EmailSignInLimit, 50 then one a
 //     minute — guessing from many places stays bounded, and whoever fails 10 times with someone
 //     else's e-mail locks out only themselves, not its owner signing in from elsewhere;
-//   - a client address, whatever the e-mails ("client:<address>", ClientKeyPrefix):
+//   - a client address, whatever the e-mails ("client:<address>", ClientKeyPrefix; an IPv6 address
+//     by its /64):
 //     ClientSignInLimit, 100 then 10 a minute — one address trying a password on many accounts stays
 //     slow, while the shoppers who share an address (an office, a carrier's NAT) are not locked out
 //     by one another's typos.
 var (
 	SignInLimit       = redis_rate.Limit{Rate: 1, Burst: 10, Period: time.Minute}
-	EmailSignInLimit  = redis_rate.Limit{Rate: 2, Burst: 50, Period: time.Minute}
+	EmailSignInLimit  = redis_rate.Limit{Rate: 1, Burst: 50, Period: time.Minute}
 	ClientSignInLimit = redis_rate.Limit{Rate: 10, Burst: 100, Period: time.Minute}
 )
 

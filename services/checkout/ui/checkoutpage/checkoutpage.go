@@ -59,6 +59,13 @@ const recentOrder = 2 * time.Minute
 // sent to that order's thank-you page.
 const claimWait = 3 * time.Second
 
+// orderTime is what a post that waited for another tab keeps of its deadline (placeOrderTimeout) for
+// its own order; saveFormTimeout bounds keeping a refused form.
+const (
+	orderTime       = 2 * time.Second
+	saveFormTimeout = time.Second
+)
+
 // latestOrder is the id of the visitor's order placed within recentOrder, or "".
 func latestOrder(ctx context.Context, orders OrderPlacer, fc fragments.Context) string {
 	var list []checkout.Order
@@ -214,7 +221,10 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		// refuse keeps the form and its errors for the checkout page; a form post is redirected there,
 		// a script (Accept: JSON) gets why as a 4xx error.
 		refuse := func(fe checkout.FieldErrors, why error) error {
-			if err := basket.SaveForm(ctx, fc.CartID, f, fe); err != nil {
+			// Kept even when the request's deadline has passed (a long wait for another tab).
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveFormTimeout)
+			defer cancel()
+			if err := basket.SaveForm(sctx, fc.CartID, f, fe); err != nil {
 				return fmt.Errorf("keep refused form: %w", err)
 			}
 			if cart.WantsJSON(c) {
@@ -227,7 +237,12 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		claim, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
 		// Another tab is placing this basket's order: wait for it (briefly), then go on as usual —
 		// the basket is then empty, and this post is sent to that order's thank-you page.
-		for wait := 25 * time.Millisecond; errors.Is(err, checkout.ErrOrderInProgress) && wait <= claimWait && ctx.Err() == nil; wait *= 2 {
+		// The wait leaves orderTime of the request's deadline for placing the order itself.
+		waitUntil := time.Now().Add(claimWait)
+		if d, ok := ctx.Deadline(); ok && d.Add(-orderTime).Before(waitUntil) {
+			waitUntil = d.Add(-orderTime)
+		}
+		for wait := 25 * time.Millisecond; errors.Is(err, checkout.ErrOrderInProgress) && time.Now().Add(wait).Before(waitUntil); wait = min(2*wait, 400*time.Millisecond) {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
