@@ -16,8 +16,8 @@ type CartClaimer interface {
 	ClaimPlacing(ctx context.Context, cartID, key string) error
 	ReleasePlacing(ctx context.Context, cartID, key string) error
 	// ClearOrdered takes order orderID's lines out of the cart, once per order however often it is
-	// asked (a replay of the order's key), and ends any claim on the cart.
-	ClearOrdered(ctx context.Context, cartID, orderID string, lines []CartLine) error
+	// asked (a replay of the order's key), and ends key's claim on the cart (never another's).
+	ClearOrdered(ctx context.Context, cartID, orderID, key string, lines []CartLine) error
 }
 
 // claimTimeout bounds what is done to a claim after the order: the request's own deadline may have
@@ -60,7 +60,7 @@ func (c *CartClaim) Placed(orderID string, lines []CartLine) error {
 	c.keep = true
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), claimTimeout)
 	defer cancel()
-	return c.carts.ClearOrdered(ctx, c.id, orderID, lines)
+	return c.carts.ClearOrdered(ctx, c.id, orderID, c.key, lines)
 }
 
 // Unsure keeps the claim until it expires: placing the order failed in a way that may have placed

@@ -25,7 +25,7 @@ func (c *claims) ReleasePlacing(ctx context.Context, _, key string) error {
 	c.released = append(c.released, key)
 	return nil
 }
-func (c *claims) ClearOrdered(ctx context.Context, _, order string, _ []checkout.CartLine) error {
+func (c *claims) ClearOrdered(ctx context.Context, _, order, _ string, _ []checkout.CartLine) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -30,14 +30,15 @@ func BenchmarkOrderCartSteps(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			id := "c" + strconv.Itoa(i%64)
 			fill(id)
-			if err := carts.ClaimPlacing(ctx, id, "k"+strconv.Itoa(i)); err != nil {
+			key := "k" + strconv.Itoa(i)
+			if err := carts.ClaimPlacing(ctx, id, key); err != nil {
 				b.Fatal(err)
 			}
 			lines, err := carts.Lines(ctx, id)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := carts.ClearOrdered(ctx, id, "o"+strconv.Itoa(runs)+"-"+strconv.Itoa(i), lines); err != nil {
+			if err := carts.ClearOrdered(ctx, id, "o"+strconv.Itoa(runs)+"-"+strconv.Itoa(i), key, lines); err != nil {
 				b.Fatal(err)
 			}
 		}

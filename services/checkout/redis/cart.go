@@ -285,12 +285,12 @@ func (s *Carts) ClaimPlacing(ctx context.Context, id, key string) error {
 // a replay of the order's key within it takes nothing out again.
 const OrderedTTL = 24 * time.Hour
 
-// clearOrderedScript takes ARGV[2..] (sku, quantity pairs) out of cart KEYS[1] once: only when it can
+// clearOrderedScript takes ARGV[3..] (sku, quantity pairs) out of cart KEYS[1] once: only when it can
 // mark KEYS[3] (ARGV[1] ms). A line left with nothing goes, and the cart with its last line; the claim
-// KEYS[2] ends either way.
+// KEYS[2] ends either way when it is ARGV[2]'s (never another request's).
 var clearOrderedScript = goredis.NewScript(`
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
-  for i = 2, #ARGV - 1, 2 do
+  for i = 3, #ARGV - 1, 2 do
     local f = 'q:' .. ARGV[i]
     local q = tonumber(redis.call('HGET', KEYS[1], f) or '0')
     local n = q - tonumber(ARGV[i + 1])
@@ -302,16 +302,16 @@ if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
   end
   if redis.call('HLEN', KEYS[1]) <= 1 then redis.call('DEL', KEYS[1]) end
 end
-redis.call('DEL', KEYS[2])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 0
 `)
 
 // ClearOrdered takes order orderID's lines out of cart id — what was added while the order was
 // placed stays — once per order (for OrderedTTL: a replay of the order's key takes nothing out of
-// a basket filled since), and ends any claim on the cart.
-func (s *Carts) ClearOrdered(ctx context.Context, id, orderID string, lines []checkout.CartLine) error {
-	args := make([]any, 0, 1+2*len(lines))
-	args = append(args, OrderedTTL.Milliseconds())
+// a basket filled since), and ends key's claim on the cart (ClaimPlacing), never another's.
+func (s *Carts) ClearOrdered(ctx context.Context, id, orderID, key string, lines []checkout.CartLine) error {
+	args := make([]any, 0, 2+2*len(lines))
+	args = append(args, OrderedTTL.Milliseconds(), key)
 	for _, l := range lines {
 		args = append(args, l.SKU, l.Quantity)
 	}

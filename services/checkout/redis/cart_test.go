@@ -136,7 +136,7 @@ func TestRemoveAndClear(t *testing.T) {
 		t.Fatalf("lines = %v", lines)
 	}
 	// The order of the whole cart takes all of it out (the cart goes).
-	if err := carts.ClearOrdered(ctx, "c", "o1", lines); err != nil {
+	if err := carts.ClearOrdered(ctx, "c", "o1", "k0", lines); err != nil {
 		t.Fatal(err)
 	}
 	if lines, _ := carts.Lines(ctx, "c"); len(lines) != 0 {
@@ -161,7 +161,7 @@ func TestClearOrdered(t *testing.T) {
 	if err := carts.ClaimPlacing(ctx, "c", "k1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := carts.ClearOrdered(ctx, "c", "o1", ordered); err != nil {
+	if err := carts.ClearOrdered(ctx, "c", "o1", "k1", ordered); err != nil {
 		t.Fatal(err)
 	}
 	want := []checkout.CartLine{{SKU: "A-1", Quantity: 1}, {SKU: "C-1", Quantity: 1}}
@@ -172,7 +172,7 @@ func TestClearOrdered(t *testing.T) {
 		t.Errorf("the claim outlived the order: %v", err)
 	}
 	// A replay of o1 (its key again) takes nothing more out.
-	if err := carts.ClearOrdered(ctx, "c", "o1", ordered); err != nil {
+	if err := carts.ClearOrdered(ctx, "c", "o1", "k1", ordered); err != nil {
 		t.Fatal(err)
 	}
 	if lines, _ := carts.Lines(ctx, "c"); !slices.Equal(lines, want) {
@@ -296,8 +296,15 @@ func TestPlacingClaim(t *testing.T) {
 	if err := carts.ClaimPlacing(ctx, "c", "k2"); err != nil {
 		t.Errorf("after the holder's release: %v", err)
 	}
+	// Another key's order (its claim expired before it took its lines out) does not end k2's claim.
+	if err := carts.ClearOrdered(ctx, "c", "o0", "k1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClaimPlacing(ctx, "c", "k3"); !errors.Is(err, checkout.ErrOrderInProgress) {
+		t.Errorf("another key's ClearOrdered ended the claim: %v", err)
+	}
 	// Taking the order's lines out of the cart (the order stands) ends the claim.
-	if err := carts.ClearOrdered(ctx, "c", "o1", nil); err != nil {
+	if err := carts.ClearOrdered(ctx, "c", "o1", "k2", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := carts.ClaimPlacing(ctx, "c", "k3"); err != nil {

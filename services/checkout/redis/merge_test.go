@@ -82,7 +82,7 @@ func TestMergeWaitsForAnOrder(t *testing.T) {
 	if _, err := carts.Add(ctx, "guest", "B", 1, checkout.MaxQuantity); err != nil {
 		t.Fatal(err)
 	}
-	if err := carts.ClearOrdered(ctx, "guest", "o1", []checkout.CartLine{{SKU: "A", Quantity: 2}}); err != nil {
+	if err := carts.ClearOrdered(ctx, "guest", "o1", "k1", []checkout.CartLine{{SKU: "A", Quantity: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	if merged, err := carts.Merge(ctx, "guest", "customer", nil); !merged || err != nil {

@@ -164,7 +164,7 @@ func (c Carts) TakeForm(ctx context.Context, cartID string) (checkout.CheckoutFo
 }
 
 // ClearOrdered calls ClearFunc (the fake empties the whole cart).
-func (c Carts) ClearOrdered(ctx context.Context, cartID, _ string, _ []checkout.CartLine) error {
+func (c Carts) ClearOrdered(ctx context.Context, cartID, _, _ string, _ []checkout.CartLine) error {
 	if c.ClearFunc == nil {
 		return nil
 	}
