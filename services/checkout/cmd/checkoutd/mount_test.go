@@ -371,8 +371,13 @@ func TestTwoTabsPlaceOneOrder(t *testing.T) {
 	e := newEnv(t)
 	e.do("POST", "/ui/cart/add", "tabs", addForm(checkouttest.SKUGrey), nil)
 	keys := make([]string, 6)
+	var shown string
 	for i := range keys {
-		keys[i] = e.do("GET", "/fragments/checkout", "tabs", nil, nil).doc.Find("input[name=idempotency_key]").AttrOr("value", "")
+		doc := e.do("GET", "/fragments/checkout", "tabs", nil, nil).doc
+		keys[i], shown = doc.Find("input[name=idempotency_key]").AttrOr("value", ""), doc.Find("input[name=basket]").AttrOr("value", "")
+	}
+	if shown == "" {
+		t.Fatal("the checkout form shows no basket version")
 	}
 	locations := make([]string, len(keys))
 	var wg sync.WaitGroup
@@ -393,6 +398,18 @@ func TestTwoTabsPlaceOneOrder(t *testing.T) {
 	for _, l := range locations {
 		if l != "/checkout/thanks?order="+id {
 			t.Errorf("a tab went to %q, want the order's thank-you page (%v)", l, locations)
+		}
+	}
+	// A form that showed this basket goes to its order; one that showed another basket (a customer's
+	// order from another device emptied this one) goes to the cart.
+	for _, tt := range []struct{ basket, want string }{
+		{shown, "/checkout/thanks?order=" + id},
+		{"another-basket", "/checkout/cart"},
+	} {
+		form := checkoutForm("key-" + tt.basket)
+		form.Set("basket", tt.basket)
+		if l := e.do("POST", "/ui/place-order", "tabs", form, nil).Header.Get("Location"); l != tt.want {
+			t.Errorf("a form that showed basket %q went to %q, want %q", tt.basket, l, tt.want)
 		}
 	}
 	// Much later, an empty basket's checkout form goes to the cart: only a recent order is shown.

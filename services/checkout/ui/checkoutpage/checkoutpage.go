@@ -48,6 +48,8 @@ type OrderPlacer interface {
 	// OrdersOf and OrdersOfCart list a customer's and a guest cart's latest orders, newest first.
 	OrdersOf(ctx context.Context, customerID string, limit int) ([]checkout.Order, error)
 	OrdersOfCart(ctx context.Context, cartID string, limit int) ([]checkout.Order, error)
+	// Order reads an order with its lines.
+	Order(ctx context.Context, id string) (checkout.Order, error)
 }
 
 // recentOrder is how long after an order a post of the checkout form that finds the basket empty (a
@@ -66,8 +68,10 @@ const (
 	saveFormTimeout = time.Second
 )
 
-// latestOrder is the id of the visitor's order placed within recentOrder, or "".
-func latestOrder(ctx context.Context, orders OrderPlacer, fc fragments.Context) string {
+// latestOrder is the id of the visitor's order placed within recentOrder of the basket the form
+// showed (version shown; any, for a form without one), or "": an order of another basket (a
+// customer's from another device) is not this form's.
+func latestOrder(ctx context.Context, orders OrderPlacer, fc fragments.Context, shown string) string {
 	var list []checkout.Order
 	var err error
 	if fc.CustomerID != "" {
@@ -77,6 +81,12 @@ func latestOrder(ctx context.Context, orders OrderPlacer, fc fragments.Context) 
 	}
 	if err != nil || len(list) == 0 || time.Since(list[0].Created) > recentOrder {
 		return ""
+	}
+	if shown != "" {
+		o, err := orders.Order(ctx, list[0].ID)
+		if err != nil || checkout.BasketVersion(checkout.LinesOf(o)) != shown {
+			return ""
+		}
 	}
 	return list[0].ID
 }
@@ -307,7 +317,7 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		if errors.Is(err, checkout.ErrEmptyCart) {
 			// Nothing to order: the order of this basket was just placed (from another tab, or this
 			// form posted again after it), so its thank-you page; else the cart.
-			if recent := latestOrder(ctx, orders, fc); recent != "" {
+			if recent := latestOrder(ctx, orders, fc, c.FormValue(checkout.FieldBasket)); recent != "" {
 				return c.Redirect("/checkout/thanks?order="+url.QueryEscape(recent), fiber.StatusSeeOther)
 			}
 			return c.Redirect("/checkout/cart", fiber.StatusSeeOther)
