@@ -35,15 +35,28 @@ type CartClaim struct {
 
 // ClaimCart claims cart id for an order request with idempotency key (a fresh key when it has none:
 // such a request shares its claim with nobody), before the request reads the cart's lines, so two
-// requests with different keys never both order them. Defer the claim's Release; call Placed once
-// the order stands, Unsure when the order's fate is unknown. ErrOrderInProgress when another key
-// holds the cart; after any other error no claim of this request's is left behind.
-func ClaimCart(ctx context.Context, carts CartClaimer, id, key string, log *slog.Logger) (*CartClaim, error) {
+// requests with different keys never both order them. While another key holds the cart it tries
+// again, more and more slowly, until waitUntil (the zero time: not at all) or ctx ends, then
+// answers ErrOrderInProgress; placing takes milliseconds, so a second tab's post finds the basket
+// ordered. After any other error no claim of this request's is left behind. Defer the claim's
+// Release; call Placed once the order stands, Unsure when the order's fate is unknown.
+func ClaimCart(ctx context.Context, carts CartClaimer, id, key string, waitUntil time.Time, log *slog.Logger) (*CartClaim, error) {
 	if key == "" {
 		key = rand.Text()
 	}
 	c := &CartClaim{ctx: ctx, carts: carts, id: id, key: key, log: log}
-	if err := carts.ClaimPlacing(ctx, id, key); err != nil {
+	err := carts.ClaimPlacing(ctx, id, key)
+	for wait := 25 * time.Millisecond; errors.Is(err, ErrOrderInProgress) && time.Now().Add(wait).Before(waitUntil); wait = min(2*wait, 400*time.Millisecond) {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+			err = carts.ClaimPlacing(ctx, id, key)
+		}
+	}
+	if err != nil {
 		if !errors.Is(err, ErrOrderInProgress) {
 			// The claim may have been taken though its answer was lost (a timeout): end it.
 			c.Release()

@@ -127,7 +127,7 @@ func NewThrottle(rdb goredis.Scripter, keys redisdb.Keys, limit redis_rate.Limit
 	return &Throttle{limiter: redis_rate.NewLimiter(prefixed{Scripter: rdb, prefix: keys.Key("signin") + ":"}), limit: limit}
 }
 
-// WithLimit gives the keys that start with prefix (ClientKeyPrefix) a limit of their own and returns t.
+// WithLimit gives the keys that start with prefix (EmailKeyPrefix, ClientKeyPrefix) a limit of their own and returns t.
 func (t *Throttle) WithLimit(prefix string, l redis_rate.Limit) *Throttle {
 	if t.byPrefix == nil {
 		t.byPrefix = map[string]redis_rate.Limit{}

@@ -422,7 +422,7 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 	}
 	// One order per basket: the cart is this request's until its order's lines are taken out or the
 	// order refused.
-	claim, err := checkout.ClaimCart(ctx, h.carts, who.cartID, key, h.log)
+	claim, err := checkout.ClaimCart(ctx, h.carts, who.cartID, key, time.Time{}, h.log)
 	if errors.Is(err, checkout.ErrOrderInProgress) {
 		return errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage)
 	}

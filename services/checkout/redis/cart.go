@@ -245,8 +245,8 @@ func (s *Carts) Lines(ctx context.Context, id string) ([]checkout.CartLine, erro
 }
 
 // PlacingClaim is how long an order request may hold its cart (ClaimPlacing) at most: longer than
-// placing an order takes within a request's deadline, so a claim ends with its request (Clear or
-// ReleasePlacing) unless the process dies holding it.
+// placing an order takes within a request's deadline, so a claim ends with its request (ClearOrdered
+// or ReleasePlacing) unless the process dies holding it.
 const PlacingClaim = 30 * time.Second
 
 func (s *Carts) placingKey(id string) string { return s.keys.Key("placing", id) }
@@ -267,7 +267,7 @@ return 0
 `)
 
 // ClaimPlacing claims cart id for the order request of idempotency key while it places its order
-// (until Clear, ReleasePlacing or PlacingClaim): another key's request gets
+// (until ClearOrdered, ReleasePlacing or PlacingClaim): another key's request gets
 // checkout.ErrOrderInProgress, so one basket cannot become two orders by two requests at once (two
 // tabs, or a client inventing keys); a retry with the same key may go on (the key finds its order).
 func (s *Carts) ClaimPlacing(ctx context.Context, id, key string) error {

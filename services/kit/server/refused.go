@@ -119,10 +119,11 @@ func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *pro
 			// The client reset the connection (a health check's or a scanner's probe, a browser
 			// that gave up): there is nobody to answer and nothing was refused. Fiber would call it
 			// a 502 Bad Gateway.
+			var read int64
 			if tracked {
-				tc.discard = true
+				tc.discard, read = true, tc.read
 			}
-			s.log.LogAttrs(fctx, slog.LevelDebug, "connection reset by the client", slog.Int64("bytes_read", tc.bytesRead()))
+			s.log.LogAttrs(fctx, slog.LevelDebug, "connection reset by the client", slog.Int64("bytes_read", read))
 			return
 		}
 		answer(fctx, err)
@@ -142,14 +143,6 @@ func (s *Server) refusals(answer func(*fasthttp.RequestCtx, error), refused *pro
 // clientGone reports whether err says the client reset or closed the connection under the server.
 func clientGone(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
-}
-
-// bytesRead is what the connection has sent (0 for a connection that is not a trackedConn).
-func (c *trackedConn) bytesRead() int64 {
-	if c == nil {
-		return 0
-	}
-	return c.read
 }
 
 func isTimeout(err error) bool {

@@ -244,23 +244,14 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		}
 		// One order per basket: the cart is this request's until its order's lines are taken out or
 		// the order refused, so a second tab's form (another key) cannot order the same lines.
-		claim, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
-		// Another tab is placing this basket's order: wait for it (briefly), then go on as usual —
-		// the basket is then empty, and this post is sent to that order's thank-you page.
-		// The wait leaves orderTime of the request's deadline for placing the order itself.
+		// Another tab placing this basket's order is waited for (briefly): the basket is then empty,
+		// and this post is sent to that order's thank-you page. The wait leaves orderTime of the
+		// request's deadline for placing the order itself.
 		waitUntil := time.Now().Add(claimWait)
 		if d, ok := ctx.Deadline(); ok && d.Add(-orderTime).Before(waitUntil) {
 			waitUntil = d.Add(-orderTime)
 		}
-		for wait := 25 * time.Millisecond; errors.Is(err, checkout.ErrOrderInProgress) && time.Now().Add(wait).Before(waitUntil); wait = min(2*wait, 400*time.Millisecond) {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-				claim, err = checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, log)
-			}
-			t.Stop()
-		}
+		claim, err := checkout.ClaimCart(ctx, basket, fc.CartID, f.IdempotencyKey, waitUntil, log)
 		if errors.Is(err, checkout.ErrOrderInProgress) {
 			return refuse(checkout.FieldErrors{generalError: checkout.OrderInProgressMessage},
 				errs.Wrap(errs.ECONFLICT, err, checkout.OrderInProgressMessage))
@@ -335,7 +326,17 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		if created {
 			log.InfoContext(ctx, "order placed", "order_id", id, "lines", len(lines))
 		}
-		if err := claim.Placed(id, lines); err != nil {
+		ordered := lines
+		if !created {
+			// A replay of the key: its order's own lines (the cart may hold a newer basket).
+			o, err := orders.Order(ctx, id)
+			if err != nil {
+				claim.Unsure()
+				return err
+			}
+			ordered = checkout.LinesOf(o)
+		}
+		if err := claim.Placed(id, ordered); err != nil {
 			// The order stands; its lines leave the basket on the next attempt (the key finds the
 			// same order), and until then the claim keeps other keys from ordering them again.
 			log.ErrorContext(ctx, "take the order's lines out of the cart", "order_id", id, "error", err.Error())
