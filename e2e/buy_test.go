@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/decide"
 	decideseed "github.com/inlay-dev/inlay/services/decide/seed"
 	exploreseed "github.com/inlay-dev/inlay/services/explore/seed"
@@ -267,6 +268,36 @@ func TestBuy(t *testing.T) {
 			t.Errorf("card error %q", got)
 		}
 		CheckAccessibility(t, tab, "checkout with errors")
+
+		// The price changes at decide while the page is open: the order is not placed at a total the
+		// page did not show. The page comes back with why and the new total, and the next post orders.
+		price := it.Variant.Price + 100
+		ctx := context.Background()
+		if err := changePrice(ctx, http.DefaultClient, p.URL(t, "decide"), it.Variant.SKU, price); err != nil {
+			t.Fatal(err)
+		}
+		sfEventually(t, sfSettle, "checkout's copy of "+it.Variant.SKU+" at the new price", func() (bool, string) {
+			conn := p.teamDB(t, "checkout")
+			defer conn.Close(ctx)
+			var got int64
+			if err := conn.QueryRow(ctx, "SELECT price FROM variants WHERE sku = $1", it.Variant.SKU).Scan(&got); err != nil {
+				return false, err.Error()
+			}
+			return got == price, fmt.Sprintf("price %d", got)
+		})
+		if err := chromedp.Do(tab, chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-card"]`), "4242 4242 4242 4242")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = sfClickNav(tab, `[data-testid="checkout-place-order"]`)
+		if err != nil || !strings.HasSuffix(resp.URL, "/checkout/checkout") {
+			t.Fatalf("place order after a price change: %+v (%v), want the checkout page again", resp, err)
+		}
+		if got := sfText(t, tab, `[data-testid="checkout-error"]`); got != checkout.PriceChangedMessage {
+			t.Errorf("after a price change, error %q, want %q", got, checkout.PriceChangedMessage)
+		}
+		if got, want := sfText(t, tab, `[data-testid="checkout-total"]`), fmt.Sprintf("%d Ø", 2*price); got != want {
+			t.Errorf("after a price change, total %q, want %q", got, want)
+		}
 
 		// The right card: the order, the thank-you page, its status by reloading.
 		if err := chromedp.Do(tab, chromedp.SendKeys(chromedp.CSS(`[data-testid="checkout-card"]`), "4242 4242 4242 4242")); err != nil {

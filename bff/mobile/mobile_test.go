@@ -468,9 +468,15 @@ func TestSessionCartOrders(t *testing.T) {
 	if a.status != 201 || o.ID == "" || a.header.Get("Location") != "/v1/orders/"+o.ID {
 		t.Errorf("place order %d %s (Location %q)", a.status, a.body, a.header.Get("Location"))
 	}
-	if _, _, key, _ := f.chk.seen(); key != "key-1" {
-		t.Errorf("checkout got Idempotency-Key %q", key)
+	if _, _, key, body := f.chk.seen(); key != "key-1" || strings.Contains(string(body), "expectedTotal") {
+		t.Errorf("checkout got Idempotency-Key %q, body %s (no expectedTotal when the app sent none)", key, body)
 	}
+	// The total the app showed goes to checkout, which refuses an order that would cost another.
+	f.do(t, "POST", "/v1/orders", s.Token, `{"storeId":"store-a","card":"4242424242424242","expectedTotal":11400}`, "Idempotency-Key", "key-t")
+	if _, _, _, body := f.chk.seen(); !strings.Contains(string(body), `"expectedTotal":11400`) {
+		t.Errorf("checkout got %s, want the app's expectedTotal", body)
+	}
+	problem(t, f.do(t, "POST", "/v1/orders", s.Token, `{"storeId":"store-a","card":"4242424242424242","expectedTotal":-1}`, "Idempotency-Key", "key-z"), 422)
 	// A replay: checkout answers 200, and so does the BFF.
 	f.chk.on("POST /v1/orders", 200, example(t, "checkout", "order"))
 	if a := f.do(t, "POST", "/v1/orders", s.Token, `{"storeId":"store-a","card":"4242424242424242"}`, "Idempotency-Key", "key-1"); a.status != 200 {

@@ -149,6 +149,13 @@ var ErrBasketChanged = errors.New("the basket changed since the checkout page sh
 // BasketChangedMessage tells the customer why an order was not placed (ErrBasketChanged).
 const BasketChangedMessage = "Your basket changed since this page was shown (in another tab, perhaps). Please check the summary and place your order again."
 
+// ErrPriceChanged refuses an order whose lines cost, at the current prices, another total than the
+// one the customer was shown (Placement.ShownTotal): a price changed meanwhile.
+var ErrPriceChanged = errors.New("the basket's total changed since it was shown")
+
+// PriceChangedMessage tells the customer why an order was not placed (ErrPriceChanged).
+const PriceChangedMessage = "Prices changed since this page was shown. Please check the new total and place your order again."
+
 // ErrOrderInProgress refuses an order of a cart whose order another request (another tab, another
 // idempotency key) is placing at this moment: one basket makes one order.
 var ErrOrderInProgress = errors.New("an order of this basket is being placed")
@@ -290,6 +297,8 @@ const (
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldBasket is the version of the cart the checkout page showed (Cart.Version).
 	FieldBasket = "basket"
+	// FieldTotal is the total the checkout page showed, in cents (Placement.ShownTotal).
+	FieldTotal = "total"
 	// FieldStoreChoice is sent by the Store Picker's "select" buttons, submit buttons of the checkout
 	// form (explore's storepicker.ChoiceField): without JavaScript, choosing a store posts the form
 	// with the store id in it, and the checkout page comes back with the store chosen.

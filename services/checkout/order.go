@@ -63,6 +63,10 @@ type Placement struct {
 	// RequestHash, when not empty, is a digest of the request that placed the order (the /v1
 	// API's): the same idempotency key with another digest is refused (ErrKeyReused).
 	RequestHash string
+	// ShownTotal, when not nil, is the total the customer was shown (the checkout page's, an app's):
+	// an order whose lines cost another amount at the current prices is refused (ErrPriceChanged),
+	// so nobody pays what they did not see.
+	ShownTotal *int64
 }
 
 // CheckLine checks a cart line can be ordered from item it, checkout's copy of the variant and its
@@ -107,7 +111,8 @@ func CheckStore(id string, stores map[string]PickupStore) error {
 // variants with their stock (by sku), and stores, the stores it knows (by id): the store checked
 // (CheckStore), every line checked (CheckLine) and priced (PriceLine), and the snapshot of customer,
 // store and card taken. It returns an EINVALID error wrapping ErrEmptyCart, ErrUnknownStore or
-// ErrUnknownSKU, or an ECONFLICT one wrapping ErrOutOfStock, with a message for the customer.
+// ErrUnknownSKU, or an ECONFLICT one wrapping ErrOutOfStock or ErrPriceChanged (p.ShownTotal), with a
+// message for the customer.
 func NewOrder(id string, p Placement, items map[string]Item, stores map[string]PickupStore) (Order, error) {
 	if len(p.Lines) == 0 {
 		return Order{}, errs.Wrap(errs.EINVALID, ErrEmptyCart, "Your basket is empty.")
@@ -126,6 +131,9 @@ func NewOrder(id string, p Placement, items map[string]Item, stores map[string]P
 			return Order{}, errs.Wrap(code, err, err.Error())
 		}
 		lines = append(lines, PriceLine(l, it))
+	}
+	if p.ShownTotal != nil && OrderTotal(lines) != *p.ShownTotal {
+		return Order{}, errs.Wrap(errs.ECONFLICT, ErrPriceChanged, PriceChangedMessage)
 	}
 	f := p.Form
 	return Order{

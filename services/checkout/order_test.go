@@ -25,6 +25,7 @@ func TestNewOrder(t *testing.T) {
 		name  string
 		lines []checkout.CartLine
 		store string // the form's; store-a when empty
+		shown *int64 // Placement.ShownTotal
 		total int64
 		code  string
 		is    error
@@ -40,6 +41,12 @@ func TestNewOrder(t *testing.T) {
 			code: errs.EINVALID, is: checkout.ErrUnknownStore, msg: "Please choose one of our stores."},
 		{name: "more than in stock", lines: []checkout.CartLine{{SKU: red.SKU, Quantity: 2}},
 			code: errs.ECONFLICT, is: checkout.ErrOutOfStock, msg: "Heritage Workhorse Red Barn: only 1 left, fewer than the basket holds"},
+		{name: "the total shown is the current one", lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 2}},
+			shown: ptr(2 * 5700), total: 2 * 5700},
+		{name: "a price changed since the total was shown", lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 2}},
+			shown: ptr(2 * 5500), code: errs.ECONFLICT, is: checkout.ErrPriceChanged, msg: checkout.PriceChangedMessage},
+		{name: "a tampered total", lines: []checkout.CartLine{{SKU: grey.SKU, Quantity: 1}},
+			shown: ptr(-1), code: errs.ECONFLICT, is: checkout.ErrPriceChanged, msg: checkout.PriceChangedMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +55,7 @@ func TestNewOrder(t *testing.T) {
 			if tt.store != "" {
 				f.StoreID = tt.store
 			}
-			o, err := checkout.NewOrder("o1", checkout.Placement{CartID: "c1", CustomerID: "u1", Lines: tt.lines, Form: f}, items, stores)
+			o, err := checkout.NewOrder("o1", checkout.Placement{CartID: "c1", CustomerID: "u1", Lines: tt.lines, Form: f, ShownTotal: tt.shown}, items, stores)
 			if tt.is != nil {
 				if !errors.Is(err, tt.is) || errs.Code(err) != tt.code || errs.Message(err) != tt.msg {
 					t.Fatalf("err = %v (code %s, message %q), want %v (%s, %q)", err, errs.Code(err), errs.Message(err), tt.is, tt.code, tt.msg)
@@ -156,3 +163,5 @@ func TestSameSnapshot(t *testing.T) {
 		}
 	}
 }
+
+func ptr(n int64) *int64 { return &n }

@@ -104,6 +104,9 @@ type PlaceOrder struct {
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
 	Email     string `json:"email"`
+	// ExpectedTotal, when given, is the total the caller showed the customer, in cents: an order
+	// that would cost another amount at the current prices is refused (409), nothing is charged.
+	ExpectedTotal *int64 `json:"expectedTotal"`
 }
 
 // OrderLine is an order's snapshot of a cart line.
@@ -413,10 +416,14 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 			f = cu.Prefill(f)
 		}
 	}
-	if fe := f.Validate(); fe != nil {
-		fields := make(map[string]string, len(fe))
+	negative := req.ExpectedTotal != nil && *req.ExpectedTotal < 0
+	if fe := f.Validate(); fe != nil || negative {
+		fields := make(map[string]string, len(fe)+1)
 		for k, msg := range fe {
 			fields[fieldNames[k]] = msg
+		}
+		if negative {
+			fields["expectedTotal"] = "must be the shown total in cents, 0 or more"
 		}
 		return errs.Invalid("please correct the order's fields", fields)
 	}
@@ -435,7 +442,7 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 		return fmt.Errorf("read cart: %w", err)
 	}
 	id, created, err := h.store.PlaceOrder(ctx, checkout.Placement{CartID: who.cartID, CustomerID: who.customerID,
-		Lines: lines, Form: f, RequestHash: requestHash(f)})
+		Lines: lines, Form: f, RequestHash: requestHash(f), ShownTotal: req.ExpectedTotal})
 	switch {
 	case errors.Is(err, checkout.ErrUnknownStore):
 		return errs.Invalid(errs.Message(err), map[string]string{"storeId": "is not one of our stores"})

@@ -311,6 +311,11 @@ func (e *env) countOrders() int {
 	return n
 }
 
+// shown is an order request with the total the app showed the customer.
+func shown(body string, total int64) string {
+	return strings.Replace(body, `"card"`, `"expectedTotal":`+strconv.FormatInt(total, 10)+`,"card"`, 1)
+}
+
 func TestPlaceOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -332,6 +337,8 @@ func TestPlaceOrder(t *testing.T) {
 		{"bad e-mail", "k0", strings.Replace(order1, "ada@example.com", "ada", 1), 400, "email"},
 		{"unknown field", "k0", strings.Replace(order1, `"card"`, `"cvv":"123","card"`, 1), 400, "cvv"},
 		{"total a number", "k0", strings.Replace(order1, `"card"`, `"total":1,"card"`, 1), 400, "total"},
+		{"a negative expected total", "k0", shown(order1, -1), 400, "expectedTotal"},
+		{"an expected total not in cents", "k0", strings.Replace(order1, `"card"`, `"expectedTotal":114.5,"card"`, 1), 400, "expectedTotal"},
 	} {
 		r := e.do(ada, "POST", "/v1/orders", tt.body, api.IdempotencyKeyHeader, tt.key)
 		want(t, tt.name, r, tt.status)
@@ -341,11 +348,24 @@ func TestPlaceOrder(t *testing.T) {
 			t.Errorf("%s: problem %+v names no field %q", tt.name, p, tt.field)
 		}
 	}
+	// The app showed another total than the cart's at the current prices: refused, nothing stored,
+	// the cart kept.
+	r := e.do(ada, "POST", "/v1/orders", shown(order1, 2*5500), api.IdempotencyKeyHeader, "k-stale")
+	want(t, "a price changed since the app showed the total", r, 409)
+	var p server.Problem
+	r.json(t, &p)
+	if p.Detail != checkout.PriceChangedMessage {
+		t.Errorf("price changed: %+v", p)
+	}
 	if n := e.countOrders(); n != 0 {
 		t.Fatalf("refused orders stored %d orders", n)
 	}
+	if c := e.cart(ada); len(c.Lines) != 1 {
+		t.Fatalf("a refused order changed the cart: %+v", c)
+	}
 
-	r := e.do(ada, "POST", "/v1/orders", order1, api.IdempotencyKeyHeader, "key-1")
+	// The total the app showed is the cart's: placed (the key's request is the same without it).
+	r = e.do(ada, "POST", "/v1/orders", shown(order1, 2*5700), api.IdempotencyKeyHeader, "key-1")
 	want(t, "place", r, 201)
 	example(t, "order.json", r)
 	var o api.Order

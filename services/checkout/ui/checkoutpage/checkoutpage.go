@@ -304,7 +304,8 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 			return refuse(checkout.FieldErrors{generalError: checkout.BasketChangedMessage},
 				errs.Wrap(errs.ECONFLICT, checkout.ErrBasketChanged, checkout.BasketChangedMessage))
 		}
-		id, created, err := orders.PlaceOrder(ctx, checkout.Placement{CartID: fc.CartID, CustomerID: fc.CustomerID, Lines: lines, Form: f})
+		id, created, err := orders.PlaceOrder(ctx, checkout.Placement{CartID: fc.CartID, CustomerID: fc.CustomerID,
+			Lines: lines, Form: f, ShownTotal: shownTotal(c.FormValue(checkout.FieldTotal))})
 		if errors.Is(err, checkout.ErrEmptyCart) {
 			// Nothing to order: the order of this basket was just placed (from another tab, or this
 			// form posted again after it), so its thank-you page; else the cart.
@@ -343,6 +344,20 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 		}
 		return c.Redirect("/checkout/thanks?order="+url.QueryEscape(id), fiber.StatusSeeOther)
 	}
+}
+
+// shownTotal is the total the checkout page showed (FieldTotal), in cents: nil, nothing to compare,
+// for a form without one (a page rendered before it existed); -1, which no order costs, for a value
+// that is not a total (a tampered form), so the order is refused and the page shown again.
+func shownTotal(v string) *int64 {
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		n = -1
+	}
+	return &n
 }
 
 // changedFrom reports whether lines are not the cart the checkout page showed as version shown. An

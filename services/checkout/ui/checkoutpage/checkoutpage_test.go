@@ -63,6 +63,9 @@ func TestPage(t *testing.T) {
 	if v, want := r.Doc.Find("input[name="+checkout.FieldBasket+"]").AttrOr("value", ""), validForm().Get(checkout.FieldBasket); v != want {
 		t.Errorf("basket version %q, want %q (the cart's lines)", v, want)
 	}
+	if v, want := r.Doc.Find("input[name="+checkout.FieldTotal+"]").AttrOr("value", ""), validForm().Get(checkout.FieldTotal); v != want {
+		t.Errorf("total %q, want %q (the summary's, in cents)", v, want)
+	}
 	// No cart: the empty message.
 	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh, nil), uitest.Request{})
 	if r.Doc.Find("[data-testid=checkout-empty]").Length() != 1 {
@@ -74,7 +77,7 @@ func validForm() url.Values {
 	ls, _ := lines(context.Background(), "c1")
 	return url.Values{checkout.FieldFirstName: {"Ada"}, checkout.FieldLastName: {"Lovelace"}, checkout.FieldEmail: {"ada@example.com"},
 		checkout.FieldCard: {"4242 4242 4242 4242"}, checkout.FieldStore: {"store-a"}, checkout.FieldIdempotencyKey: {"k1"},
-		checkout.FieldBasket: {checkout.BasketVersion(ls)}}
+		checkout.FieldBasket: {checkout.BasketVersion(ls)}, checkout.FieldTotal: {"11400"}}
 }
 
 // staleForm is validForm sent from a checkout page that showed another basket.
@@ -115,6 +118,9 @@ func TestPlaceOrder(t *testing.T) {
 			location: "/checkout/cart"},
 		{name: "the basket changed in another tab", cart: "c1", form: staleForm(), location: "/checkout/checkout",
 			saved: map[string]string{"_": checkout.BasketChangedMessage}, notPlaced: true},
+		{name: "a price changed since the page showed the total", cart: "c1", form: validForm(),
+			place:    errs.Wrap(errs.ECONFLICT, checkout.ErrPriceChanged, checkout.PriceChangedMessage),
+			location: "/checkout/checkout", saved: map[string]string{"_": checkout.PriceChangedMessage}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,7 +137,7 @@ func TestPlaceOrder(t *testing.T) {
 				if tt.notPlaced {
 					t.Error("an order was placed")
 				}
-				if p.CartID != tt.cart || len(p.Lines) != 1 || p.Form.Card != "4242424242424242" {
+				if p.CartID != tt.cart || len(p.Lines) != 1 || p.Form.Card != "4242424242424242" || p.ShownTotal == nil || *p.ShownTotal != 11400 {
 					t.Errorf("placement %+v", p)
 				}
 				return "o1", tt.place == nil, tt.place
@@ -159,6 +165,32 @@ func TestPlaceOrder(t *testing.T) {
 	}
 }
 
+// TestShownTotal: the total a form showed is what the order is checked against; a form without one
+// (rendered before it existed) is not checked, and one that is not a total never matches.
+func TestShownTotal(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		form string
+		want int64 // -2: none (nil)
+	}{{"", -2}, {"11400", 11400}, {"0", 0}, {"-5", -1}, {"57.00", -1}, {"1e3", -1}, {"99999999999999999999", -1}} {
+		form := validForm()
+		form.Set(checkout.FieldTotal, tt.form)
+		var got int64 = -3
+		store := uitest.Store{PlaceOrderFunc: func(_ context.Context, p checkout.Placement) (string, bool, error) {
+			got = -2
+			if p.ShownTotal != nil {
+				got = *p.ShownTotal
+			}
+			return "o1", true, nil
+		}}
+		uitest.Do(t, checkoutpage.PlaceOrder(uitest.Carts{LinesFunc: lines}, store, discard), uitest.Request{Method: "POST",
+			Context: fragments.Context{CartID: "c1"}, Form: form})
+		if got != tt.want {
+			t.Errorf("total %q: ShownTotal %d, want %d", tt.form, got, tt.want)
+		}
+	}
+}
+
 // TestPlaceOrderRefusedAsJSON: a script asking for JSON gets the refusal as a 4xx error, and the
 // form is kept for the page all the same.
 func TestPlaceOrderRefusedAsJSON(t *testing.T) {
@@ -173,6 +205,7 @@ func TestPlaceOrderRefusedAsJSON(t *testing.T) {
 		{"unknown store", validForm(), errs.Wrap(errs.EINVALID, checkout.ErrUnknownStore, "Please choose one of our stores."), 400},
 		{"out of stock", validForm(), errs.Wrap(errs.ECONFLICT, checkout.ErrOutOfStock, "Red: out of stock"), 409},
 		{"basket changed", staleForm(), nil, 409},
+		{"price changed", validForm(), errs.Wrap(errs.ECONFLICT, checkout.ErrPriceChanged, checkout.PriceChangedMessage), 409},
 	} {
 		kept := false
 		carts := uitest.Carts{LinesFunc: lines, SaveFormFunc: func(context.Context, string, checkout.CheckoutForm, checkout.FieldErrors) error {
