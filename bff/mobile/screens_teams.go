@@ -360,7 +360,7 @@ type PlaceOrderInput struct {
 		Email     string `json:"email,omitempty" maxLength:"254"`
 		// ExpectedTotal is forwarded only when the app sends it (omitempty): a checkout without it
 		// is not asked about it.
-		ExpectedTotal *int64 `json:"expectedTotal,omitempty" minimum:"0" doc:"The total the app showed (the cart screen's), in cents: an order that would cost another amount at the current prices is refused with 409 and nothing is charged."`
+		ExpectedTotal *int64 `json:"expectedTotal,omitempty" minimum:"0" doc:"The total the app showed (the cart screen's), in whole Ø: an order that would cost another amount at the current prices is refused with 409 and nothing is charged."`
 	}
 }
 

@@ -297,7 +297,7 @@ const (
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldBasket is the version of the cart the checkout page showed (Cart.Version).
 	FieldBasket = "basket"
-	// FieldTotal is the total the checkout page showed, in cents (Placement.ShownTotal).
+	// FieldTotal is the total the checkout page showed, in whole Ø (Placement.ShownTotal).
 	FieldTotal = "total"
 	// FieldStoreChoice is sent by the Store Picker's "select" buttons, submit buttons of the checkout
 	// form (explore's storepicker.ChoiceField): without JavaScript, choosing a store posts the form

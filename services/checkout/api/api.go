@@ -104,7 +104,7 @@ type PlaceOrder struct {
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
 	Email     string `json:"email"`
-	// ExpectedTotal, when given, is the total the caller showed the customer, in cents: an order
+	// ExpectedTotal, when given, is the total the caller showed the customer, in whole Ø: an order
 	// that would cost another amount at the current prices is refused (409), nothing is charged.
 	ExpectedTotal *int64 `json:"expectedTotal"`
 }
@@ -423,7 +423,7 @@ func (h *Handler) placeOrder(c *fiber.Ctx) error {
 			fields[fieldNames[k]] = msg
 		}
 		if negative {
-			fields["expectedTotal"] = "must be the shown total in cents, 0 or more"
+			fields["expectedTotal"] = "must be the shown total, a whole number of Ø, 0 or more"
 		}
 		return errs.Invalid("please correct the order's fields", fields)
 	}

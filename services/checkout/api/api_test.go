@@ -338,7 +338,7 @@ func TestPlaceOrder(t *testing.T) {
 		{"unknown field", "k0", strings.Replace(order1, `"card"`, `"cvv":"123","card"`, 1), 400, "cvv"},
 		{"total a number", "k0", strings.Replace(order1, `"card"`, `"total":1,"card"`, 1), 400, "total"},
 		{"a negative expected total", "k0", shown(order1, -1), 400, "expectedTotal"},
-		{"an expected total not in cents", "k0", strings.Replace(order1, `"card"`, `"expectedTotal":114.5,"card"`, 1), 400, "expectedTotal"},
+		{"an expected total not a whole number", "k0", strings.Replace(order1, `"card"`, `"expectedTotal":114.5,"card"`, 1), 400, "expectedTotal"},
 	} {
 		r := e.do(ada, "POST", "/v1/orders", tt.body, api.IdempotencyKeyHeader, tt.key)
 		want(t, tt.name, r, tt.status)

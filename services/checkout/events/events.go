@@ -10,6 +10,8 @@
 //   - inventory.stock.reserved.v1 {"order_id","lines"} confirms the order;
 //   - payments.payment.declined.v1 {"order_id","reason"} and payments.payment.refunded.v1
 //     {"order_id","payment_id","amount","reason"} cancel it with the reason;
+//   - checkout.order.placed.v1, checkout's own, takes the order's lines out of its cart unless the
+//     request that placed it did (CartHandlers: the durable second try of the cart's update);
 //   - accounts.customer.registered.v1 and accounts.address.changed.v1 keep checkout's copy of the
 //     customers (e-mail, name, address; version-guarded) that prefills a signed-in customer's checkout
 //     form (AccountHandlers).

@@ -306,3 +306,68 @@ func TestSKUs(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacedTakesTheLinesOutOfTheCart: the order's own order.placed takes its lines out of the cart
+// when the request that placed it could not (Redis failed after the commit), once: a redelivery, or
+// the request's own take after it, leaves what was added since; an event for an order checkout does
+// not have is parked.
+func TestPlacedTakesTheLinesOutOfTheCart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := checkouttest.Store(t)
+	carts := checkouttest.Carts(t)
+	h := events.NewCartHandlers(s, carts)
+	for _, l := range []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 2}, {SKU: checkouttest.SKURed, Quantity: 1}} {
+		if _, err := carts.Add(ctx, "cart-1", l.SKU, l.Quantity, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines, err := carts.Lines(ctx, "cart-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The order of one grey (the request's read of the cart), placed; its take of the lines never ran.
+	id, _, err := s.PlaceOrder(ctx, checkout.Placement{CartID: "cart-1", Lines: []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 2}},
+		Form: checkout.CheckoutForm{FirstName: "A", LastName: "B", Email: "a@b.example", Card: "4242424242424242", StoreID: "store-a", IdempotencyKey: "k1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("cart before: %+v", lines)
+	}
+	var placed kitevents.Event
+	for _, e := range checkouttest.Outbox(t, pool) {
+		if e.Type == events.OrderPlacedType && e.Subject == id {
+			placed = e
+		}
+	}
+	if placed.ID == "" {
+		t.Fatal("no order.placed in the outbox")
+	}
+	if err := handle(t, pool, h.Placed, placed); err != nil {
+		t.Fatal(err)
+	}
+	want := []checkout.CartLine{{SKU: checkouttest.SKURed, Quantity: 1}}
+	if got, err := carts.Lines(ctx, "cart-1"); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("after order.placed: %+v (%v), want %+v", got, err, want)
+	}
+	// Grey added again since: neither a redelivery nor the request's own take (a retry of its key)
+	// takes it out again.
+	if _, err := carts.Add(ctx, "cart-1", checkouttest.SKUGrey, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := handle(t, pool, h.Placed, placed); err != nil {
+		t.Fatal(err)
+	}
+	if err := carts.ClearOrdered(ctx, "cart-1", id, "k1", []checkout.CartLine{{SKU: checkouttest.SKUGrey, Quantity: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := carts.Lines(ctx, "cart-1"); len(got) != 2 {
+		t.Fatalf("a second take changed the cart: %+v", got)
+	}
+	// An order checkout does not have: parked, not retried.
+	other := withData(t, placed, func(m map[string]any) { m["order_id"] = "01900000-0000-7000-8000-000000000000" })
+	if err := handle(t, pool, h.Placed, other); !kitevents.IsPermanent(err) || !errors.Is(err, checkout.ErrUnknownOrder) {
+		t.Fatalf("unknown order: %v, want a permanent error", err)
+	}
+}

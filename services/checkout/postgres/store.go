@@ -320,6 +320,12 @@ func (s *Store) Order(ctx context.Context, id string) (checkout.Order, error) {
 	return loadOrder(ctx, s.db, id, false)
 }
 
+// OrderTx returns an order with its lines inside tx (events.OrderReader); ErrOrderNotFound when it
+// does not exist.
+func (s *Store) OrderTx(ctx context.Context, tx pgx.Tx, id string) (checkout.Order, error) {
+	return loadOrder(ctx, tx, id, false)
+}
+
 // rowQuerier is what both the pool and a transaction offer.
 type rowQuerier interface {
 	querier

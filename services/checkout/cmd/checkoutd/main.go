@@ -90,5 +90,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}})
 	events.NewHandlers(store, store, store).Register(consumer)
 	events.NewAccountHandlers(store).Register(consumer)
+	events.NewCartHandlers(store, carts).Register(consumer)
 	return svc.Run(ctx)
 }

@@ -346,7 +346,7 @@ func PlaceOrder(basket Basket, orders OrderPlacer, log *slog.Logger) fiber.Handl
 	}
 }
 
-// shownTotal is the total the checkout page showed (FieldTotal), in cents: nil, nothing to compare,
+// shownTotal is the total the checkout page showed (FieldTotal), in whole Ø: nil, nothing to compare,
 // for a form without one (a page rendered before it existed); -1, which no order costs, for a value
 // that is not a total (a tampered form), so the order is refused and the page shown again.
 func shownTotal(v string) *int64 {

@@ -64,7 +64,7 @@ func TestPage(t *testing.T) {
 		t.Errorf("basket version %q, want %q (the cart's lines)", v, want)
 	}
 	if v, want := r.Doc.Find("input[name="+checkout.FieldTotal+"]").AttrOr("value", ""), validForm().Get(checkout.FieldTotal); v != want {
-		t.Errorf("total %q, want %q (the summary's, in cents)", v, want)
+		t.Errorf("total %q, want %q (the summary's, in whole Ø)", v, want)
 	}
 	// No cart: the empty message.
 	r = uitest.Do(t, checkoutpage.Handler(fresh, store, fresh, nil), uitest.Request{})
