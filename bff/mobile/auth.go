@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,8 +15,10 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
 
@@ -73,8 +76,15 @@ func (rc *requestContext) forwarded() fragments.Forwarded {
 // of the bearer token's when there is one: 429 with Retry-After when either is spent.
 func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	fc := humafiber.Unwrap(ctx)
+	peer, _ := netip.AddrFromSlice(fc.Context().RemoteIP())
+	var xff []string
+	if len(b.opts.Proxies) > 0 {
+		for _, v := range fc.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
+			xff = append(xff, string(v))
+		}
+	}
 	rc := &requestContext{
-		client:    fc.Context().RemoteIP().String(),
+		client:    b.opts.Proxies.Client(peer, xff),
 		language:  clip(fc.Get("Accept-Language"), 256),
 		userAgent: clip(fc.Get("User-Agent"), 512),
 		requestID: strings.Clone(server.RequestID(fc)),
@@ -83,7 +93,8 @@ func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 		start:     fc.Context().Time(),
 	}
 	rc.locale = fragments.Locale(rc.language, b.opts.Locales)
-	keys := []string{b.opts.Keys.Key("rate", "addr", rc.client)}
+	// An IPv6 client is limited by its /64, not by each of its addresses.
+	keys := []string{b.opts.Keys.Key("rate", "addr", clientip.Key(rc.client))}
 	if rc.token != "" {
 		keys = append(keys, b.opts.Keys.Key("rate", "token", tokenName(rc.token)))
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
@@ -114,7 +115,12 @@ type Options struct {
 	Keys  redisdb.Keys
 	// Deadlines are the per-team deadlines.
 	Deadlines Deadlines
-	// RatePerMinute is how many requests a token, and a client address, may make a minute [120].
+	// Proxies are the proxies in front of the BFF (INLAY_TRUSTED_PROXIES): only when a request
+	// comes from one is its client address (the rate limit's, the one signed for accounts' sign-in
+	// limits) taken from X-Forwarded-For. None: the connection's peer.
+	Proxies clientip.Proxies
+	// RatePerMinute is how many requests a token, and a client address (an IPv6 one by its /64),
+	// may make a minute [120].
 	RatePerMinute int
 	// BodyLimit bounds a request body, in bytes [16 KiB].
 	BodyLimit int64

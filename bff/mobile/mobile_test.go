@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/inlay-dev/inlay/bff/mobile"
 	"github.com/inlay-dev/inlay/bff/mobile/mobiletest"
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
@@ -142,6 +144,7 @@ type fixture struct {
 type fixtureOpts struct {
 	rate      int
 	deadlines mobile.Deadlines
+	proxies   string // INLAY_TRUSTED_PROXIES
 }
 
 // start runs the BFF, on the kit's server, against stand-in teams that answer with the teams'
@@ -174,7 +177,11 @@ func start(t *testing.T, fo fixtureOpts) *fixture {
 
 	rdb, keys := kittest.Redis(t)
 	log := slog.New(slog.DiscardHandler)
-	b, err := mobile.New(mobile.Options{
+	proxies, err := clientip.Parse(fo.proxies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mobile.New(mobile.Options{Proxies: proxies,
 		Teams: fragments.Teams{"decide": {f.decide.srv.URL}, "inventory": {f.inventory.srv.URL}, "inspire": {f.inspire.srv.URL},
 			"explore": {f.explore.srv.URL}, "checkout": {f.chk.srv.URL}, "accounts": {f.accounts.srv.URL}},
 		Signer: fragments.NewKeySigner(fragments.KeyMobile, priv), Redis: rdb, Keys: keys,
@@ -616,17 +623,44 @@ func TestBadInput(t *testing.T) {
 	problem(t, f.do(t, "GET", "/v1/cart", "tok-other", ""), 503)
 }
 
+// TestRateLimit: a client address may make RatePerMinute requests a minute; an X-Forwarded-For of
+// its own invention changes nothing (no trusted proxies).
 func TestRateLimit(t *testing.T) {
 	f := start(t, fixtureOpts{rate: 3})
 	for i := range 3 {
-		if a := f.do(t, "GET", "/v1/search?q=titan", "", ""); a.status != 200 {
+		if a := f.do(t, "GET", "/v1/search?q=titan", "", "", "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)); a.status != 200 {
 			t.Fatalf("request %d: %d %s", i+1, a.status, a.body)
 		}
 	}
-	a := f.do(t, "GET", "/v1/search?q=titan", "", "")
+	a := f.do(t, "GET", "/v1/search?q=titan", "", "", "X-Forwarded-For", "203.0.113.77")
 	problem(t, a, 429)
 	if a.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
+	}
+	if c, _, _, _ := f.explore.seen(); c.Client != "127.0.0.1" {
+		t.Errorf("explore saw client %q, want the connection's peer", c.Client)
+	}
+}
+
+// TestRateLimitBehindProxy: behind a trusted proxy (INLAY_TRUSTED_PROXIES) each client is limited on
+// its own, by the address the proxy appended, and that is the address signed for the teams (accounts'
+// sign-in limits); an IPv6 client by its /64, whatever address of it it comes from.
+func TestRateLimitBehindProxy(t *testing.T) {
+	f := start(t, fixtureOpts{rate: 3, proxies: "127.0.0.1"})
+	for _, client := range []string{"198.51.100.7", "2001:db8:1:2::1"} {
+		for i := range 3 {
+			if a := f.do(t, "GET", "/v1/search?q=titan", "", "", "X-Forwarded-For", "10.9.9.9, "+client); a.status != 200 {
+				t.Fatalf("%s, request %d: %d %s", client, i+1, a.status, a.body)
+			}
+		}
+		if c, _, _, _ := f.explore.seen(); c.Client != client {
+			t.Errorf("explore saw client %q, want %s", c.Client, client)
+		}
+	}
+	problem(t, f.do(t, "GET", "/v1/search?q=titan", "", "", "X-Forwarded-For", "198.51.100.7"), 429)
+	problem(t, f.do(t, "GET", "/v1/search?q=titan", "", "", "X-Forwarded-For", "2001:db8:1:2:ffff::9"), 429)
+	if a := f.do(t, "GET", "/v1/search?q=titan", "", "", "X-Forwarded-For", "198.51.100.8"); a.status != 200 {
+		t.Errorf("another client behind the proxy: %d %s, want its own limit", a.status, a.body)
 	}
 }
 

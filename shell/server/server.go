@@ -36,6 +36,7 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/fragments/assets"
 	"github.com/inlay-dev/inlay/fragments/ui"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	kitserver "github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/kit/tracing"
 	"github.com/inlay-dev/inlay/shell"
@@ -109,7 +110,7 @@ type Shell struct {
 	proxy     *proxy
 	metrics   *metrics
 	sessions  *sessions
-	proxies   trustedProxies
+	proxies   clientip.Proxies
 	tracer    trace.Tracer
 	// slots holds a token per page being composed (Config.MaxPages); nil when there is no limit.
 	slots chan struct{}
@@ -221,7 +222,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 			return nil, err
 		}
 	}
-	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
+	if s.proxies, err = clientip.Parse(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
 	s.sessions = newSessions(s.instances, sessionOwner, s.log)
@@ -766,7 +767,7 @@ func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 	}
 	// Cookie values alias fasthttp's buffers: copy them, the key outlives the handler.
 	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: strings.Clone(loc), customer: customer,
-		client: s.proxies.clientAddr(peer, xff)}
+		client: s.proxies.Client(peer, xff)}
 }
 
 // sign returns the signed context for key, valid for five minutes. Signatures are reused while

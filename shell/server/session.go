@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -143,69 +142,4 @@ func (s *sessions) ask(ctx context.Context, id string) (string, error) {
 		return "", errors.New("whoami: no valid customer id")
 	}
 	return who.CustomerID, nil
-}
-
-// trustedProxies are the networks whose X-Forwarded-For the shell believes (INLAY_TRUSTED_PROXIES).
-type trustedProxies []netip.Prefix
-
-// parseTrustedProxies reads a comma-separated list of addresses and CIDR prefixes.
-func parseTrustedProxies(s string) (trustedProxies, error) {
-	var out trustedProxies
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if !strings.Contains(f, "/") {
-			a, err := netip.ParseAddr(f)
-			if err != nil {
-				return nil, fmt.Errorf("INLAY_TRUSTED_PROXIES: %q: %w", f, err)
-			}
-			f = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String()
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			return nil, fmt.Errorf("INLAY_TRUSTED_PROXIES: %q: %w", f, err)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
-func (t trustedProxies) trusts(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range t {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// clientAddr is the visitor's address: the connection's peer, or, when the peer is a trusted proxy,
-// the nearest address in X-Forwarded-For (read right to left) that is not a trusted proxy. A client
-// can put anything at the left of X-Forwarded-For; only what trusted proxies appended counts.
-func (t trustedProxies) clientAddr(peer netip.Addr, xff []string) string {
-	peer = peer.Unmap()
-	if !peer.IsValid() {
-		return ""
-	}
-	if len(t) == 0 || !t.trusts(peer) {
-		return peer.String()
-	}
-	client := peer
-	for i := len(xff) - 1; i >= 0; i-- {
-		hops := strings.Split(xff[i], ",")
-		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
-				return client.String() // a malformed hop: stop at the last good one
-			}
-			client = a.Unmap()
-			if !t.trusts(client) {
-				return client.String()
-			}
-		}
-	}
-	return client.String()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/inlay-dev/inlay/bff/mobile"
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/config"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	// PrivateKey is mobile's Ed25519 seed (base64, key id "mobile") it signs the teams' Inlay-Context
 	// with; the teams verify it with INLAY_MOBILE_PUBLIC_KEY. Dev mode makes a fresh one when unset.
 	PrivateKey string `env:"INLAY_MOBILE_PRIVATE_KEY" prod:"required"`
+	// TrustedProxies lists the addresses and CIDR prefixes of the proxies in front of the BFF whose
+	// X-Forwarded-For it believes (the shell's variable, with the same meaning).
+	TrustedProxies string `env:"INLAY_TRUSTED_PROXIES"`
 	// RatePerMinute is how many requests a bearer token, and a client address, may make a minute.
 	RatePerMinute int `env:"MOBILE_RATE_LIMIT" envDefault:"120"`
 	// BodyLimit bounds a request body, in bytes.
@@ -56,6 +60,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
+	proxies, err := clientip.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	key, err := signingKey(cfg, log)
 	if err != nil {
 		return err
@@ -67,7 +75,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer svc.Close()
 	b, err := mobile.New(mobile.Options{Teams: registry, DNSRefresh: cfg.DNSRefresh, Signer: fragments.NewKeySigner(fragments.KeyMobile, key),
-		Redis: svc.Redis, Keys: svc.Keys, RatePerMinute: cfg.RatePerMinute, BodyLimit: cfg.BodyLimit, TokenTTL: cfg.TokenTTL,
+		Redis: svc.Redis, Keys: svc.Keys, Proxies: proxies, RatePerMinute: cfg.RatePerMinute, BodyLimit: cfg.BodyLimit, TokenTTL: cfg.TokenTTL,
 		Deadlines: mobile.Deadlines{Decide: cfg.DecideTimeout, Explore: cfg.ExploreTimeout, Checkout: cfg.CheckoutTimeout,
 			Inspire: cfg.InspireTimeout, Inventory: cfg.InventoryTimeout, Accounts: cfg.AccountsTimeout},
 		Locales: cfg.Locales, Log: log})
