@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -35,6 +36,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
 	"github.com/inlay-dev/inlay/services/kit/tracing"
@@ -75,6 +77,10 @@ type Options struct {
 	// Locales are the store's (INLAY_LOCALES), which a visitor's Accept-Language is matched against:
 	// the cache is keyed by these alone. Empty: fragments.DefaultLocale.
 	Locales []string
+	// Proxies are the proxies in front of embed (INLAY_TRUSTED_PROXIES): only when a request comes
+	// from one is its client address (what a publishable key's per-client limit counts) taken from
+	// X-Forwarded-For. None: the connection's peer.
+	Proxies clientip.Proxies
 	Log     *slog.Logger
 	// Tracer, when not nil, makes a span of every fragment and fragment request.
 	Tracer trace.TracerProvider
@@ -188,6 +194,7 @@ type caller struct {
 	kind    KeyKind
 	key     string // the key's hash, hex: its rate limit's name
 	origin  string // the allowed Origin of a publishable key's request
+	client  string // a publishable key's request: its client's limit key (clientip.Key)
 }
 
 // authenticate finds the request's partner: 401 without a valid key, 403 for a secret key in a
@@ -215,7 +222,23 @@ func (e *Embed) authenticate(c *fiber.Ctx) (caller, error) {
 	if origin == "" || !p.AllowsOrigin(origin) {
 		return caller{}, errs.Errorf(errs.EFORBIDDEN, "this key is not for this origin")
 	}
-	return caller{partner: p, kind: Publishable, key: keyName(key), origin: strings.Clone(origin)}, nil
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	var xff []string
+	if len(e.opts.Proxies) > 0 {
+		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
+			xff = append(xff, string(v))
+		}
+	}
+	return caller{partner: p, kind: Publishable, key: keyName(key), origin: strings.Clone(origin),
+		client: clientip.Key(e.opts.Proxies.Client(peer, xff))}, nil
+}
+
+// ClientRate is how many requests a minute one client address (an IPv6 one by its /64) may make
+// with a publishable key allowed perMinute: a tenth, at least 30 (at most half the key's), so that
+// nobody can spend a partner's whole budget, taking its widgets down for all its visitors, from one
+// address. A partner's own servers (its secret key) are one client and have the whole rate.
+func ClientRate(perMinute int) int {
+	return max(perMinute/10, min(perMinute/2, 30), 1)
 }
 
 func keyError(err error) error {
@@ -235,13 +258,26 @@ func keyName(key string) string {
 func (e *Embed) limit(c *fiber.Ctx, who caller) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 200*time.Millisecond)
 	defer cancel()
+	refuse := func(retry time.Duration, why string) error {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second))))
+		return errs.Errorf(errs.ERATELIMIT, "%s", why)
+	}
+	// The client's share first: what it is refused does not spend the key's budget.
+	if who.kind == Publishable {
+		ok, retry, err := e.limiter.allow(ctx, e.opts.Keys.Key("rate", who.key, "client", who.client), ClientRate(who.partner.RatePerMinute))
+		if err != nil {
+			return errs.Errorf(errs.EUNAVAILABLE, "rate limit unavailable")
+		}
+		if !ok {
+			return refuse(retry, "too many requests from this address for this key")
+		}
+	}
 	ok, retry, err := e.limiter.allow(ctx, e.opts.Keys.Key("rate", who.key), who.partner.RatePerMinute)
 	if err != nil {
 		return errs.Errorf(errs.EUNAVAILABLE, "rate limit unavailable")
 	}
 	if !ok {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second))))
-		return errs.Errorf(errs.ERATELIMIT, "too many requests for this key")
+		return refuse(retry, "too many requests for this key")
 	}
 	return nil
 }
@@ -345,6 +381,12 @@ func (e *Embed) fragment(c *fiber.Ctx) error {
 	case cc == "" || comp.FellBack():
 		// A part took its fallback: let the partner's cache try again soon.
 		cc = "public, max-age=5"
+	}
+	if who.kind == Secret {
+		// Answered for a secret key: a shared cache in front of embed (a CDN) must not serve it to a
+		// request without that key (past the key check, the allowlist, the rate limit and
+		// revocation). The partner's own cache, which adds the key itself, keeps it as it may.
+		c.Vary(SecretHeader)
 	}
 	c.Set(fiber.HeaderCacheControl, cc)
 	sum := sha256.Sum256(body)

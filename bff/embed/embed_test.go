@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/inlay-dev/inlay/bff/embed"
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
 	"github.com/inlay-dev/inlay/services/kit/logging"
 	"github.com/inlay-dev/inlay/services/kit/server"
@@ -194,8 +197,10 @@ func TestEmbedSecretKey(t *testing.T) {
 	if strings.Contains(body, "<inlay-fragment") {
 		t.Errorf("nested tag left raw: %s", body)
 	}
-	if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=60, stale-while-revalidate=300" {
-		t.Errorf("Cache-Control %q, want the fragment's", cc)
+	// A shared cache keys it by the secret: a request without it is not served this answer.
+	if cc, vary := resp.Header.Get("Cache-Control"), resp.Header.Get("Vary"); cc != "public, max-age=60, stale-while-revalidate=300" ||
+		!strings.Contains(vary, embed.SecretHeader) {
+		t.Errorf("Cache-Control %q, Vary %q: want the fragment's, varying by %s", cc, vary, embed.SecretHeader)
 	}
 	etag := resp.Header.Get("ETag")
 	if etag == "" || resp.Header.Get("Access-Control-Allow-Origin") != "" {
@@ -219,6 +224,9 @@ func TestEmbedPublishableKeyAndCORS(t *testing.T) {
 	}
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != shop || !strings.Contains(resp.Header.Get("Vary"), "Origin") {
 		t.Errorf("CORS %q, Vary %q", got, resp.Header.Get("Vary"))
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=60, stale-while-revalidate=300" {
+		t.Errorf("Cache-Control %q, want the fragment's", cc)
 	}
 	resp, _ = p.get(t, http.MethodOptions, target, map[string]string{"Origin": shop, "Access-Control-Request-Method": "GET"})
 	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != shop {
@@ -310,6 +318,51 @@ func TestEmbedRateLimit(t *testing.T) {
 	// The limit is per key: acme's is untouched.
 	if resp, _ := p.get(t, http.MethodGet, "/embed/v1/decide/product-card?sku=CL-01-GY", map[string]string{embed.SecretHeader: p.keys.Secret}); resp.StatusCode != 200 {
 		t.Errorf("another partner: status %d", resp.StatusCode)
+	}
+}
+
+// TestEmbedClientShare: one client address (behind a trusted proxy, the one it forwards; an IPv6
+// one by its /64) spends at most its share of a publishable key's rate (ClientRate), and what it is
+// refused beyond it does not spend the key's: nobody can take a partner's widgets down for all its
+// visitors from one address.
+func TestEmbedClientShare(t *testing.T) {
+	p := newPlatform(t, func(o *embed.Options) { o.Proxies = clientip.Proxies{netip.MustParsePrefix("0.0.0.0/32")} })
+	keys, err := p.store.Add(context.Background(), embed.NewPartner{Name: "small", Origins: []string{shop},
+		Fragments: []string{"decide/product-card"}, RatePerMinute: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := embed.ClientRate(20)
+	if share != 10 {
+		t.Fatalf("ClientRate(20) = %d", share)
+	}
+	target := "/embed/v1/decide/product-card?sku=CL-01-GY&key=" + keys.Publishable
+	from := func(client string) int {
+		resp, _ := p.get(t, http.MethodGet, target, map[string]string{"Origin": shop, "X-Forwarded-For": client})
+		return resp.StatusCode
+	}
+	for i := range share {
+		if s := from("2001:db8:7:7::" + strconv.Itoa(i+1)); s != 200 {
+			t.Fatalf("request %d: status %d", i+1, s)
+		}
+	}
+	for range 5 {
+		if s := from("2001:db8:7:7:ffff::1"); s != http.StatusTooManyRequests {
+			t.Fatalf("over its share: status %d, want 429", s)
+		}
+	}
+	for i := range share {
+		if s := from("198.51.100.2"); s != 200 {
+			t.Fatalf("another client, request %d: status %d (the refused requests spent the key's budget?)", i+1, s)
+		}
+	}
+	if s := from("198.51.100.3"); s != http.StatusTooManyRequests {
+		t.Errorf("the key's own rate spent: status %d, want 429", s)
+	}
+	for k, want := range map[int]int{1: 1, 20: 10, 100: 30, 600: 60, 6000: 600} {
+		if got := embed.ClientRate(k); got != want {
+			t.Errorf("ClientRate(%d) = %d, want %d", k, got, want)
+		}
 	}
 }
 

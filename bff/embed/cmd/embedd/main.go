@@ -29,6 +29,7 @@ import (
 	"github.com/inlay-dev/inlay/bff/embed"
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit"
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/config"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	FragmentTimeout time.Duration `env:"EMBED_FRAGMENT_TIMEOUT" envDefault:"500ms"`
 	// Cache turns the fragment cache (in process and Redis) on or off.
 	Cache bool `env:"EMBED_FRAGMENT_CACHE" envDefault:"true"`
+	// TrustedProxies lists the addresses and CIDR prefixes of the proxies in front of embed whose
+	// X-Forwarded-For it believes (the shell's variable, with the same meaning).
+	TrustedProxies string `env:"INLAY_TRUSTED_PROXIES"`
 	// KeyTTL is how long a partner key's lookup is remembered: a revoked key stops working within it.
 	KeyTTL time.Duration `env:"EMBED_KEY_TTL" envDefault:"2s"`
 }
@@ -70,6 +74,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.KeyTTL <= 0 || cfg.KeyTTL > 5*time.Second {
 		return errors.New("EMBED_KEY_TTL must be more than 0 and at most 5s: a revoked key must stop working within 5 s")
 	}
+	proxies, err := clientip.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	registry, err := fragments.ParseTeams(cfg.Teams)
 	if err != nil {
 		return fmt.Errorf("INLAY_TEAMS: %w", err)
@@ -86,7 +94,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer svc.Close()
 	e, err := embed.New(ctx, embed.Options{Teams: registry, DNSRefresh: cfg.DNSRefresh, Storefront: cfg.Storefront,
 		Signer: fragments.NewKeySigner(fragments.KeyEmbed, key), Partners: embed.NewKeyCache(embed.NewStore(svc.DB), cfg.KeyTTL, nil),
-		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Locales: cfg.Locales, Log: log,
+		Redis: svc.Redis, Keys: svc.Keys, FragmentTimeout: cfg.FragmentTimeout, Cache: cfg.Cache, Locales: cfg.Locales, Proxies: proxies, Log: log,
 		Tracer: svc.Tracing})
 	if err != nil {
 		return err
