@@ -56,6 +56,19 @@ type ProductSummary struct {
 	SKU          string
 	VariantName  string
 	VariantPrice int64
+	// StartSKU is the variant StartPrice belongs to (the cheapest, then the first), whose image and
+	// colour a listing shows when the product has no image of its own; empty when unknown.
+	StartSKU string
+}
+
+// URL is the product page of what p's tile shows: the variant a search named (SKU), else the one
+// the start price belongs to (StartSKU), else the product (its first variant).
+func (p ProductSummary) URL() string {
+	u := ProductURL(p.ID)
+	if sku := cmp.Or(p.SKU, p.StartSKU); sku != "" {
+		u += "?sku=" + url.QueryEscape(sku)
+	}
+	return u
 }
 
 // Listing is one page of a category: the products shown, in display order, and how many there are.

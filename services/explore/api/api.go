@@ -208,13 +208,9 @@ func category(cat explore.Category, l explore.Listing) Category {
 func products(ps []explore.ProductSummary) []Product {
 	out := make([]Product, 0, len(ps))
 	for _, p := range ps {
-		u := explore.ProductURL(p.ID)
-		if p.SKU != "" {
-			// A search hit that named a variant shows its image: the link goes to that variant.
-			u += "?sku=" + url.QueryEscape(p.SKU)
-		}
+		// The link goes to the variant the image shows: one a search named, else the cheapest.
 		out = append(out, Product{ID: p.ID, Name: p.Name, Category: p.Category, Image: p.Image, Color: p.Color,
-			StartPrice: p.StartPrice, URL: u})
+			StartPrice: p.StartPrice, URL: p.URL()})
 	}
 	return out
 }

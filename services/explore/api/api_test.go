@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -129,7 +130,12 @@ func TestCategories(t *testing.T) {
 			t.Errorf("%s: %d products of %d, %s", c.Key, len(c.Products), c.Total, c.URL)
 		}
 		for i, p := range c.Products {
-			if p.Category != c.Key || p.URL != "/product/"+p.ID || p.Image == "" || p.StartPrice <= 0 ||
+			// The link goes to the variant the tile shows: the one the start price belongs to.
+			sku, ok := strings.CutPrefix(p.URL, "/product/"+p.ID+"?sku=")
+			if !ok || !strings.Contains(p.Image, sku) {
+				t.Errorf("%s product %d links to %s, its image is %s", c.Key, i, p.URL, p.Image)
+			}
+			if p.Category != c.Key || p.Image == "" || p.StartPrice <= 0 ||
 				i > 0 && p.StartPrice > c.Products[i-1].StartPrice {
 				t.Errorf("%s product %d = %+v", c.Key, i, p)
 			}

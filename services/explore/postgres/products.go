@@ -51,7 +51,7 @@ func (c *Catalog) ProductsPage(ctx context.Context, category string, offset, lim
 	// COLLATE "C" orders names byte-wise, as Go does, so the first page is the one SortByStartPrice
 	// would cut.
 	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
-			p.color, p.start_price, count(*) OVER ()
+			p.color, p.start_price, p.start_sku, count(*) OVER ()
 		FROM products p JOIN categories c ON c.key = p.category
 		WHERE p.start_price IS NOT NULL AND ($1 = '' OR p.category = $1)
 		ORDER BY p.start_price DESC, p.name COLLATE "C", p.id COLLATE "C"
@@ -63,7 +63,7 @@ func (c *Catalog) ProductsPage(ctx context.Context, category string, offset, lim
 	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (explore.ProductSummary, error) {
 		var p explore.ProductSummary
 		var price *int64
-		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &total); err != nil {
+		if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &p.StartSKU, &total); err != nil {
 			return p, err
 		}
 		if price != nil {
@@ -107,9 +107,9 @@ func (c *Catalog) Overview(ctx context.Context, perCategory int) ([]explore.Cate
 		out[i] = explore.CategoryListing{Category: cat, Listing: explore.Listing{Products: []explore.ProductSummary{}}}
 		index[cat.Key] = i
 	}
-	rows, err := c.db.Query(ctx, `SELECT id, name, category, image, color, start_price, total, n FROM (
+	rows, err := c.db.Query(ctx, `SELECT id, name, category, image, color, start_price, start_sku, total, n FROM (
 			SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END AS image,
-				p.color, p.start_price,
+				p.color, p.start_price, p.start_sku,
 				count(*) OVER (PARTITION BY p.category) AS total,
 				row_number() OVER (PARTITION BY p.category
 					ORDER BY p.start_price DESC, p.name COLLATE "C", p.id COLLATE "C") AS n
@@ -123,7 +123,7 @@ func (c *Catalog) Overview(ctx context.Context, perCategory int) ([]explore.Cate
 	for rows.Next() {
 		var p explore.ProductSummary
 		var total, n int
-		if err := rows.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &total, &n); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.StartSKU, &total, &n); err != nil {
 			return nil, fmt.Errorf("overview of categories: %w", err)
 		}
 		if i, ok := index[p.Category]; ok {
@@ -141,8 +141,8 @@ func (c *Catalog) Overview(ctx context.Context, perCategory int) ([]explore.Cate
 
 // Product returns one product's summary, or an ENOTFOUND error.
 func (c *Catalog) Product(ctx context.Context, id string) (explore.ProductSummary, error) {
-	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price
-		FROM products p WHERE p.id = $1`, id)
+	rows, err := c.db.Query(ctx, `SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END, p.color, p.start_price,
+			p.start_sku FROM products p WHERE p.id = $1`, id)
 	if err != nil {
 		return explore.ProductSummary{}, fmt.Errorf("get product %s: %w", id, err)
 	}
@@ -159,7 +159,7 @@ func (c *Catalog) Product(ctx context.Context, id string) (explore.ProductSummar
 func scanSummary(r pgx.CollectableRow) (explore.ProductSummary, error) {
 	var p explore.ProductSummary
 	var price *int64
-	if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &price, &p.StartSKU); err != nil {
 		return p, err
 	}
 	if price != nil {
@@ -265,9 +265,9 @@ func (c *Catalog) ApplyPrice(ctx context.Context, tx pgx.Tx, ch explore.PriceCha
 func (c *Catalog) refresh(ctx context.Context, tx pgx.Tx, productID string) error {
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE products p SET start_price = cheapest.price, color = coalesce(cheapest.color, ''),
-			variant_image = coalesce(cheapest.image, '')
+			variant_image = coalesce(cheapest.image, ''), start_sku = coalesce(cheapest.sku, '')
 		FROM (SELECT 1) AS one
-		LEFT JOIN LATERAL (SELECT price, color, image FROM variants WHERE product_id = $1
+		LEFT JOIN LATERAL (SELECT price, color, image, sku FROM variants WHERE product_id = $1
 			ORDER BY price, position, sku LIMIT 1) cheapest ON true
 		WHERE p.id = $1`, productID)
 	const text = `p.name || ' ' || coalesce((SELECT c.name || ' ' || c.title FROM categories c WHERE c.key = p.category), '')

@@ -53,7 +53,7 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	// tile can show and link to it without a lookup for every match of a large catalogue.
 	rows, err := c.db.Query(ctx, `WITH hits AS (
 			SELECT p.id, p.name, p.category, CASE WHEN p.image <> '' THEN p.image ELSE p.variant_image END AS image,
-				p.color, p.start_price,
+				p.color, p.start_price, p.start_sku,
 				CASE WHEN p.search @@ query THEN ts_rank(p.search, query) ELSE word_similarity($2, p.name) / 10 END AS rank
 			FROM products p JOIN categories c ON c.key = p.category CROSS JOIN to_tsquery('english', $1) AS query
 			WHERE p.start_price IS NOT NULL AND (p.search @@ query OR $2 <% p.name)
@@ -61,7 +61,7 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 			LIMIT $3 OFFSET $4)
 		SELECT h.id, h.name, h.category, CASE WHEN mv.image <> '' THEN mv.image ELSE h.image END,
 			coalesce(nullif(mv.color, ''), h.color), h.start_price, coalesce(mv.sku, ''), coalesce(mv.name, ''),
-			coalesce(mv.price, 0)
+			coalesce(mv.price, 0), h.start_sku
 		FROM hits h LEFT JOIN LATERAL (SELECT v.sku, v.name, v.image, v.color, v.price FROM variants v
 			WHERE v.product_id = h.id AND v.name <> '' AND to_tsvector('english', v.name) @@ to_tsquery('english', $5)
 			ORDER BY v.position, v.sku LIMIT 1) mv ON true
@@ -72,7 +72,7 @@ func (c *Catalog) SearchPage(ctx context.Context, q string, offset, limit int) (
 	}
 	// A hit always has a start price (the WHERE above): no NULL to allow for, unlike a listing's row.
 	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (p explore.ProductSummary, err error) {
-		err = r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.SKU, &p.VariantName, &p.VariantPrice)
+		err = r.Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.SKU, &p.VariantName, &p.VariantPrice, &p.StartSKU)
 		return p, err
 	})
 	if err != nil {
@@ -101,11 +101,12 @@ func (c *Catalog) byCode(ctx context.Context, code string) (explore.ProductSumma
 	var p explore.ProductSummary
 	err := c.db.QueryRow(ctx, `SELECT p.id, p.name, p.category,
 			CASE WHEN coalesce(v.image, '') <> '' THEN v.image WHEN p.image <> '' THEN p.image ELSE p.variant_image END,
-			coalesce(nullif(v.color, ''), p.color), p.start_price, coalesce(v.sku, ''), coalesce(v.name, ''), coalesce(v.price, 0)
+			coalesce(nullif(v.color, ''), p.color), p.start_price, coalesce(v.sku, ''), coalesce(v.name, ''), coalesce(v.price, 0),
+			p.start_sku
 		FROM products p JOIN categories c ON c.key = p.category
 		LEFT JOIN variants v ON v.product_id = p.id AND v.sku = $1
 		WHERE p.start_price IS NOT NULL AND (p.id = $1 OR v.sku IS NOT NULL)
-		LIMIT 1`, code).Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.SKU, &p.VariantName, &p.VariantPrice)
+		LIMIT 1`, code).Scan(&p.ID, &p.Name, &p.Category, &p.Image, &p.Color, &p.StartPrice, &p.SKU, &p.VariantName, &p.VariantPrice, &p.StartSKU)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}

@@ -3,7 +3,6 @@
 package tile
 
 import (
-	"net/url"
 	"strconv"
 
 	"github.com/inlay-dev/inlay/services/explore"
@@ -20,13 +19,12 @@ type Tile struct {
 	Price string // "from 5700 Ø"
 }
 
-// FromSummary builds a product's tile: it links to the variant a search named (p.SKU), else to the
-// product (which shows its first variant).
+// FromSummary builds a product's tile: it links to the variant it shows (ProductSummary.URL): the one
+// a search named (p.SKU), else the one its start price belongs to.
 func FromSummary(p explore.ProductSummary) Tile {
-	t := Tile{ID: p.ID, URL: explore.ProductURL(p.ID), Name: p.Name, Label: p.Name, Image: p.Image,
+	t := Tile{ID: p.ID, URL: p.URL(), Name: p.Name, Label: p.Name, Image: p.Image,
 		Color: safeColor(p.Color), Price: "from " + strconv.FormatInt(p.StartPrice, 10) + " Ø"}
 	if p.SKU != "" {
-		t.URL += "?sku=" + url.QueryEscape(p.SKU)
 		t.Price = strconv.FormatInt(p.VariantPrice, 10) + " Ø"
 		if p.VariantName != "" {
 			t.Label = p.Name + " in " + p.VariantName
