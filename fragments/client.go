@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -83,6 +85,21 @@ type FetchRequest struct {
 	// request's attributes (path, status) to the caller, so a sampled page costs one span per
 	// fragment, not two. The team still gets the traceparent of ctx's span.
 	Traced bool
+}
+
+// retryable reports whether r may be sent again after err, a Refused error: always when the
+// connection was refused (nothing was sent); otherwise only for a method that is idempotent
+// (RFC 9110: GET, HEAD, OPTIONS, PUT, DELETE) or a request carrying an Idempotency-Key (the team
+// answers its first outcome again).
+func retryable(r *FetchRequest, err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) || r.IdempotencyKey != "" {
+		return true
+	}
+	switch r.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // FetchResponse is a team's answer. Body is owned by the caller; a caller that is done with it may
@@ -341,7 +358,9 @@ func (c *Client) execute(tc *teamClient, r *FetchRequest, deadline time.Time) (*
 
 // try sends r to the team's next instance and, when that one refuses it (Refused), once more to
 // another, within the same deadline. The instance that refused leaves the rotation until its health
-// check passes again.
+// check passes again. A request that may have reached a handler (a reset or a closed connection,
+// not a refused one) is sent again only when doing it twice is harmless (retryable): a cart's POST
+// sent twice would add twice.
 func (c *Client) try(tc *teamClient, r *FetchRequest, deadline time.Time) (*FetchResponse, error) {
 	inst := c.instances.PickVersion(tc.name, nil, r.Version)
 	resp, err := tc.do(inst, r, deadline)
@@ -354,6 +373,9 @@ func (c *Client) try(tc *teamClient, r *FetchRequest, deadline time.Time) (*Fetc
 		return resp, err
 	}
 	c.instances.Down(inst)
+	if !retryable(r, err) {
+		return nil, err
+	}
 	other := c.instances.PickVersion(tc.name, inst, r.Version)
 	if other == nil {
 		other = inst // the team's only instance: a pooled connection it had closed, or a restart

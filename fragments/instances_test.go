@@ -487,3 +487,42 @@ func TestAnswerOfAnotherVersionIsAskedAgain(t *testing.T) {
 		t.Fatalf("with no instance of A left: %v, %+v", err, resp)
 	}
 }
+
+// TestClientSendsAnUnsafeRequestOnce: a connection closed after the request reached the handler (its
+// answer lost) is sent again only when that is harmless — a GET, a request with an Idempotency-Key
+// — never a POST without one, which the team may have applied (a cart's add, applied twice).
+func TestClientSendsAnUnsafeRequestOnce(t *testing.T) {
+	t.Parallel()
+	var handled atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			return
+		}
+		handled.Add(1)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // applied, and the answer lost
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := newInstancesClient(t, srv.URL)
+	for _, tc := range []struct {
+		name string
+		r    FetchRequest
+		sent int64
+	}{
+		{"GET", FetchRequest{Team: "t", Path: "/fragments/x"}, 2},
+		{"POST", FetchRequest{Team: "t", Path: "/v1/cart/items", Method: http.MethodPost, Body: []byte(`{}`), ContentType: "application/json"}, 1},
+		{"POST with an Idempotency-Key", FetchRequest{Team: "t", Path: "/v1/orders", Method: http.MethodPost, Body: []byte(`{}`),
+			ContentType: "application/json", IdempotencyKey: "k1"}, 2},
+	} {
+		handled.Store(0)
+		c.Instances().Check(context.Background(), time.Second) // back in rotation after the last case
+		if _, err := c.Fetch(context.Background(), tc.r); err == nil {
+			t.Errorf("%s: no error for a lost answer", tc.name)
+		}
+		if n := handled.Load(); n != tc.sent {
+			t.Errorf("%s: sent %d times, want %d", tc.name, n, tc.sent)
+		}
+	}
+}

@@ -409,3 +409,24 @@ func TestProxied405KeepsAllow(t *testing.T) {
 		t.Errorf("GET on a team's form action: %d, Allow %q:\n%.300s", resp.StatusCode, resp.Header.Get("Allow"), body)
 	}
 }
+
+// TestProxiedChangeWithItsAnswerLost: a team that took a form post and lost its answer may have
+// applied it: the post is not sent again, and the visitor is told it may have gone through (504),
+// not to try again as after a refusal.
+func TestProxiedChangeWithItsAnswerLost(t *testing.T) {
+	inspire := newTeam(t)
+	inspire.handle("/ui/like", func(w http.ResponseWriter, r *http.Request) {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	})
+	s := startShell(t, map[string]*team{"inspire": inspire}, nil, nil)
+	before := countRequests(inspire)
+	resp, body := post(t, s.url+"/inspire/like", "application/x-www-form-urlencoded", "csrf=x", nil)
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(body, "may have gone through: please look") {
+		t.Errorf("a post whose answer was lost: %d, want 504 saying it may have gone through:\n%s", resp.StatusCode, body)
+	}
+	if n := countRequests(inspire) - before; n != 1 {
+		t.Errorf("the post reached the team %d times, want once", n)
+	}
+}

@@ -385,6 +385,13 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		}
 	}
 	if err != nil {
+		safe := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
+		if !safe && !errors.Is(err, syscall.ECONNREFUSED) && (errors.Is(err, fasthttp.ErrTimeout) || fragments.Refused(err)) {
+			// The team took the change and its answer was lost: it may have been applied (a cart's
+			// add), and sending it again may apply it twice. Say so, rather than "try again".
+			return errs.Wrap(errs.ETIMEOUT, fmt.Errorf("proxy to %s: %w", t.name, err),
+				t.name+" did not answer in time. Your change may have gone through: please look before you send it again.")
+		}
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			return errs.Wrap(errs.EUNAVAILABLE, err, t.name+" did not answer in time")
 		}

@@ -673,6 +673,8 @@ func errorText(status int) (title, msg string) {
 		return "Not allowed", "This request was refused: the page may be out of date (after signing in or out in another tab). Please reload it and try again."
 	case status == fiber.StatusTooManyRequests:
 		return "Too many requests", "Please wait a moment and try again."
+	case status == fiber.StatusGatewayTimeout:
+		return "That took too long", "Our store did not answer in time. What you sent may have gone through: please look (at your basket, your account) before you send it again."
 	case status >= 500:
 		return "We'll be right back", "Part of our store is not available at the moment. Please try again in a few seconds."
 	default:

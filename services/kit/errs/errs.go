@@ -23,12 +23,15 @@ const (
 	EUNPROCESSABLE = "unprocessable"
 	ERATELIMIT     = "rate_limited" // 429
 	EUNAVAILABLE   = "unavailable"  // 503: a dependency is down
-	EINTERNAL      = "internal"     // 500
+	// ETIMEOUT is 504: a dependency took the request and did not answer in time, so what was asked
+	// may have been done (a change: look before sending it again).
+	ETIMEOUT  = "timeout"
+	EINTERNAL = "internal" // 500
 )
 
 // Codes lists every error code.
 var Codes = []string{EINVALID, EUNAUTHORIZED, EFORBIDDEN, ENOTFOUND, ECONFLICT, ETOOLARGE, EUNPROCESSABLE,
-	ERATELIMIT, EUNAVAILABLE, EINTERNAL}
+	ERATELIMIT, EUNAVAILABLE, ETIMEOUT, EINTERNAL}
 
 // Error is an error with a code and a message safe to show to the caller.
 type Error struct {

@@ -16,6 +16,7 @@ var statusByCode = map[string]int{
 	errs.EUNPROCESSABLE: http.StatusUnprocessableEntity,
 	errs.ERATELIMIT:     http.StatusTooManyRequests,
 	errs.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	errs.ETIMEOUT:       http.StatusGatewayTimeout,
 	errs.EINTERNAL:      http.StatusInternalServerError,
 }
 
