@@ -38,6 +38,7 @@ import (
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/clientip"
 	"github.com/inlay-dev/inlay/services/kit/errs"
+	"github.com/inlay-dev/inlay/services/kit/localrate"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
 	"github.com/inlay-dev/inlay/services/kit/tracing"
 	"github.com/inlay-dev/inlay/shell/compose"
@@ -95,6 +96,8 @@ type Embed struct {
 	cache      *compose.Cache
 	engine     *compose.Engine
 	limiter    *leaser
+	local      localrate.Limiter // the rate limits while Redis cannot be asked
+	outage     redisdb.Outage
 }
 
 // New builds the gateway: the fragments client, the teams (their manifests read once; Run keeps
@@ -264,22 +267,32 @@ func (e *Embed) limit(c *fiber.Ctx, who caller) error {
 	}
 	// The client's share first: what it is refused does not spend the key's budget.
 	if who.kind == Publishable {
-		ok, retry, err := e.limiter.allow(ctx, e.opts.Keys.Key("rate", who.key, "client", who.client), ClientRate(who.partner.RatePerMinute))
-		if err != nil {
-			return errs.Errorf(errs.EUNAVAILABLE, "rate limit unavailable")
-		}
+		ok, retry := e.allow(ctx, e.opts.Keys.Key("rate", who.key, "client", who.client), ClientRate(who.partner.RatePerMinute))
 		if !ok {
 			return refuse(retry, "too many requests from this address for this key")
 		}
 	}
-	ok, retry, err := e.limiter.allow(ctx, e.opts.Keys.Key("rate", who.key), who.partner.RatePerMinute)
-	if err != nil {
-		return errs.Errorf(errs.EUNAVAILABLE, "rate limit unavailable")
-	}
+	ok, retry := e.allow(ctx, e.opts.Keys.Key("rate", who.key), who.partner.RatePerMinute)
 	if !ok {
 		return refuse(retry, "too many requests for this key")
 	}
 	return nil
+}
+
+// allow spends one of key's perMinute requests in Redis (leased, shared by every instance); while
+// Redis cannot be asked (an error, or one within redisdb.OutageWindow), in this process alone
+// (localrate): an outage neither refuses every partner's request nor lifts the limits.
+func (e *Embed) allow(ctx context.Context, key string, perMinute int) (bool, time.Duration) {
+	if !e.outage.Down() {
+		ok, retry, err := e.limiter.allow(ctx, key, perMinute)
+		if err == nil {
+			return ok, retry
+		}
+		if e.outage.Record(err) {
+			e.opts.Log.WarnContext(ctx, "rate limit: redis failed; counting in this process for a moment", "error", err.Error())
+		}
+	}
+	return e.local.Allow(key, perMinute, time.Now())
 }
 
 func (e *Embed) preflight(c *fiber.Ctx) error {

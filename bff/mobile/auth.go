@@ -101,20 +101,30 @@ func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	limitCtx, cancel := context.WithTimeout(ctx.Context(), 200*time.Millisecond)
 	defer cancel()
 	for _, key := range keys {
-		res, err := b.limiter.Allow(limitCtx, key, redis_rate.PerMinute(b.opts.RatePerMinute))
-		if err != nil {
-			b.opts.Log.ErrorContext(ctx.Context(), "rate limit", "error", err.Error())
-			ctx.SetHeader("Retry-After", "5")
-			_ = huma.WriteErr(b.api, ctx, http.StatusServiceUnavailable, "rate limit unavailable; try again shortly")
-			return
-		}
-		if res.Allowed == 0 {
-			ctx.SetHeader("Retry-After", strconv.Itoa(max(1, int((res.RetryAfter+time.Second-1)/time.Second))))
+		ok, retry := b.allow(limitCtx, key)
+		if !ok {
+			ctx.SetHeader("Retry-After", strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second))))
 			_ = huma.WriteErr(b.api, ctx, http.StatusTooManyRequests, "too many requests; try again later")
 			return
 		}
 	}
 	next(huma.WithValue(ctx, requestContextKey{}, rc))
+}
+
+// allow spends one request of key's rate in Redis, shared by every instance; while Redis cannot be
+// asked (an error, or one within redisdb.OutageWindow), in this process alone (localrate): an outage
+// neither refuses every app request nor lifts the limits.
+func (b *BFF) allow(ctx context.Context, key string) (bool, time.Duration) {
+	if !b.outage.Down() {
+		res, err := b.limiter.Allow(ctx, key, redis_rate.PerMinute(b.opts.RatePerMinute))
+		if err == nil {
+			return res.Allowed > 0, res.RetryAfter
+		}
+		if b.outage.Record(err) {
+			b.opts.Log.WarnContext(ctx, "rate limit: redis failed; counting in this process for a moment", "error", err.Error())
+		}
+	}
+	return b.local.Allow(key, b.opts.RatePerMinute, time.Now())
 }
 
 // authenticate resolves the bearer token of an operation that requires one (its Security names

@@ -41,6 +41,7 @@ import (
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/clientip"
+	"github.com/inlay-dev/inlay/services/kit/localrate"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
 	"github.com/inlay-dev/inlay/services/kit/server"
 )
@@ -138,6 +139,8 @@ type BFF struct {
 	client  *fragments.Client
 	tokens  *tokens
 	limiter *redis_rate.Limiter
+	local   localrate.Limiter // the rate limits while Redis cannot be asked
+	outage  redisdb.Outage
 	api     huma.API
 	stop    context.CancelFunc // ends the instances' health checks
 }

@@ -236,11 +236,19 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.Redis {
 		var err error
-		s.Redis, err = redisdb.Open(ctx, opts.Common.RedisURL)
+		s.Redis, err = redisdb.Client(opts.Common.RedisURL)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
+		// A Redis that does not answer at start is reported, not fatal: a restart or a new replica
+		// during a Redis outage must still serve what it can (each caller has its fallback or its
+		// error), and the client connects once Redis is back.
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := s.Redis.Ping(pctx).Err(); err != nil {
+			s.Log.Warn("redis does not answer; serving without it until it does", "error", err.Error())
+		}
+		cancel()
 		if tp.Exporting() {
 			if err := redisdb.Trace(s.Redis, tp); err != nil {
 				s.Close()

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/inlay-dev/inlay/services/kit/redisdb"
 )
 
 // Cache holds public fragments in process and, when given a Redis client, in Redis shared by every
@@ -32,6 +34,10 @@ type Cache struct {
 	ownMu      sync.Mutex
 	own        map[string]int
 	subscribed bool
+
+	// outage keeps a failing Redis out of the pages' way for a moment: the cache is then this
+	// process's memory alone, and no page waits on Redis's timeout again until the window ends.
+	outage redisdb.Outage
 }
 
 // publish sends a purge message to the other replicas, noting it as this process's own.
@@ -266,15 +272,15 @@ func (c *Cache) get(ctx context.Context, key string) *entry {
 	if e := c.local(key); e != nil {
 		return e
 	}
-	if c.opts.Redis == nil {
+	if c.opts.Redis == nil || c.outage.Down() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RedisTimeout)
 	defer cancel()
 	b, err := c.opts.Redis.Get(ctx, c.opts.Prefix+key).Bytes()
 	if err != nil {
-		if !errors.Is(err, redis.Nil) {
-			c.opts.Log.Warn("fragment cache read", "key", key, "error", err.Error())
+		if c.outage.Record(err) {
+			c.opts.Log.Warn("fragment cache read; the shared level is skipped for a moment", "key", key, "error", err.Error())
 		}
 		return nil
 	}
@@ -290,7 +296,7 @@ func (c *Cache) get(ctx context.Context, key string) *entry {
 // put stores e in memory and in Redis.
 func (c *Cache) put(ctx context.Context, key string, e *entry) {
 	c.putLocal(key, e)
-	if c.opts.Redis == nil || e.pass {
+	if c.opts.Redis == nil || e.pass || c.outage.Down() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RedisTimeout)
@@ -306,8 +312,8 @@ func (c *Cache) put(ctx context.Context, key string, e *entry) {
 		}
 		return nil
 	})
-	if err != nil {
-		c.opts.Log.Warn("fragment cache write", "key", key, "error", err.Error())
+	if c.outage.Record(err) {
+		c.opts.Log.Warn("fragment cache write; the shared level is skipped for a moment", "key", key, "error", err.Error())
 	}
 }
 

@@ -1,9 +1,11 @@
 package compose
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/kittest"
+	"github.com/inlay-dev/inlay/services/kit/redisdb"
 )
 
 // versioned serves "<p>a vN</p>" with an ETag, answering 304 to a matching If-None-Match, or 500
@@ -560,5 +563,61 @@ func TestAnswerOfAnotherVersionIsNotCached(t *testing.T) {
 	}
 	if got := team.count("a"); got != 3 {
 		t.Errorf("%d requests, want 3: version 1's answer is cached", got)
+	}
+}
+
+// TestHungRedisIsSkipped: a Redis that accepts connections and never answers costs the cache one
+// timed-out call, after which the shared level is skipped for redisdb.OutageWindow: no page waits on
+// it again meanwhile, and the cache is this process's memory.
+func TestHungRedisIsSkipped(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var commands atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := conn.Read(buf)
+					if err != nil {
+						return
+					}
+					// RESP arrays: one per command (a pipeline's several at once).
+					commands.Add(int64(bytes.Count(buf[:n], []byte("*"))))
+				}
+			}()
+		}
+	}()
+	rdb, err := redisdb.Client("redis://" + ln.Addr().String() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	c := NewCache(CacheOptions{Redis: rdb, Prefix: "t:", RedisTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	if e := c.get(ctx, "a"); e != nil {
+		t.Fatal("a hung Redis answered")
+	}
+	sent := commands.Load()
+	for i := range 20 {
+		if e := c.get(ctx, fmt.Sprintf("k%d", i)); e != nil {
+			t.Fatal("a hung Redis answered")
+		}
+		c.put(ctx, fmt.Sprintf("k%d", i), &entry{body: []byte("x"), stored: time.Now(), maxAge: time.Minute})
+	}
+	if n := commands.Load() - sent; n != 0 {
+		t.Errorf("%d commands sent to a Redis that had just timed out", n)
+	}
+	if e := c.get(ctx, "k3"); e == nil || string(e.body) != "x" {
+		t.Error("the process's memory did not keep what was put meanwhile")
 	}
 }
