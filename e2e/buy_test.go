@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/inlay-dev/inlay/services/checkout"
+	"github.com/inlay-dev/inlay/services/checkout/ui/thanks"
 	"github.com/inlay-dev/inlay/services/decide"
 	decideseed "github.com/inlay-dev/inlay/services/decide/seed"
 	exploreseed "github.com/inlay-dev/inlay/services/explore/seed"
@@ -140,6 +141,9 @@ func TestBuy(t *testing.T) {
 		sfPlaceOrderJS(t, tab, sfCardDeclined, store.ID, store.Name)
 
 		sfWaitStatus(t, tab, "cancelled")
+		if got := sfText(t, tab, `[data-testid="checkout-thanks"] h1`); got != thanks.CancelledHeading {
+			t.Errorf("a cancelled order's heading %q, want %q", got, thanks.CancelledHeading)
+		}
 		if sfCount(t, tab, `[data-testid="thanks-confetti"]`) != 0 || !strings.Contains(sfText(t, tab, `[data-testid="thanks-cancelled-note"]`), "nothing was charged") {
 			t.Errorf("a cancelled order: confetti %d, note %q", sfCount(t, tab, `[data-testid="thanks-confetti"]`),
 				sfText(t, tab, `[data-testid="thanks-cancelled-note"]`))
@@ -448,7 +452,9 @@ func sfPlaceOrderJS(t testing.TB, tab context.Context, card, storeID, storeName 
 	if resp.Status != http.StatusOK || !strings.Contains(resp.URL, "/checkout/thanks?order=") {
 		t.Fatalf("place order led to %s (%d)", resp.URL, resp.Status)
 	}
-	if got := sfText(t, tab, `[data-testid="checkout-thanks"] h1`); got != "Thanks for your order!" {
+	// The heading says thanks unless the order is already cancelled (a declined card, its saga fast).
+	if got := sfText(t, tab, `[data-testid="checkout-thanks"] h1`); got != "Thanks for your order!" &&
+		(got != thanks.CancelledHeading || sfAttr(t, tab, `[data-testid="thanks-status"]`, "data-status") != "cancelled") {
 		t.Errorf("thank-you heading %q", got)
 	}
 	// Confetti unless the order is already cancelled (a declined card: the page, or its script, drops

@@ -112,7 +112,9 @@ if (!document.documentElement.dataset[installed]) {
       storeChosen = store.value.trim() !== "";
       store.setCustomValidity(storeChosen ? "" : "Please choose a store.");
     }
-    const valid = form.checkValidity() && storeChosen;
+    // A basket short of stock cannot be ordered: the page says so, with a link to the basket.
+    const short = form.hasAttribute("data-checkout-short");
+    const valid = form.checkValidity() && storeChosen && !short;
     const submit = form.querySelector("[data-checkout-place-order]");
     if (submit) submit.disabled = !valid;
     // A disabled button says nothing by itself: name what is still missing beside it (and to
@@ -127,7 +129,11 @@ if (!document.documentElement.dataset[installed]) {
         if (label && !names.includes(label)) names.push(label);
       }
       // Only the text changes: a live region that appears and fills at once is not reliably read.
-      missing.textContent = valid ? "" : `To place the order, complete: ${names.join(", ")}.`;
+      missing.textContent = valid
+        ? ""
+        : short
+          ? "To place the order, change your basket first: some tractors are no longer available in that number."
+          : `To place the order, complete: ${names.join(", ")}.`;
     }
     return valid;
   };
@@ -221,7 +227,11 @@ if (!document.documentElement.dataset[installed]) {
           const box = el.closest("[data-boundary='checkout']");
           const note = box?.querySelector("[data-checkout-cancelled-note]");
           if (note) note.hidden = s.status !== "cancelled";
-          if (s.status === "cancelled") box?.querySelector(".co-confetti")?.remove();
+          if (s.status === "cancelled") {
+            box?.querySelector(".co-confetti")?.remove();
+            const heading = box?.querySelector("[data-checkout-thanks-heading]");
+            if (heading) heading.textContent = "Your order was cancelled";
+          }
           if (s.final) return;
         }
       } catch {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/inlay-dev/inlay/fragments"
@@ -162,6 +163,37 @@ func TestPlaceOrder(t *testing.T) {
 				t.Errorf("refused for a changed basket, the form kept its key %q (it may name an order placed before)", kept.form.IdempotencyKey)
 			}
 		})
+	}
+}
+
+// TestPageShortOfStock: an order refused because a tractor ran out comes back with why and the way
+// out (the basket), and "place order" stays off until the basket changes.
+func TestPageShortOfStock(t *testing.T) {
+	t.Parallel()
+	store := uitest.Store{ItemsFunc: func(ctx context.Context, skus []string) (map[string]checkout.Item, error) {
+		items, err := uitest.Items(ctx, skus)
+		for sku, it := range items {
+			it.Stock = 1 // the basket holds 2
+			items[sku] = it
+		}
+		return items, err
+	}}
+	refused := uitest.Carts{LinesFunc: lines, TakeFormFunc: func(context.Context, string) (checkout.CheckoutForm, checkout.FieldErrors, bool, error) {
+		return checkout.CheckoutForm{FirstName: "Ada", StoreID: "store-b", IdempotencyKey: "k1"},
+			checkout.FieldErrors{"_": "Heritage Workhorse Verdant Field: only 1 left, fewer than the basket holds"}, true, nil
+	}}
+	r := uitest.Do(t, checkoutpage.Handler(refused, store, refused, nil), uitest.Request{Context: fragments.Context{CartID: "c1"}})
+	if got := uitest.Text(r.Doc, "[data-testid=checkout-error]"); !strings.Contains(got, "only 1 left") {
+		t.Errorf("error %q", got)
+	}
+	if href := r.Doc.Find("[data-testid=checkout-short-cart]").AttrOr("href", ""); href != "/checkout/cart" {
+		t.Errorf("no way back to the basket: %s", r.Body)
+	}
+	if _, disabled := r.Doc.Find("[data-testid=checkout-place-order]").Attr("disabled"); !disabled {
+		t.Error("place order is enabled for a basket short of stock")
+	}
+	if _, short := r.Doc.Find("form[data-checkout-form]").Attr("data-checkout-short"); !short {
+		t.Error("the form does not tell its script the basket is short")
 	}
 }
 

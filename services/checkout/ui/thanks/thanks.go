@@ -17,6 +17,10 @@ import (
 // Name is the fragment's name in checkout's manifest.
 const Name = "thanks"
 
+// CancelledHeading is the thank-you page's heading once its order is cancelled (checkout.js writes
+// the same when it sees the status change).
+const CancelledHeading = "Your order was cancelled"
+
 // ThanksModel is what the thank-you page's content shows.
 type ThanksModel struct {
 	Order order.View

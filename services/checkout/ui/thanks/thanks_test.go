@@ -37,8 +37,8 @@ func TestThanks(t *testing.T) {
 	}
 }
 
-// TestThanksCancelled: an order already cancelled (a declined card) says that nothing was charged
-// and drops the confetti; a pending one keeps the confetti, with the note hidden for the script.
+// TestThanksCancelled: an order already cancelled (a declined card) says so in its heading, says that
+// nothing was charged and drops the confetti; a pending one keeps the confetti, with the note hidden for the script.
 func TestThanksCancelled(t *testing.T) {
 	t.Parallel()
 	for _, status := range []checkout.Status{checkout.Pending, checkout.Cancelled} {
@@ -52,6 +52,13 @@ func TestThanksCancelled(t *testing.T) {
 		confetti := r.Doc.Find("[data-testid=thanks-confetti]").Length() == 1
 		if note.Length() != 1 || hidden != (status != checkout.Cancelled) || confetti != (status != checkout.Cancelled) {
 			t.Errorf("%s: note %d hidden %v, confetti %v", status, note.Length(), hidden, confetti)
+		}
+		want := "Thanks for your order!"
+		if status == checkout.Cancelled {
+			want = thanks.CancelledHeading
+		}
+		if got := uitest.Text(r.Doc, "[data-testid=thanks-heading]"); got != want {
+			t.Errorf("%s: heading %q, want %q", status, got, want)
 		}
 	}
 }
