@@ -48,6 +48,7 @@ type config struct {
 	params        map[string][]url.Values
 	signer        *fragments.Signer
 	context       fragments.Context
+	contexts      map[string]fragments.Context // by fragment name (FragmentContext)
 	allowUnsigned bool
 	client        *http.Client
 	timeout       time.Duration
@@ -70,6 +71,18 @@ func Signer(s *fragments.Signer) Option { return func(c *config) { c.signer = s 
 // Context sets the context sent with each request (signed with the Signer); its Expires is set
 // by the suite. The default is a guest with locale "en".
 func Context(fc fragments.Context) Option { return func(c *config) { c.context = fc } }
+
+// FragmentContext sets the context sent with fragment name's requests, instead of Context's: a
+// fragment only a customer sees (a profile) beside one only a guest does (a sign-in form, which
+// sends a customer on to the account).
+func FragmentContext(name string, fc fragments.Context) Option {
+	return func(c *config) {
+		if c.contexts == nil {
+			c.contexts = map[string]fragments.Context{}
+		}
+		c.contexts[name] = fc
+	}
+}
 
 // AllowUnsigned says the server runs in dev mode: a request without Inlay-Context is served as a
 // guest, so a missing context is not expected to be rejected (a forged one still is).
@@ -188,7 +201,7 @@ func (s *suite) get(ctx context.Context, path string, ctxKind int, extra http.He
 	for k, v := range extra {
 		req.Header[k] = v
 	}
-	if h, err := s.contextHeader(ctxKind); err != nil {
+	if h, err := s.contextHeader(ctxKind, path); err != nil {
 		return response{}, err
 	} else if h != "" {
 		req.Header.Set(fragments.ContextHeader, h)
@@ -208,11 +221,15 @@ func (s *suite) get(ctx context.Context, path string, ctxKind int, extra http.He
 	return response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
-func (s *suite) contextHeader(kind int) (string, error) {
+func (s *suite) contextHeader(kind int, path string) (string, error) {
 	if s.signer == nil && kind != ctxForged {
 		return "", nil
 	}
 	fc := s.context
+	name, _, _ := strings.Cut(strings.TrimPrefix(path, "/fragments/"), "?")
+	if own, ok := s.contexts[name]; ok {
+		fc = own
+	}
 	fc.Expires = time.Now().Add(5 * time.Minute)
 	signer := s.signer
 	switch kind {

@@ -301,7 +301,16 @@ func TestAccountsd(t *testing.T) {
 		}
 	}
 
-	fragmenttest.Run(t, p.base, fragmenttest.Signer(p.signer), fragmenttest.Context(customer))
+	// Signed in, the forms send the customer on: where signing in would lead, or the account.
+	for path, want := range map[string]string{"/fragments/sign-in?next=%2Fcheckout%2Fcheckout": "/checkout/checkout",
+		"/fragments/sign-in": "/account", "/fragments/register": "/account"} {
+		if res, body := p.do("GET", path, customer, nil, ""); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+			t.Errorf("%s for a customer: %d → %q, want 303 → %s (%s)", path, res.StatusCode, res.Header.Get("Location"), want, body)
+		}
+	}
+	// The forms are a guest's (a customer is sent on to the account); the rest a customer's.
+	fragmenttest.Run(t, p.base, fragmenttest.Signer(p.signer), fragmenttest.Context(customer),
+		fragmenttest.FragmentContext("sign-in", guest), fragmenttest.FragmentContext("register", guest))
 }
 
 // TestJSONSignInThrottled: through the API too, the attempt after the e-mail's failures is refused

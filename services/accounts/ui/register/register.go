@@ -36,6 +36,10 @@ func Handler(flashes form.Flashes, opts ...fragments.RenderOption) fiber.Handler
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		fc := fragments.ContextFrom(ctx)
+		if !fc.Guest() {
+			// Signed in already: the account, not a form for another one.
+			return c.Redirect("/account", fiber.StatusSeeOther)
+		}
 		m := Model{CSRF: fc.CSRF}
 		if fl, ok, err := flashes.Take(ctx, FormName, fc.CSRF); err == nil && ok {
 			m.Name, m.Email, m.Errors = fl.Values[accounts.FieldName], fl.Values[accounts.FieldEmail], fl.Errors

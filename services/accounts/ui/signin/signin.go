@@ -38,6 +38,11 @@ func Handler(flashes form.Flashes, opts ...fragments.RenderOption) fiber.Handler
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		fc := fragments.ContextFrom(ctx)
+		if !fc.Guest() {
+			// Signed in already: where signing in would have led (the page is the primary's, so the
+			// shell redirects the browser).
+			return c.Redirect(accounts.SafeNext(c.Query(accounts.FieldNext)), fiber.StatusSeeOther)
+		}
 		m := Model{CSRF: fc.CSRF}
 		if n := accounts.SafeNext(c.Query(accounts.FieldNext)); n != "/account" {
 			m.Next = n
