@@ -28,6 +28,34 @@ func (s *Store) ApplyCustomer(ctx context.Context, tx pgx.Tx, c checkout.Custome
 	if err != nil {
 		return fmt.Errorf("apply customer %s: %w", c.ID, err)
 	}
+	// A guest cart the customer signed in with before this copy existed: its orders placed with
+	// this e-mail are the customer's now.
+	if _, err := tx.Exec(ctx, `UPDATE orders o SET customer_id = $1
+		FROM adopted_carts a WHERE a.customer_id = $1 AND o.cart_id = a.cart_id
+			AND o.customer_id = '' AND $2 <> '' AND lower(o.email) = lower($2)`, c.ID, c.Email); err != nil {
+		return fmt.Errorf("apply customer %s: its guest orders: %w", c.ID, err)
+	}
+	return nil
+}
+
+// AdoptGuestOrders records that customer signed in with guest cart cartID (its lines merged into
+// theirs) and makes that cart's guest orders placed with the customer's e-mail theirs: an order
+// placed as a guest, then an account made or signed in to, stays in sight (order history, its
+// thank-you page). Only this browser's guest cart, and only with the account's e-mail: another
+// person's guest order on a shared browser stays theirs. Without checkout's copy of the account
+// yet, ApplyCustomer does it when the copy arrives.
+func (s *Store) AdoptGuestOrders(ctx context.Context, cartID, customerID string) error {
+	if cartID == "" || customerID == "" {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO adopted_carts (cart_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cartID, customerID)
+	b.Queue(`UPDATE orders o SET customer_id = $2 FROM customers c
+		WHERE c.id = $2 AND o.cart_id = $1 AND o.customer_id = '' AND c.email <> '' AND lower(o.email) = lower(c.email)`,
+		cartID, customerID)
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("adopt guest orders of cart %s: %w", cartID, err)
+	}
 	return nil
 }
 

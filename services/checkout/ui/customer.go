@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,14 +21,28 @@ type CartMerger interface {
 	Merge(ctx context.Context, from, into string, limits map[string]int) (bool, error)
 }
 
+// GuestOrderAdopter makes the guest orders of a cart a customer signed in with theirs, when they
+// were placed with the customer's e-mail (postgres.Store.AdoptGuestOrders).
+type GuestOrderAdopter interface {
+	AdoptGuestOrders(ctx context.Context, cartID, customerID string) error
+}
+
+// CustomerStore is what customerCart reads and writes in checkout's database.
+type CustomerStore interface {
+	cart.ItemReader
+	GuestOrderAdopter
+}
+
 // customerCart is middleware after fragments.Middleware: for a signed-in customer the request's cart
 // becomes the customer's own (checkout.CustomerCartID), which stays with the account across devices
 // and sign-outs, so every fragment and endpoint below works on it unchanged. When the context still
 // names a guest cart, that cart is merged into the customer's first — one atomic step that deletes
 // it, so it happens once however many fragments of a page ask at the same time, and the first page
 // after signing in already shows every line — and an endpoint's answer clears the guest cart cookie
-// (after sign-out the visitor then starts with a fresh, empty guest cart).
-func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool) fiber.Handler {
+// (after sign-out the visitor then starts with a fresh, empty guest cart). The guest orders placed
+// from that cart with the customer's e-mail become the customer's (GuestOrderAdopter), so an order
+// placed before signing in or registering stays in the order history and on its thank-you page.
+func customerCart(carts CartMerger, store CustomerStore, log *slog.Logger, secure, endpoint bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		fc := fragments.ContextFrom(ctx)
@@ -43,7 +58,11 @@ func customerCart(carts CartMerger, items cart.ItemReader, secure, endpoint bool
 		fc.CartID = checkout.CustomerCartID(fc.CustomerID)
 		merged := true
 		if guest != "" && guest != fc.CartID {
-			err := MergeGuest(ctx, carts, items, guest, fc.CartID)
+			if err := store.AdoptGuestOrders(ctx, guest, fc.CustomerID); err != nil {
+				// The orders stay the guest cart's; the next request with its cookie tries again.
+				log.WarnContext(ctx, "adopt guest orders", "error", err.Error())
+			}
+			err := MergeGuest(ctx, carts, store, guest, fc.CartID)
 			if errors.Is(err, checkout.ErrOrderInProgress) {
 				// The guest cart's order is being placed: merge what is left of it on a later
 				// request, so its cookie stays.

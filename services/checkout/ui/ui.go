@@ -67,6 +67,7 @@ type Store interface {
 	order.Reader
 	orderhistory.Lister
 	checkoutpage.CustomerCopies
+	GuestOrderAdopter
 }
 
 // Options configures Mount.
@@ -113,7 +114,7 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 
 	carts, store := opts.Carts, opts.Store
 	miniCart := minicart.Handler(carts, assets(MiniCart))
-	g := r.Group("/fragments", fragments.Middleware(opts.Verifier), customerCart(carts, store, opts.SecureCookie, false))
+	g := r.Group("/fragments", fragments.Middleware(opts.Verifier), customerCart(carts, store, opts.Log, opts.SecureCookie, false))
 	g.Get("/"+AddToCart, addtocart.Handler(store, assets(AddToCart)))
 	g.Get("/"+MiniCart, miniCart)
 	g.Get("/"+CartPage, cart.Handler(carts, store, assets(CartPage)))
@@ -123,7 +124,7 @@ func Mount(r fiber.Router, opts Options) (fragments.Manifest, error) {
 	g.Get("/"+OrderHistory, orderhistory.Handler(store, assets(OrderHistory)))
 	g.Get("/"+CompactHeader, compactheader.Handler(logo, assets(CompactHeader)))
 
-	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF(), customerCart(carts, store, opts.SecureCookie, true))
+	u := r.Group("/ui", fragments.Middleware(opts.Verifier), fragments.RequireCSRF(), customerCart(carts, store, opts.Log, opts.SecureCookie, true))
 	u.Post("/cart/add", addtocart.Add(store, carts, opts.SecureCookie))
 	u.Post("/cart/remove", cart.Remove(carts))
 	u.Post("/cart/update", cart.Update(carts, store))

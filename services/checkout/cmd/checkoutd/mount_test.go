@@ -798,3 +798,68 @@ func TestReorderACancelledOrder(t *testing.T) {
 		t.Errorf("%d lines, error %q", n, text(cart.doc, "[data-testid=cart-error]"))
 	}
 }
+
+// TestGuestOrdersJoinTheAccount: an order placed as a guest, then an account signed in to (or
+// made) in the same browser, stays in sight — the order history, its page — when it was placed
+// with the account's e-mail; another browser's guest order, or one with another e-mail (someone
+// else's on a shared browser), does not. A new account whose copy reaches checkout after its first
+// page gets them when the copy arrives.
+func TestGuestOrdersJoinTheAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	place := func(cart, key, email string) string {
+		t.Helper()
+		e.do("POST", "/ui/cart/add", cart, addForm(checkouttest.SKUGrey), nil)
+		f := checkoutForm(key)
+		f.Set("email", email)
+		r := e.do("POST", "/ui/place-order", cart, f, nil)
+		id, ok := strings.CutPrefix(r.Header.Get("Location"), "/checkout/thanks?order=")
+		if !ok {
+			t.Fatalf("guest order from %s: %d → %q", cart, r.StatusCode, r.Header.Get("Location"))
+		}
+		return id
+	}
+	mine := place("g1", "k1", "ada@example.com")
+	theirs := place("g1", "k2", "someone@example.com") // a shared browser: someone else's
+	elsewhere := place("g2", "k3", "ada@example.com")  // another browser's cookie
+	copyOf := func(id, email string) {
+		checkouttest.Tx(t, e.pool, func(ctx context.Context, tx pgx.Tx) error {
+			return e.store.ApplyCustomer(ctx, tx, checkout.CustomerCopy{ID: id, Email: email, Name: "A"}, false, 1)
+		})
+	}
+	copyOf("cust-ada", "Ada@Example.com")
+	history := func(customer, cart string) []string {
+		t.Helper()
+		r := e.doAs(customer, "GET", "/fragments/order-history", cart, nil, nil)
+		var ids []string
+		r.doc.Find("[data-testid=order-history-order] a").Each(func(_ int, s *goquery.Selection) {
+			ids = append(ids, strings.TrimPrefix(s.AttrOr("href", ""), "/checkout/orders/"))
+		})
+		return ids
+	}
+	// Signed in with g1's cookie: Ada's guest order from it is hers at once.
+	if got := history("cust-ada", "g1"); len(got) != 1 || got[0] != mine {
+		t.Fatalf("history after sign-in: %v, want [%s]", got, mine)
+	}
+	if r := e.doAs("cust-ada", "GET", "/fragments/thanks?order="+mine, "", nil, nil); r.StatusCode != 200 {
+		t.Errorf("her guest order's thank-you page, from another device: %d", r.StatusCode)
+	}
+	for _, id := range []string{theirs, elsewhere} {
+		if r := e.doAs("cust-ada", "GET", "/fragments/order?order="+id, "", nil, nil); r.StatusCode != 404 {
+			t.Errorf("order %s is not hers: %d", id, r.StatusCode)
+		}
+	}
+	if r := e.do("GET", "/fragments/order?order="+theirs, "g1", nil, nil); r.StatusCode != 200 {
+		t.Errorf("the other guest's order left the guest cart: %d", r.StatusCode)
+	}
+
+	// A new account: its first page comes before checkout's copy of it.
+	bob := place("g3", "k4", "bob@example.com")
+	if got := history("cust-bob", "g3"); len(got) != 0 {
+		t.Fatalf("history without the account's copy: %v", got)
+	}
+	copyOf("cust-bob", "bob@example.com")
+	if got := history("cust-bob", ""); len(got) != 1 || got[0] != bob {
+		t.Fatalf("history once the copy arrived: %v, want [%s]", got, bob)
+	}
+}
