@@ -90,7 +90,7 @@ func Title(q string) string {
 
 // Handler serves the results for the q query parameter.
 func Handler(s Searcher, opts ...fragments.RenderOption) fiber.Handler {
-	opts = append([]fragments.RenderOption{fragments.MaxAge(MaxAge)}, opts...)
+	opts = slices.Clip(opts)
 	return func(c *fiber.Ctx) error {
 		q := c.Query(Param)
 		if r := []rune(q); len(r) > MaxQueryLength {
@@ -103,8 +103,14 @@ func Handler(s Searcher, opts ...fragments.RenderOption) fiber.Handler {
 				return fmt.Errorf("search: %w", err)
 			}
 		}
+		if len(products) == 0 {
+			// Nothing found — a typo, junk — is not kept by the shell or a browser: every such query
+			// would be a cache entry of its own, and a loop of them would push the popular ones out.
+			return fragments.Render(c, View(NewViewModel(q, products)), fragments.Private,
+				append(opts, fragments.Title(Title(q)))...)
+		}
 		return fragments.Render(c, View(NewViewModel(q, products)), fragments.Public,
-			append(slices.Clip(opts), fragments.Tags(productTags(products)...), fragments.Title(Title(q)))...)
+			append(opts, fragments.MaxAge(MaxAge), fragments.Tags(productTags(products)...), fragments.Title(Title(q)))...)
 	}
 }
 

@@ -51,6 +51,11 @@ func TestSearchStates(t *testing.T) {
 		if searched != tc.searched {
 			t.Errorf("%s: searched %v, want %v (%q)", tc.name, searched, tc.searched, gotQ)
 		}
+		// Nothing found is kept by nobody: every junk query would be a cache entry of its own.
+		cc := res.Header.Get("Cache-Control")
+		if kept := !strings.Contains(cc, "no-store"); kept != (len(tc.results) > 0) {
+			t.Errorf("%s: Cache-Control %q", tc.name, cc)
+		}
 		if doc.Find(`[data-testid="explore-search"][data-boundary="explore"]`).Length() != 1 {
 			t.Errorf("%s: no explore root", tc.name)
 		}
