@@ -46,7 +46,10 @@ import (
 )
 
 // Cookies the shell reads. Each is owned by one team (Set-Cookie passes only from its owner) or by
-// the shell itself (the CSRF cookie).
+// the shell itself (the CSRF cookie). Outside dev the browser holds each under the __Host- prefix
+// (browserCookie): a sibling subdomain or a plain-HTTP answer cannot plant one (a guest cart of the
+// attacker's, whose orders the victim would then place), and the shell renames the teams' Set-Cookie
+// to it, forwarding the team's own name to the team.
 const (
 	CartCookie    = "inlay_cart"    // owned by checkout
 	SessionCookie = "inlay_session" // owned by accounts
@@ -227,6 +230,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	}
 	s.sessions = newSessions(s.instances, sessionOwner, s.log)
 	s.proxy = newProxy(s.instances, teams, proxyOptions{sign: s.signContext, locales: cfg.Locales, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
+		dev:            cfg.Dev(),
 		sessionChanged: s.sessions.forget, unavailable: func(team string) bool {
 			st, ok := s.client.BreakerState(team)
 			return ok && st == gobreaker.StateOpen
@@ -739,7 +743,7 @@ func (s *Shell) signContext(c *fiber.Ctx, loc string) string { return s.sign(s.c
 // with accounts), the cart from checkout's cookie, the CSRF token from the shell's cookie (set now
 // when missing), the client's address, the locale.
 func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
-	session := c.Cookies(SessionCookie)
+	session := c.Cookies(browserCookie(SessionCookie, s.cfg.Dev()))
 	if !validToken(session) {
 		session = ""
 	}
@@ -752,7 +756,7 @@ func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 		c.Cookie(&fiber.Cookie{Name: name, Value: csrf, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev(),
 			SameSite: fiber.CookieSameSiteLaxMode})
 	}
-	cart := c.Cookies(CartCookie)
+	cart := c.Cookies(browserCookie(CartCookie, s.cfg.Dev()))
 	if !validToken(cart) {
 		cart = ""
 	}
@@ -791,11 +795,19 @@ func (s *Shell) sign(key sigKey) string {
 
 // csrfCookieName is the CSRF cookie's name: __Host- prefixed outside dev (where pages are served
 // over HTTPS).
-func (s *Shell) csrfCookieName() string {
-	if s.cfg.Dev() {
-		return CSRFCookie
+func (s *Shell) csrfCookieName() string { return browserCookie(CSRFCookie, s.cfg.Dev()) }
+
+// hostPrefix makes a cookie this host's alone: browsers take it only Secure, with Path=/ and no
+// Domain, and only from an HTTPS answer of this host.
+const hostPrefix = "__Host-"
+
+// browserCookie is the name the browser holds cookie name under: __Host- prefixed outside dev (where
+// pages are served over HTTPS), as it is in dev.
+func browserCookie(name string, dev bool) string {
+	if dev {
+		return name
 	}
-	return SecureCSRFCookie
+	return hostPrefix + name
 }
 
 func validToken(s string) bool {

@@ -588,3 +588,64 @@ func TestShellAssets(t *testing.T) {
 		t.Errorf("missing asset: %d", resp.StatusCode)
 	}
 }
+
+// TestCookiesOutsideDev: outside dev the browser holds the teams' cookies under the __Host- prefix,
+// which no sibling subdomain or plain-HTTP answer can plant: the shell renames a team's Set-Cookie
+// (Secure, Path=/, no Domain, as the prefix requires), reads only the prefixed names, and the team
+// gets its own name back.
+func TestCookiesOutsideDev(t *testing.T) {
+	checkout, accounts := newTeam(t), newTeam(t)
+	checkout.handle("/ui/cart/add", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: CartCookie, Value: "c1", Path: "/", HttpOnly: true, Domain: "example.com"})
+		fmt.Fprint(w, "ok")
+	})
+	accounts.handle("/ui/logout", func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie(SessionCookie); err != nil || ck.Value != "s1" {
+			t.Errorf("accounts got session cookie %v (%v), want its own name", ck, err)
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1})
+		fmt.Fprint(w, "bye")
+	})
+	s := startShell(t, map[string]*team{"checkout": checkout, "accounts": accounts}, nil, func(c *Config) { c.Env = "prod" })
+	post := func(path, cookie string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader("x=1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := post("/checkout/cart/add", "inlay_cart=planted")
+	var got *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == CartCookie {
+			t.Errorf("the cart cookie under its plain name: %v", c)
+		}
+		if c.Name == "__Host-"+CartCookie {
+			got = c
+		}
+	}
+	if got == nil || got.Value != "c1" || !got.Secure || got.Path != "/" || got.Domain != "" {
+		t.Fatalf("cart cookie %v, want __Host-inlay_cart=c1, Secure, Path=/, no Domain", got)
+	}
+	if fc := contextOf(t, s, checkout, "/ui/cart/add"); fc.CartID != "" {
+		t.Errorf("a planted plain inlay_cart was read: cart %q", fc.CartID)
+	}
+	post("/checkout/cart/add", "__Host-inlay_cart=c1")
+	if fc := contextOf(t, s, checkout, "/ui/cart/add"); fc.CartID != "c1" {
+		t.Errorf("cart %q, want the prefixed cookie's", fc.CartID)
+	}
+	resp = post("/accounts/logout", "__Host-inlay_session=s1")
+	deleted := false
+	for _, c := range resp.Cookies() {
+		deleted = deleted || c.Name == "__Host-"+SessionCookie && c.MaxAge < 0
+	}
+	if !deleted {
+		t.Errorf("sign-out did not delete the prefixed session cookie: %v", resp.Header.Values("Set-Cookie"))
+	}
+}
