@@ -403,6 +403,25 @@ func TestPrimaryFailure(t *testing.T) {
 	problem(t, f.do(t, "GET", "/v1/search?q=titan", "", ""), 503)
 }
 
+// TestCartChangeWithItsAnswerLost: checkout took an add and did not answer in time: the app is told
+// the units may have been added (504, in the OpenAPI document), not to try again, and the add was
+// sent once.
+func TestCartChangeWithItsAnswerLost(t *testing.T) {
+	f := start(t, fixtureOpts{deadlines: mobile.Deadlines{Checkout: 300 * time.Millisecond}})
+	f.chk.hang.Store(true)
+	before := f.chk.calls.Load()
+	a := f.do(t, "POST", "/v1/cart/items", "tok-good", `{"sku":"AU-02-OG","quantity":1}`)
+	problem(t, a, 504)
+	if !strings.Contains(string(a.body), "may have been applied") {
+		t.Errorf("504 body %s", a.body)
+	}
+	if n := f.chk.calls.Load() - before; n != 1 {
+		t.Errorf("the add reached checkout %d times, want once", n)
+	}
+	// Reading the cart while checkout hangs is a plain 503: nothing was changed.
+	problem(t, f.do(t, "GET", "/v1/cart", "tok-good", ""), 503)
+}
+
 func TestCatalogScreens(t *testing.T) {
 	f := start(t, fixtureOpts{})
 	var home mobile.HomeScreen

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +48,9 @@ func (b *BFF) registerTeams() {
 	}, b.cart)
 	huma.Register(b.api, huma.Operation{
 		OperationID: "add-to-cart", Method: http.MethodPost, Path: "/v1/cart/items", Tags: []string{"cart"},
-		Summary: "Add to cart", Description: "Adds quantity units of sku; 409 when the stock or the line limit does not allow it.",
-		Security: bearerAuth, MaxBodyBytes: b.opts.BodyLimit, Errors: body,
+		Summary: "Add to cart", Description: "Adds quantity units of sku; 409 when the stock or the line limit does not allow it; " +
+			"504 when checkout took the request and its answer was lost: the units may have been added, so read the cart before adding again.",
+		Security: bearerAuth, MaxBodyBytes: b.opts.BodyLimit, Errors: append(slices.Clip(body), http.StatusGatewayTimeout),
 	}, b.addToCart)
 	huma.Register(b.api, huma.Operation{
 		OperationID: "remove-from-cart", Method: http.MethodDelete, Path: "/v1/cart/items/{sku}", Tags: []string{"cart"},
@@ -280,7 +282,7 @@ type AddToCartInput struct {
 func (b *BFF) addToCart(ctx context.Context, in *AddToCartInput) (*CartOutput, error) {
 	var c checkoutCart
 	body := map[string]any{"sku": in.Body.SKU, "quantity": in.Body.Quantity}
-	if err := b.do(detach(ctx), reqCtx(ctx), call{team: teamCheckout, method: http.MethodPost, path: "/v1/cart/items", body: body}, &c); err != nil {
+	if err := b.do(detach(ctx), reqCtx(ctx), call{team: teamCheckout, method: http.MethodPost, path: "/v1/cart/items", body: body, change: true}, &c); err != nil {
 		return nil, primaryError(err)
 	}
 	return cartOf(c), nil

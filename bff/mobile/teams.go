@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -29,6 +30,9 @@ type call struct {
 	idempotencyKey string
 	// timeout is the call's deadline; the team's when zero.
 	timeout time.Duration
+	// change marks a call that changes something and cannot be repeated safely (no Idempotency-Key):
+	// its answer lost, the app is told the change may have been applied (504), not to try again.
+	change bool
 }
 
 // teamError is a team's answer that the screen cannot use: its status (0 when there was none: a
@@ -39,6 +43,9 @@ type teamError struct {
 	detail string
 	fields map[string]string // the fields the team found invalid, with its messages
 	err    error
+	// unknown: a change (POST, PATCH without an Idempotency-Key) whose answer was lost — a timeout,
+	// a reset — so the team may have applied it: the app must look before sending it again.
+	unknown bool
 }
 
 func (e *teamError) Error() string {
@@ -95,7 +102,8 @@ func (b *BFF) doStatus(ctx context.Context, rc *requestContext, c call, out any)
 		}
 		b.opts.Log.WarnContext(ctx, "team call failed", "team", c.team, "path", c.path, "status", status,
 			"duration", time.Since(start), "error", err.Error())
-		return 0, &teamError{team: c.team, status: status, err: err}
+		reached := status == 0 && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, fragments.ErrBreakerOpen)
+		return 0, &teamError{team: c.team, status: status, err: err, unknown: c.change && c.idempotencyKey == "" && reached}
 	}
 	defer resp.Release()
 	if resp.Status < 200 || resp.Status > 299 {
@@ -181,6 +189,9 @@ func primaryError(err error) error {
 			return huma.NewError(te.status, detail)
 		case http.StatusTooManyRequests:
 			return huma.ErrorWithHeaders(huma.NewError(te.status, "too many requests"), http.Header{"Retry-After": {"60"}})
+		}
+		if te.unknown {
+			return huma.NewError(http.StatusGatewayTimeout, te.team+" did not answer in time; the change may have been applied: read it again before sending it again")
 		}
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(te.team+" is unavailable; try again shortly"),
 			http.Header{"Retry-After": {"5"}})
