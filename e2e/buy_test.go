@@ -129,6 +129,21 @@ func TestBuy(t *testing.T) {
 		}
 	})
 
+	// Two tabs of one browser: what one adds, the other's Mini Cart shows without a reload.
+	t.Run("MiniCartFollowsOtherTabs", func(t *testing.T) {
+		it := items[0]
+		tabA := Browser(t)
+		sfOpen(t, tabA, p.Shell+"/")
+		tabB, cancel := chromedp.NewContext(tabA)
+		defer cancel()
+		sfWaitAddToCart(t, tabB, p.Shell+it.URL(), it)
+		if err := chromedp.Do(tabB, chromedp.Click(chromedp.CSS(`[data-testid="add-to-cart-button"]`))); err != nil {
+			t.Fatalf("add %s: %v", it.Variant.SKU, err)
+		}
+		sfWaitJS(t, tabB, "this tab's mini cart shows 1", `document.querySelector('[data-testid="mini-cart-count"]')?.textContent.trim() === "1"`)
+		sfWaitJS(t, tabA, "the other tab's mini cart shows 1", `document.querySelector('[data-testid="mini-cart-count"]')?.textContent.trim() === "1"`)
+	})
+
 	t.Run("DeclinedCard", func(t *testing.T) {
 		it := items[1]
 		tab := Browser(t)

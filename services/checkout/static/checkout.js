@@ -49,7 +49,10 @@ if (!document.documentElement.dataset[installed]) {
   });
 
   // --- Mini Cart ---------------------------------------------------------------------------------
-  document.addEventListener("checkout:cart-updated", async () => {
+  // It reloads itself when this page changed the cart (and flashes), when another tab of this
+  // browser did (a BroadcastChannel message), and when the tab is shown again: two tabs never show
+  // two counts for long.
+  const refreshMiniCart = async (flash) => {
     const carts = document.querySelectorAll("[data-checkout-mini-cart]");
     if (carts.length === 0) return;
     try {
@@ -62,6 +65,7 @@ if (!document.documentElement.dataset[installed]) {
         const next = tpl.content.firstElementChild;
         if (!next) continue;
         old.replaceWith(next);
+        if (!flash) continue;
         next.classList.add("co-mini--flash");
         next.setAttribute("data-flash", "");
         setTimeout(() => {
@@ -72,6 +76,15 @@ if (!document.documentElement.dataset[installed]) {
     } catch {
       // The mini cart keeps its old count; the next page shows the right one.
     }
+  };
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel("checkout-cart") : null;
+  channel?.addEventListener("message", () => refreshMiniCart(false));
+  document.addEventListener("checkout:cart-updated", () => {
+    refreshMiniCart(true);
+    channel?.postMessage("cart-updated");
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refreshMiniCart(false);
   });
 
   // --- Checkout form -----------------------------------------------------------------------------
