@@ -129,11 +129,12 @@ func NewCart(c checkout.Cart) Cart {
 var cartErrors = map[string]string{
 	"unknown":      "This tractor does not exist.",
 	"out-of-stock": "Sorry, this tractor is out of stock.",
-	"line-limit":   "You cannot add more of this tractor.",
-	"cart-full":    "Your basket is full: " + checkout.ErrCartFull.Error() + ".",
-	"invalid":      "This tractor could not be added.",
-	"too-many":     "We do not have that many of this tractor: please choose fewer.",
-	"gone":         "That tractor is no longer in your basket.",
+	"line-limit": "Your basket already holds as many of this tractor as you can order: at most " +
+		strconv.Itoa(checkout.MaxQuantity) + " of one tractor, and no more than we have in stock.",
+	"cart-full": "Your basket is full: " + checkout.ErrCartFull.Error() + ".",
+	"invalid":   "This tractor could not be added.",
+	"too-many":  "We do not have that many of this tractor: please choose fewer.",
+	"gone":      "That tractor is no longer in your basket.",
 	"reorder-short": "Some tractors of that order are no longer in stock, or no longer fit in the basket: " +
 		"they were not put back.",
 	"quantity": "Please choose a quantity from 1 to " + strconv.Itoa(checkout.MaxQuantity) + ".",
