@@ -12,7 +12,8 @@
 // Inside a team, one shape (CheckShape, CheckEventHomes):
 //
 //   - The root package (services/<context>) is the team's language: types, rules, errors. It imports
-//     only the standard library and services/kit/errs.
+//     only the standard library, services/kit/errs and services/kit/clientip (both
+//     dependency-free: error codes, and who a client is).
 //   - ui/, api/ and events/ never import the team's postgres/ or redis/: they depend on small
 //     interfaces that the root package or the consumer declares. Only cmd/ wires adapters together.
 //   - Published event types and their examples live in events/ (events/testdata), never in storage:

@@ -17,7 +17,7 @@ import (
 
 // rootMayImport are the module packages a team's root package may import besides the standard
 // library.
-var rootMayImport = []string{"services/kit/errs"}
+var rootMayImport = []string{"services/kit/errs", "services/kit/clientip"}
 
 // adapters are a team's storage packages; ports are the packages that must reach them only through
 // interfaces.
@@ -27,7 +27,7 @@ var (
 )
 
 // CheckShape returns every import in pkgs that breaks a team's shape: a root package importing
-// anything but the standard library and services/kit/errs (its own external tests may import it), and
+// anything but the standard library, services/kit/errs and services/kit/clientip (its own external tests may import it), and
 // a package under ui/, api/ or events/ importing the same team's postgres/ or redis/.
 func CheckShape(module string, pkgs []Package) []Violation {
 	var out []Violation
@@ -40,7 +40,7 @@ func CheckShape(module string, pkgs []Package) []Violation {
 			switch {
 			case rest == "":
 				if !isStdlib(imp) && imp != p.ImportPath && !slices.Contains(qualify(module, rootMayImport), imp) {
-					out = append(out, Violation{From: p.ImportPath, To: "imports " + imp, Rule: "a team's root package imports only the standard library and services/kit/errs"})
+					out = append(out, Violation{From: p.ImportPath, To: "imports " + imp, Rule: "a team's root package imports only the standard library, services/kit/errs and services/kit/clientip"})
 				}
 			case slices.Contains(ports, first(rest)):
 				if impCtx, impRest := teamPath(module, imp); impCtx == ctx && slices.Contains(adapters, first(impRest)) {

@@ -32,7 +32,7 @@ func TestCheckShape(t *testing.T) {
 	m := module
 	co := m + "/services/checkout"
 	const (
-		rootRule = " (a team's root package imports only the standard library and services/kit/errs)"
+		rootRule = " (a team's root package imports only the standard library, services/kit/errs and services/kit/clientip)"
 		portRule = " (ui/, api/ and events/ reach postgres/ and redis/ only through interfaces; cmd/ wires them)"
 	)
 	tests := []struct {

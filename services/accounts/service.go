@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
+
+	"github.com/inlay-dev/inlay/services/kit/clientip"
 )
 
 // Customers is what Service needs of the customer store.
@@ -299,18 +300,5 @@ func ValidSessionID(id string) bool {
 
 // throttleClient is the address the sign-in throttle counts a client's failures under: an IPv6
 // address by its /64 (one subscriber's network, where the addresses are the subscriber's to
-// choose), any other as it is, "unknown" when there is none.
-func throttleClient(client string) string {
-	a, err := netip.ParseAddr(client)
-	switch {
-	case client == "":
-		return "unknown"
-	case err != nil || !a.Is6() || a.Is4In6():
-		return client
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return client
-	}
-	return p.String()
-}
+// choose), any other as it is, "unknown" when there is none (clientip.Key, as the BFFs' limits).
+func throttleClient(client string) string { return clientip.Key(client) }
