@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -428,5 +429,34 @@ func TestProxiedChangeWithItsAnswerLost(t *testing.T) {
 	}
 	if n := countRequests(inspire) - before; n != 1 {
 		t.Errorf("the post reached the team %d times, want once", n)
+	}
+}
+
+// TestSlowTeamsKeptAsset: a team slower than staticTimeout to send an asset the shell kept gets the
+// page its kept copy then, not after the proxy's 10 s (the team's late answer, "v2" after 6 s, is
+// never what the browser gets).
+func TestSlowTeamsKeptAsset(t *testing.T) {
+	explore := newTeam(t)
+	var calls atomic.Int32
+	explore.handle("/static/explore.abc.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		if calls.Add(1) > 1 {
+			select {
+			case <-time.After(6 * time.Second): // a slow team, past staticTimeout
+			case <-r.Context().Done():
+				return
+			}
+			fmt.Fprint(w, "v2")
+			return
+		}
+		fmt.Fprint(w, "v1")
+	})
+	s := startShell(t, map[string]*team{"explore": explore}, nil, nil)
+	if resp, body := get(t, s.url+"/static/explore/explore.abc.css", nil); resp.StatusCode != 200 || body != "v1" {
+		t.Fatalf("asset: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := get(t, s.url+"/static/explore/explore.abc.css", nil); resp.StatusCode != 200 || body != "v1" {
+		t.Errorf("asset from a slow team: %d %q, want the kept copy", resp.StatusCode, body)
 	}
 }

@@ -70,6 +70,11 @@ type proxyInstance struct {
 
 const proxyTimeout = 10 * time.Second
 
+// staticTimeout bounds a team's static asset: a stylesheet or a script a page waits on, small, and
+// kept by the shell (immutable ones) — a team that cannot send one within it is as good as down, and
+// the page gets the kept copy (or its 503) now rather than after proxyTimeout.
+const staticTimeout = 3 * time.Second
+
 // newProxy builds the proxy to the instances of every team, taking each request's instance from
 // their rotation.
 func newProxy(instances *fragments.Instances, teams fragments.Teams, opts proxyOptions) *proxy {
@@ -133,7 +138,11 @@ func (p *proxy) do(c *fiber.Ctx, t *proxyTeam, path string, req *fasthttp.Reques
 		uri.SetScheme(pi.scheme)
 		uri.SetHost(pi.host)
 		uri.SetPath(pi.prefix + path)
-		err := pi.client.DoTimeout(req, resp, proxyTimeout)
+		timeout := proxyTimeout
+		if safe && strings.HasPrefix(path, "/static/") {
+			timeout = staticTimeout
+		}
+		err := pi.client.DoTimeout(req, resp, timeout)
 		tried++
 		retry := false
 		switch {
