@@ -1,6 +1,9 @@
 package checkout
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // CustomerCopy is checkout's copy of an account, kept by accounts' events: what prefills the checkout
 // form of a signed-in customer.
@@ -9,6 +12,8 @@ type CustomerCopy struct {
 	Email   string
 	Name    string
 	Address Address
+	// RegisteredAt is when the account was made (customer.registered's); zero when not known.
+	RegisteredAt time.Time
 }
 
 // Address is a customer's postal address.

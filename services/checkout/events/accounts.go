@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,7 +47,8 @@ type customer struct {
 		Postcode string `json:"postcode"`
 		Country  string `json:"country"`
 	} `json:"address"`
-	Version int64 `json:"version"`
+	RegisteredAt time.Time `json:"registeredAt"`
+	Version      int64     `json:"version"`
 }
 
 func decodeCustomer(e kitevents.Event) (checkout.CustomerCopy, int64, error) {
@@ -58,7 +60,7 @@ func decodeCustomer(e kitevents.Event) (checkout.CustomerCopy, int64, error) {
 		return checkout.CustomerCopy{}, 0, kitevents.Permanent(fmt.Errorf("%s: no customer id or version", e.Type))
 	}
 	a := p.Address
-	return checkout.CustomerCopy{ID: p.CustomerID, Email: p.Email, Name: p.Name,
+	return checkout.CustomerCopy{ID: p.CustomerID, Email: p.Email, Name: p.Name, RegisteredAt: p.RegisteredAt,
 		Address: checkout.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}}, p.Version, nil
 }
 

@@ -28,22 +28,37 @@ func (s *Store) ApplyCustomer(ctx context.Context, tx pgx.Tx, c checkout.Custome
 	if err != nil {
 		return fmt.Errorf("apply customer %s: %w", c.ID, err)
 	}
-	// A guest cart the customer signed in with before this copy existed: its orders placed with
-	// this e-mail are the customer's now.
+	// When the account was made, whichever event brings it (a newer address.changed may have come
+	// first, and the version guard above would drop the registration's).
+	if !c.RegisteredAt.IsZero() {
+		if _, err := tx.Exec(ctx, `UPDATE customers SET registered_at = $2 WHERE id = $1 AND registered_at IS NULL`,
+			c.ID, c.RegisteredAt); err != nil {
+			return fmt.Errorf("apply customer %s: registered at: %w", c.ID, err)
+		}
+	}
+	// A guest cart the customer signed in with before this copy existed: its orders are the
+	// customer's now (adoptable's rules).
 	if _, err := tx.Exec(ctx, `UPDATE orders o SET customer_id = $1
-		FROM adopted_carts a WHERE a.customer_id = $1 AND o.cart_id = a.cart_id
-			AND o.customer_id = '' AND $2 <> '' AND lower(o.email) = lower($2)`, c.ID, c.Email); err != nil {
+		FROM adopted_carts a, customers c WHERE a.customer_id = $1 AND o.cart_id = a.cart_id AND c.id = $1
+			AND `+adoptable, c.ID); err != nil {
 		return fmt.Errorf("apply customer %s: its guest orders: %w", c.ID, err)
 	}
 	return nil
 }
 
+// adoptable is when guest order o joins customer copy c: placed as a guest with the account's e-mail
+// after the account was made. An account made afterwards with that e-mail proves nothing (addresses
+// are not verified): on a shared browser, anyone could take a stranger's guest order by registering
+// their address.
+const adoptable = `o.customer_id = '' AND c.email <> '' AND lower(o.email) = lower(c.email)
+	AND c.registered_at IS NOT NULL AND o.created_at > c.registered_at`
+
 // AdoptGuestOrders records that customer signed in with guest cart cartID (its lines merged into
-// theirs) and makes that cart's guest orders placed with the customer's e-mail theirs: an order
-// placed as a guest, then an account made or signed in to, stays in sight (order history, its
-// thank-you page). Only this browser's guest cart, and only with the account's e-mail: another
-// person's guest order on a shared browser stays theirs. Without checkout's copy of the account
-// yet, ApplyCustomer does it when the copy arrives.
+// theirs) and makes that cart's guest orders placed with the customer's e-mail, after the account
+// was made, theirs (adoptable): a customer who ordered without signing in, then signed in, finds the
+// order in their history and on its page. Only this browser's guest cart, only with the account's
+// e-mail, only an account older than the order: another person's guest order on a shared browser
+// stays theirs. Without checkout's copy of the account yet, ApplyCustomer does it when it arrives.
 func (s *Store) AdoptGuestOrders(ctx context.Context, cartID, customerID string) error {
 	if cartID == "" || customerID == "" {
 		return nil
@@ -51,8 +66,7 @@ func (s *Store) AdoptGuestOrders(ctx context.Context, cartID, customerID string)
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO adopted_carts (cart_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cartID, customerID)
 	b.Queue(`UPDATE orders o SET customer_id = $2 FROM customers c
-		WHERE c.id = $2 AND o.cart_id = $1 AND o.customer_id = '' AND c.email <> '' AND lower(o.email) = lower(c.email)`,
-		cartID, customerID)
+		WHERE c.id = $2 AND o.cart_id = $1 AND `+adoptable, cartID, customerID)
 	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("adopt guest orders of cart %s: %w", cartID, err)
 	}
