@@ -65,8 +65,8 @@ func (p Proxies) Client(peer netip.Addr, xff []string) string {
 	for i := len(xff) - 1; i >= 0; i-- {
 		hops := strings.Split(xff[i], ",")
 		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
+			a, ok := parseHop(hops[j])
+			if !ok {
 				return client.String() // a malformed hop: stop at the last good one
 			}
 			client = a.Unmap()
@@ -78,6 +78,29 @@ func (p Proxies) Client(peer netip.Addr, xff []string) string {
 	return client.String()
 }
 
+// parseHop reads one X-Forwarded-For hop: an address, or one with a port as some proxies write it
+// ("198.51.100.7:5555", "[2001:db8::1]:443"), or a bracketed IPv6 address.
+func parseHop(hop string) (netip.Addr, bool) {
+	hop = strings.TrimSpace(hop)
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr(), true
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(hop, "["), "]")); err == nil && strings.HasPrefix(hop, "[") {
+		return a, true
+	}
+	return netip.Addr{}, false
+}
+
+// nat64 and teredo carry an IPv4 client inside an IPv6 address (RFC 6052, RFC 4380): their /64 is
+// every such client at once, so they are counted by the whole address.
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	teredo = netip.MustParsePrefix("2001::/32")
+)
+
 // Key is what a per-client limit counts client (an address) under: an IPv4 address as it is, an
 // IPv6 address by its /64 (one subscriber's network: anyone holding a /64 has 2^64 addresses, so a
 // limit per address would be no limit), anything else as it is, and "unknown" for none.
@@ -86,7 +109,7 @@ func Key(client string) string {
 	switch {
 	case client == "":
 		return "unknown"
-	case err != nil || !a.Is6() || a.Is4In6():
+	case err != nil || !a.Is6() || a.Is4In6() || nat64.Contains(a) || teredo.Contains(a):
 		return client
 	}
 	p, err := a.Prefix(64)

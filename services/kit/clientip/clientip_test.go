@@ -25,6 +25,10 @@ func TestClient(t *testing.T) {
 		{"10.0.0.2", []string{"garbage, 198.51.100.9"}, "198.51.100.9"},
 		{"10.0.0.2", []string{"198.51.100.9, garbage"}, "10.0.0.2"},
 		{"::ffff:10.0.0.2", []string{"198.51.100.9"}, "198.51.100.9"},
+		// Proxies that write the client's port, or brackets.
+		{"10.0.0.2", []string{"198.51.100.9:5555"}, "198.51.100.9"},
+		{"10.0.0.2", []string{"[2001:db8::1]:443"}, "2001:db8::1"},
+		{"10.0.0.2", []string{"[2001:db8::2]"}, "2001:db8::2"},
 	} {
 		if got := tp.Client(netip.MustParseAddr(tc.peer), tc.xff); got != tc.want {
 			t.Errorf("Client(%s, %q) = %q, want %q", tc.peer, tc.xff, got, tc.want)
@@ -52,6 +56,8 @@ func TestKey(t *testing.T) {
 		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
 		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
 		"::ffff:198.51.100.9":  "::ffff:198.51.100.9",
+		"64:ff9b::c633:6409":   "64:ff9b::c633:6409",  // NAT64: an IPv4 client each
+		"2001:0:4136:e378::1":  "2001:0:4136:e378::1", // Teredo
 		"not an address":       "not an address",
 	} {
 		if got := clientip.Key(in); got != want {
