@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
+	"github.com/inlay-dev/inlay/services/checkout"
 	"github.com/inlay-dev/inlay/services/checkout/ui/fallback"
 	"github.com/inlay-dev/inlay/services/checkout/ui/order"
 	"github.com/inlay-dev/inlay/services/kit/errs"
@@ -40,6 +41,11 @@ func Handler(orders order.Reader, opts ...fragments.RenderOption) fiber.Handler 
 		}
 		v := order.NewView(o)
 		v.CSRF = fragments.ContextFrom(c.UserContext()).CSRF
-		return fragments.Render(c, ThanksView(ThanksModel{Order: v}), fragments.Private, opts...)
+		ro := opts
+		if o.Status == checkout.Cancelled {
+			// The tab says what the heading says.
+			ro = append(slices.Clip(opts), fragments.Title(CancelledHeading))
+		}
+		return fragments.Render(c, ThanksView(ThanksModel{Order: v}), fragments.Private, ro...)
 	}
 }

@@ -60,5 +60,8 @@ func TestThanksCancelled(t *testing.T) {
 		if got := uitest.Text(r.Doc, "[data-testid=thanks-heading]"); got != want {
 			t.Errorf("%s: heading %q, want %q", status, got, want)
 		}
+		if title := r.Header.Get(fragments.TitleHeader); (status == checkout.Cancelled) != (title != "") {
+			t.Errorf("%s: %s %q (the page's title says what the heading says)", status, fragments.TitleHeader, title)
+		}
 	}
 }
