@@ -25,9 +25,11 @@ import (
 // Name is the fragment's name in checkout's manifest.
 const Name = "checkout"
 
-// FormTaker returns, and forgets, the refused form kept for a cart (ok=false when there is none).
+// FormTaker returns, and forgets, the refused form kept for a cart (ok=false when there is none), and
+// keeps one again (SaveForm).
 type FormTaker interface {
 	TakeForm(ctx context.Context, cartID string) (f checkout.CheckoutForm, errs checkout.FieldErrors, ok bool, err error)
+	SaveForm(ctx context.Context, cartID string, f checkout.CheckoutForm, errs checkout.FieldErrors) error
 }
 
 // Basket is what placing an order does to the cart: claim it for the order, read its lines, keep a
@@ -179,6 +181,11 @@ func Handler(carts cart.LineReader, items cart.ItemReader, forms FormTaker, cust
 				m.Form, m.Errors = f, errs
 				m.Error = errs[generalError]
 				delete(m.Errors, generalError)
+				if m.Cart.Short() {
+					// The way out is the basket (the page links to it): what was typed waits for the
+					// shopper's return, without its errors. Best effort: a form lost here is retyped.
+					_ = forms.SaveForm(ctx, crt.ID, f, nil)
+				}
 			}
 		}
 		if fc := fragments.ContextFrom(ctx); customers != nil && !fc.Guest() {

@@ -178,9 +178,14 @@ func TestPageShortOfStock(t *testing.T) {
 		}
 		return items, err
 	}}
+	var kept *checkout.CheckoutForm
+	var keptErrs checkout.FieldErrors
 	refused := uitest.Carts{LinesFunc: lines, TakeFormFunc: func(context.Context, string) (checkout.CheckoutForm, checkout.FieldErrors, bool, error) {
 		return checkout.CheckoutForm{FirstName: "Ada", StoreID: "store-b", IdempotencyKey: "k1"},
 			checkout.FieldErrors{"_": "Heritage Workhorse Verdant Field: only 1 left, fewer than the basket holds"}, true, nil
+	}, SaveFormFunc: func(_ context.Context, _ string, f checkout.CheckoutForm, fe checkout.FieldErrors) error {
+		kept, keptErrs = &f, fe
+		return nil
 	}}
 	r := uitest.Do(t, checkoutpage.Handler(refused, store, refused, nil), uitest.Request{Context: fragments.Context{CartID: "c1"}})
 	if got := uitest.Text(r.Doc, "[data-testid=checkout-error]"); !strings.Contains(got, "only 1 left") {
@@ -194,6 +199,10 @@ func TestPageShortOfStock(t *testing.T) {
 	}
 	if _, short := r.Doc.Find("form[data-checkout-form]").Attr("data-checkout-short"); !short {
 		t.Error("the form does not tell its script the basket is short")
+	}
+	// What was typed waits for the return from the basket, without its errors.
+	if kept == nil || kept.FirstName != "Ada" || kept.StoreID != "store-b" || keptErrs != nil {
+		t.Errorf("form kept for the return: %+v, errors %v", kept, keptErrs)
 	}
 }
 
