@@ -142,6 +142,13 @@ func TestBuy(t *testing.T) {
 		}
 		sfWaitJS(t, tabB, "this tab's mini cart shows 1", `document.querySelector('[data-testid="mini-cart-count"]')?.textContent.trim() === "1"`)
 		sfWaitJS(t, tabA, "the other tab's mini cart shows 1", `document.querySelector('[data-testid="mini-cart-count"]')?.textContent.trim() === "1"`)
+		// A line removed on the cart page (a form post, no script involved): the other tab follows too.
+		sfOpen(t, tabB, p.Shell+"/checkout/cart")
+		line := fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, it.Variant.SKU)
+		if resp, err := sfClickNav(tabB, line+` [data-testid="cart-line-remove"]`); err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("remove %s: %+v (%v)", it.Variant.SKU, resp, err)
+		}
+		sfWaitJS(t, tabA, "the other tab's mini cart empty", `document.querySelector('[data-testid="mini-cart"]')?.dataset.quantity === "0"`)
 	})
 
 	t.Run("DeclinedCard", func(t *testing.T) {

@@ -86,6 +86,14 @@ if (!document.documentElement.dataset[installed]) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") refreshMiniCart(false);
   });
+  // A page that shows the cart as it is after a change made without this script (the cart page after
+  // a line was removed or changed there, a thank-you page after the lines were ordered) tells the
+  // other tabs, once per page.
+  const announce = () => {
+    if (document.querySelector("[data-checkout-announce]")) channel?.postMessage("cart-updated");
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", announce, { once: true });
+  else announce();
 
   // --- Checkout form -----------------------------------------------------------------------------
   const luhn = (digits) => {

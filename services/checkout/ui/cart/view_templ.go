@@ -37,7 +37,7 @@ func CartView(m CartModel) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"co-cart\" data-boundary=\"checkout\" data-testid=\"checkout-cart\"><h1>Basket</h1>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"co-cart\" data-boundary=\"checkout\" data-testid=\"checkout-cart\" data-checkout-announce><h1>Basket</h1>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

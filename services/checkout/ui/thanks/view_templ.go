@@ -36,7 +36,7 @@ func ThanksView(m ThanksModel) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"co-thanks\" data-boundary=\"checkout\" data-testid=\"checkout-thanks\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"co-thanks\" data-boundary=\"checkout\" data-testid=\"checkout-thanks\" data-checkout-announce>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
