@@ -598,7 +598,8 @@ func (in *Instances) Close() { in.client.CloseIdleConnections() }
 
 // Refused reports whether err means the request never reached a handler of the instance: the
 // connection was refused, or was reset or closed before any byte of the answer (an instance that
-// is stopping). Such a request may go to another instance.
+// is stopping). Such a request may go to another instance when sending it twice is harmless (a
+// refused connection sent nothing; Client.try's retryable says which others).
 func Refused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)

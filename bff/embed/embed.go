@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -40,6 +39,7 @@ import (
 	"github.com/inlay-dev/inlay/services/kit/errs"
 	"github.com/inlay-dev/inlay/services/kit/localrate"
 	"github.com/inlay-dev/inlay/services/kit/redisdb"
+	"github.com/inlay-dev/inlay/services/kit/server"
 	"github.com/inlay-dev/inlay/services/kit/tracing"
 	"github.com/inlay-dev/inlay/shell/compose"
 )
@@ -96,8 +96,7 @@ type Embed struct {
 	cache      *compose.Cache
 	engine     *compose.Engine
 	limiter    *leaser
-	local      localrate.Limiter // the rate limits while Redis cannot be asked
-	outage     redisdb.Outage
+	limits     localrate.Shared // the rate limits' fallback while Redis cannot be asked
 }
 
 // New builds the gateway: the fragments client, the teams (their manifests read once; Run keeps
@@ -110,7 +109,8 @@ func New(ctx context.Context, opts Options) (*Embed, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	e := &Embed{opts: opts, storefront: strings.TrimSuffix(u.String(), "/"), limiter: newLeaser(opts.Redis, nil)}
+	e := &Embed{opts: opts, storefront: strings.TrimSuffix(u.String(), "/"), limiter: newLeaser(opts.Redis, nil),
+		limits: localrate.Shared{Log: opts.Log}}
 	e.client, err = fragments.NewClient(fragments.ClientOptions{
 		Teams:      opts.Teams,
 		DNSRefresh: opts.DNSRefresh,
@@ -225,15 +225,8 @@ func (e *Embed) authenticate(c *fiber.Ctx) (caller, error) {
 	if origin == "" || !p.AllowsOrigin(origin) {
 		return caller{}, errs.Errorf(errs.EFORBIDDEN, "this key is not for this origin")
 	}
-	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-	var xff []string
-	if len(e.opts.Proxies) > 0 {
-		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
-			xff = append(xff, string(v))
-		}
-	}
 	return caller{partner: p, kind: Publishable, key: keyName(key), origin: strings.Clone(origin),
-		client: clientip.Key(e.opts.Proxies.Client(peer, xff))}, nil
+		client: clientip.Key(server.ClientAddr(c, e.opts.Proxies))}, nil
 }
 
 // ClientRate is how many requests a minute one client address (an IPv6 one by its /64) may make
@@ -279,20 +272,12 @@ func (e *Embed) limit(c *fiber.Ctx, who caller) error {
 	return nil
 }
 
-// allow spends one of key's perMinute requests in Redis (leased, shared by every instance); while
-// Redis cannot be asked (an error, or one within redisdb.OutageWindow), in this process alone
-// (localrate): an outage neither refuses every partner's request nor lifts the limits.
+// allow spends one of key's perMinute requests in Redis (leased, shared by every instance), or in
+// this process while Redis cannot be asked (localrate.Shared).
 func (e *Embed) allow(ctx context.Context, key string, perMinute int) (bool, time.Duration) {
-	if !e.outage.Down() {
-		ok, retry, err := e.limiter.allow(ctx, key, perMinute)
-		if err == nil {
-			return ok, retry
-		}
-		if e.outage.Record(err) {
-			e.opts.Log.WarnContext(ctx, "rate limit: redis failed; counting in this process for a moment", "error", err.Error())
-		}
-	}
-	return e.local.Allow(key, perMinute, time.Now())
+	return e.limits.Allow(ctx, key, perMinute, func(ctx context.Context) (bool, time.Duration, error) {
+		return e.limiter.allow(ctx, key, perMinute)
+	})
 }
 
 func (e *Embed) preflight(c *fiber.Ctx) error {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +14,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/inlay-dev/inlay/fragments"
 	"github.com/inlay-dev/inlay/services/kit/clientip"
@@ -76,15 +74,8 @@ func (rc *requestContext) forwarded() fragments.Forwarded {
 // of the bearer token's when there is one: 429 with Retry-After when either is spent.
 func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	fc := humafiber.Unwrap(ctx)
-	peer, _ := netip.AddrFromSlice(fc.Context().RemoteIP())
-	var xff []string
-	if len(b.opts.Proxies) > 0 {
-		for _, v := range fc.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
-			xff = append(xff, string(v))
-		}
-	}
 	rc := &requestContext{
-		client:    b.opts.Proxies.Client(peer, xff),
+		client:    server.ClientAddr(fc, b.opts.Proxies),
 		language:  clip(fc.Get("Accept-Language"), 256),
 		userAgent: clip(fc.Get("User-Agent"), 512),
 		requestID: strings.Clone(server.RequestID(fc)),
@@ -101,7 +92,13 @@ func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	limitCtx, cancel := context.WithTimeout(ctx.Context(), 200*time.Millisecond)
 	defer cancel()
 	for _, key := range keys {
-		ok, retry := b.allow(limitCtx, key)
+		ok, retry := b.limits.Allow(limitCtx, key, b.opts.RatePerMinute, func(ctx context.Context) (bool, time.Duration, error) {
+			res, err := b.limiter.Allow(ctx, key, redis_rate.PerMinute(b.opts.RatePerMinute))
+			if err != nil {
+				return false, 0, err
+			}
+			return res.Allowed > 0, res.RetryAfter, nil
+		})
 		if !ok {
 			ctx.SetHeader("Retry-After", strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second))))
 			_ = huma.WriteErr(b.api, ctx, http.StatusTooManyRequests, "too many requests; try again later")
@@ -109,22 +106,6 @@ func (b *BFF) rateLimit(ctx huma.Context, next func(huma.Context)) {
 		}
 	}
 	next(huma.WithValue(ctx, requestContextKey{}, rc))
-}
-
-// allow spends one request of key's rate in Redis, shared by every instance; while Redis cannot be
-// asked (an error, or one within redisdb.OutageWindow), in this process alone (localrate): an outage
-// neither refuses every app request nor lifts the limits.
-func (b *BFF) allow(ctx context.Context, key string) (bool, time.Duration) {
-	if !b.outage.Down() {
-		res, err := b.limiter.Allow(ctx, key, redis_rate.PerMinute(b.opts.RatePerMinute))
-		if err == nil {
-			return res.Allowed > 0, res.RetryAfter
-		}
-		if b.outage.Record(err) {
-			b.opts.Log.WarnContext(ctx, "rate limit: redis failed; counting in this process for a moment", "error", err.Error())
-		}
-	}
-	return b.local.Allow(key, b.opts.RatePerMinute, time.Now())
 }
 
 // authenticate resolves the bearer token of an operation that requires one (its Security names

@@ -139,8 +139,7 @@ type BFF struct {
 	client  *fragments.Client
 	tokens  *tokens
 	limiter *redis_rate.Limiter
-	local   localrate.Limiter // the rate limits while Redis cannot be asked
-	outage  redisdb.Outage
+	limits  localrate.Shared // the rate limits' fallback while Redis cannot be asked
 	api     huma.API
 	stop    context.CancelFunc // ends the instances' health checks
 }
@@ -187,7 +186,8 @@ func New(opts Options) (*BFF, error) {
 		return nil, fmt.Errorf("INLAY_TEAMS: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	b := &BFF{opts: opts, client: client, limiter: redis_rate.NewLimiter(opts.Redis), stop: stop}
+	b := &BFF{opts: opts, client: client, limiter: redis_rate.NewLimiter(opts.Redis), stop: stop,
+		limits: localrate.Shared{Log: opts.Log}}
 	b.tokens = newTokens(b, opts.TokenTTL)
 	// A team of several instances is balanced over its ready ones: their /readyz is asked until Close.
 	go func() { _ = client.Instances().Run(ctx, fragments.HealthInterval) }()

@@ -46,9 +46,10 @@ type proxyOptions struct {
 	// the proxy then answers at once — with the asset it kept, or 503 — instead of waiting its own
 	// timeout for a team that hangs, which would hold a page's stylesheet, or an add-to-cart, 10 s.
 	unavailable func(team string) bool
-	// dev keeps the teams' cookie names in the browser; otherwise they are __Host- prefixed there
-	// (browserCookie).
-	dev bool
+	// cookies are the browser's names for the teams' cookies; dev keeps the teams' own names there
+	// (outside dev they are __Host- prefixed).
+	cookies cookieNames
+	dev     bool
 	// sessionChanged, when set, hears of the session cookie a request came with when the session's
 	// owner answered it with a new (or cleared) session cookie: a sign-in or sign-out.
 	sessionChanged func(old string)
@@ -379,7 +380,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 		// The session's owner, and only it, gets the session cookie: it ends the session at sign-out
 		// and replaces it at sign-in.
 		if t.name == sessionOwner {
-			if v := c.Cookies(browserCookie(SessionCookie, p.opts.dev)); validToken(v) {
+			if v := c.Cookies(p.opts.cookies.session); validToken(v) {
 				session = strings.Clone(v)
 				req.Header.SetCookie(SessionCookie, session)
 			}
@@ -453,7 +454,7 @@ func (p *proxy) forward(c *fiber.Ctx, t *proxyTeam, path string, withContext boo
 				}
 				if !p.opts.dev {
 					// The browser's name for it, with what the __Host- prefix requires.
-					ck.SetKey(browserCookie(string(name), false))
+					ck.SetKey(p.opts.cookies.browser(string(name)))
 					ck.SetSecure(true)
 					ck.SetPath("/")
 					ck.SetDomain("")

@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime"
-	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -47,7 +46,7 @@ import (
 
 // Cookies the shell reads. Each is owned by one team (Set-Cookie passes only from its owner) or by
 // the shell itself (the CSRF cookie). Outside dev the browser holds each under the __Host- prefix
-// (browserCookie): a sibling subdomain or a plain-HTTP answer cannot plant one (a guest cart of the
+// (cookieNames): a sibling subdomain or a plain-HTTP answer cannot plant one (a guest cart of the
 // attacker's, whose orders the victim would then place), and the shell renames the teams' Set-Cookie
 // to it, forwarding the team's own name to the team.
 const (
@@ -114,6 +113,7 @@ type Shell struct {
 	metrics   *metrics
 	sessions  *sessions
 	proxies   clientip.Proxies
+	cookies   cookieNames // the browser's names for the cookies the shell reads
 	tracer    trace.Tracer
 	// slots holds a token per page being composed (Config.MaxPages); nil when there is no limit.
 	slots chan struct{}
@@ -129,7 +129,7 @@ type asset struct {
 // shell's assets.
 func New(ctx context.Context, opts Options) (*Shell, error) {
 	cfg := opts.Config
-	s := &Shell{cfg: cfg, log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{},
+	s := &Shell{cfg: cfg, cookies: newCookieNames(cfg.Dev()), log: opts.Log, pages: opts.Pages, notFound: opts.NotFound, assets: map[string]asset{},
 		sigs: newSignatures(), started: time.Now()}
 	s.metrics = newMetrics(opts.Registry)
 	if cfg.MaxPages < 0 {
@@ -230,7 +230,7 @@ func New(ctx context.Context, opts Options) (*Shell, error) {
 	}
 	s.sessions = newSessions(s.instances, sessionOwner, s.log)
 	s.proxy = newProxy(s.instances, teams, proxyOptions{sign: s.signContext, locales: cfg.Locales, bodyLimit: cfg.BodyLimit, errorPage: s.proxyError,
-		dev:            cfg.Dev(),
+		cookies: s.cookies, dev: cfg.Dev(),
 		sessionChanged: s.sessions.forget, unavailable: func(team string) bool {
 			st, ok := s.client.BreakerState(team)
 			return ok && st == gobreaker.StateOpen
@@ -743,20 +743,20 @@ func (s *Shell) signContext(c *fiber.Ctx, loc string) string { return s.sign(s.c
 // with accounts), the cart from checkout's cookie, the CSRF token from the shell's cookie (set now
 // when missing), the client's address, the locale.
 func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
-	session := c.Cookies(browserCookie(SessionCookie, s.cfg.Dev()))
+	session := c.Cookies(s.cookies.session)
 	if !validToken(session) {
 		session = ""
 	}
 	// The CSRF cookie must carry a token this shell signed for this session: a value an attacker
 	// planted, or one issued before a sign-in, is replaced (and then fails the team's check).
-	name := s.csrfCookieName()
+	name := s.cookies.csrf
 	csrf := c.Cookies(name)
 	if !s.csrf.Valid(csrf, session) {
 		csrf = s.csrf.Issue(session)
 		c.Cookie(&fiber.Cookie{Name: name, Value: csrf, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev(),
 			SameSite: fiber.CookieSameSiteLaxMode})
 	}
-	cart := c.Cookies(browserCookie(CartCookie, s.cfg.Dev()))
+	cart := c.Cookies(s.cookies.cart)
 	if !validToken(cart) {
 		cart = ""
 	}
@@ -764,16 +764,9 @@ func (s *Shell) contextKey(c *fiber.Ctx, loc string) sigKey {
 	if session != "" {
 		customer = s.sessions.customer(c.UserContext(), session)
 	}
-	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-	var xff []string
-	if len(s.proxies) > 0 {
-		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
-			xff = append(xff, string(v))
-		}
-	}
 	// Cookie values alias fasthttp's buffers: copy them, the key outlives the handler.
 	return sigKey{cart: strings.Clone(cart), csrf: strings.Clone(csrf), locale: strings.Clone(loc), customer: customer,
-		client: s.proxies.Client(peer, xff)}
+		client: kitserver.ClientAddr(c, s.proxies)}
 }
 
 // sign returns the signed context for key, valid for five minutes. Signatures are reused while
@@ -793,21 +786,27 @@ func (s *Shell) sign(key sigKey) string {
 	return h
 }
 
-// csrfCookieName is the CSRF cookie's name: __Host- prefixed outside dev (where pages are served
-// over HTTPS).
-func (s *Shell) csrfCookieName() string { return browserCookie(CSRFCookie, s.cfg.Dev()) }
-
 // hostPrefix makes a cookie this host's alone: browsers take it only Secure, with Path=/ and no
 // Domain, and only from an HTTPS answer of this host.
 const hostPrefix = "__Host-"
 
-// browserCookie is the name the browser holds cookie name under: __Host- prefixed outside dev (where
-// pages are served over HTTPS), as it is in dev.
-func browserCookie(name string, dev bool) string {
+// cookieNames are the names the browser holds the shell's and the teams' cookies under: as they are
+// in dev, __Host- prefixed outside it (where pages are served over HTTPS). Made once, not per request.
+type cookieNames struct{ cart, session, csrf string }
+
+func newCookieNames(dev bool) cookieNames {
 	if dev {
-		return name
+		return cookieNames{cart: CartCookie, session: SessionCookie, csrf: CSRFCookie}
 	}
-	return hostPrefix + name
+	return cookieNames{cart: hostPrefix + CartCookie, session: hostPrefix + SessionCookie, csrf: SecureCSRFCookie}
+}
+
+// browser is the browser's name for a team's cookie (a CookieOwners name).
+func (n cookieNames) browser(team string) string {
+	if team == SessionCookie {
+		return n.session
+	}
+	return n.cart
 }
 
 func validToken(s string) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,6 +44,7 @@ type CustomerStore interface {
 // from that cart with the customer's e-mail become the customer's (GuestOrderAdopter), so an order
 // placed before signing in or registering stays in the order history and on its thank-you page.
 func customerCart(carts CartMerger, store CustomerStore, log *slog.Logger, secure, endpoint bool) fiber.Handler {
+	var adopted recentSet
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		fc := fragments.ContextFrom(ctx)
@@ -58,9 +60,15 @@ func customerCart(carts CartMerger, store CustomerStore, log *slog.Logger, secur
 		fc.CartID = checkout.CustomerCartID(fc.CustomerID)
 		merged := true
 		if guest != "" && guest != fc.CartID {
-			if err := store.AdoptGuestOrders(ctx, guest, fc.CustomerID); err != nil {
-				// The orders stay the guest cart's; the next request with its cookie tries again.
-				log.WarnContext(ctx, "adopt guest orders", "error", err.Error())
+			// Every fragment of every page carries the guest cookie until an endpoint clears it: the
+			// database is asked once a while per guest cart and customer, not once per fragment.
+			if key := guest + " " + fc.CustomerID; !adopted.has(key) {
+				if err := store.AdoptGuestOrders(ctx, guest, fc.CustomerID); err != nil {
+					// The orders stay the guest cart's; the next request with its cookie tries again.
+					log.WarnContext(ctx, "adopt guest orders", "error", err.Error())
+				} else {
+					adopted.add(key)
+				}
 			}
 			err := MergeGuest(ctx, carts, store, guest, fc.CartID)
 			if errors.Is(err, checkout.ErrOrderInProgress) {
@@ -112,4 +120,33 @@ func MergeGuest(ctx context.Context, carts CartMerger, items cart.ItemReader, fr
 		return fmt.Errorf("merge guest cart: %w", err)
 	}
 	return nil
+}
+
+// recentAdoption is how long customerCart remembers a guest cart whose orders it adopted: longer
+// than the pages after a sign-in take to reach an endpoint that clears the guest cookie, short
+// enough that an order placed from that cart since (another tab) joins on a later request.
+const recentAdoption = 10 * time.Minute
+
+// recentSet remembers keys for recentAdoption, at most maxRecent of them (past it, it starts again).
+type recentSet struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+const maxRecent = 10_000
+
+func (r *recentSet) has(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.seen[key]
+	return ok && time.Since(t) < recentAdoption
+}
+
+func (r *recentSet) add(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil || len(r.seen) >= maxRecent {
+		r.seen = map[string]time.Time{}
+	}
+	r.seen[key] = time.Now()
 }

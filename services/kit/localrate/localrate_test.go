@@ -1,6 +1,8 @@
 package localrate_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -25,5 +27,31 @@ func TestAllow(t *testing.T) {
 	}
 	if ok, _ := l.Allow("a", 3, now.Add(time.Minute)); !ok {
 		t.Error("refused in the next minute")
+	}
+}
+
+// TestSharedFallsBackWhileRedisFails: a failed shared call is counted in process, and the shared
+// limiter is not asked again within the outage window; its answers count while it works.
+func TestSharedFallsBackWhileRedisFails(t *testing.T) {
+	t.Parallel()
+	var s localrate.Shared
+	asked := 0
+	failing := func(context.Context) (bool, time.Duration, error) {
+		asked++
+		return false, 0, errors.New("redis: i/o timeout")
+	}
+	for i := range 3 {
+		if ok, _ := s.Allow(context.Background(), "k", 2, failing); ok != (i < 2) {
+			t.Errorf("request %d in process: allowed %v", i+1, ok)
+		}
+	}
+	if asked != 1 {
+		t.Errorf("Redis asked %d times within the outage window, want once", asked)
+	}
+	var fresh localrate.Shared
+	if ok, retry := fresh.Allow(context.Background(), "k", 2, func(context.Context) (bool, time.Duration, error) {
+		return false, 7 * time.Second, nil
+	}); ok || retry != 7*time.Second {
+		t.Errorf("the shared answer: %v %v", ok, retry)
 	}
 }
